@@ -1,0 +1,138 @@
+"""The `coprod` command: run the bot, and read the catalog, summaries and exports without Slack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from bot import __version__
+from bot.catalog import CatalogError, load_catalog
+from bot.settings import SettingsError, db_path_from_env, facilitators_path_from_env
+from bot.store import Store, StoreError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other error
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="coprod", description="A Slack bot for research co-production partnerships.")
+    parser.add_argument("--version", action="version", version=f"coprod {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the bot: scheduler and Slack connection in one process")
+    run.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
+
+    fac = sub.add_parser("facilitators", help="list the practices coprod asks about")
+    fac.add_argument("--level", help="only this level (id or name)")
+
+    summ = sub.add_parser("summary", help="print a partnership's level summary")
+    summ.add_argument("--team", required=True, help="Slack workspace id (T…)")
+    summ.add_argument("--channel", required=True, help="Slack channel id (C…)")
+    summ.add_argument("--weeks", type=_weeks, help="window in weeks (default: the partnership's, 8)")
+    summ.add_argument("--level", help="only this level (id or name)")
+
+    exp = sub.add_parser("export", help="write every answer to stdout")
+    exp.add_argument("--team", required=True, help="Slack workspace id (T…)")
+    exp.add_argument("--channel", help="only this channel id (C…)")
+    exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="action", parser_class=_Parser, required=True)
+    db_sub.add_parser("upgrade", help="create or upgrade the database at COPROD_DB")
+    return parser
+
+
+def _weeks(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 520:
+        raise argparse.ArgumentTypeError(f"weeks must be a whole number from 1 to 520, not “{text}”")
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            from bot.runtime import run
+
+            return run(http=args.http)
+        if args.command == "facilitators":
+            return _facilitators(args)
+        if args.command == "summary":
+            return _summary(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "db":
+            return _db_upgrade()
+        parser.print_help()
+        return 0
+    except (CatalogError, StoreError, SettingsError) as exc:
+        print(f"coprod: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # `coprod export | head` is fine
+        return 0
+
+
+def _level_id(catalog, text: str | None) -> str | None:
+    if text is None:
+        return None
+    level = catalog.find_level(text)
+    if level is None:
+        names = ", ".join(level.id for level in catalog.levels)
+        raise CatalogError(f"unknown level “{text}”: use one of {names}")
+    return level.id
+
+
+def _facilitators(args) -> int:
+    catalog = load_catalog(facilitators_path_from_env())
+    only = _level_id(catalog, args.level)
+    for level in catalog.levels:
+        if only and level.id != only:
+            continue
+        print(f"{level.name} ({level.scale})")
+        for f in catalog.in_level(level.id):
+            tags = f"  [{', '.join(f.tags)}]" if f.tags else ""
+            print(f"  {f.id}: {f.text}{tags}")
+            print(f"      {f.prompt}")
+    return 0
+
+
+def _open_store() -> Store:
+    return Store.open(db_path_from_env())
+
+
+def _summary(args) -> int:
+    from bot.reports import partnership_summary
+    from bot.summary import render_text
+
+    catalog = load_catalog(facilitators_path_from_env())
+    level_id = _level_id(catalog, args.level)
+    store = _open_store()
+    now = datetime.now(UTC)
+    result = partnership_summary(store, catalog, args.team, args.channel, now=now, weeks=args.weeks, level_id=level_id)
+    if result is None:
+        raise StoreError(f"no partnership for channel {args.channel} in workspace {args.team} in {store.path}")
+    print(render_text(result, timezone=store.partnership(args.team, args.channel).timezone))
+    return 0
+
+
+def _export(args) -> int:
+    from bot.reports import export_records, write_csv, write_json
+
+    catalog = load_catalog(facilitators_path_from_env())
+    store = _open_store()
+    records = export_records(store, catalog, args.team, args.channel)
+    (write_json if args.format == "json" else write_csv)(records, sys.stdout)
+    return 0
+
+
+def _db_upgrade() -> int:
+    store = Store(db_path_from_env())
+    applied = store.upgrade()
+    print(f"{store.path}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
+    return 0

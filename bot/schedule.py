@@ -1,0 +1,140 @@
+"""Schedules in the partnership's own timezone: parsing days and times, and when things fire.
+
+Pure: dates, times and zone names in; UTC datetimes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CADENCES = ("weekly", "fortnightly", "monthly")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_WORDS = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
+_DAY_WORDS.update({name.lower()[:3]: i for i, name in enumerate(DAY_NAMES)})
+_DAY_WORDS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
+
+
+class ScheduleError(ValueError):
+    """Words that are not a day, a time or a cadence; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    cadence: str  # weekly | fortnightly | monthly (the first <weekday> of each month)
+    weekday: int  # 0 = Monday
+    at_minute: int  # minutes after local midnight
+    anchor: date  # fortnightly: fires in the week of this date, then every second week
+
+    def describe(self) -> str:
+        day = DAY_NAMES[self.weekday]
+        at = format_minute(self.at_minute)
+        if self.cadence == "monthly":
+            return f"the first {day} of each month at {at}"
+        if self.cadence == "fortnightly":
+            return f"every other {day} at {at}"
+        return f"every {day} at {at}"
+
+
+def parse_day(word: str) -> int:
+    text = word.strip().lower()
+    day = _DAY_WORDS.get(text, _DAY_WORDS.get(text.removesuffix("s")))  # "Mondays" reads as "Monday"
+    if day is None:
+        raise ScheduleError(f"“{word}” is not a day of the week: use Monday to Sunday (or Mon, Tue…)")
+    return day
+
+
+def parse_time(word: str) -> int:
+    """'9:30', '09:30', '14:00', '9am', '2:15pm' -> minutes after midnight."""
+    text = word.strip().lower().replace(".", ":")
+    suffix = None
+    for s in ("am", "pm"):
+        if text.endswith(s):
+            suffix, text = s, text[: -len(s)].strip()
+    try:
+        if ":" in text:
+            hh, mm = text.split(":", 1)
+            hour, minute = int(hh), int(mm)
+            if len(mm) != 2:
+                raise ValueError
+        elif suffix:
+            hour, minute = int(text), 0
+        else:
+            raise ValueError
+    except ValueError:
+        raise ScheduleError(f"“{word}” is not a time: use 24-hour HH:MM, for example 09:30 or 14:00") from None
+    if suffix:
+        if not 1 <= hour <= 12:
+            raise ScheduleError(f"“{word}” is not a time: with am/pm the hour goes from 1 to 12")
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ScheduleError(f"“{word}” is not a time: hours go from 00 to 23 and minutes from 00 to 59")
+    return hour * 60 + minute
+
+
+def parse_cadence(word: str) -> str:
+    cadence = word.strip().lower()
+    if cadence == "biweekly":
+        cadence = "fortnightly"
+    if cadence not in CADENCES:
+        raise ScheduleError(f"“{word}” is not how often: use weekly, fortnightly or monthly")
+    return cadence
+
+
+def format_minute(at_minute: int) -> str:
+    return f"{at_minute // 60:02d}:{at_minute % 60:02d}"
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _fires_on(spec: Spec, day: date) -> bool:
+    if day.weekday() != spec.weekday:
+        return False
+    if spec.cadence == "monthly":
+        return day.day <= 7
+    if spec.cadence == "fortnightly":
+        anchor_monday = spec.anchor - timedelta(days=spec.anchor.weekday())
+        return ((day - anchor_monday).days // 7) % 2 == 0
+    return True
+
+
+def _at(day: date, at_minute: int, tz: ZoneInfo) -> datetime:
+    local = datetime.combine(day, time(at_minute // 60, at_minute % 60), tzinfo=tz)
+    # A local time skipped by a daylight-saving change resolves to the same instant an hour on.
+    return local.astimezone(UTC)
+
+
+def fire_times(
+    spec: Spec, timezone: str, start: datetime, end: datetime, *, offset_minutes: int = 0
+) -> list[datetime]:
+    """Fire times (UTC) in (start, end], each moved by ``offset_minutes`` (a reminder before a meeting)."""
+    tz = ZoneInfo(timezone)
+    offset = timedelta(minutes=offset_minutes)
+    first = (start - offset).astimezone(tz).date() - timedelta(days=1)
+    last = (end - offset).astimezone(tz).date() + timedelta(days=1)
+    out = []
+    day = first
+    while day <= last:
+        if _fires_on(spec, day):
+            when = _at(day, spec.at_minute, tz) + offset
+            if start < when <= end:
+                out.append(when)
+        day += timedelta(days=1)
+    return out
+
+
+def next_fire(spec: Spec, timezone: str, after: datetime, *, offset_minutes: int = 0) -> datetime:
+    """The first fire time strictly after ``after``."""
+    horizon = after
+    while True:
+        found = fire_times(spec, timezone, horizon, horizon + timedelta(days=40), offset_minutes=offset_minutes)
+        if found:
+            return found[0]
+        horizon += timedelta(days=40)

@@ -1,0 +1,117 @@
+"""Configuration, read once at start from the environment (and a `.env` file when present)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_PORT = 3000
+DEFAULT_GRACE_HOURS = 6.0
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message says what to set and where to find it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str
+    signing_secret: str | None
+    app_token: str | None
+    api_url: str
+    db_path: str
+    facilitators_path: str | None
+    port: int
+    grace_hours: float
+    tick_seconds: float
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True) -> Settings:
+        """Validate the environment once. ``http`` forces HTTP mode (signing secret required)."""
+        if env is None:
+            load_dotenv_file()
+            env = os.environ
+        token = env.get("SLACK_BOT_TOKEN", "").strip()
+        secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
+        app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        if http:
+            app_token = None
+        if require_slack:
+            if not token:
+                raise SettingsError(
+                    "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your app's "
+                    "OAuth & Permissions page into .env"
+                )
+            if not token.startswith("xoxb-"):
+                raise SettingsError("SLACK_BOT_TOKEN should start with xoxb-: use the Bot User OAuth Token, not another")
+            if app_token and not app_token.startswith("xapp-"):
+                raise SettingsError(
+                    "SLACK_APP_TOKEN should start with xapp-: create an app-level token with connections:write "
+                    "on your app's Basic Information page"
+                )
+            if not app_token and not secret:
+                raise SettingsError(
+                    "SLACK_SIGNING_SECRET is not set (needed for HTTP mode): copy it from your app's Basic Information "
+                    "page, or set SLACK_APP_TOKEN to use Socket Mode instead"
+                )
+        port_text = env.get("PORT", str(DEFAULT_PORT)).strip()
+        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+            raise SettingsError(f"PORT must be a port number from 0 to 65535, not “{port_text}”")
+        api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
+        if not api_url.startswith(("http://", "https://")):
+            raise SettingsError(f"SLACK_API_URL must start with https:// (got “{api_url}”)")
+        if not api_url.endswith("/"):
+            api_url += "/"
+        grace = _number(env, "COPROD_GRACE_HOURS", DEFAULT_GRACE_HOURS)
+        tick = _number(env, "COPROD_TICK_SECONDS", 30.0)
+        if tick <= 0:
+            raise SettingsError("COPROD_TICK_SECONDS must be more than 0")
+        return cls(
+            bot_token=token,
+            signing_secret=secret,
+            app_token=app_token,
+            api_url=api_url,
+            db_path=env.get("COPROD_DB", "").strip() or "coprod.db",
+            facilitators_path=env.get("COPROD_FACILITATORS", "").strip() or None,
+            port=int(port_text),
+            grace_hours=grace,
+            tick_seconds=tick,
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not “{text}”") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def load_dotenv_file() -> None:
+    """Read ./.env into the environment when present; real environment variables win."""
+    if Path(".env").is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(".env", override=False)
+
+
+def db_path_from_env() -> str:
+    load_dotenv_file()
+    return os.environ.get("COPROD_DB", "").strip() or "coprod.db"
+
+
+def facilitators_path_from_env() -> str | None:
+    load_dotenv_file()
+    return os.environ.get("COPROD_FACILITATORS", "").strip() or None

@@ -1,0 +1,224 @@
+"""The level summary: pure rules over activity the store has already counted.
+
+A level is neglected in the window when it had no check-in, when fewer than k people answered it,
+or when its mean rating is 2.5 of 5 or lower. The regular-meetings facilitator is flagged when no
+meeting was logged for three weeks. Means are hidden below k people so nobody can be singled out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import rotation
+from bot.catalog import Catalog, Facilitator, Level
+
+DEFAULT_WEEKS = 8
+DEFAULT_K = 3
+LOW_MEAN = 2.5
+MEETING_GAP = timedelta(weeks=3)
+# Weeks between two check-ins at each cadence; a month is 52/12 weeks.
+CADENCE_WEEKS = {"weekly": 1.0, "fortnightly": 2.0, "monthly": 52 / 12}
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # UTC, inclusive: local midnight `weeks` weeks before today
+    end: datetime  # UTC, exclusive: now
+    weeks: int
+    widened_from: int | None = None  # the weeks asked for, when a full rotation needed more
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What happened at one level in the window (the store's LevelActivity has this shape)."""
+
+    checkins: int
+    responses: int
+    responders: int
+    mean: float | None
+    last_activity: int | None
+
+
+@dataclass(frozen=True)
+class FacilitatorFlag:
+    facilitator: Facilitator
+    reason: str
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    level: Level
+    checkins: int
+    responses: int
+    responders: int
+    participation: float | None  # responders / members, when members are known
+    mean: float | None  # None when hidden (fewer than k people) or no answers
+    last_activity: datetime | None
+    reasons: tuple[str, ...]
+    flags: tuple[FacilitatorFlag, ...] = ()
+
+    @property
+    def neglected(self) -> bool:
+        return bool(self.reasons)
+
+
+@dataclass(frozen=True)
+class Summary:
+    window: Window
+    k: int
+    members: int | None
+    levels: tuple[LevelSummary, ...]
+    silent_roles: tuple[str, ...]
+    next_focus: Facilitator
+
+    @property
+    def neglected(self) -> tuple[LevelSummary, ...]:
+        return tuple(s for s in self.levels if s.neglected or s.flags)
+
+
+def window_for(
+    now: datetime,
+    timezone: str,
+    weeks: int = DEFAULT_WEEKS,
+    *,
+    cadence: str | None = None,
+    level_count: int = 5,
+) -> Window:
+    """The summary window ending now, starting at local midnight `weeks` weeks before today.
+
+    Never shorter than one full rotation of the levels at the check-in cadence, so a monthly
+    team is not told a level is neglected merely because its turn has not come yet.
+    """
+    asked = weeks
+    if cadence in CADENCE_WEEKS:
+        weeks = max(weeks, math.ceil(level_count * CADENCE_WEEKS[cadence]))
+    tz = ZoneInfo(timezone)
+    local_today = now.astimezone(tz).date()
+    start_day = local_today - timedelta(weeks=weeks)
+    start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=tz).astimezone(UTC)
+    return Window(start=start, end=now.astimezone(UTC), weeks=weeks, widened_from=asked if weeks != asked else None)
+
+
+def _weeks_phrase(weeks: int) -> str:
+    return "in the last week" if weeks == 1 else f"in the last {weeks} weeks"
+
+
+def level_reasons(activity: Activity | None, *, k: int, weeks: int) -> tuple[str, ...]:
+    """Why a level is neglected, in kind words; empty when it is not."""
+    when = _weeks_phrase(weeks)
+    if activity is None or activity.checkins == 0:
+        return (f"not discussed yet {when}",)
+    reasons = []
+    if activity.responders == 0:
+        reasons.append(f"asked, but nobody has answered yet {when}")
+    elif activity.responders < k:
+        people = "person" if activity.responders == 1 else "people"
+        reasons.append(f"only {activity.responders} {people} answered {when} (we look for at least {k})")
+    elif activity.mean is not None and activity.mean <= LOW_MEAN:
+        reasons.append(f"the team rated it {activity.mean:.1f} of 5 on average: worth talking about together")
+    return tuple(reasons)
+
+
+def meeting_flag(last_meeting: datetime | None, now: datetime) -> str | None:
+    if last_meeting is None:
+        return "no meeting logged yet: press “We met” after a meeting"
+    if now - last_meeting >= MEETING_GAP:
+        return "no meeting logged in the last 3 weeks"
+    return None
+
+
+def summarize(
+    catalog: Catalog,
+    activity: Mapping[str, Activity],
+    *,
+    window: Window,
+    now: datetime,
+    k: int = DEFAULT_K,
+    members: int | None = None,
+    last_meeting: datetime | None = None,
+    roles: Iterable[str] = (),
+    answered_roles: Iterable[str] = (),
+    history: rotation.History | None = None,
+    level_id: str | None = None,
+) -> Summary:
+    """Summarize every level (or one) for the window. ``roles``: the roles recorded for members."""
+    answered = set(answered_roles)
+    silent = tuple(sorted(set(roles) - answered))
+    meeting_reason = meeting_flag(last_meeting, now)
+    meeting_items = catalog.tagged("meeting")
+    levels = []
+    for level in catalog.levels:
+        if level_id is not None and level.id != level_id:
+            continue
+        act = activity.get(level.id)
+        responders = act.responders if act else 0
+        flags = ()
+        if meeting_reason:
+            flags = tuple(FacilitatorFlag(f, meeting_reason) for f in meeting_items if f.level_id == level.id)
+        levels.append(
+            LevelSummary(
+                level=level,
+                checkins=act.checkins if act else 0,
+                responses=act.responses if act else 0,
+                responders=responders,
+                participation=(responders / members) if members else None,
+                mean=act.mean if act and responders >= k else None,
+                last_activity=datetime.fromtimestamp(act.last_activity, UTC) if act and act.last_activity else None,
+                reasons=level_reasons(act, k=k, weeks=window.weeks),
+                flags=flags,
+            )
+        )
+    return Summary(
+        window=window,
+        k=k,
+        members=members,
+        levels=tuple(levels),
+        silent_roles=silent,
+        next_focus=next_focus(catalog, levels, history or {}),
+    )
+
+
+def next_focus(catalog: Catalog, levels: Iterable[LevelSummary], history: rotation.History) -> Facilitator:
+    """Suggest what to talk about next: the neglected level the rotation would reach first."""
+    flagged = {s.level.id for s in levels if s.neglected}
+    for level_id in rotation.levels_by_need(catalog, history):
+        if level_id in flagged:
+            return rotation.next_in_level(catalog, level_id, history)
+    return rotation.next_facilitator(catalog, history)
+
+
+def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
+    """A plain-text rendering for the command line."""
+    tz = ZoneInfo(timezone)
+    w = summary.window
+    lines = [
+        f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({w.weeks} weeks)",
+    ]
+    if w.widened_from:
+        lines.append(f"(widened from {w.widened_from} weeks so every level has had its turn)")
+    for s in summary.levels:
+        lines.append("")
+        lines.append(f"{s.level.name} ({s.level.scale})")
+        lines.append(f"  check-ins: {s.checkins}  answers: {s.responses}  people: {s.responders}")
+        if s.participation is not None:
+            lines.append(f"  participation: {s.participation:.0%} of {summary.members} members")
+        if s.mean is not None:
+            lines.append(f"  average rating: {s.mean:.1f} of 5")
+        elif s.responders:
+            lines.append(f"  average rating: hidden (fewer than {summary.k} people answered)")
+        if s.last_activity:
+            lines.append(f"  last activity: {s.last_activity.astimezone(tz):%d %b %Y}")
+        for reason in s.reasons:
+            lines.append(f"  neglected: {reason}")
+        for flag in s.flags:
+            lines.append(f"  neglected: {flag.facilitator.text}: {flag.reason}")
+    if summary.silent_roles:
+        lines.append("")
+        lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    lines.append("")
+    lines.append(f"Suggested next focus: {summary.next_focus.text}")
+    return "\n".join(lines)

@@ -1,0 +1,385 @@
+"""Requests built and signed exactly as Slack builds and signs them.
+
+Builders return ``(body: bytes, content_type: str)``; :func:`post` signs and sends them;
+:class:`SlackClientSim` does both against the bot's ``/slack/events`` endpoint.
+
+Slack signs ``v0:<timestamp>:<raw body>`` with HMAC-SHA256 keyed by the app's signing secret and sends
+``X-Slack-Request-Timestamp`` and ``X-Slack-Signature: v0=<hex digest>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+APP_ID = "A1"
+VERIFICATION_TOKEN = "verification-token"
+BOT_USER_ID = "UBOT"
+# Slack always sends a response_url. When a test does not give one, point at a closed loopback port so
+# a forgotten respond() fails fast instead of reaching the internet.
+DEFAULT_RESPONSE_URL = "http://127.0.0.1:9/commands/T1/1/no-response-url-given"
+
+
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The two headers Slack sends with ``body``: X-Slack-Request-Timestamp and X-Slack-Signature."""
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    base = f"v0:{ts}:".encode() + body
+    digest = hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(ts), "X-Slack-Signature": f"v0={digest}"}
+
+
+def _domain(team: str) -> str:
+    return f"{team.lower()}-workspace"
+
+
+def _channel_name(channel: str) -> str:
+    return "directmessage" if channel.startswith("D") else "partnership"
+
+
+def _form_payload(payload: dict[str, Any]) -> tuple[bytes, str]:
+    return urlencode({"payload": json.dumps(payload)}).encode("utf-8"), FORM
+
+
+def command_body(
+    text: str,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+    team: str = "T1",
+    command: str = "/coprod",
+    response_url: str | None = None,
+    trigger_id: str = "t1",
+    user_name: str = "ann",
+    channel_name: str | None = None,
+) -> tuple[bytes, str]:
+    """A slash command, form-encoded as Slack posts it."""
+    fields = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team,
+        "team_domain": _domain(team),
+        "channel_id": channel,
+        "channel_name": channel_name or _channel_name(channel),
+        "user_id": user,
+        "user_name": user_name,
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url or DEFAULT_RESPONSE_URL,
+        "trigger_id": trigger_id,
+    }
+    return urlencode(fields).encode("utf-8"), FORM
+
+
+def action_body(
+    action_id: str,
+    value: str | None,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+    team: str = "T1",
+    message_ts: str = "1700000000.000100",
+    response_url: str | None = None,
+    block_id: str = "b",
+    trigger_id: str = "t1",
+    container_type: str = "message",
+    user_name: str = "ann",
+    message_text: str = "",
+    message_blocks: list[dict[str, Any]] | None = None,
+    is_ephemeral: bool = False,
+    view_id: str = "VHOME",
+    view_callback_id: str = "",
+    action: dict[str, Any] | None = None,
+) -> tuple[bytes, str]:
+    """A ``block_actions`` payload for a button click, form-encoded as ``payload=<json>``.
+
+    ``container_type="message"`` (default): a button in a channel message (``is_ephemeral`` for an
+    ephemeral one). ``container_type="view"``: a button on the App Home tab (no channel/message).
+    ``action`` is merged into the action object (e.g. ``{"type": "static_select", "selected_option": ...}``).
+    """
+    act: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": block_id,
+        "type": "button",
+        "text": {"type": "plain_text", "text": action_id, "emoji": True},
+        "action_ts": f"{time.time():.6f}",
+    }
+    if value is not None:
+        act["value"] = value
+    if action:
+        act.update(action)
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user_name, "name": user_name, "team_id": team},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "team": {"id": team, "domain": _domain(team)},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    if container_type == "view":
+        payload["container"] = {"type": "view", "view_id": view_id}
+        payload["view"] = {
+            "id": view_id,
+            "team_id": team,
+            "type": "home",
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": view_callback_id,
+            "state": {"values": {}},
+            "hash": "1700000000.abcdef",
+            "external_id": "",
+            "app_id": APP_ID,
+            "bot_id": "BBOT",
+            "root_view_id": view_id,
+            "previous_view_id": None,
+        }
+    else:
+        payload["container"] = {
+            "type": container_type,
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": is_ephemeral,
+        }
+        payload["channel"] = {"id": channel, "name": _channel_name(channel)}
+        if not is_ephemeral:
+            payload["message"] = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": "BBOT",
+                "ts": message_ts,
+                "text": message_text,
+                "blocks": list(message_blocks or []),
+                "team": team,
+            }
+        payload["state"] = {"values": {}}
+        payload["response_url"] = response_url or DEFAULT_RESPONSE_URL
+    payload["actions"] = [act]
+    return _form_payload(payload)
+
+
+def _nest_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Accept Slack's nested state.values as is; expand shorthand ``{block_id: "text" | [options]}``.
+
+    Shorthand uses the block_id as action_id too: a str becomes a plain_text_input value, a list of
+    str becomes checkboxes ``selected_options``, None an empty plain_text_input.
+    """
+    nested: dict[str, dict[str, Any]] = {}
+    for block_id, entry in values.items():
+        if isinstance(entry, dict):
+            nested[block_id] = entry
+        elif isinstance(entry, list):
+            nested[block_id] = {
+                block_id: {
+                    "type": "checkboxes",
+                    "selected_options": [
+                        {"text": {"type": "plain_text", "text": str(v)}, "value": str(v)} for v in entry
+                    ],
+                }
+            }
+        else:
+            nested[block_id] = {block_id: {"type": "plain_text_input", "value": entry}}
+    return nested
+
+
+def view_submission_body(
+    callback_id: str,
+    values: dict[str, Any],
+    *,
+    private_metadata: str = "",
+    user: str = "U1",
+    team: str = "T1",
+    view_id: str = "V1",
+    user_name: str = "ann",
+    trigger_id: str = "t1",
+) -> tuple[bytes, str]:
+    """A ``view_submission`` payload (a modal's Submit), form-encoded as ``payload=<json>``.
+
+    ``values`` is Slack's ``state.values``: ``{block_id: {action_id: {"type": ..., "value": ...}}}``
+    (or ``selected_options``/``selected_option`` etc.); see :func:`_nest_values` for the shorthand.
+    """
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team, "domain": _domain(team)},
+        "user": {"id": user, "username": user_name, "name": user_name, "team_id": team},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "modal",
+            "blocks": [],
+            "private_metadata": private_metadata,
+            "callback_id": callback_id,
+            "state": {"values": _nest_values(values)},
+            "hash": "1700000000.abcdef",
+            "title": {"type": "plain_text", "text": "coprod"},
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "close": None,
+            "submit": {"type": "plain_text", "text": "Submit"},
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "app_id": APP_ID,
+            "external_id": "",
+            "app_installed_team_id": team,
+            "bot_id": "BBOT",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return _form_payload(payload)
+
+
+def event_body(
+    event: dict[str, Any], *, team: str = "T1", event_id: str = "Ev1", event_time: int | None = None
+) -> tuple[bytes, str]:
+    """An Events API ``event_callback`` envelope around ``event``, as JSON."""
+    envelope = {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()) if event_time is None else event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{event_id}",
+    }
+    return json.dumps(envelope).encode("utf-8"), JSON
+
+
+def url_verification_body(challenge: str) -> tuple[bytes, str]:
+    """The Events API URL-verification handshake."""
+    body = {"token": VERIFICATION_TOKEN, "challenge": challenge, "type": "url_verification"}
+    return json.dumps(body).encode("utf-8"), JSON
+
+
+class Headers(dict):
+    """A dict of response headers whose lookups ignore case (keys are stored lower-cased)."""
+
+    def __init__(self, items: Any = ()) -> None:
+        super().__init__((str(k).lower(), v) for k, v in dict(items).items())
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+def post(
+    url: str,
+    body: bytes,
+    content_type: str,
+    secret: str,
+    *,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+    bad_signature: bool = False,
+) -> tuple[int, Headers, bytes]:
+    """Sign ``body`` and POST it; return (status, headers, body) for any status, 4xx/5xx included."""
+    signed = sign(secret, body, timestamp)
+    if bad_signature:
+        signed["X-Slack-Signature"] = sign(secret + "-wrong", body, timestamp)["X-Slack-Signature"]
+    all_headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+    all_headers.update(signed)
+    all_headers.update(headers or {})
+    request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, Headers(resp.headers.items()), resp.read()
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, Headers(err.headers.items()), err.read()
+
+
+@dataclass
+class Reply:
+    """What the bot answered."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body json-decoded; None for an empty body (a bare ack)."""
+        if not self.body.strip():
+            return None
+        return json.loads(self.body)
+
+
+_POST_KW = ("timestamp", "headers", "bad_signature")
+
+
+class SlackClientSim:
+    """Slack's side of the conversation: builds, signs and posts to ``<base_url>slack/events``.
+
+    Keyword arguments go to the builder, except ``timestamp``, ``headers`` and ``bad_signature``,
+    which go to :func:`post`.
+    """
+
+    def __init__(self, base_url: str, secret: str, path: str = "slack/events") -> None:
+        self.base_url = base_url
+        self.secret = secret
+        self.url = base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def send(self, body: bytes, content_type: str, **post_kw: Any) -> Reply:
+        status, headers, data = post(self.url, body, content_type, self.secret, **post_kw)
+        return Reply(status, headers, data)
+
+    def _go(self, built: tuple[bytes, str], post_kw: dict[str, Any]) -> Reply:
+        return self.send(*built, **post_kw)
+
+    @staticmethod
+    def _split(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        post_kw = {k: kw.pop(k) for k in _POST_KW if k in kw}
+        return kw, post_kw
+
+    def command(self, text: str, **kw: Any) -> Reply:
+        kw, post_kw = self._split(kw)
+        return self._go(command_body(text, **kw), post_kw)
+
+    def click(self, action_id: str, value: str | None, **kw: Any) -> Reply:
+        kw, post_kw = self._split(kw)
+        return self._go(action_body(action_id, value, **kw), post_kw)
+
+    def submit(self, callback_id: str, values: dict[str, Any], **kw: Any) -> Reply:
+        kw, post_kw = self._split(kw)
+        return self._go(view_submission_body(callback_id, values, **kw), post_kw)
+
+    def event(self, event: dict[str, Any], **kw: Any) -> Reply:
+        kw, post_kw = self._split(kw)
+        return self._go(event_body(event, **kw), post_kw)
+
+    def url_verification(self, challenge: str, **kw: Any) -> Reply:
+        kw, post_kw = self._split(kw)
+        return self._go(url_verification_body(challenge, **kw), post_kw)

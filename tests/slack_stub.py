@@ -1,0 +1,660 @@
+"""A stand-in for Slack's Web API on loopback that records every call.
+
+The bot is pointed at ``SlackStub().url`` (its SLACK_API_URL); slack_sdk's WebClient then posts to
+``<url><method>`` exactly as it would to https://slack.com/api/. Every request is recorded as a
+:class:`Call`, and answered the way Slack answers it. Faults (errors, rate limits, 5xx, slowness) can be
+queued per method. Nothing is pre-populated: tests add the users and channels they need.
+
+    with SlackStub() as slack:
+        slack.add_user("U1", tz="Europe/Paris")
+        ...  # run the bot with SLACK_API_URL=slack.url
+        [call] = slack.wait_for("chat.postMessage")
+        assert call.args["channel"] == "C1"
+        blocks = call.json("blocks")
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import email.policy
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+TEAM_ID = "T1"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+
+_MISSING = object()
+
+
+@dataclass
+class Call:
+    """One request the stub received.
+
+    ``args`` holds the request's arguments: query-string values, then form values (strings, so JSON-valued
+    fields such as ``blocks`` or ``view`` stay JSON strings) or the JSON body object (values as sent).
+    Use :meth:`json` to read a JSON-valued field whichever way it arrived.
+    """
+
+    method: str
+    args: dict[str, Any]
+    token: str | None = None
+    time: float = 0.0
+    status: int = 200
+    response: dict[str, Any] | None = None
+    path: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self, name: str, default: Any = _MISSING) -> Any:
+        """The field ``name`` json-decoded if it arrived as a string, as-is otherwise."""
+        if name not in self.args:
+            if default is _MISSING:
+                raise KeyError(f"{self.method} call has no {name!r}; args: {sorted(self.args)}")
+            return default
+        value = self.args[name]
+        if isinstance(value, str | bytes):
+            return json.loads(value)
+        return value
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" | "rate_limit" | "server_error" | "delay"
+    error: str = ""
+    status: int = 200
+    retry_after: int = 0
+    seconds: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, stub: SlackStub):
+        self.stub = stub
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request, client_address):  # quiet: clients that time out hang up
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by http.server
+        pass
+
+    def do_POST(self):
+        self.server.stub._handle(self)
+
+    do_GET = do_POST
+    do_PUT = do_POST
+    do_DELETE = do_POST
+
+
+def _tz_offset(tz: str) -> int:
+    try:
+        offset = datetime.now(UTC).astimezone(ZoneInfo(tz)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return 0
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes"}
+    return bool(value)
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any) -> int | None:
+    if not cursor:
+        return 0
+    try:
+        text = base64.b64decode(str(cursor).encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not text.startswith("offset:") or not text[7:].isdigit():
+        return None
+    return int(text[7:])
+
+
+class SlackStub:
+    """Slack's Web API on 127.0.0.1:<random port>, recording each call. See the module docstring."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls: list[Call] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._ts_counter = itertools.count(1)
+        self._view_counter = itertools.count(1)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> SlackStub:
+        if self._server is not None:
+            return self
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stub", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> SlackStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("SlackStub is not started")
+        return self._server.server_address[1]
+
+    @property
+    def base(self) -> str:
+        """http://127.0.0.1:<port>/ (no path)."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL to give the bot as SLACK_API_URL: http://127.0.0.1:<port>/api/."""
+        return f"{self.base}api/"
+
+    def response_url(self, key: str = "r1") -> str:
+        """A URL that takes JSON POSTs as Slack's response_url does; recorded as method "response_url"."""
+        return f"{self.base}response/{key}"
+
+    # ------------------------------------------------------------------ state
+    def add_user(
+        self,
+        user_id: str,
+        *,
+        tz: str = "Europe/London",
+        is_admin: bool = False,
+        is_owner: bool = False,
+        name: str | None = None,
+        is_bot: bool = False,
+        deleted: bool = False,
+        real_name: str | None = None,
+        display_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Add (or replace) a user that users.info / users.list answer with. Returns the user object."""
+        name = name or user_id.lower()
+        real_name = real_name or name.replace(".", " ").title()
+        user = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": tz,
+            "tz_offset": _tz_offset(tz),
+            "is_admin": is_admin,
+            "is_owner": is_owner,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "deleted": deleted,
+            "profile": {
+                "display_name": display_name if display_name is not None else name,
+                "real_name": real_name,
+            },
+        }
+        with self._cond:
+            self._users[user_id] = user
+        return user
+
+    def add_channel(
+        self, channel_id: str, members: list[str], name: str = "partnership", archived: bool = False
+    ) -> None:
+        """Add (or replace) a channel that conversations.* and users.conversations answer with."""
+        with self._cond:
+            self._channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "members": list(members),
+                "archived": archived,
+            }
+
+    # ------------------------------------------------------------------ faults
+    def _queue(self, method: str, fault: _Fault, times: int) -> None:
+        with self._cond:
+            self._faults.setdefault(method, deque()).extend(fault for _ in range(times))
+
+    def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP 200 {"ok": false, "error": error}."""
+        self._queue(method, _Fault("fail", error=error, status=200), times)
+
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP 429 with Retry-After and error "ratelimited"."""
+        self._queue(
+            method, _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after), times
+        )
+
+    def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body."""
+        self._queue(method, _Fault("server_error", status=status), times)
+
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` are answered normally, but only after ``seconds``."""
+        self._queue(method, _Fault("delay", seconds=seconds), times)
+
+    # ------------------------------------------------------------------ inspection
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot of every recorded call, in arrival order."""
+        with self._cond:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self._calls if c.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+    ) -> list[Call]:
+        """Block until ``count`` calls to ``method`` (matching ``where``) arrived; return them all."""
+        deadline = time.monotonic() + timeout
+
+        def matching() -> list[Call]:
+            return [c for c in self._calls if c.method == method and (where is None or where(c))]
+
+        with self._cond:
+            while True:
+                found = matching()
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self._calls]
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method}"
+                        f"{' matching the filter' if where else ''} within {timeout}s, got {len(found)}; "
+                        f"calls seen: {seen}"
+                    )
+                self._cond.wait(remaining)
+
+    def reset(self) -> None:
+        """Forget recorded calls and pending faults (users and channels stay)."""
+        with self._cond:
+            self._calls.clear()
+            self._faults.clear()
+
+    # ------------------------------------------------------------------ HTTP
+    def _record(self, call: Call) -> None:
+        with self._cond:
+            self._calls.append(call)
+            self._cond.notify_all()
+
+    def _next_fault(self, method: str) -> _Fault | None:
+        with self._cond:
+            queue = self._faults.get(method)
+            return queue.popleft() if queue else None
+
+    @staticmethod
+    def _parse_body(handler: _Handler, raw: bytes) -> dict[str, Any]:
+        ctype = handler.headers.get("Content-Type", "")
+        if not raw:
+            return {}
+        lowered = ctype.lower()
+        if lowered.startswith("application/json"):
+            try:
+                body = json.loads(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                return {"_raw": raw.decode("utf-8", "replace")}
+            return body if isinstance(body, dict) else {"_json": body}
+        if lowered.startswith("multipart/form-data"):
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + raw
+            )
+            args: dict[str, Any] = {}
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                if not name:
+                    continue
+                payload = part.get_payload(decode=True) or b""
+                if part.get_filename():
+                    args[name] = payload
+                else:
+                    args[name] = payload.decode("utf-8", "replace")
+            return args
+        # application/x-www-form-urlencoded (and anything unlabelled)
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def _handle(self, handler: _Handler) -> None:
+        arrived = time.time()
+        parts = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length > 0 else b""
+        args: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
+        args.update(self._parse_body(handler, raw))
+        headers = {k: v for k, v in handler.headers.items()}
+
+        token: str | None = None
+        auth = handler.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip() or None
+        if token is None and isinstance(args.get("token"), str):
+            token = args["token"]
+
+        path = parts.path
+        if path.startswith("/api/") and len(path) > len("/api/"):
+            method = path[len("/api/") :]
+        elif path.startswith("/response/"):
+            method = "response_url"
+            args["_key"] = path[len("/response/") :]
+        else:
+            call = Call(
+                method=path, args=args, token=token, time=arrived, status=404, path=path, headers=headers
+            )
+            call.response = {"ok": False, "error": "not_found"}
+            self._record(call)
+            self._send(handler, 404, call.response)
+            return
+
+        fault = self._next_fault(method)
+        extra_headers: dict[str, str] = {}
+        status = 200
+        text_body: bytes | None = None
+        if fault is None or fault.kind == "delay":
+            response = self._answer(method, args)
+        elif fault.kind == "fail":
+            response = {"ok": False, "error": fault.error}
+        elif fault.kind == "rate_limit":
+            status = 429
+            response = {"ok": False, "error": "ratelimited"}
+            extra_headers["Retry-After"] = str(fault.retry_after)
+        else:  # server_error
+            status = fault.status
+            response = {"ok": False, "error": "fatal_error"}
+            text_body = f"<html><body>{status} server error</body></html>".encode()
+
+        call = Call(
+            method=method,
+            args=args,
+            token=token,
+            time=arrived,
+            status=status,
+            response=response,
+            path=path,
+            headers=headers,
+        )
+        self._record(call)
+        if fault is not None and fault.kind == "delay":
+            time.sleep(fault.seconds)
+        if text_body is not None:
+            self._send_raw(handler, status, text_body, "text/html", extra_headers)
+        else:
+            self._send(handler, status, response, extra_headers)
+
+    @staticmethod
+    def _send(
+        handler: _Handler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        SlackStub._send_raw(
+            handler, status, json.dumps(body).encode("utf-8"), "application/json; charset=utf-8", headers
+        )
+
+    @staticmethod
+    def _send_raw(
+        handler: _Handler, status: int, data: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", ctype)
+            handler.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                handler.send_header(k, v)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. a timeout test)
+
+    # ------------------------------------------------------------------ answers
+    def _next_ts(self) -> str:
+        micro = 1_700_000_000_000_000 + 100 * next(self._ts_counter)
+        return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+    @staticmethod
+    def _maybe_json(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    @staticmethod
+    def _dm_for(channel: str) -> str:
+        # Posting to a user ID lands in the bot's DM with that user, as on Slack.
+        if channel[:1] in {"U", "W"}:
+            return "D" + channel
+        return channel
+
+    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "text": args.get("text", ""),
+            "ts": ts,
+            "team": TEAM_ID,
+        }
+        if "blocks" in args:
+            message["blocks"] = self._maybe_json(args["blocks"])
+        if "attachments" in args:
+            message["attachments"] = self._maybe_json(args["attachments"])
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        if "metadata" in args:
+            message["metadata"] = self._maybe_json(args["metadata"])
+        return message
+
+    def _view(self, args: dict[str, Any], view_id: str, default_type: str = "modal") -> dict[str, Any]:
+        view = self._maybe_json(args.get("view", {}))
+        if not isinstance(view, dict):
+            view = {}
+        out = {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": view.get("type", default_type),
+            "blocks": view.get("blocks", []),
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", args.get("external_id", "")),
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{view_id}",
+            "root_view_id": view_id,
+            "app_id": "A1",
+            "bot_id": BOT_ID,
+        }
+        for key in ("title", "submit", "close"):
+            if key in view:
+                out[key] = view[key]
+        return out
+
+    def _channel_obj(self, ch: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": ch["id"],
+            "name": ch["name"],
+            "is_channel": not ch["id"].startswith("G"),
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": ch["id"].startswith("G"),
+            "is_archived": ch["archived"],
+            "is_general": False,
+            "is_member": BOT_USER_ID in ch["members"],
+            "num_members": len(ch["members"]),
+            "created": 1_700_000_000,
+            "context_team_id": TEAM_ID,
+        }
+
+    @staticmethod
+    def _page(
+        items: list[Any], args: dict[str, Any], default_limit: int = 100
+    ) -> tuple[list[Any], str] | None:
+        start = _decode_cursor(args.get("cursor"))
+        if start is None:
+            return None
+        try:
+            limit = int(args.get("limit") or default_limit)
+        except (TypeError, ValueError):
+            limit = default_limit
+        limit = max(1, limit)
+        page = items[start : start + limit]
+        nxt = _encode_cursor(start + limit) if start + limit < len(items) else ""
+        return page, nxt
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self._cond:
+            return self._answer_locked(method, args)
+
+    def _answer_locked(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ok: dict[str, Any] = {"ok": True}
+        channel = str(args.get("channel") or "")
+
+        if method == "response_url":
+            return ok
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://t1.slack.com/",
+                "team": "Team One",
+                "user": "coprod",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        if method in {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete"}:
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            known = self._channels.get(channel)
+            if known is not None and known["archived"]:
+                return {"ok": False, "error": "is_archived"}
+            if method == "chat.postMessage":
+                ts = self._next_ts()
+                return {
+                    "ok": True,
+                    "channel": self._dm_for(channel),
+                    "ts": ts,
+                    "message": self._message(args, ts),
+                }
+            if method == "chat.update":
+                ts = str(args.get("ts") or "")
+                if not ts:
+                    return {"ok": False, "error": "message_not_found"}
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": ts,
+                    "text": args.get("text", ""),
+                    "message": self._message(args, ts),
+                }
+            if method == "chat.postEphemeral":
+                return {"ok": True, "message_ts": self._next_ts()}
+            return {"ok": True, "channel": channel, "ts": str(args.get("ts") or "")}
+        if method == "views.publish":
+            user = str(args.get("user_id") or "")
+            return {"ok": True, "view": self._view(args, f"VH{user}", default_type="home")}
+        if method in {"views.open", "views.push"}:
+            return {"ok": True, "view": self._view(args, f"V{next(self._view_counter):08d}")}
+        if method == "views.update":
+            view_id = str(args.get("view_id") or "") or f"V{next(self._view_counter):08d}"
+            return {"ok": True, "view": self._view(args, view_id)}
+        if method == "users.info":
+            user = self._users.get(str(args.get("user") or ""))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": json.loads(json.dumps(user))}
+        if method == "users.list":
+            paged = self._page(list(self._users.values()), args, default_limit=200)
+            if paged is None:
+                return {"ok": False, "error": "invalid_cursor"}
+            members, nxt = paged
+            return {
+                "ok": True,
+                "members": json.loads(json.dumps(members)),
+                "response_metadata": {"next_cursor": nxt},
+            }
+        if method == "conversations.members":
+            ch = self._channels.get(channel)
+            if ch is None:
+                return {"ok": False, "error": "channel_not_found"}
+            paged = self._page(ch["members"], args)
+            if paged is None:
+                return {"ok": False, "error": "invalid_cursor"}
+            members, nxt = paged
+            return {"ok": True, "members": members, "response_metadata": {"next_cursor": nxt}}
+        if method == "conversations.info":
+            ch = self._channels.get(channel)
+            if ch is not None:
+                return {"ok": True, "channel": self._channel_obj(ch)}
+            if channel.startswith("D") and len(channel) > 1:
+                return {
+                    "ok": True,
+                    "channel": {"id": channel, "is_im": True, "user": channel[1:], "is_org_shared": False},
+                }
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.open":
+            users = [u for u in str(args.get("users") or "").split(",") if u]
+            if channel:
+                return {"ok": True, "channel": {"id": channel}}
+            if not users:
+                return {"ok": False, "error": "users_list_not_supplied"}
+            cid = "D" + users[0] if len(users) == 1 else "G" + "".join(users)
+            return {"ok": True, "channel": {"id": cid}}
+        if method == "users.conversations":
+            user = str(args.get("user") or BOT_USER_ID)
+            types = str(args.get("types") or "public_channel")
+            exclude_archived = _truthy(args.get("exclude_archived", False))
+            chans = [
+                self._channel_obj(ch)
+                for ch in self._channels.values()
+                if user in ch["members"] and not (exclude_archived and ch["archived"])
+            ]
+            if "public_channel" not in types and "private_channel" not in types:
+                chans = []
+            paged = self._page(chans, args)
+            if paged is None:
+                return {"ok": False, "error": "invalid_cursor"}
+            page, nxt = paged
+            return {"ok": True, "channels": page, "response_metadata": {"next_cursor": nxt}}
+        return ok

@@ -1,0 +1,320 @@
+"""The test doubles themselves: the Web API stub and Slack-signed requests behave like Slack."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_requests import (
+    SlackClientSim,
+    action_body,
+    command_body,
+    event_body,
+    post,
+    sign,
+    view_submission_body,
+)
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
+from slack_stub import SlackStub
+
+SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def stub() -> Iterator[SlackStub]:
+    with SlackStub() as s:
+        yield s
+
+
+@pytest.fixture
+def client(stub: SlackStub) -> WebClient:
+    return WebClient(token="xoxb-test", base_url=stub.url, timeout=5)
+
+
+def test_url_is_loopback_api_base(stub: SlackStub) -> None:
+    """The stub listens on 127.0.0.1 at a random port and exposes the /api/ base URL."""
+    assert stub.url.startswith("http://127.0.0.1:")
+    assert stub.url.endswith("/api/")
+    assert stub.port > 0
+
+
+def test_post_message_is_recorded_with_channel_text_and_blocks(stub: SlackStub, client: WebClient) -> None:
+    """A real WebClient chat_postMessage is recorded with channel, text, blocks and the bearer token."""
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hello*"}}]
+    first = client.chat_postMessage(channel="C1", text="hello", blocks=blocks)
+    second = client.chat_postMessage(channel="C1", text="again")
+
+    [call, _] = stub.wait_for("chat.postMessage", count=2)
+    assert call.args["channel"] == "C1"
+    assert call.args["text"] == "hello"
+    assert call.json("blocks") == blocks
+    assert call.token == "xoxb-test"
+    assert call.status == 200
+    assert first["ok"] and first["channel"] == "C1"
+    assert first["message"]["text"] == "hello" and first["message"]["blocks"] == blocks
+    assert float(second["ts"]) > float(first["ts"])
+    assert call.response is not None and call.response["ts"] == first["ts"]
+
+
+def test_form_encoded_and_query_string_args_are_decoded(stub: SlackStub) -> None:
+    """Form bodies and query strings are decoded; JSON-valued form fields stay strings until .json()."""
+    blocks = [{"type": "divider"}]
+    body = urllib.parse.urlencode({"channel": "C9", "blocks": json.dumps(blocks)}).encode()
+    req = urllib.request.Request(
+        stub.url + "chat.postMessage?thread_ts=1.2",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Bearer xoxb-form"},
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        answer = json.loads(resp.read())
+    assert answer["ok"] is True and answer["message"]["blocks"] == blocks
+    [call] = stub.calls_to("chat.postMessage")
+    assert isinstance(call.args["blocks"], str)
+    assert call.json("blocks") == blocks
+    assert call.args["thread_ts"] == "1.2"
+    assert call.token == "xoxb-form"
+
+
+def test_auth_test_and_unknown_methods(client: WebClient, stub: SlackStub) -> None:
+    """auth.test names the bot; any other method answers ok with nothing else."""
+    auth = client.auth_test()
+    assert (auth["team_id"], auth["user_id"], auth["bot_id"]) == ("T1", "UBOT", "BBOT")
+    assert client.api_call("reactions.add", json={"name": "tada"}).data == {"ok": True}
+    assert [c.method for c in stub.calls] == ["auth.test", "reactions.add"]
+
+
+def test_users_info_of_an_added_user(stub: SlackStub, client: WebClient) -> None:
+    """users.info answers from the user table (tz, admin flags); an unknown user is user_not_found."""
+    stub.add_user("U1", tz="America/New_York", is_admin=True, name="ann")
+    user = client.users_info(user="U1")["user"]
+    assert user["tz"] == "America/New_York"
+    assert user["tz_offset"] in (-5 * 3600, -4 * 3600)
+    assert user["is_admin"] is True and user["is_owner"] is False
+    assert user["name"] == "ann" and user["profile"]["display_name"] == "ann"
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U404")
+    assert err.value.response["error"] == "user_not_found"
+
+
+def test_conversations_members_paginates(stub: SlackStub, client: WebClient) -> None:
+    """conversations.members pages with cursor/limit and ends with an empty next_cursor."""
+    members = [f"U{i}" for i in range(7)]
+    stub.add_channel("C1", members)
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        resp = client.conversations_members(channel="C1", limit=3, cursor=cursor)
+        seen += resp["members"]
+        pages += 1
+        cursor = resp["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert seen == members
+    assert pages == 3
+    assert len(stub.calls_to("conversations.members")) == 3
+
+
+def test_conversations_info_open_and_user_conversations(stub: SlackStub, client: WebClient) -> None:
+    """conversations.info/open and users.conversations answer from the channel table."""
+    stub.add_channel("C1", ["U1", "UBOT"], name="partnership")
+    stub.add_channel("C2", ["U1", "UBOT"], name="old", archived=True)
+    info = client.conversations_info(channel="C1")["channel"]
+    assert info["name"] == "partnership" and info["is_member"] is True and info["is_archived"] is False
+    assert client.conversations_open(users="U1")["channel"]["id"] == "DU1"
+    ids = [c["id"] for c in client.users_conversations(exclude_archived=True)["channels"]]
+    assert ids == ["C1"]
+    with pytest.raises(SlackApiError):
+        client.conversations_info(channel="C404")
+
+
+def test_fail_makes_webclient_raise_with_that_error(stub: SlackStub, client: WebClient) -> None:
+    """fail() answers ok:false once (then normal), and WebClient raises SlackApiError with the error."""
+    stub.fail("chat.postMessage", error="not_in_channel")
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C1", text="x")
+    assert err.value.response["error"] == "not_in_channel"
+    assert client.chat_postMessage(channel="C1", text="x")["ok"] is True
+    assert [c.response["ok"] for c in stub.calls_to("chat.postMessage")] == [False, True]
+
+
+def test_rate_limit_is_retried_by_the_sdk_handler(stub: SlackStub, client: WebClient) -> None:
+    """A 429 with Retry-After is retried by RateLimitErrorRetryHandler and then succeeds."""
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    stub.rate_limit("chat.postMessage", retry_after=0)
+    resp = client.chat_postMessage(channel="C1", text="after the wait")
+    assert resp["ok"] is True
+    calls = stub.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 200]
+
+
+def test_rate_limit_without_retry_handler_raises(stub: SlackStub, client: WebClient) -> None:
+    """Without a retry handler the 429 surfaces as SlackApiError 'ratelimited' with Retry-After."""
+    stub.rate_limit("users.info", retry_after=7)
+    with pytest.raises(SlackApiError) as err:
+        client.users_info(user="U1")
+    assert err.value.response.status_code == 429
+    assert err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] in ("7", ["7"])
+
+
+def test_server_error_and_delay(stub: SlackStub) -> None:
+    """server_error answers a 5xx; delay holds the answer long enough for a client timeout."""
+    stub.server_error("views.publish", status=503)
+    client = WebClient(token="xoxb-test", base_url=stub.url, timeout=1)
+    with pytest.raises(SlackApiError):
+        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+    assert stub.calls_to("views.publish")[0].status == 503
+
+    stub.delay("views.publish", 2.0)
+    started = time.monotonic()
+    with pytest.raises(Exception):  # noqa: B017 - urllib's timeout error type varies by Python version
+        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+    assert time.monotonic() - started < 1.9
+    assert len(stub.calls_to("views.publish")) == 2
+    assert client.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]["type"] == "home"
+
+
+def test_wait_for_times_out_naming_what_was_seen(stub: SlackStub, client: WebClient) -> None:
+    """wait_for raises AssertionError listing the calls seen when the expected call never arrives."""
+    client.auth_test()
+    with pytest.raises(AssertionError, match="auth.test"):
+        stub.wait_for("chat.postMessage", timeout=0.2)
+
+
+def test_wait_for_wakes_on_a_later_call(stub: SlackStub, client: WebClient) -> None:
+    """wait_for returns as soon as a call from another thread arrives."""
+    timer = threading.Timer(0.1, lambda: client.chat_postMessage(channel="C1", text="later"))
+    timer.start()
+    [call] = stub.wait_for("chat.postMessage", timeout=5)
+    timer.join()
+    assert call.args["text"] == "later"
+    stub.reset()
+    assert stub.calls == []
+
+
+def test_response_url_posts_are_recorded(stub: SlackStub) -> None:
+    """Posts to response_url(key) are recorded as method 'response_url' with the JSON body and _key."""
+    url = stub.response_url("abc")
+    resp = WebhookClient(url).send(text="only you can see this", response_type="ephemeral")
+    assert resp.status_code == 200 and json.loads(resp.body) == {"ok": True}
+    [call] = stub.wait_for("response_url")
+    assert call.args["text"] == "only you can see this"
+    assert call.args["response_type"] == "ephemeral"
+    assert call.args["_key"] == "abc"
+
+
+def test_other_paths_are_404_and_recorded(stub: SlackStub) -> None:
+    """Anything outside /api/ and /response/ answers 404 and is recorded under its path."""
+    status, _, _ = post(stub.base + "nowhere", b"{}", "application/json", SECRET)
+    assert status == 404
+    assert stub.calls[-1].method == "/nowhere" and stub.calls[-1].status == 404
+
+
+def test_sign_matches_slack_sdk_verifier() -> None:
+    """sign() produces headers slack_sdk's SignatureVerifier accepts; a tampered body is rejected."""
+    body, _ = command_body("help")
+    headers = sign(SECRET, body)
+    verifier = SignatureVerifier(SECRET)
+    ts, sig = headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    assert sig.startswith("v0=")
+    assert verifier.is_valid(body, ts, sig)
+    assert not verifier.is_valid(body + b"&text=evil", ts, sig)
+    assert not SignatureVerifier("other-secret").is_valid(body, ts, sig)
+
+
+def test_bolt_parses_every_payload_builder() -> None:
+    """A real Bolt app (over WSGI on loopback) verifies and routes each signed payload we build."""
+    seen: dict[str, object] = {}
+    with SlackStub() as api:
+        app = App(
+            token="xoxb-test",
+            signing_secret=SECRET,
+            client=WebClient(token="xoxb-test", base_url=api.url),
+        )
+
+        @app.command("/coprod")
+        def on_command(ack, command):
+            ack(text="got it")
+            seen["command"] = (command["text"], command["user_id"], command["response_url"])
+
+        @app.action("go")
+        def on_action(ack, body, action):
+            ack()
+            seen["action"] = (action["value"], body["container"]["type"], body.get("channel"))
+
+        @app.view("survey")
+        def on_view(ack, view):
+            ack()
+            seen["view"] = (view["state"]["values"], view["private_metadata"])
+
+        @app.event("app_home_opened")
+        def on_event(event):
+            seen["event"] = event["user"]
+
+        server = make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=_QuietHandler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            sim = SlackClientSim(f"http://127.0.0.1:{server.server_port}/", SECRET)
+            r = sim.command("status", user="U7", response_url=api.response_url())
+            assert r.status == 200 and r.text == "got it"  # Bolt acks text-only as text/plain
+            assert seen["command"] == ("status", "U7", api.response_url())
+
+            assert sim.click("go", "42").status == 200
+            assert seen["action"] == ("42", "message", {"id": "C1", "name": "partnership"})
+            assert sim.click("go", "home", container_type="view").status == 200
+            assert seen["action"] == ("home", "view", None)
+
+            values = {"b1": {"a1": {"type": "plain_text_input", "value": "hi"}}}
+            r = sim.submit("survey", values, private_metadata="m")
+            assert r.status == 200 and r.json() is None
+            assert seen["view"] == (values, "m")
+
+            assert sim.event({"type": "app_home_opened", "user": "U3", "tab": "home"}).status == 200
+            deadline = time.monotonic() + 5
+            while "event" not in seen and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert seen["event"] == "U3"
+
+            assert sim.command("status", bad_signature=True).status == 401
+            assert sim.command("status", timestamp=int(time.time()) - 3600).status == 401
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_builders_shape() -> None:
+    """Payload builders produce Slack's wire shapes and content types."""
+    body, ctype = action_body("x", "1", container_type="view", view_id="VH1")
+    assert ctype == "application/x-www-form-urlencoded"
+    payload = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])
+    assert payload["container"] == {"type": "view", "view_id": "VH1"}
+    assert payload["view"]["type"] == "home" and "channel" not in payload and "message" not in payload
+
+    body, _ = view_submission_body("cb", {"b": "text", "c": ["x", "y"]})
+    view = json.loads(urllib.parse.parse_qs(body.decode())["payload"][0])["view"]
+    assert view["state"]["values"]["b"] == {"b": {"type": "plain_text_input", "value": "text"}}
+    assert [o["value"] for o in view["state"]["values"]["c"]["c"]["selected_options"]] == ["x", "y"]
+
+    body, ctype = event_body({"type": "app_mention"}, event_id="Ev9", event_time=5)
+    envelope = json.loads(body)
+    assert ctype == "application/json"
+    assert envelope["event_id"] == "Ev9" and envelope["event_time"] == 5
+    assert envelope["authorizations"][0]["user_id"] == "UBOT"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
