@@ -17,6 +17,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +35,30 @@ class StoreError(Exception):
     """The database cannot be used; the message is one line a coordinator can act on."""
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> str:
+    # On a brand-new file, connections racing to switch it to WAL get "database is locked" at once,
+    # without the busy timeout; retry until it holds.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
+def _execute_each(db: sqlite_utils.Database, script: str) -> None:
+    # Not executescript: it commits first, which would end the migration's transaction half-way.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 @migrations()
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    _execute_each(
+        db,
         """
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE partnerships (
@@ -224,6 +246,7 @@ class LevelActivity:
     responders: int
     mean: float | None
     last_activity: int | None
+    covered: int = 0  # distinct practices (facilitators) asked about
 
 
 @dataclass(frozen=True)
@@ -278,9 +301,11 @@ class Store:
                 )
             pending = [m.name for m in migrations.pending(db)]
             if pending:
+                # Hold the write lock for the whole upgrade: a second process (or thread) waits,
+                # then finds nothing left to do.
                 with self._write():
-                    pass  # take the write lock so two processes don't migrate at once
-                migrations.apply(db)
+                    pending = [m.name for m in migrations.pending(db)]
+                    migrations.apply(db)
             db.execute("SELECT COUNT(*) FROM meta").fetchone()
             return pending
         except sqlite3.DatabaseError as exc:
@@ -302,7 +327,7 @@ class Store:
                     self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
                 )
                 conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                mode = _switch_to_wal(conn)
                 if mode.lower() != "wal":
                     raise StoreError(f"cannot switch database {self.path} to WAL mode")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -570,6 +595,11 @@ class Store:
         with self._write() as conn:
             conn.execute("UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team))
 
+    def delete_checkin(self, team: str, checkin_id: int) -> None:
+        """Undo a check-in that never reached Slack, so the rotation doesn't count it."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM checkins WHERE id = ? AND team_id = ?", (checkin_id, team))
+
     def checkin(self, team: str, checkin_id: int) -> Checkin | None:
         row = self._one(
             "SELECT c.id, c.partnership_id, c.team_id, p.channel_id, c.kind, c.facilitator_id, c.level_id,"
@@ -680,14 +710,14 @@ class Store:
             return {}
         rows = self._query(
             "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), AVG(r.rating),"
-            " MAX(c.asked_at), MAX(r.answered_at)"
+            " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
             " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
             " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
             " GROUP BY c.level_id",
             (partnership.id, since, until),
         )
         return {
-            r[0]: LevelActivity(r[0], r[1], r[2], r[3], r[4], max(t for t in (r[5], r[6]) if t is not None))
+            r[0]: LevelActivity(r[0], r[1], r[2], r[3], r[4], max(t for t in (r[5], r[6]) if t is not None), r[7])
             for r in rows
         }
 
@@ -742,6 +772,17 @@ class Store:
             (team, channel, kind, kind),
         )
         return [tuple(r) for r in rows]
+
+    def meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def first_time_event(self, team: str, event_id: str, *, now: int) -> bool:
         """True the first time an event id is seen; Slack's retries of it answer False."""

@@ -41,6 +41,7 @@ class Activity:
     responders: int
     mean: float | None
     last_activity: int | None
+    covered: int = 0  # distinct practices asked about
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class LevelSummary:
     last_activity: datetime | None
     reasons: tuple[str, ...]
     flags: tuple[FacilitatorFlag, ...] = ()
+    covered: int = 0  # distinct practices of this level asked about in the window
 
     @property
     def neglected(self) -> bool:
@@ -170,6 +172,7 @@ def summarize(
                 last_activity=datetime.fromtimestamp(act.last_activity, UTC) if act and act.last_activity else None,
                 reasons=level_reasons(act, k=k, weeks=window.weeks),
                 flags=flags,
+                covered=getattr(act, "covered", 0) if act else 0,
             )
         )
     return Summary(

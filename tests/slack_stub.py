@@ -379,6 +379,11 @@ class SlackStub:
         elif path.startswith("/response/"):
             method = "response_url"
             args["_key"] = path[len("/response/") :]
+        elif path.startswith("/upload/"):
+            # Where files.getUploadURLExternal sends the file's bytes.
+            method = "file_upload"
+            args["_file_id"] = path[len("/upload/") :]
+            args["_raw"] = raw.decode("utf-8", "replace")
         else:
             call = Call(
                 method=path, args=args, token=token, time=arrived, status=404, path=path, headers=headers
@@ -550,8 +555,14 @@ class SlackStub:
         ok: dict[str, Any] = {"ok": True}
         channel = str(args.get("channel") or "")
 
-        if method == "response_url":
+        if method in ("response_url", "file_upload"):
             return ok
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._view_counter):08d}"
+            return {"ok": True, "upload_url": f"{self.base}upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = json.loads(str(args.get("files") or "[]"))
+            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title", "")} for f in files]}
         if method == "auth.test":
             return {
                 "ok": True,

@@ -1,0 +1,118 @@
+"""Scheduled work: the time-triggered twin of the listeners.
+
+Schedules live in our own table. APScheduler runs ``Dispatcher.tick`` every few seconds; each tick
+reads the table, works out which fire times fell due within the grace period, claims each
+(partnership, kind, fire time) in the database before posting (so a post happens once, across
+restarts and even with a second process on the same database) and posts it late if need be.
+Fire times older than the grace period are skipped and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import posts
+from bot.posts import Deps
+from bot.schedule import Spec, fire_times
+from bot.store import ScheduledPartnership
+
+log = logging.getLogger(__name__)
+LAST_TICK = "last_tick"
+# How far back a restart looks for fire times it missed, to log them as skipped.
+LOOKBACK = timedelta(days=35)
+
+
+@dataclass(frozen=True)
+class Fired:
+    team: str
+    channel: str
+    kind: str
+    fire_at: datetime
+    status: str
+
+
+def spec_of(item: ScheduledPartnership) -> Spec:
+    s = item.schedule
+    return Spec(s.cadence, s.weekday, s.at_minute, date.fromisoformat(s.anchor))
+
+
+def offset_of(item: ScheduledPartnership) -> int:
+    """Meeting reminders fire before the meeting; everything else at its time."""
+    return -(item.schedule.remind_minutes or 0) if item.schedule.kind == "meeting" else 0
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, client: WebClient, *, grace: timedelta):
+        self.deps = deps
+        self.client = client
+        self.grace = grace
+
+    def tick(self) -> list[Fired]:
+        """Post everything due now (claimed first); returns what this call did."""
+        now = self.deps.now()
+        store = self.deps.store
+        last_text = store.meta(LAST_TICK)
+        last = datetime.fromisoformat(last_text) if last_text else None
+        done: list[Fired] = []
+        for item in store.active_schedules():
+            p = item.partnership
+            spec, offset = spec_of(item), offset_of(item)
+            if last is not None and last < now - self.grace:
+                for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK), now - self.grace,
+                                         offset_minutes=offset):
+                    if store.claim_post(p.team_id, p.channel_id, kind=item.schedule.kind,
+                                        fire_at=int(missed.timestamp()), now=int(now.timestamp())):
+                        store.finish_post(p.team_id, p.channel_id, kind=item.schedule.kind,
+                                          fire_at=int(missed.timestamp()), status="skipped",
+                                          detail="missed by more than the grace period")
+                        log.warning("skipped a %s missed at %s (older than the grace period)",
+                                    item.schedule.kind, missed.isoformat())
+                        done.append(Fired(p.team_id, p.channel_id, item.schedule.kind, missed, "skipped"))
+            for fire_at in fire_times(spec, p.timezone, now - self.grace, now, offset_minutes=offset):
+                fired = self._fire(item, fire_at, now)
+                if fired:
+                    done.append(fired)
+        store.set_meta(LAST_TICK, now.isoformat())
+        return done
+
+    def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
+        store, p, kind = self.deps.store, item.partnership, item.schedule.kind
+        key = int(fire_at.timestamp())
+        if not store.claim_post(p.team_id, p.channel_id, kind=kind, fire_at=key, now=int(now.timestamp())):
+            return None
+        status, detail = "posted", ""
+        try:
+            self._post(item, fire_at)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown"))
+            status, detail = "failed", error
+            posts.pause_for_error(self.deps, self.client, p.team_id, p.channel_id, error)
+            log.warning("a scheduled %s could not be posted: %s", kind, error)
+        except Exception as exc:  # one partnership's trouble must not stop the others' posts
+            status, detail = "failed", type(exc).__name__
+            log.exception("a scheduled %s failed", kind)
+        store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status=status, detail=detail)
+        return Fired(p.team_id, p.channel_id, kind, fire_at, status)
+
+    def _post(self, item: ScheduledPartnership, fire_at: datetime) -> None:
+        p, kind = item.partnership, item.schedule.kind
+        if kind == "checkins":
+            posts.post_checkin(self.deps, self.client, p.team_id, p.channel_id)
+        elif kind == "summary":
+            posts.post_summary(self.deps, self.client, p.team_id, p.channel_id,
+                               title="Our regular summary: how we're doing")
+        elif kind == "reflexivity":
+            posts.send_reflexivity(self.deps, self.client, p.team_id, p.channel_id)
+        elif kind == "meeting":
+            remind = item.schedule.remind_minutes or 0
+            posts.post_meeting_reminder(self.deps, self.client, p.team_id, p.channel_id,
+                                        fire_at + timedelta(minutes=remind), remind)
+
+    def purge(self) -> int:
+        """Apply each partnership's comment retention setting."""
+        return self.deps.store.purge_old_comments(now=int(self.deps.now().timestamp()))

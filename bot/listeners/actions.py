@@ -1,0 +1,209 @@
+"""Button clicks: ratings, comments, "We met", reflection opt-outs, forget-me, App Home actions.
+
+Every click is checked against the store on the server side (the check-in belongs to this workspace
+and channel, the value is a rating, the clicker may do this) before anything is written, and the
+answer is committed before the acknowledgement. Replies to Slack come after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot import messages, posts
+from bot.listeners.home import publish_home
+from bot.people import look_up_user, may_coordinate
+from bot.posts import Deps
+from bot.store import Checkin
+
+log = logging.getLogger(__name__)
+RATE = re.compile(r"^rate:([1-5])$")
+BLOCK = re.compile(r"^(checkin|reflect):(\d{1,18})$")
+
+
+def _action(body: dict) -> dict:
+    actions = body.get("actions") or [{}]
+    return actions[0] if isinstance(actions[0], dict) else {}
+
+
+def _ids(body: dict) -> tuple[str, str, str]:
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+    channel = (body.get("channel") or {}).get("id", "")
+    user = (body.get("user") or {}).get("id", "")
+    return team, channel, user
+
+
+def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
+    """The check-in a click belongs to, or None when the payload doesn't match what we posted."""
+    team, channel, _ = _ids(body)
+    match = BLOCK.match(str(_action(body).get("block_id", "")))
+    if not match:
+        return None
+    checkin = deps.store.checkin(team, int(match.group(2)))
+    if checkin is None:
+        return None
+    reflexive = match.group(1) == "reflect"
+    if reflexive != (checkin.kind == "reflexivity"):
+        return None
+    if not reflexive and checkin.channel_id != channel:
+        return None
+    return checkin
+
+
+def register(app: App, deps: Deps) -> None:
+    store = deps.store
+
+    def rate_ack(ack, body, context):
+        action = _action(body)
+        match = RATE.match(str(action.get("action_id", "")))
+        checkin = checkin_for_click(deps, body)
+        if not match or checkin is None or action.get("value") != match.group(1):
+            log.warning("ignored a rating click that doesn't match a check-in")
+            return ack()
+        team, _, user = _ids(body)
+        private = checkin.kind == "reflexivity"
+        role = None if private else store.roles(team, checkin.channel_id).get(user)
+        answer = store.record_response(team, checkin.id, user, rating=int(match.group(1)),
+                                       now=int(deps.now().timestamp()), private=private, role=role)
+        context["coprod_answer"] = {"checkin": checkin.id, "rating": answer.rating,
+                                    "anonymous": answer.anonymous, "comment": answer.comment}
+        ack()
+
+    def rate_reply(body, context, client, respond):
+        done = context.get("coprod_answer")
+        if not done:
+            return
+        team = _ids(body)[0]
+        checkin = store.checkin(team, done["checkin"])
+        facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+        private = checkin.kind == "reflexivity"
+        respond(text=messages.answer_recorded(facilitator, done["rating"], anonymous=done["anonymous"],
+                                              comment=done["comment"], private=private),
+                response_type="ephemeral", replace_original=False)
+        if not private:
+            update_count(deps, client, checkin)
+
+    def comment_open(body, client):
+        checkin = checkin_for_click(deps, body)
+        if checkin is None:
+            return
+        team, _, user = _ids(body)
+        mine = store.my_answer(team, checkin.id, user)
+        facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+        client.views_open(trigger_id=body.get("trigger_id", ""), view=messages.comment_modal(
+            facilitator, checkin.id, rating=mine.rating if mine else None, comment=mine.comment if mine else None,
+            anonymous=mine.anonymous if mine else False))
+
+    def met_ack(ack, body, context):
+        team, channel, user = _ids(body)
+        value = str(_action(body).get("value", ""))
+        try:
+            held_on = date.fromisoformat(value).isoformat()
+        except ValueError:
+            return ack()
+        if store.partnership(team, channel) is None:
+            return ack()
+        context["coprod_met"] = {"held_on": held_on,
+                                 "new": store.log_meeting(team, channel, held_on=held_on, user=user,
+                                                          now=int(deps.now().timestamp()))}
+        ack()
+
+    def met_reply(body, context, client, respond):
+        done = context.get("coprod_met")
+        if not done:
+            return
+        _, channel, user = _ids(body)
+        if done["new"]:
+            ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+            if ts:
+                client.chat_update(channel=channel, ts=ts, text="Meeting logged",
+                                   blocks=messages.meeting_logged_blocks(done["held_on"], user))
+        else:
+            respond(text="That meeting is already logged. Thank you!", response_type="ephemeral",
+                    replace_original=False)
+
+    def forget_ack(ack, body, context):
+        team, _, user = _ids(body)
+        context["coprod_forgotten"] = store.forget_user(team, user)
+        ack()
+
+    def forget_reply(context, respond):
+        counts = context.get("coprod_forgotten")
+        if counts is not None:
+            respond(text=messages.forgotten_text(counts), replace_original=True)
+
+    def forget_cancel(respond):
+        respond(text="Nothing was erased. Your answers are safe.", replace_original=True)
+
+    def reflexivity_toggle(ack, body, context):
+        team, _, user = _ids(body)
+        action = _action(body)
+        channel = str(action.get("value", ""))
+        if store.partnership(team, channel) is None:
+            return ack()
+        opted_out = action.get("action_id") == "reflexivity_off"
+        store.set_reflexivity_optout(team, channel, user, opted_out)
+        context["coprod_reflexivity"] = {"channel": channel, "off": opted_out}
+        ack()
+
+    def reflexivity_reply(body, context, client, respond):
+        done = context.get("coprod_reflexivity")
+        if not done:
+            return
+        team, _, user = _ids(body)
+        if (body.get("container") or {}).get("type") == "view":
+            publish_home(deps, client, team, user)
+            return
+        text = ("Done: no more reflection prompts for you. You can turn them back on from my Home tab."
+                if done["off"] else "Done: I'll send you reflection prompts again.")
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    def home_action(body, client):
+        """App Home buttons: coordinators only, checked here on the server, whatever the payload says."""
+        team, _, user = _ids(body)
+        action = _action(body)
+        channel = str(action.get("value", ""))
+        if store.partnership(team, channel) is None:
+            return
+        now = int(deps.now().timestamp())
+        info = store.user(team, user) or look_up_user(store, client, team, user, now)
+        if not may_coordinate(store, team, channel, info, user):
+            client.chat_postMessage(channel=user, text=messages.refusal_text(
+                "post check-ins and summaries from here", store.coordinators(team, channel)))
+            return
+        try:
+            if action.get("action_id") == "home_checkin":
+                posts.post_checkin(deps, client, team, channel)
+            else:
+                posts.post_summary(deps, client, team, channel)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            posts.pause_for_error(deps, client, team, channel, error)
+            client.chat_postMessage(channel=user, text=f"Sorry, I couldn't post in <#{channel}> ({error}).")
+        publish_home(deps, client, team, user)
+
+    app.action(RATE)(ack=rate_ack, lazy=[rate_reply])
+    app.action("comment")(ack=lambda ack: ack(), lazy=[comment_open])
+    app.action("met")(ack=met_ack, lazy=[met_reply])
+    app.action("forget_me_confirm")(ack=forget_ack, lazy=[forget_reply])
+    app.action("forget_me_cancel")(ack=lambda ack: ack(), lazy=[forget_cancel])
+    app.action(re.compile(r"^reflexivity_(on|off)$"))(ack=reflexivity_toggle, lazy=[reflexivity_reply])
+    app.action(re.compile(r"^home_(checkin|summary)$"))(ack=lambda ack: ack(), lazy=[home_action])
+
+
+def update_count(deps: Deps, client, checkin: Checkin) -> None:
+    """Show the new number of answers on the check-in message (never who or what)."""
+    if not checkin.message_ts:
+        return
+    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+    level = deps.catalog.level(checkin.level_id)
+    count = deps.store.response_count(checkin.team_id, checkin.id)
+    try:
+        client.chat_update(channel=checkin.channel_id, ts=checkin.message_ts, text=messages.checkin_text(facilitator),
+                           blocks=messages.checkin_blocks(level, facilitator, checkin.id, count))
+    except SlackApiError as exc:
+        log.warning("could not update a check-in's count: %s", exc.response.get("error"))

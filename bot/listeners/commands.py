@@ -1,0 +1,213 @@
+"""`/coprod`: parse, check rights, change or read the store, and answer privately.
+
+The acknowledgement carries the answer whenever everything needed is already known, so the write
+is committed before Slack hears back. When Slack must be asked something first (who is this person,
+what is their timezone) or a post must be made, the work moves after the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import commands as grammar
+from bot import messages, posts
+from bot.people import known_user, look_up_user, may_coordinate
+from bot.posts import Deps
+from bot.reports import export_records, partnership_summary, write_csv
+from bot.schedule import Spec, next_fire
+
+log = logging.getLogger(__name__)
+DEFER = object()  # "answer after the acknowledgement"
+
+RIGHTS_WORDS = {
+    grammar.SetSchedule: "change schedules",
+    grammar.StopSchedule: "change schedules",
+    grammar.SetMeeting: "set meeting reminders",
+    grammar.StopMeeting: "set meeting reminders",
+    grammar.ChangeCoordinator: "change who the coordinators are",
+    grammar.SetRole: "record people's roles",
+    grammar.PinNext: "choose the next check-in",
+    grammar.SetTimezone: "change the timezone",
+    grammar.SetRetention: "change how long comments are kept",
+    grammar.Export: "export the answers",
+}
+NOT_IN_CHANNEL = ("I can't post in this channel yet. Please invite me first: type `/invite @coprod`, "
+                  "then try again.")
+
+
+@dataclass(frozen=True)
+class Request:
+    team: str
+    channel: str
+    user: str
+    now: int
+
+    @classmethod
+    def from_command(cls, command: dict, deps: Deps) -> Request:
+        return cls(command.get("team_id", ""), command.get("channel_id", ""), command.get("user_id", ""),
+                   int(deps.now().timestamp()))
+
+
+def reply(text: str = "", blocks: list | None = None) -> dict:
+    out: dict = {"response_type": "ephemeral", "text": text}
+    if blocks:
+        out["blocks"] = blocks
+    return out
+
+
+def register(app: App, deps: Deps) -> None:
+    def acknowledge(ack, command, context):
+        req = Request.from_command(command, deps)
+        today = deps.now().date()
+        try:
+            cmd = grammar.parse(command.get("text", ""), deps.catalog, today=today)
+        except grammar.UsageError as exc:
+            return ack(**reply(messages.usage_text(str(exc))))
+        outcome = execute(deps, cmd, req, client=None)
+        if outcome is DEFER:
+            context["coprod_deferred"] = True
+            return ack()
+        ack(**outcome)
+
+    def follow_up(command, context, client, respond):
+        if not context.get("coprod_deferred"):
+            return
+        req = Request.from_command(command, deps)
+        cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
+        try:
+            outcome = execute(deps, cmd, req, client=client)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "")
+            log.warning("a /coprod command failed at Slack: %s", error)
+            text = NOT_IN_CHANNEL if error in ("not_in_channel", "channel_not_found") else (
+                "Sorry, Slack didn't accept that just now. Please try again in a minute.")
+            outcome = reply(text)
+        if outcome and outcome is not DEFER:
+            respond(**outcome, replace_original=False)
+
+    app.command("/coprod")(ack=acknowledge, lazy=[follow_up])
+
+
+def execute(deps: Deps, cmd: object, req: Request, *, client: WebClient | None) -> dict | object | None:
+    """Carry out a command. Without a client (inside the acknowledgement) answers DEFER when Slack
+    must be called first; with one, it calls Slack as needed. Returns the private reply, if any."""
+    store = deps.store
+    if isinstance(cmd, grammar.Help):
+        return reply("Here's what I can do.", messages.help_blocks())
+    if isinstance(cmd, grammar.ForgetMe):
+        return reply("Erase your answers?", messages.forget_me_blocks())
+    if req.channel.startswith("D") or not req.channel:
+        return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
+    if isinstance(cmd, grammar.ShowSummary):
+        return _summary(deps, cmd, req)
+
+    partnership = store.partnership(req.team, req.channel)
+    info = known_user(store, req.team, req.user, req.now)
+    needs_rights = grammar.is_coordinator_only(cmd)
+    needs_info = partnership is None or (needs_rights and not store.is_coordinator(req.team, req.channel, req.user))
+    if needs_info and info is None:
+        if client is None:
+            return DEFER
+        info = look_up_user(store, client, req.team, req.user, req.now)
+    if needs_rights and not may_coordinate(store, req.team, req.channel, info, req.user):
+        what = RIGHTS_WORDS[type(cmd)]
+        return reply(messages.refusal_text(what, store.coordinators(req.team, req.channel)))
+    if isinstance(cmd, (grammar.CheckinNow, grammar.Export)) and client is None:
+        return DEFER
+    if partnership is None:
+        tz = info.timezone if info and info.timezone else "UTC"
+        store.ensure_partnership(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
+    return _apply(deps, cmd, req, client)
+
+
+def _summary(deps: Deps, cmd: grammar.ShowSummary, req: Request) -> dict:
+    result = partnership_summary(deps.store, deps.catalog, req.team, req.channel, now=deps.now(),
+                                 weeks=cmd.weeks, level_id=cmd.level.id if cmd.level else None)
+    if result is None:
+        return reply("coprod isn't set up in this channel yet. A coordinator can start with "
+                     "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`.")
+    tz = deps.store.partnership(req.team, req.channel).timezone
+    return reply(messages.summary_text(result), messages.summary_blocks(result, tz))
+
+
+def _apply(deps: Deps, cmd: object, req: Request, client: WebClient | None) -> dict | None:
+    store, team, channel = deps.store, req.team, req.channel
+    tz = store.partnership(team, channel).timezone
+    if isinstance(cmd, grammar.CheckinNow):
+        assert client is not None
+        posts.post_checkin(deps, client, team, channel, cmd.target)
+        return None
+    if isinstance(cmd, grammar.Export):
+        assert client is not None
+        return _export(deps, client, req)
+    if isinstance(cmd, grammar.SetSchedule):
+        spec = cmd.spec
+        store.set_schedule(team, channel, kind=cmd.kind, cadence=spec.cadence, weekday=spec.weekday,
+                           at_minute=spec.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now)
+        store.set_paused(team, channel, None)
+        return reply(messages.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
+    if isinstance(cmd, grammar.StopSchedule):
+        removed = store.clear_schedule(team, channel, cmd.kind)
+        what = messages.KIND_NAMES[cmd.kind]
+        return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
+    if isinstance(cmd, grammar.SetMeeting):
+        spec = Spec("weekly", cmd.weekday, cmd.at_minute, date.fromtimestamp(req.now))
+        store.set_schedule(team, channel, kind="meeting", cadence="weekly", weekday=cmd.weekday,
+                           at_minute=cmd.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now,
+                           remind_minutes=cmd.remind_minutes)
+        store.set_paused(team, channel, None)
+        first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
+        return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first))
+    if isinstance(cmd, grammar.StopMeeting):
+        removed = store.clear_schedule(team, channel, "meeting")
+        return reply("Done: no more meeting reminders." if removed else "There were no meeting reminders to stop.")
+    if isinstance(cmd, grammar.ChangeCoordinator):
+        return _coordinators(deps, cmd, req)
+    if isinstance(cmd, grammar.SetRole):
+        store.set_role(team, channel, cmd.user, cmd.role)
+        return reply(f"Thanks: {messages.mention(cmd.user)} is recorded as {cmd.role}. Roles help the summary "
+                     "notice whose voices we haven't heard lately.")
+    if isinstance(cmd, grammar.PinNext):
+        store.set_pin(team, channel, cmd.target.id)
+        name = getattr(cmd.target, "text", None) or getattr(cmd.target, "name", "")
+        return reply(f"Done: the next scheduled check-in will be about “{messages.escape(name)}”.")
+    if isinstance(cmd, grammar.SetTimezone):
+        store.set_timezone(team, channel, cmd.timezone)
+        return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
+    if isinstance(cmd, grammar.SetRetention):
+        store.set_retention(team, channel, cmd.months)
+        if cmd.months is None:
+            return reply("Done: comments are kept until someone erases them.")
+        return reply(f"Done: comments older than {cmd.months} months will be deleted (ratings are kept).")
+    raise TypeError(f"unhandled command {type(cmd).__name__}")
+
+
+def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request) -> dict:
+    store = deps.store
+    who = messages.mention(cmd.user)
+    if cmd.add:
+        added = store.add_coordinator(req.team, req.channel, cmd.user, added_by=req.user)
+        return reply(f"Done: {who} is now a coordinator here." if added else f"{who} is already a coordinator here.")
+    current = store.coordinators(req.team, req.channel)
+    if cmd.user in current and len(current) == 1:
+        return reply(f"{who} is the only coordinator here, so I kept them. Add someone else first.")
+    removed = store.remove_coordinator(req.team, req.channel, cmd.user)
+    return reply(f"Done: {who} is no longer a coordinator here." if removed else f"{who} wasn't a coordinator here.")
+
+
+def _export(deps: Deps, client: WebClient, req: Request) -> dict:
+    out = io.StringIO()
+    rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel), out)
+    dm = client.conversations_open(users=req.user)["channel"]["id"]
+    client.files_upload_v2(channel=dm, content=out.getvalue(), filename=f"coprod-{req.channel}.csv",
+                           title="coprod answers", initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
+                           "Anonymous answers carry no names; private reflections are left out.")
+    return reply(f"I've sent you the export ({rows} answers) as a direct message.")
+

@@ -1,0 +1,66 @@
+"""Events: mentions, App Home opening, people (and the bot) joining a channel.
+
+Slack retries an event it thinks we missed; each event id is handled once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from bot import messages, posts
+from bot.listeners.home import publish_home
+from bot.posts import Deps
+
+log = logging.getLogger(__name__)
+
+
+def _first_time(deps: Deps, body: dict, context) -> bool:
+    event_id = body.get("event_id")
+    team = body.get("team_id", "")
+    first = True if not event_id else deps.store.first_time_event(team, event_id, now=int(deps.now().timestamp()))
+    context["coprod_duplicate"] = not first
+    return first
+
+
+def register(app: App, deps: Deps) -> None:
+    def dedupe(ack, body, context):
+        _first_time(deps, body, context)
+        ack()
+
+    def on_mention(body, event, client, context):
+        if context.get("coprod_duplicate"):
+            return
+        team, channel, user = body.get("team_id", ""), event.get("channel", ""), event.get("user", "")
+        text = event.get("text", "").lower()
+        if "summary" in text:
+            if deps.store.partnership(team, channel) is None:
+                client.chat_postEphemeral(channel=channel, user=user,
+                                          text="coprod isn't set up in this channel yet. Type `/coprod help` to start.")
+                return
+            posts.post_summary(deps, client, team, channel)
+            return
+        client.chat_postEphemeral(channel=channel, user=user,
+                                  text="Hello! Say `@coprod summary` to see how we're doing, or type `/coprod help`.")
+
+    def on_home(body, event, client, context):
+        if context.get("coprod_duplicate") or event.get("tab", "home") != "home":
+            return
+        publish_home(deps, client, body.get("team_id", ""), event.get("user", ""))
+
+    def on_join(body, event, client, context):
+        if context.get("coprod_duplicate"):
+            return
+        team, channel, user = body.get("team_id", ""), event.get("channel", ""), event.get("user", "")
+        if user and user == deps.bot_user(client):
+            client.chat_postMessage(channel=channel, text="Hello! I'm coprod.", blocks=messages.welcome_blocks())
+            return
+        if deps.store.partnership(team, channel) is not None:
+            posts.refresh_members(deps, client, team, channel)
+
+    app.event("app_mention")(ack=dedupe, lazy=[on_mention])
+    app.event("app_home_opened")(ack=dedupe, lazy=[on_home])
+    app.event("member_joined_channel")(ack=dedupe, lazy=[on_join])
+    # Events we don't act on are still acknowledged, so Slack doesn't retry them.
+    app.event("message")(ack=lambda ack: ack(), lazy=[])

@@ -1,0 +1,163 @@
+"""The posts the bot makes on its own: check-ins, summaries, meeting reminders, reflection prompts.
+
+Used by slash commands and by the scheduler alike. A Slack error that means the channel is gone or
+closed to us pauses the partnership's schedules and tells its coordinators once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages, rotation
+from bot.catalog import Catalog, Facilitator, Level
+from bot.reports import partnership_summary
+from bot.store import Store
+
+PAUSE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What every listener and job needs: the store, the catalog and the clock."""
+
+    store: Store
+    catalog: Catalog
+    clock: object  # () -> aware datetime in UTC
+    identity: dict = field(default_factory=dict)  # the bot's own user id, learned on first need
+
+    def now(self) -> datetime:
+        return self.clock()  # type: ignore[operator]
+
+    def bot_user(self, client: WebClient) -> str | None:
+        if "user" not in self.identity:
+            try:
+                self.identity["user"] = client.auth_test()["user_id"]
+            except SlackApiError:
+                return None
+        return self.identity["user"]
+
+
+def _ts(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+def choose_facilitator(deps: Deps, team: str, channel: str, target: Level | Facilitator | None) -> tuple[Facilitator, bool]:
+    """The facilitator to ask about and whether a pin was used up choosing it."""
+    history = deps.store.last_asked(team, channel)
+    if target is not None:
+        return rotation.next_facilitator(deps.catalog, history, pinned=target.id), False
+    partnership = deps.store.partnership(team, channel)
+    pinned = partnership.pinned if partnership else None
+    return rotation.next_facilitator(deps.catalog, history, pinned=pinned), bool(pinned)
+
+
+def post_checkin(deps: Deps, client: WebClient, team: str, channel: str,
+                 target: Level | Facilitator | None = None) -> int:
+    """Ask the channel about the next facilitator (or the one chosen); returns the check-in id."""
+    facilitator, used_pin = choose_facilitator(deps, team, channel, target)
+    level = deps.catalog.level(facilitator.level_id)
+    checkin_id = deps.store.record_checkin(team, channel, facilitator_id=facilitator.id, level_id=level.id,
+                                           asked_at=_ts(deps.now()), clear_pin=used_pin)
+    try:
+        reply = client.chat_postMessage(channel=channel, text=messages.checkin_text(facilitator),
+                                        blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0))
+    except SlackApiError:
+        deps.store.delete_checkin(team, checkin_id)
+        raise
+    deps.store.set_checkin_message(team, checkin_id, reply["ts"])
+    refresh_members(deps, client, team, channel)
+    return checkin_id
+
+
+def channel_members(client: WebClient, channel: str) -> list[str]:
+    members: list[str] = []
+    for page in client.conversations_members(channel=channel, limit=200):
+        members.extend(page.get("members", []))
+    return members
+
+
+def refresh_members(deps: Deps, client: WebClient, team: str, channel: str) -> list[str]:
+    """Remember how many people are in the channel (for participation); bots don't count."""
+    try:
+        bot = deps.bot_user(client)
+        members = [m for m in channel_members(client, channel) if m != bot]
+    except SlackApiError as exc:
+        log.warning("conversations.members failed: %s", exc.response.get("error"))
+        return []
+    deps.store.set_member_count(team, channel, len(members))
+    return members
+
+
+def post_summary(deps: Deps, client: WebClient, team: str, channel: str, *, title: str | None = None) -> None:
+    partnership = deps.store.partnership(team, channel)
+    result = partnership_summary(deps.store, deps.catalog, team, channel, now=deps.now())
+    if partnership is None or result is None:
+        return
+    client.chat_postMessage(channel=channel, text=messages.summary_text(result),
+                            blocks=messages.summary_blocks(result, partnership.timezone, title=title))
+
+
+def post_meeting_reminder(deps: Deps, client: WebClient, team: str, channel: str, meeting_at: datetime,
+                          remind: int) -> None:
+    partnership = deps.store.partnership(team, channel)
+    tz = partnership.timezone if partnership else "UTC"
+    client.chat_postMessage(channel=channel, text="Your team meeting is coming up",
+                            blocks=messages.meeting_reminder_blocks(meeting_at, tz, remind))
+
+
+def reflexivity_facilitator(deps: Deps, team: str, channel: str) -> Facilitator:
+    """The reflexivity facilitator and its kin at the same level, least recently prompted first."""
+    tagged = deps.catalog.tagged("reflexivity")
+    level_id = tagged[0].level_id if tagged else deps.catalog.levels[0].id
+    kin = list(tagged) + [f for f in deps.catalog.in_level(level_id) if f not in tagged]
+    history = deps.store.last_asked(team, channel, kind="reflexivity")
+    return min(enumerate(kin), key=lambda p: (history[p[1].id][1] if p[1].id in history else -1, p[0]))[1]
+
+
+def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> int:
+    """DM each member (who hasn't opted out) a private reflection prompt; returns how many were sent."""
+    members = refresh_members(deps, client, team, channel)
+    opted_out = deps.store.reflexivity_optouts(team, channel)
+    facilitator = reflexivity_facilitator(deps, team, channel)
+    level = deps.catalog.level(facilitator.level_id)
+    checkin_id = deps.store.record_checkin(team, channel, facilitator_id=facilitator.id, level_id=level.id,
+                                           asked_at=_ts(deps.now()), kind="reflexivity")
+    sent = 0
+    for member in members:
+        if member in opted_out:
+            continue
+        try:
+            client.chat_postMessage(channel=member, text=f"A moment to reflect: {facilitator.prompt}",
+                                    blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0,
+                                                                   reflexive_channel=channel))
+            sent += 1
+        except SlackApiError as exc:
+            log.warning("a reflection prompt could not be sent: %s", exc.response.get("error"))
+    return sent
+
+
+def pause_for_error(deps: Deps, client: WebClient, team: str, channel: str, error: str) -> bool:
+    """Pause a partnership whose channel Slack won't let us post to, telling coordinators once."""
+    if error not in PAUSE_ERRORS:
+        return False
+    partnership = deps.store.partnership(team, channel)
+    if partnership is None or partnership.paused_reason:
+        return True
+    deps.store.set_paused(team, channel, error)
+    log.warning("paused a partnership's schedules: %s", error)
+    for coordinator in deps.store.coordinators(team, channel):
+        try:
+            client.chat_postMessage(channel=coordinator, text=messages.paused_text(channel, error))
+        except SlackApiError as exc:
+            log.warning("could not tell a coordinator about the pause: %s", exc.response.get("error"))
+    return True
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

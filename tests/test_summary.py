@@ -1,0 +1,421 @@
+"""Level summaries: neglect rules at their edges, the window in the team's timezone, and the text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import reports
+from bot import summary as summaries
+from bot.catalog import Catalog, load_catalog
+from bot.store import Store
+from bot.summary import Activity, render_text, summarize, window_for
+
+CATALOG: Catalog = load_catalog()
+LEVELS = [level.id for level in CATALOG.levels]
+TEAM, CHANNEL = "T0001", "C0001"
+NOW = datetime(2024, 6, 12, 12, 0, tzinfo=UTC)
+UNKIND = ("fail", "bad", "poor", "wrong", "error", "must", "should", "!")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store.open(tmp_path / "coprod.db")
+    yield s
+    s.close()
+
+
+def ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def setup(store: Store, timezone: str = "UTC", created: datetime = NOW - timedelta(weeks=52)) -> None:
+    store.ensure_partnership(TEAM, CHANNEL, timezone=timezone, created_by="UCOORD", now=ts(created))
+
+
+def ask(store: Store, level: str, at: datetime, ratings: list[int] = (), fac: str | None = None) -> int:
+    """A check-in at a level, answered by one new person per rating."""
+    fac = fac or CATALOG.in_level(level)[0].id
+    cid = store.record_checkin(TEAM, CHANNEL, facilitator_id=fac, level_id=level, asked_at=ts(at))
+    for n, rating in enumerate(ratings):
+        store.record_response(TEAM, cid, f"U{level[:3]}{n}", rating=rating, now=ts(at) + 60)
+    return cid
+
+
+def healthy(store: Store, at: datetime = NOW - timedelta(days=3)) -> None:
+    """Every level asked and answered well by three people, and a meeting logged."""
+    for level in LEVELS:
+        ask(store, level, at, [4, 4, 5])
+    store.log_meeting(TEAM, CHANNEL, held_on=at.date().isoformat(), user="UCOORD", now=ts(at))
+
+
+def summary_of(store: Store, now: datetime = NOW, **kw) -> summaries.Summary:
+    result = reports.partnership_summary(store, CATALOG, TEAM, CHANNEL, now=now, **kw)
+    assert result is not None
+    return result
+
+
+def level(result: summaries.Summary, level_id: str) -> summaries.LevelSummary:
+    return next(s for s in result.levels if s.level.id == level_id)
+
+
+def blocks(text: str) -> dict[str, str]:
+    """The rendered text's level blocks, keyed by the level line."""
+    out = {}
+    for block in text.split("\n\n"):
+        head = block.splitlines()[0]
+        out[head] = block
+    return out
+
+
+# ---- neglect rules, end to end over a real store ---------------------------------------------
+
+
+def test_healthy_partnership_has_nothing_neglected(store: Store) -> None:
+    """Every level answered by k people rating well, a recent meeting: no flags at all."""
+    setup(store)
+    healthy(store)
+    result = summary_of(store)
+    assert result.neglected == ()
+    assert [s.mean for s in result.levels] == [pytest.approx(13 / 3)] * 5
+
+
+def test_exactly_k_responders_shows_the_mean_and_is_not_flagged(store: Store) -> None:
+    """Three people (k = 3) answering: the mean is shown and participation is fine."""
+    setup(store)
+    healthy(store)
+    ask(store, "societal", NOW - timedelta(days=1), [3, 4, 5])
+    s = level(summary_of(store), "societal")
+    assert s.responders == 3
+    assert s.mean == pytest.approx((4 + 4 + 5 + 3 + 4 + 5) / 6)
+    assert s.reasons == ()
+
+
+def test_fewer_than_k_responders_hides_the_mean_and_names_the_count(store: Store) -> None:
+    """Two people (k - 1): mean hidden, flagged, the reason says how many answered and the k looked for."""
+    setup(store)
+    healthy(store, at=NOW - timedelta(weeks=2))  # three other people, before the 1-week window
+    ask(store, "paradigmatic", NOW - timedelta(days=1), [1, 2], fac="wide-sharing")
+    s = level(summary_of(store, weeks=1), "paradigmatic")
+    assert (s.responders, s.mean) == (2, None)
+    assert s.reasons == ("only 2 people answered in the last week (we look for at least 3)",)
+
+
+def test_one_responder_reads_as_one_person(store: Store) -> None:
+    """The reason uses the singular for one person."""
+    setup(store)
+    ask(store, "group", NOW - timedelta(days=1), [5])
+    assert level(summary_of(store), "group").reasons == (
+        "only 1 person answered in the last 8 weeks (we look for at least 3)",
+    )
+
+
+@pytest.mark.parametrize(
+    "ratings, flagged",
+    [([2, 3, 2, 3], True), ([2, 3, 3, 2, 3], False), ([1, 1, 1], True), ([3, 2, 3], False)],
+    ids=["2.5", "2.6", "1.0", "2.67"],
+)
+def test_mean_of_two_and_a_half_or_lower_is_flagged(store: Store, ratings: list[int], flagged: bool) -> None:
+    """A mean of exactly 2.5 is neglected; 2.6 is not."""
+    setup(store)
+    healthy(store, at=NOW - timedelta(weeks=20))  # outside the window: does not dilute the mean
+    ask(store, "organisational", NOW - timedelta(days=2), ratings)
+    s = level(summary_of(store), "organisational")
+    assert s.mean == pytest.approx(sum(ratings) / len(ratings))
+    assert s.neglected is flagged
+    if flagged:
+        assert s.reasons == (f"the team rated it {s.mean:.1f} of 5 on average: worth talking about together",)
+
+
+def test_asked_but_unanswered_level_is_flagged(store: Store) -> None:
+    """A check-in with no answers: flagged, saying nobody has answered yet."""
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=1))
+    s = level(summary_of(store), "individual")
+    assert (s.checkins, s.responses, s.mean) == (1, 0, None)
+    assert s.reasons == ("asked, but nobody has answered yet in the last 8 weeks",)
+
+
+def test_new_partnership_sees_every_level_not_discussed_yet(store: Store) -> None:
+    """An empty window flags every level, kindly, and the meeting item too."""
+    setup(store, created=NOW - timedelta(hours=1))
+    result = summary_of(store)
+    assert [s.level.id for s in result.levels] == LEVELS
+    assert all(s.reasons == ("not discussed yet in the last 8 weeks",) for s in result.levels)
+    assert [s.level.id for s in result.neglected] == LEVELS
+    assert [(f.facilitator.id, f.reason) for f in level(result, "group").flags] == [
+        ("regular-meetings", "no meeting logged yet: press “We met” after a meeting")
+    ]
+    assert result.next_focus.id == CATALOG.facilitators[0].id
+
+
+def test_unknown_channel_has_no_summary(store: Store) -> None:
+    """No partnership: None, not an empty summary."""
+    assert reports.partnership_summary(store, CATALOG, TEAM, "CNONE", now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "activity",
+    [
+        None,
+        Activity(checkins=1, responses=0, responders=0, mean=None, last_activity=None),
+        Activity(checkins=1, responses=1, responders=1, mean=5.0, last_activity=1),
+        Activity(checkins=2, responses=2, responders=2, mean=1.0, last_activity=1),
+        Activity(checkins=2, responses=9, responders=3, mean=1.0, last_activity=1),
+    ],
+    ids=["none", "unanswered", "one person", "two people", "low mean"],
+)
+@pytest.mark.parametrize("weeks", [1, 8])
+def test_every_reason_is_worded_kindly(activity: Activity | None, weeks: int) -> None:
+    """Reasons are plain and kind: no blame words, no shouting, and each says what the window was."""
+    reasons = summaries.level_reasons(activity, k=3, weeks=weeks)
+    assert len(reasons) == 1
+    reason = reasons[0]
+    assert not any(word in reason.lower() for word in UNKIND)
+    assert reason[0].islower() and reason == reason.strip()
+    if activity is None or activity.mean is None or activity.responders < 3:
+        assert ("last week" if weeks == 1 else f"last {weeks} weeks") in reason
+    else:
+        assert "worth talking about together" in reason
+
+
+@pytest.mark.parametrize(
+    "gap, expected",
+    [
+        (timedelta(weeks=3), "no meeting logged in the last 3 weeks"),
+        (timedelta(weeks=3) - timedelta(minutes=1), None),
+        (timedelta(weeks=10), "no meeting logged in the last 3 weeks"),
+        (timedelta(0), None),
+    ],
+    ids=["exactly 3 weeks", "3 weeks less a minute", "10 weeks", "today"],
+)
+def test_meeting_flag_after_three_weeks(gap: timedelta, expected: str | None) -> None:
+    """The regular-meetings item is flagged from exactly 3 weeks without a logged meeting."""
+    assert summaries.meeting_flag(NOW - gap, NOW) == expected
+    activity = {lid: Activity(1, 3, 3, 4.0, None) for lid in LEVELS}
+    window = window_for(NOW, "UTC")
+    result = summarize(CATALOG, activity, window=window, now=NOW, last_meeting=NOW - gap)
+    flagged = [f.facilitator.id for s in result.levels for f in s.flags]
+    assert flagged == ([] if expected is None else ["regular-meetings"])
+    assert [s.level.id for s in result.neglected] == ([] if expected is None else ["group"])
+
+
+def test_no_meeting_ever_logged_is_flagged_with_what_to_do() -> None:
+    """With no meeting ever, the reason tells the team how to log one."""
+    reason = summaries.meeting_flag(None, NOW)
+    assert reason is not None and "We met" in reason
+
+
+def test_meeting_three_weeks_ago_flags_through_the_store(store: Store) -> None:
+    """A meeting logged exactly 3 weeks before now flags regular meetings in the group level."""
+    setup(store)
+    healthy(store, at=NOW - timedelta(days=2))
+    store.log_meeting(TEAM, CHANNEL, held_on="2024-05-22", user="U1", now=ts(NOW - timedelta(weeks=3)))
+    result = summary_of(store)
+    assert [s.level.id for s in result.neglected] == []  # the healthy() meeting 2 days ago is the latest
+    store2_now = NOW + timedelta(weeks=3) - timedelta(days=2)
+    later = summary_of(store, now=store2_now)
+    assert [f.reason for f in level(later, "group").flags] == ["no meeting logged in the last 3 weeks"]
+
+
+# ---- the window ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "timezone, now_local, boundary",
+    [
+        # Auckland, northern summer = NZ standard time (+12)
+        ("Pacific/Auckland", datetime(2024, 6, 12, 9, 0), date(2024, 6, 5)),
+        # New York, window spanning the March change to daylight time
+        ("America/New_York", datetime(2024, 3, 20, 12, 0), date(2024, 3, 6)),
+        # New York, window spanning the November change back
+        ("America/New_York", datetime(2024, 11, 10, 8, 0), date(2024, 10, 27)),
+        # Auckland, window spanning the April change back to standard time
+        ("Pacific/Auckland", datetime(2024, 4, 10, 7, 0), date(2024, 3, 27)),
+    ],
+)
+def test_window_starts_at_local_midnight_in_the_partnerships_timezone(
+    store: Store, timezone: str, now_local: datetime, boundary: date
+) -> None:
+    """A check-in at 23:30 local the day before the window is out; 00:30 on its first day is in."""
+    tz = ZoneInfo(timezone)
+    now = now_local.replace(tzinfo=tz).astimezone(UTC)
+    weeks = (now_local.date() - boundary).days // 7
+    setup(store, timezone=timezone, created=now - timedelta(weeks=30))
+    before = datetime.combine(boundary - timedelta(days=1), datetime.min.time().replace(hour=23, minute=30), tz)
+    after = datetime.combine(boundary, datetime.min.time().replace(minute=30), tz)
+    ask(store, "societal", before, [4, 4, 4])
+    ask(store, "paradigmatic", after, [4, 4, 4])
+
+    result = summary_of(store, now=now, weeks=weeks)
+
+    assert result.window.start.astimezone(tz) == datetime.combine(boundary, datetime.min.time(), tz)
+    assert result.window.start.astimezone(tz).hour == 0
+    assert level(result, "societal").checkins == 0
+    phrase = "in the last week" if weeks == 1 else f"in the last {weeks} weeks"
+    assert level(result, "societal").reasons == (f"not discussed yet {phrase}",)
+    assert level(result, "paradigmatic").checkins == 1
+    assert level(result, "paradigmatic").reasons == ()
+
+
+def test_window_across_spring_forward_is_not_a_whole_number_of_24_hour_days() -> None:
+    """Two local weeks across New York's March change are 335 hours, starting at local midnight."""
+    tz = ZoneInfo("America/New_York")
+    now = datetime(2024, 3, 20, 0, 0, tzinfo=tz)
+    window = window_for(now.astimezone(UTC), "America/New_York", 2)
+    assert window.start == datetime(2024, 3, 6, 5, 0, tzinfo=UTC)  # midnight EST
+    assert window.end - window.start == timedelta(hours=14 * 24 - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    now=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31), timezones=st.just(UTC)),
+    timezone=st.sampled_from(
+        ["UTC", "Pacific/Auckland", "America/New_York", "Europe/London", "America/Santiago", "Asia/Kolkata",
+         "Australia/Lord_Howe", "Pacific/Chatham"]
+    ),
+    weeks=st.integers(min_value=1, max_value=60),
+)
+def test_window_always_starts_at_the_first_instant_of_a_local_day(now: datetime, timezone: str, weeks: int) -> None:
+    """Whatever the zone and date, the start is the first instant of the local day `weeks` weeks ago."""
+    tz = ZoneInfo(timezone)
+    window = window_for(now, timezone, weeks)
+    first_day = now.astimezone(tz).date() - timedelta(weeks=weeks)
+    assert window.start.astimezone(tz).date() == first_day
+    assert (window.start - timedelta(seconds=1)).astimezone(tz).date() == first_day - timedelta(days=1)
+    assert window.end == now and window.weeks == weeks and window.widened_from is None
+
+
+@pytest.mark.parametrize(
+    "cadence, asked, weeks, widened_from",
+    [
+        ("monthly", 8, 22, 8),
+        ("fortnightly", 8, 10, 8),
+        ("weekly", 8, 8, None),
+        ("monthly", 26, 26, None),
+        (None, 8, 8, None),
+        ("monthly", 1, 22, 1),
+    ],
+)
+def test_window_is_never_shorter_than_one_rotation(
+    cadence: str | None, asked: int, weeks: int, widened_from: int | None
+) -> None:
+    """Monthly: 5 levels x 52/12 weeks rounds up to 22 weeks, and the summary says it widened."""
+    window = window_for(NOW, "UTC", asked, cadence=cadence)
+    assert (window.weeks, window.widened_from) == (weeks, widened_from)
+    assert window.start == datetime.combine(NOW.date() - timedelta(weeks=weeks), datetime.min.time(), UTC)
+
+
+def test_monthly_team_summary_is_widened_end_to_end(store: Store) -> None:
+    """A partnership with monthly check-ins gets a 22-week window and the text explains why."""
+    setup(store)
+    store.set_schedule(TEAM, CHANNEL, kind="checkins", cadence="monthly", weekday=0, at_minute=600,
+                       anchor="2024-01-01", set_by="UCOORD", now=ts(NOW))
+    ask(store, "organisational", NOW - timedelta(weeks=20), [4, 4, 4])
+    result = summary_of(store)
+    assert (result.window.weeks, result.window.widened_from) == (22, 8)
+    assert level(result, "organisational").reasons == ()
+    assert "widened from 8 weeks" in render_text(result)
+    assert level(result, "societal").reasons == ("not discussed yet in the last 22 weeks",)
+
+
+# ---- roles, next focus, one level ------------------------------------------------------------
+
+
+def test_silent_roles_are_those_recorded_but_not_heard(store: Store) -> None:
+    """Roles of members who did not answer in the window are listed, sorted, once each."""
+    setup(store)
+    cid = ask(store, "group", NOW - timedelta(days=1))
+    store.record_response(TEAM, cid, "URES", rating=4, role="researcher", now=ts(NOW))
+    for user, role in [("URES", "researcher"), ("UCAR", "carer"), ("UCAR2", "carer"), ("UPAT", "service user/patient")]:
+        store.set_role(TEAM, CHANNEL, user, role)
+    result = summary_of(store)
+    assert result.silent_roles == ("carer", "service user/patient")
+    assert "Not heard from in this window: carer, service user/patient" in render_text(result)
+
+
+def test_next_focus_is_a_neglected_levels_facilitator(store: Store) -> None:
+    """The suggestion points at a neglected level, the one the rotation would reach first."""
+    setup(store)
+    for lid in LEVELS:
+        if lid != "societal":
+            ask(store, lid, NOW - timedelta(days=5), [4, 4, 4])
+    store.log_meeting(TEAM, CHANNEL, held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2)))
+    ask(store, "societal", NOW - timedelta(weeks=20), fac="engaging-formats")
+    result = summary_of(store)
+    assert [s.level.id for s in result.neglected] == ["societal"]
+    assert result.next_focus.id == "decision-makers"  # engaging-formats was asked already
+
+
+def test_next_focus_without_neglect_follows_the_rotation() -> None:
+    """With nothing neglected, the suggestion is simply the rotation's next practice."""
+    history = {f.id: (f.level_id, 100 + i) for i, f in enumerate(CATALOG.facilitators)}
+    activity = {lid: Activity(1, 3, 3, 4.0, None) for lid in LEVELS}
+    result = summarize(CATALOG, activity, window=window_for(NOW, "UTC"), now=NOW, last_meeting=NOW, history=history)
+    assert result.neglected == ()
+    assert result.next_focus == CATALOG.facilitators[0]
+
+
+def test_summary_of_one_level_only(store: Store) -> None:
+    """level_id limits the summary to that level."""
+    setup(store)
+    result = summary_of(store, level_id="organisational")
+    assert [s.level.id for s in result.levels] == ["organisational"]
+
+
+@pytest.mark.parametrize("members, expected", [(None, None), (6, 0.5), (3, 1.0)])
+def test_participation_is_responders_over_members(store: Store, members: int | None, expected) -> None:
+    """Participation is known only when the member count is."""
+    setup(store)
+    if members is not None:
+        store.set_member_count(TEAM, CHANNEL, members)
+    ask(store, "group", NOW - timedelta(days=1), [3, 4, 5])
+    assert level(summary_of(store), "group").participation == expected
+
+
+# ---- text ------------------------------------------------------------------------------------
+
+
+def test_render_text_names_every_level_and_marks_the_neglected_ones(store: Store) -> None:
+    """Each level has its own block naming it; flagged blocks say "neglected" and why, others don't."""
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=1), [4, 5, 4])
+    ask(store, "group", NOW - timedelta(days=1), [1, 2, 2])
+    ask(store, "organisational", NOW - timedelta(days=1), [5])
+    store.log_meeting(TEAM, CHANNEL, held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2)))
+    result = summary_of(store)
+    text = render_text(result, timezone="UTC")
+    by_head = blocks(text)
+    for lvl in CATALOG.levels:
+        assert f"{lvl.name} ({lvl.scale})" in by_head
+    assert "neglected" not in by_head["Individual (micro)"]
+    assert "average rating: 4.3 of 5" in by_head["Individual (micro)"]
+    assert "neglected: the team rated it 1.7 of 5 on average" in by_head["Group/interpersonal (micro)"]
+    assert "average rating: hidden (fewer than 3 people answered)" in by_head["Organisational (meso)"]
+    assert "neglected: only 1 person answered" in by_head["Organisational (meso)"]
+    assert "neglected: not discussed yet in the last 8 weeks" in by_head["Societal (macro)"]
+    assert "neglected: not discussed yet in the last 8 weeks" in by_head["Paradigmatic (macro)"]
+    assert text.startswith("Summary for 17 Apr 2024 to 12 Jun 2024 (8 weeks)")
+    assert f"Suggested next focus: {result.next_focus.text}" in text
+
+
+def test_render_text_shows_the_meeting_flag_under_its_level() -> None:
+    """The regular-meetings flag is printed in the group block with the practice's wording."""
+    activity = {lid: Activity(1, 3, 3, 4.0, None) for lid in LEVELS}
+    result = summarize(CATALOG, activity, window=window_for(NOW, "UTC"), now=NOW, last_meeting=None)
+    group = blocks(render_text(result))["Group/interpersonal (micro)"]
+    assert f"neglected: {CATALOG.facilitator('regular-meetings').text}: no meeting logged yet" in group
+    assert "neglected" not in blocks(render_text(result))["Individual (micro)"]
+
+
+def test_render_text_dates_are_in_the_partnerships_timezone() -> None:
+    """The window's dates are printed as the team's calendar has them."""
+    now = datetime(2024, 6, 12, 20, 0, tzinfo=UTC)  # already 13 June in Auckland
+    result = summarize(CATALOG, {}, window=window_for(now, "Pacific/Auckland", 1), now=now)
+    assert render_text(result, timezone="Pacific/Auckland").startswith("Summary for 06 Jun 2024 to 13 Jun 2024")
