@@ -1,0 +1,114 @@
+"""`coprod run` as a real process: startup errors, the HTTP endpoint, /healthz and SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from slack_requests import SlackClientSim
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "run-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def coprod(args: list[str], env: dict[str, str], cwd: Path, **kw) -> subprocess.Popen:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
+    full.update(env)
+    return subprocess.Popen([sys.executable, "-m", "bot", *args], env=full, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"coprod exited early: {proc.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("coprod never became healthy")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_BOT_TOKEN": "abc"}, "should start with xoxb-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN should start with xapp-"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "http"}, "PORT must be a port number"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_FACILITATORS": "missing.json"},
+         "cannot read"),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": "/nonexistent/dir/c.db"},
+         "does not exist"),
+    ],
+)
+def test_startup_error_is_one_clear_line_and_exit_2(tmp_path, env, expected):
+    """A missing or malformed setting stops coprod with one line naming it, and exit code 2."""
+    proc = coprod(["run"], env, tmp_path)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert expected in lines[0]
+    assert "Traceback" not in err
+
+
+def test_database_from_a_newer_coprod_is_refused(tmp_path):
+    """A database written by a newer version stops start-up with one line, not a half-upgrade."""
+    import sqlite3
+
+    db = tmp_path / "c.db"
+    from bot.store import Store
+
+    Store.open(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('coprod', 'm999', 'x')")
+    proc = coprod(["run"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": str(db)}, tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert "newer coprod" in err and "Traceback" not in err
+
+
+def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
+    """`coprod run --http` answers /healthz, verifies signatures on /slack/events, and exits 0 on SIGTERM."""
+    from slack_stub import SlackStub
+
+    port = free_port()
+    with SlackStub() as stub:
+        stub.add_user("U1", tz="Europe/London")
+        stub.add_channel("C1", ["U1"])
+        env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-1-unused",
+               "SLACK_API_URL": stub.url, "PORT": str(port), "COPROD_DB": str(tmp_path / "c.db")}
+        proc = coprod(["run", "--http"], env, tmp_path)
+        try:
+            wait_healthy(port, proc)
+            assert stub.calls == [], "coprod called Slack before anyone asked it anything"
+            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET)
+            assert slack.command("help").status == 200
+            assert "checkin" in json.dumps(slack.command("help").json())
+            assert slack.command("help", bad_signature=True).status == 401
+            assert slack.command("help", timestamp=int(time.time()) - 600).status == 401
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, err
+        assert "xoxb-1" not in err and SECRET not in err
+        assert "Traceback" not in err
