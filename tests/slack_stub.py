@@ -143,6 +143,8 @@ class SlackStub:
         self._faults: dict[str, deque[_Fault]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
+        # Where apps.connections.open sends a Socket Mode client (a test's WebSocket server).
+        self.socket_mode_url: str | None = None
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
         self._server: _Server | None = None
@@ -557,6 +559,10 @@ class SlackStub:
 
         if method in ("response_url", "file_upload"):
             return ok
+        if method == "apps.connections.open":
+            if not self.socket_mode_url:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._view_counter):08d}"
             return {"ok": True, "upload_url": f"{self.base}upload/{file_id}", "file_id": file_id}
