@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from datetime import UTC, datetime
 
 from bot import __version__
@@ -103,7 +104,11 @@ def _facilitators(args) -> int:
 
 
 def _open_store() -> Store:
-    return Store.open(db_path_from_env())
+    """The existing database: reading commands never create an empty one at a mistyped path."""
+    path = db_path_from_env()
+    if not Path(path).is_file():
+        raise StoreError(f"no database at {path}: set COPROD_DB to the file coprod run uses")
+    return Store.open(path)
 
 
 def _summary(args) -> int:

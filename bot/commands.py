@@ -172,7 +172,9 @@ def _target(catalog: Catalog, words: list[str], what: str) -> Level | Facilitato
     found = catalog.find(text)
     if found is None:
         levels = ", ".join(level.name for level in catalog.levels)
-        raise UsageError(f"I don't know the {what} “{text}”. Try a level ({levels}) or a practice id from `/coprod help`")
+        raise UsageError(
+            f"I don't know the {what} “{text}”. Try a level ({levels}) or a practice id from `/coprod help`"
+        )
     return found
 
 
@@ -182,7 +184,8 @@ def _extra(words: list[str], usage: str) -> None:
 
 
 def _int(word: str, what: str, low: int, high: int) -> int:
-    if not word.isdigit() or not low <= int(word) <= high:
+    # isascii too: "²".isdigit() is true, and int() refuses it.
+    if not (word.isascii() and word.isdigit()) or not low <= int(word) <= high:
         raise UsageError(f"“{word}” is not a number of {what}: use a whole number from {low} to {high}")
     return int(word)
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 LAST_TICK = "last_tick"
 # How far back a restart looks for fire times it missed, to log them as skipped.
 LOOKBACK = timedelta(days=35)
+# A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
+MEETING_LATE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,14 @@ class Dispatcher:
                                     item.schedule.kind, missed.isoformat())
                         done.append(Fired(p.team_id, p.channel_id, item.schedule.kind, missed, "skipped"))
             for fire_at in fire_times(spec, p.timezone, now - self.grace, now, offset_minutes=offset):
+                if item.schedule.kind == "meeting" and now > fire_at - timedelta(minutes=offset) + MEETING_LATE:
+                    # A reminder for a meeting already under way helps nobody: record the miss instead.
+                    key = int(fire_at.timestamp())
+                    if store.claim_post(p.team_id, p.channel_id, kind="meeting", fire_at=key, now=int(now.timestamp())):
+                        store.finish_post(p.team_id, p.channel_id, kind="meeting", fire_at=key, status="skipped",
+                                          detail="the meeting had already started")
+                        done.append(Fired(p.team_id, p.channel_id, "meeting", fire_at, "skipped"))
+                    continue
                 fired = self._fire(item, fire_at, now)
                 if fired:
                     done.append(fired)

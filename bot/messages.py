@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo
 from bot.catalog import Catalog, Facilitator, Level
 from bot.commands import help_lines
 from bot.schedule import DAY_NAMES, Spec, format_minute
-from bot.summary import LevelSummary, Summary
+from bot.summary import LevelSummary, Summary, format_mean
 
 RATING_LABELS = {1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Mostly", 5: "Very much"}
 COMMENT_MAX = 2000
 SECTION_MAX = 3000
+MESSAGE_BLOCKS_MAX = 50
 KIND_NAMES = {"checkins": "check-ins", "summary": "summaries", "reflexivity": "reflection prompts",
               "meeting": "meeting reminders"}
 
@@ -170,7 +171,7 @@ def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
         part = f" ({s.participation:.0%} of {members} members)" if s.participation is not None else ""
         lines.append(f"{asked}, {s.responses} answers from {who}{part}")
         if s.mean is not None:
-            lines.append(f"Average rating: *{s.mean:.1f} of 5*")
+            lines.append(f"Average rating: *{format_mean(s.mean)} of 5*")
         elif s.responders:
             lines.append(f"Average hidden until {k} people have answered, so nobody can be singled out")
     for reason in s.reasons:
@@ -191,8 +192,14 @@ def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None)
     if w.widened_from:
         intro += f" (Widened from {w.widened_from} weeks so every level has had its turn.)"
     blocks.append(_context(intro))
-    for s in summary.levels:
+    # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
+    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles)
+    shown = summary.levels if len(summary.levels) <= room else summary.levels[: room - 1]
+    for s in shown:
         blocks.append(_level_block(s, summary.k, summary.members))
+    if len(shown) < len(summary.levels):
+        blocks.append(_context(f"…and {len(summary.levels) - len(shown)} more levels. "
+                               "See one with `/coprod summary &lt;level&gt;`."))
     if summary.silent_roles:
         blocks.append(_context("We haven't heard from these roles in this time: "
                                + ", ".join(escape(r) for r in summary.silent_roles)
@@ -248,7 +255,8 @@ def help_blocks() -> list[dict]:
 
 
 def usage_text(problem: str) -> str:
-    return f"{problem}\nType `/coprod help` for examples."
+    # The problem quotes what the person typed (and placeholders like <day>): shown, never interpreted.
+    return f"{escape(problem)}\nType `/coprod help` for examples."
 
 
 def refusal_text(what: str, coordinators: Sequence[str]) -> str:
@@ -268,7 +276,8 @@ def forget_me_blocks() -> list[dict]:
 
 
 def forgotten_text(counts: dict[str, int]) -> str:
-    parts = [f"{n} {what}" for what, n in counts.items() if n]
+    singular = {"answers": "answer", "roles": "role", "reflexivity settings": "reflexivity setting"}
+    parts = [f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n]
     if not parts:
         return "Done. There was nothing of yours to erase."
     return "Done. I erased " + ", ".join(parts) + "."

@@ -86,9 +86,13 @@ def write_csv(records: Iterable[dict], out: io.TextIOBase) -> int:
 
 
 def _csv_safe(value: object) -> object:
-    # A comment starting with = + - @ would run as a formula when the funder opens the file in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+    if isinstance(value, str):
+        # The writer quotes a field holding "\n" (our line ending) but not a bare "\r", which a spreadsheet
+        # reads as a new row: "ok\r=HYPERLINK(…)" would smuggle a formula past the check below.
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        # A cell starting with = + - @ would run as a formula when the funder opens the file in a spreadsheet.
+        if value[:1] in ("=", "+", "-", "@", "\t", "\n"):
+            return "'" + value
     return "" if value is None else value
 
 

@@ -7,6 +7,7 @@ that runs inside this process, beside the one scheduler). Socket Mode needs no p
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
@@ -15,8 +16,10 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.kwargs_injection.utils import build_required_kwargs
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app, make_client
 from bot.catalog import load_catalog
@@ -28,8 +31,71 @@ from bot.store import Store
 log = logging.getLogger("bot")
 
 
-def wsgi_app(app: App, store: Store) -> Callable:
-    slack = SlackRequestHandler(app, path="/slack/events")
+USER_ID = re.compile(r"[UW][A-Z0-9]+")
+TEAM_ID = re.compile(r"[TE][A-Z0-9]+")
+
+
+def _identity_problem(body: dict) -> str | None:
+    """Slack names the workspace and the person in every command and interaction with their ids;
+    a payload without them must not reach a listener that would store something under a bogus id."""
+    if "command" in body:
+        team, user = body.get("team_id"), body.get("user_id")
+    elif "actions" in body or "view" in body:
+        who, where = body.get("user"), body.get("team")
+        if not isinstance(who, dict):
+            return "no user"
+        user = who.get("id")
+        team = where.get("id") if isinstance(where, dict) and where.get("id") else who.get("team_id")
+    else:
+        return None
+    if not (isinstance(user, str) and USER_ID.fullmatch(user)):
+        return "not a user id"
+    if not (isinstance(team, str) and TEAM_ID.fullmatch(team)):
+        return "not a workspace id"
+    return None
+
+
+class GuardedRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, but the signature is checked before the body is parsed, and a signed body
+    Slack could not have sent (not UTF-8, not JSON, not an object, wrongly typed fields Bolt trips on)
+    is a 400, never a 500. Bolt checks the signature again when it dispatches."""
+
+    def __init__(self, app: App, signing_secret: str | None, path: str = "/slack/events"):
+        super().__init__(app, path=path)
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+
+    def dispatch(self, request) -> BoltResponse:
+        try:
+            length = max(0, int(request.environ.get("CONTENT_LENGTH") or 0))
+        except ValueError:
+            length = 0
+        stream = request.environ.get("wsgi.input")
+        raw = stream.read(length) if stream is not None and length else b""
+        headers = request.get_headers()
+        if self.verifier is not None:
+            try:
+                signed = self.verifier.is_valid_request(raw, headers)
+            except (ValueError, TypeError):  # e.g. a timestamp that is not a number
+                signed = False
+            if not signed:
+                return BoltResponse(status=401, body={"error": "invalid request"})
+        try:
+            bolt_request = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
+            problem = None if isinstance(bolt_request.body, dict) else "not a JSON object"
+            if problem is None:  # what Bolt extracts for every listener and error handler must exist
+                build_required_kwargs(logger=log, required_arg_names=[], request=bolt_request, response=None,
+                                      next_keys_required=False)
+                problem = _identity_problem(bolt_request.body)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            problem = type(exc).__name__
+        if problem:
+            log.warning("refused a signed request that is not a Slack payload (%s)", problem)
+            return BoltResponse(status=400, body={"error": "bad request"})
+        return self.app.dispatch(bolt_request)
+
+
+def wsgi_app(app: App, store: Store, signing_secret: str | None = None) -> Callable:
+    slack = GuardedRequestHandler(app, signing_secret, path="/slack/events")
 
     def application(environ, start_response):
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -75,7 +141,7 @@ class Runtime:
     def make_server(self, host: str = "0.0.0.0", port: int | None = None):
         from waitress import create_server
 
-        self.server = create_server(wsgi_app(self.app, self.store), host=host,
+        self.server = create_server(wsgi_app(self.app, self.store, self.settings.signing_secret), host=host,
                                     port=self.settings.port if port is None else port, threads=8,
                                     ident="coprod", clear_untrusted_proxy_headers=True)
         return self.server

@@ -5,6 +5,7 @@ Pure: dates, times and zone names in; UTC datetimes out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,8 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 _DAY_WORDS = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
 _DAY_WORDS.update({name.lower()[:3]: i for i, name in enumerate(DAY_NAMES)})
 _DAY_WORDS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
+# ASCII digits only: int() alone would also take "+9", "1_0" and other scripts' digits.
+_CLOCK = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<suffix>am|pm)?")
 
 
 class ScheduleError(ValueError):
@@ -48,22 +51,10 @@ def parse_day(word: str) -> int:
 def parse_time(word: str) -> int:
     """'9:30', '09:30', '14:00', '9am', '2:15pm' -> minutes after midnight."""
     text = word.strip().lower().replace(".", ":")
-    suffix = None
-    for s in ("am", "pm"):
-        if text.endswith(s):
-            suffix, text = s, text[: -len(s)].strip()
-    try:
-        if ":" in text:
-            hh, mm = text.split(":", 1)
-            hour, minute = int(hh), int(mm)
-            if len(mm) != 2:
-                raise ValueError
-        elif suffix:
-            hour, minute = int(text), 0
-        else:
-            raise ValueError
-    except ValueError:
-        raise ScheduleError(f"“{word}” is not a time: use 24-hour HH:MM, for example 09:30 or 14:00") from None
+    match = _CLOCK.fullmatch(text)
+    if match is None or (match["minute"] is None and match["suffix"] is None):
+        raise ScheduleError(f"“{word}” is not a time: use 24-hour HH:MM, for example 09:30 or 14:00")
+    hour, minute, suffix = int(match["hour"]), int(match["minute"] or 0), match["suffix"]
     if suffix:
         if not 1 <= hour <= 12:
             raise ScheduleError(f"“{word}” is not a time: with am/pm the hour goes from 1 to 12")
@@ -89,7 +80,7 @@ def format_minute(at_minute: int) -> str:
 def valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America", a long name
         return False
     return True
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
@@ -33,7 +35,9 @@ class Settings:
         return bool(self.app_token)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True
+    ) -> Settings:
         """Validate the environment once. ``http`` forces HTTP mode (signing secret required)."""
         if env is None:
             load_dotenv_file()
@@ -50,7 +54,9 @@ class Settings:
                     "OAuth & Permissions page into .env"
                 )
             if not token.startswith("xoxb-"):
-                raise SettingsError("SLACK_BOT_TOKEN should start with xoxb-: use the Bot User OAuth Token, not another")
+                raise SettingsError(
+                    "SLACK_BOT_TOKEN should start with xoxb-: use the Bot User OAuth Token, not another"
+                )
             if app_token and not app_token.startswith("xapp-"):
                 raise SettingsError(
                     "SLACK_APP_TOKEN should start with xapp-: create an app-level token with connections:write "
@@ -61,12 +67,20 @@ class Settings:
                     "SLACK_SIGNING_SECRET is not set (needed for HTTP mode): copy it from your app's Basic Information "
                     "page, or set SLACK_APP_TOKEN to use Socket Mode instead"
                 )
-        port_text = env.get("PORT", str(DEFAULT_PORT)).strip()
-        if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        port_text = env.get("PORT", "").strip() or str(DEFAULT_PORT)
+        # isascii too: "²".isdigit() is true, and int() refuses it.
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 <= int(port_text) <= 65535:
             raise SettingsError(f"PORT must be a port number from 0 to 65535, not “{port_text}”")
         api_url = env.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
-        if not api_url.startswith(("http://", "https://")):
-            raise SettingsError(f"SLACK_API_URL must start with https:// (got “{api_url}”)")
+        try:
+            parts = urlsplit(api_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # such as an unclosed [IPv6 address
+            usable = False
+        if not usable:
+            raise SettingsError(
+                f"SLACK_API_URL must be a full URL starting with https://, such as {DEFAULT_API_URL} (got “{api_url}”)"
+            )
         if not api_url.endswith("/"):
             api_url += "/"
         grace = _number(env, "COPROD_GRACE_HOURS", DEFAULT_GRACE_HOURS)
@@ -94,6 +108,8 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         raise SettingsError(f"{name} must be a number, not “{text}”") from None
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a number, not “{text}”")
     if value < 0:
         raise SettingsError(f"{name} must not be negative")
     return value

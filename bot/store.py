@@ -399,7 +399,8 @@ class Store:
             )
             if cur.rowcount:
                 conn.execute(
-                    "INSERT OR IGNORE INTO coordinators (partnership_id, team_id, user_id, added_by) VALUES (?, ?, ?, ?)",
+                    "INSERT OR IGNORE INTO coordinators (partnership_id, team_id, user_id, added_by)"
+                    " VALUES (?, ?, ?, ?)",
                     (cur.lastrowid, team, created_by, created_by),
                 )
         found = self.partnership(team, channel)
@@ -593,7 +594,9 @@ class Store:
 
     def set_checkin_message(self, team: str, checkin_id: int, message_ts: str) -> None:
         with self._write() as conn:
-            conn.execute("UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team))
+            conn.execute(
+                "UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team)
+            )
 
     def delete_checkin(self, team: str, checkin_id: int) -> None:
         """Undo a check-in that never reached Slack, so the rotation doesn't count it."""
@@ -656,7 +659,7 @@ class Store:
                     int(private),
                     new_rating,
                     new_comment or None,
-                    role,
+                    None if new_anon else role,  # a role can single out an anonymous answer
                     now,
                 ),
             )
@@ -796,13 +799,13 @@ class Store:
     # ---- export, erasure, retention ---------------------------------------------------------
 
     def export_rows(self, team: str, channel: str | None = None) -> Iterator[dict]:
-        """Every answer in a workspace (or one channel): anonymous rows carry no identity, private
-        reflexivity comments are left out."""
+        """Every answer in a workspace (or one channel): anonymous rows carry no identity; private
+        reflexivity answers (rating, comment and who) belong to their author and are left out."""
         sql = (
             "SELECT p.channel_id, c.level_id, c.facilitator_id, c.kind, c.asked_at, r.rating,"
             " CASE WHEN r.private THEN NULL ELSE r.comment END, r.anonymous, r.user_id, r.role, r.answered_at"
             " FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id"
-            " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?)"
+            " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0"
             " ORDER BY c.asked_at, c.id, r.id"
         )
         cursor = self._db().conn.execute(sql, (team, team, channel, channel))

@@ -105,6 +105,10 @@ def window_for(
     return Window(start=start, end=now.astimezone(UTC), weeks=weeks, widened_from=asked if weeks != asked else None)
 
 
+def _weeks(weeks: int) -> str:
+    return "1 week" if weeks == 1 else f"{weeks} weeks"
+
+
 def _weeks_phrase(weeks: int) -> str:
     return "in the last week" if weeks == 1 else f"in the last {weeks} weeks"
 
@@ -121,8 +125,16 @@ def level_reasons(activity: Activity | None, *, k: int, weeks: int) -> tuple[str
         people = "person" if activity.responders == 1 else "people"
         reasons.append(f"only {activity.responders} {people} answered {when} (we look for at least {k})")
     elif activity.mean is not None and activity.mean <= LOW_MEAN:
-        reasons.append(f"the team rated it {activity.mean:.1f} of 5 on average: worth talking about together")
+        reasons.append(f"the team rated it {format_mean(activity.mean)} of 5 on average: worth talking about together")
     return tuple(reasons)
+
+
+def format_mean(mean: float) -> str:
+    """One decimal, but never a "2.5" that isn't flagged: a mean just above the line shows two."""
+    text = f"{mean:.1f}"
+    if text == f"{LOW_MEAN:.1f}" and mean > LOW_MEAN:
+        text = f"{mean:.2f}"
+    return text
 
 
 def meeting_flag(last_meeting: datetime | None, now: datetime) -> str | None:
@@ -199,10 +211,10 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     tz = ZoneInfo(timezone)
     w = summary.window
     lines = [
-        f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({w.weeks} weeks)",
+        f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})",
     ]
     if w.widened_from:
-        lines.append(f"(widened from {w.widened_from} weeks so every level has had its turn)")
+        lines.append(f"(widened from {_weeks(w.widened_from)} so every level has had its turn)")
     for s in summary.levels:
         lines.append("")
         lines.append(f"{s.level.name} ({s.level.scale})")
@@ -210,7 +222,7 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
         if s.participation is not None:
             lines.append(f"  participation: {s.participation:.0%} of {summary.members} members")
         if s.mean is not None:
-            lines.append(f"  average rating: {s.mean:.1f} of 5")
+            lines.append(f"  average rating: {format_mean(s.mean)} of 5")
         elif s.responders:
             lines.append(f"  average rating: hidden (fewer than {summary.k} people answered)")
         if s.last_activity:

@@ -281,6 +281,8 @@ def test_anonymous_answer_keeps_no_user_id_anywhere_in_the_file(store: Store, tm
     values = every_text_value(tmp_path / "coprod.db")
     assert "hard to say" in values  # the search does see the answer's text
     assert not any("USECRET42" in v for v in values)
+    for file in tmp_path.glob("coprod.db*"):  # nor in any byte of the file, its WAL or indexes
+        assert b"USECRET42" not in file.read_bytes()
 
 
 def test_switching_to_anonymous_clears_the_user_id(store: Store, tmp_path: Path) -> None:
@@ -329,12 +331,16 @@ def test_export_of_anonymous_rows_has_no_user_and_no_role(store: Store) -> None:
     ]
 
 
-def test_private_comment_is_left_out_of_the_export(store: Store) -> None:
-    """A private (reflexivity) comment never appears in the export."""
+def test_private_reflexivity_answer_is_left_out_of_the_export(store: Store) -> None:
+    """A private (reflexivity) answer is its author's: neither its rating, comment nor author is exported."""
     partnership(store)
     cid = checkin(store, kind="reflexivity")
     store.record_response(T1, cid, "UANN", rating=3, comment="my own thoughts", private=True, now=NOW)
-    assert [r["comment"] for r in store.export_rows(T1)] == [None]
+    shared = checkin(store)
+    store.record_response(T1, shared, "UANN", rating=5, comment="in the channel", now=NOW)
+    assert [(r["kind"], r["user"], r["rating"], r["comment"]) for r in store.export_rows(T1)] == [
+        ("checkin", "UANN", 5, "in the channel")
+    ]
 
 
 # ---- scoping by workspace -------------------------------------------------------------------

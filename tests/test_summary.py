@@ -219,8 +219,8 @@ def test_meeting_three_weeks_ago_flags_through_the_store(store: Store) -> None:
     store.log_meeting(TEAM, CHANNEL, held_on="2024-05-22", user="U1", now=ts(NOW - timedelta(weeks=3)))
     result = summary_of(store)
     assert [s.level.id for s in result.neglected] == []  # the healthy() meeting 2 days ago is the latest
-    store2_now = NOW + timedelta(weeks=3) - timedelta(days=2)
-    later = summary_of(store, now=store2_now)
+    three_weeks_on = NOW + timedelta(weeks=3) - timedelta(days=2)
+    later = summary_of(store, now=three_weeks_on)
     assert [f.reason for f in level(later, "group").flags] == ["no meeting logged in the last 3 weeks"]
 
 
@@ -418,4 +418,6 @@ def test_render_text_dates_are_in_the_partnerships_timezone() -> None:
     """The window's dates are printed as the team's calendar has them."""
     now = datetime(2024, 6, 12, 20, 0, tzinfo=UTC)  # already 13 June in Auckland
     result = summarize(CATALOG, {}, window=window_for(now, "Pacific/Auckland", 1), now=now)
-    assert render_text(result, timezone="Pacific/Auckland").startswith("Summary for 06 Jun 2024 to 13 Jun 2024")
+    assert render_text(result, timezone="Pacific/Auckland").startswith(
+        "Summary for 06 Jun 2024 to 13 Jun 2024 (1 week)\n"
+    )

@@ -85,7 +85,8 @@ def register(app: App, deps: Deps) -> None:
                                               comment=done["comment"], private=private),
                 response_type="ephemeral", replace_original=False)
         if not private:
-            update_count(deps, client, checkin)
+            # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
+            update_count(deps, client, checkin, (body.get("container") or {}).get("message_ts"))
 
     def comment_open(body, client):
         checkin = checkin_for_click(deps, body)
@@ -186,7 +187,8 @@ def register(app: App, deps: Deps) -> None:
             client.chat_postMessage(channel=user, text=f"Sorry, I couldn't post in <#{channel}> ({error}).")
         publish_home(deps, client, team, user)
 
-    app.action(RATE)(ack=rate_ack, lazy=[rate_reply])
+    # Any "rate:…" click is acknowledged (a forged "rate:9" too); rate_ack checks it before storing.
+    app.action(re.compile(r"^rate:"))(ack=rate_ack, lazy=[rate_reply])
     app.action("comment")(ack=lambda ack: ack(), lazy=[comment_open])
     app.action("met")(ack=met_ack, lazy=[met_reply])
     app.action("forget_me_confirm")(ack=forget_ack, lazy=[forget_reply])
@@ -195,15 +197,16 @@ def register(app: App, deps: Deps) -> None:
     app.action(re.compile(r"^home_(checkin|summary)$"))(ack=lambda ack: ack(), lazy=[home_action])
 
 
-def update_count(deps: Deps, client, checkin: Checkin) -> None:
+def update_count(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
     """Show the new number of answers on the check-in message (never who or what)."""
-    if not checkin.message_ts:
+    ts = checkin.message_ts or message_ts
+    if not ts:
         return
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     level = deps.catalog.level(checkin.level_id)
     count = deps.store.response_count(checkin.team_id, checkin.id)
     try:
-        client.chat_update(channel=checkin.channel_id, ts=checkin.message_ts, text=messages.checkin_text(facilitator),
+        client.chat_update(channel=checkin.channel_id, ts=ts, text=messages.checkin_text(facilitator),
                            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count))
     except SlackApiError as exc:
         log.warning("could not update a check-in's count: %s", exc.response.get("error"))

@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages
 from bot.jobs import offset_of, spec_of
+from bot.people import known_user, look_up_user
 from bot.posts import Deps
 from bot.reports import partnership_summary
 from bot.schedule import next_fire
@@ -32,16 +33,19 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
     store, now = deps.store, deps.now()
     mine = viewer_channels(client, user)
     items = []
+    info = None
     for p in store.partnerships(team):
         if p.channel_id not in mine:
             continue
+        if info is None:  # workspace admins coordinate too: ask Slack when we don't know them yet
+            stamp = int(now.timestamp())
+            info = known_user(store, team, user, stamp) or look_up_user(store, client, team, user, stamp)
         summary = partnership_summary(store, deps.catalog, team, p.channel_id, now=now)
         upcoming = {}
         for kind, row in store.schedules(team, p.channel_id).items():
             item = ScheduledPartnership(p, row)
             upcoming[kind] = None if p.paused_reason else next_fire(
                 spec_of(item), p.timezone, now, offset_minutes=offset_of(item))
-        info = store.user(team, user)
         items.append({
             "channel": p.channel_id,
             "timezone": p.timezone,

@@ -1,0 +1,238 @@
+"""The /coprod grammar: each form parses to its command; anything else says which word was wrong."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot import commands
+from bot.catalog import Catalog, load_catalog
+from bot.commands import (
+    ChangeCoordinator,
+    CheckinNow,
+    Export,
+    ForgetMe,
+    Help,
+    PinNext,
+    SetMeeting,
+    SetRetention,
+    SetRole,
+    SetSchedule,
+    SetTimezone,
+    ShowSummary,
+    StopMeeting,
+    StopSchedule,
+    UsageError,
+    parse,
+)
+from bot.schedule import Spec
+
+CATALOG: Catalog = load_catalog()
+TODAY = date(2024, 6, 12)
+MENTION = "<@U123|ann>"
+
+
+def p(text: str):
+    return parse(text, CATALOG, today=TODAY)
+
+
+# Every example the help shows, with what it must parse to.
+EXPECTED = {
+    "help": Help(),
+    "checkin": CheckinNow(None),
+    "checkin organisational": CheckinNow(CATALOG.level("organisational")),
+    "summary": ShowSummary(None, None),
+    "summary group weeks 12": ShowSummary(CATALOG.level("group"), 12),
+    "schedule checkins weekly Tuesday 10:00": SetSchedule("checkins", Spec("weekly", 1, 600, TODAY)),
+    "schedule summary monthly Friday 15:00": SetSchedule("summary", Spec("monthly", 4, 900, TODAY)),
+    "schedule reflexivity fortnightly Monday 09:30": SetSchedule("reflexivity", Spec("fortnightly", 0, 570, TODAY)),
+    "schedule checkins off": StopSchedule("checkins"),
+    "meeting every Wednesday 14:00 remind 30": SetMeeting(2, 840, 30),
+    "meeting off": StopMeeting(),
+    "next power-imbalances": PinNext(CATALOG.facilitator("power-imbalances")),
+    "coordinators add @name": ChangeCoordinator(True, "U123"),
+    "role @name carer": SetRole("U123", "carer"),
+    "timezone Europe/London": SetTimezone("Europe/London"),
+    "retention 24": SetRetention(24),
+    "export": Export(),
+    "forget-me": ForgetMe(),
+}
+
+
+def test_every_help_example_has_an_expectation() -> None:
+    """The table below covers exactly the examples /coprod help shows."""
+    assert [example for example, _ in commands.EXAMPLES] == list(EXPECTED)
+
+
+@pytest.mark.parametrize("example", [example for example, _ in commands.EXAMPLES])
+def test_every_help_example_parses_to_its_command(example: str) -> None:
+    """Each form in the help, with @name as Slack sends a mention, parses to the right command."""
+    assert p(example.replace("@name", MENTION)) == EXPECTED[example]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", Help()),
+        ("   ", Help()),
+        ("?", Help()),
+        ("HELP", Help()),
+        ("check-in", CheckinNow(None)),
+        ("checkin Group/interpersonal", CheckinNow(CATALOG.level("group"))),
+        ("checkin interpersonal", CheckinNow(CATALOG.level("group"))),
+        ("checkin organizational", CheckinNow(CATALOG.level("organisational"))),
+        ("checkin Online-Tools", CheckinNow(CATALOG.facilitator("online-tools"))),
+        ("summary weeks 4 societal", ShowSummary(CATALOG.level("societal"), 4)),
+        ("summary WEEKS 520", ShowSummary(None, 520)),
+        ("summary paradigmatic", ShowSummary(CATALOG.level("paradigmatic"), None)),
+        ("schedule checkins biweekly thurs 9am", SetSchedule("checkins", Spec("fortnightly", 3, 540, TODAY))),
+        ("schedule Summary Monthly mondays 2:15pm", SetSchedule("summary", Spec("monthly", 0, 855, TODAY))),
+        ("schedule reflexivity OFF", StopSchedule("reflexivity")),
+        ("meeting every fri 9:30", SetMeeting(4, 570, commands.DEFAULT_REMIND)),
+        ("meeting every fri 9:30 remind 0", SetMeeting(4, 570, 0)),
+        ("coordinators remove <@W999>", ChangeCoordinator(False, "W999")),
+        ("coordinator add <@U1ABC|bob>", ChangeCoordinator(True, "U1ABC")),
+        ("role <@U123|ann> service user", SetRole("U123", "service user/patient")),
+        ("role <@U123> Policy Maker", SetRole("U123", "policy-maker")),
+        ("role <@U123> patient", SetRole("U123", "service user/patient")),
+        ("pin societal", PinNext(CATALOG.level("societal"))),
+        ("tz America/Toronto", SetTimezone("America/Toronto")),
+        ("retention off", SetRetention(None)),
+        ("retention 120", SetRetention(120)),
+        ("forget", ForgetMe()),
+        ("forgetme", ForgetMe()),
+    ],
+)
+def test_other_spellings_parse(text: str, expected) -> None:
+    """Case, aliases and the friendlier spellings people type."""
+    assert p(text) == expected
+
+
+def test_fortnightly_schedule_is_anchored_on_today() -> None:
+    """The fortnight starts in the week the coordinator set it."""
+    command = parse("schedule checkins fortnightly Monday 09:30", CATALOG, today=date(2030, 1, 9))
+    assert command.spec.anchor == date(2030, 1, 9)
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("schedule checkins weekly Funday 10:00", "Funday"),
+        ("schedule checkins weekly Monday 25:00", "25:00"),
+        ("schedule checkins weekly Monday noon", "noon"),
+        ("schedule checkins daily Monday 10:00", "daily"),
+        ("schedule holidays weekly Monday 10:00", "holidays"),
+        ("schedule checkins weekly Monday 10:00 please", "please"),
+        ("meeting every Funday 10:00", "Funday"),
+        ("meeting every Monday 9:5", "9:5"),
+        ("meeting every Monday 10:00 remind 30 extra", "extra"),
+        ("meeting every Monday 10:00 later", "later"),
+        ("meeting every Monday 10:00 remind 5000", "5000"),
+        ("meeting every Monday 10:00 remind soon", "soon"),
+        ("checkin cosmic", "cosmic"),
+        ("next cosmic", "cosmic"),
+        ("summary cosmic", "cosmic"),
+        ("summary weeks 0", "0"),
+        ("summary weeks abc", "abc"),
+        ("summary weeks 521", "521"),
+        ("summary weeks -3", "-3"),
+        ("summary weeks ²", "²"),
+        ("export now", "now"),
+        ("forget-me please", "please"),
+        ("dance", "dance"),
+        ("Dance party", "Dance"),
+        ("role <@U123|ann> astronaut", "astronaut"),
+        ("role ann carer", "ann"),
+        ("role @ann carer", "@ann"),
+        ("coordinators add bob", "bob"),
+        ("coordinators add <#C123|general>", "<#C123|general>"),
+        ("coordinators add <!channel>", "<!channel>"),
+        ("timezone Mars/Olympus", "Mars/Olympus"),
+        ("timezone America", "America"),
+        ("retention forever", "forever"),
+        ("retention 0", "0"),
+    ],
+)
+def test_malformed_command_names_the_wrong_word(text: str, named: str) -> None:
+    """The usage message quotes the word that was wrong, so the person can fix it."""
+    with pytest.raises(UsageError) as caught:
+        p(text)
+    assert f"“{named}”" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text, hint",
+    [
+        ("schedule", "/coprod schedule"),
+        ("schedule checkins weekly", "how often, a day and a time"),
+        ("meeting", "/coprod meeting every"),
+        ("meeting at Monday 10:00", "/coprod meeting every"),
+        ("coordinators", "/coprod coordinators add|remove"),
+        ("coordinators promote <@U1>", "/coprod coordinators add|remove"),
+        ("role <@U1>", "researcher, practitioner, service user/patient, carer, policy-maker, manager, other"),
+        ("next", "/coprod next"),
+        ("summary weeks", "how many weeks"),
+        ("retention", "/coprod retention"),
+        ("timezone", "nothing"),
+    ],
+)
+def test_incomplete_command_shows_how_to_use_it(text: str, hint: str) -> None:
+    """A command missing words explains its usage."""
+    with pytest.raises(UsageError) as caught:
+        p(text)
+    assert hint in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text, coordinators_only",
+    [
+        ("help", False), ("checkin", False), ("summary", False), ("forget-me", False),
+        ("schedule checkins off", True), ("meeting off", True), ("export", True), ("retention 6", True),
+        ("role <@U1> carer", True), ("next societal", True), ("timezone UTC", True),
+        ("coordinators add <@U1>", True),
+    ],
+)
+def test_settings_and_exports_are_for_coordinators(text: str, coordinators_only: bool) -> None:
+    """Commands that change settings or read everyone's answers are coordinator-only."""
+    assert commands.is_coordinator_only(p(text)) is coordinators_only
+
+
+def test_help_lines_are_slash_commands() -> None:
+    """Every help line starts with /coprod and has a meaning."""
+    lines = commands.help_lines()
+    assert len(lines) == len(commands.EXAMPLES)
+    assert all(usage.startswith("/coprod ") and meaning for usage, meaning in lines)
+
+
+words = st.one_of(
+    st.sampled_from(
+        ["help", "checkin", "summary", "schedule", "meeting", "coordinators", "role", "next", "timezone",
+         "retention", "export", "forget-me", "weeks", "every", "remind", "off", "add", "remove", "checkins",
+         "weekly", "monthly", "fortnightly", "Monday", "10:00", "9am", "12", "0", "²", "<@U1>", "<@U1|x>",
+         "group", "America", "Europe/London", "../x", "carer", "service", "user"]
+    ),
+    st.text(min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(words, max_size=7).map(" ".join))
+def test_parse_raises_only_usage_error_for_command_like_text(text: str) -> None:
+    """Any mix of command words and junk parses or raises UsageError, nothing else."""
+    try:
+        p(text)
+    except UsageError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_parse_raises_only_usage_error_for_arbitrary_text(text: str) -> None:
+    """Arbitrary text parses or raises UsageError, nothing else."""
+    try:
+        p(text)
+    except UsageError as exc:
+        assert str(exc)
