@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -39,10 +40,13 @@ def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
     return client
 
 
-def build_app(settings: Settings, deps: Deps, client: WebClient) -> App:
-    """The Bolt app. No call to Slack happens here, so the bot starts with no network."""
+def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Executor | None = None) -> App:
+    """The Bolt app. No call to Slack happens here, so the bot starts with no network.
+
+    ``executor`` runs the work after each acknowledgement; the runtime drains it before stopping."""
     app = App(
         client=client,
+        listener_executor=executor,
         signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
         process_before_response=not settings.socket_mode,
         token_verification_enabled=False,

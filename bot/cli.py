@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bot import __version__
 from bot.catalog import CatalogError, load_catalog

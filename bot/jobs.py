@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -64,8 +64,9 @@ class Dispatcher:
         for item in store.active_schedules():
             p = item.partnership
             spec, offset = spec_of(item), offset_of(item)
+            set_at = datetime.fromtimestamp(item.schedule.set_at, UTC)
             if last is not None and last < now - self.grace:
-                for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK), now - self.grace,
+                for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace,
                                          offset_minutes=offset):
                     if store.claim_post(p.team_id, p.channel_id, kind=item.schedule.kind,
                                         fire_at=int(missed.timestamp()), now=int(now.timestamp())):
@@ -75,7 +76,7 @@ class Dispatcher:
                         log.warning("skipped a %s missed at %s (older than the grace period)",
                                     item.schedule.kind, missed.isoformat())
                         done.append(Fired(p.team_id, p.channel_id, item.schedule.kind, missed, "skipped"))
-            for fire_at in fire_times(spec, p.timezone, now - self.grace, now, offset_minutes=offset):
+            for fire_at in fire_times(spec, p.timezone, max(now - self.grace, set_at), now, offset_minutes=offset):
                 if item.schedule.kind == "meeting" and now > fire_at - timedelta(minutes=offset) + MEETING_LATE:
                     # A reminder for a meeting already under way helps nobody: record the miss instead.
                     key = int(fire_at.timestamp())

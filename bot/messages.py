@@ -169,7 +169,8 @@ def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
         asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
         who = "1 person" if s.responders == 1 else f"{s.responders} people"
         part = f" ({s.participation:.0%} of {members} members)" if s.participation is not None else ""
-        lines.append(f"{asked}, {s.responses} answers from {who}{part}")
+        answers = "1 answer" if s.responses == 1 else f"{s.responses} answers"
+        lines.append(f"{asked}, {answers} from {who}{part}")
         if s.mean is not None:
             lines.append(f"Average rating: *{format_mean(s.mean)} of 5*")
         elif s.responders:
@@ -219,9 +220,9 @@ def summary_text(summary: Summary) -> str:
 # ---- meetings, reflexivity, notices ----------------------------------------------------------
 
 
-def meeting_reminder_blocks(meeting_at: datetime, timezone: str, remind: int) -> list[dict]:
+def meeting_reminder_blocks(meeting_at: datetime, timezone: str, minutes_left: int) -> list[dict]:
     local = meeting_at.astimezone(ZoneInfo(timezone))
-    soon = f"in {remind} minutes" if remind else "now"
+    soon = ("in 1 minute" if minutes_left == 1 else f"in {minutes_left} minutes") if minutes_left > 0 else "now"
     return [
         _section(f":calendar: *Your team meeting starts {soon}* ({local:%A %H:%M}).\n"
                  "Afterwards, one click tells coprod you met, so the summary knows."),

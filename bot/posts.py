@@ -47,7 +47,8 @@ def _ts(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def choose_facilitator(deps: Deps, team: str, channel: str, target: Level | Facilitator | None) -> tuple[Facilitator, bool]:
+def choose_facilitator(deps: Deps, team: str, channel: str,
+                       target: Level | Facilitator | None) -> tuple[Facilitator, bool]:
     """The facilitator to ask about and whether a pin was used up choosing it."""
     history = deps.store.last_asked(team, channel)
     if target is not None:
@@ -107,8 +108,10 @@ def post_meeting_reminder(deps: Deps, client: WebClient, team: str, channel: str
                           remind: int) -> None:
     partnership = deps.store.partnership(team, channel)
     tz = partnership.timezone if partnership else "UTC"
+    # A reminder posted late (after downtime) says how long is really left, not the configured lead time.
+    minutes_left = min(remind, max(0, int((meeting_at - deps.now()).total_seconds() // 60)))
     client.chat_postMessage(channel=channel, text="Your team meeting is coming up",
-                            blocks=messages.meeting_reminder_blocks(meeting_at, tz, remind))
+                            blocks=messages.meeting_reminder_blocks(meeting_at, tz, minutes_left))
 
 
 def reflexivity_facilitator(deps: Deps, team: str, channel: str) -> Facilitator:

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,6 +21,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.kwargs_injection.utils import build_required_kwargs
 from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 
 from bot.app import build_app, make_client
 from bot.catalog import load_catalog
@@ -120,11 +122,15 @@ class Runtime:
         self.store = store or Store.open(settings.db_path)
         self.client = make_client(settings)
         self.deps = Deps(self.store, catalog, clock)
-        self.app = build_app(settings, self.deps, self.client)
+        # Replies that follow an acknowledgement run here; stop() lets them finish before closing the store.
+        self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="coprod-after-ack")
+        self.app = build_app(settings, self.deps, self.client, self.executor)
         self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         self.server = None
         self.socket_handler = None
+        self._served = threading.Event()
+        self._serving_thread: threading.Thread | None = None
 
     def start_scheduler(self) -> None:
         self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.tick_seconds), id="tick",
@@ -146,17 +152,34 @@ class Runtime:
                                     ident="coprod", clear_untrusted_proxy_headers=True)
         return self.server
 
+    def serve(self) -> None:
+        """Serve HTTP until stop() (or SIGTERM in the main thread)."""
+        self._serving_thread = threading.current_thread()
+        try:
+            self.server.run()
+        finally:
+            self._served.set()
+
     @property
     def port(self) -> int:
         return self.server.socket.getsockname()[1]
 
     def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+        """Stop taking requests, let acknowledged work and a running tick finish, then close the store."""
         if self.server is not None:
-            self.server.close()
+            serving = self._serving_thread
+            if serving is not None and serving is not threading.current_thread() and not self._served.is_set():
+                # Close every socket from inside the server's own loop, which then ends.
+                self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+                self._served.wait(10)
+            else:
+                self.server.close()
+            self.server.task_dispatcher.shutdown()  # in-flight requests finish first
         if self.socket_handler is not None:
             self.socket_handler.close()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
         self.store.close()
 
 
@@ -181,9 +204,9 @@ def run(http: bool = False) -> int:
             runtime.socket_handler.connect()
             stopping.wait()
         else:
-            server = runtime.make_server()
+            runtime.make_server()
             log.info("coprod is listening on port %s (POST /slack/events, GET /healthz)", runtime.port)
-            server.run()
+            runtime.serve()
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:

@@ -206,6 +206,7 @@ class ScheduleRow:
     at_minute: int
     remind_minutes: int | None
     anchor: str
+    set_at: int = 0  # nothing fires for a schedule before it was set
 
 
 @dataclass(frozen=True)
@@ -472,7 +473,7 @@ class Store:
 
     def schedules(self, team: str, channel: str) -> dict[str, ScheduleRow]:
         rows = self._query(
-            "SELECT s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor FROM schedules s"
+            "SELECT s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor, s.set_at FROM schedules s"
             " JOIN partnerships p ON p.id = s.partnership_id WHERE p.team_id = ? AND p.channel_id = ?",
             (team, channel),
         )
@@ -482,7 +483,7 @@ class Store:
         """Every schedule of every unpaused partnership: the scheduler's work list (all workspaces)."""
         cols = ", ".join(f"p.{c.strip()}" for c in _PARTNERSHIP_COLUMNS.split(","))
         rows = self._query(
-            f"SELECT {cols}, s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor"
+            f"SELECT {cols}, s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor, s.set_at"
             " FROM schedules s JOIN partnerships p ON p.id = s.partnership_id"
             " WHERE p.paused_reason IS NULL ORDER BY p.id, s.kind"
         )
@@ -831,7 +832,10 @@ class Store:
             yield record
 
     def forget_user(self, team: str, user: str) -> dict[str, int]:
-        """Erase one person's answers, roles, coordinator rights and reflexivity settings in a workspace."""
+        """Erase one person's answers, roles, reflexivity settings and cached profile in a workspace.
+
+        Coordinator rights stay (a channel must keep a coordinator; `coordinators remove` takes them away),
+        but the person's id is cleared from who-set-what records."""
         responder = self.responder_key(team, user)
         with self._write() as conn:
             counts = {
@@ -842,12 +846,11 @@ class Store:
                 "reflexivity settings": conn.execute(
                     "DELETE FROM reflexivity_optouts WHERE team_id = ? AND user_id = ?", (team, user)
                 ).rowcount,
-                "coordinator rights": conn.execute(
-                    "DELETE FROM coordinators WHERE team_id = ? AND user_id = ?", (team, user)
-                ).rowcount,
                 "profile": conn.execute("DELETE FROM users WHERE team_id = ? AND user_id = ?", (team, user)).rowcount,
             }
             conn.execute("UPDATE meetings SET logged_by = NULL WHERE team_id = ? AND logged_by = ?", (team, user))
+            conn.execute("UPDATE schedules SET set_by = NULL WHERE team_id = ? AND set_by = ?", (team, user))
+            conn.execute("UPDATE coordinators SET added_by = NULL WHERE team_id = ? AND added_by = ?", (team, user))
         return counts
 
     def purge_old_comments(self, *, now: int) -> int:

@@ -93,8 +93,8 @@ def clock():
 @pytest.fixture
 def bot(tmp_path, stub, clock):
     runtime = Runtime(make_settings(tmp_path, stub), clock=clock)
-    server = runtime.make_server(host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
+    runtime.make_server(host="127.0.0.1", port=0)
+    thread = threading.Thread(target=runtime.serve, daemon=True)
     thread.start()
     yield Bot(runtime, SlackClientSim(f"http://127.0.0.1:{runtime.port}/", SECRET), stub, clock)
     runtime.stop()

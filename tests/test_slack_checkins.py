@@ -1,8 +1,62 @@
-"""Check-ins end to end: slash command, the posted message, rating clicks and the comment modal."""
+"""Check-ins end to end: slash command, the posted message, rating clicks and forged clicks."""
 
 from __future__ import annotations
 
-from conftest import CHANNEL, COORDINATOR, TEAM
+import json
+import time
+
+import pytest
+from conftest import CHANNEL, COORDINATOR, MEMBERS, TEAM
+from slack_sdk.models.blocks import Block
+
+from bot.messages import RATING_LABELS
+
+
+@pytest.fixture(autouse=True)
+def settle(bot):
+    """Let lazy listeners finish before the bot (and its database) is torn down."""
+    yield
+    bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+def valid_blocks(blocks: list[dict]) -> list[dict]:
+    """Block Kit as Slack would accept it (slack_sdk.models enforces the size limits)."""
+    assert len(blocks) <= 50
+    for block in Block.parse_all(blocks):
+        block.validate_json()
+    return blocks
+
+
+def eventually(check, timeout: float = 5.0):
+    """Poll ``check`` until it returns something truthy (for writes made after Slack answers)."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value
+
+
+def post_checkin(bot, channel: str = CHANNEL, text: str = "checkin"):
+    """`/coprod checkin` in ``channel``; returns (the chat.postMessage call, check-in id, block_id).
+
+    Waits until the bot has stored the message's ts, as it has by the time a person could click.
+    """
+    before = len(bot.stub.calls_to("chat.postMessage"))
+    assert bot.command(text, channel=channel).status == 200
+    call = bot.stub.wait_for("chat.postMessage", count=before + 1)[before]
+    assert call.args["channel"] == channel
+    block_id = next(b for b in call.json("blocks") if b["type"] == "actions")["block_id"]
+    checkin_id = int(block_id.split(":")[1])
+    assert eventually(lambda: bot.store.checkin(TEAM, checkin_id).message_ts == call.response["ts"])
+    return call, checkin_id, block_id
+
+
+def rate(bot, block_id: str, rating: int | str, user: str, **kw):
+    kw.setdefault("response_url", bot.stub.response_url(f"rate-{user}"))
+    return bot.slack.click(f"rate:{rating}", str(rating), block_id=block_id, user=user, **kw)
+
+
+def responses_to(bot, key: str, count: int = 1):
+    return bot.stub.wait_for("response_url", count=count, where=lambda c: c.args["_key"] == key)
 
 
 def test_checkin_command_posts_a_checkin_with_five_ratings(bot):
@@ -10,7 +64,7 @@ def test_checkin_command_posts_a_checkin_with_five_ratings(bot):
     reply = bot.command("checkin")
     assert reply.status == 200
     call = bot.stub.wait_for("chat.postMessage")[0]
-    blocks = call.json("blocks")
+    blocks = valid_blocks(call.json("blocks"))
     values = [e.get("value") for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert values[:5] == ["1", "2", "3", "4", "5"]
     assert "Individual" in blocks[0]["text"]["text"]
@@ -31,3 +85,95 @@ def test_rating_click_records_answer_before_ack(bot):
     update = bot.stub.wait_for("chat.update")[0]
     assert "1 answer so far" in str(update.json("blocks"))
     assert CHANNEL and COORDINATOR
+
+
+@pytest.mark.parametrize("rating", [1, 2, 3, 4, 5])
+def test_each_rating_value_is_recorded(bot, rating):
+    """Every button 1..5 stores that rating for the person who clicked."""
+    _, checkin_id, block_id = post_checkin(bot)
+    assert rate(bot, block_id, rating, "U2").status == 200
+    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == rating
+    [row] = list(bot.store.export_rows(TEAM))
+    assert (row["rating"], row["user"]) == (rating, "U2")
+
+
+def test_second_click_by_same_person_changes_the_answer(bot):
+    """Answering again updates the one answer: the count stays 1 and the rating changes."""
+    _, checkin_id, block_id = post_checkin(bot)
+    rate(bot, block_id, 2, "U2")
+    responses_to(bot, "rate-U2")
+    rate(bot, block_id, 5, "U2")
+    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == 5
+    second = responses_to(bot, "rate-U2", count=2)[1]
+    assert "5 of 5" in second.args["text"]
+
+
+@pytest.mark.parametrize("rating", [1, 3, 5])
+def test_private_confirmation_says_what_was_recorded_and_how_to_change_it(bot, rating):
+    """The clicker alone hears back: the rating and its meaning, and that clicking again changes it."""
+    _, _, block_id = post_checkin(bot)
+    rate(bot, block_id, rating, "U3")
+    confirm = responses_to(bot, "rate-U3")[0]
+    text = confirm.args["text"]
+    assert f"{rating} of 5 ({RATING_LABELS[rating]})" in text
+    assert "Click another number" in text
+    assert confirm.args["response_type"] == "ephemeral"
+    assert confirm.args.get("replace_original") is False
+
+
+def test_channel_message_shows_the_count_never_who_or_what(bot):
+    """After two answers the message says "2 answers so far" and is otherwise the same message."""
+    call, checkin_id, block_id = post_checkin(bot, text="checkin group")
+    posted = call.json("blocks")
+    rate(bot, block_id, 5, "U2")
+    bot.stub.wait_for("chat.update", count=1)
+    rate(bot, block_id, 1, "U3")
+    updates = bot.stub.wait_for("chat.update", count=2)
+    latest = next(c for c in updates if "2 answers" in json.dumps(c.json("blocks")))
+    blocks = valid_blocks(latest.json("blocks"))
+    assert latest.args["ts"] == call.response["ts"]
+    assert "2 answers so far" in blocks[-1]["elements"][0]["text"]
+    assert blocks[:-1] == posted[:-1]  # nothing but the count changed
+    shown = json.dumps(blocks) + latest.args["text"]
+    assert "U2" not in shown and "U3" not in shown
+    assert bot.store.response_count(TEAM, checkin_id) == 2
+
+
+@pytest.fixture
+def two_channels(bot):
+    """A second partnership channel C2 with its own check-in; returns its block_id."""
+    bot.stub.add_channel("C2", list(MEMBERS) + ["UBOT"], name="second")
+    return post_checkin(bot, channel="C2")[2]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda b, other: {"action_id": "rate:9", "value": "9", "block_id": b}, id="value-9"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "9", "block_id": b}, id="value-9-on-4"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "5", "block_id": b}, id="value-mismatch"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": b, "team": "T2"},
+                     id="other-workspace"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": other},
+                     id="other-channel"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": "checkin:999999"},
+                     id="no-such-checkin"),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4",
+                                       "block_id": b.replace("checkin", "reflect")}, id="checkin-as-reflection"),
+    ],
+)
+def test_forged_clicks_store_nothing_and_still_get_200(bot, two_channels, forge):
+    """A click that doesn't match what we posted is acknowledged and ignored."""
+    _, checkin_id, block_id = post_checkin(bot)
+    spec = forge(block_id, two_channels)
+    reply = bot.slack.click(spec["action_id"], spec["value"], block_id=spec["block_id"], user="U2",
+                            team=spec.get("team", TEAM), response_url=bot.stub.response_url("forged"))
+    assert reply.status == 200
+    assert list(bot.store.export_rows(TEAM)) == []
+    assert list(bot.store.export_rows("T2")) == []
+    # A genuine click afterwards is answered; the forged one never was.
+    rate(bot, block_id, 3, "U3")
+    responses_to(bot, "rate-U3")
+    assert not [c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "forged"]
+    assert bot.store.response_count(TEAM, checkin_id) == 1

@@ -393,7 +393,7 @@ def test_forget_in_one_workspace_leaves_the_other_alone(store: Store) -> None:
 
 
 def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(store: Store) -> None:
-    """forget-me erases answers of both kinds, roles, rights and settings, and says how many."""
+    """forget-me erases answers of both kinds, roles and settings, says how many, and keeps coordinator rights."""
     partnership(store, creator="UX")
     other = "C0002"
     partnership(store, channel=other, creator="UCOORD")
@@ -409,12 +409,12 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
 
     counts = store.forget_user(T1, "UX")
 
-    assert counts == {"answers": 3, "roles": 1, "reflexivity settings": 1, "coordinator rights": 1, "profile": 1}
+    assert counts == {"answers": 3, "roles": 1, "reflexivity settings": 1, "profile": 1}
     assert [r["user"] for r in store.export_rows(T1)] == ["UKEEP"]
     assert store.roles(T1, C) == {}
     assert store.reflexivity_optouts(T1, C) == set()
     assert store.user(T1, "UX") is None
-    assert store.coordinators(T1, C) == []
+    assert store.coordinators(T1, C) == ["UX"]  # a channel keeps its coordinator; `coordinators remove` ends it
     assert store.last_meeting(T1, C) == NOW  # the meeting happened; only who logged it is gone
     assert store.forget_user(T1, "UX")["answers"] == 0
 

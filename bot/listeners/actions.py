@@ -103,9 +103,13 @@ def register(app: App, deps: Deps) -> None:
         team, channel, user = _ids(body)
         value = str(_action(body).get("value", ""))
         try:
-            held_on = date.fromisoformat(value).isoformat()
+            held_on = date.fromisoformat(value)
         except ValueError:
             return ack()
+        # A reminder's button carries its meeting's date: accept only a date near today.
+        if abs((held_on - deps.now().date()).days) > 7:
+            return ack()
+        held_on = held_on.isoformat()
         if store.partnership(team, channel) is None:
             return ack()
         context["coprod_met"] = {"held_on": held_on,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -148,7 +149,8 @@ def _apply(deps: Deps, cmd: object, req: Request, client: WebClient | None) -> d
         assert client is not None
         return _export(deps, client, req)
     if isinstance(cmd, grammar.SetSchedule):
-        spec = cmd.spec
+        # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
+        spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
         store.set_schedule(team, channel, kind=cmd.kind, cadence=spec.cadence, weekday=spec.weekday,
                            at_minute=spec.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now)
         store.set_paused(team, channel, None)
@@ -207,7 +209,8 @@ def _export(deps: Deps, client: WebClient, req: Request) -> dict:
     rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel), out)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
     client.files_upload_v2(channel=dm, content=out.getvalue(), filename=f"coprod-{req.channel}.csv",
-                           title="coprod answers", initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
+                           title="coprod answers",
+                           initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
                            "Anonymous answers carry no names; private reflections are left out.")
-    return reply(f"I've sent you the export ({rows} answers) as a direct message.")
+    return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")
 

@@ -14,8 +14,13 @@ from bot.posts import Deps
 log = logging.getLogger(__name__)
 
 
-def _values(view: dict) -> dict:
-    return ((view.get("state") or {}).get("values")) or {}
+def _dig(data: object, *keys: str) -> object:
+    """data[k1][k2]…, or None as soon as a level is missing or not a mapping (forged payloads)."""
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bool]:
@@ -25,14 +30,13 @@ def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bo
         checkin_id = int(meta["checkin"]) if isinstance(meta, dict) else None
     except (ValueError, KeyError, TypeError):
         checkin_id = None
-    values = _values(view)
-    selected = ((values.get("rating") or {}).get("rating") or {}).get("selected_option") or {}
-    rating_text = str(selected.get("value", ""))
+    values = _dig(view, "state", "values")
+    rating_text = _dig(values, "rating", "rating", "selected_option", "value")
     rating = int(rating_text) if rating_text in ("1", "2", "3", "4", "5") else None
-    comment = ((values.get("comment") or {}).get("comment") or {}).get("value")
+    comment = _dig(values, "comment", "comment", "value")
     comment = comment.strip() if isinstance(comment, str) else None
-    boxes = ((values.get("anonymous") or {}).get("anonymous") or {}).get("selected_options") or []
-    anonymous = any(isinstance(o, dict) and o.get("value") == "anonymous" for o in boxes)
+    boxes = _dig(values, "anonymous", "anonymous", "selected_options")
+    anonymous = isinstance(boxes, list) and any(isinstance(o, dict) and o.get("value") == "anonymous" for o in boxes)
     return checkin_id, rating, comment or None, anonymous
 
 

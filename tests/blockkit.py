@@ -1,0 +1,215 @@
+"""Reading what coprod sent and stored: private replies, Block Kit payloads and their limits, store state.
+
+Every payload comes from the Slack stand-in's record (or from the body of an acknowledgement), so these
+helpers see exactly what Slack would have seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+TEAM = "T1"
+CHANNEL = "C1"
+
+# Slack's documented limits (https://docs.slack.dev/reference/block-kit/blocks).
+SECTION_TEXT_MAX = 3000
+HEADER_TEXT_MAX = 150
+BUTTON_TEXT_MAX = 75
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+
+# Methods whose arguments carry what people read.
+MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
+VIEW_METHODS = ("views.open", "views.publish", "views.update", "views.push")
+
+_keys = itertools.count(1)
+
+
+# ---- the bot's background work -----------------------------------------------------------------
+
+
+def settle(bot) -> None:
+    """Wait for the work Bolt runs after acknowledgements (lazy listeners) to finish.
+
+    Call before the bot stops: Runtime.stop() closes the database under any lazy listener still running,
+    which can crash the interpreter (SQLite connections are shared across threads).
+    """
+    bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+# ---- private replies -------------------------------------------------------------------------
+
+
+def ask(bot, text: str, user: str = "U1", channel: str = CHANNEL, timeout: float = 5.0, **kw) -> dict:
+    """Run `/coprod <text>` and return the private answer, whether it came in the acknowledgement or
+    afterwards through the response_url. The dict has ``text`` (and ``blocks`` when sent) plus ``_via``."""
+    key = f"ask-{next(_keys)}"
+    reply = bot.command(text, user=user, channel=channel, response_url=bot.stub.response_url(key), **kw)
+    assert reply.status == 200, reply.text
+    body = reply.json()
+    if body and (body.get("text") or body.get("blocks")):
+        return {**body, "_via": "ack"}
+    [call] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == key, timeout=timeout)
+    return {**call.args, "_via": "response_url"}
+
+
+def slack_calls(stub) -> list:
+    """What the bot asked of Slack, less Bolt's one-off ``auth.test`` (it learns its own identity once)."""
+    return [c for c in stub.calls if c.method != "auth.test"]
+
+
+def words(answer: dict) -> str:
+    """All the words of a private answer: its text and every text in its blocks."""
+    return answer.get("text", "") + "\n" + "\n".join(texts_in(answer.get("blocks") or []))
+
+
+def texts_in(node: Any) -> list[str]:
+    """Every ``text`` string anywhere inside a Block Kit structure."""
+    if isinstance(node, str):
+        try:
+            node = json.loads(node)
+        except ValueError:
+            return []
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                found.append(value)
+            else:
+                found.extend(texts_in(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(texts_in(item))
+    return found
+
+
+# ---- store state ------------------------------------------------------------------------------
+
+
+def store_state(bot, team: str = TEAM, channel: str = CHANNEL) -> dict:
+    """Everything a command could change, read through the store's verbs (the users cache aside)."""
+    store = bot.store
+    return {
+        "partnerships": store.partnerships(team),
+        "partnership": store.partnership(team, channel),
+        "schedules": store.schedules(team, channel),
+        "coordinators": store.coordinators(team, channel),
+        "roles": store.roles(team, channel),
+        "optouts": store.reflexivity_optouts(team, channel),
+        "asked": store.last_asked(team, channel),
+        "reflexivity": store.last_asked(team, channel, kind="reflexivity"),
+        "posts": store.posts(team, channel),
+        "answers": list(store.export_rows(team)),
+        "last_meeting": store.last_meeting(team, channel),
+    }
+
+
+# ---- Block Kit ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Payload:
+    """One set of blocks (a message) or one view that the bot sent."""
+
+    source: str  # the Web API method, "response_url" or "ack"
+    kind: str  # "message" | "view"
+    body: dict  # a message's args ({"text", "blocks"}) or the view
+
+
+def _decoded(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def payloads(stub, acks: list[dict] | tuple = ()) -> list[Payload]:
+    """Every message and view the bot sent to the stub, plus the bodies of acknowledgements given."""
+    found: list[Payload] = []
+    for call in stub.calls:
+        if call.method in MESSAGE_METHODS:
+            body = {"text": call.args.get("text", "")}
+            if "blocks" in call.args:
+                body["blocks"] = _decoded(call.args["blocks"])
+            found.append(Payload(call.method, "message", body))
+        elif call.method in VIEW_METHODS:
+            found.append(Payload(call.method, "view", _decoded(call.args["view"])))
+    for ack in acks:
+        if not ack:
+            continue
+        if "view" in ack:
+            found.append(Payload("ack", "view", ack["view"]))
+        else:
+            found.append(Payload("ack", "message", ack))
+    return found
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+
+
+def check_block(block: dict) -> None:
+    """The block parses with slack_sdk's models and passes every validator, nested elements included."""
+    parsed = Block.parse(block)
+    assert parsed is not None, f"slack_sdk doesn't know this block: {block}"
+    parsed.validate_json()
+    parsed.to_dict()  # validates nested elements and text objects too
+    for node in _walk(block):
+        kind = node.get("type")
+        if kind == "section" and isinstance(node.get("text"), dict):
+            assert len(node["text"]["text"]) <= SECTION_TEXT_MAX, f"section text of {len(node['text']['text'])}"
+        elif kind == "header":
+            assert len(node["text"]["text"]) <= HEADER_TEXT_MAX, f"header of {len(node['text']['text'])}"
+        elif kind == "button":
+            assert len(node["text"]["text"]) <= BUTTON_TEXT_MAX, f"button text of {len(node['text']['text'])}"
+        elif kind == "context":
+            for element in node["elements"]:
+                if "text" in element:
+                    assert len(element["text"]) <= SECTION_TEXT_MAX
+
+
+def check_message_blocks(blocks: list[dict]) -> None:
+    assert 0 < len(blocks) <= MESSAGE_BLOCKS_MAX, f"{len(blocks)} blocks in one message"
+    for block in blocks:
+        check_block(block)
+
+
+def check_view(view: dict) -> None:
+    assert 0 < len(view["blocks"]) <= VIEW_BLOCKS_MAX, f"{len(view['blocks'])} blocks in one view"
+    View(**view).to_dict()
+    for block in view["blocks"]:
+        check_block(block)
+
+
+def check_payload(payload: Payload) -> None:
+    if payload.kind == "view":
+        check_view(payload.body)
+    elif payload.body.get("blocks"):
+        check_message_blocks(payload.body["blocks"])
+    else:
+        assert payload.body.get("text"), f"a {payload.source} message with neither blocks nor text"
+
+
+def everything_said(stub, acks: list[dict] | tuple = ()) -> list[str]:
+    """Every string a person could read in what the bot sent: message texts and every text in blocks
+    and views. A text input's ``initial_value`` is the person's own words given back to edit, never
+    rendered as mrkdwn, so it is left out."""
+    said: list[str] = []
+    for payload in payloads(stub, acks):
+        if payload.kind == "message":
+            said.append(payload.body.get("text", ""))
+            said.extend(texts_in(payload.body.get("blocks") or []))
+        else:
+            said.extend(texts_in(payload.body))
+    for call in stub.calls_to("files.completeUploadExternal"):
+        said.append(str(call.args.get("initial_comment", "")))
+    return said

@@ -1,0 +1,430 @@
+"""Hostile and malformed input, fuzzed with hypothesis against the running bot (issue 4, item 6).
+
+Whatever arrives at ``POST /slack/events`` (any slash-command text, broken or forged interaction
+payloads, odd events, bodies that are not Slack's at all) gets a 2xx or 4xx, never a 5xx, never a
+traceback, and never a partial write: the store changes only when the request was a valid one.
+One bot runs per test and takes every example; ``drain`` waits for its background (lazy) work so a
+write can never land after we looked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from urllib.parse import urlencode
+
+import pytest
+from conftest import CHANNEL, COORDINATOR, SECRET, TEAM
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_requests import FORM, JSON, action_body, command_body, event_body, post, view_submission_body
+
+# COPROD_FUZZ_EXAMPLES=1000 for a deeper run than CI's.
+FUZZ = settings(max_examples=int(os.environ.get("COPROD_FUZZ_EXAMPLES", "80")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Tables whose rows are people's data or settings; `users` (a cache of users.info), `events_seen`,
+# `posts` and `meta` are bookkeeping.
+DOMAIN_TABLES = ("partnerships", "schedules", "coordinators", "roles", "checkins", "responses", "meetings",
+                 "reflexivity_optouts")
+ERROR_NAME = re.compile(r"\b\w*(?:Error|Exception)\b")
+USAGE_TAIL = "Type `/coprod help` for examples."
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def drain(bot) -> None:
+    """Wait until every lazy listener queued so far has finished (they run on Bolt's thread pool)."""
+    executor = bot.runtime.app.listener_runner.lazy_listener_runner.executor
+    workers = executor._max_workers
+    barrier = threading.Barrier(workers + 1, timeout=10)
+    for _ in range(workers):
+        executor.submit(barrier.wait)
+    barrier.wait()  # every worker is parked here, so everything queued before them is done
+
+
+@pytest.fixture(autouse=True)
+def _settle(bot):
+    yield
+    drain(bot)  # no lazy listener may outlive the bot's database
+
+
+def snapshot(bot, tables=DOMAIN_TABLES) -> dict[str, list[tuple]]:
+    """Every row of the domain tables, read through a connection of our own."""
+    drain(bot)
+    conn = sqlite3.connect(f"file:{bot.store.path}?mode=ro", uri=True)
+    try:
+        return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+    finally:
+        conn.close()
+
+
+def assert_clean(reply, sent: str = "") -> None:
+    """A 2xx/4xx answer with no traceback and no exception class name the sender didn't type."""
+    assert 200 <= reply.status < 500, (reply.status, reply.text[:300])
+    text = reply.text
+    assert "Traceback" not in text
+    for name in ERROR_NAME.findall(text):
+        assert name in sent, f"exception name {name!r} leaked in {text[:300]!r}"
+
+
+def send(bot, body: bytes, content_type: str = FORM, **kw):
+    return bot.slack.send(body, content_type, **kw)
+
+
+def setup_partnership(bot) -> int:
+    """A partnership in C1 with one check-in answered by U2; returns the check-in id."""
+    bot.command("checkin")
+    call = bot.stub.wait_for("chat.postMessage")[0]
+    block_id = next(b["block_id"] for b in call.json("blocks") if b["type"] == "actions")
+    checkin_id = int(block_id.split(":")[1])
+    reply = bot.slack.click("rate:3", "3", block_id=block_id, user="U2", response_url=bot.stub.response_url("r"))
+    assert reply.status == 200
+    assert bot.store.response_count(TEAM, checkin_id) == 1
+    drain(bot)
+    return checkin_id
+
+
+def ensure_checkin(bot) -> int:
+    """The answered check-in of ``setup_partnership``, made on the first example of a test."""
+    return 1 if bot.store.checkin(TEAM, 1) else setup_partnership(bot)
+
+
+# ---- strategies -------------------------------------------------------------------------------
+
+VERBS = ["help", "?", "checkin", "check-in", "summary", "schedule", "meeting", "coordinators", "coordinator",
+         "role", "next", "pin", "timezone", "tz", "retention", "export", "forget-me", "forget", "weeks"]
+WORDS = ["checkins", "summary", "reflexivity", "weekly", "fortnightly", "monthly", "off", "every", "remind",
+         "add", "remove", "Tuesday", "tue", "10:00", "9:30", "25:00", "24:00", "-1", "0", "1", "12", "999999999999",
+         "²", "weeks", "individual", "group", "organisational", "societal", "paradigmatic", "Europe/London",
+         "Mars/Olympus", "<@U2>", "<@U2|bob>", "<@W9>", "<!channel>", "<!here>", "<http://x.io|click>", "carer",
+         "service", "user", "patient", "researcher", "@bob", "&amp;", "`", "*", "\u200b", "\x00", "ℌ", "١٢"]
+
+any_text = st.text(max_size=300)
+long_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=2000, max_size=6000)
+control_text = st.text(alphabet=st.characters(max_codepoint=0x20), max_size=40)
+grammar_text = st.builds(
+    lambda verb, rest: " ".join([verb, *rest]),
+    st.sampled_from(VERBS),
+    st.lists(st.one_of(st.sampled_from(WORDS), st.text(min_size=1, max_size=12)), max_size=6),
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+garbage = st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers(), max_size=3),
+                    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3))
+
+
+# ---- slash commands ----------------------------------------------------------------------------
+
+
+def check_command(bot, text: str, user: str = COORDINATOR) -> None:
+    before = snapshot(bot)
+    reply = bot.command(text, user=user)
+    assert reply.status == 200, (reply.status, reply.text[:300])
+    assert_clean(reply, text)
+    answer = reply.json()
+    if answer and answer.get("text", "").endswith(USAGE_TAIL):
+        assert answer.get("response_type") == "ephemeral"
+        assert snapshot(bot) == before, f"a usage message for {text!r}, yet the store changed"
+
+
+@FUZZ
+@given(text=st.one_of(any_text, control_text, long_text))
+def test_any_command_text_gets_a_200_and_usage_changes_nothing(bot, text):
+    check_command(bot, text)
+
+
+@FUZZ
+@given(text=grammar_text, user=st.sampled_from([COORDINATOR, "U3"]))
+def test_grammar_shaped_text_gets_a_200_and_usage_changes_nothing(bot, text, user):
+    check_command(bot, text, user)
+
+
+def test_a_usage_message_really_is_recognised(bot):
+    """The fuzz tests lean on spotting usage messages; make sure they do spot them."""
+    answer = bot.command("schedule checkins weekly Funday 10:00").json()
+    assert answer["text"].endswith(USAGE_TAIL)
+    assert "Funday" in answer["text"]
+
+
+# ---- interaction payloads: broken copies of valid ones ------------------------------------------
+
+
+def _payload(body: bytes) -> dict:
+    from urllib.parse import parse_qs
+
+    return json.loads(parse_qs(body.decode())["payload"][0])
+
+
+def _form(payload: object) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _valid_click(kind: str, checkin_id: int) -> dict:
+    """A valid block_actions payload of one kind, from U3 in T1/C1."""
+    if kind == "rate":
+        body, _ = action_body("rate:5", "5", block_id=f"checkin:{checkin_id}", user="U3")
+    elif kind == "met":
+        body, _ = action_body("met", "2026-11-20", block_id="meeting:2026-11-20", user="U3")
+    elif kind == "reflexivity":
+        body, _ = action_body("reflexivity_off", CHANNEL, block_id=f"reflexivity:{CHANNEL}", user="U3")
+    else:
+        body, _ = action_body("home_checkin", CHANNEL, block_id=f"home:{CHANNEL}", user=COORDINATOR,
+                              container_type="view")
+    return _payload(body)
+
+
+def _set(path: tuple, value):
+    def apply(p: dict) -> dict:
+        node = p
+        for key in path[:-1]:
+            node = node[key] if isinstance(node, dict) else node[key]
+        node[path[-1]] = value
+        return p
+    return apply
+
+
+def _drop(*keys: str):
+    def apply(p: dict) -> dict:
+        for key in keys:
+            p.pop(key, None)
+            if isinstance(p.get("user"), dict) and key == "team":
+                p["user"].pop("team_id", None)
+        return p
+    return apply
+
+
+# Each breakage makes a valid click invalid: it must then write nothing.
+BREAKAGES = {
+    "actions not a list": lambda g: _set(("actions",), g),
+    "actions empty": lambda g: _set(("actions",), []),
+    "action not a dict": lambda g: _set(("actions",), [g]),
+    "user missing": lambda g: _drop("user"),
+    "user garbage": lambda g: _set(("user",), g),
+    "user id garbage": lambda g: _set(("user", "id"), g),
+    "team missing": lambda g: _drop("team"),
+    "team garbage": lambda g: lambda p: _drop("team")(p) | {"team": g if isinstance(g, str) else {"id": g}},
+    "other workspace": lambda g: _set(("team",), {"id": "T2", "domain": "t2"}),
+    "action_id garbage": lambda g: _set(("actions", 0, "action_id"), g),
+    "value garbage": lambda g: _set(("actions", 0, "value"), g),
+    "block_id garbage": lambda g: _set(("actions", 0, "block_id"), g),
+}
+# These only dress a payload up oddly; a payload can still be valid with them.
+COSMETIC = {
+    "container garbage": lambda g: _set(("container",), g),
+    "message missing": lambda g: _drop("message"),
+    "channel garbage": lambda g: _set(("channel",), g),
+    "response_url garbage": lambda g: _set(("response_url",), g),
+    "extra keys": lambda g: _set(("zzz",), g),
+}
+
+
+def _breaks(kind: str, name: str, g) -> bool:
+    """Whether this breakage really invalidates this kind of click (a kind may never read some keys)."""
+    if name == "block_id garbage":
+        return kind == "rate"  # only ratings are tied to a check-in's block
+    if name == "value garbage":
+        return g not in ("5", CHANNEL)
+    if name == "user id garbage":
+        return not (isinstance(g, str) and re.fullmatch(r"[UW][A-Z0-9]+", g))
+    return True
+
+
+@FUZZ
+@given(kind=st.sampled_from(["rate", "met", "reflexivity", "home"]),
+       broken=st.lists(st.tuples(st.sampled_from(sorted(BREAKAGES)), garbage), min_size=1, max_size=3),
+       dressed=st.lists(st.tuples(st.sampled_from(sorted(COSMETIC)), garbage), max_size=2),
+       sign_it=st.booleans())
+def test_broken_clicks_never_500_and_write_nothing(bot, kind, broken, dressed, sign_it):
+    checkin_id = ensure_checkin(bot)
+    payload = _valid_click(kind, checkin_id)
+    for name, g in [*dressed, *broken]:
+        # (an earlier breakage may have removed what this one would change: still broken)
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            payload = (BREAKAGES.get(name) or COSMETIC[name])(g)(payload)
+    invalid = any(_breaks(kind, name, g) for name, g in broken)
+    before = snapshot(bot)
+    reply = send(bot, _form(payload), bad_signature=not sign_it)
+    assert_clean(reply)
+    if not sign_it:
+        assert reply.status == 401
+    if invalid or not sign_it:
+        assert snapshot(bot) == before, (broken, dressed)
+
+
+@pytest.mark.parametrize("kind", ["rate", "met", "reflexivity", "home"])
+def test_the_valid_clicks_behind_the_fuzz_do_write(bot, kind):
+    """The unbroken payloads the fuzz starts from are accepted, so 'nothing written' means something."""
+    setup_partnership(bot)
+    before = snapshot(bot)
+    reply = send(bot, _form(_valid_click(kind, 1)))
+    assert reply.status == 200
+    assert snapshot(bot) != before
+
+
+# ---- view submissions ----------------------------------------------------------------------------
+
+meta_strategy = st.one_of(
+    st.tuples(st.just("valid"), st.just(None)),
+    st.tuples(st.just("text"), st.text(max_size=40)),
+    st.tuples(st.just("json"), json_values),
+    st.tuples(st.just("missing"), st.sampled_from([999, -1, 0, 2**63, "999", "x", None, [1], {"checkin": 1}])),
+)
+rating_strategy = st.one_of(st.sampled_from(["1", "5"]), st.text(max_size=3), garbage)
+
+
+def _metadata(kind: str, extra, checkin_id: int) -> tuple[str, bool]:
+    if kind == "valid":
+        return json.dumps({"checkin": checkin_id}), True
+    if kind == "text":
+        return extra, False
+    if kind == "json":
+        return json.dumps(extra), False
+    return json.dumps({"checkin": extra}), False
+
+
+@FUZZ
+@given(meta=meta_strategy, rating=rating_strategy,
+       comment=st.one_of(st.none(), st.text(max_size=50), st.text(min_size=2001, max_size=2100), garbage),
+       anonymous=st.one_of(st.lists(st.sampled_from(["anonymous", "x"]), max_size=2), garbage),
+       user=st.sampled_from(["U3", "U4", "", "UNEW"]),
+       values_garbage=st.one_of(st.none(), garbage))
+def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(bot, meta, rating, comment, anonymous, user,
+                                                                      values_garbage):
+    checkin_id = ensure_checkin(bot)
+    private_metadata, meta_ok = _metadata(*meta, checkin_id)
+    if meta[0] == "json" and isinstance(meta[1], dict) and "checkin" in meta[1]:
+        return  # may name a real check-in: covered by the "valid" and "missing" branches
+    values = {
+        "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": rating}}},
+        "comment": {"comment": {"type": "plain_text_input", "value": comment}},
+        "anonymous": {"anonymous": {"type": "checkboxes",
+                                    "selected_options": [{"value": v} for v in anonymous]
+                                    if isinstance(anonymous, list) else anonymous}},
+    }
+    body, _ = view_submission_body("comment", values, private_metadata=private_metadata, user=user)
+    if values_garbage is not None:
+        payload = _payload(body)
+        payload["view"]["state"] = {"values": values_garbage}
+        body = _form(payload)
+    answered = bool(user) and bot.store.my_answer(TEAM, checkin_id, user) is not None
+    comment_ok = not (isinstance(comment, str) and len(comment.strip()) > 2000)
+    rating_ok = rating in ("1", "2", "3", "4", "5") or answered
+    # A form with nothing readable in it can only save an earlier answer again.
+    valid = meta_ok and answered if values_garbage is not None else meta_ok and bool(user) and comment_ok and rating_ok
+    before = snapshot(bot)
+    reply = send(bot, body)
+    assert_clean(reply)
+    if not valid:
+        assert snapshot(bot) == before
+        if reply.status == 200 and reply.body:
+            assert reply.json().get("response_action") == "errors"
+
+
+# ---- events ---------------------------------------------------------------------------------------
+
+EVENT_TYPES = ["app_mention", "app_home_opened", "member_joined_channel", "message", "reaction_added",
+               "app_uninstalled", "tokens_revoked", ""]
+
+
+@FUZZ
+@given(etype=st.one_of(st.sampled_from(EVENT_TYPES), st.text(max_size=20)),
+       fields=st.dictionaries(st.sampled_from(["user", "channel", "text", "tab", "ts", "team", "event_ts"]),
+                              json_values, max_size=5),
+       envelope=st.dictionaries(st.sampled_from(["team_id", "event_id", "event", "authorizations", "type",
+                                                  "api_app_id"]), json_values, max_size=2),
+       sign_it=st.booleans())
+def test_fuzzed_events_never_500_and_touch_no_answers(bot, etype, fields, envelope, sign_it):
+    event = {"type": etype, **fields}
+    body, ctype = event_body(event, event_id=f"Ev{abs(hash((etype, repr(fields)))) % 10**9}")
+    doc = json.loads(body)
+    doc.update(envelope)
+    before = snapshot(bot, ("partnerships", "responses", "schedules", "coordinators", "roles", "meetings"))
+    reply = send(bot, json.dumps(doc).encode(), ctype, bad_signature=not sign_it)
+    assert_clean(reply)
+    if not sign_it:
+        assert reply.status == 401
+    after = snapshot(bot, ("partnerships", "responses", "schedules", "coordinators", "roles", "meetings"))
+    # Joining a channel may refresh its member count; nothing else may move.
+    strip = [tuple(v for i, v in enumerate(row) if i != 6) for row in after["partnerships"]]
+    assert strip == [tuple(v for i, v in enumerate(row) if i != 6) for row in before["partnerships"]]
+    assert {k: v for k, v in after.items() if k != "partnerships"} == \
+        {k: v for k, v in before.items() if k != "partnerships"}
+
+
+# ---- bodies that aren't Slack's at all ------------------------------------------------------------
+
+raw_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.text(max_size=200).map(str.encode),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    json_values.map(lambda v: urlencode({"payload": json.dumps(v)}).encode()),
+    st.text(max_size=50).map(lambda t: urlencode({"payload": t}).encode()),
+    st.text(max_size=50).map(lambda t: b"payload=" + t.encode("utf-8", "replace")),
+    st.just(b""),
+    st.just(b"payload="),
+    st.just(b"payload=%7B"),
+    st.just(b"{"),
+    st.just(b"\xff\xfe\x00payload"),
+)
+content_types = st.sampled_from([FORM, JSON, "text/plain", "multipart/form-data; boundary=x", "", "application/xml"])
+
+
+@FUZZ
+@given(body=raw_bodies, ctype=content_types, sign_it=st.booleans())
+def test_any_body_gets_a_4xx_or_2xx_never_a_500(bot, body, ctype, sign_it):
+    checkin_id = ensure_checkin(bot)
+    before = snapshot(bot)
+    reply = send(bot, body, ctype, bad_signature=not sign_it)
+    assert_clean(reply)
+    if not sign_it:
+        assert reply.status == 401  # the signature is checked before the body is even parsed
+    assert snapshot(bot) == before
+    assert bot.store.response_count(TEAM, checkin_id) == 1
+
+
+@pytest.mark.parametrize("body", [b"", b"payload=", b"payload=not-json", b"payload=%5B1%5D", b"payload=null",
+                                  b"{", b"[1, 2]", b"null", b'"text"', b"\xff\xfe", b"payload=%7B%22type%22%3A1%7D"])
+def test_unparseable_signed_bodies_are_a_4xx(bot, body):
+    ctype = JSON if body[:1] in (b"{", b"[", b"n", b'"') else FORM
+    reply = send(bot, body, ctype)
+    assert_clean(reply)
+    assert 400 <= reply.status < 500
+
+
+# ---- signatures -------------------------------------------------------------------------------------
+
+
+def test_signed_click_is_processed_and_forged_ones_are_401(bot):
+    checkin_id = setup_partnership(bot)
+    body, ctype = action_body("rate:2", "2", block_id=f"checkin:{checkin_id}", user="U4")
+    before = snapshot(bot)
+    for kw in ({"bad_signature": True}, {"timestamp": 1}, {"headers": {"X-Slack-Signature": ""}},
+               {"headers": {"X-Slack-Request-Timestamp": "not-a-number"}},
+               {"headers": {"X-Slack-Signature": "v0=" + "0" * 64}}):
+        reply = send(bot, body, ctype, **kw)
+        assert reply.status == 401, kw
+        assert_clean(reply)
+    assert snapshot(bot) == before
+    reply = send(bot, body, ctype)
+    assert reply.status == 200
+    assert bot.store.response_count(TEAM, checkin_id) == 2
+
+
+def test_signed_command_runs_and_unsigned_one_is_401(bot):
+    body, ctype = command_body("schedule checkins weekly Tuesday 10:00", response_url=bot.stub.response_url("s"))
+    status, _, _ = post(bot.slack.url, body, ctype, SECRET + "x")
+    assert status == 401
+    assert snapshot(bot)["schedules"] == []
+    bot.command("summary")  # a first command: creates nothing
+    reply = bot.command("schedule checkins weekly Tuesday 10:00")
+    assert reply.status == 200
+    drain(bot)
+    assert len(snapshot(bot)["schedules"]) == 1

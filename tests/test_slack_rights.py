@@ -1,0 +1,187 @@
+"""Who may change a partnership: coordinators, workspace admins, people added; everyone else is refused
+politely on every path (slash command, App Home button), and unsigned or stale requests get nowhere."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from blockkit import ask, settle, slack_calls, store_state
+from conftest import ADMIN, CHANNEL, COORDINATOR, TEAM
+
+SETUP = "schedule checkins weekly Tuesday 10:00"
+
+COORDINATOR_ONLY = [
+    "schedule checkins weekly Friday 10:00",
+    "schedule summary monthly Friday 15:00",
+    "schedule checkins off",
+    "meeting every Wednesday 14:00 remind 30",
+    "meeting off",
+    "coordinators add <@U3>",
+    "coordinators remove <@U1>",
+    "role <@U3> carer",
+    "next power-imbalances",
+    "timezone Europe/Paris",
+    "retention 24",
+    "export",
+]
+
+
+
+@pytest.fixture
+def bot(bot):
+    """The conftest bot, with its lazy listeners finished before it stops."""
+    yield bot
+    settle(bot)
+
+
+@pytest.fixture
+def configured(bot):
+    """A partnership U1 set up, with a check-in answered, a meeting and a role, so there is state to guard."""
+    ask(bot, SETUP)
+    ask(bot, "meeting every Thursday 11:00")
+    ask(bot, "role <@U2> researcher")
+    bot.command("checkin")
+    call = bot.stub.wait_for("chat.postMessage")[0]
+    block_id = [b for b in call.json("blocks") if b["type"] == "actions"][0]["block_id"]
+    bot.stub.wait_for("conversations.members")  # the check-in's message ts is stored by now
+    bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("rated"))
+    bot.stub.wait_for("chat.update")
+    return bot
+
+
+def file_calls(bot) -> list:
+    return [c for c in bot.stub.calls if c.method.startswith("files.") or c.method == "file_upload"]
+
+
+@pytest.mark.parametrize("text", COORDINATOR_ONLY)
+def test_non_coordinator_is_refused_politely_and_nothing_changes(configured, text):
+    """A member who isn't a coordinator gets a private refusal naming who can do it; nothing is stored or sent."""
+    bot = configured
+    before, posts_before = store_state(bot), len(bot.stub.calls_to("chat.postMessage"))
+    answer = ask(bot, text, user="U2")
+    assert answer["response_type"] == "ephemeral"
+    assert "Sorry, only coordinators can" in answer["text"]
+    assert "<@U1>" in answer["text"]
+    assert "/coprod coordinators add" in answer["text"]
+    assert store_state(bot) == before
+    assert len(bot.stub.calls_to("chat.postMessage")) == posts_before
+    assert file_calls(bot) == []
+    assert bot.stub.calls_to("conversations.open") == []
+
+
+def test_refusal_asks_slack_whether_the_person_is_an_admin(configured):
+    """Before refusing, coprod asks users.info about the person (they may be a workspace admin)."""
+    bot = configured
+    ask(bot, "timezone Europe/Paris", user="U3")
+    assert "U3" in [c.args["user"] for c in bot.stub.calls_to("users.info")]
+
+
+@pytest.mark.parametrize("text", ["schedule summary monthly Friday 15:00", "timezone Europe/Paris", "retention 24",
+                                  "coordinators add <@U3>", "role <@U3> carer", "next power-imbalances"])
+def test_workspace_admin_who_is_not_a_coordinator_is_allowed(configured, text):
+    """A workspace admin (users.info says is_admin) may change settings without being added first."""
+    bot = configured
+    before = store_state(bot)
+    answer = ask(bot, text, user=ADMIN)
+    assert "Sorry" not in answer["text"]
+    assert store_state(bot) != before
+    assert ADMIN not in bot.store.coordinators(TEAM, CHANNEL)
+    assert ADMIN in [c.args["user"] for c in bot.stub.calls_to("users.info")]
+
+
+def test_workspace_owner_is_allowed_too(configured):
+    """Owners count like admins."""
+    bot = configured
+    bot.stub.add_user("UOWNER", is_owner=True)
+    ask(bot, "timezone Asia/Tokyo", user="UOWNER")
+    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Asia/Tokyo"
+
+
+def test_workspace_admin_may_export(configured):
+    """Admins may export; the file goes to the admin's own DM."""
+    bot = configured
+    answer = ask(bot, "export", user=ADMIN)
+    assert "1 answers" in answer["text"] or "1 answer" in answer["text"]
+    [done] = bot.stub.wait_for("files.completeUploadExternal")
+    assert done.args["channel_id"] == "D" + ADMIN
+
+
+def test_someone_added_as_coordinator_is_allowed(configured):
+    """After `coordinators add <@U2>`, U2's settings changes go through."""
+    bot = configured
+    ask(bot, "timezone Europe/Paris", user="U2")
+    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/London"
+    ask(bot, "coordinators add <@U2>")
+    answer = ask(bot, "timezone Europe/Paris", user="U2")
+    assert "Europe/Paris" in answer["text"]
+    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/Paris"
+
+
+def test_someone_removed_as_coordinator_is_refused_again(configured):
+    """Coordinator rights can be handed over: once removed, U1 is refused like any member."""
+    bot = configured
+    ask(bot, "coordinators add <@U2>")
+    ask(bot, f"coordinators remove <@{COORDINATOR}>", user="U2")
+    assert bot.store.coordinators(TEAM, CHANNEL) == ["U2"]
+    answer = ask(bot, "timezone Europe/Paris")
+    assert "Sorry, only coordinators" in answer["text"] and "<@U2>" in answer["text"]
+    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/London"
+
+
+@pytest.mark.parametrize("action_id", ["home_checkin", "home_summary"])
+def test_forged_app_home_button_from_a_member_posts_nothing(configured, action_id):
+    """An App Home button payload sent by a non-coordinator posts nothing to the channel; they get a refusal DM."""
+    bot = configured
+    before, channel_posts = store_state(bot), len(bot.stub.calls_to("chat.postMessage"))
+    reply = bot.slack.click(action_id, CHANNEL, container_type="view", user="U3")
+    assert reply.status == 200
+    [dm] = bot.stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U3")
+    assert "Sorry, only coordinators" in dm.args["text"] and "<@U1>" in dm.args["text"]
+    to_channel = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert len(to_channel) == channel_posts
+    assert store_state(bot) == before
+
+
+@pytest.mark.parametrize(("action_id", "expect"), [("home_checkin", "Check-in"), ("home_summary", "neglected")])
+def test_app_home_button_from_a_coordinator_posts_to_the_channel(configured, action_id, expect):
+    """The same button from the coordinator does post (so the refusal above is about rights, not breakage)."""
+    bot = configured
+    bot.slack.click(action_id, CHANNEL, container_type="view", user=COORDINATOR)
+    calls = bot.stub.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == CHANNEL)
+    assert expect in str(calls[-1].args.get("blocks", ""))
+
+
+def test_app_home_button_for_an_unknown_channel_does_nothing(configured):
+    """A forged button naming a channel coprod doesn't serve posts nowhere and sets nothing up."""
+    bot = configured
+    bot.slack.click("home_checkin", "C999", container_type="view", user=COORDINATOR)
+    settle(bot)  # the click's follow-up has finished
+    assert [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] != CHANNEL] == []
+    assert bot.store.partnership(TEAM, "C999") is None
+
+
+@pytest.mark.parametrize("kind", ["command", "click"])
+def test_bad_signature_is_rejected_and_nothing_is_stored(bot, kind):
+    """A request not signed with the signing secret gets 401 and changes nothing."""
+    if kind == "command":
+        reply = bot.command(SETUP, bad_signature=True)
+    else:
+        reply = bot.slack.click("home_checkin", CHANNEL, container_type="view", bad_signature=True)
+    assert reply.status == 401
+    assert bot.store.partnerships(TEAM) == []
+    assert slack_calls(bot.stub) == []
+
+
+@pytest.mark.parametrize("age", [301, 3600])
+def test_stale_timestamp_is_rejected(bot, age):
+    """A correctly signed request older than five minutes (a replay) gets 401 and changes nothing."""
+    reply = bot.command(SETUP, timestamp=int(time.time()) - age)
+    assert reply.status == 401
+    assert bot.store.partnerships(TEAM) == []
+
+
+def test_fresh_timestamp_within_five_minutes_is_accepted(bot):
+    """Slack's clock may be a little off: a request signed four minutes ago is still served."""
+    reply = bot.command("help", timestamp=int(time.time()) - 240)
+    assert reply.status == 200

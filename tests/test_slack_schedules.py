@@ -1,0 +1,467 @@
+"""Schedules firing: check-ins, summaries, meeting reminders and reflection prompts, each posted once.
+
+The dispatcher is ticked by hand with the injected clock (``bot.tick()``), except in the last test,
+where the real APScheduler drives it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, START, TEAM, Bot, make_settings
+from slack_requests import SlackClientSim
+from slack_sdk.models.blocks import Block
+
+from bot.messages import escape
+from bot.runtime import Runtime
+
+TUESDAY_10 = START + timedelta(hours=1)
+LEVELS = ["individual", "group", "organisational", "societal", "paradigmatic"]
+
+
+@pytest.fixture(autouse=True)
+def settle(request):
+    """Let lazy listeners finish before the bot (and its database) is torn down."""
+    bot = request.getfixturevalue("bot") if "bot" in request.fixturenames else None
+    yield
+    if bot is not None:
+        bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def configure(bot, text: str, user: str = COORDINATOR, channel: str = CHANNEL) -> str:
+    """A /coprod command whose answer may come in the ack or, when Slack had to be asked first, later."""
+    key = f"cmd-{user}-{channel}"
+    before = len([c for c in bot.stub.calls_to("response_url") if c.args["_key"] == key])
+    reply = bot.command(text, user=user, channel=channel, response_url=bot.stub.response_url(key))
+    assert reply.status == 200
+    body = reply.json()
+    if body and body.get("text"):
+        return body["text"]
+    return bot.stub.wait_for("response_url", count=before + 1, where=lambda c: c.args["_key"] == key)[-1].args["text"]
+
+
+def eventually(check, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return value
+
+
+def to(channel: str):
+    return lambda c: c.args.get("channel") == channel
+
+
+def checkin_posts(bot, channel: str = CHANNEL) -> list:
+    """Successful check-in posts to ``channel``."""
+    return [c for c in bot.stub.calls_to("chat.postMessage")
+            if (c.response or {}).get("ok") and c.args.get("channel") == channel
+            and any(b.get("block_id", "").startswith("checkin:") for b in c.json("blocks", []))]
+
+
+def summary_posts(bot, channel: str = CHANNEL) -> list:
+    return [c for c in bot.stub.calls_to("chat.postMessage") if c.args.get("channel") == channel
+            and any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))]
+
+
+def block_id_of(call, prefix: str) -> str:
+    return next(b["block_id"] for b in call.json("blocks") if b.get("block_id", "").startswith(prefix))
+
+
+def valid(blocks: list[dict]) -> list[dict]:
+    assert len(blocks) <= 50
+    for block in Block.parse_all(blocks):
+        block.validate_json()
+    return blocks
+
+
+def stamp(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+# ---- check-ins -----------------------------------------------------------------------------------
+
+
+def test_scheduled_checkin_posts_once_at_its_time(bot):
+    """Nothing before 10:00; at 10:00 exactly one check-in; ticking again posts no duplicate."""
+    assert "Tuesday 24 November at 10:00" in configure(bot, "schedule checkins weekly Tuesday 10:00")
+    assert bot.tick() == []
+    assert checkin_posts(bot) == []
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.fire_at, fired.status) == ("checkins", TUESDAY_10, "posted")
+    [post] = checkin_posts(bot)
+    valid(post.json("blocks"))
+    assert bot.tick() == []
+    bot.clock.advance(minutes=1)
+    assert bot.tick() == []
+    assert len(checkin_posts(bot)) == 1
+    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+
+
+def test_schedule_set_just_after_its_time_waits_for_the_next_one(bot):
+    """Set at 10:05 for "Tuesday 10:00": the reply promises next Tuesday, and nothing is posted today."""
+    bot.clock.advance(hours=1, minutes=5)
+    assert "Tuesday 1 December at 10:00" in configure(bot, "schedule checkins weekly Tuesday 10:00")
+    assert bot.tick() == []
+
+
+def test_a_second_dispatcher_on_the_same_database_does_not_post_again(bot, tmp_path, stub, clock):
+    """Two processes ticking at the same moment on one database make one post between them."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    other = Runtime(make_settings(tmp_path, stub), clock=clock)
+    try:
+        clock.advance(hours=1)
+        barrier = threading.Barrier(2)
+        results: list = []
+
+        def tick(runtime):
+            barrier.wait()
+            results.append(runtime.dispatcher.tick())
+
+        threads = [threading.Thread(target=tick, args=(r,)) for r in (bot.runtime, other)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert sorted(len(r) for r in results) == [0, 1]
+        assert other.dispatcher.tick() == [] and bot.tick() == []
+    finally:
+        other.stop()
+    assert len(checkin_posts(bot)) == 1
+
+
+def levels_posted(bot) -> list[str]:
+    ids = [int(block_id_of(c, "checkin:").split(":")[1]) for c in checkin_posts(bot)]
+    return [bot.store.checkin(TEAM, i).level_id for i in ids]
+
+
+def test_weekly_rotation_covers_all_five_levels(bot):
+    """Five weekly check-ins ask about five different levels, in the catalog's order when none was covered."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    for _ in range(5):
+        assert [f.status for f in bot.tick()] == ["posted"]
+        bot.clock.advance(weeks=1)
+    assert levels_posted(bot) == LEVELS
+
+
+def test_rotation_asks_the_least_recently_covered_level_first(bot):
+    """A level just discussed by hand goes to the back of the queue."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.command("checkin organisational")
+    bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
+    bot.clock.advance(hours=1)
+    for _ in range(5):
+        bot.tick()
+        bot.clock.advance(weeks=1)
+    assert levels_posted(bot) == ["organisational", "individual", "group", "societal", "paradigmatic",
+                                  "organisational"]
+
+
+def test_checkin_missed_by_a_few_hours_is_posted_late_once(bot):
+    """Down from 09:00 to 13:00: the 10:00 check-in goes out at 13:00, once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.tick()
+    bot.clock.advance(hours=4)
+    [fired] = bot.tick()
+    assert (fired.fire_at, fired.status) == (TUESDAY_10, "posted")
+    assert bot.tick() == []
+    assert len(checkin_posts(bot)) == 1
+
+
+def test_long_downtime_skips_old_misses_and_posts_only_the_recent_one(bot):
+    """Two weeks without ticks: the older fire times are marked skipped; only the one in grace is posted."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.tick()
+    bot.clock.advance(weeks=2, hours=2)
+    fired = bot.tick()
+    assert [(f.fire_at, f.status) for f in fired] == [
+        (TUESDAY_10, "skipped"), (TUESDAY_10 + timedelta(weeks=1), "skipped"),
+        (TUESDAY_10 + timedelta(weeks=2), "posted")]
+    assert bot.store.posts(TEAM, CHANNEL, "checkins") == [
+        ("checkins", stamp(TUESDAY_10), "skipped"), ("checkins", stamp(TUESDAY_10 + timedelta(weeks=1)), "skipped"),
+        ("checkins", stamp(TUESDAY_10 + timedelta(weeks=2)), "posted")]
+    assert len(checkin_posts(bot)) == 1
+    assert bot.tick() == []
+
+
+# ---- summaries -----------------------------------------------------------------------------------
+
+
+def test_scheduled_summary_posts_levels_and_a_suggested_next_focus(bot):
+    """The summary schedule posts every level's block and suggests the neglected level the rotation reaches next."""
+    configure(bot, "schedule summary weekly Tuesday 10:00")
+    bot.command("checkin individual")
+    bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.status) == ("summary", "posted")
+    [post] = summary_posts(bot)
+    blocks = valid(post.json("blocks"))
+    assert blocks[0]["type"] == "header" and "regular summary" in blocks[0]["text"]["text"]
+    assert [b["block_id"] for b in blocks if b.get("block_id", "").startswith("level:")] == [
+        f"level:{lid}" for lid in LEVELS]
+    suggestion = blocks[-1]["text"]["text"]
+    assert suggestion.startswith("*A suggestion for next time:*")
+    group_first = bot.runtime.deps.catalog.in_level("group")[0]  # Individual was just discussed
+    assert escape(group_first.text) in suggestion
+
+
+# ---- meetings ------------------------------------------------------------------------------------
+
+
+WEDNESDAY_1330 = START + timedelta(days=1, hours=4, minutes=30)
+
+
+def reminder_after_setup(bot):
+    configure(bot, "meeting every Wednesday 14:00 remind 30")
+    assert bot.tick() == []
+    bot.clock.now = WEDNESDAY_1330 - timedelta(minutes=1)
+    assert bot.tick() == []
+    bot.clock.now = WEDNESDAY_1330
+    [fired] = bot.tick()
+    assert (fired.kind, fired.fire_at, fired.status) == ("meeting", WEDNESDAY_1330, "posted")
+    return bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))[-1]
+
+
+def test_meeting_reminder_posts_30_minutes_before_with_we_met(bot):
+    """`meeting every Wednesday 14:00 remind 30` reminds the channel at 13:30 with a "We met" button."""
+    reminder = reminder_after_setup(bot)
+    blocks = valid(reminder.json("blocks"))
+    assert "in 30 minutes" in blocks[0]["text"]["text"] and "Wednesday 14:00" in blocks[0]["text"]["text"]
+    [button] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["value"], button["text"]["text"]) == ("met", "2026-11-25", "We met")
+    assert bot.tick() == []
+
+
+def test_meeting_reminder_is_not_posted_after_the_meeting_started(bot):
+    """Down over the reminder time until after the meeting began: no late reminder, the miss is recorded."""
+    configure(bot, "meeting every Wednesday 14:00 remind 30")
+    bot.tick()
+    bot.clock.now = WEDNESDAY_1330 + timedelta(minutes=45)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.fire_at, fired.status) == ("meeting", WEDNESDAY_1330, "skipped")
+    assert bot.stub.calls_to("chat.postMessage") == []
+    assert bot.store.posts(TEAM, CHANNEL) == [("meeting", stamp(WEDNESDAY_1330), "skipped")]
+
+
+def test_we_met_logs_the_meeting_once_and_updates_the_reminder(bot):
+    """The first "We met" logs the meeting and updates the reminder; a second click duplicates nothing."""
+    reminder = reminder_after_setup(bot)
+    ts, block_id = reminder.response["ts"], block_id_of(reminder, "meeting:")
+    bot.clock.advance(minutes=50)
+    first = bot.slack.click("met", "2026-11-25", block_id=block_id, message_ts=ts, user="U2",
+                            response_url=bot.stub.response_url("met-U2"))
+    assert first.status == 200
+    assert bot.store.last_meeting(TEAM, CHANNEL) == stamp(bot.clock.now)
+    [update] = bot.stub.wait_for("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == (CHANNEL, ts)
+    assert "logged by <@U2>" in update.json("blocks")[0]["text"]["text"]
+    bot.clock.advance(minutes=5)
+    bot.slack.click("met", "2026-11-25", block_id=block_id, message_ts=ts, user="U3",
+                    response_url=bot.stub.response_url("met-U3"))
+    [again] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "met-U3")
+    assert "already logged" in again.args["text"]
+    assert bot.store.last_meeting(TEAM, CHANNEL) == stamp(bot.clock.now - timedelta(minutes=5))
+    assert len(bot.stub.calls_to("chat.update")) == 1
+
+
+def meetings_flag(post) -> str:
+    group = next(b for b in post.json("blocks") if b.get("block_id") == "level:group")["text"]["text"]
+    return next((line for line in group.splitlines() if "Regular meetings" in line), "")
+
+
+def test_three_weeks_without_a_meeting_flags_regular_meetings_in_the_summary(bot):
+    """A logged meeting clears the flag; three weeks on with none logged, the summary flags it again."""
+    configure(bot, "meeting every Wednesday 14:00 remind 30")
+    configure(bot, "schedule summary weekly Wednesday 15:00")
+    reminder = reminder_after_setup(bot)
+    bot.slack.click("met", "2026-11-25", block_id=block_id_of(reminder, "meeting:"),
+                    message_ts=reminder.response["ts"], user="U2", response_url=bot.stub.response_url("met"))
+    bot.stub.wait_for("chat.update")
+    bot.clock.now = WEDNESDAY_1330 + timedelta(minutes=90)
+    assert [f.kind for f in bot.tick()] == ["summary"]
+    assert meetings_flag(summary_posts(bot)[-1]) == ""
+    for week in (1, 2):
+        bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=week, minutes=90)
+        bot.tick()
+        assert meetings_flag(summary_posts(bot)[-1]) == "", f"flagged after {week} week(s)"
+    bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=3, minutes=90)
+    bot.tick()
+    assert len(summary_posts(bot)) == 4
+    flag = meetings_flag(summary_posts(bot)[-1])
+    assert "*neglected*" in flag and "no meeting logged in the last 3 weeks" in flag
+
+
+# ---- reflexivity ---------------------------------------------------------------------------------
+
+
+def dms(bot) -> list:
+    return [c for c in bot.stub.calls_to("chat.postMessage")
+            if str(c.args.get("channel", "")).startswith("U") and "reflect" in str(c.args.get("blocks"))]
+
+
+def send_prompts(bot) -> list:
+    configure(bot, "schedule reflexivity fortnightly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.status) == ("reflexivity", "posted")
+    return dms(bot)
+
+
+def test_reflexivity_prompt_is_dmed_to_each_member_but_the_bot(bot):
+    """Each channel member gets a private prompt by DM (channel = their user id); the bot gets none."""
+    sent = send_prompts(bot)
+    assert sorted(c.args["channel"] for c in sent) == sorted([*MEMBERS, ADMIN])
+    blocks = valid(sent[0].json("blocks"))
+    assert block_id_of(sent[0], "reflect:")
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["rate:1", "rate:2", "rate:3", "rate:4", "rate:5", "comment", "reflexivity_off"]
+    assert checkin_posts(bot) == []  # nothing in the channel
+
+
+def test_stop_these_prompts_opts_out_of_the_next_round(bot):
+    """"Stop these prompts" in the DM opts that person out; the next round skips them."""
+    first = send_prompts(bot)
+    mine = next(c for c in first if c.args["channel"] == "U3")
+    reply = bot.slack.click("reflexivity_off", CHANNEL, block_id=block_id_of(mine, "reflexivity:"), user="U3",
+                            channel="DU3", message_ts=mine.response["ts"], response_url=bot.stub.response_url("off"))
+    assert reply.status == 200
+    assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == {"U3"}
+    [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "off")
+    assert "no more reflection prompts" in said.args["text"]
+    bot.clock.advance(weeks=2)
+    [fired] = bot.tick()
+    assert fired.status == "posted"
+    second = dms(bot)[len(first):]
+    assert sorted(c.args["channel"] for c in second) == sorted(["U1", "U2", "U4", ADMIN])
+
+
+def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_exports(bot):
+    """A reflection answer is acknowledged privately, counted in the summary, and its comment is never exported."""
+    sent = send_prompts(bot)
+    mine = next(c for c in sent if c.args["channel"] == "U2")
+    block_id = block_id_of(mine, "reflect:")
+    checkin_id = int(block_id.split(":")[1])
+    bot.slack.click("rate:2", "2", block_id=block_id, user="U2", channel="DU2", message_ts=mine.response["ts"],
+                    response_url=bot.stub.response_url("reflect-U2"))
+    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == 2
+    [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "reflect-U2")
+    assert "stays private" in said.args["text"]
+    secret = "I talk over the patient partners too often"
+    reply = bot.slack.submit("comment", {
+        "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "2"}}},
+        "comment": secret, "anonymous": []}, private_metadata=f'{{"checkin": {checkin_id}}}', user="U2")
+    assert reply.json()["response_action"] == "update"
+
+    summary = bot.command("summary").json()
+    individual = next(b for b in summary["blocks"] if b.get("block_id") == "level:individual")["text"]["text"]
+    assert "from 1 person" in individual
+    assert secret not in str(summary)
+
+    assert all(row["comment"] is None for row in bot.store.export_rows(TEAM))
+    bot.command("export")
+    [upload] = bot.stub.wait_for("file_upload")
+    exported = list(csv.DictReader(io.StringIO(upload.args["_raw"])))
+    assert all(not r["comment"] and r["user"] != "U2" for r in exported)
+    assert secret not in upload.args["_raw"]
+    assert bot.stub.calls_to("chat.update") == []  # a private prompt has no public count to update
+
+
+# ---- Slack faults --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def second_channel(bot):
+    """Check-ins scheduled in C1 (set up first, so ticked first) and in a second channel C2."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.stub.add_channel("C2", [*MEMBERS, "UBOT"], name="second")
+    configure(bot, "schedule checkins weekly Tuesday 10:00", channel="C2")
+    return "C2"
+
+
+def test_channel_not_found_pauses_that_partnership_only(bot, second_channel):
+    """A vanished channel pauses its partnership and tells its coordinator once; the other keeps its posts."""
+    bot.stub.fail("chat.postMessage", "channel_not_found")
+    bot.clock.advance(hours=1)
+    fired = {f.channel: f.status for f in bot.tick()}
+    assert fired == {CHANNEL: "failed", second_channel: "posted"}
+    assert bot.store.partnership(TEAM, CHANNEL).paused_reason == "channel_not_found"
+    assert bot.store.partnership(TEAM, second_channel).paused_reason is None
+    assert bot.store.last_asked(TEAM, CHANNEL) == {}  # the failed check-in doesn't count as asked
+    [told] = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]
+    assert "paused" in told.args["text"] and f"<#{CHANNEL}>" in told.args["text"]
+    for _ in range(2):
+        bot.clock.advance(weeks=1)
+        assert [(f.channel, f.status) for f in bot.tick()] == [(second_channel, "posted")]
+    assert checkin_posts(bot) == []
+    assert len(checkin_posts(bot, second_channel)) == 3
+    assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]) == 1
+
+
+def test_rate_limited_post_waits_and_lands_once(bot):
+    """A 429 with Retry-After: 1 is waited out, then the check-in is posted once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.stub.rate_limit("chat.postMessage", retry_after=1)
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert fired.status == "posted"
+    attempts = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert [c.status for c in attempts] == [429, 200]
+    assert attempts[1].time - attempts[0].time >= 0.9
+    assert len(checkin_posts(bot)) == 1
+    assert len(bot.store.last_asked(TEAM, CHANNEL)) == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_error_is_retried(bot, status):
+    """A 5xx from Slack is retried and the check-in lands once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.stub.server_error("chat.postMessage", status=status)
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert fired.status == "posted"
+    attempts = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert [c.status for c in attempts] == [status, 200]
+    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+
+
+# ---- the real scheduler ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_bot(tmp_path, stub, clock):
+    """coprod as in production, with the real APScheduler ticking every 0.2 s."""
+    runtime = Runtime(make_settings(tmp_path, stub, COPROD_TICK_SECONDS="0.2"), clock=clock)
+    runtime.make_server(host="127.0.0.1", port=0)
+    threading.Thread(target=runtime.serve, daemon=True).start()
+    yield Bot(runtime, SlackClientSim(f"http://127.0.0.1:{runtime.port}/", "test-signing-secret"), stub, clock)
+    runtime.app.listener_runner.listener_executor.shutdown(wait=True)
+    runtime.stop()
+
+
+def test_real_scheduler_posts_a_due_checkin_once(fast_bot):
+    """APScheduler drives the dispatcher: a check-in already due is posted, and later ticks don't repeat it."""
+    bot = fast_bot
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.clock.advance(hours=1, minutes=5)
+    bot.runtime.start_scheduler()
+    try:
+        [post] = bot.stub.wait_for("chat.postMessage", where=to(CHANNEL), timeout=5)
+        assert block_id_of(post, "checkin:")
+        bot.clock.advance(seconds=1)
+        later = bot.clock.now.isoformat()
+        assert eventually(lambda: bot.store.meta("last_tick") == later), "the scheduler stopped ticking"
+        assert len(checkin_posts(bot)) == 1
+    finally:
+        bot.runtime.scheduler.shutdown(wait=True)
+    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+
