@@ -10,6 +10,7 @@ Fire times older than the grace period are skipped and logged.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 LAST_TICK = "last_tick"
 # How far back a restart looks for fire times it missed, to log them as skipped.
 LOOKBACK = timedelta(days=35)
+# Scheduled posts made at once; a slow or failing team never holds up the others.
+POST_WORKERS = 4
 # A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
 MEETING_LATE = timedelta(minutes=5)
 
@@ -55,12 +58,16 @@ class Dispatcher:
         self.grace = grace
 
     def tick(self) -> list[Fired]:
-        """Post everything due now (claimed first); returns what this call did."""
+        """Post everything due now (claimed first); returns what this call did.
+
+        Posts run side by side, so one partnership whose Slack calls are slow or failing doesn't
+        hold up the others."""
         now = self.deps.now()
         store = self.deps.store
         last_text = store.meta(LAST_TICK)
         last = datetime.fromisoformat(last_text) if last_text else None
         done: list[Fired] = []
+        due: list[tuple[ScheduledPartnership, datetime]] = []
         for item in store.active_schedules():
             p = item.partnership
             spec, offset = spec_of(item), offset_of(item)
@@ -68,28 +75,30 @@ class Dispatcher:
             if last is not None and last < now - self.grace:
                 for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace,
                                          offset_minutes=offset):
-                    if store.claim_post(p.team_id, p.channel_id, kind=item.schedule.kind,
-                                        fire_at=int(missed.timestamp()), now=int(now.timestamp())):
-                        store.finish_post(p.team_id, p.channel_id, kind=item.schedule.kind,
-                                          fire_at=int(missed.timestamp()), status="skipped",
-                                          detail="missed by more than the grace period")
-                        log.warning("skipped a %s missed at %s (older than the grace period)",
-                                    item.schedule.kind, missed.isoformat())
-                        done.append(Fired(p.team_id, p.channel_id, item.schedule.kind, missed, "skipped"))
+                    done += self._skip(item, missed, now, "missed by more than the grace period")
             for fire_at in fire_times(spec, p.timezone, max(now - self.grace, set_at), now, offset_minutes=offset):
                 if item.schedule.kind == "meeting" and now > fire_at - timedelta(minutes=offset) + MEETING_LATE:
                     # A reminder for a meeting already under way helps nobody: record the miss instead.
-                    key = int(fire_at.timestamp())
-                    if store.claim_post(p.team_id, p.channel_id, kind="meeting", fire_at=key, now=int(now.timestamp())):
-                        store.finish_post(p.team_id, p.channel_id, kind="meeting", fire_at=key, status="skipped",
-                                          detail="the meeting had already started")
-                        done.append(Fired(p.team_id, p.channel_id, "meeting", fire_at, "skipped"))
-                    continue
-                fired = self._fire(item, fire_at, now)
-                if fired:
-                    done.append(fired)
+                    done += self._skip(item, fire_at, now, "the meeting had already started")
+                else:
+                    due.append((item, fire_at))
+        if due:
+            with ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="coprod-post") as pool:
+                for fired in pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
+                    if fired:
+                        done.append(fired)
         store.set_meta(LAST_TICK, now.isoformat())
         return done
+
+    def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:
+        """Record a fire time that won't be posted (once), and log it."""
+        store, p, kind = self.deps.store, item.partnership, item.schedule.kind
+        key = int(fire_at.timestamp())
+        if not store.claim_post(p.team_id, p.channel_id, kind=kind, fire_at=key, now=int(now.timestamp())):
+            return []
+        store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status="skipped", detail=why)
+        log.warning("skipped a %s due at %s: %s", kind, fire_at.isoformat(), why)
+        return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
     def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind

@@ -75,6 +75,7 @@ class _Fault:
     status: int = 200
     retry_after: int = 0
     seconds: float = 0.0
+    channel: str | None = None  # only calls for this channel, when set
 
 
 class _Server(ThreadingHTTPServer):
@@ -255,9 +256,9 @@ class SlackStub:
         with self._cond:
             self._faults.setdefault(method, deque()).extend(fault for _ in range(times))
 
-    def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
-        """The next ``times`` calls to ``method`` answer HTTP 200 {"ok": false, "error": error}."""
-        self._queue(method, _Fault("fail", error=error, status=200), times)
+    def fail(self, method: str, error: str = "channel_not_found", times: int = 1, channel: str | None = None) -> None:
+        """The next ``times`` calls to ``method`` (for ``channel``, if given) answer {"ok": false, "error": error}."""
+        self._queue(method, _Fault("fail", error=error, status=200, channel=channel), times)
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer HTTP 429 with Retry-After and error "ratelimited"."""
@@ -269,9 +270,9 @@ class SlackStub:
         """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body."""
         self._queue(method, _Fault("server_error", status=status), times)
 
-    def delay(self, method: str, seconds: float, times: int = 1) -> None:
-        """The next ``times`` calls to ``method`` are answered normally, but only after ``seconds``."""
-        self._queue(method, _Fault("delay", seconds=seconds), times)
+    def delay(self, method: str, seconds: float, times: int = 1, channel: str | None = None) -> None:
+        """The next ``times`` calls to ``method`` (for ``channel``, if given) are answered, but after ``seconds``."""
+        self._queue(method, _Fault("delay", seconds=seconds, channel=channel), times)
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -324,10 +325,14 @@ class SlackStub:
             self._calls.append(call)
             self._cond.notify_all()
 
-    def _next_fault(self, method: str) -> _Fault | None:
+    def _next_fault(self, method: str, channel: str) -> _Fault | None:
         with self._cond:
             queue = self._faults.get(method)
-            return queue.popleft() if queue else None
+            for fault in queue or ():
+                if fault.channel is None or fault.channel == channel:
+                    queue.remove(fault)
+                    return fault
+            return None
 
     @staticmethod
     def _parse_body(handler: _Handler, raw: bytes) -> dict[str, Any]:
@@ -395,7 +400,7 @@ class SlackStub:
             self._send(handler, 404, call.response)
             return
 
-        fault = self._next_fault(method)
+        fault = self._next_fault(method, str(args.get("channel") or ""))
         extra_headers: dict[str, str] = {}
         status = 200
         text_body: bytes | None = None

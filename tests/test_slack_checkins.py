@@ -177,3 +177,25 @@ def test_forged_clicks_store_nothing_and_still_get_200(bot, two_channels, forge)
     responses_to(bot, "rate-U3")
     assert not [c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "forged"]
     assert bot.store.response_count(TEAM, checkin_id) == 1
+
+
+def test_a_double_click_arriving_at_once_is_one_answer(bot):
+    """Two clicks by one person landing together (a double click) store one answer, the later rating."""
+    import threading
+
+    _, checkin_id, block_id = post_checkin(bot)
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def click(rating: int) -> None:
+        barrier.wait()
+        statuses.append(rate(bot, block_id, rating, "U2").status)
+
+    threads = [threading.Thread(target=click, args=(r,)) for r in (2, 2, 5, 5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 4
+    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating in (2, 5)

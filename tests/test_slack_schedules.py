@@ -390,7 +390,7 @@ def second_channel(bot):
 
 def test_channel_not_found_pauses_that_partnership_only(bot, second_channel):
     """A vanished channel pauses its partnership and tells its coordinator once; the other keeps its posts."""
-    bot.stub.fail("chat.postMessage", "channel_not_found")
+    bot.stub.fail("chat.postMessage", "channel_not_found", channel=CHANNEL)
     bot.clock.advance(hours=1)
     fired = {f.channel: f.status for f in bot.tick()}
     assert fired == {CHANNEL: "failed", second_channel: "posted"}
@@ -405,6 +405,33 @@ def test_channel_not_found_pauses_that_partnership_only(bot, second_channel):
     assert checkin_posts(bot) == []
     assert len(checkin_posts(bot, second_channel)) == 3
     assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]) == 1
+
+
+@pytest.mark.parametrize("error", ["is_archived", "not_in_channel", "account_inactive"])
+def test_each_closed_channel_error_pauses_the_partnership_and_tells_coordinators_once(bot, second_channel, error):
+    """Every Slack error that means we can't post there pauses that partnership alone, with one DM."""
+    bot.stub.fail("chat.postMessage", error, channel=CHANNEL)
+    bot.clock.advance(hours=1)
+    assert {f.channel: f.status for f in bot.tick()} == {CHANNEL: "failed", second_channel: "posted"}
+    assert bot.store.partnership(TEAM, CHANNEL).paused_reason == error
+    bot.clock.advance(weeks=1)
+    assert [f.channel for f in bot.tick()] == [second_channel]
+    assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]) == 1
+
+
+def test_a_slow_team_does_not_hold_up_another_teams_post(bot, second_channel):
+    """While Slack is slow to answer one partnership's post, the other's post still goes out."""
+    bot.stub.delay("chat.postMessage", 3.0, channel=CHANNEL)
+    bot.clock.advance(hours=1)
+    ticking = threading.Thread(target=bot.tick)
+    ticking.start()
+    try:
+        # C1 is ticked first; had the posts been one after another, C2's would wait out C1's 3 s.
+        bot.stub.wait_for("chat.postMessage", where=to(second_channel), timeout=2.0)
+        assert ticking.is_alive(), "the slow post should still be waiting"
+    finally:
+        ticking.join()
+    assert len(checkin_posts(bot, CHANNEL)) == 1 and len(checkin_posts(bot, second_channel)) == 1
 
 
 def test_rate_limited_post_waits_and_lands_once(bot):
