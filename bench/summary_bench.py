@@ -16,8 +16,10 @@ Not a test: the figures go into BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import ast
 import cProfile
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -28,6 +30,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -66,7 +69,7 @@ COMMENTS = (
 # window; the one query whose work grows with the data.
 LEVEL_ACTIVITY_SQL = (
     "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), AVG(r.rating),"
-    " MAX(c.asked_at), MAX(r.answered_at)"
+    " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
     " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
     " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
     " GROUP BY c.level_id"
@@ -87,10 +90,60 @@ ANSWERED_ROLES_SQL = (
 )
 ROLES_SQL = "SELECT user_id, role FROM roles WHERE partnership_id = ?"
 LAST_MEETING_SQL = "SELECT MAX(held_at) FROM meetings WHERE partnership_id = ?"
+# The export's query, as Store.export_rows runs it, for the "bare export SQL" line.
+EXPORT_SQL = (
+    "SELECT p.channel_id, c.level_id, c.facilitator_id, c.kind, c.asked_at, r.rating,"
+    " CASE WHEN r.private THEN NULL ELSE r.comment END, r.anonymous, r.user_id, r.role, r.answered_at"
+    " FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id"
+    " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0"
+    " ORDER BY c.asked_at, c.id, r.id"
+)
+# Copies of the store's own SQL, checked against bot/store.py at start so they cannot drift silently.
+COPIED_FROM_STORE = {
+    "level_activity": "LEVEL_ACTIVITY_SQL",
+    "answered_roles": "ANSWERED_ROLES_SQL",
+    "last_asked": "LAST_ASKED_SQL",
+    "export_rows": "EXPORT_SQL",
+}
 LAST_ASKED_SQL = (
     "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
     " WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id"
 )
+
+
+def store_sql(verb: str) -> list[str]:
+    """The SELECT statements written in a Store method's source (adjacent literals joined)."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(Store, verb))))
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("SELECT")
+    ]
+
+
+def sql_drift() -> list[str]:
+    """Verbs whose SQL in bot/store.py no longer matches the bench's copy."""
+    return [verb for verb, name in COPIED_FROM_STORE.items() if globals()[name] not in store_sql(verb)]
+
+
+# The store change this benchmark recommends (see BENCHMARKS.md): make the rotation-history index
+# cover level_id, so Store.last_asked reads the index alone. --proposed-index tries it on the
+# bench database and puts back whatever definition the store's migrations made.
+PROPOSED_HISTORY_INDEX = (
+    "CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id)"
+)
+
+
+def set_history_index(path: Path, ddl: str) -> str:
+    """Replace the checkins_by_facilitator index; return its previous definition."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    before = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'checkins_by_facilitator'").fetchone()[0]
+    conn.execute("DROP INDEX checkins_by_facilitator")
+    conn.execute(ddl)
+    conn.execute("COMMIT")
+    conn.close()
+    return before
 
 
 # ---- generation -----------------------------------------------------------------------------
@@ -299,14 +352,23 @@ def warm_file(path: Path) -> None:
             pass
 
 
-def timed(fn: Callable[[int], object], reps: int, warmup: int) -> list[float]:
-    for i in range(warmup):
-        fn(i)
-    out = []
-    for i in range(reps):
-        t0 = time.perf_counter()
-        fn(i)
-        out.append((time.perf_counter() - t0) * 1000)
+def timed(fns: dict[str, Callable[[int], object]], reps: int, warmup: int) -> dict[str, list[float]]:
+    """Milliseconds per call of each function, interleaved: rep k calls every function on the same
+    input k, in a rotating order, so drift in the machine's speed (a shared 2-core VM) and cache
+    effects hit all of them alike and their ratio stays honest."""
+    names = list(fns)
+    for k in range(warmup):
+        for name in names:
+            fns[name](k)
+    out: dict[str, list[float]] = {name: [] for name in names}
+    clock = time.perf_counter
+    for k in range(reps):
+        shift = k % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = fns[name]
+            t0 = clock()
+            fn(k)
+            out[name].append((clock() - t0) * 1000)
     return out
 
 
@@ -352,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3000, help="timed summaries (and bare-SQL runs)")
     ap.add_argument("--exports", type=int, default=5, help="timed workspace exports")
     ap.add_argument("--profile", action="store_true", help="cProfile the summaries and print the top entries")
+    ap.add_argument("--proposed-index", action="store_true",
+                    help="time with the recommended covering index on checkins (restored afterwards)")
     ap.add_argument("--export-child", nargs=2, metavar=("DB", "TEAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.export_child:
@@ -360,7 +424,14 @@ def main(argv: list[str] | None = None) -> int:
 
     path: Path = args.db
     catalog = load_catalog()
+    drift = sql_drift()
+    if drift:
+        print(f"error: the bench's copy of the SQL of Store.{', Store.'.join(drift)} differs from bot/store.py;"
+              " update the copy in bench/summary_bench.py", file=sys.stderr)
+        return 2
     print(f"machine: {os.cpu_count()} cpus, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
+    print("load average at start: {:.2f} {:.2f} {:.2f} (other work on the machine skews absolute times)".format(
+        *os.getloadavg()))
     existing = _read_params(path)
     if existing and all(existing.get(k) == v for k, v in _params(args).items()):
         print(f"reusing {path} (same parameters)")
@@ -374,9 +445,15 @@ def main(argv: list[str] | None = None) -> int:
         counts = generate(path, args, catalog)
         print(f"generated in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         generated = True
+    original_index = None
     try:
+        if args.proposed_index:
+            original_index = set_history_index(path, PROPOSED_HISTORY_INDEX)
+            print("with the proposed index: " + PROPOSED_HISTORY_INDEX)
         return run(path, args, catalog, generated)
     finally:
+        if original_index and args.keep:
+            set_history_index(path, original_index)
         if not args.keep:
             _remove_db(path)
             print(f"removed {path} (pass --keep to reuse it next run)")
@@ -425,15 +502,16 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
             raw.execute(LAST_ASKED_SQL, (pid, "checkin")).fetchall(),
         )
 
-    # Sanity: the summary really sees data in the window.
+    # Sanity: the summary really sees data in the window; and how many statements it runs.
+    statements: list[str] = []
+    store_conn = store._db().conn  # the calling thread's connection (a bench may look inside)
+    store_conn.set_trace_callback(statements.append)
     s = one_summary(0)
+    store_conn.set_trace_callback(None)
     assert s is not None and sum(lv.responses for lv in s.levels) > 0, "empty window: check NOW"
     warm = min(500, args.reps)
-    results = {
-        "summary": stats(timed(one_summary, args.reps, warm)),
-        "bare_core": stats(timed(bare_core, args.reps, warm)),
-        "bare_full": stats(timed(bare_full, args.reps, warm)),
-    }
+    samples = timed({"summary": one_summary, "bare_core": bare_core, "bare_full": bare_full}, args.reps, warm)
+    results = {name: stats(ms) for name, ms in samples.items()}
 
     if args.profile:
         prof = cProfile.Profile()
@@ -453,12 +531,13 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
         export_ms.append(ms)
         export_rows.append(rows)
         export_bytes.append(size)
+    rss_here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sql_ms = []
     for team in teams:
         t0 = time.perf_counter()
-        list(store.export_rows(team))
+        for _row in raw.execute(EXPORT_SQL, (team, team, None, None)):
+            pass
         sql_ms.append((time.perf_counter() - t0) * 1000)
-    rss_here = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child = subprocess.run(
         [sys.executable, __file__, "--export-child", str(path), teams[0]], capture_output=True, text=True, check=True
     )
@@ -481,8 +560,12 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
         print(f"| {label} | {r['p50']:.3f} | {r['p95']:.3f} | {r['mean']:.3f} |")
     print()
     core, full, summ = results["bare_core"], results["bare_full"], results["summary"]
-    print(f"ratio summary / bare core (p50): {summ['p50'] / core['p50']:.2f}x   (mean {summ['mean'] / core['mean']:.2f}x)")
-    print(f"ratio summary / bare full (p50): {summ['p50'] / full['p50']:.2f}x   (mean {summ['mean'] / full['mean']:.2f}x)")
+    print(f"SQL statements per call: summary {len(statements)}, bare full 6, bare core 1")
+    for name, bare in (("core", core), ("full", full)):
+        print(
+            f"ratio summary / bare {name}: {summ['p50'] / bare['p50']:.2f}x p50,"
+            f" {summ['p95'] / bare['p95']:.2f}x p95, {summ['mean'] / bare['mean']:.2f}x mean"
+        )
     print()
     print(f"| workspace export ({len(teams)} workspaces, CSV to StringIO) | value |")
     print("|---|---:|")
@@ -491,11 +574,12 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     print(f"| export time p50 / mean / max | {statistics.median(export_ms):.0f} / {exp_mean:.0f} / "
           f"{max(export_ms):.0f} ms |")
     print(f"| rows/s | {rows_mean / (exp_mean / 1000):,.0f} |")
-    print(f"| of which the export SQL alone (mean) | {statistics.fmean(sql_ms):.0f} ms |")
+    print(f"| bare export SQL alone, rows fetched and dropped (mean) | {statistics.fmean(sql_ms):.0f} ms |")
     print(f"| peak RSS (ru_maxrss), this process after the exports{' (incl. generation)' if generated else ''} "
           f"| {rss_here / 1024:.0f} MiB (before the exports {rss_before / 1024:.0f} MiB) |")
     print(f"| peak RSS (VmHWM), fresh process: open store + one export | {clean['rss_peak_kib'] / 1024:.0f} MiB "
           f"(before export {clean['rss_before_kib'] / 1024:.0f} MiB) |")
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     ok = summ["p50"] < 10 and summ["p95"] < 10 and summ["p50"] <= 2 * full["p50"]
     print()
     print(

@@ -179,6 +179,15 @@ def m002_retention(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE partnerships ADD COLUMN retention_months INTEGER")
 
 
+@migrations()
+def m003_history_index(db: sqlite_utils.Database) -> None:
+    # The rotation's history (last_asked) is then read from the index alone.
+    db.execute("DROP INDEX checkins_by_facilitator")
+    db.execute(
+        "CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id)"
+    )
+
+
 # ---- plain records handed to callers -------------------------------------------------------
 
 

@@ -67,7 +67,7 @@ def test_older_database_file_is_upgraded_on_open(tmp_path: Path) -> None:
 
     store = Store.open(path)
     try:
-        assert store.applied_migrations() == ["m001_initial", "m002_retention"]
+        assert store.applied_migrations() == ["m001_initial", "m002_retention", "m003_history_index"]
         found = store.partnership(T1, C)
         assert found is not None and found.retention_months is None
         store.set_retention(T1, C, 24)
@@ -81,7 +81,7 @@ def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> Non
     """The second upgrade of the same file reports no pending migrations."""
     path = tmp_path / "coprod.db"
     first = Store(path)
-    assert first.upgrade() == ["m001_initial", "m002_retention"]
+    assert first.upgrade() == ["m001_initial", "m002_retention", "m003_history_index"]
     first.close()
     second = Store(path)
     assert second.upgrade() == []
@@ -188,7 +188,7 @@ def test_threads_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     store = Store.open(path)
-    assert store.applied_migrations() == ["m001_initial", "m002_retention"]
+    assert store.applied_migrations() == ["m001_initial", "m002_retention", "m003_history_index"]
     assert store.integrity_check() == "ok"
     store.close()
 
