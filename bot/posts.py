@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages, rotation
 from bot.catalog import Catalog, Facilitator, Level
+from bot.followups import FollowUps
 from bot.reports import partnership_summary
 from bot.store import Store
 
@@ -30,6 +31,7 @@ class Deps:
     catalog: Catalog
     clock: object  # () -> aware datetime in UTC
     identity: dict = field(default_factory=dict)  # the bot's own user id, learned on first need
+    followups: FollowUps = field(default_factory=FollowUps)  # replies that follow an acknowledgement
 
     def now(self) -> datetime:
         return self.clock()  # type: ignore[operator]

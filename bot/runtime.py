@@ -180,6 +180,7 @@ class Runtime:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
+        self.deps.followups.close()
         self.store.close()
 
 

@@ -57,7 +57,7 @@ def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
 def register(app: App, deps: Deps) -> None:
     store = deps.store
 
-    def rate_ack(ack, body, context):
+    def rate_ack(ack, body, client, respond):
         action = _action(body)
         match = RATE.match(str(action.get("action_id", "")))
         checkin = checkin_for_click(deps, body)
@@ -69,24 +69,17 @@ def register(app: App, deps: Deps) -> None:
         role = None if private else store.roles(team, checkin.channel_id).get(user)
         answer = store.record_response(team, checkin.id, user, rating=int(match.group(1)),
                                        now=int(deps.now().timestamp()), private=private, role=role)
-        context["coprod_answer"] = {"checkin": checkin.id, "rating": answer.rating,
-                                    "anonymous": answer.anonymous, "comment": answer.comment}
         ack()
-
-    def rate_reply(body, context, client, respond):
-        done = context.get("coprod_answer")
-        if not done:
-            return
-        team = _ids(body)[0]
-        checkin = store.checkin(team, done["checkin"])
+        # The hot path: replies go to coprod's own follow-up workers rather than a Bolt lazy listener,
+        # which would copy the whole request before answering Slack.
         facilitator = deps.catalog.facilitator(checkin.facilitator_id)
-        private = checkin.kind == "reflexivity"
-        respond(text=messages.answer_recorded(facilitator, done["rating"], anonymous=done["anonymous"],
-                                              comment=done["comment"], private=private),
-                response_type="ephemeral", replace_original=False)
+        text = messages.answer_recorded(facilitator, answer.rating, anonymous=answer.anonymous,
+                                        comment=answer.comment, private=private)
+        deps.followups.submit(lambda: respond(text=text, response_type="ephemeral", replace_original=False))
         if not private:
             # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
-            update_count(deps, client, checkin, (body.get("container") or {}).get("message_ts"))
+            message_ts = (body.get("container") or {}).get("message_ts")
+            count_changed(deps, client, checkin, message_ts)
 
     def comment_open(body, client):
         checkin = checkin_for_click(deps, body)
@@ -192,13 +185,19 @@ def register(app: App, deps: Deps) -> None:
         publish_home(deps, client, team, user)
 
     # Any "rate:…" click is acknowledged (a forged "rate:9" too); rate_ack checks it before storing.
-    app.action(re.compile(r"^rate:"))(ack=rate_ack, lazy=[rate_reply])
+    app.action(re.compile(r"^rate:"))(rate_ack)
     app.action("comment")(ack=lambda ack: ack(), lazy=[comment_open])
     app.action("met")(ack=met_ack, lazy=[met_reply])
     app.action("forget_me_confirm")(ack=forget_ack, lazy=[forget_reply])
     app.action("forget_me_cancel")(ack=lambda ack: ack(), lazy=[forget_cancel])
     app.action(re.compile(r"^reflexivity_(on|off)$"))(ack=reflexivity_toggle, lazy=[reflexivity_reply])
     app.action(re.compile(r"^home_(checkin|summary)$"))(ack=lambda ack: ack(), lazy=[home_action])
+
+
+def count_changed(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
+    """Queue an update of the check-in's count; updates waiting for the same check-in collapse into one."""
+    deps.followups.submit_latest(("count", checkin.team_id, checkin.id),
+                                 lambda: update_count(deps, client, checkin, message_ts))
 
 
 def update_count(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:

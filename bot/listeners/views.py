@@ -8,7 +8,7 @@ import logging
 from slack_bolt import App
 
 from bot import messages
-from bot.listeners.actions import update_count
+from bot.listeners.actions import count_changed
 from bot.posts import Deps
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _thanks(text: str) -> dict:
 def register(app: App, deps: Deps) -> None:
     store = deps.store
 
-    def submit(ack, body, view, context):
+    def submit(ack, body, view, client):
         team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
         user = (body.get("user") or {}).get("id", "")
         checkin_id, rating, comment, anonymous = parse_submission(view)
@@ -66,18 +66,10 @@ def register(app: App, deps: Deps) -> None:
         answer = store.record_response(team, checkin.id, user, rating=rating, comment=comment or "",
                                        anonymous=anonymous, now=int(deps.now().timestamp()), private=private,
                                        role=None if anonymous else role)
-        context["coprod_checkin"] = checkin.id
         facilitator = deps.catalog.facilitator(checkin.facilitator_id)
         ack(response_action="update", view=_thanks(messages.answer_recorded(
             facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private)))
+        if not private:
+            count_changed(deps, client, checkin)
 
-    def after(body, context, client):
-        checkin_id = context.get("coprod_checkin")
-        if checkin_id is None:
-            return
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-        checkin = store.checkin(team, checkin_id)
-        if checkin and checkin.kind != "reflexivity":
-            update_count(deps, client, checkin)
-
-    app.view("comment")(ack=submit, lazy=[after])
+    app.view("comment")(submit)

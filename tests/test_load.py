@@ -1,0 +1,69 @@
+"""Load, short form for CI: 50 concurrent clients clicking at a real `coprod run --http` for 10 seconds.
+
+The promise (issue 4, item 7): under 50 concurrent clients no answer is lost, nothing answers 5xx, and
+the acknowledgement's p99 stays under Slack's 3 s. The full form, 60 seconds with the figures printed,
+is ``python bench/load_bench.py --clients 50 --seconds 60``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from slack_stub import SlackStub
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+from load_bench import (  # noqa: E402 - the click stream and the checks are shared with bench/load_bench.py
+    CHANNELS,
+    BotProcess,
+    percentile,
+    run_clicks,
+    seed,
+    stored_problems,
+    wait_for_replies,
+)
+
+CLIENTS = 50
+SECONDS = 10.0
+SLACK_DEADLINE = 3.0
+
+
+def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path):
+    db = tmp_path / "coprod.db"
+    targets = seed(db, 4)  # two partnerships, eight check-ins, each with a message whose count is updated
+    with SlackStub() as stub:
+        for channel in CHANNELS:
+            stub.add_channel(channel, [])
+        with BotProcess(db, stub.url, tmp_path / "coprod.log") as bot:
+            # 50 clients x 20 users = 1,000 people over 8 check-ins; each client's users click in turn, so
+            # a user's later click (another rating for the same check-in) is the one that must be kept.
+            result = run_clicks(bot.port, targets, clients=CLIENTS, users_per_client=20, seconds=SECONDS,
+                                response_url=stub.response_url(""), timeout=10)
+            acked_clicks = sum(len(w.latencies) for w in result.workers)
+            # Every acknowledged click's lazy reply (response_url) reaches the Slack stand-in in the end.
+            replies = wait_for_replies(stub, acked_clicks, timeout=120)
+            assert bot.healthz() == 200
+        assert bot.proc.returncode == 0  # SIGTERM once the replies were out: a clean stop
+        log = bot.log_path.read_text(errors="replace")
+
+    latencies = result.latencies
+    p99 = percentile(latencies, 99)
+    print(f"{result.requests} clicks in {result.seconds:.1f} s ({result.requests / result.seconds:.0f}/s), "
+          f"p50 {percentile(latencies, 50) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {latencies[-1] * 1e3:.0f} ms; "
+          f"{len(result.acked)} answers")
+
+    assert result.requests >= CLIENTS * 10, "the load never got going"
+    assert dict(result.errors) == {}, "a click got no HTTP answer (reset or timeout)"
+    assert result.server_errors == 0, result.statuses
+    assert set(result.statuses) == {200}, result.statuses
+    assert acked_clicks > len(result.acked), "some users should have changed an acknowledged rating"
+
+    problems, stored = stored_problems(db, targets, result)
+    assert problems == [], problems[:10]
+    assert stored == len(result.acked)  # every acknowledged (user, check-in) once, nothing else
+
+    assert p99 < SLACK_DEADLINE, f"p99 acknowledgement {p99:.2f} s"
+    assert replies == acked_clicks
+    assert "Traceback" not in log
+    assert [line for line in log.splitlines() if " ERROR " in line] == []
