@@ -23,6 +23,8 @@ from bot.store import Checkin
 log = logging.getLogger(__name__)
 RATE = re.compile(r"^rate:([1-5])$")
 BLOCK = re.compile(r"^(checkin|reflect):(\d{1,18})$")
+# A check-in's count is updated at most about once a second, however many people click at once.
+COUNT_DELAY = 1.0
 
 
 def _action(body: dict) -> dict:
@@ -197,7 +199,7 @@ def register(app: App, deps: Deps) -> None:
 def count_changed(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
     """Queue an update of the check-in's count; updates waiting for the same check-in collapse into one."""
     deps.followups.submit_latest(("count", checkin.team_id, checkin.id),
-                                 lambda: update_count(deps, client, checkin, message_ts))
+                                 lambda: update_count(deps, client, checkin, message_ts), delay=COUNT_DELAY)
 
 
 def update_count(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
