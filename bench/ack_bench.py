@@ -21,7 +21,7 @@
 3. The same store write with ``PRAGMA synchronous = FULL`` instead of coprod's ``NORMAL``: the price of
    an ack that also survives power loss, not only a killed process.
 
-Not a test: the figures go into bench/ACK.md and BENCHMARKS.md.
+Not a test: the figures go into BENCHMARKS.md.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@
    percentiles, 5xx count, lost answers, and how far behind the lazy replies ran.
 
 ``tests/test_load.py`` (CI) and ``tests/test_durability.py`` (SIGKILL) use the same pieces in short form.
-Not a test: the figures go into bench/ACK.md and BENCHMARKS.md.
+Not a test: the figures go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
