@@ -199,3 +199,14 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
     assert statuses == [200] * 4
     assert bot.store.response_count(TEAM, checkin_id) == 1
     assert bot.store.my_answer(TEAM, checkin_id, "U2").rating in (2, 5)
+
+
+def test_a_burst_of_clicks_updates_the_count_once(bot):
+    """Five people answering within a second cost one message update, showing all five answers."""
+    _, checkin_id, block_id = post_checkin(bot)
+    for user in ("U1", "U2", "U3", "U4", "UADMIN"):
+        assert rate(bot, block_id, 3, user).status == 200
+    [update] = bot.stub.wait_for("chat.update", where=lambda c: "5 answers so far" in json.dumps(c.json("blocks")))
+    time.sleep(1.5)  # past the coalescing delay: no further updates trail behind
+    assert len(bot.stub.calls_to("chat.update")) == 1
+    assert bot.store.response_count(TEAM, checkin_id) == 5
