@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 from concurrent.futures import Executor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -19,6 +21,14 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
+
+
+class TimeoutRetryHandler(RetryHandler):
+    """Retry a call that timed out, with backoff (slack-sdk's handlers cover refused and reset connections)."""
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return isinstance(error, (TimeoutError, socket.timeout))
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -34,9 +44,8 @@ def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
     client.retry_handlers.extend([
         RateLimitErrorRetryHandler(max_retry_count=3),
         ServerErrorRetryHandler(max_retry_count=3),
+        TimeoutRetryHandler(max_retry_count=2),
     ])
-    if not any(isinstance(h, ConnectionErrorRetryHandler) for h in client.retry_handlers):
-        client.retry_handlers.append(ConnectionErrorRetryHandler(max_retry_count=2))
     return client
 
 
@@ -58,9 +67,15 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
     def on_error(error, body, logger):
         # One place for every listener's failure: log it for us, say sorry to the person, never a traceback.
         logger.error("a listener failed: %s", type(error).__name__, exc_info=error)
+        kind = body.get("type") if isinstance(body, dict) else None
         if isinstance(body, dict) and body.get("command"):
-            return BoltResponse(status=200, body=SORRY)
-        return BoltResponse(status=200, body="")
+            return BoltResponse(status=200, body=SORRY)  # nothing was changed: the person reads why
+        if kind == "view_submission":  # the modal stays open with the answer in it, saying so
+            return BoltResponse(status=200, headers={"content-type": "application/json"}, body=json.dumps(
+                {"response_action": "errors", "errors": {"comment": SORRY}}))
+        # A click or event we could not handle is not acknowledged as done: Slack tells the person
+        # (or retries the event) rather than the answer being silently lost.
+        return BoltResponse(status=500, body="")
 
     register_listeners(app, deps)
     return app

@@ -56,6 +56,11 @@ class Dispatcher:
         self.deps = deps
         self.client = client
         self.grace = grace
+        # Long-lived, so the threads (and their database connections) are made once.
+        self.pool = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="coprod-post")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
     def tick(self) -> list[Fired]:
         """Post everything due now (claimed first); returns what this call did.
@@ -68,6 +73,9 @@ class Dispatcher:
         last = datetime.fromisoformat(last_text) if last_text else None
         done: list[Fired] = []
         due: list[tuple[ScheduledPartnership, datetime]] = []
+        # One read tells which fire times are already dealt with, so a tick writes only for new work.
+        settled = store.settled_posts(since=int((now - max(self.grace, LOOKBACK)).timestamp()) - 86_400,
+                                      now=int(now.timestamp()))
         for item in store.active_schedules():
             p = item.partnership
             spec, offset = spec_of(item), offset_of(item)
@@ -75,18 +83,19 @@ class Dispatcher:
             if last is not None and last < now - self.grace:
                 for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace,
                                          offset_minutes=offset):
-                    done += self._skip(item, missed, now, "missed by more than the grace period")
+                    if (p.id, item.schedule.kind, int(missed.timestamp())) not in settled:
+                        done += self._skip(item, missed, now, "missed by more than the grace period")
             for fire_at in fire_times(spec, p.timezone, max(now - self.grace, set_at), now, offset_minutes=offset):
+                if (p.id, item.schedule.kind, int(fire_at.timestamp())) in settled:
+                    continue
                 if item.schedule.kind == "meeting" and now > fire_at - timedelta(minutes=offset) + MEETING_LATE:
                     # A reminder for a meeting already under way helps nobody: record the miss instead.
                     done += self._skip(item, fire_at, now, "the meeting had already started")
                 else:
                     due.append((item, fire_at))
-        if due:
-            with ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="coprod-post") as pool:
-                for fired in pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
-                    if fired:
-                        done.append(fired)
+        for fired in self.pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
+            if fired:
+                done.append(fired)
         store.set_meta(LAST_TICK, now.isoformat())
         return done
 

@@ -27,10 +27,11 @@ from bot.app import build_app, make_client
 from bot.catalog import load_catalog
 from bot.jobs import Dispatcher
 from bot.posts import Deps, utcnow
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store import Store
 
 log = logging.getLogger("bot")
+MAX_BODY = 1024 * 1024
 
 
 USER_ID = re.compile(r"[UW][A-Z0-9]+")
@@ -49,11 +50,27 @@ def _identity_problem(body: dict) -> str | None:
         user = who.get("id")
         team = where.get("id") if isinstance(where, dict) and where.get("id") else who.get("team_id")
     else:
-        return None
+        return _shape_problem(body)
     if not (isinstance(user, str) and USER_ID.fullmatch(user)):
         return "not a user id"
     if not (isinstance(team, str) and TEAM_ID.fullmatch(team)):
         return "not a workspace id"
+    return _shape_problem(body)
+
+
+def _shape_problem(body: dict) -> str | None:
+    """The fields Bolt reads while routing, in the types Slack sends them (Bolt trips on others)."""
+    if "event" in body and not isinstance(body.get("event"), dict):
+        return "event malformed"
+    if "actions" in body:
+        actions = body.get("actions")
+        if not (isinstance(actions, list) and actions
+                and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)):
+            return "actions malformed"
+    if "view" in body and body.get("type") in ("view_submission", "view_closed"):
+        view = body.get("view")
+        if not (isinstance(view, dict) and isinstance(view.get("callback_id"), str)):
+            return "view malformed"
     return None
 
 
@@ -149,7 +166,9 @@ class Runtime:
 
         self.server = create_server(wsgi_app(self.app, self.store, self.settings.signing_secret), host=host,
                                     port=self.settings.port if port is None else port, threads=8,
-                                    ident="coprod", clear_untrusted_proxy_headers=True)
+                                    ident="coprod", clear_untrusted_proxy_headers=True,
+                                    # Slack's payloads are a few kilobytes; nobody gets to make us read a gigabyte.
+                                    max_request_body_size=MAX_BODY)
         return self.server
 
     def serve(self) -> None:
@@ -181,6 +200,7 @@ class Runtime:
             self.scheduler.shutdown(wait=True)
         self.executor.shutdown(wait=True)
         self.deps.followups.close()
+        self.dispatcher.close()
         self.store.close()
 
 
@@ -195,6 +215,14 @@ def run(http: bool = False) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    if not settings.socket_mode:
+        try:  # bind first: a port in use is a start-up error, before anything is scheduled
+            runtime.make_server()
+        except OSError as exc:
+            runtime.stop()
+            raise SettingsError(
+                f"cannot listen on port {settings.port}: {exc.strerror} (set PORT to a free port)"
+            ) from None
     runtime.start_scheduler()
     try:
         if settings.socket_mode:
@@ -205,7 +233,6 @@ def run(http: bool = False) -> int:
             runtime.socket_handler.connect()
             stopping.wait()
         else:
-            runtime.make_server()
             log.info("coprod is listening on port %s (POST /slack/events, GET /healthz)", runtime.port)
             runtime.serve()
     except (SystemExit, KeyboardInterrupt):

@@ -26,6 +26,9 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 BUSY_TIMEOUT_MS = 10_000
+# A scheduled post is tried at most this many times; a claim not finished within the lease is abandoned.
+MAX_ATTEMPTS = 3
+CLAIM_LEASE = 600
 MIGRATION_SET = "coprod"
 
 migrations = Migrations(MIGRATION_SET)
@@ -186,6 +189,12 @@ def m003_history_index(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id)"
     )
+
+
+@migrations()
+def m004_post_attempts(db: sqlite_utils.Database) -> None:
+    # A failed or abandoned scheduled post is tried again, a few times, while still in its grace period.
+    db.execute("ALTER TABLE posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
 
 
 # ---- plain records handed to callers -------------------------------------------------------
@@ -443,8 +452,12 @@ class Store:
                 f"UPDATE partnerships SET {column} = ? WHERE team_id = ? AND channel_id = ?", (value, team, channel)
             )
 
-    def set_timezone(self, team: str, channel: str, timezone: str) -> None:
-        self._update_partnership(team, channel, "timezone", timezone)
+    def set_timezone(self, team: str, channel: str, timezone: str, *, now: int) -> None:
+        """Change the timezone; schedules count as set now, so a time already passed today isn't posted again."""
+        with self._write() as conn:
+            pid = self._partnership_id(conn, team, channel)
+            conn.execute("UPDATE partnerships SET timezone = ? WHERE id = ?", (timezone, pid))
+            conn.execute("UPDATE schedules SET set_at = ? WHERE partnership_id = ?", (now, pid))
 
     def set_member_count(self, team: str, channel: str, count: int) -> None:
         self._update_partnership(team, channel, "member_count", count)
@@ -772,7 +785,10 @@ class Store:
     # ---- scheduled posts: claimed before posting, so each happens once -------------------
 
     def claim_post(self, team: str, channel: str, *, kind: str, fire_at: int, now: int) -> bool:
-        """Claim the right to make one scheduled post; False when someone already has."""
+        """Claim the right to make one scheduled post; False when someone already has.
+
+        A claim whose post failed (up to MAX_ATTEMPTS tries) or whose claimer vanished without finishing
+        (after CLAIM_LEASE seconds) can be claimed again."""
         with self._write() as conn:
             pid = self._partnership_id(conn, team, channel)
             cur = conn.execute(
@@ -780,7 +796,25 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?)",
                 (pid, team, kind, fire_at, now),
             )
+            if cur.rowcount:
+                return True
+            cur = conn.execute(
+                "UPDATE posts SET status = 'claimed', claimed_at = ?, attempts = attempts + 1"
+                " WHERE partnership_id = ? AND kind = ? AND fire_at = ? AND attempts < ?"
+                " AND (status = 'failed' OR (status = 'claimed' AND claimed_at < ?))",
+                (now, pid, kind, fire_at, MAX_ATTEMPTS, now - CLAIM_LEASE),
+            )
             return cur.rowcount > 0
+
+    def settled_posts(self, *, since: int, now: int) -> set[tuple[int, str, int]]:
+        """(partnership id, kind, fire time) of every post since ``since`` that needs no more work:
+        posted, skipped, out of attempts, or claimed by someone still working on it (all workspaces)."""
+        rows = self._query(
+            "SELECT partnership_id, kind, fire_at FROM posts WHERE fire_at >= ? AND (status IN ('posted', 'skipped')"
+            " OR attempts >= ? OR (status = 'claimed' AND claimed_at >= ?))",
+            (since, MAX_ATTEMPTS, now - CLAIM_LEASE),
+        )
+        return {tuple(r) for r in rows}
 
     def finish_post(self, team: str, channel: str, *, kind: str, fire_at: int, status: str, detail: str = "") -> None:
         with self._write() as conn:

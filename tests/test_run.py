@@ -112,3 +112,17 @@ def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
         assert proc.returncode == 0, err
         assert "xoxb-1" not in err and SECRET not in err
         assert "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
+    """`coprod run --http` on a taken port says so in one line, exits 2, and schedules nothing."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": str(port),
+               "SLACK_API_URL": "http://127.0.0.1:9/api/", "COPROD_DB": str(tmp_path / "c.db")}
+        proc = coprod(["run", "--http"], env, tmp_path)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert f"cannot listen on port {port}" in err and "Traceback" not in err

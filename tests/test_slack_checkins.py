@@ -210,3 +210,20 @@ def test_a_burst_of_clicks_updates_the_count_once(bot):
     time.sleep(1.5)  # past the coalescing delay: no further updates trail behind
     assert len(bot.stub.calls_to("chat.update")) == 1
     assert bot.store.response_count(TEAM, checkin_id) == 5
+
+
+def test_a_click_that_cannot_be_stored_is_not_acknowledged_as_done(bot):
+    """If the answer can't be written, Slack doesn't get a plain 200: the click isn't silently lost."""
+    import sqlite3
+
+    _, checkin_id, block_id = post_checkin(bot)
+    with sqlite3.connect(bot.runtime.settings.db_path) as conn:  # break the database under the bot
+        conn.execute("ALTER TABLE responses RENAME TO responses_gone")
+    reply = rate(bot, block_id, 4, "U2")
+    assert reply.status == 500 and b"Traceback" not in reply.body
+    submitted = bot.slack.submit("comment", {"rating": {"rating": {"type": "radio_buttons",
+                                                                   "selected_option": {"value": "4"}}}},
+                                 private_metadata=json.dumps({"checkin": checkin_id}), user="U2")
+    assert submitted.status == 200
+    assert submitted.json()["response_action"] == "errors"
+    assert "Sorry" in json.dumps(submitted.json())

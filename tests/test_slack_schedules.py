@@ -492,3 +492,40 @@ def test_real_scheduler_posts_a_due_checkin_once(fast_bot):
         bot.runtime.scheduler.shutdown(wait=True)
     assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
 
+
+
+def test_a_post_that_failed_is_tried_again_on_the_next_tick(bot):
+    """A check-in Slack refused for a passing reason is posted on a later tick, once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.stub.fail("chat.postMessage", "internal_error", channel=CHANNEL)
+    bot.clock.advance(hours=1)
+    assert [f.status for f in bot.tick()] == ["failed"]
+    bot.clock.advance(minutes=1)
+    assert [f.status for f in bot.tick()] == ["posted"]
+    bot.clock.advance(minutes=1)
+    assert bot.tick() == []
+    assert len(checkin_posts(bot)) == 1
+    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+
+
+def test_changing_the_timezone_does_not_repost_todays_checkin(bot):
+    """After today's check-in, moving the partnership to another timezone doesn't post it again."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    assert [f.status for f in bot.tick()] == ["posted"]
+    configure(bot, "timezone Europe/Berlin")  # 10:00 in Berlin was 09:00 UTC, now in the past
+    bot.clock.advance(minutes=1)
+    assert bot.tick() == []
+    assert len(checkin_posts(bot)) == 1
+
+
+def test_ticking_all_day_keeps_a_fixed_number_of_database_connections(bot):
+    """Ticks reuse their threads: the store's connections don't grow with every tick."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    bot.tick()
+    before = len(bot.store._connections)
+    for _ in range(50):
+        bot.clock.advance(minutes=1)
+        bot.tick()
+    assert len(bot.store._connections) <= before + 4

@@ -20,6 +20,9 @@ NOW = 1_700_000_000
 DAY = 86_400
 
 
+ALL_MIGRATIONS = ["m001_initial", "m002_retention", "m003_history_index", "m004_post_attempts"]
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = Store.open(tmp_path / "coprod.db")
@@ -67,7 +70,7 @@ def test_older_database_file_is_upgraded_on_open(tmp_path: Path) -> None:
 
     store = Store.open(path)
     try:
-        assert store.applied_migrations() == ["m001_initial", "m002_retention", "m003_history_index"]
+        assert store.applied_migrations() == ALL_MIGRATIONS
         found = store.partnership(T1, C)
         assert found is not None and found.retention_months is None
         store.set_retention(T1, C, 24)
@@ -81,7 +84,7 @@ def test_reopening_an_up_to_date_database_applies_nothing(tmp_path: Path) -> Non
     """The second upgrade of the same file reports no pending migrations."""
     path = tmp_path / "coprod.db"
     first = Store(path)
-    assert first.upgrade() == ["m001_initial", "m002_retention", "m003_history_index"]
+    assert first.upgrade() == ALL_MIGRATIONS
     first.close()
     second = Store(path)
     assert second.upgrade() == []
@@ -188,7 +191,7 @@ def test_threads_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     store = Store.open(path)
-    assert store.applied_migrations() == ["m001_initial", "m002_retention", "m003_history_index"]
+    assert store.applied_migrations() == ALL_MIGRATIONS
     assert store.integrity_check() == "ok"
     store.close()
 

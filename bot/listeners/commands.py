@@ -181,7 +181,7 @@ def _apply(deps: Deps, cmd: object, req: Request, client: WebClient | None) -> d
         name = getattr(cmd.target, "text", None) or getattr(cmd.target, "name", "")
         return reply(f"Done: the next scheduled check-in will be about “{messages.escape(name)}”.")
     if isinstance(cmd, grammar.SetTimezone):
-        store.set_timezone(team, channel, cmd.timezone)
+        store.set_timezone(team, channel, cmd.timezone, now=req.now)
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
     if isinstance(cmd, grammar.SetRetention):
         store.set_retention(team, channel, cmd.months)

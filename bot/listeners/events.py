@@ -17,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def _first_time(deps: Deps, body: dict, context) -> bool:
-    event_id = body.get("event_id")
-    team = body.get("team_id", "")
-    first = True if not event_id else deps.store.first_time_event(team, event_id, now=int(deps.now().timestamp()))
+    event_id, team = body.get("event_id"), body.get("team_id")
+    if not isinstance(event_id, str) or not isinstance(team, str) or not event_id:
+        first = True  # nothing to recognise a retry by
+    else:
+        first = deps.store.first_time_event(team, event_id, now=int(deps.now().timestamp()))
     context["coprod_duplicate"] = not first
     return first
 
