@@ -131,7 +131,7 @@ class Dispatcher:
     def _post(self, item: ScheduledPartnership, fire_at: datetime) -> None:
         p, kind = item.partnership, item.schedule.kind
         if kind == "checkins":
-            posts.post_checkin(self.deps, self.client, p.team_id, p.channel_id)
+            posts.post_checkin(self.deps, self.client, p.team_id, p.channel_id, scheduled=True)
         elif kind == "summary":
             posts.post_summary(self.deps, self.client, p.team_id, p.channel_id,
                                title="Our regular summary: how we're doing")

@@ -105,7 +105,7 @@ def checkin_blocks(level: Level, facilitator: Facilitator, checkin_id: int, coun
 
 
 def checkin_text(facilitator: Facilitator) -> str:
-    return f"Check-in: {facilitator.prompt}"
+    return f"Check-in: {escape(facilitator.prompt)}"
 
 
 def answer_recorded(facilitator: Facilitator, rating: int, *, anonymous: bool, comment: str | None,
@@ -174,7 +174,7 @@ def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
         if s.mean is not None:
             lines.append(f"Average rating: *{format_mean(s.mean)} of 5*")
         elif s.responders:
-            lines.append(f"Average hidden until {k} people have answered, so nobody can be singled out")
+            lines.append(f"Average shown once {k} people have answered the same check-in, so nobody can be singled out")
     for reason in s.reasons:
         lines.append(f":warning: *neglected*: {reason}")
     for flag in s.flags:

@@ -49,24 +49,26 @@ def _ts(when: datetime) -> int:
     return int(when.timestamp())
 
 
-def choose_facilitator(deps: Deps, team: str, channel: str,
-                       target: Level | Facilitator | None) -> tuple[Facilitator, bool]:
-    """The facilitator to ask about and whether a pin was used up choosing it."""
+def choose_facilitator(deps: Deps, team: str, channel: str, target: Level | Facilitator | None,
+                       *, scheduled: bool) -> tuple[Facilitator, bool]:
+    """The facilitator to ask about, and whether it was the coordinator's pin.
+
+    A pin (`/coprod next …`) is for the next *scheduled* check-in; one asked by hand leaves it alone."""
     history = deps.store.last_asked(team, channel)
     if target is not None:
         return rotation.next_facilitator(deps.catalog, history, pinned=target.id), False
     partnership = deps.store.partnership(team, channel)
-    pinned = partnership.pinned if partnership else None
+    pinned = partnership.pinned if partnership and scheduled else None
     return rotation.next_facilitator(deps.catalog, history, pinned=pinned), bool(pinned)
 
 
 def post_checkin(deps: Deps, client: WebClient, team: str, channel: str,
-                 target: Level | Facilitator | None = None) -> int:
+                 target: Level | Facilitator | None = None, *, scheduled: bool = False) -> int:
     """Ask the channel about the next facilitator (or the one chosen); returns the check-in id."""
-    facilitator, used_pin = choose_facilitator(deps, team, channel, target)
+    facilitator, used_pin = choose_facilitator(deps, team, channel, target, scheduled=scheduled)
     level = deps.catalog.level(facilitator.level_id)
     checkin_id = deps.store.record_checkin(team, channel, facilitator_id=facilitator.id, level_id=level.id,
-                                           asked_at=_ts(deps.now()), clear_pin=used_pin)
+                                           asked_at=_ts(deps.now()))
     try:
         reply = client.chat_postMessage(channel=channel, text=messages.checkin_text(facilitator),
                                         blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0))
@@ -74,6 +76,8 @@ def post_checkin(deps: Deps, client: WebClient, team: str, channel: str,
         deps.store.delete_checkin(team, checkin_id)
         raise
     deps.store.set_checkin_message(team, checkin_id, reply["ts"])
+    if used_pin:  # only once the team has really been asked
+        deps.store.set_pin(team, channel, None)
     refresh_members(deps, client, team, channel)
     return checkin_id
 
@@ -126,8 +130,12 @@ def reflexivity_facilitator(deps: Deps, team: str, channel: str) -> Facilitator:
 
 
 def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> int:
-    """DM each member (who hasn't opted out) a private reflection prompt; returns how many were sent."""
-    members = refresh_members(deps, client, team, channel)
+    """DM each member (who hasn't opted out) a private reflection prompt; returns how many were sent.
+
+    If Slack won't list the channel's members, the round fails (and the scheduler pauses or retries it)."""
+    bot = deps.bot_user(client)
+    members = [m for m in channel_members(client, channel) if m != bot]
+    deps.store.set_member_count(team, channel, len(members))
     opted_out = deps.store.reflexivity_optouts(team, channel)
     facilitator = reflexivity_facilitator(deps, team, channel)
     level = deps.catalog.level(facilitator.level_id)
@@ -138,7 +146,7 @@ def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> 
         if member in opted_out:
             continue
         try:
-            client.chat_postMessage(channel=member, text=f"A moment to reflect: {facilitator.prompt}",
+            client.chat_postMessage(channel=member, text=f"A moment to reflect: {messages.escape(facilitator.prompt)}",
                                     blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0,
                                                                    reflexive_channel=channel))
             sent += 1

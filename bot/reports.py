@@ -39,7 +39,7 @@ def partnership_summary(
         level_count=len(catalog.levels),
     )
     since, until = int(window.start.timestamp()), int(window.end.timestamp()) + 1
-    activity = store.level_activity(team, channel, since=since, until=until)
+    activity = store.level_activity(team, channel, since=since, until=until, k=partnership.k)
     last_meeting = store.last_meeting(team, channel)
     return summaries.summarize(
         catalog,

@@ -614,7 +614,6 @@ class Store:
         asked_at: int,
         kind: str = "checkin",
         message_ts: str | None = None,
-        clear_pin: bool = False,
     ) -> int:
         with self._write() as conn:
             pid = self._partnership_id(conn, team, channel)
@@ -623,8 +622,6 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pid, team, kind, facilitator_id, level_id, asked_at, message_ts),
             )
-            if clear_pin:
-                conn.execute("UPDATE partnerships SET pinned = NULL WHERE id = ?", (pid,))
             return int(cur.lastrowid)
 
     def set_checkin_message(self, team: str, checkin_id: int, message_ts: str) -> None:
@@ -741,13 +738,27 @@ class Store:
 
     # ---- what the summary and rotation read ------------------------------------------------
 
-    def level_activity(self, team: str, channel: str, *, since: int, until: int) -> dict[str, LevelActivity]:
-        """Per level: check-ins asked, answers, distinct people, mean rating and last activity in [since, until)."""
+    def level_activity(
+        self, team: str, channel: str, *, since: int, until: int, k: int = 1
+    ) -> dict[str, LevelActivity]:
+        """Per level: check-ins asked, answers, distinct people, mean rating and last activity in [since, until).
+
+        The mean counts only check-ins that ``k`` or more people answered: comparing two windows can then
+        never reveal fewer than k people's ratings (a window one small check-in longer would otherwise give
+        away that check-in's answers)."""
         partnership = self.partnership(team, channel)
         if partnership is None:
             return {}
+        means = dict(self._query(
+            "SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) FROM ("
+            " SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n"
+            " FROM checkins c JOIN responses r ON r.checkin_id = c.id"
+            " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
+            " GROUP BY c.id HAVING COUNT(r.id) >= ?) GROUP BY level_id",
+            (partnership.id, since, until, k),
+        ))
         rows = self._query(
-            "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), AVG(r.rating),"
+            "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), NULL,"
             " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
             " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
             " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
@@ -755,7 +766,8 @@ class Store:
             (partnership.id, since, until),
         )
         return {
-            r[0]: LevelActivity(r[0], r[1], r[2], r[3], r[4], max(t for t in (r[5], r[6]) if t is not None), r[7])
+            r[0]: LevelActivity(r[0], r[1], r[2], r[3], means.get(r[0]),
+                                max(t for t in (r[5], r[6]) if t is not None), r[7])
             for r in rows
         }
 

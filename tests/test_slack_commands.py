@@ -355,7 +355,8 @@ def test_summary_for_one_level_or_other_weeks(bot, text, levels, weeks):
 
 
 def test_summary_hides_the_mean_until_three_people_answer(bot):
-    """3 answers from 2 people: no average and a kind flag; a third person's answer reveals the average."""
+    """3 answers from 2 people: no average and a kind flag. A third person makes the level count, but the
+    average waits until one check-in has 3 answers, so comparing windows can't single anyone out."""
     ask(bot, SETUP)
     first = checkin_now(bot, "organisational", 1)
     second = checkin_now(bot, "organisational", 2)
@@ -369,8 +370,11 @@ def test_summary_hides_the_mean_until_three_people_answer(bot):
     rate(bot, second, 3, "U4")
     block = level_blocks(ask(bot, "summary organisational"))["organisational"]
     assert "4 answers from 3 people" in block
-    assert "Average rating: *4.0 of 5*" in block
+    assert "Average rating" not in block and "same check-in" in block
     assert "neglected" not in block
+    rate(bot, first, 3, "U4")  # the first check-in now has 3 answers: 4, 5, 3
+    block = level_blocks(ask(bot, "summary organisational"))["organisational"]
+    assert "Average rating: *4.0 of 5*" in block
 
 
 def test_summary_flags_a_low_average(bot):

@@ -529,3 +529,26 @@ def test_ticking_all_day_keeps_a_fixed_number_of_database_connections(bot):
         bot.clock.advance(minutes=1)
         bot.tick()
     assert len(bot.store._connections) <= before + 4
+
+
+def test_a_pin_waits_for_the_scheduled_checkin_and_survives_a_failed_post(bot):
+    """`/coprod next X` is kept through a hand-asked check-in and a failed post, then used once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    configure(bot, "next power-imbalances")
+    bot.command("checkin")  # asked by hand: the rotation's choice, the pin stays
+    [by_hand] = bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
+    assert "power imbalances" not in blocks_json(by_hand)
+    bot.stub.fail("chat.postMessage", "internal_error", channel=CHANNEL)
+    bot.clock.advance(hours=1)
+    assert [f.status for f in bot.tick()] == ["failed"]
+    assert bot.store.partnership(TEAM, CHANNEL).pinned == "power-imbalances"
+    bot.clock.advance(minutes=1)
+    assert [f.status for f in bot.tick()] == ["posted"]
+    assert "power imbalances" in blocks_json(checkin_posts(bot)[-1])
+    assert bot.store.partnership(TEAM, CHANNEL).pinned is None
+
+
+def blocks_json(call) -> str:
+    import json
+
+    return json.dumps(call.json("blocks")).lower()

@@ -612,3 +612,17 @@ def test_writes_from_eight_threads_all_land(store: Store) -> None:
     assert errors == []
     assert [store.response_count(T1, cid) for cid in checkins] == [8] * 5
     assert store.level_activity(T1, C, since=0, until=NOW * 2)["individual"].responders == 8
+
+
+def test_comparing_two_windows_cannot_reveal_one_persons_rating(store: Store) -> None:
+    """The mean counts only check-ins k people answered, so a wider window adding one lone answer
+    shows the same mean: nobody's rating can be worked out by subtracting one summary from another."""
+    partnership(store)
+    old, recent = checkin(store, at=NOW), checkin(store, at=NOW + 20 * DAY)
+    for user, rating in (("UA", 4), ("UB", 4), ("UC", 5)):
+        store.record_response(T1, recent, user, rating=rating, now=NOW + 20 * DAY)
+    store.record_response(T1, old, "UD", rating=1, now=NOW)  # the lone answer
+    narrow = store.level_activity(T1, C, since=NOW + DAY, until=NOW + 30 * DAY, k=3)["individual"]
+    wide = store.level_activity(T1, C, since=NOW, until=NOW + 30 * DAY, k=3)["individual"]
+    assert wide.responses == narrow.responses + 1
+    assert narrow.mean == wide.mean == pytest.approx(13 / 3)

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages, posts
 from bot.listeners.home import publish_home
-from bot.people import look_up_user, may_coordinate
+from bot.people import known_user, look_up_user, may_coordinate
 from bot.posts import Deps
 from bot.store import Checkin
 
@@ -170,7 +170,7 @@ def register(app: App, deps: Deps) -> None:
         if store.partnership(team, channel) is None:
             return
         now = int(deps.now().timestamp())
-        info = store.user(team, user) or look_up_user(store, client, team, user, now)
+        info = known_user(store, team, user, now) or look_up_user(store, client, team, user, now)
         if not may_coordinate(store, team, channel, info, user):
             client.chat_postMessage(channel=user, text=messages.refusal_text(
                 "post check-ins and summaries from here", store.coordinators(team, channel)))
@@ -183,7 +183,8 @@ def register(app: App, deps: Deps) -> None:
         except SlackApiError as exc:
             error = str(exc.response.get("error", ""))
             posts.pause_for_error(deps, client, team, channel, error)
-            client.chat_postMessage(channel=user, text=f"Sorry, I couldn't post in <#{channel}> ({error}).")
+            client.chat_postMessage(channel=user,
+                                    text=f"Sorry, I couldn't post in <#{channel}> ({messages.escape(error)}).")
         publish_home(deps, client, team, user)
 
     # Any "rate:…" click is acknowledged (a forged "rate:9" too); rate_ack checks it before storing.
