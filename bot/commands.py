@@ -44,6 +44,7 @@ EXAMPLES = (
     ("schedule checkins off", "stop scheduled check-ins"),
     ("meeting every Wednesday 14:00 remind 30", "remind the channel 30 minutes before your meeting"),
     ("meeting off", "stop meeting reminders"),
+    ("met", "tell me the team met today (or press “We met” on a reminder)"),
     ("next power-imbalances", "choose what the next scheduled check-in asks about"),
     ("coordinators add @name", "let someone else change settings (or remove)"),
     ("role @name carer", "record someone's role: " + ", ".join(ROLES)),
@@ -98,6 +99,11 @@ class StopMeeting:
 
 
 @dataclass(frozen=True)
+class LogMeeting:
+    pass
+
+
+@dataclass(frozen=True)
 class ChangeCoordinator:
     add: bool
     user: str
@@ -142,6 +148,7 @@ Command = (
     | StopSchedule
     | SetMeeting
     | StopMeeting
+    | LogMeeting
     | ChangeCoordinator
     | SetRole
     | PinNext
@@ -151,13 +158,24 @@ Command = (
     | ForgetMe
 )
 
-# Commands that change settings or read everyone's answers: coordinators only.
-COORDINATOR_ONLY = (SetSchedule, StopSchedule, SetMeeting, StopMeeting, ChangeCoordinator, SetRole, PinNext,
-                    SetTimezone, SetRetention, Export)
+# Commands that change settings or read everyone's answers: coordinators only, and what a refusal
+# says the person can't do.
+COORDINATOR_ONLY = {
+    SetSchedule: "change schedules",
+    StopSchedule: "change schedules",
+    SetMeeting: "set meeting reminders",
+    StopMeeting: "set meeting reminders",
+    ChangeCoordinator: "change who the coordinators are",
+    SetRole: "record people's roles",
+    PinNext: "choose the next check-in",
+    SetTimezone: "change the timezone",
+    SetRetention: "change how long comments are kept",
+    Export: "export the answers",
+}
 
 
 def is_coordinator_only(command: Command) -> bool:
-    return isinstance(command, COORDINATOR_ONLY)
+    return type(command) in COORDINATOR_ONLY
 
 
 def _user(word: str) -> str:
@@ -190,7 +208,7 @@ def _int(word: str, what: str, low: int, high: int) -> int:
     return int(word)
 
 
-def _schedule_spec(words: list[str], usage: str, anchor) -> tuple[str, int, int]:
+def _schedule_spec(words: list[str], usage: str) -> tuple[str, int, int]:
     if len(words) < 3:
         raise UsageError(f"I need how often, a day and a time. Use: `/coprod {usage}`")
     try:
@@ -223,10 +241,13 @@ def parse(text: str, catalog: Catalog, *, today) -> Command:
         kind = rest[0].lower()
         if len(rest) == 2 and rest[1].lower() == "off":
             return StopSchedule(kind)
-        cadence, day, minute = _schedule_spec(rest[1:], usage, today)
+        cadence, day, minute = _schedule_spec(rest[1:], usage)
         return SetSchedule(kind, Spec(cadence, day, minute, today))
     if verb == "meeting":
         return _meeting(rest)
+    if verb == "met":
+        _extra(rest, "met")
+        return LogMeeting()
     if verb in ("coordinators", "coordinator"):
         usage = "coordinators add|remove @name"
         if len(rest) < 2 or rest[0].lower() not in ("add", "remove"):

@@ -316,7 +316,7 @@ def coverage_bar(covered: int, total: int, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
-def home_view(partnerships: Iterable[dict], catalog: Catalog, *, viewer: str) -> dict:
+def home_view(partnerships: Iterable[dict], catalog: Catalog) -> dict:
     """App Home: each partnership's levels with coverage, flags and what is coming next.
 
     Each item of ``partnerships``: channel, timezone, summary (Summary), covered (level id -> number of

@@ -139,7 +139,7 @@ def format_mean(mean: float) -> str:
 
 def meeting_flag(last_meeting: datetime | None, now: datetime) -> str | None:
     if last_meeting is None:
-        return "no meeting logged yet: press “We met” after a meeting"
+        return "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder"
     if now - last_meeting >= MEETING_GAP:
         return "no meeting logged in the last 3 weeks"
     return None

@@ -233,7 +233,7 @@ def test_home_view_stays_within_view_limits_for_many_partnerships():
     items = [{"channel": f"C{n}", "timezone": "Europe/London", "summary": summary,
               "covered": {lvl.id: 2 for lvl in catalog.levels}, "next": {"checkins": later, "summary": None},
               "coordinator": n % 2 == 0, "reflexivity_on": n % 3 == 0} for n in range(30)]
-    view = messages.home_view(items, catalog, viewer="U1")
+    view = messages.home_view(items, catalog)
     check_view(view)
     assert len(view["blocks"]) <= VIEW_BLOCKS_MAX
 

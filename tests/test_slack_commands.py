@@ -68,7 +68,7 @@ def test_help_lists_every_command_with_an_example(bot):
     shown = "\n".join(texts_in(body["blocks"]))
     missing = [example for example, _ in EXAMPLES if f"/coprod {example}" not in shown]
     assert missing == []
-    verbs = {"help", "checkin", "summary", "schedule", "meeting", "next", "coordinators", "role", "timezone",
+    verbs = {"help", "checkin", "summary", "schedule", "meeting", "met", "next", "coordinators", "role", "timezone",
              "retention", "export", "forget-me"}
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}
 
@@ -542,3 +542,13 @@ def test_a_schedule_set_after_todays_time_waits_for_the_time_it_names(bot):
     assert "Tuesday 1 December at 08:00" in answer["text"]
     bot.tick()
     assert bot.stub.calls_to("chat.postMessage") == []
+
+
+def test_met_logs_todays_meeting_once_and_clears_the_meeting_flag(bot):
+    """Any member's `/coprod met` logs today's meeting (once); the summary stops flagging regular meetings."""
+    ask(bot, SETUP)
+    assert "no meeting logged yet" in json.dumps(ask(bot, "summary group"))
+    assert "logged" in ask(bot, "met", user="U3")["text"]
+    assert "already logged" in ask(bot, "met", user="U2")["text"]
+    assert bot.store.last_meeting(TEAM, CHANNEL) is not None
+    assert "no meeting logged" not in json.dumps(ask(bot, "summary group"))

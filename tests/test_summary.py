@@ -150,7 +150,8 @@ def test_new_partnership_sees_every_level_not_discussed_yet(store: Store) -> Non
     assert all(s.reasons == ("not discussed yet in the last 8 weeks",) for s in result.levels)
     assert [s.level.id for s in result.neglected] == LEVELS
     assert [(f.facilitator.id, f.reason) for f in level(result, "group").flags] == [
-        ("regular-meetings", "no meeting logged yet: press “We met” after a meeting")
+        ("regular-meetings",
+         "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder")
     ]
     assert result.next_focus.id == CATALOG.facilitators[0].id
 

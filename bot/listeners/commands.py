@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, replace
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App
@@ -27,18 +26,7 @@ from bot.schedule import Spec, next_fire
 log = logging.getLogger(__name__)
 DEFER = object()  # "answer after the acknowledgement"
 
-RIGHTS_WORDS = {
-    grammar.SetSchedule: "change schedules",
-    grammar.StopSchedule: "change schedules",
-    grammar.SetMeeting: "set meeting reminders",
-    grammar.StopMeeting: "set meeting reminders",
-    grammar.ChangeCoordinator: "change who the coordinators are",
-    grammar.SetRole: "record people's roles",
-    grammar.PinNext: "choose the next check-in",
-    grammar.SetTimezone: "change the timezone",
-    grammar.SetRetention: "change how long comments are kept",
-    grammar.Export: "export the answers",
-}
+SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 NOT_IN_CHANNEL = ("I can't post in this channel yet. Please invite me first: type `/invite @coprod`, "
                   "then try again.")
 
@@ -90,7 +78,10 @@ def register(app: App, deps: Deps) -> None:
             text = NOT_IN_CHANNEL if error in ("not_in_channel", "channel_not_found") else (
                 "Sorry, Slack didn't accept that just now. Please try again in a minute.")
             outcome = reply(text)
-        if outcome and outcome is not DEFER:
+        except Exception:  # logged for us; the person hears that nothing went through, never a traceback
+            log.exception("a /coprod command failed after its acknowledgement")
+            outcome = reply(SORRY)
+        if outcome:
             respond(**outcome, replace_original=False)
 
     app.command("/coprod")(ack=acknowledge, lazy=[follow_up])
@@ -118,7 +109,7 @@ def execute(deps: Deps, cmd: object, req: Request, *, client: WebClient | None) 
             return DEFER
         info = look_up_user(store, client, req.team, req.user, req.now)
     if needs_rights and not may_coordinate(store, req.team, req.channel, info, req.user):
-        what = RIGHTS_WORDS[type(cmd)]
+        what = grammar.COORDINATOR_ONLY[type(cmd)]
         return reply(messages.refusal_text(what, store.coordinators(req.team, req.channel)))
     if isinstance(cmd, (grammar.CheckinNow, grammar.Export)) and client is None:
         return DEFER
@@ -160,13 +151,18 @@ def _apply(deps: Deps, cmd: object, req: Request, client: WebClient | None) -> d
         what = messages.KIND_NAMES[cmd.kind]
         return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
     if isinstance(cmd, grammar.SetMeeting):
-        spec = Spec("weekly", cmd.weekday, cmd.at_minute, date.fromtimestamp(req.now))
+        spec = Spec("weekly", cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
         store.set_schedule(team, channel, kind="meeting", cadence="weekly", weekday=cmd.weekday,
                            at_minute=cmd.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now,
                            remind_minutes=cmd.remind_minutes)
         store.set_paused(team, channel, None)
         first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
         return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first))
+    if isinstance(cmd, grammar.LogMeeting):
+        today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
+        new = store.log_meeting(team, channel, held_on=today, user=req.user, now=req.now)
+        return reply("Thank you: today's meeting is logged." if new
+                     else "Today's meeting was already logged. Thank you!")
     if isinstance(cmd, grammar.StopMeeting):
         removed = store.clear_schedule(team, channel, "meeting")
         return reply("Done: no more meeting reminders." if removed else "There were no meeting reminders to stop.")

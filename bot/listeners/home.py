@@ -55,4 +55,4 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
             "coordinator": store.is_coordinator(team, p.channel_id, user) or bool(info and info.is_admin),
             "reflexivity_on": user not in store.reflexivity_optouts(team, p.channel_id),
         })
-    client.views_publish(user_id=user, view=messages.home_view(items, deps.catalog, viewer=user))
+    client.views_publish(user_id=user, view=messages.home_view(items, deps.catalog))
