@@ -269,7 +269,9 @@ def refusal_text(what: str, coordinators: Sequence[str]) -> str:
 def forget_me_blocks() -> list[dict]:
     return [
         _section("*Erase your answers?* This deletes every answer and comment you gave in this workspace "
-                 "(anonymous ones too), your role and your reflection settings. It can't be undone."),
+                 "(anonymous ones too), your role and your reflection settings (if you had stopped "
+                 "reflection prompts, they will start again; you can stop them from my Home tab). "
+                 "It can't be undone."),
         {"type": "actions", "block_id": "forget-me",
          "elements": [_button("Yes, erase them", "forget_me_confirm", "confirm", style="danger"),
                       _button("No, keep them", "forget_me_cancel", "cancel")]},

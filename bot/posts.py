@@ -101,9 +101,11 @@ def refresh_members(deps: Deps, client: WebClient, team: str, channel: str) -> l
     return members
 
 
-def post_summary(deps: Deps, client: WebClient, team: str, channel: str, *, title: str | None = None) -> None:
+def post_summary(deps: Deps, client: WebClient, team: str, channel: str, *, title: str | None = None,
+                 weeks: int | None = None, level_id: str | None = None) -> None:
     partnership = deps.store.partnership(team, channel)
-    result = partnership_summary(deps.store, deps.catalog, team, channel, now=deps.now())
+    result = partnership_summary(deps.store, deps.catalog, team, channel, now=deps.now(), weeks=weeks,
+                                 level_id=level_id)
     if partnership is None or result is None:
         return
     client.chat_postMessage(channel=channel, text=messages.summary_text(result),

@@ -35,11 +35,8 @@ _keys = itertools.count(1)
 
 
 def settle(bot) -> None:
-    """Wait for the work Bolt runs after acknowledgements (lazy listeners) to finish.
-
-    Call before the bot stops: Runtime.stop() closes the database under any lazy listener still running,
-    which can crash the interpreter (SQLite connections are shared across threads).
-    """
+    """Wait for the work Bolt runs after acknowledgements (lazy listeners) to finish, so a test can read
+    what it did. (Runtime.stop() drains it too before closing the database.)"""
     bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
 
 

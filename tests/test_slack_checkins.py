@@ -198,7 +198,12 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
         t.join()
     assert statuses == [200] * 4
     assert bot.store.response_count(TEAM, checkin_id) == 1
-    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating in (2, 5)
+    rating = bot.store.my_answer(TEAM, checkin_id, "U2").rating
+    assert rating in (2, 5)
+    [reply] = responses_to(bot, "rate-U2")
+    time.sleep(1.0)  # past the reply delay: no second "thank you" trails behind
+    assert len([c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "rate-U2"]) == 1
+    assert f"{rating} of 5" in reply.args["text"]
 
 
 def test_a_burst_of_clicks_updates_the_count_once(bot):

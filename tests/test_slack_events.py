@@ -142,3 +142,13 @@ def test_event_with_a_bad_signature_is_rejected(bot):
     assert reply.status == 401
     quiet(bot.stub, "chat.postMessage", 0)
     assert COORDINATOR in bot.store.coordinators(TEAM, CHANNEL)
+
+
+def test_mention_summary_takes_a_level_and_weeks_like_the_slash_command(bot):
+    """`@coprod summary group weeks 12` posts just that level over 12 weeks."""
+    start_partnership(bot)
+    bot.slack.event(mention("<@UBOT> summary group weeks 12"), event_id="EvM12")
+    [post] = bot.stub.wait_for("chat.postMessage")
+    blocks = post.json("blocks")
+    assert [b["block_id"] for b in blocks if b.get("block_id", "").startswith("level:")] == ["level:group"]
+    assert "12 weeks" in blocks[0]["text"]["text"]

@@ -185,3 +185,14 @@ def test_fresh_timestamp_within_five_minutes_is_accepted(bot):
     """Slack's clock may be a little off: a request signed four minutes ago is still served."""
     reply = bot.command("help", timestamp=int(time.time()) - 240)
     assert reply.status == 200
+
+
+def test_a_double_click_on_an_app_home_button_posts_once(configured):
+    """Two quick clicks on "Ask a check-in now" post one check-in."""
+    bot = configured
+    before = len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL])
+    for _ in range(2):
+        bot.slack.click("home_checkin", CHANNEL, container_type="view", user=COORDINATOR)
+    settle(bot)  # both clicks' follow-ups have finished
+    after = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    assert len(after) == before + 1

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import messages, posts
 from bot.listeners.home import publish_home
+from bot.listeners.payloads import ids
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.posts import Deps
 from bot.store import Checkin
@@ -25,23 +26,18 @@ RATE = re.compile(r"^rate:([1-5])$")
 BLOCK = re.compile(r"^(checkin|reflect):(\d{1,18})$")
 # A check-in's count is updated at most about once a second, however many people click at once.
 COUNT_DELAY = 1.0
+REPLY_DELAY = 0.3
 
 
 def _action(body: dict) -> dict:
-    actions = body.get("actions") or [{}]
-    return actions[0] if isinstance(actions[0], dict) else {}
-
-
-def _ids(body: dict) -> tuple[str, str, str]:
-    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-    channel = (body.get("channel") or {}).get("id", "")
-    user = (body.get("user") or {}).get("id", "")
-    return team, channel, user
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
 
 
 def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
     """The check-in a click belongs to, or None when the payload doesn't match what we posted."""
-    team, channel, _ = _ids(body)
+    team, channel, _ = ids(body)
     match = BLOCK.match(str(_action(body).get("block_id", "")))
     if not match:
         return None
@@ -66,7 +62,7 @@ def register(app: App, deps: Deps) -> None:
         if not match or checkin is None or action.get("value") != match.group(1):
             log.warning("ignored a rating click that doesn't match a check-in")
             return ack()
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         private = checkin.kind == "reflexivity"
         role = None if private else store.roles(team, checkin.channel_id).get(user)
         answer = store.record_response(team, checkin.id, user, rating=int(match.group(1)),
@@ -77,7 +73,10 @@ def register(app: App, deps: Deps) -> None:
         facilitator = deps.catalog.facilitator(checkin.facilitator_id)
         text = messages.answer_recorded(facilitator, answer.rating, anonymous=answer.anonymous,
                                         comment=answer.comment, private=private)
-        deps.followups.submit(lambda: respond(text=text, response_type="ephemeral", replace_original=False))
+        # A double click sends one reply (the latest): replies to one person's clicks on one check-in
+        # wait a moment and replace each other.
+        deps.followups.submit_latest(("reply", team, checkin.id, user), lambda: respond(
+            text=text, response_type="ephemeral", replace_original=False), delay=REPLY_DELAY)
         if not private:
             # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
             message_ts = (body.get("container") or {}).get("message_ts")
@@ -87,7 +86,7 @@ def register(app: App, deps: Deps) -> None:
         checkin = checkin_for_click(deps, body)
         if checkin is None:
             return
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         mine = store.my_answer(team, checkin.id, user)
         facilitator = deps.catalog.facilitator(checkin.facilitator_id)
         client.views_open(trigger_id=body.get("trigger_id", ""), view=messages.comment_modal(
@@ -95,7 +94,7 @@ def register(app: App, deps: Deps) -> None:
             anonymous=mine.anonymous if mine else False))
 
     def met_ack(ack, body, context):
-        team, channel, user = _ids(body)
+        team, channel, user = ids(body)
         value = str(_action(body).get("value", ""))
         try:
             held_on = date.fromisoformat(value)
@@ -116,7 +115,7 @@ def register(app: App, deps: Deps) -> None:
         done = context.get("coprod_met")
         if not done:
             return
-        _, channel, user = _ids(body)
+        _, channel, user = ids(body)
         if done["new"]:
             ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
             if ts:
@@ -127,7 +126,7 @@ def register(app: App, deps: Deps) -> None:
                     replace_original=False)
 
     def forget_ack(ack, body, context):
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         context["coprod_forgotten"] = store.forget_user(team, user)
         ack()
 
@@ -140,7 +139,7 @@ def register(app: App, deps: Deps) -> None:
         respond(text="Nothing was erased. Your answers are safe.", replace_original=True)
 
     def reflexivity_toggle(ack, body, context):
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         action = _action(body)
         channel = str(action.get("value", ""))
         if store.partnership(team, channel) is None:
@@ -154,7 +153,7 @@ def register(app: App, deps: Deps) -> None:
         done = context.get("coprod_reflexivity")
         if not done:
             return
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         if (body.get("container") or {}).get("type") == "view":
             publish_home(deps, client, team, user)
             return
@@ -164,7 +163,7 @@ def register(app: App, deps: Deps) -> None:
 
     def home_action(body, client):
         """App Home buttons: coordinators only, checked here on the server, whatever the payload says."""
-        team, _, user = _ids(body)
+        team, _, user = ids(body)
         action = _action(body)
         channel = str(action.get("value", ""))
         if store.partnership(team, channel) is None:
@@ -175,8 +174,12 @@ def register(app: App, deps: Deps) -> None:
             client.chat_postMessage(channel=user, text=messages.refusal_text(
                 "post check-ins and summaries from here", store.coordinators(team, channel)))
             return
+        kind = str(action.get("action_id"))
+        # A double click posts once: both clicks claim the same one-minute slot.
+        if not store.claim_post(team, channel, kind=kind, fire_at=now // 60 * 60, now=now):
+            return
         try:
-            if action.get("action_id") == "home_checkin":
+            if kind == "home_checkin":
                 posts.post_checkin(deps, client, team, channel)
             else:
                 posts.post_summary(deps, client, team, channel)

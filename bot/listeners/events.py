@@ -6,14 +6,18 @@ Slack retries an event it thinks we missed; each event id is handled once.
 from __future__ import annotations
 
 import logging
+import re
 
 from slack_bolt import App
 
+from bot import commands as grammar
 from bot import messages, posts
 from bot.listeners.home import publish_home
 from bot.posts import Deps
 
 log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[^>]*>")
+HELLO = "Hello! Say `@coprod summary` to see how we're doing, or type `/coprod help`."
 
 
 def _first_time(deps: Deps, body: dict, context) -> bool:
@@ -35,16 +39,21 @@ def register(app: App, deps: Deps) -> None:
         if context.get("coprod_duplicate"):
             return
         team, channel, user = body.get("team_id", ""), event.get("channel", ""), event.get("user", "")
-        text = event.get("text", "").lower()
-        if "summary" in text:
-            if deps.store.partnership(team, channel) is None:
-                client.chat_postEphemeral(channel=channel, user=user,
-                                          text="coprod isn't set up in this channel yet. Type `/coprod help` to start.")
-                return
-            posts.post_summary(deps, client, team, channel)
+        # "@coprod summary group weeks 12": the words after the mention, read as the slash command reads them.
+        words = MENTION.sub(" ", str(event.get("text", ""))).split()
+        summary_at = next((i for i, w in enumerate(words) if w.lower() == "summary"), None)
+        if summary_at is None:
+            client.chat_postEphemeral(channel=channel, user=user, text=HELLO)
             return
-        client.chat_postEphemeral(channel=channel, user=user,
-                                  text="Hello! Say `@coprod summary` to see how we're doing, or type `/coprod help`.")
+        try:
+            cmd = grammar.parse(" ".join(words[summary_at:]), deps.catalog, today=deps.now().date())
+        except grammar.UsageError:  # people talk to a mention ("summary please"): the whole summary, then
+            cmd = grammar.ShowSummary()
+        if deps.store.partnership(team, channel) is None:
+            client.chat_postEphemeral(channel=channel, user=user,
+                                      text="coprod isn't set up in this channel yet. Type `/coprod help` to start.")
+            return
+        posts.post_summary(deps, client, team, channel, weeks=cmd.weeks, level_id=cmd.level.id if cmd.level else None)
 
     def on_home(body, event, client, context):
         if context.get("coprod_duplicate") or event.get("tab", "home") != "home":
@@ -64,5 +73,3 @@ def register(app: App, deps: Deps) -> None:
     app.event("app_mention")(ack=dedupe, lazy=[on_mention])
     app.event("app_home_opened")(ack=dedupe, lazy=[on_home])
     app.event("member_joined_channel")(ack=dedupe, lazy=[on_join])
-    # Events we don't act on are still acknowledged, so Slack doesn't retry them.
-    app.event("message")(ack=lambda ack: ack(), lazy=[])

@@ -9,18 +9,10 @@ from slack_bolt import App
 
 from bot import messages
 from bot.listeners.actions import count_changed
+from bot.listeners.payloads import dig, ids
 from bot.posts import Deps
 
 log = logging.getLogger(__name__)
-
-
-def _dig(data: object, *keys: str) -> object:
-    """data[k1][k2]…, or None as soon as a level is missing or not a mapping (forged payloads)."""
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bool]:
@@ -30,12 +22,12 @@ def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bo
         checkin_id = int(meta["checkin"]) if isinstance(meta, dict) else None
     except (ValueError, KeyError, TypeError):
         checkin_id = None
-    values = _dig(view, "state", "values")
-    rating_text = _dig(values, "rating", "rating", "selected_option", "value")
+    values = dig(view, "state", "values")
+    rating_text = dig(values, "rating", "rating", "selected_option", "value")
     rating = int(rating_text) if rating_text in ("1", "2", "3", "4", "5") else None
-    comment = _dig(values, "comment", "comment", "value")
+    comment = dig(values, "comment", "comment", "value")
     comment = comment.strip() if isinstance(comment, str) else None
-    boxes = _dig(values, "anonymous", "anonymous", "selected_options")
+    boxes = dig(values, "anonymous", "anonymous", "selected_options")
     anonymous = isinstance(boxes, list) and any(isinstance(o, dict) and o.get("value") == "anonymous" for o in boxes)
     return checkin_id, rating, comment or None, anonymous
 
@@ -50,8 +42,7 @@ def register(app: App, deps: Deps) -> None:
     store = deps.store
 
     def submit(ack, body, view, client):
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-        user = (body.get("user") or {}).get("id", "")
+        team, _, user = ids(body)
         checkin_id, rating, comment, anonymous = parse_submission(view)
         checkin = store.checkin(team, checkin_id) if checkin_id is not None else None
         if checkin is None:
