@@ -348,8 +348,14 @@ def home_view(partnerships: Iterable[dict], catalog: Catalog) -> dict:
         for kind in ("checkins", "summary", "meeting"):
             when = item["next"].get(kind)
             label = {"checkins": "Next check-in", "summary": "Next summary", "meeting": "Next meeting reminder"}[kind]
-            upcoming.append(f"{label}: " + (f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}" if when else "not set"))
+            if when:
+                shown = f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
+            else:
+                shown = "paused" if item.get("paused") and kind in item["next"] else "not set"
+            upcoming.append(f"{label}: {shown}")
         blocks.append(_context("  ·  ".join(upcoming)))
+        if item.get("paused"):
+            blocks.append(_context(":pause_button: " + paused_text(channel, item["paused"])))
         buttons = []
         if item["coordinator"]:
             buttons += [_button("Ask a check-in now", "home_checkin", channel, style="primary"),

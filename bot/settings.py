@@ -63,9 +63,10 @@ class Settings:
                     "on your app's Basic Information page"
                 )
             if not app_token and not secret:
+                instead = "" if http else ", or set SLACK_APP_TOKEN to use Socket Mode instead"
                 raise SettingsError(
                     "SLACK_SIGNING_SECRET is not set (needed for HTTP mode): copy it from your app's Basic Information "
-                    "page, or set SLACK_APP_TOKEN to use Socket Mode instead"
+                    f"page{instead}"
                 )
         port_text = env.get("PORT", "").strip() or str(DEFAULT_PORT)
         # isascii too: "²".isdigit() is true, and int() refuses it.

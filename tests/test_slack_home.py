@@ -161,3 +161,12 @@ def test_reflexivity_toggle_for_an_unknown_channel_changes_nothing(bot):
     assert reply.status == 200
     assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == set()
     assert bot.store.partnership(TEAM, "C999") is None
+
+
+def test_home_says_when_a_partnerships_schedules_are_paused(bot):
+    """A paused partnership shows its schedules as paused, and why, not as 'not set'."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.store.set_paused(TEAM, CHANNEL, "not_in_channel")
+    shown = texts(open_home(bot))
+    assert "Next check-in: paused" in shown
+    assert "I'm no longer in the channel" in shown

@@ -52,6 +52,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
             "summary": summary,
             "covered": {s.level.id: s.covered for s in summary.levels},
             "next": upcoming,
+            "paused": p.paused_reason,
             "coordinator": store.is_coordinator(team, p.channel_id, user) or bool(info and info.is_admin),
             "reflexivity_on": user not in store.reflexivity_optouts(team, p.channel_id),
         })
