@@ -196,3 +196,13 @@ def test_a_double_click_on_an_app_home_button_posts_once(configured):
     settle(bot)  # both clicks' follow-ups have finished
     after = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
     assert len(after) == before + 1
+
+
+def test_a_body_over_one_mebibyte_is_refused_unread(bot):
+    """Nobody can make coprod read a huge body: over 1 MiB is a 413, signed or not."""
+    from slack_requests import post
+
+    body = b"payload=" + b"x" * (1024 * 1024 + 10)
+    status, _, _ = post(f"http://127.0.0.1:{bot.runtime.port}/slack/events", body,
+                        "application/x-www-form-urlencoded", "test-signing-secret")
+    assert status == 413
