@@ -8,6 +8,7 @@ is ``python bench/load_bench.py --clients 50 --seconds 60``.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from slack_stub import SlackStub
@@ -41,8 +42,11 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
             result = run_clicks(bot.port, targets, clients=CLIENTS, users_per_client=20, seconds=SECONDS,
                                 response_url=stub.response_url(""), timeout=10)
             acked_clicks = sum(len(w.latencies) for w in result.workers)
-            # Every acknowledged click's lazy reply (response_url) reaches the Slack stand-in in the end.
-            replies = wait_for_replies(stub, acked_clicks, timeout=120)
+            # Every acknowledged (user, check-in) gets its private reply in the end; a person's clicks on
+            # one check-in within a moment share one reply (the latest), so there may be fewer than clicks.
+            wait_for_replies(stub, len(result.acked), timeout=60)
+            time.sleep(1.0)  # past the reply delay, for trailing replies
+            replies = len(stub.calls_to("response_url"))
             assert bot.healthz() == 200
         assert bot.proc.returncode == 0  # SIGTERM once the replies were out: a clean stop
         log = bot.log_path.read_text(errors="replace")
@@ -64,6 +68,6 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
     assert stored == len(result.acked)  # every acknowledged (user, check-in) once, nothing else
 
     assert p99 < SLACK_DEADLINE, f"p99 acknowledgement {p99:.2f} s"
-    assert replies == acked_clicks
+    assert len(result.acked) <= replies <= acked_clicks
     assert "Traceback" not in log
     assert [line for line in log.splitlines() if " ERROR " in line] == []
