@@ -189,8 +189,11 @@ class Runtime:
             serving = self._serving_thread
             if serving is not None and serving is not threading.current_thread() and not self._served.is_set():
                 # Close every socket from inside the server's own loop, which then ends.
-                self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-                self._served.wait(10)
+                try:
+                    self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+                    self._served.wait(10)
+                except OSError:  # the loop had already closed its sockets
+                    pass
             else:
                 self.server.close()
             self.server.task_dispatcher.shutdown()  # in-flight requests finish first
