@@ -136,7 +136,7 @@ def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> 
 
     If Slack won't list the channel's members, the round fails (and the scheduler pauses or retries it)."""
     bot = deps.bot_user(client)
-    members = [m for m in channel_members(client, channel) if m != bot]
+    members = [m for m in channel_members(client, channel) if m != bot and is_person(client, m)]
     deps.store.set_member_count(team, channel, len(members))
     opted_out = deps.store.reflexivity_optouts(team, channel)
     facilitator = reflexivity_facilitator(deps, team, channel)
@@ -148,13 +148,23 @@ def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> 
         if member in opted_out:
             continue
         try:
-            client.chat_postMessage(channel=member, text=f"A moment to reflect: {messages.escape(facilitator.prompt)}",
+            client.chat_postMessage(channel=member,
+                                    text=f"A moment to reflect: {messages.escape(facilitator.prompt)}",
                                     blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0,
                                                                    reflexive_channel=channel))
             sent += 1
         except SlackApiError as exc:
             log.warning("a reflection prompt could not be sent: %s", exc.response.get("error"))
     return sent
+
+
+def is_person(client: WebClient, user: str) -> bool:
+    """Not another app's bot and not a deactivated account (when Slack can't say, assume a person)."""
+    try:
+        data = client.users_info(user=user)["user"]
+    except SlackApiError:
+        return True
+    return not (data.get("is_bot") or data.get("deleted") or user == "USLACKBOT")
 
 
 def pause_for_error(deps: Deps, client: WebClient, team: str, channel: str, error: str) -> bool:

@@ -552,3 +552,13 @@ def blocks_json(call) -> str:
     import json
 
     return json.dumps(call.json("blocks")).lower()
+
+
+def test_reflection_prompts_skip_other_bots_and_deactivated_accounts(bot):
+    """Another app's bot and a deactivated member in the channel get no reflection DM."""
+    bot.stub.add_user("UOTHERBOT", is_bot=True)
+    bot.stub.add_user("UGONE", deleted=True)
+    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, "UBOT", "UOTHERBOT", "UGONE"], name="partnership")
+    sent = send_prompts(bot)
+    assert sorted(c.args["channel"] for c in sent) == sorted([*MEMBERS, ADMIN])
+    assert bot.store.partnership(TEAM, CHANNEL).member_count == len(MEMBERS) + 1
