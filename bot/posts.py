@@ -127,8 +127,7 @@ def reflexivity_facilitator(deps: Deps, team: str, channel: str) -> Facilitator:
     tagged = deps.catalog.tagged("reflexivity")
     level_id = tagged[0].level_id if tagged else deps.catalog.levels[0].id
     kin = list(tagged) + [f for f in deps.catalog.in_level(level_id) if f not in tagged]
-    history = deps.store.last_asked(team, channel, kind="reflexivity")
-    return min(enumerate(kin), key=lambda p: (history[p[1].id][1] if p[1].id in history else -1, p[0]))[1]
+    return rotation.least_recently_asked(kin, deps.store.last_asked(team, channel, kind="reflexivity"))
 
 
 def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> int:

@@ -7,7 +7,7 @@ facilitator wins once (the caller clears the pin after posting).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.catalog import Catalog, Facilitator
 
@@ -33,13 +33,17 @@ def levels_by_need(catalog: Catalog, history: History) -> list[str]:
     return sorted(last, key=lambda lid: (_NEVER if last[lid] is None else last[lid], order[lid]))
 
 
-def next_in_level(catalog: Catalog, level_id: str, history: History) -> Facilitator:
-    """The facilitator of a level asked least recently (never asked first, then catalog order)."""
-    candidates = catalog.in_level(level_id)
+def least_recently_asked(candidates: Sequence[Facilitator], history: History) -> Facilitator:
+    """The candidate asked least recently: never asked first, ties to the order given."""
     return min(
         enumerate(candidates),
         key=lambda pair: (history[pair[1].id][1] if pair[1].id in history else _NEVER, pair[0]),
     )[1]
+
+
+def next_in_level(catalog: Catalog, level_id: str, history: History) -> Facilitator:
+    """The facilitator of a level asked least recently (never asked first, then catalog order)."""
+    return least_recently_asked(catalog.in_level(level_id), history)
 
 
 def next_facilitator(catalog: Catalog, history: History, pinned: str | None = None) -> Facilitator:

@@ -184,7 +184,7 @@ def summarize(
                 last_activity=datetime.fromtimestamp(act.last_activity, UTC) if act and act.last_activity else None,
                 reasons=level_reasons(act, k=k, weeks=window.weeks),
                 flags=flags,
-                covered=getattr(act, "covered", 0) if act else 0,
+                covered=act.covered if act else 0,
             )
         )
     return Summary(

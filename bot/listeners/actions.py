@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_sdk.errors import SlackApiError
 
 from bot import messages, posts
+from bot.listeners import payloads
 from bot.listeners.home import publish_home
 from bot.listeners.payloads import ids
 from bot.people import known_user, look_up_user, may_coordinate
@@ -79,7 +80,7 @@ def register(app: App, deps: Deps) -> None:
             text=text, response_type="ephemeral", replace_original=False), delay=REPLY_DELAY)
         if not private:
             # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
-            message_ts = (body.get("container") or {}).get("message_ts")
+            message_ts = payloads.text(body, "container", "message_ts") or None
             count_changed(deps, client, checkin, message_ts)
 
     def comment_open(body, client):
@@ -97,13 +98,13 @@ def register(app: App, deps: Deps) -> None:
         team, channel, user = ids(body)
         value = str(_action(body).get("value", ""))
         try:
-            held_on = date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             return ack()
         # A reminder's button carries its meeting's date: accept only a date near today.
-        if abs((held_on - deps.now().date()).days) > 7:
+        if abs((day - deps.now().date()).days) > 7:
             return ack()
-        held_on = held_on.isoformat()
+        held_on = day.isoformat()
         if store.partnership(team, channel) is None:
             return ack()
         context["coprod_met"] = {"held_on": held_on,
@@ -117,7 +118,7 @@ def register(app: App, deps: Deps) -> None:
             return
         _, channel, user = ids(body)
         if done["new"]:
-            ts = (body.get("container") or {}).get("message_ts") or (body.get("message") or {}).get("ts")
+            ts = payloads.text(body, "container", "message_ts") or payloads.text(body, "message", "ts")
             if ts:
                 client.chat_update(channel=channel, ts=ts, text="Meeting logged",
                                    blocks=messages.meeting_logged_blocks(done["held_on"], user))
@@ -154,7 +155,7 @@ def register(app: App, deps: Deps) -> None:
         if not done:
             return
         team, _, user = ids(body)
-        if (body.get("container") or {}).get("type") == "view":
+        if payloads.text(body, "container", "type") == "view":
             publish_home(deps, client, team, user)
             return
         text = ("Done: no more reflection prompts for you. You can turn them back on from my Home tab."
