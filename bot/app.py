@@ -52,14 +52,17 @@ def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
 def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Executor | None = None) -> App:
     """The Bolt app. No call to Slack happens here, so the bot starts with no network.
 
-    ``executor`` runs the work after each acknowledgement; the runtime drains it before stopping."""
+    In Socket Mode Bolt acknowledges as soon as a listener calls ``ack`` and runs the listener on
+    ``executor``; over HTTP a listener runs on the request's thread and the response is its ack. Either
+    way, work after the ack goes to the follow-up workers (bot/followups.py). Over HTTP the signature
+    is checked once, by the endpoint (bot/endpoint.py), before the body is parsed."""
     app = App(
         client=client,
         listener_executor=executor,
         signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
         process_before_response=not settings.socket_mode,
         token_verification_enabled=False,
-        request_verification_enabled=not settings.socket_mode,
+        request_verification_enabled=False,  # bot/endpoint.py checks every HTTP request's signature
         logger=logging.getLogger("bot.bolt"),
     )
 

@@ -1,10 +1,15 @@
-"""Work that follows an acknowledgement: private replies and message updates, off the request thread.
+"""Work that follows an acknowledgement: the one place it runs, off the request thread.
 
-Slack wants its acknowledgement within 3 seconds; the answer is already committed by then. What
-follows (telling the person what was recorded, updating a check-in's count) runs here, on a few
-long-lived worker threads, so the request thread returns at once. Updates that only need the latest
-state (a check-in's count) wait a moment and are coalesced: while one is waiting, a newer one replaces
-it, so a whole team clicking at once costs one message update, not one per click.
+Slack wants its acknowledgement within 3 seconds; whatever must be durable is committed before it.
+What follows (posting a check-in, answering through a response_url, updating a check-in's count,
+opening a modal) is handed here as a :class:`FollowUp`, a closure carrying its own data, and runs on
+a few long-lived worker threads. HTTP and Socket Mode hand over the same way.
+
+Updates that only need the latest state (a check-in's count) wait a moment and are coalesced: while
+one is waiting, a newer one replaces it, so a whole team clicking at once costs one message update.
+
+A follow-up that fails, or that is still waiting when the process stops, is never silent: it is
+logged with the partnership and what was lost, and the person is told, kindly, to try again.
 """
 
 from __future__ import annotations
@@ -13,60 +18,122 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 _STOP = object()
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One piece of work after an acknowledgement.
+
+    ``what`` names it for the log ("post a check-in"); ``team`` and ``channel`` say whose it is;
+    ``apologise`` tells the person it didn't happen (it must not raise into the caller's hands: it is
+    guarded here)."""
+
+    run: Callable[[], object]
+    what: str
+    team: str = ""
+    channel: str = ""
+    apologise: Callable[[], object] | None = None
 
 
 class FollowUps:
     def __init__(self, workers: int = 4):
         self._workers = workers
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._latest: dict[Hashable, Callable[[], None]] = {}
+        self._latest: dict[Hashable, FollowUp] = {}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0  # queued, waiting on a delay, or running
         self._threads: list[threading.Thread] = []
         self._timers: dict[Hashable, threading.Timer] = {}
         self._closed = False
 
-    def submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: FollowUp) -> None:
         """Run ``job`` soon, on a worker thread."""
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._pending += 1
+        if closed:
+            self._lost(job, "the bot was stopping")
+            return
         self._start()
         self._queue.put(job)
 
-    def submit_latest(self, key: Hashable, job: Callable[[], None], *, delay: float = 0.0) -> None:
+    def submit_latest(self, key: Hashable, job: FollowUp, *, delay: float = 0.0) -> None:
         """Run ``job`` after ``delay`` seconds; a job with the same key still waiting is replaced by this one."""
-        self._start()
         with self._lock:
-            waiting = key in self._latest
-            self._latest[key] = job
-            if waiting:
-                return
-            if delay > 0 and not self._closed:
-                timer = threading.Timer(delay, self._due, args=(key,))
-                timer.daemon = True
-                self._timers[key] = timer
-                timer.start()
-                return
-        self._queue.put(key)
+            closed = self._closed
+            waiting = closed or self._keep_latest(key, job, delay)
+        if closed:
+            self._lost(job, "the bot was stopping")
+        elif not waiting:
+            self._start()
+            self._queue.put(key)
 
-    def _due(self, key: Hashable) -> None:
-        with self._lock:  # under the lock, so close() can't slip its stop signal in ahead of this key
-            if self._timers.pop(key, None) is not None:
-                self._queue.put(key)
+    def _keep_latest(self, key: Hashable, job: FollowUp, delay: float) -> bool:
+        """Under the lock: keep ``job`` as the one to run for ``key``; True if it needn't be queued now
+        (one is already waiting for that key, or a timer will queue it)."""
+        waiting = key in self._latest
+        self._latest[key] = job
+        if waiting:
+            return True
+        self._pending += 1
+        if delay > 0:
+            timer = threading.Timer(delay, self._due, args=(key,))
+            timer.daemon = True
+            self._timers[key] = timer
+            timer.start()
+            return True
+        return False
+
+    @property
+    def idle(self) -> bool:
+        with self._lock:
+            return self._pending == 0
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Run delayed jobs now and wait until nothing is queued or running; False if ``timeout`` passed first."""
+        self._release_timers()
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Finish what is queued (up to ``timeout``), then stop the workers."""
+        """Finish what is queued (up to ``timeout``), then stop the workers; report anything left undone."""
+        self._release_timers()
         with self._lock:
             self._closed = True
             threads = list(self._threads)
-            timers, self._timers = self._timers, {}
-        for key, timer in timers.items():  # delayed jobs run now rather than never
-            timer.cancel()
-            self._queue.put(key)
         for _ in threads:
             self._queue.put(_STOP)
         for thread in threads:
             thread.join(timeout)
+        while True:  # whatever the workers didn't reach (or, with no workers, everything) is lost
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            job = self._take(item)
+            if job is not None:
+                self._lost(job, "the bot stopped before it ran")
+
+    def _release_timers(self) -> None:
+        with self._lock:
+            timers, self._timers = self._timers, {}
+        for key, timer in timers.items():
+            timer.cancel()
+            self._start()
+            self._queue.put(key)
+
+    def _due(self, key: Hashable) -> None:
+        with self._lock:  # a drain or close may have released this key already
+            if self._timers.pop(key, None) is None:
+                return
+        self._start()
+        self._queue.put(key)
 
     def _start(self) -> None:
         with self._lock:
@@ -77,19 +144,45 @@ class FollowUps:
                 thread.start()
                 self._threads.append(thread)
 
+    def _take(self, item: object) -> FollowUp | None:
+        """The job behind a queue item (a keyed item may have nothing left to run)."""
+        if isinstance(item, FollowUp):
+            return item
+        with self._lock:
+            return self._latest.pop(item, None)  # type: ignore[arg-type]
+
     def _work(self) -> None:
         while True:
             item = self._queue.get()
             if item is _STOP:
                 return
-            if callable(item):
-                job = item
-            else:
-                with self._lock:
-                    job = self._latest.pop(item, None)
-                if job is None:
-                    continue
+            job = self._take(item)
             try:
-                job()
-            except Exception:  # one failed reply must not stop the others
-                log.exception("work after an acknowledgement failed")
+                if job is not None:
+                    _run(job)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _lost(self, job: FollowUp, why: str) -> None:
+        log.error("could not %s for team %s channel %s: %s", job.what, job.team or "?", job.channel or "?", why)
+        _apologise(job)
+
+
+def _run(job: FollowUp) -> None:
+    try:
+        job.run()
+    except Exception:  # one failed follow-up must not stop the others; the person hears it didn't happen
+        log.exception("could not %s for team %s channel %s after acknowledging it", job.what,
+                      job.team or "?", job.channel or "?")
+        _apologise(job)
+
+
+def _apologise(job: FollowUp) -> None:
+    if job.apologise is None:
+        return
+    try:
+        job.apologise()
+    except Exception:
+        log.exception("could not tell the person that %s failed (team %s)", job.what, job.team or "?")

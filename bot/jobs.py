@@ -106,7 +106,8 @@ class Dispatcher:
         if not store.claim_post(p.team_id, p.channel_id, kind=kind, fire_at=key, now=int(now.timestamp())):
             return []
         store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status="skipped", detail=why)
-        log.warning("skipped a %s due at %s: %s", kind, fire_at.isoformat(), why)
+        log.warning("skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id,
+                    fire_at.isoformat(), why)
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
     def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
@@ -121,10 +122,11 @@ class Dispatcher:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
             posts.pause_for_error(self.deps, self.client, p.team_id, p.channel_id, error)
-            log.warning("a scheduled %s could not be posted: %s", kind, error)
+            log.warning("a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id,
+                        p.channel_id, error)
         except Exception as exc:  # one partnership's trouble must not stop the others' posts
             status, detail = "failed", type(exc).__name__
-            log.exception("a scheduled %s failed", kind)
+            log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
         store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status=status, detail=detail)
         return Fired(p.team_id, p.channel_id, kind, fire_at, status)
 

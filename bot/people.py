@@ -31,7 +31,7 @@ def look_up_user(store: Store, client: WebClient, team: str, user: str, now: int
     try:
         data = client.users_info(user=user)["user"]
     except SlackApiError as exc:
-        log.warning("users.info failed for a user: %s", exc.response.get("error"))
+        log.warning("users.info failed for a user of team %s: %s", team, exc.response.get("error"))
         cached = store.user(team, user)
         return cached or UserInfo(user, None, False, now)
     is_admin = bool(data.get("is_admin") or data.get("is_owner") or data.get("is_primary_owner"))

@@ -95,7 +95,8 @@ def refresh_members(deps: Deps, client: WebClient, team: str, channel: str) -> l
         bot = deps.bot_user(client)
         members = [m for m in channel_members(client, channel) if m != bot]
     except SlackApiError as exc:
-        log.warning("conversations.members failed: %s", exc.response.get("error"))
+        log.warning("conversations.members failed for team %s channel %s: %s", team, channel,
+                    exc.response.get("error"))
         return []
     deps.store.set_member_count(team, channel, len(members))
     return members
@@ -153,7 +154,8 @@ def send_reflexivity(deps: Deps, client: WebClient, team: str, channel: str) -> 
                                                                    reflexive_channel=channel))
             sent += 1
         except SlackApiError as exc:
-            log.warning("a reflection prompt could not be sent: %s", exc.response.get("error"))
+            log.warning("a reflection prompt for team %s channel %s could not be sent: %s", team, channel,
+                        exc.response.get("error"))
     return sent
 
 
@@ -174,12 +176,13 @@ def pause_for_error(deps: Deps, client: WebClient, team: str, channel: str, erro
     if partnership is None or partnership.paused_reason:
         return True
     deps.store.set_paused(team, channel, error)
-    log.warning("paused a partnership's schedules: %s", error)
+    log.warning("paused the schedules of team %s channel %s: %s", team, channel, error)
     for coordinator in deps.store.coordinators(team, channel):
         try:
             client.chat_postMessage(channel=coordinator, text=messages.paused_text(channel, error))
         except SlackApiError as exc:
-            log.warning("could not tell a coordinator about the pause: %s", exc.response.get("error"))
+            log.warning("could not tell a coordinator of team %s channel %s about the pause: %s", team, channel,
+                        exc.response.get("error"))
     return True
 
 

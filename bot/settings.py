@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
+DEFAULT_DB = "coprod.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(Exception):
@@ -29,6 +31,7 @@ class Settings:
     port: int
     grace_hours: float
     tick_seconds: float
+    log_level: str = "INFO"
 
     @property
     def socket_mode(self) -> bool:
@@ -88,16 +91,20 @@ class Settings:
         tick = _number(env, "COPROD_TICK_SECONDS", 30.0)
         if tick <= 0:
             raise SettingsError("COPROD_TICK_SECONDS must be more than 0")
+        log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+        if log_level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not “{env.get('LOG_LEVEL')}”")
         return cls(
             bot_token=token,
             signing_secret=secret,
             app_token=app_token,
             api_url=api_url,
-            db_path=env.get("COPROD_DB", "").strip() or "coprod.db",
+            db_path=env.get("COPROD_DB", "").strip() or DEFAULT_DB,
             facilitators_path=env.get("COPROD_FACILITATORS", "").strip() or None,
             port=int(port_text),
             grace_hours=grace,
             tick_seconds=tick,
+            log_level=log_level,
         )
 
 
@@ -125,10 +132,10 @@ def load_dotenv_file() -> None:
 
 
 def db_path_from_env() -> str:
-    load_dotenv_file()
-    return os.environ.get("COPROD_DB", "").strip() or "coprod.db"
+    """The database path alone, for the commands that need no Slack settings."""
+    return Settings.from_env(require_slack=False).db_path
 
 
 def facilitators_path_from_env() -> str | None:
-    load_dotenv_file()
-    return os.environ.get("COPROD_FACILITATORS", "").strip() or None
+    """The catalog path alone, for the commands that need no Slack settings."""
+    return Settings.from_env(require_slack=False).facilitators_path

@@ -664,13 +664,16 @@ class Store:
         """
         responder = self.responder_key(team, user)
         with self._write() as conn:
-            owner = conn.execute("SELECT 1 FROM checkins WHERE id = ? AND team_id = ?", (checkin_id, team)).fetchone()
-            if owner is None:
-                raise KeyError(f"no check-in {checkin_id} in {team}")
-            before = conn.execute(
-                "SELECT rating, comment, anonymous FROM responses WHERE checkin_id = ? AND responder = ?",
-                (checkin_id, responder),
+            # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
+            found = conn.execute(
+                "SELECT r.checkin_id IS NOT NULL, r.rating, r.comment, r.anonymous FROM checkins c"
+                " LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?"
+                " WHERE c.id = ? AND c.team_id = ?",
+                (responder, checkin_id, team),
             ).fetchone()
+            if found is None:
+                raise KeyError(f"no check-in {checkin_id} in {team}")
+            before = found[1:] if found[0] else None
             if before is None and rating is None:
                 raise ValueError("a first answer needs a rating")
             new_rating = rating if rating is not None else before[0]

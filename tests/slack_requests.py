@@ -330,6 +330,11 @@ class Reply:
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
 
+    @property
+    def acknowledged(self) -> bool:
+        """Whether Slack counts this as acknowledged: a 200 (over HTTP), an ack in time (over Socket Mode)."""
+        return self.status == 200
+
     def json(self) -> Any:
         """The body json-decoded; None for an empty body (a bare ack)."""
         if not self.body.strip():
@@ -344,7 +349,7 @@ class SlackClientSim:
     """Slack's side of the conversation: builds, signs and posts to ``<base_url>slack/events``.
 
     Keyword arguments go to the builder, except ``timestamp``, ``headers`` and ``bad_signature``,
-    which go to :func:`post`.
+    which go to :func:`post`. :class:`socket_mode_sim.SocketModeSim` has the same methods over Socket Mode.
     """
 
     def __init__(self, base_url: str, secret: str, path: str = "slack/events") -> None:
@@ -376,8 +381,14 @@ class SlackClientSim:
         kw, post_kw = self._split(kw)
         return self._go(view_submission_body(callback_id, values, **kw), post_kw)
 
-    def event(self, event: dict[str, Any], **kw: Any) -> Reply:
+    def event(
+        self, event: dict[str, Any], *, retry_attempt: int | None = None, retry_reason: str | None = None, **kw: Any
+    ) -> Reply:
+        """A ``retry_attempt`` of 1 or more marks Slack's redelivery: X-Slack-Retry-Num/-Reason headers."""
         kw, post_kw = self._split(kw)
+        if retry_attempt:
+            retry = {"X-Slack-Retry-Num": str(retry_attempt), "X-Slack-Retry-Reason": retry_reason or "http_timeout"}
+            post_kw["headers"] = {**retry, **(post_kw.get("headers") or {})}
         return self._go(event_body(event, **kw), post_kw)
 
     def url_verification(self, challenge: str, **kw: Any) -> Reply:

@@ -70,12 +70,13 @@ class Call:
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "rate_limit" | "server_error" | "delay"
+    kind: str  # "fail" | "rate_limit" | "server_error" | "delay" | "answer"
     error: str = ""
     status: int = 200
     retry_after: int = 0
     seconds: float = 0.0
     channel: str | None = None  # only calls for this channel, when set
+    answer: dict[str, Any] | None = None  # for "answer": the whole JSON answer
 
 
 class _Server(ThreadingHTTPServer):
@@ -270,6 +271,10 @@ class SlackStub:
         """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body."""
         self._queue(method, _Fault("server_error", status=status), times)
 
+    def answer(self, method: str, response: dict[str, Any], times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` answer exactly ``response`` (say, an "ok" missing a field)."""
+        self._queue(method, _Fault("answer", answer=response), times)
+
     def delay(self, method: str, seconds: float, times: int = 1, channel: str | None = None) -> None:
         """The next ``times`` calls to ``method`` (for ``channel``, if given) are answered, but after ``seconds``."""
         self._queue(method, _Fault("delay", seconds=seconds, channel=channel), times)
@@ -408,6 +413,8 @@ class SlackStub:
             response = self._answer(method, args)
         elif fault.kind == "fail":
             response = {"ok": False, "error": fault.error}
+        elif fault.kind == "answer":
+            response = dict(fault.answer or {})
         elif fault.kind == "rate_limit":
             status = 429
             response = {"ok": False, "error": "ratelimited"}

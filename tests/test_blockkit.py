@@ -16,7 +16,6 @@ from blockkit import (
     check_view,
     everything_said,
     payloads,
-    settle,
 )
 from conftest import ADMIN, CHANNEL, COORDINATOR
 
@@ -27,13 +26,6 @@ from bot.summary import summarize, window_for
 NASTY = ("<!channel>", "<@U999>", "<https://evil|x>", "<!here>", "<!subteam^S1>")
 NASTY_TEXT = "Hi " + " ".join(NASTY) + " & friends"
 
-
-
-@pytest.fixture
-def bot(bot):
-    """The conftest bot, with its lazy listeners finished before it stops."""
-    yield bot
-    settle(bot)
 
 
 def blocks_of(call) -> str:

@@ -1,10 +1,15 @@
-"""The follow-up workers: replies after an acknowledgement, with count updates coalesced."""
+"""The follow-up workers: the one place work after an acknowledgement runs, with count updates coalesced."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
-from bot.followups import FollowUps
+from bot.followups import FollowUp, FollowUps
+
+
+def job(run, what: str = "do a thing", **kw) -> FollowUp:
+    return FollowUp(run, what=what, team="T1", channel="C1", **kw)
 
 
 def test_submitted_jobs_all_run_before_close_returns():
@@ -12,7 +17,7 @@ def test_submitted_jobs_all_run_before_close_returns():
     done = []
     followups = FollowUps(workers=3)
     for n in range(50):
-        followups.submit(lambda n=n: done.append(n))
+        followups.submit(job(lambda n=n: done.append(n)))
     followups.close()
     assert sorted(done) == list(range(50))
 
@@ -22,8 +27,8 @@ def test_latest_jobs_with_one_key_collapse_into_the_last():
     ran = []
     followups = FollowUps(workers=2)
     for n in range(20):
-        followups.submit_latest("count:1", lambda n=n: ran.append(n), delay=0.3)
-    followups.submit_latest("count:2", lambda: ran.append("other"), delay=0.3)
+        followups.submit_latest("count:1", job(lambda n=n: ran.append(n)), delay=0.3)
+    followups.submit_latest("count:2", job(lambda: ran.append("other")), delay=0.3)
     followups.close()
     assert sorted(ran, key=str) == [19, "other"]
 
@@ -32,18 +37,68 @@ def test_a_delayed_job_waits_its_delay():
     """A delayed job doesn't run before its delay is up."""
     ran = threading.Event()
     followups = FollowUps(workers=1)
-    followups.submit_latest("k", ran.set, delay=0.5)
+    followups.submit_latest("k", job(ran.set), delay=0.5)
     assert not ran.wait(0.2)
     assert ran.wait(2.0)
     followups.close()
 
 
-def test_a_failing_job_does_not_stop_the_others(caplog):
-    """One reply that raises is logged; the next still runs."""
+def test_drain_runs_delayed_jobs_now_and_waits_for_all():
+    """drain() doesn't wait out a delay: it runs the waiting update at once, and returns when all is done."""
+    done = []
+    followups = FollowUps(workers=2)
+    release = threading.Event()
+    followups.submit(job(lambda: (release.wait(5), done.append("slow"))))
+    followups.submit_latest("count", job(lambda: done.append("count")), delay=60)
+    threading.Timer(0.2, release.set).start()
+    assert followups.drain(timeout=5)
+    assert sorted(done) == ["count", "slow"]
+    assert followups.idle
+    followups.close()
+
+
+def test_drain_says_when_work_is_still_running():
+    """A drain that times out says so rather than pretending all is done."""
+    followups = FollowUps(workers=1)
+    release = threading.Event()
+    followups.submit(job(lambda: release.wait(5)))
+    assert followups.drain(timeout=0.2) is False
+    release.set()
+    assert followups.drain(timeout=5)
+    followups.close()
+
+
+def test_a_failing_job_is_logged_with_its_partnership_and_the_person_is_told(caplog):
+    """One follow-up that raises is logged with what was lost and whose it was; its apology is sent;
+    the next job still runs."""
     done = []
     followups = FollowUps(workers=1)
-    followups.submit(lambda: 1 / 0)
-    followups.submit(lambda: done.append("after"))
+    followups.submit(job(lambda: 1 / 0, what="post a check-in", apologise=lambda: done.append("sorry")))
+    followups.submit(job(lambda: done.append("after")))
+    followups.close()
+    assert done == ["sorry", "after"]
+    assert "could not post a check-in for team T1 channel C1" in caplog.text
+
+
+def test_an_apology_that_fails_too_is_logged_and_stops_nothing(caplog):
+    """If telling the person fails as well, that is logged and the workers carry on."""
+    done = []
+    followups = FollowUps(workers=1)
+    followups.submit(job(lambda: 1 / 0, apologise=lambda: 1 / 0))
+    followups.submit(job(lambda: done.append("after")))
     followups.close()
     assert done == ["after"]
-    assert "work after an acknowledgement failed" in caplog.text
+    assert "could not tell the person" in caplog.text
+
+
+def test_work_handed_over_after_close_is_reported_lost(caplog):
+    """Nothing is silently dropped: a job that arrives once the workers have stopped is logged and apologised for."""
+    told = []
+    followups = FollowUps(workers=1)
+    followups.close()
+    with caplog.at_level(logging.ERROR):
+        followups.submit(job(lambda: None, what="open the comment form", apologise=lambda: told.append(1)))
+        followups.submit_latest("k", job(lambda: None, what="update a count"))
+    assert told == [1]
+    assert "could not open the comment form for team T1 channel C1: the bot was stopping" in caplog.text
+    assert "could not update a count" in caplog.text

@@ -13,18 +13,11 @@ import json
 
 import pytest
 from conftest import CHANNEL, COORDINATOR
-from test_fuzz import drain
 
 T1, T2 = "T1", "T2"
 T2_COORDINATOR = "U21"
 T1_SECRET, T2_SECRET = "t1-secret-comment", "t2-secret-comment"
 _keys = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _settle(bot):
-    yield
-    drain(bot)  # no lazy listener may outlive the bot's database
 
 
 def words(payload: dict) -> str:
@@ -72,7 +65,7 @@ def comment(bot, team: str, checkin_id: int, user: str, text: str, rating: str |
 def state(bot, team: str) -> dict:
     """What one workspace holds about its partnership in C1, read through the store's verbs."""
     store = bot.store
-    drain(bot)
+    bot.drain()
     return {
         "partnership": store.partnership(team, CHANNEL),
         "schedules": store.schedules(team, CHANNEL),
@@ -102,7 +95,7 @@ def two(bot):
     assert a != b
     assert "researcher" in ask(bot, "role <@U2> researcher", T2_COORDINATOR, T2)
     assert comment(bot, T2, b, "U2", T2_SECRET, rating="2").json()["response_action"] == "update"
-    drain(bot)
+    bot.drain()
     assert bot.store.response_count(T1, a) == 3
     assert bot.store.response_count(T2, b) == 1
     return a, b
@@ -173,7 +166,7 @@ def test_a_coordinator_of_one_workspace_cannot_export_the_other(bot, two):
     assert "only coordinators" in said
     said = ask(bot, "export", COORDINATOR, T2)
     assert "only coordinators" in said
-    drain(bot)
+    bot.drain()
     assert len(bot.stub.calls_to("file_upload")) == uploads
 
 
@@ -265,7 +258,7 @@ def test_forget_me_in_one_workspace_leaves_the_other_alone(bot, two):
     reply = bot.slack.click("forget_me_confirm", "confirm", block_id="forget-me", user="U2", team=T1,
                             is_ephemeral=True, response_url=bot.stub.response_url("forget"))
     assert reply.status == 200
-    drain(bot)
+    bot.drain()
     assert bot.store.my_answer(T1, a, "U2") is None
     assert bot.store.response_count(T1, a) == 2
     assert "U2" not in bot.store.roles(T1, CHANNEL)

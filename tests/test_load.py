@@ -15,7 +15,7 @@ from slack_stub import SlackStub
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from load_bench import (  # noqa: E402 - the click stream and the checks are shared with bench/load_bench.py
+from harness import (  # noqa: E402 - the click stream and the checks are shared with the benchmarks (bench/)
     CHANNELS,
     BotProcess,
     percentile,

@@ -1,4 +1,4 @@
-"""`/coprod` end to end: each command through the real HTTP endpoint, what it answered and what it stored."""
+"""`/coprod` end to end: each command through each runner (HTTP and Socket Mode), what it answered and stored."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from blockkit import ask, settle, slack_calls, store_state, texts_in, words
+from blockkit import ask, slack_calls, store_state, texts_in, words
 from conftest import CHANNEL, COORDINATOR, TEAM
 
 from bot.catalog import load_catalog
@@ -16,13 +16,6 @@ from bot.commands import EXAMPLES
 CATALOG = load_catalog()
 SETUP = "schedule checkins weekly Tuesday 10:00"
 
-
-
-@pytest.fixture
-def bot(bot):
-    """The conftest bot, with its lazy listeners finished before it stops."""
-    yield bot
-    settle(bot)
 
 
 def text_of(catalog_id: str) -> str:
@@ -552,3 +545,29 @@ def test_met_logs_todays_meeting_once_and_clears_the_meeting_flag(bot):
     assert "already logged" in ask(bot, "met", user="U2")["text"]
     assert bot.store.last_meeting(TEAM, CHANNEL) is not None
     assert "no meeting logged" not in json.dumps(ask(bot, "summary group"))
+
+
+# ---- work after the acknowledgement --------------------------------------------------------------
+
+
+def test_a_followup_that_fails_is_logged_with_its_partnership_and_the_person_hears_sorry(bot, caplog):
+    """When the work after an ack breaks (here Slack opens a DM but names no channel), the person is told
+    kindly to try again through the response_url, and the log names the partnership and what was lost."""
+    ask(bot, "timezone Europe/London")  # the partnership exists
+    bot.stub.answer("conversations.open", {"ok": True})  # no "channel"
+    answer = ask(bot, "export")
+    assert answer["_via"] == "response_url"
+    assert "went wrong on my side" in answer["text"] and "try again" in answer["text"]
+    assert "Traceback" not in json.dumps(answer)
+    assert f"could not carry out /coprod Export for team {TEAM} channel {CHANNEL}" in caplog.text
+
+
+def test_every_checkin_asked_is_posted_once(bot):
+    """Ten `/coprod checkin`s in a row: ten acknowledgements, ten check-ins posted, one each."""
+    ask(bot, "timezone Europe/London")
+    for _ in range(10):
+        assert bot.command("checkin").acknowledged
+    bot.drain()
+    posts = [c for c in bot.stub.calls_to("chat.postMessage") if c.args.get("channel") == CHANNEL]
+    assert len(posts) == 10
+    assert len({json.dumps(c.json("blocks")) for c in posts}) == 10  # each its own check-in

@@ -9,13 +9,6 @@ from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, TEAM
 from slack_sdk.models.blocks import Block
 
 
-@pytest.fixture(autouse=True)
-def settle(bot):
-    """Let lazy listeners finish before the bot (and its database) is torn down."""
-    yield
-    bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
-
-
 def quiet(stub, method: str, count: int, where=None, within: float = 0.3) -> None:
     """No more than ``count`` calls to ``method`` arrive in a short quiet period (to prove a negative)."""
     deadline = time.monotonic() + within
@@ -80,13 +73,12 @@ def test_mention_summary_before_setup_answers_privately(bot):
 
 @pytest.mark.parametrize("retry_reason", ["http_timeout", "http_error"])
 def test_retried_event_is_handled_once(bot, retry_reason):
-    """Slack's retry of the same event id (X-Slack-Retry-Num) is acknowledged and posts nothing more."""
+    """Slack's retry of the same event id (retry_attempt 1) is acknowledged and posts nothing more."""
     start_partnership(bot)
     event = mention("<@UBOT> summary")
     assert bot.slack.event(event, event_id="EvDup").status == 200
     bot.stub.wait_for("chat.postMessage")
-    retry = bot.slack.event(event, event_id="EvDup",
-                            headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": retry_reason})
+    retry = bot.slack.event(event, event_id="EvDup", retry_attempt=1, retry_reason=retry_reason)
     assert retry.status == 200
     # A different event afterwards is still answered, so the retry was dropped, not the listener.
     bot.slack.event(mention("<@UBOT> summary"), event_id="EvOther")
@@ -128,15 +120,16 @@ def test_member_joining_an_unknown_channel_changes_nothing(bot):
     assert bot.store.partnership(TEAM, "C8") is None
 
 
-def test_url_verification_challenge_is_answered(bot):
-    """Slack's URL check gets its challenge back."""
-    reply = bot.slack.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+def test_url_verification_challenge_is_answered(http_bot):
+    """Slack's URL check (of an HTTP request URL; Socket Mode has none) gets its challenge back."""
+    reply = http_bot.slack.url_verification("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
     assert reply.status == 200
     assert reply.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
 
 
-def test_event_with_a_bad_signature_is_rejected(bot):
+def test_event_with_a_bad_signature_is_rejected(http_bot):
     """An event not signed with our secret gets 401 and does nothing."""
+    bot = http_bot
     start_partnership(bot)
     reply = bot.slack.event(mention("<@UBOT> summary"), event_id="EvBad", bad_signature=True)
     assert reply.status == 401

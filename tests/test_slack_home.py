@@ -12,13 +12,6 @@ from slack_sdk.models.views import View
 _event_ids = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def settle(bot):
-    """Let lazy listeners finish before the bot (and its database) is torn down."""
-    yield
-    bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
-
-
 def configure(bot, text: str, user: str = COORDINATOR) -> str:
     """A /coprod command whose answer may come in the ack or, when Slack had to be asked first, later."""
     key = f"cmd-{user}"

@@ -12,13 +12,6 @@ from slack_sdk.models.views import View
 from bot.messages import COMMENT_MAX
 
 
-@pytest.fixture(autouse=True)
-def settle(bot):
-    """Let lazy listeners finish before the bot (and its database) is torn down."""
-    yield
-    bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
-
-
 @pytest.fixture
 def checkin(bot):
     """A posted check-in: (check-in id, block_id, the posted message's ts)."""

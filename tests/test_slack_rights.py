@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from blockkit import ask, settle, slack_calls, store_state
+from blockkit import ask, slack_calls, store_state
 from conftest import ADMIN, CHANNEL, COORDINATOR, TEAM
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -26,13 +26,6 @@ COORDINATOR_ONLY = [
     "export",
 ]
 
-
-
-@pytest.fixture
-def bot(bot):
-    """The conftest bot, with its lazy listeners finished before it stops."""
-    yield bot
-    settle(bot)
 
 
 @pytest.fixture
@@ -156,14 +149,15 @@ def test_app_home_button_for_an_unknown_channel_does_nothing(configured):
     """A forged button naming a channel coprod doesn't serve posts nowhere and sets nothing up."""
     bot = configured
     bot.slack.click("home_checkin", "C999", container_type="view", user=COORDINATOR)
-    settle(bot)  # the click's follow-up has finished
+    bot.drain()  # the click's follow-up has finished
     assert [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] != CHANNEL] == []
     assert bot.store.partnership(TEAM, "C999") is None
 
 
 @pytest.mark.parametrize("kind", ["command", "click"])
-def test_bad_signature_is_rejected_and_nothing_is_stored(bot, kind):
+def test_bad_signature_is_rejected_and_nothing_is_stored(http_bot, kind):
     """A request not signed with the signing secret gets 401 and changes nothing."""
+    bot = http_bot
     if kind == "command":
         reply = bot.command(SETUP, bad_signature=True)
     else:
@@ -174,16 +168,17 @@ def test_bad_signature_is_rejected_and_nothing_is_stored(bot, kind):
 
 
 @pytest.mark.parametrize("age", [301, 3600])
-def test_stale_timestamp_is_rejected(bot, age):
+def test_stale_timestamp_is_rejected(http_bot, age):
     """A correctly signed request older than five minutes (a replay) gets 401 and changes nothing."""
+    bot = http_bot
     reply = bot.command(SETUP, timestamp=int(time.time()) - age)
     assert reply.status == 401
     assert bot.store.partnerships(TEAM) == []
 
 
-def test_fresh_timestamp_within_five_minutes_is_accepted(bot):
+def test_fresh_timestamp_within_five_minutes_is_accepted(http_bot):
     """Slack's clock may be a little off: a request signed four minutes ago is still served."""
-    reply = bot.command("help", timestamp=int(time.time()) - 240)
+    reply = http_bot.command("help", timestamp=int(time.time()) - 240)
     assert reply.status == 200
 
 
@@ -193,16 +188,16 @@ def test_a_double_click_on_an_app_home_button_posts_once(configured):
     before = len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL])
     for _ in range(2):
         bot.slack.click("home_checkin", CHANNEL, container_type="view", user=COORDINATOR)
-    settle(bot)  # both clicks' follow-ups have finished
+    bot.drain()  # both clicks' follow-ups have finished
     after = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
     assert len(after) == before + 1
 
 
-def test_a_body_over_one_mebibyte_is_refused_unread(bot):
+def test_a_body_over_one_mebibyte_is_refused_unread(http_bot):
     """Nobody can make coprod read a huge body: a declared length over 1 MiB gets a 413 before any of it is sent."""
     import http.client
 
-    conn = http.client.HTTPConnection("127.0.0.1", bot.runtime.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", http_bot.runtime.port, timeout=10)
     try:
         conn.putrequest("POST", "/slack/events")
         conn.putheader("Content-Type", "application/x-www-form-urlencoded")

@@ -13,8 +13,7 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, START, TEAM, Bot, make_settings
-from slack_requests import SlackClientSim
+from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, MODES, START, TEAM, make_settings, running_bot
 from slack_sdk.models.blocks import Block
 
 from bot.messages import escape
@@ -22,15 +21,6 @@ from bot.runtime import Runtime
 
 TUESDAY_10 = START + timedelta(hours=1)
 LEVELS = ["individual", "group", "organisational", "societal", "paradigmatic"]
-
-
-@pytest.fixture(autouse=True)
-def settle(request):
-    """Let lazy listeners finish before the bot (and its database) is torn down."""
-    bot = request.getfixturevalue("bot") if "bot" in request.fixturenames else None
-    yield
-    if bot is not None:
-        bot.runtime.app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -464,15 +454,11 @@ def test_server_error_is_retried(bot, status):
 # ---- the real scheduler ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fast_bot(tmp_path, stub, clock):
-    """coprod as in production, with the real APScheduler ticking every 0.2 s."""
-    runtime = Runtime(make_settings(tmp_path, stub, COPROD_TICK_SECONDS="0.2"), clock=clock)
-    runtime.make_server(host="127.0.0.1", port=0)
-    threading.Thread(target=runtime.serve, daemon=True).start()
-    yield Bot(runtime, SlackClientSim(f"http://127.0.0.1:{runtime.port}/", "test-signing-secret"), stub, clock)
-    runtime.app.listener_runner.listener_executor.shutdown(wait=True)
-    runtime.stop()
+@pytest.fixture(params=MODES)
+def fast_bot(request, tmp_path, stub, clock):
+    """coprod as in production, in each runner mode, with the real APScheduler ticking every 0.2 s."""
+    with running_bot(request, request.param, tmp_path, stub, clock, COPROD_TICK_SECONDS="0.2") as bot:
+        yield bot
 
 
 def test_real_scheduler_posts_a_due_checkin_once(fast_bot):

@@ -1,52 +1,143 @@
-"""`coprod run` in Socket Mode: no public URL; Slack's WebSocket is stood in for on loopback."""
+"""`coprod run` in Socket Mode, the README's default: no public URL; Slack's WebSocket is stood in for on loopback.
+
+The process is started exactly as the README's Run it starts it (`python -m bot run` with SLACK_APP_TOKEN
+set); everything it does after an acknowledgement must happen in this mode too.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
+import sqlite3
 import subprocess
 import sys
-import threading
+import time
+from datetime import UTC, datetime
 
+import pytest
 from slack_stub import SlackStub
-from websockets.sync.server import serve
+from socket_mode_sim import SocketModeEndpoint, SocketModeSim
+
+TEAM, CHANNEL, ANN, BOB = "T1", "C1", "U1", "U2"
 
 
-def test_socket_mode_answers_a_slash_command_and_stops_on_sigterm(tmp_path):
-    """With SLACK_APP_TOKEN set, coprod connects out, acks `/coprod help` with its help, exits 0 on SIGTERM."""
-    acks: queue.Queue = queue.Queue()
-
-    def session(ws):
-        ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}}))
-        ws.send(json.dumps({
-            "envelope_id": "env-1",
-            "type": "slash_commands",
-            "accepts_response_payload": True,
-            "payload": {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/coprod",
-                        "text": "help", "api_app_id": "A1", "response_url": "http://127.0.0.1:9/r",
-                        "trigger_id": "t1", "token": "x"},
-        }))
-        for raw in ws:
-            message = json.loads(raw)
-            if message.get("envelope_id") == "env-1":
-                acks.put(message)
-
-    with SlackStub() as stub, serve(session, "127.0.0.1", 0) as server:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        stub.socket_mode_url = f"ws://127.0.0.1:{server.socket.getsockname()[1]}/"
+@pytest.fixture
+def running(tmp_path):
+    """`coprod run` in Socket Mode against the stub and the WebSocket endpoint; SIGTERM on the way out."""
+    with SlackStub() as stub, SocketModeEndpoint() as endpoint:
+        stub.add_user(ANN, tz="Europe/London", name="ann")
+        stub.add_user(BOB, tz="Europe/London", name="bob")
+        stub.add_channel(CHANNEL, [ANN, BOB, "UBOT"])
+        stub.socket_mode_url = endpoint.url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
         env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": stub.url,
-                    "COPROD_DB": str(tmp_path / "c.db")})
+                    "COPROD_DB": str(tmp_path / "coprod.db")})
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            ack = acks.get(timeout=20)
+            endpoint.wait_connected(timeout=30)
+            yield proc, stub, SocketModeSim(endpoint), tmp_path / "coprod.db"
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=20)
-        assert "checkin" in json.dumps(ack["payload"])
-        assert stub.calls_to("apps.connections.open")
+            _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
+
+
+def rows(db, sql: str, *params) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def is_checkin_post(call) -> bool:
+    return call.args.get("channel") == CHANNEL and "Check-in" in json.dumps(call.json("blocks", []))
+
+
+def checkin_posts(stub) -> list:
+    return [c for c in stub.calls_to("chat.postMessage") if is_checkin_post(c)]
+
+
+def checkin_id(call) -> int:
+    [actions] = [b for b in call.json("blocks") if b["type"] == "actions"]
+    return int(actions["block_id"].split(":")[1])
+
+
+def test_socket_mode_walks_the_whole_loop(running):
+    """First command in a new channel, check-in, rating, comment, summary, We met, forget-me and App Home,
+    all through `coprod run` in Socket Mode, each with what it should leave in Slack and in the database."""
+    proc, stub, slack, db = running
+
+    # The first command in a channel nobody set up: coprod must ask Slack who Ann is (after the ack).
+    reply = slack.command("checkin", user=ANN, channel=CHANNEL, response_url=stub.response_url("first"))
+    assert reply.acknowledged
+    [posted] = stub.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == CHANNEL, timeout=10)
+    assert stub.calls_to("users.info")
+    assert rows(db, "SELECT team_id, channel_id, timezone FROM partnerships") == [(TEAM, CHANNEL, "Europe/London")]
+    checkin = checkin_id(posted)
+
+    # A rating click is stored before the ack, and confirmed privately afterwards.
+    reply = slack.click("rate:4", "4", block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL,
+                        response_url=stub.response_url("rate"))
+    assert reply.acknowledged
+    assert rows(db, "SELECT rating FROM responses WHERE checkin_id = ?", checkin) == [(4,)]
+    [thanks] = stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "rate", timeout=10)
+    assert "Thank you" in thanks.args["text"]
+
+    # The comment modal opens after the click and saves on submit.
+    assert slack.click("comment", None, block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL).acknowledged
+    stub.wait_for("views.open", timeout=10)
+    reply = slack.submit("comment", {"comment": "We could meet somewhere quieter"}, user=BOB,
+                         private_metadata=json.dumps({"checkin": checkin}))
+    assert reply.json()["response_action"] == "update"
+    assert rows(db, "SELECT rating, comment FROM responses WHERE checkin_id = ?", checkin) == [
+        (4, "We could meet somewhere quieter")]
+
+    # /coprod summary arrives (inside the ack: nothing needs asking of Slack).
+    reply = slack.command("summary", user=ANN, channel=CHANNEL)
+    assert "Individual" in json.dumps(reply.json())
+
+    # "We met" on a reminder logs today's meeting and updates the reminder.
+    today = datetime.now(UTC).date().isoformat()
+    assert slack.click("met", today, user=ANN, channel=CHANNEL, message_ts="1700000000.000200").acknowledged
+    [logged] = stub.wait_for("chat.update", where=lambda c: c.args.get("text") == "Meeting logged", timeout=10)
+    assert logged.args["ts"] == "1700000000.000200"
+    assert rows(db, "SELECT held_on FROM meetings") == [(today,)]
+
+    # App Home is published when opened.
+    assert slack.event({"type": "app_home_opened", "user": BOB, "channel": "D2", "tab": "home",
+                        "event_ts": "1.0"}, event_id="Ev-home").acknowledged
+    [home] = stub.wait_for("views.publish", timeout=10)
+    assert home.args["user_id"] == BOB
+
+    # forget-me, with its confirmation, erases Bob's answer.
+    reply = slack.command("forget-me", user=BOB, channel=CHANNEL)
+    assert "Erase" in reply.json()["text"]
+    reply = slack.click("forget_me_confirm", "yes", user=BOB, channel=CHANNEL, response_url=stub.response_url("gone"))
+    assert reply.acknowledged
+    stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "gone", timeout=10)
+    assert rows(db, "SELECT COUNT(*) FROM responses") == [(0,)]
+
+
+def test_ten_checkins_asked_a_second_apart_are_ten_posts(running):
+    """Every /coprod checkin acknowledged in Socket Mode is posted: ten asked, ten posted, no more."""
+    proc, stub, slack, db = running
+    for n in range(10):
+        assert slack.command("checkin", user=ANN, channel=CHANNEL, response_url=stub.response_url(f"c{n}")).acknowledged
+        time.sleep(1)
+    stub.wait_for("chat.postMessage", count=10, where=is_checkin_post, timeout=10)
+    time.sleep(1)  # nothing more arrives late
+    assert len(checkin_posts(stub)) == 10
+    assert rows(db, "SELECT COUNT(*) FROM checkins WHERE message_ts IS NOT NULL") == [(10,)]
+
+
+def test_socket_mode_answers_a_slash_command_and_stops_on_sigterm(running):
+    """With SLACK_APP_TOKEN set, coprod connects out (apps.connections.open), acks `/coprod help` with its
+    help; the fixture checks it exits 0 on SIGTERM with no traceback."""
+    proc, stub, slack, db = running
+    reply = slack.command("help", user=ANN, channel=CHANNEL)
+    assert "checkin" in json.dumps(reply.json())
+    assert stub.calls_to("apps.connections.open")

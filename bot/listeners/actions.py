@@ -12,9 +12,11 @@ import re
 from datetime import date
 
 from slack_bolt import App
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import messages, posts
+from bot.followups import FollowUp
 from bot.listeners import payloads
 from bot.listeners.home import publish_home
 from bot.listeners.payloads import ids
@@ -28,6 +30,7 @@ BLOCK = re.compile(r"^(checkin|reflect):(\d{1,18})$")
 # A check-in's count is updated at most about once a second, however many people click at once.
 COUNT_DELAY = 1.0
 REPLY_DELAY = 0.3
+SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
 
 
 def _action(body: dict) -> dict:
@@ -53,15 +56,24 @@ def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
     return checkin
 
 
+def sorry_in_place(respond):
+    """What to tell someone whose click could not be followed through (an ephemeral note under it)."""
+    return lambda: respond(text=SORRY, response_type="ephemeral", replace_original=False)
+
+
 def register(app: App, deps: Deps) -> None:
     store = deps.store
 
-    def rate_ack(ack, body, client, respond):
+    def after_ack(body: dict, what: str, run, apologise=None) -> None:
+        team, channel, _ = ids(body)
+        deps.followups.submit(FollowUp(run, what=what, team=team, channel=channel, apologise=apologise))
+
+    def on_rate(ack, body, client, respond):
         action = _action(body)
         match = RATE.match(str(action.get("action_id", "")))
         checkin = checkin_for_click(deps, body)
         if not match or checkin is None or action.get("value") != match.group(1):
-            log.warning("ignored a rating click that doesn't match a check-in")
+            log.warning("ignored a rating click that doesn't match a check-in (team %s)", ids(body)[0])
             return ack()
         team, _, user = ids(body)
         private = checkin.kind == "reflexivity"
@@ -69,77 +81,73 @@ def register(app: App, deps: Deps) -> None:
         answer = store.record_response(team, checkin.id, user, rating=int(match.group(1)),
                                        now=int(deps.now().timestamp()), private=private, role=role)
         ack()
-        # The hot path: replies go to coprod's own follow-up workers rather than a Bolt lazy listener,
-        # which would copy the whole request before answering Slack.
         facilitator = deps.catalog.facilitator(checkin.facilitator_id)
         text = messages.answer_recorded(facilitator, answer.rating, anonymous=answer.anonymous,
                                         comment=answer.comment, private=private)
         # A double click sends one reply (the latest): replies to one person's clicks on one check-in
         # wait a moment and replace each other.
-        deps.followups.submit_latest(("reply", team, checkin.id, user), lambda: respond(
-            text=text, response_type="ephemeral", replace_original=False), delay=REPLY_DELAY)
+        deps.followups.submit_latest(("reply", team, checkin.id, user), FollowUp(
+            lambda: respond(text=text, response_type="ephemeral", replace_original=False),
+            what="confirm a rating", team=team, channel=checkin.channel_id), delay=REPLY_DELAY)
         if not private:
             # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
             message_ts = payloads.text(body, "container", "message_ts") or None
             count_changed(deps, client, checkin, message_ts)
 
-    def comment_open(body, client):
+    def on_comment(ack, body, client, respond):
         checkin = checkin_for_click(deps, body)
+        ack()
         if checkin is None:
             return
         team, _, user = ids(body)
-        mine = store.my_answer(team, checkin.id, user)
-        facilitator = deps.catalog.facilitator(checkin.facilitator_id)
-        client.views_open(trigger_id=body.get("trigger_id", ""), view=messages.comment_modal(
-            facilitator, checkin.id, rating=mine.rating if mine else None, comment=mine.comment if mine else None,
-            anonymous=mine.anonymous if mine else False))
+        trigger_id = payloads.text(body, "trigger_id")
 
-    def met_ack(ack, body, context):
+        def open_modal():
+            mine = store.my_answer(team, checkin.id, user)
+            facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+            client.views_open(trigger_id=trigger_id, view=messages.comment_modal(
+                facilitator, checkin.id, rating=mine.rating if mine else None,
+                comment=mine.comment if mine else None, anonymous=mine.anonymous if mine else False))
+
+        after_ack(body, "open the comment form", open_modal, sorry_in_place(respond))
+
+    def on_met(ack, body, client, respond):
         team, channel, user = ids(body)
-        value = str(_action(body).get("value", ""))
         try:
-            day = date.fromisoformat(value)
+            day = date.fromisoformat(str(_action(body).get("value", "")))
         except ValueError:
             return ack()
         # A reminder's button carries its meeting's date: accept only a date near today.
-        if abs((day - deps.now().date()).days) > 7:
+        if abs((day - deps.now().date()).days) > 7 or store.partnership(team, channel) is None:
             return ack()
         held_on = day.isoformat()
-        if store.partnership(team, channel) is None:
-            return ack()
-        context["coprod_met"] = {"held_on": held_on,
-                                 "new": store.log_meeting(team, channel, held_on=held_on, user=user,
-                                                          now=int(deps.now().timestamp()))}
+        new = store.log_meeting(team, channel, held_on=held_on, user=user, now=int(deps.now().timestamp()))
         ack()
+        ts = payloads.text(body, "container", "message_ts") or payloads.text(body, "message", "ts")
 
-    def met_reply(body, context, client, respond):
-        done = context.get("coprod_met")
-        if not done:
-            return
-        _, channel, user = ids(body)
-        if done["new"]:
-            ts = payloads.text(body, "container", "message_ts") or payloads.text(body, "message", "ts")
-            if ts:
+        def tell():
+            if new and ts:
                 client.chat_update(channel=channel, ts=ts, text="Meeting logged",
-                                   blocks=messages.meeting_logged_blocks(done["held_on"], user))
-        else:
-            respond(text="That meeting is already logged. Thank you!", response_type="ephemeral",
-                    replace_original=False)
+                                   blocks=messages.meeting_logged_blocks(held_on, user))
+            elif not new:
+                respond(text="That meeting is already logged. Thank you!", response_type="ephemeral",
+                        replace_original=False)
 
-    def forget_ack(ack, body, context):
+        after_ack(body, "show that the meeting was logged", tell)
+
+    def on_forget(ack, body, respond):
         team, _, user = ids(body)
-        context["coprod_forgotten"] = store.forget_user(team, user)
+        counts = store.forget_user(team, user)
         ack()
+        after_ack(body, "confirm an erasure", lambda: respond(text=messages.forgotten_text(counts),
+                                                             replace_original=True))
 
-    def forget_reply(context, respond):
-        counts = context.get("coprod_forgotten")
-        if counts is not None:
-            respond(text=messages.forgotten_text(counts), replace_original=True)
+    def on_forget_cancel(ack, body, respond):
+        ack()
+        after_ack(body, "confirm nothing was erased", lambda: respond(
+            text="Nothing was erased. Your answers are safe.", replace_original=True))
 
-    def forget_cancel(respond):
-        respond(text="Nothing was erased. Your answers are safe.", replace_original=True)
-
-    def reflexivity_toggle(ack, body, context):
+    def on_reflexivity(ack, body, client, respond):
         team, _, user = ids(body)
         action = _action(body)
         channel = str(action.get("value", ""))
@@ -147,64 +155,67 @@ def register(app: App, deps: Deps) -> None:
             return ack()
         opted_out = action.get("action_id") == "reflexivity_off"
         store.set_reflexivity_optout(team, channel, user, opted_out)
-        context["coprod_reflexivity"] = {"channel": channel, "off": opted_out}
         ack()
-
-    def reflexivity_reply(body, context, client, respond):
-        done = context.get("coprod_reflexivity")
-        if not done:
-            return
-        team, _, user = ids(body)
         if payloads.text(body, "container", "type") == "view":
-            publish_home(deps, client, team, user)
+            after_ack(body, "refresh App Home", lambda: publish_home(deps, client, team, user))
             return
         text = ("Done: no more reflection prompts for you. You can turn them back on from my Home tab."
-                if done["off"] else "Done: I'll send you reflection prompts again.")
-        respond(text=text, response_type="ephemeral", replace_original=False)
+                if opted_out else "Done: I'll send you reflection prompts again.")
+        after_ack(body, "confirm a reflection setting", lambda: respond(
+            text=text, response_type="ephemeral", replace_original=False))
 
-    def home_action(body, client):
-        """App Home buttons: coordinators only, checked here on the server, whatever the payload says."""
+    def on_home_button(ack, body, client):
+        ack()
         team, _, user = ids(body)
         action = _action(body)
-        channel = str(action.get("value", ""))
-        if store.partnership(team, channel) is None:
-            return
-        now = int(deps.now().timestamp())
-        info = known_user(store, team, user, now) or look_up_user(store, client, team, user, now)
-        if not may_coordinate(store, team, channel, info, user):
-            client.chat_postMessage(channel=user, text=messages.refusal_text(
-                "post check-ins and summaries from here", store.coordinators(team, channel)))
-            return
-        kind = str(action.get("action_id"))
-        # A double click posts once: both clicks claim the same one-minute slot.
-        if not store.claim_post(team, channel, kind=kind, fire_at=now // 60 * 60, now=now):
-            return
-        try:
-            if kind == "home_checkin":
-                posts.post_checkin(deps, client, team, channel)
-            else:
-                posts.post_summary(deps, client, team, channel)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            posts.pause_for_error(deps, client, team, channel, error)
-            client.chat_postMessage(channel=user,
-                                    text=f"Sorry, I couldn't post in <#{channel}> ({messages.escape(error)}).")
-        publish_home(deps, client, team, user)
+        channel, kind = str(action.get("value", "")), str(action.get("action_id"))
+        deps.followups.submit(FollowUp(
+            lambda: home_post(deps, client, team, user, channel, kind), what=f"carry out {kind} from App Home",
+            team=team, channel=channel,
+            apologise=lambda: client.chat_postMessage(channel=user, text=SORRY)))
 
-    # Any "rate:…" click is acknowledged (a forged "rate:9" too); rate_ack checks it before storing.
-    app.action(re.compile(r"^rate:"))(rate_ack)
-    app.action("comment")(ack=lambda ack: ack(), lazy=[comment_open])
-    app.action("met")(ack=met_ack, lazy=[met_reply])
-    app.action("forget_me_confirm")(ack=forget_ack, lazy=[forget_reply])
-    app.action("forget_me_cancel")(ack=lambda ack: ack(), lazy=[forget_cancel])
-    app.action(re.compile(r"^reflexivity_(on|off)$"))(ack=reflexivity_toggle, lazy=[reflexivity_reply])
-    app.action(re.compile(r"^home_(checkin|summary)$"))(ack=lambda ack: ack(), lazy=[home_action])
+    # Any "rate:…" click is acknowledged (a forged "rate:9" too); on_rate checks it before storing.
+    app.action(re.compile(r"^rate:"))(on_rate)
+    app.action("comment")(on_comment)
+    app.action("met")(on_met)
+    app.action("forget_me_confirm")(on_forget)
+    app.action("forget_me_cancel")(on_forget_cancel)
+    app.action(re.compile(r"^reflexivity_(on|off)$"))(on_reflexivity)
+    app.action(re.compile(r"^home_(checkin|summary)$"))(on_home_button)
+
+
+def home_post(deps: Deps, client: WebClient, team: str, user: str, channel: str, kind: str) -> None:
+    """App Home's buttons: coordinators only, checked here on the server, whatever the payload says."""
+    store = deps.store
+    if store.partnership(team, channel) is None:
+        return
+    now = int(deps.now().timestamp())
+    info = known_user(store, team, user, now) or look_up_user(store, client, team, user, now)
+    if not may_coordinate(store, team, channel, info, user):
+        client.chat_postMessage(channel=user, text=messages.refusal_text(
+            "post check-ins and summaries from here", store.coordinators(team, channel)))
+        return
+    # A double click posts once: both clicks claim the same one-minute slot.
+    if not store.claim_post(team, channel, kind=kind, fire_at=now // 60 * 60, now=now):
+        return
+    try:
+        if kind == "home_checkin":
+            posts.post_checkin(deps, client, team, channel)
+        else:
+            posts.post_summary(deps, client, team, channel)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        posts.pause_for_error(deps, client, team, channel, error)
+        client.chat_postMessage(channel=user,
+                                text=f"Sorry, I couldn't post in <#{channel}> ({messages.escape(error)}).")
+    publish_home(deps, client, team, user)
 
 
 def count_changed(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
     """Queue an update of the check-in's count; updates waiting for the same check-in collapse into one."""
-    deps.followups.submit_latest(("count", checkin.team_id, checkin.id),
-                                 lambda: update_count(deps, client, checkin, message_ts), delay=COUNT_DELAY)
+    deps.followups.submit_latest(("count", checkin.team_id, checkin.id), FollowUp(
+        lambda: update_count(deps, client, checkin, message_ts), what="update a check-in's count",
+        team=checkin.team_id, channel=checkin.channel_id), delay=COUNT_DELAY)
 
 
 def update_count(deps: Deps, client, checkin: Checkin, message_ts: str | None = None) -> None:
@@ -219,4 +230,5 @@ def update_count(deps: Deps, client, checkin: Checkin, message_ts: str | None = 
         client.chat_update(channel=checkin.channel_id, ts=ts, text=messages.checkin_text(facilitator),
                            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count))
     except SlackApiError as exc:
-        log.warning("could not update a check-in's count: %s", exc.response.get("error"))
+        log.warning("could not update a check-in's count for team %s channel %s: %s", checkin.team_id,
+                    checkin.channel_id, exc.response.get("error"))

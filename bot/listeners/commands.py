@@ -18,17 +18,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
 from bot import messages, posts
+from bot.followups import FollowUp
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.posts import Deps
 from bot.reports import export_records, partnership_summary, write_csv
 from bot.schedule import Spec, next_fire
 
 log = logging.getLogger(__name__)
-DEFER = object()  # "answer after the acknowledgement"
 
 SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 NOT_IN_CHANNEL = ("I can't post in this channel yet. Please invite me first: type `/invite @coprod`, "
                   "then try again.")
+Reply = dict  # the private answer: a chat message's fields, response_type "ephemeral"
 
 
 @dataclass(frozen=True)
@@ -44,58 +45,74 @@ class Request:
                    int(deps.now().timestamp()))
 
 
-def reply(text: str = "", blocks: list | None = None) -> dict:
-    out: dict = {"response_type": "ephemeral", "text": text}
+def reply(text: str = "", blocks: list | None = None) -> Reply:
+    out: Reply = {"response_type": "ephemeral", "text": text}
     if blocks:
         out["blocks"] = blocks
     return out
 
 
 def register(app: App, deps: Deps) -> None:
-    def acknowledge(ack, command, context):
+    def on_command(ack, command, client, respond):
+        """Parse once; answer inside the acknowledgement when nothing must be asked of Slack first,
+        otherwise acknowledge and carry the command out (once) on the follow-up workers."""
         req = Request.from_command(command, deps)
-        today = deps.now().date()
         try:
-            cmd = grammar.parse(command.get("text", ""), deps.catalog, today=today)
+            cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
         except grammar.UsageError as exc:
             return ack(**reply(messages.usage_text(str(exc))))
-        outcome = execute(deps, cmd, req, client=None)
-        if outcome is DEFER:
-            context["coprod_deferred"] = True
-            return ack()
-        ack(**outcome)
-
-    def follow_up(command, context, client, respond):
-        if not context.get("coprod_deferred"):
-            return
-        req = Request.from_command(command, deps)
-        cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
-        try:
+        if not must_ask_slack(deps, cmd, req):
             outcome = execute(deps, cmd, req, client=client)
-        except SlackApiError as exc:
-            error = exc.response.get("error", "")
-            log.warning("a /coprod command failed at Slack: %s", error)
-            text = NOT_IN_CHANNEL if error in ("not_in_channel", "channel_not_found") else (
-                "Sorry, Slack didn't accept that just now. Please try again in a minute.")
-            outcome = reply(text)
-        except Exception:  # logged for us; the person hears that nothing went through, never a traceback
-            log.exception("a /coprod command failed after its acknowledgement")
-            outcome = reply(SORRY)
-        if outcome:
-            respond(**outcome, replace_original=False)
+            return ack(**outcome) if outcome else ack()
+        ack()
+        deps.followups.submit(FollowUp(
+            lambda: _after_ack(deps, cmd, req, client, respond), what=f"carry out /coprod {type(cmd).__name__}",
+            team=req.team, channel=req.channel,
+            apologise=lambda: respond(**reply(SORRY), replace_original=False)))
 
-    app.command("/coprod")(ack=acknowledge, lazy=[follow_up])
+    app.command("/coprod")(on_command)
 
 
-def execute(deps: Deps, cmd: object, req: Request, *, client: WebClient | None) -> dict | object | None:
-    """Carry out a command. Without a client (inside the acknowledgement) answers DEFER when Slack
-    must be called first; with one, it calls Slack as needed. Returns the private reply, if any."""
+def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient, respond) -> None:
+    try:
+        outcome = execute(deps, cmd, req, client=client)
+    except SlackApiError as exc:
+        error = exc.response.get("error", "")
+        log.warning("/coprod %s failed at Slack for team %s channel %s: %s", type(cmd).__name__, req.team,
+                    req.channel, error)
+        outcome = reply(NOT_IN_CHANNEL if error in ("not_in_channel", "channel_not_found") else
+                        "Sorry, Slack didn't accept that just now. Please try again in a minute.")
+    if outcome:
+        respond(**outcome, replace_original=False)
+
+
+def must_ask_slack(deps: Deps, cmd: grammar.Command, req: Request) -> bool:
+    """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
+    is), so that it must wait until after the acknowledgement."""
+    if isinstance(cmd, (grammar.Help, grammar.ForgetMe, grammar.ShowSummary)) or not _in_channel(req):
+        return False
+    if isinstance(cmd, (grammar.CheckinNow, grammar.Export)):
+        return True
+    store = deps.store
+    partnership = store.partnership(req.team, req.channel)
+    needs_rights = grammar.is_coordinator_only(cmd)
+    needs_info = partnership is None or (needs_rights and not store.is_coordinator(req.team, req.channel, req.user))
+    return needs_info and known_user(store, req.team, req.user, req.now) is None
+
+
+def _in_channel(req: Request) -> bool:
+    return bool(req.channel) and not req.channel.startswith("D")
+
+
+def execute(deps: Deps, cmd: grammar.Command, req: Request, *, client: WebClient) -> Reply | None:
+    """Carry out a command, calling Slack only where :func:`must_ask_slack` says so. Returns the
+    private reply, or None when what happened speaks for itself (a check-in posted in the channel)."""
     store = deps.store
     if isinstance(cmd, grammar.Help):
         return reply("Here's what I can do.", messages.help_blocks())
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
-    if req.channel.startswith("D") or not req.channel:
+    if not _in_channel(req):
         return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
     if isinstance(cmd, grammar.ShowSummary):
         return _summary(deps, cmd, req)
@@ -105,21 +122,17 @@ def execute(deps: Deps, cmd: object, req: Request, *, client: WebClient | None) 
     needs_rights = grammar.is_coordinator_only(cmd)
     needs_info = partnership is None or (needs_rights and not store.is_coordinator(req.team, req.channel, req.user))
     if needs_info and info is None:
-        if client is None:
-            return DEFER
         info = look_up_user(store, client, req.team, req.user, req.now)
     if needs_rights and not may_coordinate(store, req.team, req.channel, info, req.user):
         what = grammar.COORDINATOR_ONLY[type(cmd)]
         return reply(messages.refusal_text(what, store.coordinators(req.team, req.channel)))
-    if isinstance(cmd, (grammar.CheckinNow, grammar.Export)) and client is None:
-        return DEFER
     if partnership is None:
         tz = info.timezone if info and info.timezone else "UTC"
         store.ensure_partnership(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
     return _apply(deps, cmd, req, client)
 
 
-def _summary(deps: Deps, cmd: grammar.ShowSummary, req: Request) -> dict:
+def _summary(deps: Deps, cmd: grammar.ShowSummary, req: Request) -> Reply:
     result = partnership_summary(deps.store, deps.catalog, req.team, req.channel, now=deps.now(),
                                  weeks=cmd.weeks, level_id=cmd.level.id if cmd.level else None)
     if result is None:
@@ -129,15 +142,13 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, req: Request) -> dict:
     return reply(messages.summary_text(result), messages.summary_blocks(result, tz))
 
 
-def _apply(deps: Deps, cmd: object, req: Request, client: WebClient | None) -> dict | None:
+def _apply(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient) -> Reply | None:
     store, team, channel = deps.store, req.team, req.channel
     tz = store.partnership(team, channel).timezone
     if isinstance(cmd, grammar.CheckinNow):
-        assert client is not None
         posts.post_checkin(deps, client, team, channel, cmd.target)
         return None
     if isinstance(cmd, grammar.Export):
-        assert client is not None
         return _export(deps, client, req)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
