@@ -1,25 +1,29 @@
-"""Acknowledgement latency: coprod against a bare Bolt app that only acks, side by side.
+"""Acknowledgement latency: coprod against a bare Bolt app that only acks, side by side, in both Slack modes.
 
-    python bench/ack_bench.py [--clicks 2000] [--warmup 300] [--rounds 10] [--gap-ms 25] [--profile]
-                              [--no-prototypes]
+    python bench/ack_bench.py [--modes http,socket] [--clicks 2000] [--warmup 300] [--rounds 10] [--gap-ms 25]
+                              [--profile] [--smoke]
 
-1. Over HTTP: subprocesses on this machine, all served the same way (waitress, 8 threads, Bolt with
-   ``process_before_response=True``, signature verification on, the same signing secret):
-   (a) a bare Bolt app whose ``rate:`` action listener only calls ``ack()``;
-   (b) ``python -m bot run --http``, which stores the answer (committed) before the ack, then replies
-       to the response_url and updates the check-in's count from lazy listeners (Slack is SlackStub);
-   (c), (d) bench-only prototypes of a fix, built from bot/'s own functions (see ``queued_reply_app``).
-   One client sends sequential signed rating clicks over a keep-alive connection per app, alternating
-   between the apps in ``--rounds`` blocks so that drift on a shared machine hits all alike; ``--warmup``
-   clicks each first are not counted. Then a quarter as many clicks with ``--gap-ms`` idle after each.
-   Each server's CPU time per click (its whole process: ack and replies) comes from /proc.
-2. In process (no sockets, no waitress): ``App.dispatch`` of the same signed clicks for the bare app,
-   the bare app with a no-op lazy listener, and coprod's app built by ``bot.runtime.Runtime`` (as
-   tests/conftest.py does), with the Slack stub in another process; the time coprod's request thread
-   spends in each store call and in Bolt's lazy-listener start; the store calls timed alone; with
-   ``--profile``, cProfile of coprod's dispatch.
-3. The same store write with ``PRAGMA synchronous = FULL`` instead of coprod's ``NORMAL``: the price of
-   an ack that also survives power loss, not only a killed process.
+For each mode, two subprocesses on this machine, each with its own Slack stand-in (tests/slack_stub.py, in
+a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (tests/socket_mode_sim.py):
+
+- **bare**: a Bolt app configured as coprod is in that mode, whose ``rate:`` action listener only calls
+  ``ack()``. HTTP: ``process_before_response=True``, signature verification on, served by waitress with
+  8 threads as coprod is. Socket Mode: Bolt's defaults (``process_before_response=False``, its built-in
+  Socket Mode client), as coprod.
+- **coprod**: ``coprod run --http``, or ``coprod run`` with an app token (Socket Mode). It checks the
+  check-in, commits the answer (``synchronous = FULL``), acks, then replies on its follow-up workers (a
+  response_url post, and the check-in's count, coalesced).
+
+What is timed: HTTP, a signed rating click POSTed to /slack/events on a keep-alive connection, until the
+response; Socket Mode, an ``interactive`` envelope sent over the WebSocket, until its ack comes back. One
+click at a time; the two apps take turns in ``--rounds`` blocks (the order alternating), so drift on a
+shared machine hits both alike; ``--warmup`` clicks each first are not counted. Then a quarter as many
+clicks with ``--gap-ms`` idle after each, as people click. Between blocks the bench waits until coprod's
+delayed follow-ups are due and done, and each app's CPU per click (its whole process: ack and follow-ups)
+comes from /proc. Percentiles are nearest-rank (bench/harness.py).
+
+``--profile``: cProfile of coprod's HTTP handler in this process (the WSGI call waitress makes, no sockets).
+``--smoke``: both modes, 40 clicks, no waiting between blocks, and a short profile (its figures mean nothing).
 
 Not a test: the figures go into BENCHMARKS.md.
 """
@@ -30,144 +34,64 @@ import argparse
 import cProfile
 import io
 import logging
-import os
 import pstats
-import random
 import re
-import statistics
-import subprocess
+import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for extra in (ROOT, ROOT / "tests", ROOT / "bench"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+import harness as h
 
-from load_bench import (  # noqa: E402
-    MESSAGE_TS,
-    SECRET,
-    TEAM,
-    BotProcess,
-    Clicker,
-    percentile,
-    process_cpu,
-    seed,
-)
-from slack_requests import action_body, sign  # noqa: E402
+from bot.listeners.actions import COUNT_DELAY, REPLY_DELAY
 
 RATE = re.compile(r"^rate:([1-5])$")
+# In Socket Mode a third app: the bare one with process_before_response=True, which acks as its listener
+# returns instead of Bolt's default of polling every 10 ms for the ack (a reference, not the target's comparator).
+KINDS = {"http": ("bare", "coprod"), "socket": ("bare", "coprod", "bare-sync")}
+LABELS = {"bare": "bare Bolt app, ack only", "coprod": "coprod, answer committed",
+          "bare-sync": "reference: bare, process_before_response=True"}
+# After a block, coprod's last follow-ups are due (count updates wait COUNT_DELAY, replies REPLY_DELAY) and done.
+SETTLE = COUNT_DELAY + REPLY_DELAY + 0.2
 
 
-# ---- (a) the bare app -----------------------------------------------------------------------------
+# ---- the bare app, in its own process ----------------------------------------------------------------
 
-def bare_app(api_url: str, secret: str = SECRET, *, noop_lazy: bool = False):
-    """The floor: a Bolt app configured as coprod's HTTP mode is, whose rating listener only acks.
-
-    ``noop_lazy`` adds a lazy listener that does nothing, to price Bolt's lazy-listener machinery.
-    """
+def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) -> None:
+    """The floor: a Bolt app configured as coprod is in ``mode``, whose rating listener only acks
+    (``sync``: with ``process_before_response=True`` in Socket Mode too)."""
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    app = App(client=WebClient(token="xoxb-bare", base_url=api_url), signing_secret=secret,
-              process_before_response=True, token_verification_enabled=False,
-              request_verification_enabled=True, logger=logging.getLogger("bare.bolt"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = App(client=WebClient(token=h.BOT_TOKEN, base_url=api_url), signing_secret=h.SECRET,
+              process_before_response=mode == "http" or sync, token_verification_enabled=False,
+              request_verification_enabled=mode == "http", logger=logging.getLogger("bare.bolt"))
 
+    @app.action(RATE)
     def rate(ack):
         ack()
 
-    if noop_lazy:
-        app.action(RATE)(ack=rate, lazy=[lambda body: None])
-    else:
-        app.action(RATE)(rate)
-    return app
+    if mode == "socket":
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+        handler = SocketModeHandler(app, h.APP_TOKEN)
+        handler.connect()
+        stopping.wait()
+        handler.close()
+        return
 
-def queued_reply_app(api_url: str, db: str, *, coalesce: bool, secret: str = SECRET):
-    """PROTOTYPE, bench only (coprod is not built this way): what a fix to the ack path would cost.
-
-    The rating ack is coprod's own (the same checks and the same committed write, through bot/'s own
-    functions), but the reply work (the ephemeral "recorded" message and the count on the check-in) goes on a
-    plain queue drained by one thread instead of Bolt lazy listeners, so the ack path pays no request copy
-    and no kwargs building. With ``coalesce``, the thread takes all queued replies at once and updates each
-    check-in's count once per batch (the latest count) instead of once per click.
-    """
-    import queue
-
-    from slack_bolt import App
-    from slack_sdk import WebClient
-    from slack_sdk.webhook import WebhookClient
-
-    from bot import messages
-    from bot.catalog import load_catalog
-    from bot.listeners.actions import RATE as COPROD_RATE
-    from bot.listeners.actions import _action, _ids, checkin_for_click, update_count
-    from bot.posts import Deps, utcnow
-    from bot.store import Store
-
-    store = Store.open(db)
-    deps = Deps(store, load_catalog(None), utcnow)
-    client = WebClient(token="xoxb-queue", base_url=api_url)
-    app = App(client=client, signing_secret=secret, process_before_response=True, token_verification_enabled=False,
-              request_verification_enabled=True, logger=logging.getLogger("queue.bolt"))
-    jobs: queue.SimpleQueue = queue.SimpleQueue()
-
-    @app.action(RATE)
-    def rate(ack, body):
-        action = _action(body)
-        match = COPROD_RATE.match(str(action.get("action_id", "")))
-        checkin = checkin_for_click(deps, body)
-        if not match or checkin is None or action.get("value") != match.group(1):
-            return ack()
-        team, _, user = _ids(body)
-        private = checkin.kind == "reflexivity"
-        role = None if private else store.roles(team, checkin.channel_id).get(user)
-        answer = store.record_response(team, checkin.id, user, rating=int(match.group(1)),
-                                       now=int(deps.now().timestamp()), private=private, role=role)
-        jobs.put((checkin, body.get("response_url"), answer, private))
-        ack()
-
-    def replier() -> None:
-        while True:
-            batch = [jobs.get()]
-            while coalesce:
-                try:
-                    batch.append(jobs.get_nowait())
-                except queue.Empty:
-                    break
-            latest = {}
-            for checkin, url, answer, private in batch:
-                facilitator = deps.catalog.facilitator(checkin.facilitator_id)
-                try:
-                    WebhookClient(url).send_dict({"text": messages.answer_recorded(
-                        facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment,
-                        private=private), "response_type": "ephemeral", "replace_original": False})
-                    if private:
-                        continue
-                    if coalesce:
-                        latest[checkin.id] = checkin
-                    else:
-                        update_count(deps, client, checkin)
-                except Exception:
-                    logging.getLogger("queue").exception("a reply failed")
-            for checkin in latest.values():
-                update_count(deps, client, checkin)
-
-    threading.Thread(target=replier, name="replier", daemon=True).start()
-    return app
-
-
-def serve(kind: str, port: int, api_url: str, db: str | None) -> None:
-    """Serve an app exactly as bot.runtime serves coprod (waitress, 8 threads, /healthz)."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from waitress import create_server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = bare_app(api_url) if kind == "bare" else queued_reply_app(api_url, db, coalesce=kind == "queue-coalesce")
+    from bot.runtime import MAX_BODY
+
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def application(environ, start_response):
@@ -176,107 +100,71 @@ def serve(kind: str, port: int, api_url: str, db: str | None) -> None:
             return [b"ok\n"]
         return slack(environ, start_response)
 
-    server = create_server(application, host="127.0.0.1", port=port, threads=8, ident=kind,
-                           clear_untrusted_proxy_headers=True)
-    server.run()
+    server = create_server(application, host="127.0.0.1", port=port, threads=8, ident="bare",
+                           clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY)
 
+    def on_term(signum, frame):
+        raise SystemExit(0)
 
-class ServedApp(BotProcess):
-    """This file run with ``--serve KIND PORT``: the bare app or a prototype, in its own process."""
-
-    def __init__(self, kind: str, db: Path, api_url: str, log_path: Path):
-        super().__init__(db, api_url, log_path)
-        self.kind = kind
-
-    def start(self, timeout: float = 20.0) -> ServedApp:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(Path(__file__).resolve()), "--serve", self.kind, str(self.port),
-                 "--api-url", self.api_url, "--db", str(self.db)],
-                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        finally:
-            log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} exited early: {self.log()}")
-            if self.healthz() == 200:
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.kind} never became healthy: {self.log()}")
-
-
-# ---- clicks -------------------------------------------------------------------------------------
-
-class ClickStream:
-    """Sequential rating clicks over the seeded check-ins: mostly first answers, some changed ratings."""
-
-    def __init__(self, targets: list[tuple[str, int]], users: int = 400, seed_value: int = 1126):
-        self.targets, self.users = targets, users
-        self.rnd = random.Random(seed_value)
-        self.n = 0
-
-    def next(self) -> tuple[str, str, int, int]:
-        self.n += 1
-        user = f"U{self.rnd.randrange(self.users):04d}"
-        channel, cid = self.rnd.choice(self.targets)
-        return user, channel, cid, self.rnd.randint(1, 5)
-
-
-def stats(values: list[float]) -> dict[str, float]:
-    s = sorted(values)
-    return {"n": len(s), "p50": percentile(s, 50), "p95": percentile(s, 95), "p99": percentile(s, 99),
-            "mean": statistics.fmean(s), "max": s[-1]}
-
-
-def row(name: str, st: dict[str, float]) -> str:
-    return (f"| {name:<64} | {st['n']:>5} | {st['p50'] * 1e3:7.2f} | {st['p95'] * 1e3:7.2f} | "
-            f"{st['p99'] * 1e3:7.2f} | {st['mean'] * 1e3:7.2f} | {st['max'] * 1e3:7.2f} |")
-
-
-HEADER = (f"| {'what':<64} |     n | p50 ms  | p95 ms  | p99 ms  | mean ms | max ms  |\n"
-          f"|{'-' * 66}|------:|--------:|--------:|--------:|--------:|--------:|")
-
-
-SERVERS = {
-    "bare": "(a) bare Bolt app, ack only",
-    "coprod": "(b) coprod, answer committed",
-    "queue": "(c) prototype: (b) + replies on a queue",
-    "queue-coalesce": "(d) prototype: (c) + one count update per batch",
-}
-
-
-def http_side_by_side(stub, workdir: Path, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...],
-                      kinds: tuple[str, ...]) -> tuple[dict[tuple[str, float], dict], dict[tuple[str, float], float]]:
-    """Sequential clicks at each server, in alternating blocks; ``gap`` seconds idle after each click.
-
-    Returns latency stats and each server's CPU seconds per click (its whole process: ack and replies).
-    """
-    servers: dict[str, BotProcess] = {}
-    targets: dict[str, list[tuple[str, int]]] = {}
+    signal.signal(signal.SIGTERM, on_term)
     try:
+        server.run()
+    except SystemExit:
+        server.close()
+
+
+class BareApp(h.AppProcess):
+    name = "bare Bolt app"
+
+    def __init__(self, mode: str, api_url: str, log_path: Path, endpoint=None, sync: bool = False):
+        port = h.free_port() if mode == "http" else None
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-bare", mode, "--api-url", api_url]
+        if port is not None:
+            command += ["--port", str(port)]
+        if sync:
+            command.append("--sync")
+        super().__init__(command, log_path, port=port, endpoint=endpoint)
+        self.mode = mode
+
+
+# ---- side by side ---------------------------------------------------------------------------------
+
+def side_by_side(mode: str, workdir: Path, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...],
+                 settle: float) -> tuple[dict[tuple[str, float], h.Stats], dict[tuple[str, float], float]]:
+    """Latency stats and CPU seconds per click for each (app, gap)."""
+    kinds = KINDS[mode]
+    db = workdir / f"ack-{mode}.db"
+    h.remove_db(db)
+    targets = h.seed(db, 8)
+    apps: dict[str, h.AppProcess] = {}
+    response_urls: dict[str, str] = {}
+    with ExitStack() as stack:
         for kind in kinds:
-            db = workdir / f"ack-{kind}.db"
-            targets[kind] = seed(db, 8)
-            log = workdir / f"{kind}.log"
-            servers[kind] = (BotProcess(db, stub.url, log) if kind == "coprod"
-                             else ServedApp(kind, db, stub.url, log)).start()
-        response_url = stub.response_url("ack-bench")
-        clients = {kind: Clicker(server.port) for kind, server in servers.items()}
-        streams = {kind: ClickStream(targets[kind]) for kind in kinds}
+            endpoint = None
+            if mode == "socket":
+                endpoint = h.socket_endpoint()
+                stack.callback(endpoint.stop)
+            stub = stack.enter_context(h.StubProcess(socket_mode_url=endpoint.url if endpoint else None))
+            log = workdir / f"{mode}-{kind}.log"
+            apps[kind] = (h.BotProcess(db, stub.url, log, mode=mode, endpoint=endpoint) if kind == "coprod"
+                          else BareApp(mode, stub.url, log, endpoint, sync=kind == "bare-sync"))
+            response_urls[kind] = stub.response_url(f"ack-{mode}-{kind}")
+        for app in apps.values():
+            app.start()
+            stack.callback(app.stop)
+        clients = {kind: h.clicker(h.click_target(app)) for kind, app in apps.items()}
+        streams = {kind: h.ClickStream(targets) for kind in kinds}  # the same clicks for each
         times: dict[tuple[str, float], list[float]] = {(k, g): [] for g in gaps for k in kinds}
         cpu: dict[tuple[str, float], float] = {(k, g): 0.0 for g in gaps for k in kinds}
 
         def click(kind: str, gap: float) -> float:
             user, channel, cid, rating = streams[kind].next()
-            body, ctype = action_body(f"rate:{rating}", str(rating), block_id=f"checkin:{cid}", user=user,
-                                      channel=channel, team=TEAM, message_ts=MESSAGE_TS, response_url=response_url)
+            prepared = clients[kind].prepare(user, channel, cid, rating, response_urls[kind])
             began = time.perf_counter()
-            status, _ = clients[kind].post(body, ctype)
+            status = clients[kind].send(prepared)
             elapsed = time.perf_counter() - began
             if status != 200:
-                raise RuntimeError(f"{kind} answered {status}")
+                raise RuntimeError(f"{kind} ({mode}) answered {status}: {apps[kind].log()}")
             if gap:
                 time.sleep(gap)
             return elapsed
@@ -284,281 +172,146 @@ def http_side_by_side(stub, workdir: Path, clicks: int, warmup: int, rounds: int
         for kind in kinds:
             for _ in range(warmup):
                 click(kind, 0.0)
+        time.sleep(settle)
         for gap in gaps:
-            per_round = max(1, (clicks if not gap else clicks // 4) // rounds)
-            for _ in range(rounds):
-                for kind in kinds:
-                    before = process_cpu(servers[kind].proc.pid)
-                    times[(kind, gap)].extend(click(kind, gap) for _ in range(per_round))
-                    time.sleep(0.5)  # the replies of this block finish before the next block starts
-                    cpu[(kind, gap)] += process_cpu(servers[kind].proc.pid) - before
+            per_block = max(1, (clicks if not gap else clicks // 4) // rounds)
+            for r in range(rounds):
+                for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:  # each app first in turn
+                    pid = apps[kind].proc.pid
+                    before = h.process_cpu(pid)
+                    times[(kind, gap)].extend(click(kind, gap) for _ in range(per_block))
+                    time.sleep(settle)  # coprod's delayed follow-ups run before the other app's block
+                    cpu[(kind, gap)] += h.process_cpu(pid) - before
         for c in clients.values():
             c.close()
-    finally:
-        for server in servers.values():
-            server.stop()
-    return ({key: stats(v) for key, v in times.items()},
-            {key: cpu[key] / len(times[key]) for key in times})
+        # SIGTERM all at once: a Socket Mode client takes a few seconds to close.
+        for app in apps.values():
+            if app.proc.poll() is None:
+                app.proc.send_signal(signal.SIGTERM)
+    return ({key: h.describe(v) for key, v in times.items()},
+            {key: cpu[key] / max(1, len(times[key])) for key in times})
 
 
-# ---- in process -----------------------------------------------------------------------------------
+# ---- where coprod's time goes -----------------------------------------------------------------------
 
-def _stub_child(conn) -> None:
-    from slack_stub import SlackStub
+def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]:
+    """coprod's HTTP handler (the WSGI app waitress calls) in this process: timed per click, then cProfiled."""
+    from slack_requests import sign
 
-    with SlackStub() as stub:
-        for channel in ("C1", "C2"):
-            stub.add_channel(channel, [])
-        conn.send(stub.url)
-        conn.recv()  # until told to stop
+    db = workdir / "profile.db"
+    h.remove_db(db)
+    targets = h.seed(db, 8)
+    with h.StubProcess() as stub, h.CoprodInProcess(db, stub.url, mode="http") as coprod:
+        application = coprod.runtime.server.application
+        stream = h.ClickStream(targets, seed_value=7)
+        response_url = stub.response_url("ack-profile")
 
-
-class StubProcess:
-    """SlackStub in a child process, so its threads don't share the GIL with the app being timed."""
-
-    def __enter__(self) -> StubProcess:
-        import multiprocessing
-
-        ctx = multiprocessing.get_context("fork")
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_stub_child, args=(child,), daemon=True)
-        self.proc.start()
-        self.url = self.conn.recv()
-        self.base = self.url.removesuffix("api/")
-        return self
-
-    def response_url(self, key: str) -> str:
-        return f"{self.base}response/{key}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.conn.send("stop")
-        self.proc.join(5)
-
-
-def _request(body: bytes, ctype: str):
-    from slack_bolt.request import BoltRequest
-
-    headers = {"content-type": ctype, **{k.lower(): v for k, v in sign(SECRET, body).items()}}
-    return BoltRequest(body=body.decode(), headers=headers)
-
-
-class Phases:
-    """Wall time spent in named calls during one dispatch (wrapping methods in this process only)."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = {}
-        self.rows: list[dict[str, float]] = []
-        self.owner = threading.get_ident()
-        self.active = False
-
-    def wrap(self, name: str, fn: Callable) -> Callable:
-        def timed(*args, **kwargs):
+        def handle(prof: cProfile.Profile | None = None) -> float:
+            body, ctype = h.rating_click(*stream.next(), response_url)
+            headers = sign(h.SECRET, body)
+            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "QUERY_STRING": "",
+                       "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(body)),
+                       "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1",
+                       "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(coprod.port),
+                       "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+                       "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"]}
+            status = []
+            if prof is not None:
+                prof.enable()
             began = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                if self.active and threading.get_ident() == self.owner:  # the request's thread only
-                    self.current[name] = self.current.get(name, 0.0) + time.perf_counter() - began
-        return timed
+            b"".join(application(environ, lambda s, hs, exc_info=None: status.append(s)))
+            elapsed = time.perf_counter() - began
+            if prof is not None:
+                prof.disable()
+            if not status or not status[0].startswith("200"):
+                raise RuntimeError(f"coprod's handler answered {status}")
+            return elapsed
 
-    def next(self, total: float) -> None:
-        self.current["total"] = total
-        self.rows.append(self.current)
-        self.current = {}
-
-
-def time_dispatch(app, stream: ClickStream, n: int, response_url: str, profile: cProfile.Profile | None = None,
-                  gap: float = 0.0, phases: Phases | None = None) -> list[float]:
-    out = []
-    for _ in range(n):
-        user, channel, cid, rating = stream.next()
-        body, ctype = action_body(f"rate:{rating}", str(rating), block_id=f"checkin:{cid}", user=user,
-                                  channel=channel, team=TEAM, message_ts=MESSAGE_TS, response_url=response_url)
-        req = _request(body, ctype)
-        if profile is not None:
-            profile.enable()
-        began = time.perf_counter()
-        resp = app.dispatch(req)
-        elapsed = time.perf_counter() - began
-        if profile is not None:
-            profile.disable()
-        if resp.status != 200:
-            raise RuntimeError(f"dispatch answered {resp.status}: {resp.body}")
-        out.append(elapsed)
-        if phases is not None:
-            phases.next(elapsed)
-        if gap:
-            time.sleep(gap)
-    return out
+        for _ in range(min(clicks, 200)):
+            handle()
+        timed = h.describe([handle() for _ in range(clicks)])
+        prof = cProfile.Profile()
+        for _ in range(clicks):
+            handle(prof)
+        coprod.drain()
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(top)
+    return timed, buf.getvalue()
 
 
-def time_calls(fn: Callable[[int], object], n: int) -> list[float]:
-    out = []
-    for i in range(n):
-        began = time.perf_counter()
-        fn(i)
-        out.append(time.perf_counter() - began)
-    return out
+# ---- output ----------------------------------------------------------------------------------------
 
-
-def in_process(workdir: Path, clicks: int, warmup: int, gap: float, profile: bool):
-    from slack_bolt.listener.thread_runner import ThreadListenerRunner
-
-    from bot.runtime import Runtime
-    from bot.settings import Settings
-
-    db = workdir / "inproc.db"
-    targets = seed(db, 8)
-    results: dict[str, dict] = {}
-    report = ""
-    with StubProcess() as stub:
-        settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-ack-bench", "SLACK_SIGNING_SECRET": SECRET,
-                                      "SLACK_API_URL": stub.url, "COPROD_DB": str(db), "PORT": "0"})
-        runtime = Runtime(settings)
-        response_url = stub.response_url("ack-inproc")
-        apps = {"bare": bare_app(stub.url), "bare + no-op lazy listener": bare_app(stub.url, noop_lazy=True),
-                "coprod": runtime.app}
-        phases = Phases()
-        store = runtime.store
-        for name in ("checkin", "roles", "record_response"):
-            setattr(store, name, phases.wrap(f"store.{name}", getattr(store, name)))
-        original_start = ThreadListenerRunner._start_lazy_function
-        ThreadListenerRunner._start_lazy_function = phases.wrap("Bolt: copy request, start lazy listener",
-                                                                original_start)
-        try:
-            stream = ClickStream(targets, seed_value=7)
-            for app in apps.values():
-                time_dispatch(app, stream, warmup, response_url, gap=gap)
-            for name, app in apps.items():
-                phases.active = name == "coprod"
-                results[f"{name}: App.dispatch"] = stats(time_dispatch(
-                    app, stream, clicks, response_url, gap=gap, phases=phases if phases.active else None))
-            phases.active = False
-            rnd = random.Random(3)
-            for name in ("checkin", "roles", "record_response"):
-                setattr(store, name, getattr(type(store), name).__get__(store))
-            results["alone: store.checkin"] = stats(time_calls(
-                lambda i: store.checkin(TEAM, rnd.choice(targets)[1]), clicks))
-            results["alone: store.roles"] = stats(time_calls(lambda i: store.roles(TEAM, "C1"), clicks))
-            results["alone: store.record_response"] = stats(time_calls(
-                lambda i: store.record_response(TEAM, rnd.choice(targets)[1], f"UW{rnd.randrange(400):04d}",
-                                                rating=rnd.randint(1, 5), now=1795510900), clicks))
-            if profile:
-                prof = cProfile.Profile()
-                time_dispatch(runtime.app, stream, clicks, response_url, profile=prof, gap=gap)
-                buf = io.StringIO()
-                pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(30)
-                report = buf.getvalue()
-        finally:
-            ThreadListenerRunner._start_lazy_function = original_start
-            runtime.stop()
-    breakdown = {}
-    names = sorted({k for r in phases.rows for k in r} - {"total"})
-    for name in [*names, "total"]:
-        breakdown[name] = [r.get(name, 0.0) for r in phases.rows]
-    breakdown["the rest: Bolt parse, verify, match, listener glue"] = [
-        r["total"] - sum(r.get(n, 0.0) for n in names) for r in phases.rows]
-    return results, breakdown, report
-
-
-def synchronous_full(workdir: Path, n: int) -> dict[str, dict]:
-    """record_response with the store's own NORMAL, and on a Store whose connections say FULL."""
-    from bot.store import Store
-
-    class FullStore(Store):
-        def _db(self):
-            fresh = getattr(self._local, "db", None) is None
-            db = super()._db()
-            if fresh:
-                db.conn.execute("PRAGMA synchronous = FULL")
-            return db
-
-    out = {}
-    for name, cls in (("NORMAL", Store), ("FULL", FullStore)):
-        db = workdir / f"sync-{name.lower()}.db"
-        targets = seed(db, 8)
-        store = cls.open(db)
-        mode = store._one("PRAGMA synchronous")[0]
-        rnd = random.Random(5)
-
-        def write(i: int, store: Store = store, targets: list = targets, rnd: random.Random = rnd) -> None:
-            store.record_response(TEAM, rnd.choice(targets)[1], f"UF{rnd.randrange(400):04d}",
-                                  rating=rnd.randint(1, 5), now=1795510900)
-
-        out[f"record_response, synchronous={name} ({mode})"] = stats(time_calls(write, n))
-        store.close()
-    return out
+def report(mode: str, stats: dict, cpu: dict, gaps: tuple[float, ...]) -> None:
+    title = {"http": "HTTP: signed clicks POSTed to /slack/events, keep-alive",
+             "socket": "Socket Mode: interactive envelopes over the loopback WebSocket, until the ack"}[mode]
+    print(f"\n### {title}\n")
+    print("| app | clicks | n | p50 ms | p95 ms | p99 ms | mean ms | max ms | CPU ms per click |")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    for gap in gaps:
+        pacing = "back to back" if not gap else f"{gap * 1000:g} ms apart"
+        for kind in KINDS[mode]:
+            s = stats[(kind, gap)]
+            name = f"**{LABELS[kind]}**" if kind == "coprod" else LABELS[kind]
+            print(f"| {name} | {pacing} | {s.n} | {h.ms(s.p50)} | {h.ms(s.p95)} | {h.ms(s.p99)} | {h.ms(s.mean)} "
+                  f"| {h.ms(s.max)} | {cpu[(kind, gap)] * 1e3:.2f} |")
+    print()
+    for gap in gaps:
+        pacing = "back to back" if not gap else f"{gap * 1000:g} ms apart"
+        b, c = stats[("bare", gap)], stats[("coprod", gap)]
+        print(f"coprod / bare, {mode}, {pacing}: p50 {c.p50 / b.p50:.2f}x, p99 {c.p99 / b.p99:.2f}x "
+              "(target: within 2x)")
+        if ("bare-sync", gap) in stats:
+            r = stats[("bare-sync", gap)]
+            print(f"coprod / reference, {mode}, {pacing}: p50 {c.p50 / r.p50:.2f}x, p99 {c.p99 / r.p99:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clicks", type=int, default=2000)
+    parser.add_argument("--modes", default="http,socket", help="comma-separated: http, socket (default both)")
+    parser.add_argument("--clicks", type=int, default=2000, help="timed back-to-back clicks per app and mode")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--gap-ms", type=float, default=25.0,
                         help="idle time after each click in the paced runs (default 25 ms)")
-    parser.add_argument("--no-prototypes", action="store_true", help="only (a) and (b) over HTTP")
-    parser.add_argument("--profile", action="store_true", help="cProfile coprod's in-process dispatch")
-    parser.add_argument("--serve", nargs=2, metavar=("KIND", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help="cProfile coprod's HTTP handler in process")
+    parser.add_argument("--smoke", action="store_true", help="a few seconds: both modes, 40 clicks, short profile")
+    parser.add_argument("--serve-bare", metavar="MODE", choices=h.MODES, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
-    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sync", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.api_url, args.db)
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.api_url, args.port, args.sync)
         return 0
-
-    from slack_stub import SlackStub
+    modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    if not modes or set(modes) - set(h.MODES):
+        parser.error(f"--modes takes {', '.join(h.MODES)}")
+    settle = SETTLE
+    if args.smoke:
+        args.clicks, args.warmup, args.rounds, args.gap_ms, args.profile, settle = 40, 10, 1, 5.0, True, 0.05
 
     logging.basicConfig(level=logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="coprod-ack-"))
-    gap = args.gap_ms / 1000
-    kinds = ("bare", "coprod") if args.no_prototypes else tuple(SERVERS)
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    with SlackStub() as stub:
-        for channel in ("C1", "C2"):
-            stub.add_channel(channel, [])
-        http, cpu = http_side_by_side(stub, workdir, args.clicks, args.warmup, args.rounds, (0.0, gap), kinds)
-    print("1. Over HTTP: sequential signed rating clicks, one keep-alive connection each, alternating blocks\n")
-    head, rule = HEADER.split("\n")
-    print(f"{head} CPU ms/click |\n{rule}-------------:|")
-    for g, label in ((0.0, "back to back"), (gap, f"{args.gap_ms:g} ms apart")):
-        for kind in kinds:
-            print(row(f"{SERVERS[kind]}; {label}", http[(kind, g)]) + f" {cpu[(kind, g)] * 1e3:12.2f} |")
-    print()
-    for g, label in ((0.0, "back to back"), (gap, f"{args.gap_ms:g} ms apart")):
-        b = http[("bare", g)]
-        for kind in kinds[1:]:
-            c = http[(kind, g)]
-            print(f"ratio {kind}/bare, {label}: p50 {c['p50'] / b['p50']:.2f}x, p99 {c['p99'] / b['p99']:.2f}x"
-                  + ("  (target: within 2x)" if kind == "coprod" else ""))
-
-    inproc, breakdown, report = in_process(workdir, args.clicks, args.warmup, gap, args.profile)
-    print(f"\n2. In process: App.dispatch of the same clicks, {args.gap_ms:g} ms apart (Slack stub in another "
-          "process), and the store calls timed alone\n")
-    print(HEADER)
-    for name, st in inproc.items():
-        print(row(name, st))
-    ratio = inproc["coprod: App.dispatch"]["p50"] / inproc["bare: App.dispatch"]["p50"]
-    print(f"ratio coprod/bare in process: p50 {ratio:.2f}x\n")
-    print("Where coprod's dispatch time goes (request thread only), per click:\n")
-    print("| part                                               | p50 ms | mean ms | share of mean |")
-    print("|----------------------------------------------------|-------:|--------:|--------------:|")
-    total = statistics.fmean(breakdown["total"])
-    for name, values in breakdown.items():
-        mean = statistics.fmean(values)
-        print(f"| {name:<50} | {statistics.median(values) * 1e3:6.3f} | {mean * 1e3:7.3f} | "
-              f"{mean / total:13.0%} |")
-
-    sync = synchronous_full(workdir, args.clicks)
-    print("\n3. Durability setting: the same write with and without an fsync per commit\n")
-    print(HEADER)
-    for name, st in sync.items():
-        print(row(name, st))
-    if report:
-        print("\ncProfile of coprod's App.dispatch (cumulative):\n")
-        print(report)
-    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"logs and databases: {workdir}")
+    gaps = (0.0, args.gap_ms / 1000)
+    h.print_machine()
+    print(f"command       {' '.join(['python', 'bench/ack_bench.py', *(sys.argv[1:] if argv is None else argv)])}")
+    print(f"per app       {args.clicks} clicks back to back and {args.clicks // 4} paced, in {args.rounds} blocks, "
+          f"after {args.warmup} warm-up clicks")
+    for mode in modes:
+        began = time.monotonic()
+        stats, cpu = side_by_side(mode, workdir, args.clicks, args.warmup, args.rounds, gaps, settle)
+        report(mode, stats, cpu, gaps)
+        print(f"({time.monotonic() - began:.0f} s)")
+    if args.profile:
+        timed, text = profile_handler(workdir, 50 if args.smoke else args.clicks, 10 if args.smoke else 30)
+        print(f"\n### coprod's HTTP handler in process, no sockets (n {timed.n}): p50 {h.ms(timed.p50)} ms, "
+              f"p99 {h.ms(timed.p99)} ms; cProfile, cumulative:\n")
+        print(text)
+    print(f"load average after: {h.loadavg()}")
+    if args.smoke:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"logs and databases: {workdir}")
     return 0
 
 

@@ -1,28 +1,29 @@
 """Benchmark: one partnership's level summary and a workspace export on a large database.
 
-    python bench/summary_bench.py [--partnerships 1000] [--years 5] [--members 12] [--db PATH] [--keep]
+    python bench/summary_bench.py [--partnerships 1000] [--years 5] [--members 12] [--db PATH] [--keep] [--smoke]
 
 1. Generates (or reuses) a database of N partnerships over ~50 workspaces, weekly check-ins for
    the given years, every member answering ~90% of them (~10% anonymously), meetings and roles.
    The schema comes from ``bot.store.Store.open``; the rows go in with ``executemany`` on a raw
    connection (generation only). The size parameters are kept in a ``bench_params`` table, so a
    database kept with ``--keep`` is reused by the next run with the same parameters.
-2. Times, warm, over random partnerships: ``bot.reports.partnership_summary`` against the bare
-   SQL it needs (see BARE SQL below), then a workspace CSV export and the process's peak memory.
+2. Checks that the bare SQL (see BARE SQL below) returns what the store's verbs return, on a sample of
+   partnerships; exits 2 naming the verb when it no longer does.
+3. Times, warm, over random partnerships: ``bot.reports.partnership_summary`` against the bare SQL it
+   needs, interleaved, then a workspace CSV export and the process's peak memory. Percentiles are
+   nearest-rank (bench/harness.py).
 
+``--smoke``: 20 partnerships, 1 year, 6 members, 100 summaries, 2 exports, in a temporary file.
 Not a test: the figures go into BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import cProfile
 import hashlib
-import inspect
 import io
 import json
-import os
 import pstats
 import random
 import resource
@@ -30,20 +31,18 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import textwrap
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import harness as h
 
-from bot import reports, summary  # noqa: E402
-from bot.catalog import Catalog, load_catalog  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot import reports, summary
+from bot.catalog import Catalog, load_catalog
+from bot.store import Store
 
 GENERATOR_VERSION = 1  # bump when the generated data changes shape, so old files are rebuilt
 WORKSPACES = 50
@@ -106,57 +105,52 @@ EXPORT_SQL = (
     " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0"
     " ORDER BY c.asked_at, c.id, r.id"
 )
-# Copies of the store's own SQL, checked against bot/store.py at start so they cannot drift silently.
-COPIED_FROM_STORE = {
-    "level_activity": ("LEVEL_ACTIVITY_SQL", "LEVEL_MEANS_SQL"),
-    "answered_roles": "ANSWERED_ROLES_SQL",
-    "last_asked": "LAST_ASKED_SQL",
-    "export_rows": "EXPORT_SQL",
-}
 LAST_ASKED_SQL = (
     "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
     " WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id"
 )
 
 
-def store_sql(verb: str) -> list[str]:
-    """The SELECT statements written in a Store method's source (adjacent literals joined)."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(Store, verb))))
-    return [
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("SELECT")
-    ]
+def bare_sql_differs(store: Store, raw: sqlite3.Connection, sample: list[int],
+                     windows: dict[int, tuple[int, int]]) -> list[str]:
+    """The store verbs whose results the bare SQL no longer reproduces, on the ``sample`` partnerships.
 
-
-def sql_drift() -> list[str]:
-    """Verbs whose SQL in bot/store.py no longer matches the bench's copy."""
-    return [
-        verb
-        for verb, names in COPIED_FROM_STORE.items()
-        for name in ((names,) if isinstance(names, str) else names)
-        if globals()[name] not in store_sql(verb)
-    ]
-
-
-# The store change this benchmark recommends (see BENCHMARKS.md): make the rotation-history index
-# cover level_id, so Store.last_asked reads the index alone. --proposed-index tries it on the
-# bench database and puts back whatever definition the store's migrations made.
-PROPOSED_HISTORY_INDEX = (
-    "CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id)"
-)
-
-
-def set_history_index(path: Path, ddl: str) -> str:
-    """Replace the checkins_by_facilitator index; return its previous definition."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN IMMEDIATE")
-    before = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'checkins_by_facilitator'").fetchone()[0]
-    conn.execute("DROP INDEX checkins_by_facilitator")
-    conn.execute(ddl)
-    conn.execute("COMMIT")
-    conn.close()
-    return before
+    The store keeps its SQL inside its methods, so the bare SQL is checked against the store's behaviour
+    (equal results), not its text: a store that reads the same facts differently still passes."""
+    differs: set[str] = set()
+    for i in sample:
+        team, channel = team_of(i), channel_of(i)
+        p = store.partnership(team, channel)
+        cadence = store.schedules(team, channel).get("checkins")
+        mine = (p.id, p.timezone, p.window_weeks, p.k, p.member_count, cadence.cadence if cadence else None)
+        if raw.execute(PARTNERSHIP_SQL, (team, channel)).fetchone() != mine:
+            differs.add("partnership/schedules")
+        since, until = windows[p.id]
+        means = dict(raw.execute(LEVEL_MEANS_SQL, (p.id, since, until, p.k)).fetchall())
+        bare = {r[0]: (r[1], r[2], r[3], means.get(r[0]), max(t for t in (r[5], r[6]) if t is not None), r[7])
+                for r in raw.execute(LEVEL_ACTIVITY_SQL, (p.id, since, until)).fetchall()}
+        activity = store.level_activity(team, channel, since=since, until=until, k=p.k)
+        if bare != {lid: (a.checkins, a.responses, a.responders, a.mean, a.last_activity, a.covered)
+                    for lid, a in activity.items()}:
+            differs.add("level_activity")
+        roles = {r[0] for r in raw.execute(ANSWERED_ROLES_SQL, (p.id, since, until)).fetchall()}
+        if roles != store.answered_roles(team, channel, since=since, until=until):
+            differs.add("answered_roles")
+        if dict(raw.execute(ROLES_SQL, (p.id,)).fetchall()) != store.roles(team, channel):
+            differs.add("roles")
+        if raw.execute(LAST_MEETING_SQL, (p.id,)).fetchone()[0] != store.last_meeting(team, channel):
+            differs.add("last_meeting")
+        asked = {r[0]: (r[1], r[2]) for r in raw.execute(LAST_ASKED_SQL, (p.id, "checkin")).fetchall()}
+        if asked != store.last_asked(team, channel):
+            differs.add("last_asked")
+    i = sample[0]
+    team, channel = team_of(i), channel_of(i)
+    exported = [(r["channel"], r["level"], r["facilitator"], r["kind"], r["asked_at"], r["rating"], r["comment"],
+                 r["answered_at"]) for r in store.export_rows(team, channel)]
+    bare_rows = [(*r[:7], r[10]) for r in raw.execute(EXPORT_SQL, (team, team, channel, channel))]
+    if not exported or exported != bare_rows:
+        differs.add("export_rows")
+    return sorted(differs)
 
 
 # ---- generation -----------------------------------------------------------------------------
@@ -197,11 +191,6 @@ def _is_bench_db(path: Path) -> bool:
     return "bench_params" in names or "bench_generating" in names
 
 
-def _remove_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 def team_of(i: int) -> str:
     return f"T{i % WORKSPACES:08d}"
 
@@ -217,7 +206,7 @@ def responder_of(team: str, user: str) -> str:
 
 def generate(path: Path, args: argparse.Namespace, catalog: Catalog) -> dict[str, int]:
     """Create the schema through Store.open, then bulk insert; returns row counts."""
-    _remove_db(path)
+    h.remove_db(path)
     Store.open(path).close()  # schema via the store's migrations
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -365,29 +354,9 @@ def warm_file(path: Path) -> None:
             pass
 
 
-def timed(fns: dict[str, Callable[[int], object]], reps: int, warmup: int) -> dict[str, list[float]]:
-    """Milliseconds per call of each function, interleaved: rep k calls every function on the same
-    input k, in a rotating order, so drift in the machine's speed (a shared 2-core VM) and cache
-    effects hit all of them alike and their ratio stays honest."""
-    names = list(fns)
-    for k in range(warmup):
-        for name in names:
-            fns[name](k)
-    out: dict[str, list[float]] = {name: [] for name in names}
-    clock = time.perf_counter
-    for k in range(reps):
-        shift = k % len(names)
-        for name in names[shift:] + names[:shift]:
-            fn = fns[name]
-            t0 = clock()
-            fn(k)
-            out[name].append((clock() - t0) * 1000)
-    return out
-
-
-def stats(ms: list[float]) -> dict[str, float]:
-    q = statistics.quantiles(ms, n=100, method="inclusive")
-    return {"p50": statistics.median(ms), "p95": q[94], "mean": statistics.fmean(ms), "n": len(ms)}
+def stats(seconds: list[float]) -> dict[str, float]:
+    d = h.describe(seconds)
+    return {"p50": d.p50 * 1000, "p95": d.p95 * 1000, "mean": d.mean * 1000, "n": d.n}
 
 
 def export_once(store: Store, catalog: Catalog, team: str) -> tuple[float, int, int]:
@@ -427,24 +396,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3000, help="timed summaries (and bare-SQL runs)")
     ap.add_argument("--exports", type=int, default=5, help="timed workspace exports")
     ap.add_argument("--profile", action="store_true", help="cProfile the summaries and print the top entries")
-    ap.add_argument("--proposed-index", action="store_true",
-                    help="time with the recommended covering index on checkins (restored afterwards)")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a few seconds on tiny data: 20 partnerships, 1 year, 6 members, in a temporary file")
     ap.add_argument("--export-child", nargs=2, metavar=("DB", "TEAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.export_child:
         export_child(*args.export_child)
         return 0
 
+    if args.smoke:  # never the default file: a kept full-size database stays as it is
+        args.partnerships, args.years, args.members, args.reps, args.exports = 20, 1, 6, 100, 2
+        args.db, args.keep = Path(tempfile.mkdtemp(prefix="coprod-summary-")) / "smoke.db", False
     path: Path = args.db
     catalog = load_catalog()
-    drift = sql_drift()
-    if drift:
-        print(f"error: the bench's copy of the SQL of Store.{', Store.'.join(drift)} differs from bot/store.py;"
-              " update the copy in bench/summary_bench.py", file=sys.stderr)
-        return 2
-    print(f"machine: {os.cpu_count()} cpus, Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}")
-    print("load average at start: {:.2f} {:.2f} {:.2f} (other work on the machine skews absolute times)".format(
-        *os.getloadavg()))
+    h.print_machine()  # other work on the machine skews absolute times: see the load average
     existing = _read_params(path)
     if existing and all(existing.get(k) == v for k, v in _params(args).items()):
         print(f"reusing {path} (same parameters)")
@@ -458,18 +423,14 @@ def main(argv: list[str] | None = None) -> int:
         counts = generate(path, args, catalog)
         print(f"generated in {time.perf_counter() - t0:.1f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
         generated = True
-    original_index = None
     try:
-        if args.proposed_index:
-            original_index = set_history_index(path, PROPOSED_HISTORY_INDEX)
-            print("with the proposed index: " + PROPOSED_HISTORY_INDEX)
         return run(path, args, catalog, generated)
     finally:
-        if original_index and args.keep:
-            set_history_index(path, original_index)
         if not args.keep:
-            _remove_db(path)
+            h.remove_db(path)
             print(f"removed {path} (pass --keep to reuse it next run)")
+        if args.smoke:
+            path.parent.rmdir()
 
 
 def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool) -> int:
@@ -493,6 +454,14 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
         tz = TIMEZONES[i % len(TIMEZONES)]
         w = summary.window_for(NOW, tz, 8, cadence="weekly", level_count=len(catalog.levels))
         windows[i] = (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
+    differs = bare_sql_differs(store, raw, list(dict.fromkeys(picks))[:20], windows)
+    if differs:
+        store.close()
+        raw.close()
+        print(f"error: the bare SQL no longer reproduces the results of Store.{', Store.'.join(differs)};"
+              " update the copy in bench/summary_bench.py", file=sys.stderr)
+        return 2
+    print("bare SQL checked: it returns what the store's verbs return (20 partnerships, one export)")
 
     def one_summary(k: int) -> object:
         team, channel = targets[k % len(targets)]
@@ -525,8 +494,8 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     store_conn.set_trace_callback(None)
     assert s is not None and sum(lv.responses for lv in s.levels) > 0, "empty window: check NOW"
     warm = min(500, args.reps)
-    samples = timed({"summary": one_summary, "bare_core": bare_core, "bare_full": bare_full}, args.reps, warm)
-    results = {name: stats(ms) for name, ms in samples.items()}
+    samples = h.interleaved({"summary": one_summary, "bare_core": bare_core, "bare_full": bare_full}, args.reps, warm)
+    results = {name: stats(seconds) for name, seconds in samples.items()}
 
     if args.profile:
         prof = cProfile.Profile()
@@ -586,7 +555,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     print("|---|---:|")
     print(f"| rows per workspace (mean) | {rows_mean:,.0f} |")
     print(f"| CSV size (mean) | {statistics.fmean(export_bytes) / 1e6:.1f} MB |")
-    print(f"| export time p50 / mean / max | {statistics.median(export_ms):.0f} / {exp_mean:.0f} / "
+    print(f"| export time p50 / mean / max | {h.percentile(export_ms, 50):.0f} / {exp_mean:.0f} / "
           f"{max(export_ms):.0f} ms |")
     print(f"| rows/s | {rows_mean / (exp_mean / 1000):,.0f} |")
     print(f"| bare export SQL alone, rows fetched and dropped (mean) | {statistics.fmean(sql_ms):.0f} ms |")
@@ -594,7 +563,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
           f"| {rss_here / 1024:.0f} MiB (before the exports {rss_before / 1024:.0f} MiB) |")
     print(f"| peak RSS (VmHWM), fresh process: open store + one export | {clean['rss_peak_kib'] / 1024:.0f} MiB "
           f"(before export {clean['rss_before_kib'] / 1024:.0f} MiB) |")
-    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    print(f"load average at end: {h.loadavg()}")
     ok = summ["p50"] < 10 and summ["p95"] < 10 and summ["p50"] <= 2 * full["p50"]
     print()
     print(
