@@ -53,13 +53,17 @@ RATE = re.compile(r"^rate:([1-5])$")
 # In Socket Mode a third app: the bare one with process_before_response=True, which acks as its listener
 # returns instead of Bolt's default of polling every 10 ms for the ack (a reference, not the target's comparator).
 KINDS = {"http": ("bare", "coprod"), "socket": ("bare", "coprod", "bare-sync")}
-LABELS = {"bare": "bare Bolt app, ack only", "coprod": "coprod, answer committed",
-          "bare-sync": "reference: bare, process_before_response=True"}
+LABELS = {
+    "bare": "bare Bolt app, ack only",
+    "coprod": "coprod, answer committed",
+    "bare-sync": "reference: bare, process_before_response=True",
+}
 # After a block, coprod's last follow-ups are due (count updates wait COUNT_DELAY, replies REPLY_DELAY) and done.
 SETTLE = COUNT_DELAY + REPLY_DELAY + 0.2
 
 
 # ---- the bare app, in its own process ----------------------------------------------------------------
+
 
 def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) -> None:
     """The floor: a Bolt app configured as coprod is in ``mode``, whose rating listener only acks
@@ -68,9 +72,14 @@ def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) ->
     from slack_sdk import WebClient
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = App(client=WebClient(token=h.BOT_TOKEN, base_url=api_url), signing_secret=h.SECRET,
-              process_before_response=mode == "http" or sync, token_verification_enabled=False,
-              request_verification_enabled=mode == "http", logger=logging.getLogger("bare.bolt"))
+    app = App(
+        client=WebClient(token=h.BOT_TOKEN, base_url=api_url),
+        signing_secret=h.SECRET,
+        process_before_response=mode == "http" or sync,
+        token_verification_enabled=False,
+        request_verification_enabled=mode == "http",
+        logger=logging.getLogger("bare.bolt"),
+    )
 
     @app.action(RATE)
     def rate(ack):
@@ -100,8 +109,15 @@ def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) ->
             return [b"ok\n"]
         return slack(environ, start_response)
 
-    server = create_server(application, host="127.0.0.1", port=port, threads=8, ident="bare",
-                           clear_untrusted_proxy_headers=True, max_request_body_size=MAX_BODY)
+    server = create_server(
+        application,
+        host="127.0.0.1",
+        port=port,
+        threads=8,
+        ident="bare",
+        clear_untrusted_proxy_headers=True,
+        max_request_body_size=MAX_BODY,
+    )
 
     def on_term(signum, frame):
         raise SystemExit(0)
@@ -129,8 +145,10 @@ class BareApp(h.AppProcess):
 
 # ---- side by side ---------------------------------------------------------------------------------
 
-def side_by_side(mode: str, workdir: Path, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...],
-                 settle: float) -> tuple[dict[tuple[str, float], h.Stats], dict[tuple[str, float], float]]:
+
+def side_by_side(
+    mode: str, workdir: Path, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...], settle: float
+) -> tuple[dict[tuple[str, float], h.Stats], dict[tuple[str, float], float]]:
     """Latency stats and CPU seconds per click for each (app, gap)."""
     kinds = KINDS[mode]
     db = workdir / f"ack-{mode}.db"
@@ -146,8 +164,11 @@ def side_by_side(mode: str, workdir: Path, clicks: int, warmup: int, rounds: int
                 stack.callback(endpoint.stop)
             stub = stack.enter_context(h.StubProcess(socket_mode_url=endpoint.url if endpoint else None))
             log = workdir / f"{mode}-{kind}.log"
-            apps[kind] = (h.BotProcess(db, stub.url, log, mode=mode, endpoint=endpoint) if kind == "coprod"
-                          else BareApp(mode, stub.url, log, endpoint, sync=kind == "bare-sync"))
+            apps[kind] = (
+                h.BotProcess(db, stub.url, log, mode=mode, endpoint=endpoint)
+                if kind == "coprod"
+                else BareApp(mode, stub.url, log, endpoint, sync=kind == "bare-sync")
+            )
             response_urls[kind] = stub.response_url(f"ack-{mode}-{kind}")
         for app in apps.values():
             app.start()
@@ -176,7 +197,7 @@ def side_by_side(mode: str, workdir: Path, clicks: int, warmup: int, rounds: int
         for gap in gaps:
             per_block = max(1, (clicks if not gap else clicks // 4) // rounds)
             for r in range(rounds):
-                for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:  # each app first in turn
+                for kind in kinds[r % len(kinds) :] + kinds[: r % len(kinds)]:  # each app first in turn
                     pid = apps[kind].proc.pid
                     before = h.process_cpu(pid)
                     times[(kind, gap)].extend(click(kind, gap) for _ in range(per_block))
@@ -188,11 +209,14 @@ def side_by_side(mode: str, workdir: Path, clicks: int, warmup: int, rounds: int
         for app in apps.values():
             if app.proc.poll() is None:
                 app.proc.send_signal(signal.SIGTERM)
-    return ({key: h.describe(v) for key, v in times.items()},
-            {key: cpu[key] / max(1, len(times[key])) for key in times})
+    return (
+        {key: h.describe(v) for key, v in times.items()},
+        {key: cpu[key] / max(1, len(times[key])) for key in times},
+    )
 
 
 # ---- where coprod's time goes -----------------------------------------------------------------------
+
 
 def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]:
     """coprod's HTTP handler (the WSGI app waitress calls) in this process: timed per click, then cProfiled."""
@@ -209,12 +233,21 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]
         def handle(prof: cProfile.Profile | None = None) -> float:
             body, ctype = h.rating_click(*stream.next(), response_url)
             headers = sign(h.SECRET, body)
-            environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "QUERY_STRING": "",
-                       "SERVER_PROTOCOL": "HTTP/1.1", "CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(body)),
-                       "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1",
-                       "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(coprod.port),
-                       "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
-                       "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"]}
+            environ = {
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/slack/events",
+                "QUERY_STRING": "",
+                "SERVER_PROTOCOL": "HTTP/1.1",
+                "CONTENT_TYPE": ctype,
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.url_scheme": "http",
+                "REMOTE_ADDR": "127.0.0.1",
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": str(coprod.port),
+                "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+                "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
+            }
             status = []
             if prof is not None:
                 prof.enable()
@@ -241,9 +274,12 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]
 
 # ---- output ----------------------------------------------------------------------------------------
 
+
 def report(mode: str, stats: dict, cpu: dict, gaps: tuple[float, ...]) -> None:
-    title = {"http": "HTTP: signed clicks POSTed to /slack/events, keep-alive",
-             "socket": "Socket Mode: interactive envelopes over the loopback WebSocket, until the ack"}[mode]
+    title = {
+        "http": "HTTP: signed clicks POSTed to /slack/events, keep-alive",
+        "socket": "Socket Mode: interactive envelopes over the loopback WebSocket, until the ack",
+    }[mode]
     print(f"\n### {title}\n")
     print("| app | clicks | n | p50 ms | p95 ms | p99 ms | mean ms | max ms | CPU ms per click |")
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
@@ -252,14 +288,17 @@ def report(mode: str, stats: dict, cpu: dict, gaps: tuple[float, ...]) -> None:
         for kind in KINDS[mode]:
             s = stats[(kind, gap)]
             name = f"**{LABELS[kind]}**" if kind == "coprod" else LABELS[kind]
-            print(f"| {name} | {pacing} | {s.n} | {h.ms(s.p50)} | {h.ms(s.p95)} | {h.ms(s.p99)} | {h.ms(s.mean)} "
-                  f"| {h.ms(s.max)} | {cpu[(kind, gap)] * 1e3:.2f} |")
+            print(
+                f"| {name} | {pacing} | {s.n} | {h.ms(s.p50)} | {h.ms(s.p95)} | {h.ms(s.p99)} | {h.ms(s.mean)} "
+                f"| {h.ms(s.max)} | {cpu[(kind, gap)] * 1e3:.2f} |"
+            )
     print()
     for gap in gaps:
         pacing = "back to back" if not gap else f"{gap * 1000:g} ms apart"
         b, c = stats[("bare", gap)], stats[("coprod", gap)]
-        print(f"coprod / bare, {mode}, {pacing}: p50 {c.p50 / b.p50:.2f}x, p99 {c.p99 / b.p99:.2f}x "
-              "(target: within 2x)")
+        print(
+            f"coprod / bare, {mode}, {pacing}: p50 {c.p50 / b.p50:.2f}x, p99 {c.p99 / b.p99:.2f}x (target: within 2x)"
+        )
         if ("bare-sync", gap) in stats:
             r = stats[("bare-sync", gap)]
             print(f"coprod / reference, {mode}, {pacing}: p50 {c.p50 / r.p50:.2f}x, p99 {c.p99 / r.p99:.2f}x")
@@ -271,8 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clicks", type=int, default=2000, help="timed back-to-back clicks per app and mode")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--gap-ms", type=float, default=25.0,
-                        help="idle time after each click in the paced runs (default 25 ms)")
+    parser.add_argument(
+        "--gap-ms", type=float, default=25.0, help="idle time after each click in the paced runs (default 25 ms)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile coprod's HTTP handler in process")
     parser.add_argument("--smoke", action="store_true", help="a few seconds: both modes, 40 clicks, short profile")
     parser.add_argument("--serve-bare", metavar="MODE", choices=h.MODES, help=argparse.SUPPRESS)
@@ -295,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     gaps = (0.0, args.gap_ms / 1000)
     h.print_machine()
     print(f"command       {' '.join(['python', 'bench/ack_bench.py', *(sys.argv[1:] if argv is None else argv)])}")
-    print(f"per app       {args.clicks} clicks back to back and {args.clicks // 4} paced, in {args.rounds} blocks, "
-          f"after {args.warmup} warm-up clicks")
+    print(
+        f"per app       {args.clicks} clicks back to back and {args.clicks // 4} paced, in {args.rounds} blocks, "
+        f"after {args.warmup} warm-up clicks"
+    )
     for mode in modes:
         began = time.monotonic()
         stats, cpu = side_by_side(mode, workdir, args.clicks, args.warmup, args.rounds, gaps, settle)
@@ -304,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"({time.monotonic() - began:.0f} s)")
     if args.profile:
         timed, text = profile_handler(workdir, 50 if args.smoke else args.clicks, 10 if args.smoke else 30)
-        print(f"\n### coprod's HTTP handler in process, no sockets (n {timed.n}): p50 {h.ms(timed.p50)} ms, "
-              f"p99 {h.ms(timed.p99)} ms; cProfile, cumulative:\n")
+        print(
+            f"\n### coprod's HTTP handler in process, no sockets (n {timed.n}): p50 {h.ms(timed.p50)} ms, "
+            f"p99 {h.ms(timed.p99)} ms; cProfile, cumulative:\n"
+        )
         print(text)
     print(f"load average after: {h.loadavg()}")
     if args.smoke:

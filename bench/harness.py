@@ -69,6 +69,7 @@ SLACK_ACK_TIMEOUT = 3.0
 
 # ---- numbers -----------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile by nearest rank: the value at rank ceil(p/100 * n) of the sorted values (NaN if none)."""
     ordered = values if _is_sorted(values) else sorted(values)
@@ -99,8 +100,14 @@ def describe(values: list[float]) -> Stats:
     if not ordered:
         nan = float("nan")
         return Stats(0, nan, nan, nan, nan, nan)
-    return Stats(len(ordered), percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
-                 statistics.fmean(ordered), ordered[-1])
+    return Stats(
+        len(ordered),
+        percentile(ordered, 50),
+        percentile(ordered, 95),
+        percentile(ordered, 99),
+        statistics.fmean(ordered),
+        ordered[-1],
+    )
 
 
 def ms(seconds: float) -> str:
@@ -134,6 +141,7 @@ def process_cpu(pid: int) -> float:
 
 # ---- the machine -------------------------------------------------------------------------------
 
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -161,7 +169,7 @@ def machine() -> dict[str, str]:
             versions.append(f"{dist} {importlib.metadata.version(dist)}")
     return {
         "cpu": f"{usable} CPUs usable ({os.cpu_count()} online), {model or platform.processor() or '?'}{memory}, "
-               f"{platform.system()} {platform.release()}",
+        f"{platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "sqlite": f"{sqlite3.sqlite_version} (the sqlite3 module's library)",
         "libraries": ", ".join(versions),
@@ -176,6 +184,7 @@ def print_machine(file=None) -> None:
 
 # ---- data --------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -189,10 +198,15 @@ def seed(db: Path, checkins_per_channel: int, channels: tuple[str, ...] = CHANNE
     try:
         targets = []
         for channel in channels:
-            store.ensure_partnership(TEAM, channel, timezone="Europe/London", created_by="U1", now=ASKED_AT)
+            store.partnerships.ensure(TEAM, channel, timezone="Europe/London", created_by="U1", now=ASKED_AT)
             for i in range(checkins_per_channel):
-                cid = store.record_checkin(TEAM, channel, facilitator_id="regular-meetings", level_id="group",
-                                           asked_at=ASKED_AT + i, message_ts=MESSAGE_TS)
+                cid = store.answers.record_checkin(
+                    store.partnerships.get(TEAM, channel),
+                    facilitator_id="regular-meetings",
+                    level_id="group",
+                    asked_at=ASKED_AT + i,
+                    message_ts=MESSAGE_TS,
+                )
                 targets.append((channel, cid))
         return targets
     finally:
@@ -205,6 +219,7 @@ def remove_db(db: Path) -> None:
 
 
 # ---- Slack's side ------------------------------------------------------------------------------
+
 
 def socket_mode_sim():
     """tests/socket_mode_sim.py (its WebSocket endpoint needs the ``websockets`` package, a test extra)."""
@@ -269,13 +284,21 @@ class StubProcess:
 
 # ---- coprod (and other apps) as a subprocess -------------------------------------------------------
 
+
 class AppProcess:
     """A server process, its output in a log file (a pipe nobody reads would fill), ready when ``ready()``."""
 
     name = "app"
 
-    def __init__(self, command: list[str], log_path: Path, *, env: dict[str, str] | None = None,
-                 port: int | None = None, endpoint=None):
+    def __init__(
+        self,
+        command: list[str],
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        endpoint=None,
+    ):
         self.command, self.log_path, self.env = command, Path(log_path), env
         self.port, self.endpoint = port, endpoint  # HTTP: the port it serves; Socket Mode: the endpoint it joins
         self.proc: subprocess.Popen | None = None
@@ -292,8 +315,9 @@ class AppProcess:
     def start(self, timeout: float = 30.0):
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
-            self.proc = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.command, env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -344,8 +368,9 @@ class AppProcess:
         self.stop()
 
 
-def coprod_env(db: Path, api_url: str, *, mode: str = "http", secret: str = SECRET,
-               port: int | None = None) -> dict[str, str]:
+def coprod_env(
+    db: Path, api_url: str, *, mode: str = "http", secret: str = SECRET, port: int | None = None
+) -> dict[str, str]:
     """The environment of a coprod in ``mode`` against the Slack stand-in at ``api_url`` (nothing else of ours)."""
     env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": api_url, "COPROD_DB": str(db)}
     if mode == "http":
@@ -363,8 +388,18 @@ class BotProcess(AppProcess):
 
     name = "coprod"
 
-    def __init__(self, db: Path, api_url: str, log_path: Path, *, mode: str = "http", secret: str = SECRET,
-                 port: int | None = None, endpoint=None, command: list[str] | None = None):
+    def __init__(
+        self,
+        db: Path,
+        api_url: str,
+        log_path: Path,
+        *,
+        mode: str = "http",
+        secret: str = SECRET,
+        port: int | None = None,
+        endpoint=None,
+        command: list[str] | None = None,
+    ):
         if mode == "socket" and endpoint is None:
             raise ValueError("Socket Mode needs the endpoint coprod connects to (see socket_endpoint())")
         self.db, self.api_url, self.secret, self.mode = Path(db), api_url, secret, mode
@@ -377,12 +412,21 @@ class BotProcess(AppProcess):
 
 # ---- coprod in this process --------------------------------------------------------------------------
 
+
 class CoprodInProcess:
     """``bot.runtime.Runtime`` in this process, serving HTTP on a free port or connected to ``endpoint`` in
     Socket Mode; ``drain()`` waits for the follow-ups of everything acknowledged so far."""
 
-    def __init__(self, db: Path, api_url: str, *, mode: str = "http", endpoint=None, secret: str = SECRET,
-                 clock: Callable | None = None):
+    def __init__(
+        self,
+        db: Path,
+        api_url: str,
+        *,
+        mode: str = "http",
+        endpoint=None,
+        secret: str = SECRET,
+        clock: Callable | None = None,
+    ):
         if mode == "socket" and endpoint is None:
             raise ValueError("Socket Mode needs the endpoint coprod connects to (see socket_endpoint())")
         self.db, self.api_url, self.mode, self.endpoint, self.secret = Path(db), api_url, mode, endpoint, secret
@@ -391,7 +435,7 @@ class CoprodInProcess:
         self._thread: threading.Thread | None = None
 
     def start(self) -> CoprodInProcess:
-        from bot.posts import utcnow
+        from bot.deps import utcnow
         from bot.runtime import Runtime
         from bot.settings import Settings
 
@@ -428,10 +472,19 @@ class CoprodInProcess:
 
 # ---- clicks --------------------------------------------------------------------------------------
 
+
 def rating_click(user: str, channel: str, checkin_id: int, rating: int, response_url: str) -> tuple[bytes, str]:
     """A rating button click on a seeded check-in, as Slack would POST it: (body, content type)."""
-    return action_body(f"rate:{rating}", str(rating), block_id=f"checkin:{checkin_id}", user=user, channel=channel,
-                       team=TEAM, message_ts=MESSAGE_TS, response_url=response_url)
+    return action_body(
+        f"rate:{rating}",
+        str(rating),
+        block_id=f"checkin:{checkin_id}",
+        user=user,
+        channel=channel,
+        team=TEAM,
+        message_ts=MESSAGE_TS,
+        response_url=response_url,
+    )
 
 
 class Clicker:
@@ -526,6 +579,7 @@ class ClickStream:
 
 # ---- many clients at once, and what was kept -----------------------------------------------------------
 
+
 @dataclass
 class Worker:
     """What one client thread sent and what it was told."""
@@ -610,11 +664,21 @@ class Progress:
             return self._cond.wait_for(lambda: self.acked >= n, timeout)
 
 
-def run_clicks(target, targets: list[tuple[str, int]], *, clients: int, users_per_client: int,
-               seconds: float | None = None, stop: threading.Event | None = None,
-               response_url: str = "http://127.0.0.1:9/", stop_on_error: bool = False,
-               max_clicks_per_client: int | None = None, seed_value: int = 20261126,
-               timeout: float = 10.0, progress: Progress | None = None) -> LoadResult:
+def run_clicks(
+    target,
+    targets: list[tuple[str, int]],
+    *,
+    clients: int,
+    users_per_client: int,
+    seconds: float | None = None,
+    stop: threading.Event | None = None,
+    response_url: str = "http://127.0.0.1:9/",
+    stop_on_error: bool = False,
+    max_clicks_per_client: int | None = None,
+    seed_value: int = 20261126,
+    timeout: float = 10.0,
+    progress: Progress | None = None,
+) -> LoadResult:
     """``clients`` threads clicking at ``target`` (a port, or a SocketModeEndpoint) as fast as it answers, until
     ``seconds`` pass, ``stop`` is set, or each sent its quota.
 
@@ -669,8 +733,9 @@ def run_clicks(target, targets: list[tuple[str, int]], *, clients: int, users_pe
         finally:
             client.close()
 
-    threads = [threading.Thread(target=work, args=(i, w), name=f"clicker-{i}", daemon=True)
-               for i, w in enumerate(workers)]
+    threads = [
+        threading.Thread(target=work, args=(i, w), name=f"clicker-{i}", daemon=True) for i, w in enumerate(workers)
+    ]
     for t in threads:
         t.start()
     start_gate.wait()
@@ -695,7 +760,7 @@ def stored_problems(db: Path, targets: list[tuple[str, int]], result: LoadResult
     store = Store.open(db)
     try:
         for (user, cid), rating in sorted(acked.items()):
-            answer = store.my_answer(TEAM, cid, user)
+            answer = store.answers.my_answer(TEAM, cid, user)
             allowed = {rating} | unanswered.get((user, cid), set())
             if answer is None:
                 problems.append(f"lost: {user} on check-in {cid} (acknowledged rating {rating})")
@@ -703,14 +768,15 @@ def stored_problems(db: Path, targets: list[tuple[str, int]], result: LoadResult
                 problems.append(f"wrong: {user} on check-in {cid} is {answer.rating}, acknowledged {rating}")
         for (user, cid), ratings in sorted(unanswered.items()):
             if (user, cid) not in acked:
-                answer = store.my_answer(TEAM, cid, user)
+                answer = store.answers.my_answer(TEAM, cid, user)
                 if answer is not None and answer.rating not in ratings:
                     problems.append(f"unexpected: {user} on check-in {cid} is {answer.rating}, never sent")
-        stored = sum(store.response_count(TEAM, cid) for _, cid in targets)
+        stored = sum(store.answers.response_count(TEAM, cid) for _, cid in targets)
         possible = len(set(acked) | set(unanswered))
         if not len(acked) <= stored <= possible:
-            problems.append(f"{stored} answers stored for {len(acked)} acknowledged pairs "
-                            f"(and {possible - len(acked)} unanswered)")
+            problems.append(
+                f"{stored} answers stored for {len(acked)} acknowledged pairs (and {possible - len(acked)} unanswered)"
+            )
         integrity = store.integrity_check()
         if integrity != "ok":
             problems.append(f"integrity_check: {integrity}")
@@ -741,6 +807,7 @@ def reply_lags(stub, acked_at: dict[str, float]) -> list[float]:
 
 # ---- the harness's own check ---------------------------------------------------------------------------
 
+
 def smoke(workdir: Path) -> int:
     """coprod four ways (subprocess or in process, HTTP or Socket Mode): clicks acknowledged, stored, replied to."""
     from slack_stub import SlackStub
@@ -759,23 +826,39 @@ def smoke(workdir: Path) -> int:
                         stub.add_channel(channel, [])
                     if endpoint is not None:
                         stub.socket_mode_url = endpoint.url
-                    app = (BotProcess(db, stub.url, workdir / f"smoke-{mode}.log", mode=mode, endpoint=endpoint)
-                           if where == "subprocess" else CoprodInProcess(db, stub.url, mode=mode, endpoint=endpoint))
+                    app = (
+                        BotProcess(db, stub.url, workdir / f"smoke-{mode}.log", mode=mode, endpoint=endpoint)
+                        if where == "subprocess"
+                        else CoprodInProcess(db, stub.url, mode=mode, endpoint=endpoint)
+                    )
                     with app:
-                        result = run_clicks(click_target(app), targets, clients=3, users_per_client=3,
-                                            max_clicks_per_client=10, response_url=stub.response_url(""))
+                        result = run_clicks(
+                            click_target(app),
+                            targets,
+                            clients=3,
+                            users_per_client=3,
+                            max_clicks_per_client=10,
+                            response_url=stub.response_url(""),
+                        )
                         drained = app.drain() if where == "in process" else True
                         replies = wait_for_replies(stub, len(result.acked), timeout=10)
                     problems, stored = stored_problems(db, targets, result)
             finally:
                 if endpoint is not None:
                     endpoint.stop()
-            ok = (not problems and result.acked_clicks == 30 and drained and replies >= len(result.acked)
-                  and set(result.statuses) == {200})
+            ok = (
+                not problems
+                and result.acked_clicks == 30
+                and drained
+                and replies >= len(result.acked)
+                and set(result.statuses) == {200}
+            )
             failures += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} coprod {where}, {mode}: {result.acked_clicks}/30 acknowledged, "
-                  f"{stored} answers stored, {replies} replies, {time.perf_counter() - began:.1f} s"
-                  + (f"; {problems[:3]} {dict(result.statuses)}" if not ok else ""))
+            print(
+                f"{'ok  ' if ok else 'FAIL'} coprod {where}, {mode}: {result.acked_clicks}/30 acknowledged, "
+                f"{stored} answers stored, {replies} replies, {time.perf_counter() - began:.1f} s"
+                + (f"; {problems[:3]} {dict(result.statuses)}" if not ok else "")
+            )
     return 1 if failures else 0
 
 

@@ -38,8 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=h.MODES, default="http", help="how Slack reaches coprod (default http)")
     parser.add_argument("--users-per-client", type=int, default=40)
     parser.add_argument("--checkins", type=int, default=8, help="check-ins per channel (two channels)")
-    parser.add_argument("--sigterm-at-once", action="store_true",
-                        help="send SIGTERM as soon as the load stops, without waiting for the replies")
+    parser.add_argument(
+        "--sigterm-at-once",
+        action="store_true",
+        help="send SIGTERM as soon as the load stops, without waiting for the replies",
+    )
     parser.add_argument("--dir", type=Path, help="where the database and log go (default: a temp dir)")
     parser.add_argument("--smoke", action="store_true", help="a few seconds on tiny data: 8 clients, 3 s")
     args = parser.parse_args(argv)
@@ -62,12 +65,20 @@ def main(argv: list[str] | None = None) -> int:
                 stub.socket_mode_url = endpoint.url
             bot = h.BotProcess(db, stub.url, workdir / "coprod.log", mode=args.mode, endpoint=endpoint)
             with bot:
-                print(f"coprod pid {bot.proc.pid}, {args.mode}; {args.clients} clients x {args.seconds:g} s, "
-                      f"{args.clients * args.users_per_client} users, {len(targets)} check-ins", flush=True)
+                print(
+                    f"coprod pid {bot.proc.pid}, {args.mode}; {args.clients} clients x {args.seconds:g} s, "
+                    f"{args.clients * args.users_per_client} users, {len(targets)} check-ins",
+                    flush=True,
+                )
                 cpu_before = h.process_cpu(bot.proc.pid)
-                result = h.run_clicks(h.click_target(bot), targets, clients=args.clients,
-                                      users_per_client=args.users_per_client, seconds=args.seconds,
-                                      response_url=stub.response_url(""))
+                result = h.run_clicks(
+                    h.click_target(bot),
+                    targets,
+                    clients=args.clients,
+                    users_per_client=args.users_per_client,
+                    seconds=args.seconds,
+                    response_url=stub.response_url(""),
+                )
                 cpu = h.process_cpu(bot.proc.pid) - cpu_before
                 drain_began = time.monotonic()
                 # Every acknowledged (user, check-in) gets a reply; a person's quick clicks on one check-in share
@@ -96,36 +107,55 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"requests            {result.requests}")
     print(f"req/s               {result.requests / result.seconds:.0f}  ({result.seconds:.1f} s)")
-    print(f"statuses            {dict(sorted(result.statuses.items()))}"
-          + ("  (504: no ack within 3 s)" if args.mode == "socket" else ""))
+    print(
+        f"statuses            {dict(sorted(result.statuses.items()))}"
+        + ("  (504: no ack within 3 s)" if args.mode == "socket" else "")
+    )
     print(f"client errors       {dict(result.errors) or 0}")
     print(f"5xx                 {result.server_errors}")
     print(f"ack latency ms      p50 {h.ms(lat.p50)}  p95 {h.ms(lat.p95)}  p99 {h.ms(lat.p99)}  max {h.ms(lat.max)}")
     step = max(1.0, round(result.seconds / 12))
-    print(f"timeline            per {step:g} s: " + ", ".join(
-        f"{n / step:.0f}/s p99 {h.ms(p99)}" for _, n, p99 in result.timeline(step)))
-    print(f"acknowledged        {result.acked_clicks} clicks, {len(result.acked)} (user, check-in) pairs; "
-          f"stored {stored}")
+    print(
+        f"timeline            per {step:g} s: "
+        + ", ".join(f"{n / step:.0f}/s p99 {h.ms(p99)}" for _, n, p99 in result.timeline(step))
+    )
+    print(
+        f"acknowledged        {result.acked_clicks} clicks, {len(result.acked)} (user, check-in) pairs; stored {stored}"
+    )
     print(f"lost answers        {sum(p.startswith('lost') for p in problems)}")
     print(f"other problems      {[p for p in problems if not p.startswith('lost')][:5] or 0}")
-    print(f"coprod CPU          {cpu:.1f} s during the load, {cpu / max(1, result.requests) * 1e3:.2f} ms per click "
-          "(ack and follow-ups)")
+    print(
+        f"coprod CPU          {cpu:.1f} s during the load, {cpu / max(1, result.requests) * 1e3:.2f} ms per click "
+        "(ack and follow-ups)"
+    )
     if args.sigterm_at_once:
         errors = [line for line in bot.log_path.read_text(errors="replace").splitlines() if " ERROR " in line]
-        print(f"SIGTERM at once     {at_sigterm} replies had arrived at SIGTERM, {replies}/{expected} after "
-              f"exit ({bot.proc.returncode}); {len(errors)} ERROR lines in the log"
-              + (f", e.g. {errors[0][24:]}" if errors else ""))
+        print(
+            f"SIGTERM at once     {at_sigterm} replies had arrived at SIGTERM, {replies}/{expected} after "
+            f"exit ({bot.proc.returncode}); {len(errors)} ERROR lines in the log"
+            + (f", e.g. {errors[0][24:]}" if errors else "")
+        )
     else:
-        print(f"replies             {replies} response_url posts for {expected} answers, {updates} chat.update; "
-              f"drained {drained:.1f} s after the load stopped")
+        print(
+            f"replies             {replies} response_url posts for {expected} answers, {updates} chat.update; "
+            f"drained {drained:.1f} s after the load stopped"
+        )
     if lags:
-        print(f"reply lag ms        p50 {h.ms(lag.p50)}  p99 {h.ms(lag.p99)}  max {h.ms(lag.max)}  "
-              "(ack -> response_url at the stub; replies wait 0.3 s to coalesce double clicks)")
+        print(
+            f"reply lag ms        p50 {h.ms(lag.p50)}  p99 {h.ms(lag.p99)}  max {h.ms(lag.max)}  "
+            "(ack -> response_url at the stub; replies wait 0.3 s to coalesce double clicks)"
+        )
     print(f"after               healthy {healthy}, exit code {bot.proc.returncode}; log: {bot.log_path}")
     print(f"load average after  {h.loadavg()}")
     all_replied = args.sigterm_at_once or replies >= expected
-    ok = (not problems and result.server_errors == 0 and not result.errors and all_replied
-          and set(result.statuses) <= {200} and result.acked_clicks > 0)
+    ok = (
+        not problems
+        and result.server_errors == 0
+        and not result.errors
+        and all_replied
+        and set(result.statuses) <= {200}
+        and result.acked_clicks > 0
+    )
     if ok and args.smoke and args.dir is None:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1

@@ -111,8 +111,9 @@ LAST_ASKED_SQL = (
 )
 
 
-def bare_sql_differs(store: Store, raw: sqlite3.Connection, sample: list[int],
-                     windows: dict[int, tuple[int, int]]) -> list[str]:
+def bare_sql_differs(
+    store: Store, raw: sqlite3.Connection, sample: list[int], windows: dict[int, tuple[int, int]]
+) -> list[str]:
     """The store verbs whose results the bare SQL no longer reproduces, on the ``sample`` partnerships.
 
     The store keeps its SQL inside its methods, so the bare SQL is checked against the store's behaviour
@@ -120,33 +121,52 @@ def bare_sql_differs(store: Store, raw: sqlite3.Connection, sample: list[int],
     differs: set[str] = set()
     for i in sample:
         team, channel = team_of(i), channel_of(i)
-        p = store.partnership(team, channel)
-        cadence = store.schedules(team, channel).get("checkins")
+        p = store.partnerships.get(team, channel)
+        cadence = store.partnerships.schedules(store.partnerships.get(team, channel)).get("checkins")
         mine = (p.id, p.timezone, p.window_weeks, p.k, p.member_count, cadence.cadence if cadence else None)
         if raw.execute(PARTNERSHIP_SQL, (team, channel)).fetchone() != mine:
             differs.add("partnership/schedules")
         since, until = windows[p.id]
         means = dict(raw.execute(LEVEL_MEANS_SQL, (p.id, since, until, p.k)).fetchall())
-        bare = {r[0]: (r[1], r[2], r[3], means.get(r[0]), max(t for t in (r[5], r[6]) if t is not None), r[7])
-                for r in raw.execute(LEVEL_ACTIVITY_SQL, (p.id, since, until)).fetchall()}
-        activity = store.level_activity(team, channel, since=since, until=until, k=p.k)
-        if bare != {lid: (a.checkins, a.responses, a.responders, a.mean, a.last_activity, a.covered)
-                    for lid, a in activity.items()}:
+        bare = {
+            r[0]: (r[1], r[2], r[3], means.get(r[0]), max(t for t in (r[5], r[6]) if t is not None), r[7])
+            for r in raw.execute(LEVEL_ACTIVITY_SQL, (p.id, since, until)).fetchall()
+        }
+        activity = store.activity.level_activity(store.partnerships.get(team, channel), since=since, until=until, k=p.k)
+        if bare != {
+            lid: (a.checkins, a.responses, a.responders, a.mean, a.last_activity, a.covered)
+            for lid, a in activity.items()
+        }:
             differs.add("level_activity")
         roles = {r[0] for r in raw.execute(ANSWERED_ROLES_SQL, (p.id, since, until)).fetchall()}
-        if roles != store.answered_roles(team, channel, since=since, until=until):
+        if roles != store.activity.answered_roles(store.partnerships.get(team, channel), since=since, until=until):
             differs.add("answered_roles")
-        if dict(raw.execute(ROLES_SQL, (p.id,)).fetchall()) != store.roles(team, channel):
+        if dict(raw.execute(ROLES_SQL, (p.id,)).fetchall()) != store.people.roles(
+            store.partnerships.get(team, channel)
+        ):
             differs.add("roles")
-        if raw.execute(LAST_MEETING_SQL, (p.id,)).fetchone()[0] != store.last_meeting(team, channel):
+        if raw.execute(LAST_MEETING_SQL, (p.id,)).fetchone()[0] != store.activity.last_meeting(
+            store.partnerships.get(team, channel)
+        ):
             differs.add("last_meeting")
         asked = {r[0]: (r[1], r[2]) for r in raw.execute(LAST_ASKED_SQL, (p.id, "checkin")).fetchall()}
-        if asked != store.last_asked(team, channel):
+        if asked != store.activity.last_asked(store.partnerships.get(team, channel)):
             differs.add("last_asked")
     i = sample[0]
     team, channel = team_of(i), channel_of(i)
-    exported = [(r["channel"], r["level"], r["facilitator"], r["kind"], r["asked_at"], r["rating"], r["comment"],
-                 r["answered_at"]) for r in store.export_rows(team, channel)]
+    exported = [
+        (
+            r["channel"],
+            r["level"],
+            r["facilitator"],
+            r["kind"],
+            r["asked_at"],
+            r["rating"],
+            r["comment"],
+            r["answered_at"],
+        )
+        for r in store.answers.export_rows(team, channel)
+    ]
     bare_rows = [(*r[:7], r[10]) for r in raw.execute(EXPORT_SQL, (team, team, channel, channel))]
     if not exported or exported != bare_rows:
         differs.add("export_rows")
@@ -396,8 +416,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3000, help="timed summaries (and bare-SQL runs)")
     ap.add_argument("--exports", type=int, default=5, help="timed workspace exports")
     ap.add_argument("--profile", action="store_true", help="cProfile the summaries and print the top entries")
-    ap.add_argument("--smoke", action="store_true",
-                    help="a few seconds on tiny data: 20 partnerships, 1 year, 6 members, in a temporary file")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a few seconds on tiny data: 20 partnerships, 1 year, 6 members, in a temporary file",
+    )
     ap.add_argument("--export-child", nargs=2, metavar=("DB", "TEAM"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.export_child:
@@ -458,20 +481,25 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     if differs:
         store.close()
         raw.close()
-        print(f"error: the bare SQL no longer reproduces the results of Store.{', Store.'.join(differs)};"
-              " update the copy in bench/summary_bench.py", file=sys.stderr)
+        print(
+            f"error: the bare SQL no longer reproduces the results of Store.{', Store.'.join(differs)};"
+            " update the copy in bench/summary_bench.py",
+            file=sys.stderr,
+        )
         return 2
     print("bare SQL checked: it returns what the store's verbs return (20 partnerships, one export)")
 
     def one_summary(k: int) -> object:
         team, channel = targets[k % len(targets)]
-        return reports.partnership_summary(store, catalog, team, channel, now=NOW)
+        return reports.partnership_summary(store, catalog, store.partnerships.get(team, channel), now=NOW)
 
     def bare_core(k: int) -> object:
         i = picks[k % len(picks)]
         since, until = windows[i]
-        return (raw.execute(LEVEL_ACTIVITY_SQL, (i, since, until)).fetchall(),
-                raw.execute(LEVEL_MEANS_SQL, (i, since, until, 3)).fetchall())
+        return (
+            raw.execute(LEVEL_ACTIVITY_SQL, (i, since, until)).fetchall(),
+            raw.execute(LEVEL_MEANS_SQL, (i, since, until, 3)).fetchall(),
+        )
 
     def bare_full(k: int) -> object:
         team, channel = targets[k % len(targets)]
@@ -488,7 +516,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
 
     # Sanity: the summary really sees data in the window; and how many statements it runs.
     statements: list[str] = []
-    store_conn = store._db().conn  # the calling thread's connection (a bench may look inside)
+    store_conn = store.db.conn  # the calling thread's connection (a bench may look inside)
     store_conn.set_trace_callback(statements.append)
     s = one_summary(0)
     store_conn.set_trace_callback(None)
@@ -555,14 +583,20 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     print("|---|---:|")
     print(f"| rows per workspace (mean) | {rows_mean:,.0f} |")
     print(f"| CSV size (mean) | {statistics.fmean(export_bytes) / 1e6:.1f} MB |")
-    print(f"| export time p50 / mean / max | {h.percentile(export_ms, 50):.0f} / {exp_mean:.0f} / "
-          f"{max(export_ms):.0f} ms |")
+    print(
+        f"| export time p50 / mean / max | {h.percentile(export_ms, 50):.0f} / {exp_mean:.0f} / "
+        f"{max(export_ms):.0f} ms |"
+    )
     print(f"| rows/s | {rows_mean / (exp_mean / 1000):,.0f} |")
     print(f"| bare export SQL alone, rows fetched and dropped (mean) | {statistics.fmean(sql_ms):.0f} ms |")
-    print(f"| peak RSS (ru_maxrss), this process after the exports{' (incl. generation)' if generated else ''} "
-          f"| {rss_here / 1024:.0f} MiB (before the exports {rss_before / 1024:.0f} MiB) |")
-    print(f"| peak RSS (VmHWM), fresh process: open store + one export | {clean['rss_peak_kib'] / 1024:.0f} MiB "
-          f"(before export {clean['rss_before_kib'] / 1024:.0f} MiB) |")
+    print(
+        f"| peak RSS (ru_maxrss), this process after the exports{' (incl. generation)' if generated else ''} "
+        f"| {rss_here / 1024:.0f} MiB (before the exports {rss_before / 1024:.0f} MiB) |"
+    )
+    print(
+        f"| peak RSS (VmHWM), fresh process: open store + one export | {clean['rss_peak_kib'] / 1024:.0f} MiB "
+        f"(before export {clean['rss_before_kib'] / 1024:.0f} MiB) |"
+    )
     print(f"load average at end: {h.loadavg()}")
     ok = summ["p50"] < 10 and summ["p95"] < 10 and summ["p50"] <= 2 * full["p50"]
     print()

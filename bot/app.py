@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+from collections.abc import Callable
 from concurrent.futures import Executor
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
@@ -15,8 +16,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.deps import Deps
 from bot.listeners import register_listeners
-from bot.posts import Deps
+from bot.listeners.payloads import payload_problem
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,26 +28,40 @@ SORRY = "Sorry, something went wrong on my side and nothing was changed. Please 
 class TimeoutRetryHandler(RetryHandler):
     """Retry a call that timed out, with backoff (slack-sdk's handlers cover refused and reset connections)."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return isinstance(error, (TimeoutError, socket.timeout))
 
 
 class ServerErrorRetryHandler(RetryHandler):
     """Retry Slack's 5xx answers with backoff, as slack-sdk does for rate limits and dropped connections."""
 
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         return response is not None and 500 <= response.status_code < 600
 
 
 def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
     client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=timeout)
-    client.retry_handlers.extend([
-        RateLimitErrorRetryHandler(max_retry_count=3),
-        ServerErrorRetryHandler(max_retry_count=3),
-        TimeoutRetryHandler(max_retry_count=2),
-    ])
+    client.retry_handlers.extend(
+        [
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=3),
+            TimeoutRetryHandler(max_retry_count=2),
+        ]
+    )
     return client
 
 
@@ -74,11 +90,30 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
         if isinstance(body, dict) and body.get("command"):
             return BoltResponse(status=200, body=SORRY)  # nothing was changed: the person reads why
         if kind == "view_submission":  # the modal stays open with the answer in it, saying so
-            return BoltResponse(status=200, headers={"content-type": "application/json"}, body=json.dumps(
-                {"response_action": "errors", "errors": {"comment": SORRY}}))
+            return BoltResponse(
+                status=200,
+                headers={"content-type": "application/json"},
+                body=json.dumps({"response_action": "errors", "errors": {"comment": SORRY}}),
+            )
         # A click or event we could not handle is not acknowledged as done: Slack tells the person
         # (or retries the event) rather than the answer being silently lost.
         return BoltResponse(status=500, body="")
 
-    register_listeners(app, deps)
+    if settings.socket_mode:  # over HTTP, bot/endpoint.py refuses these before Bolt parses them
+
+        @app.middleware
+        def refuse_malformed(body: dict, next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+            problem = payload_problem(body)
+            if problem:  # acknowledged, so Slack doesn't resend it, and otherwise ignored
+                log.warning("ignored a Socket Mode envelope that is not a Slack payload (%s)", problem)
+                return BoltResponse(status=200, body="")
+            next()
+            return None
+
+    @app.middleware
+    def provide_deps(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002 - Bolt's name
+        context["deps"] = deps
+        next()
+
+    register_listeners(app)
     return app

@@ -21,8 +21,7 @@ _SLUG_MAX = 40
 _MIN_PREFIX = 3
 _ENV_HINT = "set COPROD_FACILITATORS to a readable JSON catalog or unset it to use the bundled one"
 _BUNDLED_HINT = (
-    "the bundled catalog is missing: reinstall coprod-bot, "
-    "or set COPROD_FACILITATORS to a readable JSON catalog"
+    "the bundled catalog is missing: reinstall coprod-bot, or set COPROD_FACILITATORS to a readable JSON catalog"
 )
 
 
@@ -192,9 +191,7 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise CatalogError(
-            f"{file}: not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
-        ) from None
+        raise CatalogError(f"{file}: not valid JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     except (ValueError, RecursionError) as err:
         raise CatalogError(f"{file}: not valid JSON: {_one_line(str(err)) or type(err).__name__}") from None
     return parse_catalog(data, where=str(file))

@@ -6,9 +6,10 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from bot import __version__
-from bot.catalog import CatalogError, load_catalog
+from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.settings import SettingsError, db_path_from_env, facilitators_path_from_env
 from bot.store import Store, StoreError
 
@@ -16,7 +17,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as for every other error
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as for every other error
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _level_id(catalog, text: str | None) -> str | None:
+def _level_id(catalog: Catalog, text: str | None) -> str | None:
     if text is None:
         return None
     level = catalog.find_level(text)
@@ -89,7 +90,7 @@ def _level_id(catalog, text: str | None) -> str | None:
     return level.id
 
 
-def _facilitators(args) -> int:
+def _facilitators(args: argparse.Namespace) -> int:
     catalog = load_catalog(facilitators_path_from_env())
     only = _level_id(catalog, args.level)
     for level in catalog.levels:
@@ -111,22 +112,24 @@ def _open_store() -> Store:
     return Store.open(path)
 
 
-def _summary(args) -> int:
+def _summary(args: argparse.Namespace) -> int:
     from bot.reports import partnership_summary
     from bot.summary import render_text
 
     catalog = load_catalog(facilitators_path_from_env())
     level_id = _level_id(catalog, args.level)
     store = _open_store()
-    now = datetime.now(UTC)
-    result = partnership_summary(store, catalog, args.team, args.channel, now=now, weeks=args.weeks, level_id=level_id)
-    if result is None:
+    partnership = store.partnerships.get(args.team, args.channel)
+    if partnership is None:
         raise StoreError(f"no partnership for channel {args.channel} in workspace {args.team} in {store.path}")
-    print(render_text(result, timezone=store.partnership(args.team, args.channel).timezone))
+    result = partnership_summary(
+        store, catalog, partnership, now=datetime.now(UTC), weeks=args.weeks, level_id=level_id
+    )
+    print(render_text(result, timezone=partnership.timezone))
     return 0
 
 
-def _export(args) -> int:
+def _export(args: argparse.Namespace) -> int:
     from bot.reports import export_records, write_csv, write_json
 
     catalog = load_catalog(facilitators_path_from_env())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from bot.catalog import Catalog, Facilitator, Level
 from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
@@ -221,7 +222,7 @@ def _schedule_spec(words: list[str], usage: str) -> tuple[str, int, int]:
     return cadence, day, minute
 
 
-def parse(text: str, catalog: Catalog, *, today) -> Command:
+def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     """Parse the text after `/coprod`. ``today`` (a local date) anchors fortnightly schedules."""
     words = text.split()
     if not words:

@@ -149,7 +149,7 @@ class FollowUps:
         if isinstance(item, FollowUp):
             return item
         with self._lock:
-            return self._latest.pop(item, None)  # type: ignore[arg-type]
+            return self._latest.pop(item, None)
 
     def _work(self) -> None:
         while True:
@@ -174,8 +174,9 @@ def _run(job: FollowUp) -> None:
     try:
         job.run()
     except Exception:  # one failed follow-up must not stop the others; the person hears it didn't happen
-        log.exception("could not %s for team %s channel %s after acknowledging it", job.what,
-                      job.team or "?", job.channel or "?")
+        log.exception(
+            "could not %s for team %s channel %s after acknowledging it", job.what, job.team or "?", job.channel or "?"
+        )
         _apologise(job)
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import posts
-from bot.posts import Deps
-from bot.schedule import Spec, fire_times
+from bot.deps import Deps
+from bot.schedule import fire_times, offset_of, spec_of
 from bot.store import ScheduledPartnership
 
 log = logging.getLogger(__name__)
@@ -41,16 +41,6 @@ class Fired:
     status: str
 
 
-def spec_of(item: ScheduledPartnership) -> Spec:
-    s = item.schedule
-    return Spec(s.cadence, s.weekday, s.at_minute, date.fromisoformat(s.anchor))
-
-
-def offset_of(item: ScheduledPartnership) -> int:
-    """Meeting reminders fire before the meeting; everything else at its time."""
-    return -(item.schedule.remind_minutes or 0) if item.schedule.kind == "meeting" else 0
-
-
 class Dispatcher:
     def __init__(self, deps: Deps, client: WebClient, *, grace: timedelta):
         self.deps = deps
@@ -69,20 +59,22 @@ class Dispatcher:
         hold up the others."""
         now = self.deps.now()
         store = self.deps.store
-        last_text = store.meta(LAST_TICK)
+        last_text = store.ledger.meta(LAST_TICK)
         last = datetime.fromisoformat(last_text) if last_text else None
         done: list[Fired] = []
         due: list[tuple[ScheduledPartnership, datetime]] = []
         # One read tells which fire times are already dealt with, so a tick writes only for new work.
-        settled = store.settled_posts(since=int((now - max(self.grace, LOOKBACK)).timestamp()) - 86_400,
-                                      now=int(now.timestamp()))
-        for item in store.active_schedules():
+        settled = store.ledger.settled_posts(
+            since=int((now - max(self.grace, LOOKBACK)).timestamp()) - 86_400, now=int(now.timestamp())
+        )
+        for item in store.partnerships.active_schedules():
             p = item.partnership
-            spec, offset = spec_of(item), offset_of(item)
+            spec, offset = spec_of(item.schedule), offset_of(item.schedule)
             set_at = datetime.fromtimestamp(item.schedule.set_at, UTC)
             if last is not None and last < now - self.grace:
-                for missed in fire_times(spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace,
-                                         offset_minutes=offset):
+                for missed in fire_times(
+                    spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace, offset_minutes=offset
+                ):
                     if (p.id, item.schedule.kind, int(missed.timestamp())) not in settled:
                         done += self._skip(item, missed, now, "missed by more than the grace period")
             for fire_at in fire_times(spec, p.timezone, max(now - self.grace, set_at), now, offset_minutes=offset):
@@ -96,24 +88,25 @@ class Dispatcher:
         for fired in self.pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
             if fired:
                 done.append(fired)
-        store.set_meta(LAST_TICK, now.isoformat())
+        store.ledger.set_meta(LAST_TICK, now.isoformat())
         return done
 
     def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:
         """Record a fire time that won't be posted (once), and log it."""
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind
         key = int(fire_at.timestamp())
-        if not store.claim_post(p.team_id, p.channel_id, kind=kind, fire_at=key, now=int(now.timestamp())):
+        if not store.ledger.claim_post(p, kind=kind, fire_at=key, now=int(now.timestamp())):
             return []
-        store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status="skipped", detail=why)
-        log.warning("skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id,
-                    fire_at.isoformat(), why)
+        store.ledger.finish_post(p, kind=kind, fire_at=key, status="skipped", detail=why)
+        log.warning(
+            "skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id, fire_at.isoformat(), why
+        )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
     def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind
         key = int(fire_at.timestamp())
-        if not store.claim_post(p.team_id, p.channel_id, kind=kind, fire_at=key, now=int(now.timestamp())):
+        if not store.ledger.claim_post(p, kind=kind, fire_at=key, now=int(now.timestamp())):
             return None
         status, detail = "posted", ""
         try:
@@ -121,29 +114,28 @@ class Dispatcher:
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
-            posts.pause_for_error(self.deps, self.client, p.team_id, p.channel_id, error)
-            log.warning("a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id,
-                        p.channel_id, error)
+            posts.pause_for_error(self.deps, self.client, p, error)
+            log.warning(
+                "a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id, p.channel_id, error
+            )
         except Exception as exc:  # one partnership's trouble must not stop the others' posts
             status, detail = "failed", type(exc).__name__
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
-        store.finish_post(p.team_id, p.channel_id, kind=kind, fire_at=key, status=status, detail=detail)
+        store.ledger.finish_post(p, kind=kind, fire_at=key, status=status, detail=detail)
         return Fired(p.team_id, p.channel_id, kind, fire_at, status)
 
     def _post(self, item: ScheduledPartnership, fire_at: datetime) -> None:
         p, kind = item.partnership, item.schedule.kind
         if kind == "checkins":
-            posts.post_checkin(self.deps, self.client, p.team_id, p.channel_id, scheduled=True)
+            posts.post_checkin(self.deps, self.client, p, scheduled=True)
         elif kind == "summary":
-            posts.post_summary(self.deps, self.client, p.team_id, p.channel_id,
-                               title="Our regular summary: how we're doing")
+            posts.post_summary(self.deps, self.client, p, title="Our regular summary: how we're doing")
         elif kind == "reflexivity":
-            posts.send_reflexivity(self.deps, self.client, p.team_id, p.channel_id)
+            posts.send_reflexivity(self.deps, self.client, p)
         elif kind == "meeting":
             remind = item.schedule.remind_minutes or 0
-            posts.post_meeting_reminder(self.deps, self.client, p.team_id, p.channel_id,
-                                        fire_at + timedelta(minutes=remind), remind)
+            posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind)
 
     def purge(self) -> int:
         """Apply each partnership's comment retention setting."""
-        return self.deps.store.purge_old_comments(now=int(self.deps.now().timestamp()))
+        return self.deps.store.answers.purge_old_comments(now=self.deps.stamp())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,12 @@ RATING_LABELS = {1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Mostly", 5: 
 COMMENT_MAX = 2000
 SECTION_MAX = 3000
 MESSAGE_BLOCKS_MAX = 50
-KIND_NAMES = {"checkins": "check-ins", "summary": "summaries", "reflexivity": "reflection prompts",
-              "meeting": "meeting reminders"}
+KIND_NAMES = {
+    "checkins": "check-ins",
+    "summary": "summaries",
+    "reflexivity": "reflection prompts",
+    "meeting": "meeting reminders",
+}
 
 
 def escape(text: str) -> str:
@@ -33,7 +38,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _section(text: str, **extra) -> dict:
+def _section(text: str, **extra: object) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, SECTION_MAX)}, **extra}
 
 
@@ -46,8 +51,11 @@ def _header(text: str) -> dict:
 
 
 def _button(text: str, action_id: str, value: str = "", style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": _clip(text, 75), "emoji": True},
-              "action_id": action_id}
+    button = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": _clip(text, 75), "emoji": True},
+        "action_id": action_id,
+    }
     if value:
         button["value"] = value
     if style:
@@ -78,8 +86,9 @@ def answers_line(count: int) -> str:
 # ---- check-ins -------------------------------------------------------------------------------
 
 
-def checkin_blocks(level: Level, facilitator: Facilitator, checkin_id: int, count: int,
-                   *, reflexive_channel: str | None = None) -> list[dict]:
+def checkin_blocks(
+    level: Level, facilitator: Facilitator, checkin_id: int, count: int, *, reflexive_channel: str | None = None
+) -> list[dict]:
     """A check-in: level, the paper's words, our question, five ratings and a comment button.
 
     ``reflexive_channel`` makes it a private reflection prompt (sent by DM) for that channel's team.
@@ -90,15 +99,26 @@ def checkin_blocks(level: Level, facilitator: Facilitator, checkin_id: int, coun
         _header(("A moment to reflect · " if reflexive_channel else "Check-in · ") + level_title(level)),
         _section(f"*From the research:* _{escape(facilitator.text)}_"),
         _section(f"*{escape(facilitator.prompt)}*\n1 means not at all, 5 means very much."),
-        {"type": "actions", "block_id": f"{prefix}:{checkin_id}",
-         "elements": [*ratings, _button("Add a comment", "comment", "comment")]},
+        {
+            "type": "actions",
+            "block_id": f"{prefix}:{checkin_id}",
+            "elements": [*ratings, _button("Add a comment", "comment", "comment")],
+        },
     ]
     if reflexive_channel:
-        blocks.append(_context(
-            f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: only the "
-            "rating is counted, without your name, in the team's summary."))
-        blocks.append({"type": "actions", "block_id": f"reflexivity:{reflexive_channel}",
-                       "elements": [_button("Stop these prompts", "reflexivity_off", reflexive_channel)]})
+        blocks.append(
+            _context(
+                f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: only the "
+                "rating is counted, without your name, in the team's summary."
+            )
+        )
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"reflexivity:{reflexive_channel}",
+                "elements": [_button("Stop these prompts", "reflexivity_off", reflexive_channel)],
+            }
+        )
     else:
         blocks.append(_context(answers_line(count)))
     return blocks
@@ -108,11 +128,14 @@ def checkin_text(facilitator: Facilitator) -> str:
     return f"Check-in: {escape(facilitator.prompt)}"
 
 
-def answer_recorded(facilitator: Facilitator, rating: int, *, anonymous: bool, comment: str | None,
-                    private: bool = False) -> str:
+def answer_recorded(
+    facilitator: Facilitator, rating: int, *, anonymous: bool, comment: str | None, private: bool = False
+) -> str:
     how = " anonymously" if anonymous else ""
-    lines = [f"Thank you! I recorded your answer{how}: *{rating} of 5 ({RATING_LABELS[rating]})* for "
-             f"“{escape(facilitator.prompt)}”"]
+    lines = [
+        f"Thank you! I recorded your answer{how}: *{rating} of 5 ({RATING_LABELS[rating]})* for "
+        f"“{escape(facilitator.prompt)}”"
+    ]
     if comment:
         lines.append(f"Your comment: “{escape(_clip(comment, 500))}”")
     lines.append("Changed your mind? Click another number, or add a comment, and I'll update your answer.")
@@ -121,8 +144,9 @@ def answer_recorded(facilitator: Facilitator, rating: int, *, anonymous: bool, c
     return "\n".join(lines)
 
 
-def comment_modal(facilitator: Facilitator, checkin_id: int, *, rating: int | None, comment: str | None,
-                  anonymous: bool) -> dict:
+def comment_modal(
+    facilitator: Facilitator, checkin_id: int, *, rating: int | None, comment: str | None, anonymous: bool
+) -> dict:
     rating_options = [
         {"text": {"type": "plain_text", "text": f"{n} · {label}"}, "value": str(n)}
         for n, label in RATING_LABELS.items()
@@ -130,14 +154,20 @@ def comment_modal(facilitator: Facilitator, checkin_id: int, *, rating: int | No
     rating_element: dict = {"type": "radio_buttons", "action_id": "rating", "options": rating_options}
     if rating:
         rating_element["initial_option"] = rating_options[rating - 1]
-    comment_element: dict = {"type": "plain_text_input", "action_id": "comment", "multiline": True,
-                             "max_length": COMMENT_MAX,
-                             "placeholder": {"type": "plain_text", "text": "Anything you'd like the team to know"}}
+    comment_element: dict = {
+        "type": "plain_text_input",
+        "action_id": "comment",
+        "multiline": True,
+        "max_length": COMMENT_MAX,
+        "placeholder": {"type": "plain_text", "text": "Anything you'd like the team to know"},
+    }
     if comment:
         comment_element["initial_value"] = comment[:COMMENT_MAX]
-    anon_option = {"text": {"type": "plain_text", "text": "Answer anonymously"},
-                   "description": {"type": "plain_text", "text": "Your name is not kept with this answer"},
-                   "value": "anonymous"}
+    anon_option = {
+        "text": {"type": "plain_text", "text": "Answer anonymously"},
+        "description": {"type": "plain_text", "text": "Your name is not kept with this answer"},
+        "value": "anonymous",
+    }
     anon_element: dict = {"type": "checkboxes", "action_id": "anonymous", "options": [anon_option]}
     if anonymous:
         anon_element["initial_options"] = [anon_option]
@@ -150,12 +180,27 @@ def comment_modal(facilitator: Facilitator, checkin_id: int, *, rating: int | No
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _section(f"*{escape(facilitator.prompt)}*"),
-            {"type": "input", "block_id": "rating", "label": {"type": "plain_text", "text": "Your rating"},
-             "element": rating_element, "optional": rating is not None},
-            {"type": "input", "block_id": "comment", "label": {"type": "plain_text", "text": "Your comment"},
-             "element": comment_element, "optional": True},
-            {"type": "input", "block_id": "anonymous", "label": {"type": "plain_text", "text": "Privacy"},
-             "element": anon_element, "optional": True},
+            {
+                "type": "input",
+                "block_id": "rating",
+                "label": {"type": "plain_text", "text": "Your rating"},
+                "element": rating_element,
+                "optional": rating is not None,
+            },
+            {
+                "type": "input",
+                "block_id": "comment",
+                "label": {"type": "plain_text", "text": "Your comment"},
+                "element": comment_element,
+                "optional": True,
+            },
+            {
+                "type": "input",
+                "block_id": "anonymous",
+                "label": {"type": "plain_text", "text": "Privacy"},
+                "element": anon_element,
+                "optional": True,
+            },
         ],
     }
 
@@ -199,12 +244,19 @@ def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None)
     for s in shown:
         blocks.append(_level_block(s, summary.k, summary.members))
     if len(shown) < len(summary.levels):
-        blocks.append(_context(f"…and {len(summary.levels) - len(shown)} more levels. "
-                               "See one with `/coprod summary &lt;level&gt;`."))
+        blocks.append(
+            _context(
+                f"…and {len(summary.levels) - len(shown)} more levels. See one with `/coprod summary &lt;level&gt;`."
+            )
+        )
     if summary.silent_roles:
-        blocks.append(_context("We haven't heard from these roles in this time: "
-                               + ", ".join(escape(r) for r in summary.silent_roles)
-                               + ". A gentle invitation might help."))
+        blocks.append(
+            _context(
+                "We haven't heard from these roles in this time: "
+                + ", ".join(escape(r) for r in summary.silent_roles)
+                + ". A gentle invitation might help."
+            )
+        )
     focus = summary.next_focus
     blocks.append(_section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
     return blocks
@@ -224,10 +276,15 @@ def meeting_reminder_blocks(meeting_at: datetime, timezone: str, minutes_left: i
     local = meeting_at.astimezone(ZoneInfo(timezone))
     soon = ("in 1 minute" if minutes_left == 1 else f"in {minutes_left} minutes") if minutes_left > 0 else "now"
     return [
-        _section(f":calendar: *Your team meeting starts {soon}* ({local:%A %H:%M}).\n"
-                 "Afterwards, one click tells coprod you met, so the summary knows."),
-        {"type": "actions", "block_id": f"meeting:{local:%Y-%m-%d}",
-         "elements": [_button("We met", "met", local.strftime("%Y-%m-%d"), style="primary")]},
+        _section(
+            f":calendar: *Your team meeting starts {soon}* ({local:%A %H:%M}).\n"
+            "Afterwards, one click tells coprod you met, so the summary knows."
+        ),
+        {
+            "type": "actions",
+            "block_id": f"meeting:{local:%Y-%m-%d}",
+            "elements": [_button("We met", "met", local.strftime("%Y-%m-%d"), style="primary")],
+        },
     ]
 
 
@@ -237,12 +294,16 @@ def meeting_logged_blocks(held_on: str, user: str) -> list[dict]:
 
 def welcome_blocks() -> list[dict]:
     return [
-        _section("*Hello! I'm coprod.* I help this partnership keep up the everyday practices that make "
-                 "co-production work, from the research of Beckett and colleagues (2018).\n"
-                 "Now and then I'll ask the team one short question. Answering takes a few seconds, and "
-                 "nobody sees who answered what."),
-        _context("To start, a coordinator types `/coprod schedule checkins weekly Tuesday 10:00`. "
-                 "Type `/coprod help` to see everything."),
+        _section(
+            "*Hello! I'm coprod.* I help this partnership keep up the everyday practices that make "
+            "co-production work, from the research of Beckett and colleagues (2018).\n"
+            "Now and then I'll ask the team one short question. Answering takes a few seconds, and "
+            "nobody sees who answered what."
+        ),
+        _context(
+            "To start, a coordinator types `/coprod schedule checkins weekly Tuesday 10:00`. "
+            "Type `/coprod help` to see everything."
+        ),
     ]
 
 
@@ -261,20 +322,29 @@ def usage_text(problem: str) -> str:
 
 
 def refusal_text(what: str, coordinators: Sequence[str]) -> str:
-    return (f"Sorry, only coordinators can {what}. Coordinators here: {people(coordinators)} "
-            "(and workspace admins). Ask one of them, or ask them to add you with "
-            "`/coprod coordinators add @you`.")
+    return (
+        f"Sorry, only coordinators can {what}. Coordinators here: {people(coordinators)} "
+        "(and workspace admins). Ask one of them, or ask them to add you with "
+        "`/coprod coordinators add @you`."
+    )
 
 
 def forget_me_blocks() -> list[dict]:
     return [
-        _section("*Erase your answers?* This deletes every answer and comment you gave in this workspace "
-                 "(anonymous ones too), your role and your reflection settings (if you had stopped "
-                 "reflection prompts, they will start again; you can stop them from my Home tab). "
-                 "It can't be undone."),
-        {"type": "actions", "block_id": "forget-me",
-         "elements": [_button("Yes, erase them", "forget_me_confirm", "confirm", style="danger"),
-                      _button("No, keep them", "forget_me_cancel", "cancel")]},
+        _section(
+            "*Erase your answers?* This deletes every answer and comment you gave in this workspace "
+            "(anonymous ones too), your role and your reflection settings (if you had stopped "
+            "reflection prompts, they will start again; you can stop them from my Home tab). "
+            "It can't be undone."
+        ),
+        {
+            "type": "actions",
+            "block_id": "forget-me",
+            "elements": [
+                _button("Yes, erase them", "forget_me_confirm", "confirm", style="danger"),
+                _button("No, keep them", "forget_me_cancel", "cancel"),
+            ],
+        },
     ]
 
 
@@ -288,14 +358,15 @@ def forgotten_text(counts: dict[str, int]) -> str:
 
 def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -> str:
     local = next_at.astimezone(ZoneInfo(timezone))
-    return (f"All set: {KIND_NAMES[kind]} {spec.describe()} ({timezone}). "
-            f"The next one is on {local:%A %-d %B at %H:%M}.")
+    return f"All set: {KIND_NAMES[kind]} {spec.describe()} ({timezone}). The next one is on {local:%A %-d %B at %H:%M}."
 
 
 def meeting_set_text(weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime) -> str:
     local = next_at.astimezone(ZoneInfo(timezone))
-    return (f"All set: I'll remind the channel {remind} minutes before your meeting every {DAY_NAMES[weekday]} at "
-            f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}.")
+    return (
+        f"All set: I'll remind the channel {remind} minutes before your meeting every {DAY_NAMES[weekday]} at "
+        f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}."
+    )
 
 
 def paused_text(channel: str, error: str) -> str:
@@ -306,8 +377,10 @@ def paused_text(channel: str, error: str) -> str:
         "account_inactive": "my Slack account was deactivated",
     }
     why = reasons.get(error, f"Slack said “{escape(error)}”")
-    return (f"I've paused coprod's schedules for <#{channel}> because {why}. Nothing is lost. "
-            f"When it's sorted, invite me back and type `/coprod schedule checkins …` to start again.")
+    return (
+        f"I've paused coprod's schedules for <#{channel}> because {why}. Nothing is lost. "
+        f"When it's sorted, invite me back and type `/coprod schedule checkins …` to start again."
+    )
 
 
 # ---- App Home ---------------------------------------------------------------------------------
@@ -318,26 +391,40 @@ def coverage_bar(covered: int, total: int, width: int = 10) -> str:
     return "▰" * filled + "▱" * (width - filled)
 
 
-def home_view(partnerships: Iterable[dict], catalog: Catalog) -> dict:
-    """App Home: each partnership's levels with coverage, flags and what is coming next.
+@dataclass(frozen=True)
+class HomeItem:
+    """One partnership as its member sees it on App Home."""
 
-    Each item of ``partnerships``: channel, timezone, summary (Summary), covered (level id -> number of
-    practices discussed in the window), next (kind -> datetime or None), coordinator (bool),
-    reflexivity_on (bool).
-    """
-    blocks: list[dict] = [_header("coprod"),
-                          _context("How your partnerships are keeping up the practices of co-production.")]
+    channel: str
+    timezone: str
+    summary: Summary
+    next: dict[str, datetime | None]  # kind -> when it fires next (None while paused); set kinds only
+    paused: str | None  # why the schedules are paused
+    coordinator: bool  # may use the coordinator buttons
+    reflexivity_on: bool  # gets reflection prompts
+
+
+def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
+    """App Home: each partnership's levels with coverage, flags and what is coming next."""
+    blocks: list[dict] = [
+        _header("coprod"),
+        _context("How your partnerships are keeping up the practices of co-production."),
+    ]
     items = list(partnerships)
     if not items:
-        blocks.append(_section("You're not in a channel that uses coprod yet. Invite me to your partnership's "
-                               "channel with `/invite @coprod`, then type `/coprod help` there."))
+        blocks.append(
+            _section(
+                "You're not in a channel that uses coprod yet. Invite me to your partnership's "
+                "channel with `/invite @coprod`, then type `/coprod help` there."
+            )
+        )
     for item in items:
-        channel, summary, tz = item["channel"], item["summary"], item["timezone"]
+        channel, summary, tz = item.channel, item.summary, item.timezone
         blocks.append({"type": "divider"})
         blocks.append(_section(f"*<#{channel}>*  ·  last {summary.window.weeks} weeks"))
         for s in summary.levels:
             total = len(catalog.in_level(s.level.id))
-            covered = item["covered"].get(s.level.id, 0)
+            covered = s.covered
             line = f"{coverage_bar(covered, total)}  *{s.level.name}*  {covered} of {total} practices discussed"
             for reason in s.reasons:
                 line += f"\n      :warning: neglected: {reason}"
@@ -346,21 +433,23 @@ def home_view(partnerships: Iterable[dict], catalog: Catalog) -> dict:
             blocks.append(_section(line))
         upcoming = []
         for kind in ("checkins", "summary", "meeting"):
-            when = item["next"].get(kind)
+            when = item.next.get(kind)
             label = {"checkins": "Next check-in", "summary": "Next summary", "meeting": "Next meeting reminder"}[kind]
             if when:
                 shown = f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
             else:
-                shown = "paused" if item.get("paused") and kind in item["next"] else "not set"
+                shown = "paused" if item.paused and kind in item.next else "not set"
             upcoming.append(f"{label}: {shown}")
         blocks.append(_context("  ·  ".join(upcoming)))
-        if item.get("paused"):
-            blocks.append(_context(":pause_button: " + paused_text(channel, item["paused"])))
+        if item.paused:
+            blocks.append(_context(":pause_button: " + paused_text(channel, item.paused)))
         buttons = []
-        if item["coordinator"]:
-            buttons += [_button("Ask a check-in now", "home_checkin", channel, style="primary"),
-                        _button("Post the summary", "home_summary", channel)]
-        if item["reflexivity_on"]:
+        if item.coordinator:
+            buttons += [
+                _button("Ask a check-in now", "home_checkin", channel, style="primary"),
+                _button("Post the summary", "home_summary", channel),
+            ]
+        if item.reflexivity_on:
             buttons.append(_button("Stop my reflection prompts", "reflexivity_off", channel))
         else:
             buttons.append(_button("Send me reflection prompts", "reflexivity_on", channel))

@@ -3,62 +3,69 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import TextIO
 
 from bot import summary as summaries
 from bot.catalog import Catalog
-from bot.store import Store
+from bot.store import Partnership, Store
 
-EXPORT_FIELDS = ("channel", "level", "facilitator", "text", "kind", "asked_at", "rating", "comment", "anonymous",
-                 "user", "role", "answered_at")
+EXPORT_FIELDS = (
+    "channel",
+    "level",
+    "facilitator",
+    "text",
+    "kind",
+    "asked_at",
+    "rating",
+    "comment",
+    "anonymous",
+    "user",
+    "role",
+    "answered_at",
+)
 
 
 def partnership_summary(
     store: Store,
     catalog: Catalog,
-    team: str,
-    channel: str,
+    p: Partnership,
     *,
     now: datetime,
     weeks: int | None = None,
     level_id: str | None = None,
-) -> summaries.Summary | None:
-    """The level summary of one partnership, or None when the channel has no partnership yet."""
-    partnership = store.partnership(team, channel)
-    if partnership is None:
-        return None
-    cadence = store.schedules(team, channel).get("checkins")
+) -> summaries.Summary:
+    """The level summary of one partnership."""
+    cadence = store.partnerships.schedules(p).get("checkins")
     window = summaries.window_for(
         now,
-        partnership.timezone,
-        weeks or partnership.window_weeks,
+        p.timezone,
+        weeks or p.window_weeks,
         cadence=cadence.cadence if cadence else None,
         level_count=len(catalog.levels),
     )
     since, until = int(window.start.timestamp()), int(window.end.timestamp()) + 1
-    activity = store.level_activity(team, channel, since=since, until=until, k=partnership.k)
-    last_meeting = store.last_meeting(team, channel)
+    seen = store.activity.summary_inputs(p, since=since, until=until)
     return summaries.summarize(
         catalog,
-        activity,
+        seen.levels,
         window=window,
         now=now,
-        k=partnership.k,
-        members=partnership.member_count,
-        last_meeting=datetime.fromtimestamp(last_meeting, UTC) if last_meeting else None,
-        roles=store.roles(team, channel).values(),
-        answered_roles=store.answered_roles(team, channel, since=since, until=until),
-        history=store.last_asked(team, channel),
+        k=p.k,
+        members=p.member_count,
+        last_meeting=datetime.fromtimestamp(seen.last_meeting, UTC) if seen.last_meeting else None,
+        roles=store.people.roles(p).values(),
+        answered_roles=seen.answered_roles,
+        history=seen.history,
         level_id=level_id,
     )
 
 
 def export_records(store: Store, catalog: Catalog, team: str, channel: str | None = None) -> Iterator[dict]:
     """Export rows with readable times and the facilitator's wording; anonymous rows carry no identity."""
-    for row in store.export_rows(team, channel):
+    for row in store.answers.export_rows(team, channel):
         try:
             text = catalog.facilitator(row["facilitator"]).text
         except KeyError:
@@ -75,7 +82,7 @@ def _iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
-def write_csv(records: Iterable[dict], out: io.TextIOBase) -> int:
+def write_csv(records: Iterable[dict], out: TextIO) -> int:
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     n = 0
@@ -96,7 +103,7 @@ def _csv_safe(value: object) -> object:
     return "" if value is None else value
 
 
-def write_json(records: Iterable[dict], out: io.TextIOBase) -> int:
+def write_json(records: Iterable[dict], out: TextIO) -> int:
     rows = list(records)
     json.dump([{k: r.get(k) for k in EXPORT_FIELDS} for r in rows], out, ensure_ascii=False, indent=1)
     out.write("\n")

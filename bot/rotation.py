@@ -21,8 +21,9 @@ def level_last_covered(catalog: Catalog, history: History) -> dict[str, int | No
     """Level id -> when any of its facilitators was last asked (None: never)."""
     last: dict[str, int | None] = {level.id: None for level in catalog.levels}
     for level_id, asked_at in history.values():
-        if level_id in last and (last[level_id] is None or asked_at > last[level_id]):
-            last[level_id] = asked_at
+        if level_id in last:
+            before = last[level_id]
+            last[level_id] = asked_at if before is None else max(before, asked_at)
     return last
 
 

@@ -11,18 +11,20 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from waitress import wasyncore
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from waitress import create_server, wasyncore
+from waitress.server import BaseWSGIServer
 
 from bot.app import build_app, make_client
 from bot.catalog import load_catalog
+from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
 from bot.jobs import Dispatcher
-from bot.posts import Deps, utcnow
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 
@@ -46,7 +48,7 @@ class ListenerExecutor(ThreadPoolExecutor):
         future.add_done_callback(self._done)
         return future
 
-    def _done(self, _future) -> None:
+    def _done(self, _future: Future) -> None:
         with self._idle:
             self._running -= 1
             self._idle.notify_all()
@@ -69,14 +71,18 @@ class Runtime:
         self.app = build_app(settings, self.deps, self.client, self.executor)
         self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-        self.server = None
-        self.socket_handler = None
+        self.server: BaseWSGIServer | None = None
+        self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
 
     def start_scheduler(self) -> None:
-        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=self.settings.tick_seconds), id="tick",
-                               next_run_time=datetime.now().astimezone())
+        self.scheduler.add_job(
+            self._tick,
+            IntervalTrigger(seconds=self.settings.tick_seconds),
+            id="tick",
+            next_run_time=datetime.now().astimezone(),
+        )
         self.scheduler.add_job(self.dispatcher.purge, IntervalTrigger(hours=6), id="retention")
         self.scheduler.start()
 
@@ -86,18 +92,22 @@ class Runtime:
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
 
-    def make_server(self, host: str = "0.0.0.0", port: int | None = None):
-        from waitress import create_server
-
-        self.server = create_server(wsgi_app(self.app, self.store, self.settings.signing_secret), host=host,
-                                    port=self.settings.port if port is None else port, threads=8,
-                                    ident="coprod", clear_untrusted_proxy_headers=True,
-                                    # Slack's payloads are a few kilobytes; nobody gets to make us read a gigabyte.
-                                    max_request_body_size=MAX_BODY)
-        return self.server
+    def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> BaseWSGIServer:
+        self.server = server = create_server(
+            wsgi_app(self.app, self.store, self.settings.signing_secret),
+            host=host,
+            port=self.settings.port if port is None else port,
+            threads=8,
+            ident="coprod",
+            clear_untrusted_proxy_headers=True,
+            # Slack's payloads are a few kilobytes; nobody gets to make us read a gigabyte.
+            max_request_body_size=MAX_BODY,
+        )
+        return server
 
     def serve(self) -> None:
         """Serve HTTP until stop() (or SIGTERM in the main thread)."""
+        assert self.server is not None, "make_server() first"
         self._serving_thread = threading.current_thread()
         try:
             self.server.run()
@@ -106,12 +116,11 @@ class Runtime:
 
     @property
     def port(self) -> int:
-        return self.server.socket.getsockname()[1]
+        assert self.server is not None, "make_server() first"
+        return int(self.server.socket.getsockname()[1])
 
     def start_socket_mode(self) -> None:
         """Connect out to Slack over a WebSocket (no public URL needed); stop() disconnects."""
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         self.socket_handler = SocketModeHandler(self.app, self.settings.app_token)
         self.socket_handler.connect()
 
@@ -190,4 +199,3 @@ def run(http: bool = False) -> int:
         log.info("coprod is stopping")
         runtime.stop()
     return 0
-

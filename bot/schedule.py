@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CADENCES = ("weekly", "fortnightly", "monthly")
@@ -17,6 +18,23 @@ _DAY_WORDS.update({name.lower()[:3]: i for i, name in enumerate(DAY_NAMES)})
 _DAY_WORDS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
 # ASCII digits only: int() alone would also take "+9", "1_0" and other scripts' digits.
 _CLOCK = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<suffix>am|pm)?")
+
+
+class Stored(Protocol):
+    """A schedule as the store keeps it."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def cadence(self) -> str: ...
+    @property
+    def weekday(self) -> int: ...
+    @property
+    def at_minute(self) -> int: ...
+    @property
+    def remind_minutes(self) -> int | None: ...
+    @property
+    def anchor(self) -> str: ...  # ISO date
 
 
 class ScheduleError(ValueError):
@@ -102,9 +120,7 @@ def _at(day: date, at_minute: int, tz: ZoneInfo) -> datetime:
     return local.astimezone(UTC)
 
 
-def fire_times(
-    spec: Spec, timezone: str, start: datetime, end: datetime, *, offset_minutes: int = 0
-) -> list[datetime]:
+def fire_times(spec: Spec, timezone: str, start: datetime, end: datetime, *, offset_minutes: int = 0) -> list[datetime]:
     """Fire times (UTC) in (start, end], each moved by ``offset_minutes`` (a reminder before a meeting)."""
     tz = ZoneInfo(timezone)
     offset = timedelta(minutes=offset_minutes)
@@ -129,3 +145,12 @@ def next_fire(spec: Spec, timezone: str, after: datetime, *, offset_minutes: int
         if found:
             return found[0]
         horizon += timedelta(days=40)
+
+
+def spec_of(stored: Stored) -> Spec:
+    return Spec(stored.cadence, stored.weekday, stored.at_minute, date.fromisoformat(stored.anchor))
+
+
+def offset_of(stored: Stored) -> int:
+    """Meeting reminders fire before the meeting; everything else at its time (minutes)."""
+    return -(stored.remind_minutes or 0) if stored.kind == "meeting" else 0

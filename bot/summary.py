@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import rotation
@@ -32,9 +33,26 @@ class Window:
     widened_from: int | None = None  # the weeks asked for, when a full rotation needed more
 
 
+class LevelFacts(Protocol):
+    """What the summary reads of one level's window (the store's LevelActivity, or an Activity)."""
+
+    @property
+    def checkins(self) -> int: ...
+    @property
+    def responses(self) -> int: ...
+    @property
+    def responders(self) -> int: ...
+    @property
+    def mean(self) -> float | None: ...
+    @property
+    def last_activity(self) -> int | None: ...
+    @property
+    def covered(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Activity:
-    """What happened at one level in the window (the store's LevelActivity has this shape)."""
+    """What happened at one level in the window."""
 
     checkins: int
     responses: int
@@ -113,7 +131,7 @@ def _weeks_phrase(weeks: int) -> str:
     return "in the last week" if weeks == 1 else f"in the last {weeks} weeks"
 
 
-def level_reasons(activity: Activity | None, *, k: int, weeks: int) -> tuple[str, ...]:
+def level_reasons(activity: LevelFacts | None, *, k: int, weeks: int) -> tuple[str, ...]:
     """Why a level is neglected, in kind words; empty when it is not."""
     when = _weeks_phrase(weeks)
     if activity is None or activity.checkins == 0:
@@ -147,7 +165,7 @@ def meeting_flag(last_meeting: datetime | None, now: datetime) -> str | None:
 
 def summarize(
     catalog: Catalog,
-    activity: Mapping[str, Activity],
+    activity: Mapping[str, LevelFacts],
     *,
     window: Window,
     now: datetime,
@@ -170,7 +188,7 @@ def summarize(
             continue
         act = activity.get(level.id)
         responders = act.responders if act else 0
-        flags = ()
+        flags: tuple[FacilitatorFlag, ...] = ()
         if meeting_reason:
             flags = tuple(FacilitatorFlag(f, meeting_reason) for f in meeting_items if f.level_id == level.id)
         levels.append(

@@ -89,17 +89,17 @@ def store_state(bot, team: str = TEAM, channel: str = CHANNEL) -> dict:
     """Everything a command could change, read through the store's verbs (the users cache aside)."""
     store = bot.store
     return {
-        "partnerships": store.partnerships(team),
-        "partnership": store.partnership(team, channel),
-        "schedules": store.schedules(team, channel),
-        "coordinators": store.coordinators(team, channel),
-        "roles": store.roles(team, channel),
-        "optouts": store.reflexivity_optouts(team, channel),
-        "asked": store.last_asked(team, channel),
-        "reflexivity": store.last_asked(team, channel, kind="reflexivity"),
-        "posts": store.posts(team, channel),
-        "answers": list(store.export_rows(team)),
-        "last_meeting": store.last_meeting(team, channel),
+        "partnerships": store.partnerships.in_workspace(team),
+        "partnership": store.partnerships.get(team, channel),
+        "schedules": store.partnerships.schedules(store.partnerships.get(team, channel)),
+        "coordinators": store.people.coordinators(store.partnerships.get(team, channel)),
+        "roles": store.people.roles(store.partnerships.get(team, channel)),
+        "optouts": store.people.reflexivity_optouts(store.partnerships.get(team, channel)),
+        "asked": store.activity.last_asked(store.partnerships.get(team, channel)),
+        "reflexivity": store.activity.last_asked(store.partnerships.get(team, channel), kind="reflexivity"),
+        "posts": store.ledger.posts(store.partnerships.get(team, channel)),
+        "answers": list(store.answers.export_rows(team)),
+        "last_meeting": store.activity.last_meeting(store.partnerships.get(team, channel)),
     }
 
 

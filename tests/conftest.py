@@ -132,8 +132,9 @@ def running_bot(request, mode: str, tmp_path, stub: SlackStub, clock: Clock, **e
     elif mode == "socket":
         endpoint = request.getfixturevalue("socket_endpoint")
         # As configured for Socket Mode: an app-level token and no signing secret.
-        runtime = Runtime(make_settings(tmp_path, stub, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="", **env),
-                          clock=clock)
+        runtime = Runtime(
+            make_settings(tmp_path, stub, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="", **env), clock=clock
+        )
         try:
             runtime.start_socket_mode()
             endpoint.wait_connected()

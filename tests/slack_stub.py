@@ -263,9 +263,7 @@ class SlackStub:
 
     def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer HTTP 429 with Retry-After and error "ratelimited"."""
-        self._queue(
-            method, _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after), times
-        )
+        self._queue(method, _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after), times)
 
     def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body."""
@@ -397,9 +395,7 @@ class SlackStub:
             args["_file_id"] = path[len("/upload/") :]
             args["_raw"] = raw.decode("utf-8", "replace")
         else:
-            call = Call(
-                method=path, args=args, token=token, time=arrived, status=404, path=path, headers=headers
-            )
+            call = Call(method=path, args=args, token=token, time=arrived, status=404, path=path, headers=headers)
             call.response = {"ok": False, "error": "not_found"}
             self._record(call)
             self._send(handler, 404, call.response)
@@ -443,9 +439,7 @@ class SlackStub:
             self._send(handler, status, response, extra_headers)
 
     @staticmethod
-    def _send(
-        handler: _Handler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
+    def _send(handler: _Handler, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         SlackStub._send_raw(
             handler, status, json.dumps(body).encode("utf-8"), "application/json; charset=utf-8", headers
         )
@@ -546,9 +540,7 @@ class SlackStub:
         }
 
     @staticmethod
-    def _page(
-        items: list[Any], args: dict[str, Any], default_limit: int = 100
-    ) -> tuple[list[Any], str] | None:
+    def _page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], str] | None:
         start = _decode_cursor(args.get("cursor"))
         if start is None:
             return None

@@ -82,10 +82,8 @@ class SocketModeEndpoint:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> SocketModeEndpoint:
         if self._server is None:
-            self._server = serve(self._session, "127.0.0.1", 0, compression=None, ping_interval=None,
-                                 close_timeout=2)
-            self._thread = threading.Thread(target=self._server.serve_forever, name="socket-mode-endpoint",
-                                            daemon=True)
+            self._server = serve(self._session, "127.0.0.1", 0, compression=None, ping_interval=None, close_timeout=2)
+            self._thread = threading.Thread(target=self._server.serve_forever, name="socket-mode-endpoint", daemon=True)
             self._thread.start()
         return self
 
@@ -212,8 +210,10 @@ class SocketModeEndpoint:
             raise ValueError(f"Slack sends no {envelope_type!r} envelopes; one of {ENVELOPE_TYPES}")
         if accepts_response_payload is None:
             accepts_response_payload = envelope_type == "slash_commands" or (
-                envelope_type == "interactive" and isinstance(payload, dict)
-                and payload.get("type") in _INTERACTIONS_WITH_RESPONSE)
+                envelope_type == "interactive"
+                and isinstance(payload, dict)
+                and payload.get("type") in _INTERACTIONS_WITH_RESPONSE
+            )
         envelope_id = str(uuid.uuid4())
         envelope: dict[str, Any] = {
             "envelope_id": envelope_id,

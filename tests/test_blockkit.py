@@ -27,14 +27,18 @@ NASTY = ("<!channel>", "<@U999>", "<https://evil|x>", "<!here>", "<!subteam^S1>"
 NASTY_TEXT = "Hi " + " ".join(NASTY) + " & friends"
 
 
-
 def blocks_of(call) -> str:
     return json.dumps(call.json("blocks", []))
 
 
 def checkin_id_of(call) -> int:
-    [actions] = [b for b in call.json("blocks") if b["type"] == "actions" and ":" in b.get("block_id", "")
-                 and b["block_id"].split(":")[0] in ("checkin", "reflect")]
+    [actions] = [
+        b
+        for b in call.json("blocks")
+        if b["type"] == "actions"
+        and ":" in b.get("block_id", "")
+        and b["block_id"].split(":")[0] in ("checkin", "reflect")
+    ]
     return int(actions["block_id"].split(":")[1])
 
 
@@ -73,38 +77,75 @@ def run_broad_scenario(bot, comment: str) -> list[dict]:
     stub.wait_for("conversations.members", count=2)  # the check-in's message ts is stored after the post
     checkin_id = checkin_id_of(checkin_call)
     for user, rating in (("U2", 2), ("U3", 4), ("U4", 5)):
-        json_of(bot.slack.click(f"rate:{rating}", str(rating), block_id=f"checkin:{checkin_id}", user=user,
-                                response_url=stub.response_url(f"rate-{user}")))
+        json_of(
+            bot.slack.click(
+                f"rate:{rating}",
+                str(rating),
+                block_id=f"checkin:{checkin_id}",
+                user=user,
+                response_url=stub.response_url(f"rate-{user}"),
+            )
+        )
     # Clicks within a second share one coalesced count update.
     stub.wait_for("chat.update", where=lambda c: "3 answers so far" in blocks_of(c))
     json_of(bot.slack.click("comment", "comment", block_id=f"checkin:{checkin_id}", user="U2", trigger_id="t-c1"))
     stub.wait_for("views.open")
-    json_of(bot.slack.submit("comment", modal_values(None, comment, anonymous=True),
-                             private_metadata=json.dumps({"checkin": checkin_id}), user="U2"))
-    json_of(bot.slack.submit("comment", modal_values(3, NASTY_TEXT),
-                             private_metadata=json.dumps({"checkin": checkin_id}), user="U3"))
+    json_of(
+        bot.slack.submit(
+            "comment",
+            modal_values(None, comment, anonymous=True),
+            private_metadata=json.dumps({"checkin": checkin_id}),
+            user="U2",
+        )
+    )
+    json_of(
+        bot.slack.submit(
+            "comment", modal_values(3, NASTY_TEXT), private_metadata=json.dumps({"checkin": checkin_id}), user="U3"
+        )
+    )
     json_of(bot.slack.click("comment", "comment", block_id=f"checkin:{checkin_id}", user="U3", trigger_id="t-c2"))
     stub.wait_for("views.open", count=2)
     [reflect_call] = stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U4")
-    json_of(bot.slack.click("rate:1", "1", block_id=f"reflect:{checkin_id_of(reflect_call)}", user="U4",
-                            channel="DU4", response_url=stub.response_url("reflect")))
-    json_of(bot.slack.click("reflexivity_off", CHANNEL, block_id=f"reflexivity:{CHANNEL}", user="U4", channel="DU4",
-                            response_url=stub.response_url("optout")))
+    json_of(
+        bot.slack.click(
+            "rate:1",
+            "1",
+            block_id=f"reflect:{checkin_id_of(reflect_call)}",
+            user="U4",
+            channel="DU4",
+            response_url=stub.response_url("reflect"),
+        )
+    )
+    json_of(
+        bot.slack.click(
+            "reflexivity_off",
+            CHANNEL,
+            block_id=f"reflexivity:{CHANNEL}",
+            user="U4",
+            channel="DU4",
+            response_url=stub.response_url("optout"),
+        )
+    )
     bot.clock.advance(minutes=30)
     bot.tick()
     [reminder] = stub.wait_for("chat.postMessage", where=lambda c: '"block_id": "meeting:' in blocks_of(c))
     met = [b for b in reminder.json("blocks") if b["type"] == "actions"][0]["elements"][0]
-    json_of(bot.slack.click("met", met["value"], user="U2", message_ts="1700000000.000400",
-                            response_url=stub.response_url("met")))
+    json_of(
+        bot.slack.click(
+            "met", met["value"], user="U2", message_ts="1700000000.000400", response_url=stub.response_url("met")
+        )
+    )
     stub.wait_for("chat.update", where=lambda c: "logged by" in blocks_of(c))
-    for n, (user, event) in enumerate([
-        (COORDINATOR, {"type": "app_home_opened", "tab": "home"}),
-        ("U3", {"type": "app_home_opened", "tab": "home"}),
-        (ADMIN, {"type": "app_home_opened", "tab": "home"}),
-        ("U2", {"type": "app_mention", "text": "<@UBOT> summary please", "channel": CHANNEL}),
-        ("U2", {"type": "app_mention", "text": "<@UBOT> hello", "channel": CHANNEL}),
-        ("UBOT", {"type": "member_joined_channel", "channel": "C2"}),
-    ]):
+    for n, (user, event) in enumerate(
+        [
+            (COORDINATOR, {"type": "app_home_opened", "tab": "home"}),
+            ("U3", {"type": "app_home_opened", "tab": "home"}),
+            (ADMIN, {"type": "app_home_opened", "tab": "home"}),
+            ("U2", {"type": "app_mention", "text": "<@UBOT> summary please", "channel": CHANNEL}),
+            ("U2", {"type": "app_mention", "text": "<@UBOT> hello", "channel": CHANNEL}),
+            ("UBOT", {"type": "member_joined_channel", "channel": "C2"}),
+        ]
+    ):
         json_of(bot.slack.event({**event, "user": user, "ts": f"1700000001.00{n}"}, event_id=f"Ev{n}"))
     stub.wait_for("views.publish", count=3)
     stub.wait_for("chat.postEphemeral")
@@ -116,8 +157,11 @@ def run_broad_scenario(bot, comment: str) -> list[dict]:
     command("export")
     stub.wait_for("files.completeUploadExternal")
     command("forget-me", user="U2")
-    json_of(bot.slack.click("forget_me_confirm", "confirm", user="U2", is_ephemeral=True,
-                            response_url=stub.response_url("forget")))
+    json_of(
+        bot.slack.click(
+            "forget_me_confirm", "confirm", user="U2", is_ephemeral=True, response_url=stub.response_url("forget")
+        )
+    )
     stub.wait_for("response_url", where=lambda c: c.args["_key"] == "forget")
     return acks
 
@@ -135,18 +179,36 @@ def test_every_payload_of_a_broad_scenario_is_valid_block_kit(scenario):
     for payload in sent:
         check_payload(payload)
     sources = {(p.source, p.kind) for p in sent}
-    assert {("chat.postMessage", "message"), ("chat.update", "message"), ("chat.postEphemeral", "message"),
-            ("response_url", "message"), ("views.open", "view"), ("views.publish", "view"),
-            ("ack", "message"), ("ack", "view")} <= sources
+    assert {
+        ("chat.postMessage", "message"),
+        ("chat.update", "message"),
+        ("chat.postEphemeral", "message"),
+        ("response_url", "message"),
+        ("views.open", "view"),
+        ("views.publish", "view"),
+        ("ack", "message"),
+        ("ack", "view"),
+    } <= sources
 
 
 def test_the_broad_scenario_reached_every_kind_of_post(scenario):
     """The scenario is broad: check-ins, reflection DMs, summaries, reminders, welcome and help all appear."""
     bot, acks = scenario
     said = "\n".join(everything_said(bot.stub, acks))
-    for words in ("Check-in ·", "A moment to reflect", "Our regular summary", "Your team meeting starts",
-                  "Meeting on", "I'm coprod", "coprod: what I can do", "Sorry, only coordinators",
-                  "is not a day of the week", "Erase your answers?", "I erased", "Add a comment"):
+    for words in (
+        "Check-in ·",
+        "A moment to reflect",
+        "Our regular summary",
+        "Your team meeting starts",
+        "Meeting on",
+        "I'm coprod",
+        "coprod: what I can do",
+        "Sorry, only coordinators",
+        "is not a day of the week",
+        "Erase your answers?",
+        "I erased",
+        "Add a comment",
+    ):
         assert words in said, words
 
 
@@ -160,19 +222,22 @@ def test_nothing_a_person_typed_is_echoed_raw(scenario):
     assert any("&lt;!channel&gt;" in text for text in said)  # it was repeated (escaped), so the check had teeth
 
 
-@pytest.mark.parametrize("text", [
-    "role <@U2> <!channel>",
-    "role <@U2> <https://evil|x>",
-    "role <!channel> carer",
-    "checkin <!channel>",
-    "summary <@U999>",
-    "next <https://evil|x>",
-    "timezone <!here>",
-    "<!channel>",
-    "meeting every <!channel> 14:00",
-    "schedule checkins weekly Tuesday <@U999>",
-    "coordinators add <!subteam^S1>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "role <@U2> <!channel>",
+        "role <@U2> <https://evil|x>",
+        "role <!channel> carer",
+        "checkin <!channel>",
+        "summary <@U999>",
+        "next <https://evil|x>",
+        "timezone <!here>",
+        "<!channel>",
+        "meeting every <!channel> 14:00",
+        "schedule checkins weekly Tuesday <@U999>",
+        "coordinators add <!subteam^S1>",
+    ],
+)
 def test_typed_mentions_and_links_in_bad_commands_are_not_echoed_raw(bot, text):
     """A command quoting `<!channel>`, `<@U999>` or a link back in its usage message escapes it."""
     acks = [ask(bot, "schedule checkins weekly Tuesday 10:00"), ask(bot, text)]
@@ -191,7 +256,8 @@ def huge_catalog(levels: int = 70, per_level: int = 4) -> Catalog:
     lvls = tuple(Level(f"level-{i}", f"Level {i} " + "x" * 300, "micro") for i in range(levels))
     facs = tuple(
         Facilitator(f"f-{i}-{j}", f"level-{i}", f"{long} <{i}-{j}>", f"{long}?", tags=("meeting", "reflexivity"))
-        for i in range(levels) for j in range(per_level)
+        for i in range(levels)
+        for j in range(per_level)
     )
     return Catalog("huge", lvls, facs)
 
@@ -222,9 +288,18 @@ def test_home_view_stays_within_view_limits_for_many_partnerships():
     catalog = huge_catalog(12)
     summary = huge_summary(catalog)
     later = datetime(2026, 12, 1, 10, tzinfo=UTC)
-    items = [{"channel": f"C{n}", "timezone": "Europe/London", "summary": summary,
-              "covered": {lvl.id: 2 for lvl in catalog.levels}, "next": {"checkins": later, "summary": None},
-              "coordinator": n % 2 == 0, "reflexivity_on": n % 3 == 0} for n in range(30)]
+    items = [
+        messages.HomeItem(
+            channel=f"C{n}",
+            timezone="Europe/London",
+            summary=summary,
+            next={"checkins": later, "summary": None},
+            paused=None,
+            coordinator=n % 2 == 0,
+            reflexivity_on=n % 3 == 0,
+        )
+        for n in range(30)
+    ]
     view = messages.home_view(items, catalog)
     check_view(view)
     assert len(view["blocks"]) <= VIEW_BLOCKS_MAX

@@ -16,9 +16,8 @@ import pytest
 import sqlite_utils
 
 from bot import reports
-from bot import store as store_module
 from bot.catalog import load_catalog
-from bot.store import Store
+from bot.store import Store, schema
 
 SCRIPT = Path(sys.executable).parent / "coprod"
 TEAM, CHANNEL = "T0001", "C0001"
@@ -51,22 +50,35 @@ def populated(tmp_path: Path) -> Path:
     """A database with one partnership, answered check-ins (named, anonymous, a formula) and a neglected level."""
     now = int(time.time())
     store = Store.open(tmp_path / "coprod.db")
-    store.ensure_partnership(TEAM, CHANNEL, timezone="Europe/London", created_by="UCOORD", now=now - 86_400 * 70)
-    store.log_meeting(TEAM, CHANNEL, held_on="2024-01-01", user="UCOORD", now=now - 86_400 * 2)
+    store.partnerships.ensure(TEAM, CHANNEL, timezone="Europe/London", created_by="UCOORD", now=now - 86_400 * 70)
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-01-01", user="UCOORD", now=now - 86_400 * 2
+    )
     for i, level in enumerate(["individual", "group", "organisational", "societal"]):
         fac = CATALOG.in_level(level)[0].id
-        cid = store.record_checkin(TEAM, CHANNEL, facilitator_id=fac, level_id=level, asked_at=now - 86_400 * (i + 1))
+        cid = store.answers.record_checkin(
+            store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=now - 86_400 * (i + 1)
+        )
         for n in range(3):
-            store.record_response(TEAM, cid, f"UNAMED{n}", rating=4, role="researcher", now=now - 3600)
-    low = store.record_checkin(TEAM, CHANNEL, facilitator_id="wide-sharing", level_id="paradigmatic",
-                               asked_at=now - 86_400 * 3)
-    store.record_response(TEAM, low, "UNAMED0", rating=2, comment='=HYPERLINK("http://evil","x")', now=now - 60)
-    store.record_response(TEAM, low, "USECRET", rating=1, comment="quietly, I disagree", anonymous=True,
-                          role="carer", now=now - 30)
-    other = store.ensure_partnership("T0002", CHANNEL, timezone="UTC", created_by="UX", now=now)
-    cid = store.record_checkin(other.team_id, CHANNEL, facilitator_id="clear-scope", level_id="organisational",
-                               asked_at=now - 10)
-    store.record_response(other.team_id, cid, "UOTHER", rating=5, comment="other workspace", now=now - 5)
+            store.answers.record_response(TEAM, cid, f"UNAMED{n}", rating=4, role="researcher", now=now - 3600)
+    low = store.answers.record_checkin(
+        store.partnerships.get(TEAM, CHANNEL),
+        facilitator_id="wide-sharing",
+        level_id="paradigmatic",
+        asked_at=now - 86_400 * 3,
+    )
+    store.answers.record_response(TEAM, low, "UNAMED0", rating=2, comment='=HYPERLINK("http://evil","x")', now=now - 60)
+    store.answers.record_response(
+        TEAM, low, "USECRET", rating=1, comment="quietly, I disagree", anonymous=True, role="carer", now=now - 30
+    )
+    other = store.partnerships.ensure("T0002", CHANNEL, timezone="UTC", created_by="UX", now=now)
+    cid = store.answers.record_checkin(
+        store.partnerships.get(other.team_id, CHANNEL),
+        facilitator_id="clear-scope",
+        level_id="organisational",
+        asked_at=now - 10,
+    )
+    store.answers.record_response(other.team_id, cid, "UOTHER", rating=5, comment="other workspace", now=now - 5)
     store.close()
     return tmp_path
 
@@ -87,8 +99,9 @@ def test_facilitators_lists_all_thirty_from_any_folder(tmp_path: Path, via: str)
     assert not (tmp_path / "coprod.db").exists()  # listing the catalog needs no database
 
 
-@pytest.mark.parametrize("level, expected", [("soc", "societal"), ("Group/interpersonal", "group"),
-                                             ("ORGANIZATIONAL", "organisational")])
+@pytest.mark.parametrize(
+    "level, expected", [("soc", "societal"), ("Group/interpersonal", "group"), ("ORGANIZATIONAL", "organisational")]
+)
 def test_facilitators_level_filter(tmp_path: Path, level: str, expected: str) -> None:
     """--level takes an id, a name or a prefix, and lists only that level."""
     result = cli(tmp_path, "facilitators", "--level", level)
@@ -103,8 +116,9 @@ def test_facilitators_unknown_level_is_one_line(tmp_path: Path) -> None:
     assert "cosmic" in line and "societal" in line
 
 
-@pytest.mark.parametrize("command", [["facilitators"], ["summary", "--team", TEAM, "--channel", CHANNEL],
-                                     ["export", "--team", TEAM]])
+@pytest.mark.parametrize(
+    "command", [["facilitators"], ["summary", "--team", TEAM, "--channel", CHANNEL], ["export", "--team", TEAM]]
+)
 def test_broken_custom_catalog_is_one_line_with_its_line_number(tmp_path: Path, command: list[str]) -> None:
     """COPROD_FACILITATORS pointing at broken JSON: exit 2, one line naming the file and line."""
     bad = tmp_path / "mine.json"
@@ -116,11 +130,18 @@ def test_broken_custom_catalog_is_one_line_with_its_line_number(tmp_path: Path, 
 def test_custom_catalog_is_used(tmp_path: Path) -> None:
     """A team's own catalog replaces the bundled one."""
     mine = tmp_path / "mine.json"
-    mine.write_text(json.dumps({
-        "source": "ours",
-        "levels": [{"id": "us", "name": "Us", "scale": "micro"}],
-        "facilitators": [{"id": "tea", "level": "us", "text": "Having tea together", "prompt": "Did we have tea?"}],
-    }), encoding="utf-8")
+    mine.write_text(
+        json.dumps(
+            {
+                "source": "ours",
+                "levels": [{"id": "us", "name": "Us", "scale": "micro"}],
+                "facilitators": [
+                    {"id": "tea", "level": "us", "text": "Having tea together", "prompt": "Did we have tea?"}
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     result = cli(tmp_path, "facilitators", COPROD_FACILITATORS=str(mine))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:2] == ["Us (micro)", "  tea: Having tea together"]
@@ -215,10 +236,24 @@ def test_export_of_other_channel_is_just_the_header(populated: Path) -> None:
     """A channel with no answers exports only the header line."""
     result = cli(populated, "export", "--team", TEAM, "--channel", "CNONE")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [",".join(
-        ["channel", "level", "facilitator", "text", "kind", "asked_at", "rating", "comment", "anonymous", "user",
-         "role", "answered_at"]
-    )]
+    assert result.stdout.splitlines() == [
+        ",".join(
+            [
+                "channel",
+                "level",
+                "facilitator",
+                "text",
+                "kind",
+                "asked_at",
+                "rating",
+                "comment",
+                "anonymous",
+                "user",
+                "role",
+                "answered_at",
+            ]
+        )
+    ]
 
 
 # ---- database --------------------------------------------------------------------------------
@@ -236,7 +271,7 @@ def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
 def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path) -> None:
     """An older database gains only the later migrations."""
     db = sqlite_utils.Database(tmp_path / "coprod.db")
-    store_module.migrations.apply(db, stop_before="m002_retention")
+    schema.migrations.apply(db, stop_before="m002_retention")
     db.close()
     result = cli(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
@@ -262,8 +297,14 @@ def test_db_from_a_newer_coprod_is_one_line(tmp_path: Path) -> None:
 def test_default_database_is_coprod_db_in_the_current_folder(tmp_path: Path) -> None:
     """Without COPROD_DB the database is ./coprod.db."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "SLACK_"))}
-    result = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path, env=environment,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "coprod.db").is_file()
 
@@ -314,8 +355,14 @@ def test_dotenv_in_the_current_folder_is_read_and_real_variables_win(tmp_path: P
     """A .env file sets COPROD_DB when the environment does not."""
     (tmp_path / ".env").write_text("COPROD_DB=from-dotenv.db\n", encoding="utf-8")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "SLACK_"))}
-    result = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], cwd=tmp_path, env=environment,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "from-dotenv.db").is_file() and not (tmp_path / "coprod.db").exists()
     again = cli(tmp_path, "db", "upgrade", COPROD_DB=str(tmp_path / "real.db"))
@@ -335,7 +382,7 @@ def test_csv_neutralises_every_formula_prefix(comment: str) -> None:
     assert (row["rating"], row["user"]) == ("3", "")
 
 
-@pytest.mark.parametrize("comment", ["ok\r=HYPERLINK(\"http://evil\")", "ok\r\n@SUM(A1)", "a\rb\rc"])
+@pytest.mark.parametrize("comment", ['ok\r=HYPERLINK("http://evil")', "ok\r\n@SUM(A1)", "a\rb\rc"])
 def test_csv_carriage_return_cannot_start_a_new_row(comment: str) -> None:
     """A carriage return inside a comment stays inside its quoted cell, as a line break."""
     out = io.StringIO()
@@ -357,11 +404,16 @@ def test_csv_leaves_ordinary_comments_alone(comment: str) -> None:
 def test_export_of_a_practice_missing_from_the_catalog_has_empty_text(tmp_path: Path) -> None:
     """An answer about a practice a custom catalog no longer has still exports, with no wording."""
     store = Store.open(tmp_path / "coprod.db")
-    store.ensure_partnership(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
-    cid = store.record_checkin(TEAM, CHANNEL, facilitator_id="retired", level_id="gone", asked_at=0)
-    store.record_response(TEAM, cid, "U1", rating=2, now=86_400)
+    store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
+    cid = store.answers.record_checkin(
+        store.partnerships.get(TEAM, CHANNEL), facilitator_id="retired", level_id="gone", asked_at=0
+    )
+    store.answers.record_response(TEAM, cid, "U1", rating=2, now=86_400)
     [record] = list(reports.export_records(store, CATALOG, TEAM))
     store.close()
     assert (record["facilitator"], record["text"], record["asked_at"], record["answered_at"]) == (
-        "retired", "", "1970-01-01T00:00:00Z", "1970-01-02T00:00:00Z"
+        "retired",
+        "",
+        "1970-01-01T00:00:00Z",
+        "1970-01-02T00:00:00Z",
     )

@@ -51,9 +51,18 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
         killer = threading.Thread(target=kill_mid_stream, daemon=True)
         killer.start()
         try:
-            result = run_clicks(bot.port, targets, clients=4, users_per_client=25, stop=stop, stop_on_error=True,
-                                response_url=stub.response_url(""), progress=progress, timeout=10,
-                                max_clicks_per_client=5000)
+            result = run_clicks(
+                bot.port,
+                targets,
+                clients=4,
+                users_per_client=25,
+                stop=stop,
+                stop_on_error=True,
+                response_url=stub.response_url(""),
+                progress=progress,
+                timeout=10,
+                max_clicks_per_client=5000,
+            )
         finally:
             killer.join(35)
             bot.kill()
@@ -68,8 +77,10 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
         assert unanswered, "no click was in flight when coprod was killed"
 
         problems, stored = stored_problems(db, targets, result)
-        print(f"{acked_clicks} clicks acknowledged ({len(acked)} answers), {len(unanswered)} unanswered at the kill, "
-              f"{stored} answers stored")
+        print(
+            f"{acked_clicks} clicks acknowledged ({len(acked)} answers), {len(unanswered)} unanswered at the kill, "
+            f"{stored} answers stored"
+        )
         assert problems == [], problems[:10]
         assert len(acked) <= stored <= len(set(acked) | set(unanswered))
         store = Store.open(db)
@@ -87,15 +98,16 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
             status = clicker.rate("UAFTER", channel, checkin_id, 2, stub.response_url("after-restart"))
             clicker.close()
             assert status == 200
-            stub_calls = stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "after-restart",
-                                       timeout=10)
+            stub_calls = stub.wait_for(
+                "response_url", where=lambda c: c.args.get("_key") == "after-restart", timeout=10
+            )
             assert stub_calls
         finally:
             assert again.stop() == 0, again.log()
         store = Store.open(db)
         try:
-            assert store.my_answer(TEAM, checkin_id, "UAFTER").rating == 2
-            assert store.response_count(TEAM, checkin_id) >= 1
+            assert store.answers.my_answer(TEAM, checkin_id, "UAFTER").rating == 2
+            assert store.answers.response_count(TEAM, checkin_id) >= 1
             assert store.integrity_check() == "ok"
         finally:
             store.close()

@@ -94,15 +94,22 @@ def first_checkin(bot, said: Said) -> int:
 def test_a_comment_is_escaped_in_every_confirmation(bot):
     said = Said(bot)
     checkin = first_checkin(bot, said)
-    answer = said.ack(bot.slack.submit(
-        "comment", {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "3"}}},
-                    "comment": HOSTILE},
-        private_metadata=json.dumps({"checkin": checkin}), user="U2"))
+    answer = said.ack(
+        bot.slack.submit(
+            "comment",
+            {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "3"}}}, "comment": HOSTILE},
+            private_metadata=json.dumps({"checkin": checkin}),
+            user="U2",
+        )
+    )
     assert answer["response_action"] == "update"
     assert ESCAPED in json.dumps(answer)
     # A later click echoes the stored comment in the private confirmation.
-    said.ack(bot.slack.click("rate:4", "4", block_id=f"checkin:{checkin}", user="U2",
-                             response_url=bot.stub.response_url("rate")))
+    said.ack(
+        bot.slack.click(
+            "rate:4", "4", block_id=f"checkin:{checkin}", user="U2", response_url=bot.stub.response_url("rate")
+        )
+    )
     [confirm] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "rate")
     assert ESCAPED in confirm.args["text"] and "&lt;@U999&gt;" in confirm.args["text"]
     # Reopening the modal shows the comment as typed, inside the input box only.
@@ -156,8 +163,15 @@ def test_a_usage_message_escapes_the_word_it_echoes(bot, text):
 def test_every_hostile_word_is_escaped_wherever_it_is_echoed(bot, word):
     said = Said(bot)
     command(bot, said, "schedule checkins weekly Tuesday 10:00")
-    for template in ("schedule checkins weekly {} 10:00", "timezone {}", "next {}", "role <@U2> {}", "{}",
-                     "meeting every Monday {}", "summary {}"):
+    for template in (
+        "schedule checkins weekly {} 10:00",
+        "timezone {}",
+        "next {}",
+        "role <@U2> {}",
+        "{}",
+        "meeting every Monday {}",
+        "summary {}",
+    ):
         command(bot, said, template.format(word))
     said.check()
 
@@ -170,9 +184,18 @@ def test_roles_pins_timezones_and_coordinators_carry_only_validated_words(bot):
     command(bot, said, "schedule checkins weekly Tuesday 10:00")
     answer = command(bot, said, "role <@U2|everyone&amp;here!> carer")
     assert answer["text"].startswith("Thanks: <@U2> is recorded as carer"), answer  # the label is dropped
-    for text in ("role <@U2|the <b>boss</b>> carer", "role <@U3> service user", "next group",
-                 "next power-imbalances", "timezone America/Toronto", "coordinators add <@U2|x>",
-                 "coordinators remove <@U2>", "summary", "help", "forget-me"):
+    for text in (
+        "role <@U2|the <b>boss</b>> carer",
+        "role <@U3> service user",
+        "next group",
+        "next power-imbalances",
+        "timezone America/Toronto",
+        "coordinators add <@U2|x>",
+        "coordinators remove <@U2>",
+        "summary",
+        "help",
+        "forget-me",
+    ):
         command(bot, said, text)
     everything = said.check()
     assert "<@U3>" in everything  # a mention built from a validated id is fine
@@ -182,8 +205,12 @@ def test_a_mention_never_echoes_its_text(bot):
     said = Said(bot)
     command(bot, said, "checkin")
     for i, text in enumerate([f"<@UBOT> {HOSTILE}", f"<@UBOT> summary {HOSTILE}", HOSTILE]):
-        said.ack(bot.slack.event({"type": "app_mention", "user": "U2", "channel": CHANNEL, "text": text,
-                                  "ts": f"1.{i}"}, event_id=f"EvM{i}"))
+        said.ack(
+            bot.slack.event(
+                {"type": "app_mention", "user": "U2", "channel": CHANNEL, "text": text, "ts": f"1.{i}"},
+                event_id=f"EvM{i}",
+            )
+        )
     bot.stub.wait_for("chat.postEphemeral", count=2)
     everything = said.check()
     assert "evil.example" not in everything and "U999" not in everything
@@ -193,12 +220,17 @@ def test_app_home_and_summaries_escape_what_people_typed(bot):
     said = Said(bot)
     checkin = first_checkin(bot, said)
     command(bot, said, "role <@U2> carer")
-    said.ack(bot.slack.submit("comment", {"rating": {"rating": {"type": "radio_buttons",
-                                                                 "selected_option": {"value": "1"}}},
-                                          "comment": HOSTILE},
-                              private_metadata=json.dumps({"checkin": checkin}), user="U2"))
-    said.ack(bot.slack.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"},
-                             event_id="EvHome"))
+    said.ack(
+        bot.slack.submit(
+            "comment",
+            {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "1"}}}, "comment": HOSTILE},
+            private_metadata=json.dumps({"checkin": checkin}),
+            user="U2",
+        )
+    )
+    said.ack(
+        bot.slack.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"}, event_id="EvHome")
+    )
     bot.stub.wait_for("views.publish")
     command(bot, said, "summary")
     said.ack(bot.slack.click("home_summary", CHANNEL, user=COORDINATOR, container_type="view"))
@@ -214,14 +246,19 @@ def test_tokens_and_secrets_are_never_logged_or_echoed(bot, caplog):
     said = Said(bot)
     checkin = first_checkin(bot, said)
     command(bot, said, "schedule checkins weekly Tuesday 10:00")
-    said.ack(bot.slack.click("rate:5", "5", block_id=f"checkin:{checkin}", user="U2",
-                             response_url=bot.stub.response_url("r")))
-    said.ack(bot.slack.submit("comment", {"comment": "hello"}, private_metadata=json.dumps({"checkin": checkin}),
-                              user="U2"))
+    said.ack(
+        bot.slack.click(
+            "rate:5", "5", block_id=f"checkin:{checkin}", user="U2", response_url=bot.stub.response_url("r")
+        )
+    )
+    said.ack(
+        bot.slack.submit("comment", {"comment": "hello"}, private_metadata=json.dumps({"checkin": checkin}), user="U2")
+    )
     command(bot, said, "export")
     bot.stub.wait_for("file_upload")
-    said.ack(bot.slack.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"},
-                             event_id="EvSecret"))
+    said.ack(
+        bot.slack.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"}, event_id="EvSecret")
+    )
     bot.stub.wait_for("views.publish")
     bot.stub.fail("chat.postMessage", "not_in_channel")
     command(bot, said, "checkin")  # a Slack error on the way
@@ -235,8 +272,9 @@ def test_tokens_and_secrets_are_never_logged_or_echoed(bot, caplog):
     assert caplog.records, "the scenario logged nothing: the test would prove nothing"
     assert any(r.levelno == logging.DEBUG for r in caplog.records)
     for record in caplog.records:
-        rendered = record.getMessage() + (logging.Formatter().formatException(record.exc_info)
-                                          if record.exc_info else "")
+        rendered = record.getMessage() + (
+            logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
+        )
         for secret in ("xoxb-test-token", SECRET, APP_TOKEN):
             assert secret not in rendered, f"{record.name} logged a secret: {rendered[:300]!r}"
     # nor is it in anything the bot said or sent as an argument (the Authorization header aside)

@@ -25,12 +25,23 @@ from hypothesis import strategies as st
 from slack_requests import FORM, JSON, action_body, command_body, event_body, post, view_submission_body
 
 # COPROD_FUZZ_EXAMPLES=1000 for a deeper run than CI's.
-FUZZ = settings(max_examples=int(os.environ.get("COPROD_FUZZ_EXAMPLES", "80")), deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=int(os.environ.get("COPROD_FUZZ_EXAMPLES", "80")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 # Tables whose rows are people's data or settings; `users` (a cache of users.info), `events_seen`,
 # `posts` and `meta` are bookkeeping.
-DOMAIN_TABLES = ("partnerships", "schedules", "coordinators", "roles", "checkins", "responses", "meetings",
-                 "reflexivity_optouts")
+DOMAIN_TABLES = (
+    "partnerships",
+    "schedules",
+    "coordinators",
+    "roles",
+    "checkins",
+    "responses",
+    "meetings",
+    "reflexivity_optouts",
+)
 ERROR_NAME = re.compile(r"\b\w*(?:Error|Exception)\b")
 USAGE_TAIL = "Type `/coprod help` for examples."
 
@@ -53,7 +64,11 @@ def assert_clean(reply, sent: str = "") -> None:
     assert 200 <= reply.status < 500, (reply.status, reply.text[:300])
     text = reply.text
     assert "Traceback" not in text
-    for name in ERROR_NAME.findall(text):
+    try:  # read what a person would read: JSON escapes such as \u201c would glue onto a word
+        shown = json.dumps(json.loads(text), ensure_ascii=False) if text.strip() else ""
+    except ValueError:
+        shown = text
+    for name in ERROR_NAME.findall(shown):
         assert name in sent, f"exception name {name!r} leaked in {text[:300]!r}"
 
 
@@ -69,25 +84,91 @@ def setup_partnership(bot) -> int:
     checkin_id = int(block_id.split(":")[1])
     reply = bot.slack.click("rate:3", "3", block_id=block_id, user="U2", response_url=bot.stub.response_url("r"))
     assert reply.status == 200
-    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     bot.drain()
     return checkin_id
 
 
 def ensure_checkin(bot) -> int:
     """The answered check-in of ``setup_partnership``, made on the first example of a test."""
-    return 1 if bot.store.checkin(TEAM, 1) else setup_partnership(bot)
+    return 1 if bot.store.answers.checkin(TEAM, 1) else setup_partnership(bot)
 
 
 # ---- strategies -------------------------------------------------------------------------------
 
-VERBS = ["help", "?", "checkin", "check-in", "summary", "schedule", "meeting", "coordinators", "coordinator",
-         "role", "next", "pin", "timezone", "tz", "retention", "export", "forget-me", "forget", "weeks"]
-WORDS = ["checkins", "summary", "reflexivity", "weekly", "fortnightly", "monthly", "off", "every", "remind",
-         "add", "remove", "Tuesday", "tue", "10:00", "9:30", "25:00", "24:00", "-1", "0", "1", "12", "999999999999",
-         "²", "weeks", "individual", "group", "organisational", "societal", "paradigmatic", "Europe/London",
-         "Mars/Olympus", "<@U2>", "<@U2|bob>", "<@W9>", "<!channel>", "<!here>", "<http://x.io|click>", "carer",
-         "service", "user", "patient", "researcher", "@bob", "&amp;", "`", "*", "\u200b", "\x00", "ℌ", "١٢"]
+VERBS = [
+    "help",
+    "?",
+    "checkin",
+    "check-in",
+    "summary",
+    "schedule",
+    "meeting",
+    "coordinators",
+    "coordinator",
+    "role",
+    "next",
+    "pin",
+    "timezone",
+    "tz",
+    "retention",
+    "export",
+    "forget-me",
+    "forget",
+    "weeks",
+]
+WORDS = [
+    "checkins",
+    "summary",
+    "reflexivity",
+    "weekly",
+    "fortnightly",
+    "monthly",
+    "off",
+    "every",
+    "remind",
+    "add",
+    "remove",
+    "Tuesday",
+    "tue",
+    "10:00",
+    "9:30",
+    "25:00",
+    "24:00",
+    "-1",
+    "0",
+    "1",
+    "12",
+    "999999999999",
+    "²",
+    "weeks",
+    "individual",
+    "group",
+    "organisational",
+    "societal",
+    "paradigmatic",
+    "Europe/London",
+    "Mars/Olympus",
+    "<@U2>",
+    "<@U2|bob>",
+    "<@W9>",
+    "<!channel>",
+    "<!here>",
+    "<http://x.io|click>",
+    "carer",
+    "service",
+    "user",
+    "patient",
+    "researcher",
+    "@bob",
+    "&amp;",
+    "`",
+    "*",
+    "\u200b",
+    "\x00",
+    "ℌ",
+    "١٢",
+]
 
 any_text = st.text(max_size=300)
 long_text = st.text(alphabet=st.characters(codec="utf-8"), min_size=2000, max_size=6000)
@@ -102,8 +183,13 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
-garbage = st.one_of(st.none(), st.integers(), st.text(max_size=20), st.lists(st.integers(), max_size=3),
-                    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3))
+garbage = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+)
 
 
 # ---- slash commands ----------------------------------------------------------------------------
@@ -161,8 +247,9 @@ def _valid_click(kind: str, checkin_id: int) -> dict:
     elif kind == "reflexivity":
         body, _ = action_body("reflexivity_off", CHANNEL, block_id=f"reflexivity:{CHANNEL}", user="U3")
     else:
-        body, _ = action_body("home_checkin", CHANNEL, block_id=f"home:{CHANNEL}", user=COORDINATOR,
-                              container_type="view")
+        body, _ = action_body(
+            "home_checkin", CHANNEL, block_id=f"home:{CHANNEL}", user=COORDINATOR, container_type="view"
+        )
     return _payload(body)
 
 
@@ -173,6 +260,7 @@ def _set(path: tuple, value):
             node = node[key] if isinstance(node, dict) else node[key]
         node[path[-1]] = value
         return p
+
     return apply
 
 
@@ -183,6 +271,7 @@ def _drop(*keys: str):
             if isinstance(p.get("user"), dict) and key == "team":
                 p["user"].pop("team_id", None)
         return p
+
     return apply
 
 
@@ -223,10 +312,12 @@ def _breaks(kind: str, name: str, g) -> bool:
 
 
 @FUZZ
-@given(kind=st.sampled_from(["rate", "met", "reflexivity", "home"]),
-       broken=st.lists(st.tuples(st.sampled_from(sorted(BREAKAGES)), garbage), min_size=1, max_size=3),
-       dressed=st.lists(st.tuples(st.sampled_from(sorted(COSMETIC)), garbage), max_size=2),
-       sign_it=st.booleans())
+@given(
+    kind=st.sampled_from(["rate", "met", "reflexivity", "home"]),
+    broken=st.lists(st.tuples(st.sampled_from(sorted(BREAKAGES)), garbage), min_size=1, max_size=3),
+    dressed=st.lists(st.tuples(st.sampled_from(sorted(COSMETIC)), garbage), max_size=2),
+    sign_it=st.booleans(),
+)
 def test_broken_clicks_never_500_and_write_nothing(http_bot, kind, broken, dressed, sign_it):
     bot = http_bot
     checkin_id = ensure_checkin(bot)
@@ -277,13 +368,17 @@ def _metadata(kind: str, extra, checkin_id: int) -> tuple[str, bool]:
 
 
 @FUZZ
-@given(meta=meta_strategy, rating=rating_strategy,
-       comment=st.one_of(st.none(), st.text(max_size=50), st.text(min_size=2001, max_size=2100), garbage),
-       anonymous=st.one_of(st.lists(st.sampled_from(["anonymous", "x"]), max_size=2), garbage),
-       user=st.sampled_from(["U3", "U4", "", "UNEW"]),
-       values_garbage=st.one_of(st.none(), garbage))
-def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(bot, meta, rating, comment, anonymous, user,
-                                                                      values_garbage):
+@given(
+    meta=meta_strategy,
+    rating=rating_strategy,
+    comment=st.one_of(st.none(), st.text(max_size=50), st.text(min_size=2001, max_size=2100), garbage),
+    anonymous=st.one_of(st.lists(st.sampled_from(["anonymous", "x"]), max_size=2), garbage),
+    user=st.sampled_from(["U3", "U4", "", "UNEW"]),
+    values_garbage=st.one_of(st.none(), garbage),
+)
+def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(
+    bot, meta, rating, comment, anonymous, user, values_garbage
+):
     checkin_id = ensure_checkin(bot)
     private_metadata, meta_ok = _metadata(*meta, checkin_id)
     if meta[0] == "json" and isinstance(meta[1], dict) and "checkin" in meta[1]:
@@ -291,16 +386,19 @@ def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(bot, meta,
     values = {
         "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": rating}}},
         "comment": {"comment": {"type": "plain_text_input", "value": comment}},
-        "anonymous": {"anonymous": {"type": "checkboxes",
-                                    "selected_options": [{"value": v} for v in anonymous]
-                                    if isinstance(anonymous, list) else anonymous}},
+        "anonymous": {
+            "anonymous": {
+                "type": "checkboxes",
+                "selected_options": [{"value": v} for v in anonymous] if isinstance(anonymous, list) else anonymous,
+            }
+        },
     }
     body, _ = view_submission_body("comment", values, private_metadata=private_metadata, user=user)
     if values_garbage is not None:
         payload = _payload(body)
         payload["view"]["state"] = {"values": values_garbage}
         body = _form(payload)
-    answered = bool(user) and bot.store.my_answer(TEAM, checkin_id, user) is not None
+    answered = bool(user) and bot.store.answers.my_answer(TEAM, checkin_id, user) is not None
     comment_ok = not (isinstance(comment, str) and len(comment.strip()) > 2000)
     rating_ok = rating in ("1", "2", "3", "4", "5") or answered
     # A form with nothing readable in it can only save an earlier answer again.
@@ -325,9 +423,11 @@ event_fields = st.dictionaries(st.sampled_from(EVENT_FIELDS), json_values, max_s
 # Fields of the types Slack sends (all strings), with any content: what a listener, not the guard, must handle.
 typed_event_fields = st.dictionaries(
     st.sampled_from(EVENT_FIELDS),
-    st.one_of(st.sampled_from(["U2", "UBOT", "U999", "C1", "C999", "DU2", "home", "messages", "T2", ""]),
-              st.text(max_size=30)),
-    max_size=5)
+    st.one_of(
+        st.sampled_from(["U2", "UBOT", "U999", "C1", "C999", "DU2", "home", "messages", "T2", ""]), st.text(max_size=30)
+    ),
+    max_size=5,
+)
 
 
 def check_event(bot, etype, fields, envelope=None, sign_it: bool = True):
@@ -346,8 +446,9 @@ def check_event(bot, etype, fields, envelope=None, sign_it: bool = True):
     # Joining a channel may refresh its member count; nothing else may move.
     strip = [tuple(v for i, v in enumerate(row) if i != 6) for row in after["partnerships"]]
     assert strip == [tuple(v for i, v in enumerate(row) if i != 6) for row in before["partnerships"]]
-    assert {k: v for k, v in after.items() if k != "partnerships"} == \
-        {k: v for k, v in before.items() if k != "partnerships"}
+    assert {k: v for k, v in after.items() if k != "partnerships"} == {
+        k: v for k, v in before.items() if k != "partnerships"
+    }
     return reply
 
 
@@ -360,10 +461,16 @@ def test_fuzzed_events_are_acknowledged_and_touch_no_answers(bot, etype, fields)
 
 
 @FUZZ
-@given(etype=st.one_of(st.sampled_from(EVENT_TYPES), st.text(max_size=20)), fields=event_fields,
-       envelope=st.dictionaries(st.sampled_from(["team_id", "event_id", "event", "authorizations", "type",
-                                                  "api_app_id"]), json_values, max_size=2),
-       sign_it=st.booleans())
+@given(
+    etype=st.one_of(st.sampled_from(EVENT_TYPES), st.text(max_size=20)),
+    fields=event_fields,
+    envelope=st.dictionaries(
+        st.sampled_from(["team_id", "event_id", "event", "authorizations", "type", "api_app_id"]),
+        json_values,
+        max_size=2,
+    ),
+    sign_it=st.booleans(),
+)
 def test_fuzzed_events_never_500_and_touch_no_answers(http_bot, etype, fields, envelope, sign_it):
     """Any event in any (signed or forged) envelope at the HTTP endpoint: a 2xx or 4xx, nothing touched."""
     check_event(http_bot, etype, fields, envelope, sign_it)
@@ -398,11 +505,25 @@ def test_any_body_gets_a_4xx_or_2xx_never_a_500(http_bot, body, ctype, sign_it):
     if not sign_it:
         assert reply.status == 401  # the signature is checked before the body is even parsed
     assert snapshot(bot) == before
-    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
 
 
-@pytest.mark.parametrize("body", [b"", b"payload=", b"payload=not-json", b"payload=%5B1%5D", b"payload=null",
-                                  b"{", b"[1, 2]", b"null", b'"text"', b"\xff\xfe", b"payload=%7B%22type%22%3A1%7D"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"payload=",
+        b"payload=not-json",
+        b"payload=%5B1%5D",
+        b"payload=null",
+        b"{",
+        b"[1, 2]",
+        b"null",
+        b'"text"',
+        b"\xff\xfe",
+        b"payload=%7B%22type%22%3A1%7D",
+    ],
+)
 def test_unparseable_signed_bodies_are_a_4xx(http_bot, body):
     ctype = JSON if body[:1] in (b"{", b"[", b"n", b'"') else FORM
     reply = send(http_bot, body, ctype)
@@ -418,16 +539,20 @@ def test_signed_click_is_processed_and_forged_ones_are_401(http_bot):
     checkin_id = setup_partnership(bot)
     body, ctype = action_body("rate:2", "2", block_id=f"checkin:{checkin_id}", user="U4")
     before = snapshot(bot)
-    for kw in ({"bad_signature": True}, {"timestamp": 1}, {"headers": {"X-Slack-Signature": ""}},
-               {"headers": {"X-Slack-Request-Timestamp": "not-a-number"}},
-               {"headers": {"X-Slack-Signature": "v0=" + "0" * 64}}):
+    for kw in (
+        {"bad_signature": True},
+        {"timestamp": 1},
+        {"headers": {"X-Slack-Signature": ""}},
+        {"headers": {"X-Slack-Request-Timestamp": "not-a-number"}},
+        {"headers": {"X-Slack-Signature": "v0=" + "0" * 64}},
+    ):
         reply = send(bot, body, ctype, **kw)
         assert reply.status == 401, kw
         assert_clean(reply)
     assert snapshot(bot) == before
     reply = send(bot, body, ctype)
     assert reply.status == 200
-    assert bot.store.response_count(TEAM, checkin_id) == 2
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 2
 
 
 def test_signed_command_runs_and_unsigned_one_is_401(http_bot):

@@ -39,8 +39,9 @@ def ask(bot, text: str, user: str, team: str) -> str:
 def post_checkin(bot, user: str, team: str) -> int:
     """`/coprod checkin` in ``team``; the id of the check-in it posted."""
     seen = len(bot.stub.calls_to("chat.postMessage"))
-    reply = bot.slack.command("checkin", user=user, team=team, channel=CHANNEL,
-                              response_url=bot.stub.response_url(f"checkin-{next(_keys)}"))
+    reply = bot.slack.command(
+        "checkin", user=user, team=team, channel=CHANNEL, response_url=bot.stub.response_url(f"checkin-{next(_keys)}")
+    )
     assert reply.status == 200
     call = bot.stub.wait_for("chat.postMessage", count=seen + 1)[seen]
     block_id = next(b["block_id"] for b in call.json("blocks") if b["type"] == "actions")
@@ -48,8 +49,14 @@ def post_checkin(bot, user: str, team: str) -> int:
 
 
 def rate(bot, team: str, checkin_id: int, user: str, rating: int):
-    reply = bot.slack.click(f"rate:{rating}", str(rating), block_id=f"checkin:{checkin_id}", user=user, team=team,
-                            response_url=bot.stub.response_url(f"rate-{next(_keys)}"))
+    reply = bot.slack.click(
+        f"rate:{rating}",
+        str(rating),
+        block_id=f"checkin:{checkin_id}",
+        user=user,
+        team=team,
+        response_url=bot.stub.response_url(f"rate-{next(_keys)}"),
+    )
     assert reply.status == 200
     return reply
 
@@ -58,8 +65,9 @@ def comment(bot, team: str, checkin_id: int, user: str, text: str, rating: str |
     values = {"comment": text}
     if rating:
         values["rating"] = {"rating": {"type": "radio_buttons", "selected_option": {"value": rating}}}
-    return bot.slack.submit("comment", values, private_metadata=json.dumps({"checkin": checkin_id}), user=user,
-                            team=team)
+    return bot.slack.submit(
+        "comment", values, private_metadata=json.dumps({"checkin": checkin_id}), user=user, team=team
+    )
 
 
 def state(bot, team: str) -> dict:
@@ -67,14 +75,14 @@ def state(bot, team: str) -> dict:
     store = bot.store
     bot.drain()
     return {
-        "partnership": store.partnership(team, CHANNEL),
-        "schedules": store.schedules(team, CHANNEL),
-        "coordinators": store.coordinators(team, CHANNEL),
-        "roles": store.roles(team, CHANNEL),
-        "optouts": store.reflexivity_optouts(team, CHANNEL),
-        "asked": store.last_asked(team, CHANNEL),
-        "answers": list(store.export_rows(team)),
-        "last_meeting": store.last_meeting(team, CHANNEL),
+        "partnership": store.partnerships.get(team, CHANNEL),
+        "schedules": store.partnerships.schedules(store.partnerships.get(team, CHANNEL)),
+        "coordinators": store.people.coordinators(store.partnerships.get(team, CHANNEL)),
+        "roles": store.people.roles(store.partnerships.get(team, CHANNEL)),
+        "optouts": store.people.reflexivity_optouts(store.partnerships.get(team, CHANNEL)),
+        "asked": store.activity.last_asked(store.partnerships.get(team, CHANNEL)),
+        "answers": list(store.answers.export_rows(team)),
+        "last_meeting": store.activity.last_meeting(store.partnerships.get(team, CHANNEL)),
     }
 
 
@@ -96,8 +104,8 @@ def two(bot):
     assert "researcher" in ask(bot, "role <@U2> researcher", T2_COORDINATOR, T2)
     assert comment(bot, T2, b, "U2", T2_SECRET, rating="2").json()["response_action"] == "update"
     bot.drain()
-    assert bot.store.response_count(T1, a) == 3
-    assert bot.store.response_count(T2, b) == 1
+    assert bot.store.answers.response_count(T1, a) == 3
+    assert bot.store.answers.response_count(T2, b) == 1
     return a, b
 
 
@@ -116,8 +124,11 @@ def test_each_summary_counts_only_its_own_workspace(bot, two):
 
 def test_mention_summary_posts_only_its_own_workspace(bot, two):
     seen = len(bot.stub.calls_to("chat.postMessage"))
-    bot.slack.event({"type": "app_mention", "user": T2_COORDINATOR, "channel": CHANNEL, "text": "<@UBOT> summary",
-                     "ts": "1.1"}, team=T2, event_id="EvMention2")
+    bot.slack.event(
+        {"type": "app_mention", "user": T2_COORDINATOR, "channel": CHANNEL, "text": "<@UBOT> summary", "ts": "1.1"},
+        team=T2,
+        event_id="EvMention2",
+    )
     posted = bot.stub.wait_for("chat.postMessage", count=seen + 1)[seen]
     text = words({"text": posted.args.get("text"), "blocks": posted.json("blocks")})
     assert "from 1 person" in text and "answers from 3 people" not in text and "4.0 of 5" not in text
@@ -125,8 +136,11 @@ def test_mention_summary_posts_only_its_own_workspace(bot, two):
 
 def _home(bot, user: str, team: str) -> str:
     seen = len(bot.stub.calls_to("views.publish"))
-    bot.slack.event({"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"}, team=team,
-                    event_id=f"EvHome{next(_keys)}")
+    bot.slack.event(
+        {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home"},
+        team=team,
+        event_id=f"EvHome{next(_keys)}",
+    )
     [call] = bot.stub.wait_for("views.publish", count=seen + 1)[seen:]
     assert call.args["user_id"] == user
     return json.dumps(call.json("view"), ensure_ascii=False)
@@ -134,8 +148,8 @@ def _home(bot, user: str, team: str) -> str:
 
 def test_app_home_shows_each_workspace_its_own_partnership(bot, two):
     t1, t2 = _home(bot, "U2", T1), _home(bot, "U2", T2)
-    assert "Next check-in: Tue" in t1            # T1 has a weekly schedule
-    assert "Next check-in: not set" in t2        # T2 has none
+    assert "Next check-in: Tue" in t1  # T1 has a weekly schedule
+    assert "Next check-in: not set" in t2  # T2 has none
     assert "Next check-in: Tue" not in t2
     # Coordinator buttons follow the workspace: U1 coordinates T1 only, U21 coordinates T2 only.
     assert "home_checkin" in _home(bot, COORDINATOR, T1)
@@ -201,20 +215,20 @@ def test_a_coordinators_change_stays_in_its_workspace(bot, two):
     assert "Done" in ask(bot, "coordinators add <@U21>", COORDINATOR, T1)
     assert "manager" in ask(bot, "role <@U2> manager", COORDINATOR, T1)
     assert state(bot, T2) == before
-    assert bot.store.roles(T1, CHANNEL)["U2"] == "manager"
-    assert bot.store.roles(T2, CHANNEL)["U2"] == "researcher"
+    assert bot.store.people.roles(bot.store.partnerships.get(T1, CHANNEL))["U2"] == "manager"
+    assert bot.store.people.roles(bot.store.partnerships.get(T2, CHANNEL))["U2"] == "researcher"
 
 
 def test_a_click_on_the_other_workspaces_checkin_is_ignored(bot, two):
     a, b = two
     before = {T1: state(bot, T1), T2: state(bot, T2)}
-    rate(bot, T1, b, "U3", 5)            # T2's check-in id, sent from T1
+    rate(bot, T1, b, "U3", 5)  # T2's check-in id, sent from T1
     rate(bot, T2, a, T2_COORDINATOR, 1)  # T1's check-in id, sent from T2
-    rate(bot, T2, a, "U2", 1)            # and by the person who answered it in T1
+    rate(bot, T2, a, "U2", 1)  # and by the person who answered it in T1
     bot.slack.click("comment", "comment", block_id=f"checkin:{b}", user="U3", team=T1)
     assert {T1: state(bot, T1), T2: state(bot, T2)} == before
-    assert bot.store.response_count(T1, a) == 3 and bot.store.response_count(T2, b) == 1
-    assert bot.store.my_answer(T2, a, "U2") is None
+    assert bot.store.answers.response_count(T1, a) == 3 and bot.store.answers.response_count(T2, b) == 1
+    assert bot.store.answers.my_answer(T2, a, "U2") is None
     assert not bot.stub.calls_to("views.open")
 
 
@@ -247,7 +261,7 @@ def test_home_buttons_act_only_in_the_clickers_workspace(bot, two):
     bot.slack.click("reflexivity_off", CHANNEL, user="U2", team=T1, container_type="view")
     after = state(bot, T2)
     assert after == before
-    assert bot.store.reflexivity_optouts(T1, CHANNEL) == {"U2"}
+    assert bot.store.people.reflexivity_optouts(bot.store.partnerships.get(T1, CHANNEL)) == {"U2"}
     refusals = [c for c in bot.stub.calls_to("chat.postMessage") if c.args.get("channel") == COORDINATOR]
     assert refusals and "only coordinators" in refusals[-1].args["text"]
 
@@ -255,14 +269,21 @@ def test_home_buttons_act_only_in_the_clickers_workspace(bot, two):
 def test_forget_me_in_one_workspace_leaves_the_other_alone(bot, two):
     a, b = two
     before = state(bot, T2)
-    reply = bot.slack.click("forget_me_confirm", "confirm", block_id="forget-me", user="U2", team=T1,
-                            is_ephemeral=True, response_url=bot.stub.response_url("forget"))
+    reply = bot.slack.click(
+        "forget_me_confirm",
+        "confirm",
+        block_id="forget-me",
+        user="U2",
+        team=T1,
+        is_ephemeral=True,
+        response_url=bot.stub.response_url("forget"),
+    )
     assert reply.status == 200
     bot.drain()
-    assert bot.store.my_answer(T1, a, "U2") is None
-    assert bot.store.response_count(T1, a) == 2
-    assert "U2" not in bot.store.roles(T1, CHANNEL)
+    assert bot.store.answers.my_answer(T1, a, "U2") is None
+    assert bot.store.answers.response_count(T1, a) == 2
+    assert "U2" not in bot.store.people.roles(bot.store.partnerships.get(T1, CHANNEL))
     assert state(bot, T2) == before
-    mine = bot.store.my_answer(T2, b, "U2")
+    mine = bot.store.answers.my_answer(T2, b, "U2")
     assert mine is not None and mine.comment == T2_SECRET
-    assert bot.store.roles(T2, CHANNEL)["U2"] == "researcher"
+    assert bot.store.people.roles(bot.store.partnerships.get(T2, CHANNEL))["U2"] == "researcher"

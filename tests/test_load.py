@@ -39,8 +39,15 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
         with BotProcess(db, stub.url, tmp_path / "coprod.log") as bot:
             # 50 clients x 20 users = 1,000 people over 8 check-ins; each client's users click in turn, so
             # a user's later click (another rating for the same check-in) is the one that must be kept.
-            result = run_clicks(bot.port, targets, clients=CLIENTS, users_per_client=20, seconds=SECONDS,
-                                response_url=stub.response_url(""), timeout=10)
+            result = run_clicks(
+                bot.port,
+                targets,
+                clients=CLIENTS,
+                users_per_client=20,
+                seconds=SECONDS,
+                response_url=stub.response_url(""),
+                timeout=10,
+            )
             acked_clicks = sum(len(w.latencies) for w in result.workers)
             # Every acknowledged (user, check-in) gets its private reply in the end; a person's clicks on
             # one check-in within a moment share one reply (the latest), so there may be fewer than clicks.
@@ -53,9 +60,11 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
 
     latencies = result.latencies
     p99 = percentile(latencies, 99)
-    print(f"{result.requests} clicks in {result.seconds:.1f} s ({result.requests / result.seconds:.0f}/s), "
-          f"p50 {percentile(latencies, 50) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {latencies[-1] * 1e3:.0f} ms; "
-          f"{len(result.acked)} answers")
+    print(
+        f"{result.requests} clicks in {result.seconds:.1f} s ({result.requests / result.seconds:.0f}/s), "
+        f"p50 {percentile(latencies, 50) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {latencies[-1] * 1e3:.0f} ms; "
+        f"{len(result.acked)} answers"
+    )
 
     assert result.requests >= CLIENTS * 10, "the load never got going"
     assert dict(result.errors) == {}, "a click got no HTTP answer (reset or timeout)"

@@ -45,7 +45,11 @@ def test_never_covered_levels_come_first_in_catalog_order() -> None:
     """Levels never asked about go before any covered level, in the paper's order."""
     history = asked(("regular-interaction", T0), ("clear-scope", T0 - 999))
     assert rotation.levels_by_need(CATALOG, history) == [
-        "group", "societal", "paradigmatic", "organisational", "individual",
+        "group",
+        "societal",
+        "paradigmatic",
+        "organisational",
+        "individual",
     ]
     assert rotation.next_facilitator(CATALOG, history).id == CATALOG.in_level("group")[0].id
 

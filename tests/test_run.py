@@ -28,8 +28,15 @@ def free_port() -> int:
 def coprod(args: list[str], env: dict[str, str], cwd: Path, **kw) -> subprocess.Popen:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
     full.update(env)
-    return subprocess.Popen([sys.executable, "-m", "bot", *args], env=full, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=full,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
@@ -54,10 +61,14 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> No
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN should start with xapp-"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": "http"}, "PORT must be a port number"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_FACILITATORS": "missing.json"},
-         "cannot read"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": "/nonexistent/dir/c.db"},
-         "does not exist"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_FACILITATORS": "missing.json"},
+            "cannot read",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": "/nonexistent/dir/c.db"},
+            "does not exist",
+        ),
     ],
 )
 def test_startup_error_is_one_clear_line_and_exit_2(tmp_path, env, expected):
@@ -95,8 +106,14 @@ def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
     with SlackStub() as stub:
         stub.add_user("U1", tz="Europe/London")
         stub.add_channel("C1", ["U1"])
-        env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "xapp-1-unused",
-               "SLACK_API_URL": stub.url, "PORT": str(port), "COPROD_DB": str(tmp_path / "c.db")}
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_APP_TOKEN": "xapp-1-unused",
+            "SLACK_API_URL": stub.url,
+            "PORT": str(port),
+            "COPROD_DB": str(tmp_path / "c.db"),
+        }
         proc = coprod(["run", "--http"], env, tmp_path)
         try:
             wait_healthy(port, proc)
@@ -120,8 +137,13 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         taken.bind(("0.0.0.0", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "PORT": str(port),
-               "SLACK_API_URL": "http://127.0.0.1:9/api/", "COPROD_DB": str(tmp_path / "c.db")}
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "PORT": str(port),
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "COPROD_DB": str(tmp_path / "c.db"),
+        }
         proc = coprod(["run", "--http"], env, tmp_path)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2

@@ -64,8 +64,27 @@ def test_parse_time_accepts(word: str, minute: int) -> None:
 @pytest.mark.parametrize(
     "word",
     [
-        "24:00", "9:5", "noon", "9", "", "am", "0am", "13pm", "12:60", "-1:30", "9:30:00", "nine",
-        "9:300", "1_0:30", "+9:30", "9:+5", "١٠:٣٠", "10:3 ", "10 :30", "0x9:30", "9:30xm",
+        "24:00",
+        "9:5",
+        "noon",
+        "9",
+        "",
+        "am",
+        "0am",
+        "13pm",
+        "12:60",
+        "-1:30",
+        "9:30:00",
+        "nine",
+        "9:300",
+        "1_0:30",
+        "+9:30",
+        "9:+5",
+        "١٠:٣٠",
+        "10:3 ",
+        "10 :30",
+        "0x9:30",
+        "9:30xm",
     ],
 )
 def test_parse_time_refuses(word: str) -> None:
@@ -78,11 +97,25 @@ def test_parse_time_refuses(word: str) -> None:
 @pytest.mark.parametrize(
     "word, day",
     [
-        ("Monday", MON), ("mon", MON), ("Mon", MON), ("mondays", MON), ("MONDAYS", MON),
-        ("tue", TUE), ("tues", TUE), ("Tuesday", TUE),
-        ("wed", WED), ("weds", WED), ("wednesdays", WED),
-        ("thu", THU), ("thur", THU), ("thurs", THU), ("Thursday", THU),
-        ("fri", FRI), ("saturday", SAT), ("Sun", SUN), ("sundays", SUN),
+        ("Monday", MON),
+        ("mon", MON),
+        ("Mon", MON),
+        ("mondays", MON),
+        ("MONDAYS", MON),
+        ("tue", TUE),
+        ("tues", TUE),
+        ("Tuesday", TUE),
+        ("wed", WED),
+        ("weds", WED),
+        ("wednesdays", WED),
+        ("thu", THU),
+        ("thur", THU),
+        ("thurs", THU),
+        ("Thursday", THU),
+        ("fri", FRI),
+        ("saturday", SAT),
+        ("Sun", SUN),
+        ("sundays", SUN),
     ],
 )
 def test_parse_day_accepts(word: str, day: int) -> None:
@@ -100,8 +133,13 @@ def test_parse_day_refuses(word: str) -> None:
 
 @pytest.mark.parametrize(
     "word, cadence",
-    [("weekly", "weekly"), ("Weekly", "weekly"), ("fortnightly", "fortnightly"), ("biweekly", "fortnightly"),
-     ("monthly", "monthly")],
+    [
+        ("weekly", "weekly"),
+        ("Weekly", "weekly"),
+        ("fortnightly", "fortnightly"),
+        ("biweekly", "fortnightly"),
+        ("monthly", "monthly"),
+    ],
 )
 def test_parse_cadence_accepts(word: str, cadence: str) -> None:
     """The three cadences, any case; biweekly reads as fortnightly."""
@@ -115,11 +153,21 @@ def test_parse_cadence_refuses(word: str) -> None:
         parse_cadence(word)
 
 
-@pytest.mark.parametrize("name, ok", [
-    ("Europe/London", True), ("America/New_York", True), ("UTC", True),
-    ("Mars/Olympus", False), ("", False), ("America", False), ("../etc/passwd", False), ("x" * 300, False),
-    ("Europe/London/", False), ("zone.tab", False),
-])
+@pytest.mark.parametrize(
+    "name, ok",
+    [
+        ("Europe/London", True),
+        ("America/New_York", True),
+        ("UTC", True),
+        ("Mars/Olympus", False),
+        ("", False),
+        ("America", False),
+        ("../etc/passwd", False),
+        ("x" * 300, False),
+        ("Europe/London/", False),
+        ("zone.tab", False),
+    ],
+)
 def test_valid_timezone(name: str, ok: bool) -> None:
     """Real IANA names are valid; folders, paths and junk are not (and never raise)."""
     assert valid_timezone(name) is ok
@@ -168,8 +216,14 @@ def test_weekly_fires_every_week_at_local_time() -> None:
 
 @pytest.mark.parametrize(
     "anchor, first",
-    [(date(2024, 1, 1), 1), (date(2024, 1, 3), 1), (date(2024, 1, 7), 1), (date(2024, 1, 8), 8),
-     (date(2023, 12, 25), 8), (date(2023, 12, 18), 1)],
+    [
+        (date(2024, 1, 1), 1),
+        (date(2024, 1, 3), 1),
+        (date(2024, 1, 7), 1),
+        (date(2024, 1, 8), 8),
+        (date(2023, 12, 25), 8),
+        (date(2023, 12, 18), 1),
+    ],
 )
 def test_fortnightly_fires_in_the_anchor_weeks_parity(anchor: date, first: int) -> None:
     """Fortnightly fires in the anchor's week (any day of it) and every second week from there."""
@@ -184,9 +238,18 @@ def test_monthly_fires_on_the_first_weekday_of_each_month() -> None:
     spec = Spec("monthly", FRI, 900, date(2024, 1, 1))
     got = fire_times(spec, "UTC", utc(2024, 1, 1), utc(2025, 1, 1))
     assert [d.date() for d in got] == [
-        date(2024, 1, 5), date(2024, 2, 2), date(2024, 3, 1), date(2024, 4, 5), date(2024, 5, 3),
-        date(2024, 6, 7), date(2024, 7, 5), date(2024, 8, 2), date(2024, 9, 6), date(2024, 10, 4),
-        date(2024, 11, 1), date(2024, 12, 6),
+        date(2024, 1, 5),
+        date(2024, 2, 2),
+        date(2024, 3, 1),
+        date(2024, 4, 5),
+        date(2024, 5, 3),
+        date(2024, 6, 7),
+        date(2024, 7, 5),
+        date(2024, 8, 2),
+        date(2024, 9, 6),
+        date(2024, 10, 4),
+        date(2024, 11, 1),
+        date(2024, 12, 6),
     ]
     assert all(d.hour == 15 for d in got)
 

@@ -115,13 +115,20 @@ def test_explicit_env_ignores_the_process_environment(monkeypatch: pytest.Monkey
     assert s.port == 3000 and s.socket_mode is False
 
 
-def test_process_environment_and_dotenv_are_read_when_no_env_given(
-    monkeypatch: pytest.MonkeyPatch, tmp_path
-) -> None:
+def test_process_environment_and_dotenv_are_read_when_no_env_given(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     """Without a mapping, a .env file in the current folder is read; real variables win over it."""
     monkeypatch.chdir(tmp_path)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "PORT", "SLACK_API_URL",
-                 "COPROD_DB", "COPROD_FACILITATORS", "COPROD_GRACE_HOURS", "COPROD_TICK_SECONDS"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "PORT",
+        "SLACK_API_URL",
+        "COPROD_DB",
+        "COPROD_FACILITATORS",
+        "COPROD_GRACE_HOURS",
+        "COPROD_TICK_SECONDS",
+    ):
         monkeypatch.setenv(name, "")  # recorded, so whatever .env sets is undone after the test
         monkeypatch.delenv(name)
     (tmp_path / ".env").write_text(f"SLACK_BOT_TOKEN={BOT}\nSLACK_SIGNING_SECRET={SECRET}\nPORT=4000\n")

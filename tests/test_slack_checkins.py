@@ -39,7 +39,7 @@ def post_checkin(bot, channel: str = CHANNEL, text: str = "checkin"):
     assert call.args["channel"] == channel
     block_id = next(b for b in call.json("blocks") if b["type"] == "actions")["block_id"]
     checkin_id = int(block_id.split(":")[1])
-    assert eventually(lambda: bot.store.checkin(TEAM, checkin_id).message_ts == call.response["ts"])
+    assert eventually(lambda: bot.store.answers.checkin(TEAM, checkin_id).message_ts == call.response["ts"])
     return call, checkin_id, block_id
 
 
@@ -72,7 +72,7 @@ def test_rating_click_records_answer_before_ack(bot):
     reply = bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("r2"))
     assert reply.status == 200
     checkin_id = int(block_id.split(":")[1])
-    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     confirm = bot.stub.wait_for("response_url")[0]
     assert "4 of 5" in confirm.args["text"]
     update = bot.stub.wait_for("chat.update")[0]
@@ -85,8 +85,8 @@ def test_each_rating_value_is_recorded(bot, rating):
     """Every button 1..5 stores that rating for the person who clicked."""
     _, checkin_id, block_id = post_checkin(bot)
     assert rate(bot, block_id, rating, "U2").status == 200
-    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == rating
-    [row] = list(bot.store.export_rows(TEAM))
+    assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == rating
+    [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["user"]) == (rating, "U2")
 
 
@@ -96,8 +96,8 @@ def test_second_click_by_same_person_changes_the_answer(bot):
     rate(bot, block_id, 2, "U2")
     responses_to(bot, "rate-U2")
     rate(bot, block_id, 5, "U2")
-    assert bot.store.response_count(TEAM, checkin_id) == 1
-    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == 5
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == 5
     second = responses_to(bot, "rate-U2", count=2)[1]
     assert "5 of 5" in second.args["text"]
 
@@ -130,7 +130,7 @@ def test_channel_message_shows_the_count_never_who_or_what(bot):
     assert blocks[:-1] == posted[:-1]  # nothing but the count changed
     shown = json.dumps(blocks) + latest.args["text"]
     assert "U2" not in shown and "U3" not in shown
-    assert bot.store.response_count(TEAM, checkin_id) == 2
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 2
 
 
 @pytest.fixture
@@ -146,30 +146,39 @@ def two_channels(bot):
         pytest.param(lambda b, other: {"action_id": "rate:9", "value": "9", "block_id": b}, id="value-9"),
         pytest.param(lambda b, other: {"action_id": "rate:4", "value": "9", "block_id": b}, id="value-9-on-4"),
         pytest.param(lambda b, other: {"action_id": "rate:4", "value": "5", "block_id": b}, id="value-mismatch"),
-        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": b, "team": "T2"},
-                     id="other-workspace"),
-        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": other},
-                     id="other-channel"),
-        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": "checkin:999999"},
-                     id="no-such-checkin"),
-        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4",
-                                       "block_id": b.replace("checkin", "reflect")}, id="checkin-as-reflection"),
+        pytest.param(
+            lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": b, "team": "T2"}, id="other-workspace"
+        ),
+        pytest.param(lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": other}, id="other-channel"),
+        pytest.param(
+            lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": "checkin:999999"}, id="no-such-checkin"
+        ),
+        pytest.param(
+            lambda b, other: {"action_id": "rate:4", "value": "4", "block_id": b.replace("checkin", "reflect")},
+            id="checkin-as-reflection",
+        ),
     ],
 )
 def test_forged_clicks_store_nothing_and_still_get_200(bot, two_channels, forge):
     """A click that doesn't match what we posted is acknowledged and ignored."""
     _, checkin_id, block_id = post_checkin(bot)
     spec = forge(block_id, two_channels)
-    reply = bot.slack.click(spec["action_id"], spec["value"], block_id=spec["block_id"], user="U2",
-                            team=spec.get("team", TEAM), response_url=bot.stub.response_url("forged"))
+    reply = bot.slack.click(
+        spec["action_id"],
+        spec["value"],
+        block_id=spec["block_id"],
+        user="U2",
+        team=spec.get("team", TEAM),
+        response_url=bot.stub.response_url("forged"),
+    )
     assert reply.status == 200
-    assert list(bot.store.export_rows(TEAM)) == []
-    assert list(bot.store.export_rows("T2")) == []
+    assert list(bot.store.answers.export_rows(TEAM)) == []
+    assert list(bot.store.answers.export_rows("T2")) == []
     # A genuine click afterwards is answered; the forged one never was.
     rate(bot, block_id, 3, "U3")
     responses_to(bot, "rate-U3")
     assert not [c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "forged"]
-    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
 
 
 def test_a_double_click_arriving_at_once_is_one_answer(bot):
@@ -190,8 +199,8 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
     for t in threads:
         t.join()
     assert statuses == [200] * 4
-    assert bot.store.response_count(TEAM, checkin_id) == 1
-    rating = bot.store.my_answer(TEAM, checkin_id, "U2").rating
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
+    rating = bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating
     assert rating in (2, 5)
     [reply] = responses_to(bot, "rate-U2")
     time.sleep(1.0)  # past the reply delay: no second "thank you" trails behind
@@ -207,7 +216,7 @@ def test_a_burst_of_clicks_updates_the_count_once(bot):
     [update] = bot.stub.wait_for("chat.update", where=lambda c: "5 answers so far" in json.dumps(c.json("blocks")))
     time.sleep(1.5)  # past the coalescing delay: no further updates trail behind
     assert len(bot.stub.calls_to("chat.update")) == 1
-    assert bot.store.response_count(TEAM, checkin_id) == 5
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 5
 
 
 def test_a_click_that_cannot_be_stored_is_not_acknowledged_as_done(bot):
@@ -219,9 +228,12 @@ def test_a_click_that_cannot_be_stored_is_not_acknowledged_as_done(bot):
         conn.execute("ALTER TABLE responses RENAME TO responses_gone")
     reply = rate(bot, block_id, 4, "U2")
     assert not reply.acknowledged and b"Traceback" not in reply.body
-    submitted = bot.slack.submit("comment", {"rating": {"rating": {"type": "radio_buttons",
-                                                                   "selected_option": {"value": "4"}}}},
-                                 private_metadata=json.dumps({"checkin": checkin_id}), user="U2")
+    submitted = bot.slack.submit(
+        "comment",
+        {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "4"}}}},
+        private_metadata=json.dumps({"checkin": checkin_id}),
+        user="U2",
+    )
     assert submitted.status == 200
     assert submitted.json()["response_action"] == "errors"
     assert "Sorry" in json.dumps(submitted.json())

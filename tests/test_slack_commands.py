@@ -17,7 +17,6 @@ CATALOG = load_catalog()
 SETUP = "schedule checkins weekly Tuesday 10:00"
 
 
-
 def text_of(catalog_id: str) -> str:
     return CATALOG.facilitator(catalog_id).text
 
@@ -31,10 +30,15 @@ def posted_checkin(bot, n: int = 1) -> tuple[int, list[dict]]:
 
 
 def rate(bot, checkin_id: int, rating: int, user: str) -> None:
-    reply = bot.slack.click(f"rate:{rating}", str(rating), block_id=f"checkin:{checkin_id}", user=user,
-                            response_url=bot.stub.response_url(f"rate-{checkin_id}-{user}"))
+    reply = bot.slack.click(
+        f"rate:{rating}",
+        str(rating),
+        block_id=f"checkin:{checkin_id}",
+        user=user,
+        response_url=bot.stub.response_url(f"rate-{checkin_id}-{user}"),
+    )
     assert reply.status == 200
-    assert bot.store.my_answer(TEAM, checkin_id, user).rating == rating
+    assert bot.store.answers.my_answer(TEAM, checkin_id, user).rating == rating
 
 
 def checkin_now(bot, target: str = "", n: int = 1) -> int:
@@ -45,8 +49,11 @@ def checkin_now(bot, target: str = "", n: int = 1) -> int:
 
 def level_blocks(answer: dict) -> dict[str, str]:
     """level id -> the text of its block in a summary."""
-    return {b["block_id"].split(":", 1)[1]: b["text"]["text"] for b in answer["blocks"]
-            if b.get("block_id", "").startswith("level:")}
+    return {
+        b["block_id"].split(":", 1)[1]: b["text"]["text"]
+        for b in answer["blocks"]
+        if b.get("block_id", "").startswith("level:")
+    }
 
 
 # ---- help and bad input ---------------------------------------------------------------------------
@@ -61,15 +68,28 @@ def test_help_lists_every_command_with_an_example(bot):
     shown = "\n".join(texts_in(body["blocks"]))
     missing = [example for example, _ in EXAMPLES if f"/coprod {example}" not in shown]
     assert missing == []
-    verbs = {"help", "checkin", "summary", "schedule", "meeting", "met", "next", "coordinators", "role", "timezone",
-             "retention", "export", "forget-me"}
+    verbs = {
+        "help",
+        "checkin",
+        "summary",
+        "schedule",
+        "meeting",
+        "met",
+        "next",
+        "coordinators",
+        "role",
+        "timezone",
+        "retention",
+        "export",
+        "forget-me",
+    }
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}
 
 
 def test_help_changes_nothing_and_calls_no_slack_method(bot):
     """Help is answered from the acknowledgement: no partnership is created, no Web API call is made."""
     bot.command("help")
-    assert bot.store.partnership(TEAM, CHANNEL) is None
+    assert bot.store.partnerships.get(TEAM, CHANNEL) is None
     assert slack_calls(bot.stub) == []
 
 
@@ -117,13 +137,21 @@ def test_bad_input_gets_a_private_usage_message_naming_the_wrong_word(bot, text,
     assert len(slack_calls(bot.stub)) == calls_before  # nothing posted, nobody looked up
 
 
-@pytest.mark.parametrize("text", ["frobnicate", "schedule checkins weekly Tusday 10:00", "summary weeks 0",
-                                  "meeting every Wednesday 14:00 remind soon", "role <@U2> wizard"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "frobnicate",
+        "schedule checkins weekly Tusday 10:00",
+        "summary weeks 0",
+        "meeting every Wednesday 14:00 remind soon",
+        "role <@U2> wizard",
+    ],
+)
 def test_bad_input_in_a_new_channel_sets_nothing_up(bot, text):
     """A mistyped first command doesn't create the partnership (so nobody becomes coordinator by typo)."""
     answer = ask(bot, text)
     assert answer["response_type"] == "ephemeral"
-    assert bot.store.partnerships(TEAM) == []
+    assert bot.store.partnerships.in_workspace(TEAM) == []
     assert slack_calls(bot.stub) == []
 
 
@@ -141,10 +169,10 @@ def test_first_schedule_sets_up_the_channel_with_its_author_as_coordinator_in_th
     """The first coordinator's Slack timezone becomes the partnership's; the reply names the next fire time."""
     bot.stub.add_user("U2", tz="America/New_York")
     answer = ask(bot, SETUP, user="U2")
-    partnership = bot.store.partnership(TEAM, CHANNEL)
+    partnership = bot.store.partnerships.get(TEAM, CHANNEL)
     assert partnership.timezone == "America/New_York"
-    assert bot.store.coordinators(TEAM, CHANNEL) == ["U2"]
-    row = bot.store.schedules(TEAM, CHANNEL)["checkins"]
+    assert bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL)) == ["U2"]
+    row = bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))["checkins"]
     assert (row.cadence, row.weekday, row.at_minute) == ("weekly", 1, 10 * 60)
     assert answer["response_type"] == "ephemeral"
     # 09:00 UTC is 04:00 in New York: the first check-in is later today, at 10:00 New York time.
@@ -153,17 +181,26 @@ def test_first_schedule_sets_up_the_channel_with_its_author_as_coordinator_in_th
     assert [c.args["user"] for c in bot.stub.calls_to("users.info")] == ["U2"]
 
 
-@pytest.mark.parametrize(("text", "kind", "cadence", "weekday", "minute", "next_at"), [
-    (SETUP, "checkins", "weekly", 1, 600, "Tuesday 24 November at 10:00"),
-    ("schedule summary monthly Friday 15:00", "summary", "monthly", 4, 900, "Friday 4 December at 15:00"),
-    ("schedule reflexivity fortnightly Monday 09:30", "reflexivity", "fortnightly", 0, 570,
-     "Monday 7 December at 09:30"),
-    ("schedule checkins biweekly thu 2pm", "checkins", "fortnightly", 3, 840, "Thursday 26 November at 14:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "kind", "cadence", "weekday", "minute", "next_at"),
+    [
+        (SETUP, "checkins", "weekly", 1, 600, "Tuesday 24 November at 10:00"),
+        ("schedule summary monthly Friday 15:00", "summary", "monthly", 4, 900, "Friday 4 December at 15:00"),
+        (
+            "schedule reflexivity fortnightly Monday 09:30",
+            "reflexivity",
+            "fortnightly",
+            0,
+            570,
+            "Monday 7 December at 09:30",
+        ),
+        ("schedule checkins biweekly thu 2pm", "checkins", "fortnightly", 3, 840, "Thursday 26 November at 14:00"),
+    ],
+)
 def test_schedule_stores_the_schedule_and_names_the_next_time(bot, text, kind, cadence, weekday, minute, next_at):
     """Each kind of schedule is stored as typed and the private reply says when it first happens."""
     answer = ask(bot, text)
-    row = bot.store.schedules(TEAM, CHANNEL)[kind]
+    row = bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))[kind]
     assert (row.cadence, row.weekday, row.at_minute) == (cadence, weekday, minute)
     assert next_at in answer["text"]
     assert answer["response_type"] == "ephemeral"
@@ -185,7 +222,7 @@ def test_schedule_off_stops_the_schedule(bot):
     ask(bot, "schedule summary monthly Friday 15:00")
     answer = ask(bot, "schedule checkins off")
     assert "no more scheduled check-ins" in answer["text"]
-    assert set(bot.store.schedules(TEAM, CHANNEL)) == {"summary"}
+    assert set(bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))) == {"summary"}
     assert "no scheduled check-ins to stop" in ask(bot, "schedule checkins off")["text"]
     bot.clock.advance(hours=1)
     bot.tick()
@@ -195,7 +232,7 @@ def test_schedule_off_stops_the_schedule(bot):
 def test_meeting_sets_a_reminder_before_the_meeting(bot):
     """`meeting every Wednesday 14:00 remind 30` stores the meeting; the reply names the first reminder."""
     answer = ask(bot, "meeting every Wednesday 14:00 remind 30")
-    row = bot.store.schedules(TEAM, CHANNEL)["meeting"]
+    row = bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))["meeting"]
     assert (row.weekday, row.at_minute, row.remind_minutes) == (2, 14 * 60, 30)
     assert "30 minutes before" in answer["text"]
     assert "Wednesday 25 November at 13:30" in answer["text"]
@@ -204,7 +241,7 @@ def test_meeting_sets_a_reminder_before_the_meeting(bot):
 def test_meeting_reminder_defaults_to_thirty_minutes(bot):
     """Without `remind`, the reminder comes 30 minutes before."""
     ask(bot, "meeting every Friday 9am")
-    row = bot.store.schedules(TEAM, CHANNEL)["meeting"]
+    row = bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))["meeting"]
     assert (row.weekday, row.at_minute, row.remind_minutes) == (4, 9 * 60, 30)
 
 
@@ -214,7 +251,7 @@ def test_meeting_off_stops_the_reminders(bot):
     ask(bot, "meeting every Wednesday 14:00 remind 30")
     answer = ask(bot, "meeting off")
     assert "no more meeting reminders" in answer["text"]
-    assert set(bot.store.schedules(TEAM, CHANNEL)) == {"checkins"}
+    assert set(bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))) == {"checkins"}
 
 
 def test_timezone_changes_where_times_are_read(bot):
@@ -222,7 +259,7 @@ def test_timezone_changes_where_times_are_read(bot):
     ask(bot, SETUP)
     answer = ask(bot, "timezone Europe/Paris")
     assert "Europe/Paris" in answer["text"]
-    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/Paris"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).timezone == "Europe/Paris"
     again = ask(bot, SETUP)
     assert "Tuesday 1 December at 10:00" in again["text"]
     assert "(Europe/Paris)" in again["text"]
@@ -235,42 +272,47 @@ def test_retention_is_stored(bot, text, months):
     if months is None:
         ask(bot, "retention 6")
     answer = ask(bot, text)
-    assert bot.store.partnership(TEAM, CHANNEL).retention_months == months
+    assert bot.store.partnerships.get(TEAM, CHANNEL).retention_months == months
     assert ("24 months" in answer["text"]) == (months == 24)
 
 
-@pytest.mark.parametrize(("target", "level_id", "facilitator_id"), [
-    ("power-imbalances", "group", "power-imbalances"),
-    ("organisational", "organisational", None),
-])
+@pytest.mark.parametrize(
+    ("target", "level_id", "facilitator_id"),
+    [
+        ("power-imbalances", "group", "power-imbalances"),
+        ("organisational", "organisational", None),
+    ],
+)
 def test_next_pins_what_the_next_scheduled_checkin_asks(bot, target, level_id, facilitator_id):
     """`next <practice|level>` makes the next scheduled check-in about it, once; then the rotation resumes."""
     ask(bot, SETUP)
     answer = ask(bot, f"next {target}")
-    assert bot.store.partnership(TEAM, CHANNEL).pinned == (facilitator_id or level_id)
+    assert bot.store.partnerships.get(TEAM, CHANNEL).pinned == (facilitator_id or level_id)
     assert "next scheduled check-in" in answer["text"]
     bot.clock.advance(hours=1)
     bot.tick()
     _, blocks = posted_checkin(bot)
-    asked = bot.store.last_asked(TEAM, CHANNEL)
+    asked = bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL))
     assert [level for level, _ in asked.values()] == [level_id]
     if facilitator_id:
         assert list(asked) == [facilitator_id]
         assert text_of(facilitator_id) in json.dumps(blocks, ensure_ascii=False)
     assert CATALOG.level(level_id).name in blocks[0]["text"]["text"]
-    assert bot.store.partnership(TEAM, CHANNEL).pinned is None
+    assert bot.store.partnerships.get(TEAM, CHANNEL).pinned is None
     bot.clock.advance(weeks=1)
     bot.tick()
     posted_checkin(bot, 2)
-    assert len(bot.store.last_asked(TEAM, CHANNEL)) == 2
-    assert "individual" in {level for level, _ in bot.store.last_asked(TEAM, CHANNEL).values()}
+    assert len(bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL))) == 2
+    assert "individual" in {
+        level for level, _ in bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL)).values()
+    }
 
 
 def test_role_is_stored_and_named_among_silent_roles_until_heard(bot):
     """`role <@U2|bo> carer` records the role; the summary invites the carer's voice until U2 answers."""
     ask(bot, SETUP)
     answer = ask(bot, "role <@U2|bo> carer")
-    assert bot.store.roles(TEAM, CHANNEL) == {"U2": "carer"}
+    assert bot.store.people.roles(bot.store.partnerships.get(TEAM, CHANNEL)) == {"U2": "carer"}
     assert "<@U2>" in answer["text"] and "carer" in answer["text"]
     summary = words(ask(bot, "summary"))
     assert "haven't heard from these roles" in summary and "carer" in summary
@@ -284,7 +326,10 @@ def test_role_accepts_everyday_words_for_a_role(bot):
     ask(bot, SETUP)
     ask(bot, "role <@U3> service user")
     ask(bot, "role <@U2> Policy Maker")
-    assert bot.store.roles(TEAM, CHANNEL) == {"U3": "service user/patient", "U2": "policy-maker"}
+    assert bot.store.people.roles(bot.store.partnerships.get(TEAM, CHANNEL)) == {
+        "U3": "service user/patient",
+        "U2": "policy-maker",
+    }
 
 
 def test_coordinators_add_and_remove(bot):
@@ -292,10 +337,10 @@ def test_coordinators_add_and_remove(bot):
     ask(bot, SETUP)
     assert "now a coordinator" in ask(bot, "coordinators add <@U2|bo>")["text"]
     assert "already a coordinator" in ask(bot, "coordinators add <@U2>")["text"]
-    assert bot.store.coordinators(TEAM, CHANNEL) == ["U1", "U2"]
+    assert bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL)) == ["U1", "U2"]
     assert "wasn't a coordinator" in ask(bot, "coordinators remove <@U3>")["text"]
     assert "no longer a coordinator" in ask(bot, "coordinators remove <@U1>")["text"]
-    assert bot.store.coordinators(TEAM, CHANNEL) == ["U2"]
+    assert bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL)) == ["U2"]
 
 
 def test_the_last_coordinator_cannot_be_removed(bot):
@@ -303,7 +348,7 @@ def test_the_last_coordinator_cannot_be_removed(bot):
     ask(bot, SETUP)
     answer = ask(bot, f"coordinators remove <@{COORDINATOR}>")
     assert "only coordinator" in answer["text"]
-    assert bot.store.coordinators(TEAM, CHANNEL) == [COORDINATOR]
+    assert bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL)) == [COORDINATOR]
 
 
 # ---- summaries ------------------------------------------------------------------------------------
@@ -315,7 +360,7 @@ def test_summary_before_setup_is_a_kind_private_message(bot):
     assert answer["response_type"] == "ephemeral"
     assert "isn't set up" in answer["text"]
     assert "/coprod schedule checkins" in answer["text"]
-    assert bot.store.partnerships(TEAM) == []
+    assert bot.store.partnerships.in_workspace(TEAM) == []
 
 
 def test_summary_has_one_block_per_level_with_neglected_and_the_reason(bot):
@@ -331,12 +376,15 @@ def test_summary_has_one_block_per_level_with_neglected_and_the_reason(bot):
         assert "not discussed yet in the last 8 weeks" in blocks[level.id]
 
 
-@pytest.mark.parametrize(("text", "levels", "weeks"), [
-    ("summary organisational", ["organisational"], 8),
-    ("summary Organizational", ["organisational"], 8),
-    ("summary group weeks 12", ["group"], 12),
-    ("summary weeks 12", [level.id for level in CATALOG.levels], 12),
-])
+@pytest.mark.parametrize(
+    ("text", "levels", "weeks"),
+    [
+        ("summary organisational", ["organisational"], 8),
+        ("summary Organizational", ["organisational"], 8),
+        ("summary group weeks 12", ["group"], 12),
+        ("summary weeks 12", [level.id for level in CATALOG.levels], 12),
+    ],
+)
 def test_summary_for_one_level_or_other_weeks(bot, text, levels, weeks):
     """`summary <level>` shows only that level; `weeks N` sets the window the header and reasons name."""
     ask(bot, SETUP)
@@ -384,17 +432,20 @@ def test_summary_flags_a_low_average(bot):
 # ---- check-ins now ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("target", "level_id", "facilitator_id"), [
-    ("organisational", "organisational", None),
-    ("Group/interpersonal", "group", None),
-    ("paradigmatic", "paradigmatic", None),
-    ("shared-ownership", "organisational", "shared-ownership"),
-    ("POWER-IMBALANCES", "group", "power-imbalances"),
-])
+@pytest.mark.parametrize(
+    ("target", "level_id", "facilitator_id"),
+    [
+        ("organisational", "organisational", None),
+        ("Group/interpersonal", "group", None),
+        ("paradigmatic", "paradigmatic", None),
+        ("shared-ownership", "organisational", "shared-ownership"),
+        ("POWER-IMBALANCES", "group", "power-imbalances"),
+    ],
+)
 def test_checkin_posts_about_the_level_or_practice_asked_for(bot, target, level_id, facilitator_id):
     """`checkin <level>` asks about that level; `checkin <practice-id>` about exactly that practice."""
     checkin_id = checkin_now(bot, target)
-    checkin = bot.store.checkin(TEAM, checkin_id)
+    checkin = bot.store.answers.checkin(TEAM, checkin_id)
     assert checkin.level_id == level_id
     _, blocks = posted_checkin(bot)
     assert CATALOG.level(level_id).name in blocks[0]["text"]["text"]
@@ -410,7 +461,7 @@ def test_checkin_does_not_use_up_the_pin(bot):
     ask(bot, SETUP)
     ask(bot, "next power-imbalances")
     checkin_now(bot, "societal")
-    assert bot.store.partnership(TEAM, CHANNEL).pinned == "power-imbalances"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).pinned == "power-imbalances"
 
 
 # ---- export and forget-me --------------------------------------------------------------------------
@@ -419,13 +470,18 @@ def test_checkin_does_not_use_up_the_pin(bot):
 def answer_anonymously(bot, checkin_id: int, user: str, rating: int, comment: str):
     """Submit the comment modal with "answer anonymously" ticked."""
     option = {"text": {"type": "plain_text", "text": str(rating)}, "value": str(rating)}
-    reply = bot.slack.submit("comment", {
-        "rating": {"rating": {"type": "radio_buttons", "selected_option": option}},
-        "comment": comment,
-        "anonymous": ["anonymous"],
-    }, private_metadata=json.dumps({"checkin": checkin_id}), user=user)
+    reply = bot.slack.submit(
+        "comment",
+        {
+            "rating": {"rating": {"type": "radio_buttons", "selected_option": option}},
+            "comment": comment,
+            "anonymous": ["anonymous"],
+        },
+        private_metadata=json.dumps({"checkin": checkin_id}),
+        user=user,
+    )
     assert reply.status == 200
-    assert bot.store.my_answer(TEAM, checkin_id, user).anonymous
+    assert bot.store.answers.my_answer(TEAM, checkin_id, user).anonymous
     return reply
 
 
@@ -472,7 +528,7 @@ def test_forget_me_asks_for_confirmation_first(bot):
     assert answer["response_type"] == "ephemeral"
     buttons = [e["action_id"] for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["forget_me_confirm", "forget_me_cancel"]
-    assert bot.store.my_answer(TEAM, checkin_id, "U2") is not None
+    assert bot.store.answers.my_answer(TEAM, checkin_id, "U2") is not None
 
 
 def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(bot):
@@ -485,29 +541,31 @@ def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(b
     answer_anonymously(bot, second, "U2", 3, "private thoughts")
     rate(bot, first, 5, "U3")
     ask(bot, "forget-me", user="U2")
-    reply = bot.slack.click("forget_me_confirm", "confirm", user="U2", is_ephemeral=True,
-                            response_url=bot.stub.response_url("forget"))
+    reply = bot.slack.click(
+        "forget_me_confirm", "confirm", user="U2", is_ephemeral=True, response_url=bot.stub.response_url("forget")
+    )
     assert reply.status == 200
-    assert bot.store.my_answer(TEAM, first, "U2") is None
-    assert bot.store.my_answer(TEAM, second, "U2") is None
-    assert bot.store.roles(TEAM, CHANNEL) == {}
-    assert bot.store.my_answer(TEAM, first, "U3").rating == 5
-    assert [(r["user"], r["rating"]) for r in bot.store.export_rows(TEAM)] == [("U3", 5)]
+    assert bot.store.answers.my_answer(TEAM, first, "U2") is None
+    assert bot.store.answers.my_answer(TEAM, second, "U2") is None
+    assert bot.store.people.roles(bot.store.partnerships.get(TEAM, CHANNEL)) == {}
+    assert bot.store.answers.my_answer(TEAM, first, "U3").rating == 5
+    assert [(r["user"], r["rating"]) for r in bot.store.answers.export_rows(TEAM)] == [("U3", 5)]
     [done] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "forget")
     assert "2 answers" in done.args["text"]
     assert "1 role," in done.args["text"] or "1 role." in done.args["text"]
 
 
 def test_forget_me_cancel_erases_nothing(bot):
-    """"No, keep them" leaves the answers and says so."""
+    """ "No, keep them" leaves the answers and says so."""
     ask(bot, SETUP)
     checkin_id = checkin_now(bot)
     rate(bot, checkin_id, 4, "U2")
-    bot.slack.click("forget_me_cancel", "cancel", user="U2", is_ephemeral=True,
-                    response_url=bot.stub.response_url("cancel"))
+    bot.slack.click(
+        "forget_me_cancel", "cancel", user="U2", is_ephemeral=True, response_url=bot.stub.response_url("cancel")
+    )
     [done] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "cancel")
     assert "Nothing was erased" in done.args["text"]
-    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == 4
+    assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == 4
 
 
 def test_fortnightly_schedule_counts_weeks_from_the_partnerships_own_today(bot):
@@ -516,7 +574,9 @@ def test_fortnightly_schedule_counts_weeks_from_the_partnerships_own_today(bot):
     bot.clock.now = bot.clock.now.replace(day=29, hour=20)  # Sunday 20:00 UTC = Monday 09:00 in Auckland
     answer = ask(bot, "schedule checkins fortnightly Monday 10:00", user="U2")
     assert "Monday 30 November at 10:00" in answer["text"]
-    assert bot.store.schedules(TEAM, CHANNEL)["checkins"].anchor == "2026-11-30"
+    assert (
+        bot.store.partnerships.schedules(bot.store.partnerships.get(TEAM, CHANNEL))["checkins"].anchor == "2026-11-30"
+    )
     bot.clock.advance(hours=1)
     bot.tick()
     posted_checkin(bot)
@@ -526,7 +586,7 @@ def test_commands_in_a_direct_message_are_pointed_to_the_channel(bot):
     """Settings typed in a DM with coprod change nothing and say where to use them."""
     answer = ask(bot, "schedule checkins weekly Tuesday 10:00", channel="DU1")
     assert "partnership's channel" in answer["text"]
-    assert bot.store.partnerships(TEAM) == []
+    assert bot.store.partnerships.in_workspace(TEAM) == []
 
 
 def test_a_schedule_set_after_todays_time_waits_for_the_time_it_names(bot):
@@ -543,7 +603,7 @@ def test_met_logs_todays_meeting_once_and_clears_the_meeting_flag(bot):
     assert "no meeting logged yet" in json.dumps(ask(bot, "summary group"))
     assert "logged" in ask(bot, "met", user="U3")["text"]
     assert "already logged" in ask(bot, "met", user="U2")["text"]
-    assert bot.store.last_meeting(TEAM, CHANNEL) is not None
+    assert bot.store.activity.last_meeting(bot.store.partnerships.get(TEAM, CHANNEL)) is not None
     assert "no meeting logged" not in json.dumps(ask(bot, "summary group"))
 
 

@@ -32,7 +32,7 @@ def start_partnership(bot) -> None:
     bot.command("checkin")
     bot.stub.wait_for("chat.postMessage")
     # After posting, the check-in counts the channel's members; let it finish before starting afresh.
-    assert eventually(lambda: bot.store.partnership(TEAM, CHANNEL).member_count is not None)
+    assert eventually(lambda: bot.store.partnerships.get(TEAM, CHANNEL).member_count is not None)
     bot.stub.reset()
 
 
@@ -41,8 +41,11 @@ def mention(text: str, user: str = "U2", channel: str = CHANNEL) -> dict:
 
 
 def summary_posts(bot):
-    return [c for c in bot.stub.calls_to("chat.postMessage")
-            if any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))]
+    return [
+        c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))
+    ]
 
 
 def test_mention_summary_posts_the_summary_in_the_channel(bot):
@@ -89,8 +92,10 @@ def test_retried_event_is_handled_once(bot, retry_reason):
 
 def test_bot_joining_a_channel_posts_a_welcome(bot):
     """When coprod itself is added to a channel it says hello and how to start."""
-    reply = bot.slack.event({"type": "member_joined_channel", "user": "UBOT", "channel": "C7",
-                             "channel_type": "C", "team": TEAM}, event_id="EvJoinBot")
+    reply = bot.slack.event(
+        {"type": "member_joined_channel", "user": "UBOT", "channel": "C7", "channel_type": "C", "team": TEAM},
+        event_id="EvJoinBot",
+    )
     assert reply.status == 200
     [post] = bot.stub.wait_for("chat.postMessage")
     assert post.args["channel"] == "C7"
@@ -101,23 +106,27 @@ def test_bot_joining_a_channel_posts_a_welcome(bot):
 def test_member_joining_updates_the_member_count(bot):
     """A person joining a partnership channel updates how many members it has (the bot not counted)."""
     start_partnership(bot)
-    assert bot.store.partnership(TEAM, CHANNEL).member_count == len(MEMBERS) + 1  # + the admin
+    assert bot.store.partnerships.get(TEAM, CHANNEL).member_count == len(MEMBERS) + 1  # + the admin
     bot.stub.add_user("U5")
     bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, "UBOT", "U5"], name="partnership")
-    reply = bot.slack.event({"type": "member_joined_channel", "user": "U5", "channel": CHANNEL,
-                             "channel_type": "C", "team": TEAM}, event_id="EvJoinU5")
+    reply = bot.slack.event(
+        {"type": "member_joined_channel", "user": "U5", "channel": CHANNEL, "channel_type": "C", "team": TEAM},
+        event_id="EvJoinU5",
+    )
     assert reply.status == 200
-    assert eventually(lambda: bot.store.partnership(TEAM, CHANNEL).member_count == len(MEMBERS) + 2)
+    assert eventually(lambda: bot.store.partnerships.get(TEAM, CHANNEL).member_count == len(MEMBERS) + 2)
     assert not [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
 
 
 def test_member_joining_an_unknown_channel_changes_nothing(bot):
     """A join in a channel without a partnership creates none and posts nothing."""
-    bot.slack.event({"type": "member_joined_channel", "user": "U2", "channel": "C8", "channel_type": "C",
-                     "team": TEAM}, event_id="EvJoinC8")
+    bot.slack.event(
+        {"type": "member_joined_channel", "user": "U2", "channel": "C8", "channel_type": "C", "team": TEAM},
+        event_id="EvJoinC8",
+    )
     bot.stub.wait_for("auth.test")
     quiet(bot.stub, "chat.postMessage", 0)
-    assert bot.store.partnership(TEAM, "C8") is None
+    assert bot.store.partnerships.get(TEAM, "C8") is None
 
 
 def test_url_verification_challenge_is_answered(http_bot):
@@ -134,7 +143,7 @@ def test_event_with_a_bad_signature_is_rejected(http_bot):
     reply = bot.slack.event(mention("<@UBOT> summary"), event_id="EvBad", bad_signature=True)
     assert reply.status == 401
     quiet(bot.stub, "chat.postMessage", 0)
-    assert COORDINATOR in bot.store.coordinators(TEAM, CHANNEL)
+    assert COORDINATOR in bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL))
 
 
 def test_mention_summary_takes_a_level_and_weeks_like_the_slash_command(bot):

@@ -34,8 +34,10 @@ def home_of(bot, user: str, count: int) -> dict:
 
 def open_home(bot, user: str = COORDINATOR) -> dict:
     before = len([c for c in bot.stub.calls_to("views.publish") if c.args["user_id"] == user])
-    reply = bot.slack.event({"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"},
-                            event_id=f"EvHome{next(_event_ids)}")
+    reply = bot.slack.event(
+        {"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"},
+        event_id=f"EvHome{next(_event_ids)}",
+    )
     assert reply.status == 200
     return home_of(bot, user, before + 1)
 
@@ -45,13 +47,15 @@ def texts(view: dict) -> str:
 
 
 def buttons(view: dict) -> dict[str, str]:
-    return {e["action_id"]: e.get("value", "") for b in view["blocks"] if b["type"] == "actions"
-            for e in b["elements"]}
+    return {e["action_id"]: e.get("value", "") for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
 
 
 def level_lines(view: dict) -> list[str]:
-    return [b["text"]["text"] for b in view["blocks"]
-            if b["type"] == "section" and "practices discussed" in b["text"]["text"]]
+    return [
+        b["text"]["text"]
+        for b in view["blocks"]
+        if b["type"] == "section" and "practices discussed" in b["text"]["text"]
+    ]
 
 
 def test_home_without_a_partnership_says_how_to_start(bot):
@@ -131,19 +135,19 @@ def test_home_checkin_from_a_member_is_refused_politely(bot):
     [dm] = bot.stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U2")
     assert "only coordinators" in dm.args["text"] and f"<@{COORDINATOR}>" in dm.args["text"]
     assert not bot.stub.calls_to("chat.postMessage")[:-1]
-    assert bot.store.last_asked(TEAM, CHANNEL) == {}
+    assert bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL)) == {}
 
 
 def test_reflexivity_buttons_on_home_toggle_and_republish(bot):
-    """"Stop my reflection prompts" opts out and shows "Send me reflection prompts", which opts back in."""
+    """ "Stop my reflection prompts" opts out and shows "Send me reflection prompts", which opts back in."""
     configure(bot, "schedule checkins weekly Tuesday 10:00")
     assert "reflexivity_off" in buttons(open_home(bot, "U2"))
     bot.slack.click("reflexivity_off", CHANNEL, container_type="view", user="U2")
-    assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == {"U2"}
+    assert bot.store.people.reflexivity_optouts(bot.store.partnerships.get(TEAM, CHANNEL)) == {"U2"}
     view = home_of(bot, "U2", 2)
     assert "reflexivity_on" in buttons(view) and "reflexivity_off" not in buttons(view)
     bot.slack.click("reflexivity_on", CHANNEL, container_type="view", user="U2")
-    assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == set()
+    assert bot.store.people.reflexivity_optouts(bot.store.partnerships.get(TEAM, CHANNEL)) == set()
     assert "reflexivity_off" in buttons(home_of(bot, "U2", 3))
 
 
@@ -152,14 +156,14 @@ def test_reflexivity_toggle_for_an_unknown_channel_changes_nothing(bot):
     configure(bot, "schedule checkins weekly Tuesday 10:00")
     reply = bot.slack.click("reflexivity_off", "C999", container_type="view", user="U2")
     assert reply.status == 200
-    assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == set()
-    assert bot.store.partnership(TEAM, "C999") is None
+    assert bot.store.people.reflexivity_optouts(bot.store.partnerships.get(TEAM, CHANNEL)) == set()
+    assert bot.store.partnerships.get(TEAM, "C999") is None
 
 
 def test_home_says_when_a_partnerships_schedules_are_paused(bot):
     """A paused partnership shows its schedules as paused, and why, not as 'not set'."""
     configure(bot, "schedule checkins weekly Tuesday 10:00")
-    bot.store.set_paused(TEAM, CHANNEL, "not_in_channel")
+    bot.store.partnerships.set_paused(bot.store.partnerships.get(TEAM, CHANNEL), "not_in_channel")
     shown = texts(open_home(bot))
     assert "Next check-in: paused" in shown
     assert "I'm no longer in the channel" in shown

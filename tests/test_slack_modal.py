@@ -20,7 +20,7 @@ def checkin(bot):
     block_id = next(b for b in call.json("blocks") if b["type"] == "actions")["block_id"]
     checkin_id = int(block_id.split(":")[1])
     deadline = time.monotonic() + 5  # the bot stores the message's ts right after Slack answers
-    while bot.store.checkin(TEAM, checkin_id).message_ts is None and time.monotonic() < deadline:
+    while bot.store.answers.checkin(TEAM, checkin_id).message_ts is None and time.monotonic() < deadline:
         time.sleep(0.01)
     return checkin_id, block_id, call.response["ts"]
 
@@ -45,8 +45,9 @@ def values(rating: int | None = None, comment: str | None = None, anonymous: boo
 
 
 def submit(bot, checkin_id: int, user: str = "U2", **filled):
-    return bot.slack.submit("comment", values(**filled), private_metadata=json.dumps({"checkin": checkin_id}),
-                            user=user)
+    return bot.slack.submit(
+        "comment", values(**filled), private_metadata=json.dumps({"checkin": checkin_id}), user=user
+    )
 
 
 def element(view: dict, block_id: str) -> dict:
@@ -54,7 +55,7 @@ def element(view: dict, block_id: str) -> dict:
 
 
 def test_comment_button_opens_the_modal(bot, checkin):
-    """"Add a comment" opens a valid modal: multiline comment up to 2,000 characters and an anonymity box."""
+    """ "Add a comment" opens a valid modal: multiline comment up to 2,000 characters and an anonymity box."""
     checkin_id, block_id, _ = checkin
     view = open_modal(bot, block_id)
     View(**view).validate_json()
@@ -74,8 +75,9 @@ def test_comment_button_opens_the_modal(bot, checkin):
 def test_modal_preselects_the_rating_already_given(bot, checkin, prior):
     """Someone who already clicked a rating finds it selected in the modal, and may leave it as is."""
     checkin_id, block_id, _ = checkin
-    bot.slack.click(f"rate:{prior}", str(prior), block_id=block_id, user="U2",
-                    response_url=bot.stub.response_url("rate"))
+    bot.slack.click(
+        f"rate:{prior}", str(prior), block_id=block_id, user="U2", response_url=bot.stub.response_url("rate")
+    )
     view = open_modal(bot, block_id)
     rating = next(b for b in view["blocks"] if b.get("block_id") == "rating")
     assert rating["element"]["initial_option"]["value"] == str(prior)
@@ -87,18 +89,22 @@ def test_submission_stores_comment_and_rating(bot, checkin):
     checkin_id, _, _ = checkin
     reply = submit(bot, checkin_id, rating=3, comment="  We share decisions more now.  ")
     assert reply.status == 200
-    [row] = list(bot.store.export_rows(TEAM))
+    [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["comment"], row["user"], row["anonymous"]) == (
-        3, "We share decisions more now.", "U2", False)
+        3,
+        "We share decisions more now.",
+        "U2",
+        False,
+    )
 
 
 def test_anonymous_submission_keeps_no_user_id_or_role(bot, checkin):
-    """"Answer anonymously" stores the answer with no user id and no role."""
+    """ "Answer anonymously" stores the answer with no user id and no role."""
     checkin_id, _, _ = checkin
     assert "carer" in bot.command("role <@U2> carer").json()["text"]
     reply = submit(bot, checkin_id, rating=2, comment="Hard to say in front of everyone", anonymous=True)
     assert reply.status == 200
-    [row] = list(bot.store.export_rows(TEAM))
+    [row] = list(bot.store.answers.export_rows(TEAM))
     assert row["anonymous"] is True
     assert row["user"] is None and row["role"] is None
     assert row["comment"] == "Hard to say in front of everyone"
@@ -111,9 +117,9 @@ def test_comment_only_keeps_the_earlier_rating(bot, checkin):
     bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("rate"))
     reply = submit(bot, checkin_id, comment="Good meeting")
     assert reply.json()["response_action"] == "update"
-    [row] = list(bot.store.export_rows(TEAM))
+    [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["comment"]) == (4, "Good meeting")
-    assert bot.store.response_count(TEAM, checkin_id) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
 
 
 def test_submission_without_rating_or_earlier_answer_is_refused(bot, checkin):
@@ -124,7 +130,7 @@ def test_submission_without_rating_or_earlier_answer_is_refused(bot, checkin):
     body = reply.json()
     assert body["response_action"] == "errors"
     assert "rating" in body["errors"]
-    assert list(bot.store.export_rows(TEAM)) == []
+    assert list(bot.store.answers.export_rows(TEAM)) == []
 
 
 @pytest.mark.parametrize(("length", "accepted"), [(COMMENT_MAX, True), (COMMENT_MAX + 1, False), (5000, False)])
@@ -135,11 +141,11 @@ def test_comment_length_is_limited_to_2000(bot, checkin, length, accepted):
     body = reply.json()
     if accepted:
         assert body["response_action"] == "update"
-        assert [r["comment"] for r in bot.store.export_rows(TEAM)] == ["x" * length]
+        assert [r["comment"] for r in bot.store.answers.export_rows(TEAM)] == ["x" * length]
     else:
         assert body["response_action"] == "errors"
         assert "comment" in body["errors"]
-        assert list(bot.store.export_rows(TEAM)) == []
+        assert list(bot.store.answers.export_rows(TEAM)) == []
 
 
 @pytest.mark.parametrize("metadata", [json.dumps({"checkin": 999999}), "", "not json", json.dumps([1])])
@@ -148,16 +154,21 @@ def test_submission_for_an_unknown_checkin_is_refused(bot, checkin, metadata):
     reply = bot.slack.submit("comment", values(rating=3, comment="hi"), private_metadata=metadata, user="U2")
     assert reply.status == 200
     assert reply.json()["response_action"] == "errors"
-    assert list(bot.store.export_rows(TEAM)) == []
+    assert list(bot.store.answers.export_rows(TEAM)) == []
 
 
 def test_submission_from_another_workspace_is_refused(bot, checkin):
     """Workspace T2 cannot answer workspace T1's check-in by naming its id."""
     checkin_id, _, _ = checkin
-    reply = bot.slack.submit("comment", values(rating=3, comment="hi"), team="T2",
-                             private_metadata=json.dumps({"checkin": checkin_id}), user="U2")
+    reply = bot.slack.submit(
+        "comment",
+        values(rating=3, comment="hi"),
+        team="T2",
+        private_metadata=json.dumps({"checkin": checkin_id}),
+        user="U2",
+    )
     assert reply.json()["response_action"] == "errors"
-    assert list(bot.store.export_rows(TEAM)) == [] and list(bot.store.export_rows("T2")) == []
+    assert list(bot.store.answers.export_rows(TEAM)) == [] and list(bot.store.answers.export_rows("T2")) == []
 
 
 def test_ack_updates_the_modal_to_a_thank_you(bot, checkin):

@@ -27,7 +27,6 @@ COORDINATOR_ONLY = [
 ]
 
 
-
 @pytest.fixture
 def configured(bot):
     """A partnership U1 set up, with a check-in answered, a meeting and a role, so there is state to guard."""
@@ -70,8 +69,17 @@ def test_refusal_asks_slack_whether_the_person_is_an_admin(configured):
     assert "U3" in [c.args["user"] for c in bot.stub.calls_to("users.info")]
 
 
-@pytest.mark.parametrize("text", ["schedule summary monthly Friday 15:00", "timezone Europe/Paris", "retention 24",
-                                  "coordinators add <@U3>", "role <@U3> carer", "next power-imbalances"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schedule summary monthly Friday 15:00",
+        "timezone Europe/Paris",
+        "retention 24",
+        "coordinators add <@U3>",
+        "role <@U3> carer",
+        "next power-imbalances",
+    ],
+)
 def test_workspace_admin_who_is_not_a_coordinator_is_allowed(configured, text):
     """A workspace admin (users.info says is_admin) may change settings without being added first."""
     bot = configured
@@ -79,7 +87,7 @@ def test_workspace_admin_who_is_not_a_coordinator_is_allowed(configured, text):
     answer = ask(bot, text, user=ADMIN)
     assert "Sorry" not in answer["text"]
     assert store_state(bot) != before
-    assert ADMIN not in bot.store.coordinators(TEAM, CHANNEL)
+    assert ADMIN not in bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL))
     assert ADMIN in [c.args["user"] for c in bot.stub.calls_to("users.info")]
 
 
@@ -88,7 +96,7 @@ def test_workspace_owner_is_allowed_too(configured):
     bot = configured
     bot.stub.add_user("UOWNER", is_owner=True)
     ask(bot, "timezone Asia/Tokyo", user="UOWNER")
-    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Asia/Tokyo"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).timezone == "Asia/Tokyo"
 
 
 def test_workspace_admin_may_export(configured):
@@ -104,11 +112,11 @@ def test_someone_added_as_coordinator_is_allowed(configured):
     """After `coordinators add <@U2>`, U2's settings changes go through."""
     bot = configured
     ask(bot, "timezone Europe/Paris", user="U2")
-    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/London"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).timezone == "Europe/London"
     ask(bot, "coordinators add <@U2>")
     answer = ask(bot, "timezone Europe/Paris", user="U2")
     assert "Europe/Paris" in answer["text"]
-    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/Paris"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).timezone == "Europe/Paris"
 
 
 def test_someone_removed_as_coordinator_is_refused_again(configured):
@@ -116,10 +124,10 @@ def test_someone_removed_as_coordinator_is_refused_again(configured):
     bot = configured
     ask(bot, "coordinators add <@U2>")
     ask(bot, f"coordinators remove <@{COORDINATOR}>", user="U2")
-    assert bot.store.coordinators(TEAM, CHANNEL) == ["U2"]
+    assert bot.store.people.coordinators(bot.store.partnerships.get(TEAM, CHANNEL)) == ["U2"]
     answer = ask(bot, "timezone Europe/Paris")
     assert "Sorry, only coordinators" in answer["text"] and "<@U2>" in answer["text"]
-    assert bot.store.partnership(TEAM, CHANNEL).timezone == "Europe/London"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).timezone == "Europe/London"
 
 
 @pytest.mark.parametrize("action_id", ["home_checkin", "home_summary"])
@@ -151,7 +159,7 @@ def test_app_home_button_for_an_unknown_channel_does_nothing(configured):
     bot.slack.click("home_checkin", "C999", container_type="view", user=COORDINATOR)
     bot.drain()  # the click's follow-up has finished
     assert [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] != CHANNEL] == []
-    assert bot.store.partnership(TEAM, "C999") is None
+    assert bot.store.partnerships.get(TEAM, "C999") is None
 
 
 @pytest.mark.parametrize("kind", ["command", "click"])
@@ -163,7 +171,7 @@ def test_bad_signature_is_rejected_and_nothing_is_stored(http_bot, kind):
     else:
         reply = bot.slack.click("home_checkin", CHANNEL, container_type="view", bad_signature=True)
     assert reply.status == 401
-    assert bot.store.partnerships(TEAM) == []
+    assert bot.store.partnerships.in_workspace(TEAM) == []
     assert slack_calls(bot.stub) == []
 
 
@@ -173,7 +181,7 @@ def test_stale_timestamp_is_rejected(http_bot, age):
     bot = http_bot
     reply = bot.command(SETUP, timestamp=int(time.time()) - age)
     assert reply.status == 401
-    assert bot.store.partnerships(TEAM) == []
+    assert bot.store.partnerships.in_workspace(TEAM) == []
 
 
 def test_fresh_timestamp_within_five_minutes_is_accepted(http_bot):

@@ -51,14 +51,22 @@ def to(channel: str):
 
 def checkin_posts(bot, channel: str = CHANNEL) -> list:
     """Successful check-in posts to ``channel``."""
-    return [c for c in bot.stub.calls_to("chat.postMessage")
-            if (c.response or {}).get("ok") and c.args.get("channel") == channel
-            and any(b.get("block_id", "").startswith("checkin:") for b in c.json("blocks", []))]
+    return [
+        c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if (c.response or {}).get("ok")
+        and c.args.get("channel") == channel
+        and any(b.get("block_id", "").startswith("checkin:") for b in c.json("blocks", []))
+    ]
 
 
 def summary_posts(bot, channel: str = CHANNEL) -> list:
-    return [c for c in bot.stub.calls_to("chat.postMessage") if c.args.get("channel") == channel
-            and any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))]
+    return [
+        c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if c.args.get("channel") == channel
+        and any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))
+    ]
 
 
 def block_id_of(call, prefix: str) -> str:
@@ -93,7 +101,9 @@ def test_scheduled_checkin_posts_once_at_its_time(bot):
     bot.clock.advance(minutes=1)
     assert bot.tick() == []
     assert len(checkin_posts(bot)) == 1
-    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
+        ("checkins", stamp(TUESDAY_10), "posted")
+    ]
 
 
 def test_schedule_set_just_after_its_time_waits_for_the_next_one(bot):
@@ -130,7 +140,7 @@ def test_a_second_dispatcher_on_the_same_database_does_not_post_again(bot, tmp_p
 
 def levels_posted(bot) -> list[str]:
     ids = [int(block_id_of(c, "checkin:").split(":")[1]) for c in checkin_posts(bot)]
-    return [bot.store.checkin(TEAM, i).level_id for i in ids]
+    return [bot.store.answers.checkin(TEAM, i).level_id for i in ids]
 
 
 def test_weekly_rotation_covers_all_five_levels(bot):
@@ -152,8 +162,7 @@ def test_rotation_asks_the_least_recently_covered_level_first(bot):
     for _ in range(5):
         bot.tick()
         bot.clock.advance(weeks=1)
-    assert levels_posted(bot) == ["organisational", "individual", "group", "societal", "paradigmatic",
-                                  "organisational"]
+    assert levels_posted(bot) == ["organisational", "individual", "group", "societal", "paradigmatic", "organisational"]
 
 
 def test_checkin_missed_by_a_few_hours_is_posted_late_once(bot):
@@ -174,11 +183,15 @@ def test_long_downtime_skips_old_misses_and_posts_only_the_recent_one(bot):
     bot.clock.advance(weeks=2, hours=2)
     fired = bot.tick()
     assert [(f.fire_at, f.status) for f in fired] == [
-        (TUESDAY_10, "skipped"), (TUESDAY_10 + timedelta(weeks=1), "skipped"),
-        (TUESDAY_10 + timedelta(weeks=2), "posted")]
-    assert bot.store.posts(TEAM, CHANNEL, "checkins") == [
-        ("checkins", stamp(TUESDAY_10), "skipped"), ("checkins", stamp(TUESDAY_10 + timedelta(weeks=1)), "skipped"),
-        ("checkins", stamp(TUESDAY_10 + timedelta(weeks=2)), "posted")]
+        (TUESDAY_10, "skipped"),
+        (TUESDAY_10 + timedelta(weeks=1), "skipped"),
+        (TUESDAY_10 + timedelta(weeks=2), "posted"),
+    ]
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL), "checkins") == [
+        ("checkins", stamp(TUESDAY_10), "skipped"),
+        ("checkins", stamp(TUESDAY_10 + timedelta(weeks=1)), "skipped"),
+        ("checkins", stamp(TUESDAY_10 + timedelta(weeks=2)), "posted"),
+    ]
     assert len(checkin_posts(bot)) == 1
     assert bot.tick() == []
 
@@ -198,7 +211,8 @@ def test_scheduled_summary_posts_levels_and_a_suggested_next_focus(bot):
     blocks = valid(post.json("blocks"))
     assert blocks[0]["type"] == "header" and "regular summary" in blocks[0]["text"]["text"]
     assert [b["block_id"] for b in blocks if b.get("block_id", "").startswith("level:")] == [
-        f"level:{lid}" for lid in LEVELS]
+        f"level:{lid}" for lid in LEVELS
+    ]
     suggestion = blocks[-1]["text"]["text"]
     assert suggestion.startswith("*A suggestion for next time:*")
     group_first = bot.runtime.deps.catalog.in_level("group")[0]  # Individual was just discussed
@@ -240,7 +254,9 @@ def test_meeting_reminder_is_not_posted_after_the_meeting_started(bot):
     [fired] = bot.tick()
     assert (fired.kind, fired.fire_at, fired.status) == ("meeting", WEDNESDAY_1330, "skipped")
     assert bot.stub.calls_to("chat.postMessage") == []
-    assert bot.store.posts(TEAM, CHANNEL) == [("meeting", stamp(WEDNESDAY_1330), "skipped")]
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
+        ("meeting", stamp(WEDNESDAY_1330), "skipped")
+    ]
 
 
 def test_we_met_logs_the_meeting_once_and_updates_the_reminder(bot):
@@ -248,19 +264,23 @@ def test_we_met_logs_the_meeting_once_and_updates_the_reminder(bot):
     reminder = reminder_after_setup(bot)
     ts, block_id = reminder.response["ts"], block_id_of(reminder, "meeting:")
     bot.clock.advance(minutes=50)
-    first = bot.slack.click("met", "2026-11-25", block_id=block_id, message_ts=ts, user="U2",
-                            response_url=bot.stub.response_url("met-U2"))
+    first = bot.slack.click(
+        "met", "2026-11-25", block_id=block_id, message_ts=ts, user="U2", response_url=bot.stub.response_url("met-U2")
+    )
     assert first.status == 200
-    assert bot.store.last_meeting(TEAM, CHANNEL) == stamp(bot.clock.now)
+    assert bot.store.activity.last_meeting(bot.store.partnerships.get(TEAM, CHANNEL)) == stamp(bot.clock.now)
     [update] = bot.stub.wait_for("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (CHANNEL, ts)
     assert "logged by <@U2>" in update.json("blocks")[0]["text"]["text"]
     bot.clock.advance(minutes=5)
-    bot.slack.click("met", "2026-11-25", block_id=block_id, message_ts=ts, user="U3",
-                    response_url=bot.stub.response_url("met-U3"))
+    bot.slack.click(
+        "met", "2026-11-25", block_id=block_id, message_ts=ts, user="U3", response_url=bot.stub.response_url("met-U3")
+    )
     [again] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "met-U3")
     assert "already logged" in again.args["text"]
-    assert bot.store.last_meeting(TEAM, CHANNEL) == stamp(bot.clock.now - timedelta(minutes=5))
+    assert bot.store.activity.last_meeting(bot.store.partnerships.get(TEAM, CHANNEL)) == stamp(
+        bot.clock.now - timedelta(minutes=5)
+    )
     assert len(bot.stub.calls_to("chat.update")) == 1
 
 
@@ -274,8 +294,14 @@ def test_three_weeks_without_a_meeting_flags_regular_meetings_in_the_summary(bot
     configure(bot, "meeting every Wednesday 14:00 remind 30")
     configure(bot, "schedule summary weekly Wednesday 15:00")
     reminder = reminder_after_setup(bot)
-    bot.slack.click("met", "2026-11-25", block_id=block_id_of(reminder, "meeting:"),
-                    message_ts=reminder.response["ts"], user="U2", response_url=bot.stub.response_url("met"))
+    bot.slack.click(
+        "met",
+        "2026-11-25",
+        block_id=block_id_of(reminder, "meeting:"),
+        message_ts=reminder.response["ts"],
+        user="U2",
+        response_url=bot.stub.response_url("met"),
+    )
     bot.stub.wait_for("chat.update")
     bot.clock.now = WEDNESDAY_1330 + timedelta(minutes=90)
     assert [f.kind for f in bot.tick()] == ["summary"]
@@ -295,8 +321,11 @@ def test_three_weeks_without_a_meeting_flags_regular_meetings_in_the_summary(bot
 
 
 def dms(bot) -> list:
-    return [c for c in bot.stub.calls_to("chat.postMessage")
-            if str(c.args.get("channel", "")).startswith("U") and "reflect" in str(c.args.get("blocks"))]
+    return [
+        c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if str(c.args.get("channel", "")).startswith("U") and "reflect" in str(c.args.get("blocks"))
+    ]
 
 
 def send_prompts(bot) -> list:
@@ -319,19 +348,26 @@ def test_reflexivity_prompt_is_dmed_to_each_member_but_the_bot(bot):
 
 
 def test_stop_these_prompts_opts_out_of_the_next_round(bot):
-    """"Stop these prompts" in the DM opts that person out; the next round skips them."""
+    """ "Stop these prompts" in the DM opts that person out; the next round skips them."""
     first = send_prompts(bot)
     mine = next(c for c in first if c.args["channel"] == "U3")
-    reply = bot.slack.click("reflexivity_off", CHANNEL, block_id=block_id_of(mine, "reflexivity:"), user="U3",
-                            channel="DU3", message_ts=mine.response["ts"], response_url=bot.stub.response_url("off"))
+    reply = bot.slack.click(
+        "reflexivity_off",
+        CHANNEL,
+        block_id=block_id_of(mine, "reflexivity:"),
+        user="U3",
+        channel="DU3",
+        message_ts=mine.response["ts"],
+        response_url=bot.stub.response_url("off"),
+    )
     assert reply.status == 200
-    assert bot.store.reflexivity_optouts(TEAM, CHANNEL) == {"U3"}
+    assert bot.store.people.reflexivity_optouts(bot.store.partnerships.get(TEAM, CHANNEL)) == {"U3"}
     [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "off")
     assert "no more reflection prompts" in said.args["text"]
     bot.clock.advance(weeks=2)
     [fired] = bot.tick()
     assert fired.status == "posted"
-    second = dms(bot)[len(first):]
+    second = dms(bot)[len(first) :]
     assert sorted(c.args["channel"] for c in second) == sorted(["U1", "U2", "U4", ADMIN])
 
 
@@ -341,15 +377,29 @@ def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_export
     mine = next(c for c in sent if c.args["channel"] == "U2")
     block_id = block_id_of(mine, "reflect:")
     checkin_id = int(block_id.split(":")[1])
-    bot.slack.click("rate:2", "2", block_id=block_id, user="U2", channel="DU2", message_ts=mine.response["ts"],
-                    response_url=bot.stub.response_url("reflect-U2"))
-    assert bot.store.my_answer(TEAM, checkin_id, "U2").rating == 2
+    bot.slack.click(
+        "rate:2",
+        "2",
+        block_id=block_id,
+        user="U2",
+        channel="DU2",
+        message_ts=mine.response["ts"],
+        response_url=bot.stub.response_url("reflect-U2"),
+    )
+    assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == 2
     [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "reflect-U2")
     assert "stays private" in said.args["text"]
     secret = "I talk over the patient partners too often"
-    reply = bot.slack.submit("comment", {
-        "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "2"}}},
-        "comment": secret, "anonymous": []}, private_metadata=f'{{"checkin": {checkin_id}}}', user="U2")
+    reply = bot.slack.submit(
+        "comment",
+        {
+            "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "2"}}},
+            "comment": secret,
+            "anonymous": [],
+        },
+        private_metadata=f'{{"checkin": {checkin_id}}}',
+        user="U2",
+    )
     assert reply.json()["response_action"] == "update"
 
     summary = bot.command("summary").json()
@@ -357,7 +407,7 @@ def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_export
     assert "from 1 person" in individual
     assert secret not in str(summary)
 
-    assert all(row["comment"] is None for row in bot.store.export_rows(TEAM))
+    assert all(row["comment"] is None for row in bot.store.answers.export_rows(TEAM))
     bot.command("export")
     [upload] = bot.stub.wait_for("file_upload")
     exported = list(csv.DictReader(io.StringIO(upload.args["_raw"])))
@@ -384,9 +434,11 @@ def test_channel_not_found_pauses_that_partnership_only(bot, second_channel):
     bot.clock.advance(hours=1)
     fired = {f.channel: f.status for f in bot.tick()}
     assert fired == {CHANNEL: "failed", second_channel: "posted"}
-    assert bot.store.partnership(TEAM, CHANNEL).paused_reason == "channel_not_found"
-    assert bot.store.partnership(TEAM, second_channel).paused_reason is None
-    assert bot.store.last_asked(TEAM, CHANNEL) == {}  # the failed check-in doesn't count as asked
+    assert bot.store.partnerships.get(TEAM, CHANNEL).paused_reason == "channel_not_found"
+    assert bot.store.partnerships.get(TEAM, second_channel).paused_reason is None
+    assert (
+        bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL)) == {}
+    )  # the failed check-in doesn't count as asked
     [told] = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]
     assert "paused" in told.args["text"] and f"<#{CHANNEL}>" in told.args["text"]
     for _ in range(2):
@@ -403,7 +455,7 @@ def test_each_closed_channel_error_pauses_the_partnership_and_tells_coordinators
     bot.stub.fail("chat.postMessage", error, channel=CHANNEL)
     bot.clock.advance(hours=1)
     assert {f.channel: f.status for f in bot.tick()} == {CHANNEL: "failed", second_channel: "posted"}
-    assert bot.store.partnership(TEAM, CHANNEL).paused_reason == error
+    assert bot.store.partnerships.get(TEAM, CHANNEL).paused_reason == error
     bot.clock.advance(weeks=1)
     assert [f.channel for f in bot.tick()] == [second_channel]
     assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]) == 1
@@ -435,7 +487,7 @@ def test_rate_limited_post_waits_and_lands_once(bot):
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[1].time - attempts[0].time >= 0.9
     assert len(checkin_posts(bot)) == 1
-    assert len(bot.store.last_asked(TEAM, CHANNEL)) == 1
+    assert len(bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL))) == 1
 
 
 @pytest.mark.parametrize("status", [500, 503])
@@ -448,7 +500,9 @@ def test_server_error_is_retried(bot, status):
     assert fired.status == "posted"
     attempts = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
     assert [c.status for c in attempts] == [status, 200]
-    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
+        ("checkins", stamp(TUESDAY_10), "posted")
+    ]
 
 
 # ---- the real scheduler ----------------------------------------------------------------------------
@@ -472,12 +526,13 @@ def test_real_scheduler_posts_a_due_checkin_once(fast_bot):
         assert block_id_of(post, "checkin:")
         bot.clock.advance(seconds=1)
         later = bot.clock.now.isoformat()
-        assert eventually(lambda: bot.store.meta("last_tick") == later), "the scheduler stopped ticking"
+        assert eventually(lambda: bot.store.ledger.meta("last_tick") == later), "the scheduler stopped ticking"
         assert len(checkin_posts(bot)) == 1
     finally:
         bot.runtime.scheduler.shutdown(wait=True)
-    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
-
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
+        ("checkins", stamp(TUESDAY_10), "posted")
+    ]
 
 
 def test_a_post_that_failed_is_tried_again_on_the_next_tick(bot):
@@ -491,7 +546,9 @@ def test_a_post_that_failed_is_tried_again_on_the_next_tick(bot):
     bot.clock.advance(minutes=1)
     assert bot.tick() == []
     assert len(checkin_posts(bot)) == 1
-    assert bot.store.posts(TEAM, CHANNEL) == [("checkins", stamp(TUESDAY_10), "posted")]
+    assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
+        ("checkins", stamp(TUESDAY_10), "posted")
+    ]
 
 
 def test_changing_the_timezone_does_not_repost_todays_checkin(bot):
@@ -527,11 +584,11 @@ def test_a_pin_waits_for_the_scheduled_checkin_and_survives_a_failed_post(bot):
     bot.stub.fail("chat.postMessage", "internal_error", channel=CHANNEL)
     bot.clock.advance(hours=1)
     assert [f.status for f in bot.tick()] == ["failed"]
-    assert bot.store.partnership(TEAM, CHANNEL).pinned == "power-imbalances"
+    assert bot.store.partnerships.get(TEAM, CHANNEL).pinned == "power-imbalances"
     bot.clock.advance(minutes=1)
     assert [f.status for f in bot.tick()] == ["posted"]
     assert "power imbalances" in blocks_json(checkin_posts(bot)[-1])
-    assert bot.store.partnership(TEAM, CHANNEL).pinned is None
+    assert bot.store.partnerships.get(TEAM, CHANNEL).pinned is None
 
 
 def blocks_json(call) -> str:
@@ -547,4 +604,4 @@ def test_reflection_prompts_skip_other_bots_and_deactivated_accounts(bot):
     bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, "UBOT", "UOTHERBOT", "UGONE"], name="partnership")
     sent = send_prompts(bot)
     assert sorted(c.args["channel"] for c in sent) == sorted([*MEMBERS, ADMIN])
-    assert bot.store.partnership(TEAM, CHANNEL).member_count == len(MEMBERS) + 1
+    assert bot.store.partnerships.get(TEAM, CHANNEL).member_count == len(MEMBERS) + 1

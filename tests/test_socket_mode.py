@@ -31,10 +31,22 @@ def running(tmp_path):
         stub.add_channel(CHANNEL, [ANN, BOB, "UBOT"])
         stub.socket_mode_url = endpoint.url
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
-        env.update({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1-test", "SLACK_API_URL": stub.url,
-                    "COPROD_DB": str(tmp_path / "coprod.db")})
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env.update(
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_APP_TOKEN": "xapp-1-test",
+                "SLACK_API_URL": stub.url,
+                "COPROD_DB": str(tmp_path / "coprod.db"),
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             endpoint.wait_connected(timeout=30)
             yield proc, stub, SocketModeSim(endpoint), tmp_path / "coprod.db"
@@ -80,8 +92,9 @@ def test_socket_mode_walks_the_whole_loop(running):
     checkin = checkin_id(posted)
 
     # A rating click is stored before the ack, and confirmed privately afterwards.
-    reply = slack.click("rate:4", "4", block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL,
-                        response_url=stub.response_url("rate"))
+    reply = slack.click(
+        "rate:4", "4", block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL, response_url=stub.response_url("rate")
+    )
     assert reply.acknowledged
     assert rows(db, "SELECT rating FROM responses WHERE checkin_id = ?", checkin) == [(4,)]
     [thanks] = stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "rate", timeout=10)
@@ -90,11 +103,16 @@ def test_socket_mode_walks_the_whole_loop(running):
     # The comment modal opens after the click and saves on submit.
     assert slack.click("comment", None, block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL).acknowledged
     stub.wait_for("views.open", timeout=10)
-    reply = slack.submit("comment", {"comment": "We could meet somewhere quieter"}, user=BOB,
-                         private_metadata=json.dumps({"checkin": checkin}))
+    reply = slack.submit(
+        "comment",
+        {"comment": "We could meet somewhere quieter"},
+        user=BOB,
+        private_metadata=json.dumps({"checkin": checkin}),
+    )
     assert reply.json()["response_action"] == "update"
     assert rows(db, "SELECT rating, comment FROM responses WHERE checkin_id = ?", checkin) == [
-        (4, "We could meet somewhere quieter")]
+        (4, "We could meet somewhere quieter")
+    ]
 
     # /coprod summary arrives (inside the ack: nothing needs asking of Slack).
     reply = slack.command("summary", user=ANN, channel=CHANNEL)
@@ -108,8 +126,9 @@ def test_socket_mode_walks_the_whole_loop(running):
     assert rows(db, "SELECT held_on FROM meetings") == [(today,)]
 
     # App Home is published when opened.
-    assert slack.event({"type": "app_home_opened", "user": BOB, "channel": "D2", "tab": "home",
-                        "event_ts": "1.0"}, event_id="Ev-home").acknowledged
+    assert slack.event(
+        {"type": "app_home_opened", "user": BOB, "channel": "D2", "tab": "home", "event_ts": "1.0"}, event_id="Ev-home"
+    ).acknowledged
     [home] = stub.wait_for("views.publish", timeout=10)
     assert home.args["user_id"] == BOB
 

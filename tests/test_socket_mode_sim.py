@@ -21,8 +21,12 @@ from websockets.sync.client import connect
 @pytest.fixture
 def bolt(stub, socket_endpoint):
     """A bare Bolt app connected over Socket Mode; ``seen`` records what its listeners got."""
-    app = App(client=WebClient(token="xoxb-1", base_url=stub.url), signing_secret="unused",
-              token_verification_enabled=False, request_verification_enabled=False)
+    app = App(
+        client=WebClient(token="xoxb-1", base_url=stub.url),
+        signing_secret="unused",
+        token_verification_enabled=False,
+        request_verification_enabled=False,
+    )
     seen: dict = {}
 
     @app.command("/coprod")
@@ -76,8 +80,12 @@ def test_each_kind_of_request_arrives_as_slacks_envelope_and_its_ack_comes_back(
     assert socket_endpoint.sent[-1]["accepts_response_payload"] is True
 
     assert sim.event({"type": "app_home_opened", "user": "U3", "tab": "home"}, event_id="Ev1").acknowledged
-    assert sim.event({"type": "app_home_opened", "user": "U3", "tab": "home"}, event_id="Ev1",
-                     retry_attempt=1, retry_reason="http_timeout").acknowledged
+    assert sim.event(
+        {"type": "app_home_opened", "user": "U3", "tab": "home"},
+        event_id="Ev1",
+        retry_attempt=1,
+        retry_reason="http_timeout",
+    ).acknowledged
     first, retry = socket_endpoint.sent[-2:]
     assert (first["type"], first["retry_attempt"], first["retry_reason"]) == ("events_api", 0, "")
     assert (retry["retry_attempt"], retry["retry_reason"]) == (1, "http_timeout")

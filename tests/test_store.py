@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot import store as store_module
-from bot.store import Store, StoreError
+from bot.store import Store, StoreError, schema
+from bot.store import db as store_db
 
 T1, T2 = "T0001", "T0002"
 C = "C0001"
@@ -31,12 +31,22 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def partnership(store: Store, team: str = T1, channel: str = C, creator: str = "UCOORD") -> None:
-    store.ensure_partnership(team, channel, timezone="UTC", created_by=creator, now=NOW)
+    store.partnerships.ensure(team, channel, timezone="UTC", created_by=creator, now=NOW)
 
 
-def checkin(store: Store, team: str = T1, channel: str = C, *, level: str = "individual",
-            fac: str = "reflexivity", at: int = NOW, kind: str = "checkin") -> int:
-    return store.record_checkin(team, channel, facilitator_id=fac, level_id=level, asked_at=at, kind=kind)
+def checkin(
+    store: Store,
+    team: str = T1,
+    channel: str = C,
+    *,
+    level: str = "individual",
+    fac: str = "reflexivity",
+    at: int = NOW,
+    kind: str = "checkin",
+) -> int:
+    return store.answers.record_checkin(
+        store.partnerships.get(team, channel), facilitator_id=fac, level_id=level, asked_at=at, kind=kind
+    )
 
 
 def every_text_value(path: Path) -> list[str]:
@@ -60,10 +70,8 @@ def test_older_database_file_is_upgraded_on_open(tmp_path: Path) -> None:
     """A file that only has the first migration gains the later ones, keeping its rows."""
     path = tmp_path / "old.db"
     old = sqlite_utils.Database(path)
-    store_module.migrations.apply(old, stop_before="m002_retention")
-    old.execute(
-        "INSERT INTO partnerships (team_id, channel_id, created_at) VALUES (?, ?, ?)", [T1, C, NOW]
-    )
+    schema.migrations.apply(old, stop_before="m002_retention")
+    old.execute("INSERT INTO partnerships (team_id, channel_id, created_at) VALUES (?, ?, ?)", [T1, C, NOW])
     old.conn.commit()
     assert "retention_months" not in old["partnerships"].columns_dict
     old.close()
@@ -71,10 +79,10 @@ def test_older_database_file_is_upgraded_on_open(tmp_path: Path) -> None:
     store = Store.open(path)
     try:
         assert store.applied_migrations() == ALL_MIGRATIONS
-        found = store.partnership(T1, C)
+        found = store.partnerships.get(T1, C)
         assert found is not None and found.retention_months is None
-        store.set_retention(T1, C, 24)
-        assert store.partnership(T1, C).retention_months == 24
+        store.partnerships.set_retention(store.partnerships.get(T1, C), 24)
+        assert store.partnerships.get(T1, C).retention_months == 24
     finally:
         store.close()
     assert "retention_months" in sqlite_utils.Database(path)["partnerships"].columns_dict
@@ -97,7 +105,7 @@ def test_database_from_a_newer_coprod_is_refused_in_one_line(tmp_path: Path) -> 
     Store.open(path).close()
     db = sqlite_utils.Database(path)
     db["_sqlite_migrations"].insert(
-        {"migration_set": store_module.MIGRATION_SET, "name": "m999_future", "applied_at": "2099-01-01"}
+        {"migration_set": schema.MIGRATION_SET, "name": "m999_future", "applied_at": "2099-01-01"}
     )
     db.close()
     with pytest.raises(StoreError) as caught:
@@ -156,15 +164,15 @@ def test_path_that_is_not_a_database_is_refused(tmp_path: Path, make, words: str
 
 def test_wal_foreign_keys_and_busy_timeout_are_on(store: Store) -> None:
     """Every connection runs in WAL mode with foreign keys enforced and a busy timeout."""
-    conn = store._db().conn
+    conn = store.db.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store_module.BUSY_TIMEOUT_MS
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store_db.BUSY_TIMEOUT_MS
 
 
 def test_foreign_keys_refuse_an_orphan_answer(store: Store) -> None:
     """An answer to a check-in that does not exist is refused by the database itself."""
-    with pytest.raises(sqlite3.IntegrityError), store._write() as conn:
+    with pytest.raises(sqlite3.IntegrityError), store.db.write() as conn:
         conn.execute(
             "INSERT INTO responses (checkin_id, team_id, responder, rating, answered_at) VALUES (999, ?, 'x', 3, 0)",
             (T1,),
@@ -201,11 +209,11 @@ def test_threads_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> None:
 
 def test_first_use_creates_partnership_with_its_creator_as_coordinator(store: Store) -> None:
     """ensure_partnership creates once; the creator is the first coordinator; later calls change nothing."""
-    first = store.ensure_partnership(T1, C, timezone="Europe/London", created_by="UA", now=NOW)
-    again = store.ensure_partnership(T1, C, timezone="UTC", created_by="UB", now=NOW + 5)
+    first = store.partnerships.ensure(T1, C, timezone="Europe/London", created_by="UA", now=NOW)
+    again = store.partnerships.ensure(T1, C, timezone="UTC", created_by="UB", now=NOW + 5)
     assert first == again
     assert (first.timezone, first.window_weeks, first.k) == ("Europe/London", 8, 3)
-    assert store.coordinators(T1, C) == ["UA"]
+    assert store.people.coordinators(store.partnerships.get(T1, C)) == ["UA"]
 
 
 # ---- answers --------------------------------------------------------------------------------
@@ -215,20 +223,20 @@ def test_second_answer_by_same_person_updates_the_first(store: Store) -> None:
     """Answering again changes the rating; there is still one answer."""
     partnership(store)
     cid = checkin(store)
-    first = store.record_response(T1, cid, "UANN", rating=2, now=NOW + 1)
-    second = store.record_response(T1, cid, "UANN", rating=5, now=NOW + 2)
+    first = store.answers.record_response(T1, cid, "UANN", rating=2, now=NOW + 1)
+    second = store.answers.record_response(T1, cid, "UANN", rating=5, now=NOW + 2)
     assert (first.created, first.count) == (True, 1)
     assert (second.created, second.count, second.rating) == (False, 1, 5)
-    assert store.my_answer(T1, cid, "UANN").rating == 5
-    assert store.response_count(T1, cid) == 1
+    assert store.answers.my_answer(T1, cid, "UANN").rating == 5
+    assert store.answers.response_count(T1, cid) == 1
 
 
 def test_comment_added_later_keeps_the_rating(store: Store) -> None:
     """rating=None keeps the earlier rating and stores the comment."""
     partnership(store)
     cid = checkin(store)
-    store.record_response(T1, cid, "UANN", rating=4, now=NOW)
-    answer = store.record_response(T1, cid, "UANN", rating=None, comment="good chat", now=NOW + 1)
+    store.answers.record_response(T1, cid, "UANN", rating=4, now=NOW)
+    answer = store.answers.record_response(T1, cid, "UANN", rating=None, comment="good chat", now=NOW + 1)
     assert (answer.rating, answer.comment, answer.count) == (4, "good chat", 1)
 
 
@@ -237,8 +245,8 @@ def test_first_answer_without_rating_is_refused(store: Store) -> None:
     partnership(store)
     cid = checkin(store)
     with pytest.raises(ValueError, match="rating"):
-        store.record_response(T1, cid, "UANN", rating=None, comment="hi", now=NOW)
-    assert store.response_count(T1, cid) == 0
+        store.answers.record_response(T1, cid, "UANN", rating=None, comment="hi", now=NOW)
+    assert store.answers.response_count(T1, cid) == 0
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, 100])
@@ -247,8 +255,8 @@ def test_rating_outside_one_to_five_is_refused_by_the_database(store: Store, rat
     partnership(store)
     cid = checkin(store)
     with pytest.raises(sqlite3.IntegrityError):
-        store.record_response(T1, cid, "UANN", rating=rating, now=NOW)
-    assert store.response_count(T1, cid) == 0
+        store.answers.record_response(T1, cid, "UANN", rating=rating, now=NOW)
+    assert store.answers.response_count(T1, cid) == 0
 
 
 @pytest.mark.parametrize("rating", [1, 2, 3, 4, 5])
@@ -256,7 +264,7 @@ def test_every_rating_from_one_to_five_is_stored(store: Store, rating: int) -> N
     """Each of the five buttons' values is a valid rating."""
     partnership(store)
     cid = checkin(store)
-    assert store.record_response(T1, cid, "UANN", rating=rating, now=NOW).rating == rating
+    assert store.answers.record_response(T1, cid, "UANN", rating=rating, now=NOW).rating == rating
 
 
 def test_answer_to_another_workspaces_checkin_is_refused(store: Store) -> None:
@@ -265,9 +273,9 @@ def test_answer_to_another_workspaces_checkin_is_refused(store: Store) -> None:
     partnership(store, T2)
     cid = checkin(store, T1)
     with pytest.raises(KeyError):
-        store.record_response(T2, cid, "UANN", rating=3, now=NOW)
-    assert store.checkin(T2, cid) is None
-    assert store.checkin(T1, cid).channel_id == C
+        store.answers.record_response(T2, cid, "UANN", rating=3, now=NOW)
+    assert store.answers.checkin(T2, cid) is None
+    assert store.answers.checkin(T1, cid).channel_id == C
 
 
 # ---- anonymity ------------------------------------------------------------------------------
@@ -277,8 +285,8 @@ def test_anonymous_answer_keeps_no_user_id_anywhere_in_the_file(store: Store, tm
     """After an anonymous answer, the user id is in no text column of any table."""
     partnership(store)
     cid = checkin(store)
-    store.record_response(T1, cid, "USECRET42", rating=2, comment="hard to say", anonymous=True, now=NOW)
-    again = store.record_response(T1, cid, "USECRET42", rating=3, now=NOW + 1)
+    store.answers.record_response(T1, cid, "USECRET42", rating=2, comment="hard to say", anonymous=True, now=NOW)
+    again = store.answers.record_response(T1, cid, "USECRET42", rating=3, now=NOW + 1)
     assert again.anonymous is True and again.count == 1
     store.close()
     values = every_text_value(tmp_path / "coprod.db")
@@ -292,10 +300,11 @@ def test_switching_to_anonymous_clears_the_user_id(store: Store, tmp_path: Path)
     """A named answer made anonymous afterwards no longer carries the user id."""
     partnership(store)
     cid = checkin(store)
-    store.record_response(T1, cid, "USECRET42", rating=4, now=NOW)
+    store.answers.record_response(T1, cid, "USECRET42", rating=4, now=NOW)
     assert any("USECRET42" in v for v in every_text_value(tmp_path / "coprod.db"))
-    answer = store.record_response(T1, cid, "USECRET42", rating=None, comment="on reflection", anonymous=True,
-                                   now=NOW + 1)
+    answer = store.answers.record_response(
+        T1, cid, "USECRET42", rating=None, comment="on reflection", anonymous=True, now=NOW + 1
+    )
     assert (answer.anonymous, answer.rating, answer.count) == (True, 4, 1)
     store.close()
     assert not any("USECRET42" in v for v in every_text_value(tmp_path / "coprod.db"))
@@ -305,29 +314,29 @@ def test_anonymous_and_named_answers_by_one_person_are_still_one_answer(store: S
     """Going anonymous and back keeps one answer per person per check-in."""
     partnership(store)
     cid = checkin(store)
-    store.record_response(T1, cid, "UANN", rating=1, anonymous=True, now=NOW)
-    store.record_response(T1, cid, "UANN", rating=2, anonymous=False, now=NOW + 1)
-    store.record_response(T1, cid, "UANN", rating=3, anonymous=True, now=NOW + 2)
-    store.record_response(T1, cid, "UBOB", rating=5, anonymous=True, now=NOW + 3)
-    assert store.response_count(T1, cid) == 2
-    assert store.my_answer(T1, cid, "UANN").rating == 3
-    assert store.my_answer(T1, cid, "UBOB").anonymous is True
+    store.answers.record_response(T1, cid, "UANN", rating=1, anonymous=True, now=NOW)
+    store.answers.record_response(T1, cid, "UANN", rating=2, anonymous=False, now=NOW + 1)
+    store.answers.record_response(T1, cid, "UANN", rating=3, anonymous=True, now=NOW + 2)
+    store.answers.record_response(T1, cid, "UBOB", rating=5, anonymous=True, now=NOW + 3)
+    assert store.answers.response_count(T1, cid) == 2
+    assert store.answers.my_answer(T1, cid, "UANN").rating == 3
+    assert store.answers.my_answer(T1, cid, "UBOB").anonymous is True
 
 
 def test_same_user_id_in_two_workspaces_is_two_people(store: Store) -> None:
     """The responder hash includes the workspace: one id in two workspaces answers separately."""
-    assert store.responder_key(T1, "U1") != store.responder_key(T2, "U1")
-    assert store.responder_key(T1, "U1") == store.responder_key(T1, "U1")
-    assert "U1" not in store.responder_key(T1, "U1")
+    assert store.answers.responder_key(T1, "U1") != store.answers.responder_key(T2, "U1")
+    assert store.answers.responder_key(T1, "U1") == store.answers.responder_key(T1, "U1")
+    assert "U1" not in store.answers.responder_key(T1, "U1")
 
 
 def test_export_of_anonymous_rows_has_no_user_and_no_role(store: Store) -> None:
     """Anonymous rows in the export carry neither the user id nor the role."""
     partnership(store)
     cid = checkin(store)
-    store.record_response(T1, cid, "UNAMED", rating=4, role="carer", comment="fine", now=NOW)
-    store.record_response(T1, cid, "UANON", rating=2, role="carer", anonymous=True, now=NOW + 1)
-    rows = list(store.export_rows(T1))
+    store.answers.record_response(T1, cid, "UNAMED", rating=4, role="carer", comment="fine", now=NOW)
+    store.answers.record_response(T1, cid, "UANON", rating=2, role="carer", anonymous=True, now=NOW + 1)
+    rows = list(store.answers.export_rows(T1))
     assert [(r["user"], r["role"], r["anonymous"], r["rating"]) for r in rows] == [
         ("UNAMED", "carer", False, 4),
         (None, None, True, 2),
@@ -338,10 +347,10 @@ def test_private_reflexivity_answer_is_left_out_of_the_export(store: Store) -> N
     """A private (reflexivity) answer is its author's: neither its rating, comment nor author is exported."""
     partnership(store)
     cid = checkin(store, kind="reflexivity")
-    store.record_response(T1, cid, "UANN", rating=3, comment="my own thoughts", private=True, now=NOW)
+    store.answers.record_response(T1, cid, "UANN", rating=3, comment="my own thoughts", private=True, now=NOW)
     shared = checkin(store)
-    store.record_response(T1, shared, "UANN", rating=5, comment="in the channel", now=NOW)
-    assert [(r["kind"], r["user"], r["rating"], r["comment"]) for r in store.export_rows(T1)] == [
+    store.answers.record_response(T1, shared, "UANN", rating=5, comment="in the channel", now=NOW)
+    assert [(r["kind"], r["user"], r["rating"], r["comment"]) for r in store.answers.export_rows(T1)] == [
         ("checkin", "UANN", 5, "in the channel")
     ]
 
@@ -351,33 +360,33 @@ def test_private_reflexivity_answer_is_left_out_of_the_export(store: Store) -> N
 
 def test_two_workspaces_with_the_same_channel_id_never_see_each_other(store: Store) -> None:
     """Same channel id in two workspaces: partnerships, answers, exports, coordinators, roles stay apart."""
-    store.ensure_partnership(T1, C, timezone="UTC", created_by="UONE", now=NOW)
-    store.ensure_partnership(T2, C, timezone="Asia/Tokyo", created_by="UTWO", now=NOW)
+    store.partnerships.ensure(T1, C, timezone="UTC", created_by="UONE", now=NOW)
+    store.partnerships.ensure(T2, C, timezone="Asia/Tokyo", created_by="UTWO", now=NOW)
     c1 = checkin(store, T1, level="individual")
     c2 = checkin(store, T2, level="societal", fac="decision-makers")
-    store.record_response(T1, c1, "UX", rating=1, comment="team one", now=NOW + 1)
-    store.record_response(T2, c2, "UX", rating=5, comment="team two", now=NOW + 1)
-    store.set_role(T1, C, "UX", "carer")
-    store.set_role(T2, C, "UX", "researcher")
-    store.add_coordinator(T2, C, "UEXTRA", added_by="UTWO")
-    store.log_meeting(T2, C, held_on="2023-11-14", user="UTWO", now=NOW + 2)
+    store.answers.record_response(T1, c1, "UX", rating=1, comment="team one", now=NOW + 1)
+    store.answers.record_response(T2, c2, "UX", rating=5, comment="team two", now=NOW + 1)
+    store.people.set_role(store.partnerships.get(T1, C), "UX", "carer")
+    store.people.set_role(store.partnerships.get(T2, C), "UX", "researcher")
+    store.people.add_coordinator(store.partnerships.get(T2, C), "UEXTRA", added_by="UTWO")
+    store.activity.log_meeting(store.partnerships.get(T2, C), held_on="2023-11-14", user="UTWO", now=NOW + 2)
 
-    assert store.partnership(T1, C).timezone == "UTC"
-    assert store.partnership(T2, C).timezone == "Asia/Tokyo"
-    assert [p.team_id for p in store.partnerships(T1)] == [T1]
-    assert store.coordinators(T1, C) == ["UONE"]
-    assert store.coordinators(T2, C) == ["UTWO", "UEXTRA"]
-    assert store.roles(T1, C) == {"UX": "carer"}
-    assert store.roles(T2, C) == {"UX": "researcher"}
-    assert [r["comment"] for r in store.export_rows(T1)] == ["team one"]
-    assert [r["comment"] for r in store.export_rows(T2, C)] == ["team two"]
-    assert set(store.level_activity(T1, C, since=0, until=NOW * 2)) == {"individual"}
-    assert set(store.level_activity(T2, C, since=0, until=NOW * 2)) == {"societal"}
-    assert store.last_asked(T1, C) == {"reflexivity": ("individual", NOW)}
-    assert store.last_meeting(T1, C) is None
-    assert store.last_meeting(T2, C) == NOW + 2
-    assert store.my_answer(T2, c1, "UX") is None
-    assert store.response_count(T2, c1) == 0
+    assert store.partnerships.get(T1, C).timezone == "UTC"
+    assert store.partnerships.get(T2, C).timezone == "Asia/Tokyo"
+    assert [p.team_id for p in store.partnerships.in_workspace(T1)] == [T1]
+    assert store.people.coordinators(store.partnerships.get(T1, C)) == ["UONE"]
+    assert store.people.coordinators(store.partnerships.get(T2, C)) == ["UTWO", "UEXTRA"]
+    assert store.people.roles(store.partnerships.get(T1, C)) == {"UX": "carer"}
+    assert store.people.roles(store.partnerships.get(T2, C)) == {"UX": "researcher"}
+    assert [r["comment"] for r in store.answers.export_rows(T1)] == ["team one"]
+    assert [r["comment"] for r in store.answers.export_rows(T2, C)] == ["team two"]
+    assert set(store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW * 2)) == {"individual"}
+    assert set(store.activity.level_activity(store.partnerships.get(T2, C), since=0, until=NOW * 2)) == {"societal"}
+    assert store.activity.last_asked(store.partnerships.get(T1, C)) == {"reflexivity": ("individual", NOW)}
+    assert store.activity.last_meeting(store.partnerships.get(T1, C)) is None
+    assert store.activity.last_meeting(store.partnerships.get(T2, C)) == NOW + 2
+    assert store.answers.my_answer(T2, c1, "UX") is None
+    assert store.answers.response_count(T2, c1) == 0
 
 
 def test_forget_in_one_workspace_leaves_the_other_alone(store: Store) -> None:
@@ -385,11 +394,11 @@ def test_forget_in_one_workspace_leaves_the_other_alone(store: Store) -> None:
     partnership(store, T1)
     partnership(store, T2)
     c1, c2 = checkin(store, T1), checkin(store, T2)
-    store.record_response(T1, c1, "UX", rating=3, now=NOW)
-    store.record_response(T2, c2, "UX", rating=4, now=NOW)
-    assert store.forget_user(T1, "UX")["answers"] == 1
-    assert store.response_count(T1, c1) == 0
-    assert store.response_count(T2, c2) == 1
+    store.answers.record_response(T1, c1, "UX", rating=3, now=NOW)
+    store.answers.record_response(T2, c2, "UX", rating=4, now=NOW)
+    assert store.answers.forget_user(T1, "UX")["answers"] == 1
+    assert store.answers.response_count(T1, c1) == 0
+    assert store.answers.response_count(T2, c2) == 1
 
 
 # ---- erasure --------------------------------------------------------------------------------
@@ -401,25 +410,29 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
     other = "C0002"
     partnership(store, channel=other, creator="UCOORD")
     c1, c2, c3 = checkin(store), checkin(store, at=NOW + 10), checkin(store, channel=other)
-    store.record_response(T1, c1, "UX", rating=3, now=NOW)
-    store.record_response(T1, c2, "UX", rating=4, anonymous=True, now=NOW)
-    store.record_response(T1, c3, "UX", rating=5, anonymous=True, now=NOW)
-    store.record_response(T1, c1, "UKEEP", rating=2, now=NOW)
-    store.set_role(T1, C, "UX", "carer")
-    store.set_reflexivity_optout(T1, C, "UX", True)
-    store.remember_user(T1, "UX", timezone="UTC", is_admin=False, now=NOW)
-    store.log_meeting(T1, C, held_on="2023-11-14", user="UX", now=NOW)
+    store.answers.record_response(T1, c1, "UX", rating=3, now=NOW)
+    store.answers.record_response(T1, c2, "UX", rating=4, anonymous=True, now=NOW)
+    store.answers.record_response(T1, c3, "UX", rating=5, anonymous=True, now=NOW)
+    store.answers.record_response(T1, c1, "UKEEP", rating=2, now=NOW)
+    store.people.set_role(store.partnerships.get(T1, C), "UX", "carer")
+    store.people.set_reflexivity_optout(store.partnerships.get(T1, C), "UX", True)
+    store.people.remember_user(T1, "UX", timezone="UTC", is_admin=False, now=NOW)
+    store.activity.log_meeting(store.partnerships.get(T1, C), held_on="2023-11-14", user="UX", now=NOW)
 
-    counts = store.forget_user(T1, "UX")
+    counts = store.answers.forget_user(T1, "UX")
 
     assert counts == {"answers": 3, "roles": 1, "reflexivity settings": 1, "profile": 1}
-    assert [r["user"] for r in store.export_rows(T1)] == ["UKEEP"]
-    assert store.roles(T1, C) == {}
-    assert store.reflexivity_optouts(T1, C) == set()
-    assert store.user(T1, "UX") is None
-    assert store.coordinators(T1, C) == ["UX"]  # a channel keeps its coordinator; `coordinators remove` ends it
-    assert store.last_meeting(T1, C) == NOW  # the meeting happened; only who logged it is gone
-    assert store.forget_user(T1, "UX")["answers"] == 0
+    assert [r["user"] for r in store.answers.export_rows(T1)] == ["UKEEP"]
+    assert store.people.roles(store.partnerships.get(T1, C)) == {}
+    assert store.people.reflexivity_optouts(store.partnerships.get(T1, C)) == set()
+    assert store.people.user(T1, "UX") is None
+    assert store.people.coordinators(store.partnerships.get(T1, C)) == [
+        "UX"
+    ]  # a channel keeps its coordinator; `coordinators remove` ends it
+    assert (
+        store.activity.last_meeting(store.partnerships.get(T1, C)) == NOW
+    )  # the meeting happened; only who logged it is gone
+    assert store.answers.forget_user(T1, "UX")["answers"] == 0
 
 
 # ---- scheduled posts and Slack retries ------------------------------------------------------
@@ -428,22 +441,25 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
 def test_claim_post_succeeds_once(store: Store, tmp_path: Path) -> None:
     """The first claim of a post wins; later claims, also from a second Store on the file, lose."""
     partnership(store)
-    assert store.claim_post(T1, C, kind="checkin", fire_at=NOW, now=NOW) is True
-    assert store.claim_post(T1, C, kind="checkin", fire_at=NOW, now=NOW + 1) is False
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW) is True
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 1) is False
     other = Store.open(tmp_path / "coprod.db")
-    assert other.claim_post(T1, C, kind="checkin", fire_at=NOW, now=NOW + 2) is False
-    assert other.claim_post(T1, C, kind="summary", fire_at=NOW, now=NOW + 2) is True
-    assert other.claim_post(T1, C, kind="checkin", fire_at=NOW + 60, now=NOW + 2) is True
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 2) is False
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW + 2) is True
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW + 60, now=NOW + 2) is True
     other.close()
-    assert store.posts(T1, C, "checkin") == [("checkin", NOW, "claimed"), ("checkin", NOW + 60, "claimed")]
+    assert store.ledger.posts(store.partnerships.get(T1, C), "checkin") == [
+        ("checkin", NOW, "claimed"),
+        ("checkin", NOW + 60, "claimed"),
+    ]
 
 
 def test_finish_post_records_its_status(store: Store) -> None:
     """A claimed post is marked done or failed afterwards."""
     partnership(store)
-    store.claim_post(T1, C, kind="summary", fire_at=NOW, now=NOW)
-    store.finish_post(T1, C, kind="summary", fire_at=NOW, status="posted")
-    assert store.posts(T1, C) == [("summary", NOW, "posted")]
+    store.ledger.claim_post(store.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW)
+    store.ledger.finish_post(store.partnerships.get(T1, C), kind="summary", fire_at=NOW, status="posted")
+    assert store.ledger.posts(store.partnerships.get(T1, C)) == [("summary", NOW, "posted")]
 
 
 def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
@@ -458,7 +474,7 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
     def claim() -> None:
         s = Store.open(path)
         barrier.wait()
-        wins.append(s.claim_post(T1, C, kind="checkin", fire_at=NOW, now=NOW))
+        wins.append(s.ledger.claim_post(s.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW))
         s.close()
 
     threads = [threading.Thread(target=claim) for _ in range(8)]
@@ -471,17 +487,17 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
 
 def test_first_time_event_is_true_once_per_workspace(store: Store) -> None:
     """Slack's retry of an event answers False; the same id in another workspace is new."""
-    assert store.first_time_event(T1, "Ev1", now=NOW) is True
-    assert store.first_time_event(T1, "Ev1", now=NOW + 5) is False
-    assert store.first_time_event(T2, "Ev1", now=NOW + 5) is True
-    assert store.first_time_event(T1, "Ev2", now=NOW + 5) is True
+    assert store.ledger.first_time_event(T1, "Ev1", now=NOW) is True
+    assert store.ledger.first_time_event(T1, "Ev1", now=NOW + 5) is False
+    assert store.ledger.first_time_event(T2, "Ev1", now=NOW + 5) is True
+    assert store.ledger.first_time_event(T1, "Ev2", now=NOW + 5) is True
 
 
 def test_event_ids_are_forgotten_after_a_day(store: Store) -> None:
     """Seen event ids older than a day are dropped, so the table does not grow for ever."""
-    assert store.first_time_event(T1, "Ev1", now=NOW) is True
-    assert store.first_time_event(T1, "Ev1", now=NOW + DAY - 1) is False
-    assert store.first_time_event(T1, "Ev1", now=NOW + 2 * DAY) is True
+    assert store.ledger.first_time_event(T1, "Ev1", now=NOW) is True
+    assert store.ledger.first_time_event(T1, "Ev1", now=NOW + DAY - 1) is False
+    assert store.ledger.first_time_event(T1, "Ev1", now=NOW + 2 * DAY) is True
 
 
 # ---- what the summary reads -----------------------------------------------------------------
@@ -493,12 +509,12 @@ def test_level_activity_counts_people_mean_and_last_activity(store: Store) -> No
     a = checkin(store, level="group", fac="regular-meetings", at=NOW)
     b = checkin(store, level="group", fac="online-tools", at=NOW + DAY)
     checkin(store, level="societal", fac="decision-makers", at=NOW + 2 * DAY)
-    store.record_response(T1, a, "U1", rating=1, now=NOW + 10)
-    store.record_response(T1, a, "U2", rating=2, now=NOW + 20)
-    store.record_response(T1, b, "U1", rating=3, now=NOW + DAY + 30, anonymous=True)
-    store.record_response(T1, b, "U3", rating=4, now=NOW + 5 * DAY)
+    store.answers.record_response(T1, a, "U1", rating=1, now=NOW + 10)
+    store.answers.record_response(T1, a, "U2", rating=2, now=NOW + 20)
+    store.answers.record_response(T1, b, "U1", rating=3, now=NOW + DAY + 30, anonymous=True)
+    store.answers.record_response(T1, b, "U3", rating=4, now=NOW + 5 * DAY)
 
-    activity = store.level_activity(T1, C, since=NOW, until=NOW + 3 * DAY)
+    activity = store.activity.level_activity(store.partnerships.get(T1, C), since=NOW, until=NOW + 3 * DAY)
 
     assert set(activity) == {"group", "societal"}
     group = activity["group"]
@@ -519,13 +535,16 @@ def test_level_activity_window_is_half_open(store: Store, asked_at: int, inside:
     """A check-in counts when since <= asked_at < until."""
     partnership(store)
     checkin(store, at=asked_at)
-    assert ("individual" in store.level_activity(T1, C, since=NOW, until=NOW + DAY)) is inside
+    assert (
+        "individual" in store.activity.level_activity(store.partnerships.get(T1, C), since=NOW, until=NOW + DAY)
+    ) is inside
 
 
-def test_level_activity_of_unknown_channel_is_empty(store: Store) -> None:
-    """No partnership, no activity (and no error)."""
-    assert store.level_activity(T1, "CNONE", since=0, until=NOW) == {}
-    assert store.last_asked(T1, "CNONE") == {}
+def test_a_partnership_never_asked_has_no_activity(store: Store) -> None:
+    """No check-ins yet: no activity and no history (and no error)."""
+    partnership(store)
+    assert store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW) == {}
+    assert store.activity.last_asked(store.partnerships.get(T1, C)) == {}
 
 
 def test_last_asked_keeps_the_latest_time_per_facilitator(store: Store) -> None:
@@ -535,8 +554,13 @@ def test_last_asked_keeps_the_latest_time_per_facilitator(store: Store) -> None:
     checkin(store, level="group", fac="online-tools", at=NOW + 50)
     checkin(store, level="societal", fac="decision-makers", at=NOW + 20)
     checkin(store, level="individual", fac="reflexivity", at=NOW + 99, kind="reflexivity")
-    assert store.last_asked(T1, C) == {"online-tools": ("group", NOW + 50), "decision-makers": ("societal", NOW + 20)}
-    assert store.last_asked(T1, C, "reflexivity") == {"reflexivity": ("individual", NOW + 99)}
+    assert store.activity.last_asked(store.partnerships.get(T1, C)) == {
+        "online-tools": ("group", NOW + 50),
+        "decision-makers": ("societal", NOW + 20),
+    }
+    assert store.activity.last_asked(store.partnerships.get(T1, C), "reflexivity") == {
+        "reflexivity": ("individual", NOW + 99)
+    }
 
 
 def test_answered_roles_are_those_of_answers_in_the_window(store: Store) -> None:
@@ -544,45 +568,63 @@ def test_answered_roles_are_those_of_answers_in_the_window(store: Store) -> None
     partnership(store)
     early = checkin(store, at=NOW - DAY)
     late = checkin(store, at=NOW)
-    store.record_response(T1, early, "U1", rating=3, role="carer", now=NOW)
-    store.record_response(T1, late, "U2", rating=3, role="researcher", now=NOW)
-    store.record_response(T1, late, "U3", rating=3, now=NOW)
-    assert store.answered_roles(T1, C, since=NOW, until=NOW + 1) == {"researcher"}
+    store.answers.record_response(T1, early, "U1", rating=3, role="carer", now=NOW)
+    store.answers.record_response(T1, late, "U2", rating=3, role="researcher", now=NOW)
+    store.answers.record_response(T1, late, "U3", rating=3, now=NOW)
+    assert store.activity.answered_roles(store.partnerships.get(T1, C), since=NOW, until=NOW + 1) == {"researcher"}
 
 
 def test_log_meeting_twice_for_one_day_counts_once(store: Store) -> None:
     """A second "We met" for the same date changes nothing."""
     partnership(store)
-    assert store.log_meeting(T1, C, held_on="2023-11-14", user="U1", now=NOW) is True
-    assert store.log_meeting(T1, C, held_on="2023-11-14", user="U2", now=NOW + 9) is False
-    assert store.last_meeting(T1, C) == NOW
+    assert store.activity.log_meeting(store.partnerships.get(T1, C), held_on="2023-11-14", user="U1", now=NOW) is True
+    assert (
+        store.activity.log_meeting(store.partnerships.get(T1, C), held_on="2023-11-14", user="U2", now=NOW + 9) is False
+    )
+    assert store.activity.last_meeting(store.partnerships.get(T1, C)) == NOW
 
 
 def test_schedules_round_trip_and_paused_partnerships_are_not_active(store: Store) -> None:
     """A schedule set is read back; replacing keeps one per kind; paused partnerships drop out."""
     partnership(store)
-    store.set_schedule(T1, C, kind="checkins", cadence="weekly", weekday=1, at_minute=600,
-                       anchor="2023-11-14", set_by="U1", now=NOW)
-    store.set_schedule(T1, C, kind="checkins", cadence="monthly", weekday=4, at_minute=900,
-                       anchor="2023-11-14", set_by="U1", now=NOW)
-    row = store.schedules(T1, C)["checkins"]
+    store.partnerships.set_schedule(
+        store.partnerships.get(T1, C),
+        kind="checkins",
+        cadence="weekly",
+        weekday=1,
+        at_minute=600,
+        anchor="2023-11-14",
+        set_by="U1",
+        now=NOW,
+    )
+    store.partnerships.set_schedule(
+        store.partnerships.get(T1, C),
+        kind="checkins",
+        cadence="monthly",
+        weekday=4,
+        at_minute=900,
+        anchor="2023-11-14",
+        set_by="U1",
+        now=NOW,
+    )
+    row = store.partnerships.schedules(store.partnerships.get(T1, C))["checkins"]
     assert (row.cadence, row.weekday, row.at_minute) == ("monthly", 4, 900)
-    assert [s.schedule.kind for s in store.active_schedules()] == ["checkins"]
-    store.set_paused(T1, C, "channel archived")
-    assert store.active_schedules() == []
-    assert store.clear_schedule(T1, C, "checkins") is True
-    assert store.clear_schedule(T1, C, "checkins") is False
+    assert [s.schedule.kind for s in store.partnerships.active_schedules()] == ["checkins"]
+    store.partnerships.set_paused(store.partnerships.get(T1, C), "channel archived")
+    assert store.partnerships.active_schedules() == []
+    assert store.partnerships.clear_schedule(store.partnerships.get(T1, C), "checkins") is True
+    assert store.partnerships.clear_schedule(store.partnerships.get(T1, C), "checkins") is False
 
 
 def test_old_comments_are_blanked_by_retention(store: Store) -> None:
     """Comments older than the retention months are blanked; ratings stay."""
     partnership(store)
-    store.set_retention(T1, C, 1)
+    store.partnerships.set_retention(store.partnerships.get(T1, C), 1)
     cid = checkin(store)
-    store.record_response(T1, cid, "U1", rating=4, comment="old", now=NOW)
-    store.record_response(T1, cid, "U2", rating=5, comment="new", now=NOW + 40 * DAY)
-    assert store.purge_old_comments(now=NOW + 41 * DAY) == 1
-    assert sorted((r["rating"], r["comment"] or "") for r in store.export_rows(T1)) == [(4, ""), (5, "new")]
+    store.answers.record_response(T1, cid, "U1", rating=4, comment="old", now=NOW)
+    store.answers.record_response(T1, cid, "U2", rating=5, comment="new", now=NOW + 40 * DAY)
+    assert store.answers.purge_old_comments(now=NOW + 41 * DAY) == 1
+    assert sorted((r["rating"], r["comment"] or "") for r in store.answers.export_rows(T1)) == [(4, ""), (5, "new")]
 
 
 # ---- concurrency ----------------------------------------------------------------------------
@@ -599,8 +641,8 @@ def test_writes_from_eight_threads_all_land(store: Store) -> None:
         barrier.wait()
         try:
             for cid in checkins:
-                store.record_response(T1, cid, f"U{n}", rating=1 + n % 5, now=NOW + n)
-                store.first_time_event(T1, f"Ev{n}-{cid}", now=NOW)
+                store.answers.record_response(T1, cid, f"U{n}", rating=1 + n % 5, now=NOW + n)
+                store.ledger.first_time_event(T1, f"Ev{n}-{cid}", now=NOW)
         except BaseException as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
@@ -610,8 +652,11 @@ def test_writes_from_eight_threads_all_land(store: Store) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    assert [store.response_count(T1, cid) for cid in checkins] == [8] * 5
-    assert store.level_activity(T1, C, since=0, until=NOW * 2)["individual"].responders == 8
+    assert [store.answers.response_count(T1, cid) for cid in checkins] == [8] * 5
+    assert (
+        store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW * 2)["individual"].responders
+        == 8
+    )
 
 
 def test_comparing_two_windows_cannot_reveal_one_persons_rating(store: Store) -> None:
@@ -620,9 +665,13 @@ def test_comparing_two_windows_cannot_reveal_one_persons_rating(store: Store) ->
     partnership(store)
     old, recent = checkin(store, at=NOW), checkin(store, at=NOW + 20 * DAY)
     for user, rating in (("UA", 4), ("UB", 4), ("UC", 5)):
-        store.record_response(T1, recent, user, rating=rating, now=NOW + 20 * DAY)
-    store.record_response(T1, old, "UD", rating=1, now=NOW)  # the lone answer
-    narrow = store.level_activity(T1, C, since=NOW + DAY, until=NOW + 30 * DAY, k=3)["individual"]
-    wide = store.level_activity(T1, C, since=NOW, until=NOW + 30 * DAY, k=3)["individual"]
+        store.answers.record_response(T1, recent, user, rating=rating, now=NOW + 20 * DAY)
+    store.answers.record_response(T1, old, "UD", rating=1, now=NOW)  # the lone answer
+    narrow = store.activity.level_activity(store.partnerships.get(T1, C), since=NOW + DAY, until=NOW + 30 * DAY, k=3)[
+        "individual"
+    ]
+    wide = store.activity.level_activity(store.partnerships.get(T1, C), since=NOW, until=NOW + 30 * DAY, k=3)[
+        "individual"
+    ]
     assert wide.responses == narrow.responses + 1
     assert narrow.mean == wide.mean == pytest.approx(13 / 3)

@@ -36,15 +36,17 @@ def ts(moment: datetime) -> int:
 
 
 def setup(store: Store, timezone: str = "UTC", created: datetime = NOW - timedelta(weeks=52)) -> None:
-    store.ensure_partnership(TEAM, CHANNEL, timezone=timezone, created_by="UCOORD", now=ts(created))
+    store.partnerships.ensure(TEAM, CHANNEL, timezone=timezone, created_by="UCOORD", now=ts(created))
 
 
 def ask(store: Store, level: str, at: datetime, ratings: list[int] = (), fac: str | None = None) -> int:
     """A check-in at a level, answered by one new person per rating."""
     fac = fac or CATALOG.in_level(level)[0].id
-    cid = store.record_checkin(TEAM, CHANNEL, facilitator_id=fac, level_id=level, asked_at=ts(at))
+    cid = store.answers.record_checkin(
+        store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=ts(at)
+    )
     for n, rating in enumerate(ratings):
-        store.record_response(TEAM, cid, f"U{level[:3]}{n}", rating=rating, now=ts(at) + 60)
+        store.answers.record_response(TEAM, cid, f"U{level[:3]}{n}", rating=rating, now=ts(at) + 60)
     return cid
 
 
@@ -52,11 +54,13 @@ def healthy(store: Store, at: datetime = NOW - timedelta(days=3)) -> None:
     """Every level asked and answered well by three people, and a meeting logged."""
     for level in LEVELS:
         ask(store, level, at, [4, 4, 5])
-    store.log_meeting(TEAM, CHANNEL, held_on=at.date().isoformat(), user="UCOORD", now=ts(at))
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on=at.date().isoformat(), user="UCOORD", now=ts(at)
+    )
 
 
 def summary_of(store: Store, now: datetime = NOW, **kw) -> summaries.Summary:
-    result = reports.partnership_summary(store, CATALOG, TEAM, CHANNEL, now=now, **kw)
+    result = reports.partnership_summary(store, CATALOG, store.partnerships.get(TEAM, CHANNEL), now=now, **kw)
     assert result is not None
     return result
 
@@ -150,15 +154,12 @@ def test_new_partnership_sees_every_level_not_discussed_yet(store: Store) -> Non
     assert all(s.reasons == ("not discussed yet in the last 8 weeks",) for s in result.levels)
     assert [s.level.id for s in result.neglected] == LEVELS
     assert [(f.facilitator.id, f.reason) for f in level(result, "group").flags] == [
-        ("regular-meetings",
-         "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder")
+        (
+            "regular-meetings",
+            "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder",
+        )
     ]
     assert result.next_focus.id == CATALOG.facilitators[0].id
-
-
-def test_unknown_channel_has_no_summary(store: Store) -> None:
-    """No partnership: None, not an empty summary."""
-    assert reports.partnership_summary(store, CATALOG, TEAM, "CNONE", now=NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -217,7 +218,9 @@ def test_meeting_three_weeks_ago_flags_through_the_store(store: Store) -> None:
     """A meeting logged exactly 3 weeks before now flags regular meetings in the group level."""
     setup(store)
     healthy(store, at=NOW - timedelta(days=2))
-    store.log_meeting(TEAM, CHANNEL, held_on="2024-05-22", user="U1", now=ts(NOW - timedelta(weeks=3)))
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-05-22", user="U1", now=ts(NOW - timedelta(weeks=3))
+    )
     result = summary_of(store)
     assert [s.level.id for s in result.neglected] == []  # the healthy() meeting 2 days ago is the latest
     three_weeks_on = NOW + timedelta(weeks=3) - timedelta(days=2)
@@ -278,8 +281,16 @@ def test_window_across_spring_forward_is_not_a_whole_number_of_24_hour_days() ->
 @given(
     now=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31), timezones=st.just(UTC)),
     timezone=st.sampled_from(
-        ["UTC", "Pacific/Auckland", "America/New_York", "Europe/London", "America/Santiago", "Asia/Kolkata",
-         "Australia/Lord_Howe", "Pacific/Chatham"]
+        [
+            "UTC",
+            "Pacific/Auckland",
+            "America/New_York",
+            "Europe/London",
+            "America/Santiago",
+            "Asia/Kolkata",
+            "Australia/Lord_Howe",
+            "Pacific/Chatham",
+        ]
     ),
     weeks=st.integers(min_value=1, max_value=60),
 )
@@ -316,8 +327,16 @@ def test_window_is_never_shorter_than_one_rotation(
 def test_monthly_team_summary_is_widened_end_to_end(store: Store) -> None:
     """A partnership with monthly check-ins gets a 22-week window and the text explains why."""
     setup(store)
-    store.set_schedule(TEAM, CHANNEL, kind="checkins", cadence="monthly", weekday=0, at_minute=600,
-                       anchor="2024-01-01", set_by="UCOORD", now=ts(NOW))
+    store.partnerships.set_schedule(
+        store.partnerships.get(TEAM, CHANNEL),
+        kind="checkins",
+        cadence="monthly",
+        weekday=0,
+        at_minute=600,
+        anchor="2024-01-01",
+        set_by="UCOORD",
+        now=ts(NOW),
+    )
     ask(store, "organisational", NOW - timedelta(weeks=20), [4, 4, 4])
     result = summary_of(store)
     assert (result.window.weeks, result.window.widened_from) == (22, 8)
@@ -333,9 +352,9 @@ def test_silent_roles_are_those_recorded_but_not_heard(store: Store) -> None:
     """Roles of members who did not answer in the window are listed, sorted, once each."""
     setup(store)
     cid = ask(store, "group", NOW - timedelta(days=1))
-    store.record_response(TEAM, cid, "URES", rating=4, role="researcher", now=ts(NOW))
+    store.answers.record_response(TEAM, cid, "URES", rating=4, role="researcher", now=ts(NOW))
     for user, role in [("URES", "researcher"), ("UCAR", "carer"), ("UCAR2", "carer"), ("UPAT", "service user/patient")]:
-        store.set_role(TEAM, CHANNEL, user, role)
+        store.people.set_role(store.partnerships.get(TEAM, CHANNEL), user, role)
     result = summary_of(store)
     assert result.silent_roles == ("carer", "service user/patient")
     assert "Not heard from in this window: carer, service user/patient" in render_text(result)
@@ -347,7 +366,9 @@ def test_next_focus_is_a_neglected_levels_facilitator(store: Store) -> None:
     for lid in LEVELS:
         if lid != "societal":
             ask(store, lid, NOW - timedelta(days=5), [4, 4, 4])
-    store.log_meeting(TEAM, CHANNEL, held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2)))
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2))
+    )
     ask(store, "societal", NOW - timedelta(weeks=20), fac="engaging-formats")
     result = summary_of(store)
     assert [s.level.id for s in result.neglected] == ["societal"]
@@ -375,7 +396,7 @@ def test_participation_is_responders_over_members(store: Store, members: int | N
     """Participation is known only when the member count is."""
     setup(store)
     if members is not None:
-        store.set_member_count(TEAM, CHANNEL, members)
+        store.partnerships.set_member_count(store.partnerships.get(TEAM, CHANNEL), members)
     ask(store, "group", NOW - timedelta(days=1), [3, 4, 5])
     assert level(summary_of(store), "group").participation == expected
 
@@ -389,7 +410,9 @@ def test_render_text_names_every_level_and_marks_the_neglected_ones(store: Store
     ask(store, "individual", NOW - timedelta(days=1), [4, 5, 4])
     ask(store, "group", NOW - timedelta(days=1), [1, 2, 2])
     ask(store, "organisational", NOW - timedelta(days=1), [5])
-    store.log_meeting(TEAM, CHANNEL, held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2)))
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2))
+    )
     result = summary_of(store)
     text = render_text(result, timezone="UTC")
     by_head = blocks(text)

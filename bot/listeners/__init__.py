@@ -1,15 +1,16 @@
-"""Slack listeners, one module per kind of payload; ``register_listeners`` is the one wiring seam."""
+"""Slack listeners, one module per kind of payload; ``register_listeners`` is the one wiring seam.
+
+Handlers are module-level functions; Bolt gives each the arguments it names, ``deps`` (bot/deps.py)
+among them, put in every request's context by the app (bot/app.py).
+"""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, views
-from bot.posts import Deps
+from bot.listeners import actions, commands, events, home, views
 
 
-def register_listeners(app: App, deps: Deps) -> None:
-    commands.register(app, deps)
-    actions.register(app, deps)
-    views.register(app, deps)
-    events.register(app, deps)
+def register_listeners(app: App) -> None:
+    for kind in (commands, actions, home, views, events):
+        kind.register(app)

@@ -12,23 +12,24 @@ import logging
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
 from bot import messages, posts
+from bot.catalog import Facilitator
+from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.people import known_user, look_up_user, may_coordinate
-from bot.posts import Deps
 from bot.reports import export_records, partnership_summary, write_csv
 from bot.schedule import Spec, next_fire
+from bot.store import Partnership
 
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
-NOT_IN_CHANNEL = ("I can't post in this channel yet. Please invite me first: type `/invite @coprod`, "
-                  "then try again.")
+NOT_IN_CHANNEL = "I can't post in this channel yet. Please invite me first: type `/invite @coprod`, then try again."
 Reply = dict  # the private answer: a chat message's fields, response_type "ephemeral"
 
 
@@ -41,8 +42,12 @@ class Request:
 
     @classmethod
     def from_command(cls, command: dict, deps: Deps) -> Request:
-        return cls(command.get("team_id", ""), command.get("channel_id", ""), command.get("user_id", ""),
-                   int(deps.now().timestamp()))
+        return cls(
+            command.get("team_id", ""),
+            command.get("channel_id", ""),
+            command.get("user_id", ""),
+            int(deps.now().timestamp()),
+        )
 
 
 def reply(text: str = "", blocks: list | None = None) -> Reply:
@@ -52,36 +57,47 @@ def reply(text: str = "", blocks: list | None = None) -> Reply:
     return out
 
 
-def register(app: App, deps: Deps) -> None:
-    def on_command(ack, command, client, respond):
-        """Parse once; answer inside the acknowledgement when nothing must be asked of Slack first,
-        otherwise acknowledge and carry the command out (once) on the follow-up workers."""
-        req = Request.from_command(command, deps)
-        try:
-            cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
-        except grammar.UsageError as exc:
-            return ack(**reply(messages.usage_text(str(exc))))
-        if not must_ask_slack(deps, cmd, req):
-            outcome = execute(deps, cmd, req, client=client)
-            return ack(**outcome) if outcome else ack()
-        ack()
-        deps.followups.submit(FollowUp(
-            lambda: _after_ack(deps, cmd, req, client, respond), what=f"carry out /coprod {type(cmd).__name__}",
-            team=req.team, channel=req.channel,
-            apologise=lambda: respond(**reply(SORRY), replace_original=False)))
+def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
+    """Parse once; answer inside the acknowledgement when nothing must be asked of Slack first,
+    otherwise acknowledge and carry the command out (once) on the follow-up workers."""
+    req = Request.from_command(command, deps)
+    try:
+        cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
+    except grammar.UsageError as exc:
+        ack(**reply(messages.usage_text(str(exc))))
+        return
+    if not must_ask_slack(deps, cmd, req):
+        ack(**(execute(deps, cmd, req, client=client) or {}))
+        return
+    ack()
+    deps.followups.submit(
+        FollowUp(
+            lambda: _after_ack(deps, cmd, req, client, respond),
+            what=f"carry out /coprod {type(cmd).__name__}",
+            team=req.team,
+            channel=req.channel,
+            apologise=lambda: respond(**reply(SORRY), replace_original=False),
+        )
+    )
 
+
+def register(app: App) -> None:
     app.command("/coprod")(on_command)
 
 
-def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient, respond) -> None:
+def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient, respond: Respond) -> None:
     try:
         outcome = execute(deps, cmd, req, client=client)
     except SlackApiError as exc:
         error = exc.response.get("error", "")
-        log.warning("/coprod %s failed at Slack for team %s channel %s: %s", type(cmd).__name__, req.team,
-                    req.channel, error)
-        outcome = reply(NOT_IN_CHANNEL if error in ("not_in_channel", "channel_not_found") else
-                        "Sorry, Slack didn't accept that just now. Please try again in a minute.")
+        log.warning(
+            "/coprod %s failed at Slack for team %s channel %s: %s", type(cmd).__name__, req.team, req.channel, error
+        )
+        outcome = reply(
+            NOT_IN_CHANNEL
+            if error in ("not_in_channel", "channel_not_found")
+            else "Sorry, Slack didn't accept that just now. Please try again in a minute."
+        )
     if outcome:
         respond(**outcome, replace_original=False)
 
@@ -93,11 +109,16 @@ def must_ask_slack(deps: Deps, cmd: grammar.Command, req: Request) -> bool:
         return False
     if isinstance(cmd, (grammar.CheckinNow, grammar.Export)):
         return True
-    store = deps.store
-    partnership = store.partnership(req.team, req.channel)
-    needs_rights = grammar.is_coordinator_only(cmd)
-    needs_info = partnership is None or (needs_rights and not store.is_coordinator(req.team, req.channel, req.user))
-    return needs_info and known_user(store, req.team, req.user, req.now) is None
+    partnership = deps.store.partnerships.get(req.team, req.channel)
+    return _needs_info(deps, cmd, req, partnership) and known_user(deps.store, req.team, req.user, req.now) is None
+
+
+def _needs_info(deps: Deps, cmd: grammar.Command, req: Request, partnership: Partnership | None) -> bool:
+    """Whether what Slack says of the person matters: their timezone for a new partnership, or whether
+    they are a workspace admin when a coordinator-only command comes from someone not named coordinator."""
+    if partnership is None:
+        return True
+    return grammar.is_coordinator_only(cmd) and not deps.store.people.is_coordinator(partnership, req.user)
 
 
 def _in_channel(req: Request) -> bool:
@@ -114,110 +135,136 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, *, client: WebClient
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
         return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
+    partnership = store.partnerships.get(req.team, req.channel)
     if isinstance(cmd, grammar.ShowSummary):
-        return _summary(deps, cmd, req)
-
-    partnership = store.partnership(req.team, req.channel)
+        return _summary(deps, cmd, partnership)
     info = known_user(store, req.team, req.user, req.now)
-    needs_rights = grammar.is_coordinator_only(cmd)
-    needs_info = partnership is None or (needs_rights and not store.is_coordinator(req.team, req.channel, req.user))
-    if needs_info and info is None:
+    if info is None and _needs_info(deps, cmd, req, partnership):
         info = look_up_user(store, client, req.team, req.user, req.now)
-    if needs_rights and not may_coordinate(store, req.team, req.channel, info, req.user):
+    if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
+        assert partnership is not None  # may_coordinate says yes to a channel nobody has set up
         what = grammar.COORDINATOR_ONLY[type(cmd)]
-        return reply(messages.refusal_text(what, store.coordinators(req.team, req.channel)))
+        return reply(messages.refusal_text(what, store.people.coordinators(partnership)))
     if partnership is None:
         tz = info.timezone if info and info.timezone else "UTC"
-        store.ensure_partnership(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
-    return _apply(deps, cmd, req, client)
+        partnership = store.partnerships.ensure(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
+    return _apply(deps, cmd, req, partnership, client)
 
 
-def _summary(deps: Deps, cmd: grammar.ShowSummary, req: Request) -> Reply:
-    result = partnership_summary(deps.store, deps.catalog, req.team, req.channel, now=deps.now(),
-                                 weeks=cmd.weeks, level_id=cmd.level.id if cmd.level else None)
-    if result is None:
-        return reply("coprod isn't set up in this channel yet. A coordinator can start with "
-                     "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`.")
-    tz = deps.store.partnership(req.team, req.channel).timezone
-    return reply(messages.summary_text(result), messages.summary_blocks(result, tz))
+def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None) -> Reply:
+    if partnership is None:
+        return reply(
+            "coprod isn't set up in this channel yet. A coordinator can start with "
+            "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`."
+        )
+    result = partnership_summary(
+        deps.store,
+        deps.catalog,
+        partnership,
+        now=deps.now(),
+        weeks=cmd.weeks,
+        level_id=cmd.level.id if cmd.level else None,
+    )
+    return reply(messages.summary_text(result), messages.summary_blocks(result, partnership.timezone))
 
 
-def _apply(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient) -> Reply | None:
-    store, team, channel = deps.store, req.team, req.channel
-    tz = store.partnership(team, channel).timezone
+def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, client: WebClient) -> Reply | None:
+    store, tz = deps.store, p.timezone
     if isinstance(cmd, grammar.CheckinNow):
-        posts.post_checkin(deps, client, team, channel, cmd.target)
+        posts.post_checkin(deps, client, p, cmd.target)
         return None
     if isinstance(cmd, grammar.Export):
         return _export(deps, client, req)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
-        store.set_schedule(team, channel, kind=cmd.kind, cadence=spec.cadence, weekday=spec.weekday,
-                           at_minute=spec.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now)
-        store.set_paused(team, channel, None)
+        store.partnerships.set_schedule(
+            p,
+            kind=cmd.kind,
+            cadence=spec.cadence,
+            weekday=spec.weekday,
+            at_minute=spec.at_minute,
+            anchor=spec.anchor.isoformat(),
+            set_by=req.user,
+            now=req.now,
+        )
+        store.partnerships.set_paused(p, None)
         return reply(messages.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
     if isinstance(cmd, grammar.StopSchedule):
-        removed = store.clear_schedule(team, channel, cmd.kind)
+        removed = store.partnerships.clear_schedule(p, cmd.kind)
         what = messages.KIND_NAMES[cmd.kind]
         return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
     if isinstance(cmd, grammar.SetMeeting):
         spec = Spec("weekly", cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
-        store.set_schedule(team, channel, kind="meeting", cadence="weekly", weekday=cmd.weekday,
-                           at_minute=cmd.at_minute, anchor=spec.anchor.isoformat(), set_by=req.user, now=req.now,
-                           remind_minutes=cmd.remind_minutes)
-        store.set_paused(team, channel, None)
+        store.partnerships.set_schedule(
+            p,
+            kind="meeting",
+            cadence="weekly",
+            weekday=cmd.weekday,
+            at_minute=cmd.at_minute,
+            anchor=spec.anchor.isoformat(),
+            set_by=req.user,
+            now=req.now,
+            remind_minutes=cmd.remind_minutes,
+        )
+        store.partnerships.set_paused(p, None)
         first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
         return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first))
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
-        new = store.log_meeting(team, channel, held_on=today, user=req.user, now=req.now)
-        return reply("Thank you: today's meeting is logged." if new
-                     else "Today's meeting was already logged. Thank you!")
+        new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
+        return reply(
+            "Thank you: today's meeting is logged." if new else "Today's meeting was already logged. Thank you!"
+        )
     if isinstance(cmd, grammar.StopMeeting):
-        removed = store.clear_schedule(team, channel, "meeting")
+        removed = store.partnerships.clear_schedule(p, "meeting")
         return reply("Done: no more meeting reminders." if removed else "There were no meeting reminders to stop.")
     if isinstance(cmd, grammar.ChangeCoordinator):
-        return _coordinators(deps, cmd, req)
+        return _coordinators(deps, cmd, req, p)
     if isinstance(cmd, grammar.SetRole):
-        store.set_role(team, channel, cmd.user, cmd.role)
-        return reply(f"Thanks: {messages.mention(cmd.user)} is recorded as {cmd.role}. Roles help the summary "
-                     "notice whose voices we haven't heard lately.")
+        store.people.set_role(p, cmd.user, cmd.role)
+        return reply(
+            f"Thanks: {messages.mention(cmd.user)} is recorded as {cmd.role}. Roles help the summary "
+            "notice whose voices we haven't heard lately."
+        )
     if isinstance(cmd, grammar.PinNext):
-        store.set_pin(team, channel, cmd.target.id)
-        name = getattr(cmd.target, "text", None) or getattr(cmd.target, "name", "")
+        store.partnerships.set_pin(p, cmd.target.id)
+        name = cmd.target.text if isinstance(cmd.target, Facilitator) else cmd.target.name
         return reply(f"Done: the next scheduled check-in will be about “{messages.escape(name)}”.")
     if isinstance(cmd, grammar.SetTimezone):
-        store.set_timezone(team, channel, cmd.timezone, now=req.now)
+        store.partnerships.set_timezone(p, cmd.timezone, now=req.now)
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
     if isinstance(cmd, grammar.SetRetention):
-        store.set_retention(team, channel, cmd.months)
+        store.partnerships.set_retention(p, cmd.months)
         if cmd.months is None:
             return reply("Done: comments are kept until someone erases them.")
         return reply(f"Done: comments older than {cmd.months} months will be deleted (ratings are kept).")
     raise TypeError(f"unhandled command {type(cmd).__name__}")
 
 
-def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request) -> dict:
-    store = deps.store
+def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: Partnership) -> Reply:
+    people = deps.store.people
     who = messages.mention(cmd.user)
     if cmd.add:
-        added = store.add_coordinator(req.team, req.channel, cmd.user, added_by=req.user)
+        added = people.add_coordinator(p, cmd.user, added_by=req.user)
         return reply(f"Done: {who} is now a coordinator here." if added else f"{who} is already a coordinator here.")
-    current = store.coordinators(req.team, req.channel)
+    current = people.coordinators(p)
     if cmd.user in current and len(current) == 1:
         return reply(f"{who} is the only coordinator here, so I kept them. Add someone else first.")
-    removed = store.remove_coordinator(req.team, req.channel, cmd.user)
+    removed = people.remove_coordinator(p, cmd.user)
     return reply(f"Done: {who} is no longer a coordinator here." if removed else f"{who} wasn't a coordinator here.")
 
 
-def _export(deps: Deps, client: WebClient, req: Request) -> dict:
+def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
     out = io.StringIO()
     rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel), out)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(channel=dm, content=out.getvalue(), filename=f"coprod-{req.channel}.csv",
-                           title="coprod answers",
-                           initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
-                           "Anonymous answers carry no names; private reflections are left out.")
+    client.files_upload_v2(
+        channel=dm,
+        content=out.getvalue(),
+        filename=f"coprod-{req.channel}.csv",
+        title="coprod answers",
+        initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
+        "Anonymous answers carry no names; private reflections are left out.",
+    )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")
-

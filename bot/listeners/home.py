@@ -1,28 +1,32 @@
-"""App Home: the partnerships the viewer belongs to, each level's coverage and flags, what is next."""
+"""App Home: the partnerships the viewer belongs to, each level's coverage and flags, what is next, and the
+coordinators' buttons ("Ask a check-in now", "Post the summary")."""
 
 from __future__ import annotations
 
 import logging
 
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
-from bot.jobs import offset_of, spec_of
-from bot.people import known_user, look_up_user
-from bot.posts import Deps
+from bot import messages, posts
+from bot.deps import Deps
+from bot.followups import FollowUp
+from bot.listeners.payloads import action_of, ids
+from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import partnership_summary
-from bot.schedule import next_fire
-from bot.store import ScheduledPartnership
+from bot.schedule import next_fire, offset_of, spec_of
 
 log = logging.getLogger(__name__)
+SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
 
 
 def viewer_channels(client: WebClient, user: str) -> set[str]:
     channels: set[str] = set()
     try:
-        for page in client.users_conversations(user=user, types="public_channel,private_channel",
-                                               exclude_archived=True, limit=200):
+        for page in client.users_conversations(
+            user=user, types="public_channel,private_channel", exclude_archived=True, limit=200
+        ):
             channels.update(c["id"] for c in page.get("channels", []))
     except SlackApiError as exc:
         log.warning("users.conversations failed: %s", exc.response.get("error"))
@@ -34,26 +38,78 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
     mine = viewer_channels(client, user)
     items = []
     info = None
-    for p in store.partnerships(team):
+    for p in store.partnerships.in_workspace(team):
         if p.channel_id not in mine:
             continue
         if info is None:  # workspace admins coordinate too: ask Slack when we don't know them yet
-            stamp = int(now.timestamp())
-            info = known_user(store, team, user, stamp) or look_up_user(store, client, team, user, stamp)
-        summary = partnership_summary(store, deps.catalog, team, p.channel_id, now=now)
-        upcoming = {}
-        for kind, row in store.schedules(team, p.channel_id).items():
-            item = ScheduledPartnership(p, row)
-            upcoming[kind] = None if p.paused_reason else next_fire(
-                spec_of(item), p.timezone, now, offset_minutes=offset_of(item))
-        items.append({
-            "channel": p.channel_id,
-            "timezone": p.timezone,
-            "summary": summary,
-            "covered": {s.level.id: s.covered for s in summary.levels},
-            "next": upcoming,
-            "paused": p.paused_reason,
-            "coordinator": store.is_coordinator(team, p.channel_id, user) or bool(info and info.is_admin),
-            "reflexivity_on": user not in store.reflexivity_optouts(team, p.channel_id),
-        })
+            info = known_user(store, team, user, deps.stamp()) or look_up_user(store, client, team, user, deps.stamp())
+        upcoming = {
+            kind: None if p.paused_reason else next_fire(spec_of(s), p.timezone, now, offset_minutes=offset_of(s))
+            for kind, s in store.partnerships.schedules(p).items()
+        }
+        items.append(
+            messages.HomeItem(
+                channel=p.channel_id,
+                timezone=p.timezone,
+                summary=partnership_summary(store, deps.catalog, p, now=now),
+                next=upcoming,
+                paused=p.paused_reason,
+                coordinator=store.people.is_coordinator(p, user) or bool(info and info.is_admin),
+                reflexivity_on=user not in store.people.reflexivity_optouts(p),
+            )
+        )
     client.views_publish(user_id=user, view=messages.home_view(items, deps.catalog))
+
+
+def on_home_button(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:
+    ack()
+    team, _, user = ids(body)
+    action = action_of(body)
+    channel, kind = str(action.get("value", "")), str(action.get("action_id"))
+    deps.followups.submit(
+        FollowUp(
+            lambda: home_post(deps, client, team, user, channel, kind),
+            what=f"carry out {kind} from App Home",
+            team=team,
+            channel=channel,
+            apologise=lambda: client.chat_postMessage(channel=user, text=SORRY),
+        )
+    )
+
+
+def home_post(deps: Deps, client: WebClient, team: str, user: str, channel: str, kind: str) -> None:
+    """App Home's buttons: coordinators only, checked here on the server, whatever the payload says."""
+    store = deps.store
+    partnership = store.partnerships.get(team, channel)
+    if partnership is None:
+        return
+    now = deps.stamp()
+    info = known_user(store, team, user, now) or look_up_user(store, client, team, user, now)
+    if not may_coordinate(store, partnership, info, user):
+        client.chat_postMessage(
+            channel=user,
+            text=messages.refusal_text(
+                "post check-ins and summaries from here", store.people.coordinators(partnership)
+            ),
+        )
+        return
+    # A double click posts once: both clicks claim the same one-minute slot.
+    if not store.ledger.claim_post(partnership, kind=kind, fire_at=now // 60 * 60, now=now):
+        return
+    try:
+        if kind == "home_checkin":
+            posts.post_checkin(deps, client, partnership)
+        else:
+            posts.post_summary(deps, client, partnership)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        posts.pause_for_error(deps, client, partnership, error)
+        client.chat_postMessage(
+            channel=user, text=f"Sorry, I couldn't post in <#{channel}> ({messages.escape(error)})."
+        )
+    publish_home(deps, client, team, user)
+
+
+def register(app: App) -> None:
+    app.action("home_checkin")(on_home_button)
+    app.action("home_summary")(on_home_button)

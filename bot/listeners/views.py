@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 
-from slack_bolt import App
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot import messages
+from bot.deps import Deps
 from bot.listeners.actions import count_changed
 from bot.listeners.payloads import dig, ids
-from bot.posts import Deps
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bo
         meta = json.loads(view.get("private_metadata") or "{}")
         checkin_id = int(meta["checkin"]) if isinstance(meta, dict) else None
     except (ValueError, KeyError, TypeError):
+        checkin_id = None
+    if checkin_id is not None and not 0 < checkin_id < 2**63:  # not a row id SQLite could hold
         checkin_id = None
     values = dig(view, "state", "values")
     rating_text = dig(values, "rating", "rating", "selected_option", "value")
@@ -33,34 +36,53 @@ def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bo
 
 
 def _thanks(text: str) -> dict:
-    return {"type": "modal", "title": {"type": "plain_text", "text": "Thank you"},
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Thank you"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
 
 
-def register(app: App, deps: Deps) -> None:
-    store = deps.store
+def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
+    team, _, user = ids(body)
+    answers = deps.store.answers
+    checkin_id, rating, comment, anonymous = parse_submission(view)
+    checkin = answers.checkin(team, checkin_id) if checkin_id is not None else None
+    if checkin is None:
+        ack(response_action="errors", errors={"comment": "Sorry, I can't find that check-in any more."})
+        return
+    if comment and len(comment) > messages.COMMENT_MAX:
+        ack(response_action="errors", errors={"comment": f"Please keep it under {messages.COMMENT_MAX} characters."})
+        return
+    if rating is None and answers.my_answer(team, checkin.id, user) is None:
+        ack(response_action="errors", errors={"rating": "Please pick a rating from 1 to 5."})
+        return
+    private = checkin.kind == "reflexivity"
+    role = None if private or anonymous else deps.store.people.role(checkin.partnership_id, user)
+    answer = answers.record_response(
+        team,
+        checkin.id,
+        user,
+        rating=rating,
+        comment=comment or "",
+        anonymous=anonymous,
+        now=deps.stamp(),
+        private=private,
+        role=role,
+    )
+    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+    ack(
+        response_action="update",
+        view=_thanks(
+            messages.answer_recorded(
+                facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private
+            )
+        ),
+    )
+    if not private:
+        count_changed(deps, client, checkin)
 
-    def submit(ack, body, view, client):
-        team, _, user = ids(body)
-        checkin_id, rating, comment, anonymous = parse_submission(view)
-        checkin = store.checkin(team, checkin_id) if checkin_id is not None else None
-        if checkin is None:
-            return ack(response_action="errors", errors={"comment": "Sorry, I can't find that check-in any more."})
-        if comment and len(comment) > messages.COMMENT_MAX:
-            return ack(response_action="errors",
-                       errors={"comment": f"Please keep it under {messages.COMMENT_MAX} characters."})
-        if rating is None and store.my_answer(team, checkin.id, user) is None:
-            return ack(response_action="errors", errors={"rating": "Please pick a rating from 1 to 5."})
-        private = checkin.kind == "reflexivity"
-        role = None if private else store.roles(team, checkin.channel_id).get(user)
-        answer = store.record_response(team, checkin.id, user, rating=rating, comment=comment or "",
-                                       anonymous=anonymous, now=int(deps.now().timestamp()), private=private,
-                                       role=None if anonymous else role)
-        facilitator = deps.catalog.facilitator(checkin.facilitator_id)
-        ack(response_action="update", view=_thanks(messages.answer_recorded(
-            facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private)))
-        if not private:
-            count_changed(deps, client, checkin)
 
-    app.view("comment")(submit)
+def register(app: App) -> None:
+    app.view("comment")(on_comment_submit)

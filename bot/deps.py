@@ -1,0 +1,44 @@
+"""What the Slack edge and the scheduler share: the store, the catalog, the clock and the follow-up workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.catalog import Catalog
+from bot.followups import FollowUps
+from bot.store import Store
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Built once by the runtime and handed to every listener and job."""
+
+    store: Store
+    catalog: Catalog
+    clock: Callable[[], datetime] = utcnow  # an aware datetime in UTC; tests move it by hand
+    identity: dict[str, str] = field(default_factory=dict)  # the bot's own user id, learned on first need
+    followups: FollowUps = field(default_factory=FollowUps)  # the work that follows an acknowledgement
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def stamp(self) -> int:
+        """Now, in the store's Unix seconds."""
+        return int(self.clock().timestamp())
+
+    def bot_user(self, client: WebClient) -> str | None:
+        if "user" not in self.identity:
+            try:
+                self.identity["user"] = client.auth_test()["user_id"]
+            except SlackApiError:
+                return None
+        return self.identity["user"]

@@ -1,0 +1,84 @@
+"""The SQLite store: the only package that speaks SQL, split by what it stores.
+
+``Store`` opens the file and holds one object per aggregate; callers use their verbs, never SQL:
+
+- ``store.partnerships``: partnerships, their settings and schedules (``partnerships.py``)
+- ``store.people``: coordinators, roles, reflection opt-outs, what Slack told us of people (``people.py``)
+- ``store.answers``: check-ins and answers, export, erasure, retention (``answers.py``)
+- ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
+- ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
+
+Every verb is scoped by workspace: it takes a :class:`Partnership` (looked up once, by workspace and
+channel, at the edge) or the workspace id itself. Times are integer Unix seconds (UTC).
+"""
+
+from __future__ import annotations
+
+import os
+
+from bot.store.activity import Activity
+from bot.store.answers import Answers
+from bot.store.db import Database, StoreError
+from bot.store.ledger import Ledger
+from bot.store.partnerships import Partnerships
+from bot.store.people import People
+from bot.store.records import (
+    Answer,
+    Checkin,
+    LevelActivity,
+    Partnership,
+    ScheduledPartnership,
+    ScheduleRow,
+    SummaryInputs,
+    UserInfo,
+)
+
+__all__ = [
+    "Answer",
+    "Checkin",
+    "LevelActivity",
+    "Partnership",
+    "ScheduleRow",
+    "ScheduledPartnership",
+    "Store",
+    "StoreError",
+    "SummaryInputs",
+    "UserInfo",
+]
+
+
+class Store:
+    """coprod's data, behind verbs grouped by what they store."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.db = Database(path)
+        self.partnerships = Partnerships(self.db)
+        self.people = People(self.db)
+        self.answers = Answers(self.db)
+        self.activity = Activity(self.db)
+        self.ledger = Ledger(self.db)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Store:
+        """Open (creating or upgrading) the database, or raise StoreError with one clear line."""
+        store = cls(path)
+        store.upgrade()
+        return store
+
+    @property
+    def path(self) -> str:
+        return self.db.path
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations; return their names."""
+        return self.db.upgrade()
+
+    def applied_migrations(self) -> list[str]:
+        return self.db.applied_migrations()
+
+    def integrity_check(self) -> str:
+        return self.db.integrity_check()
+
+    def close(self) -> None:
+        """Close every thread's connection; the store can't be used afterwards."""
+        self.db.close()

@@ -1,0 +1,101 @@
+"""What a partnership has been doing: meetings held, and the activity the summary and rotation read."""
+
+from __future__ import annotations
+
+from bot.store.db import Database
+from bot.store.records import LevelActivity, Partnership, SummaryInputs
+
+
+class Activity:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def log_meeting(self, p: Partnership, *, held_on: str, user: str, now: int) -> bool:
+        """Log that the team met on a (local) date; a second log for the same date changes nothing (False)."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO meetings (partnership_id, team_id, held_on, held_at, logged_by)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (p.id, p.team_id, held_on, now, user),
+            )
+            return cur.rowcount > 0
+
+    def last_meeting(self, p: Partnership) -> int | None:
+        """When the last meeting was logged, or None."""
+        row = self.db.one("SELECT MAX(held_at) FROM meetings WHERE partnership_id = ?", (p.id,))
+        return row[0] if row else None
+
+    def level_activity(self, p: Partnership, *, since: int, until: int, k: int = 1) -> dict[str, LevelActivity]:
+        """Per level: check-ins asked, answers, distinct people, mean rating and last activity in [since, until).
+
+        The mean counts only check-ins that ``k`` or more people answered: comparing two windows can then
+        never reveal fewer than k people's ratings (a window one small check-in longer would otherwise give
+        away that check-in's answers)."""
+        means = {
+            r["level_id"]: r["mean"]
+            for r in self.db.query(
+                """
+            SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) AS mean FROM (
+                SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
+                FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
+                GROUP BY c.id HAVING COUNT(r.id) >= ?)
+            GROUP BY level_id
+            """,
+                (p.id, since, until, k),
+            )
+        }
+        rows = self.db.query(
+            """
+            SELECT c.level_id, COUNT(DISTINCT c.id) AS checkins, COUNT(r.id) AS responses,
+                   COUNT(DISTINCT r.responder) AS responders, MAX(c.asked_at) AS asked, MAX(r.answered_at) AS answered,
+                   COUNT(DISTINCT c.facilitator_id) AS covered
+            FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
+            GROUP BY c.level_id
+            """,
+            (p.id, since, until),
+        )
+        return {
+            r["level_id"]: LevelActivity(
+                r["level_id"],
+                r["checkins"],
+                r["responses"],
+                r["responders"],
+                means.get(r["level_id"]),
+                max(t for t in (r["asked"], r["answered"]) if t is not None),
+                r["covered"],
+            )
+            for r in rows
+        }
+
+    def answered_roles(self, p: Partnership, *, since: int, until: int) -> set[str]:
+        """The roles that named answers in [since, until) came from."""
+        rows = self.db.query(
+            """
+            SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND r.role IS NOT NULL
+            """,
+            (p.id, since, until),
+        )
+        return {r["role"] for r in rows}
+
+    def last_asked(self, p: Partnership, kind: str = "checkin") -> dict[str, tuple[str, int]]:
+        """facilitator id -> (level id, when it was last asked), for the rotation."""
+        rows = self.db.query(
+            """
+            SELECT facilitator_id, level_id, MAX(asked_at) AS asked FROM checkins
+            WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id
+            """,
+            (p.id, kind),
+        )
+        return {r["facilitator_id"]: (r["level_id"], r["asked"]) for r in rows}
+
+    def summary_inputs(self, p: Partnership, *, since: int, until: int) -> SummaryInputs:
+        """Everything of the partnership's activity the summary of [since, until) reads."""
+        return SummaryInputs(
+            levels=self.level_activity(p, since=since, until=until, k=p.k),
+            last_meeting=self.last_meeting(p),
+            answered_roles=self.answered_roles(p, since=since, until=until),
+            history=self.last_asked(p),
+        )

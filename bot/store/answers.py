@@ -1,0 +1,235 @@
+"""Check-ins and the answers to them: recording, reading back, exporting, erasing and expiring.
+
+An answer belongs to a responder: a keyed hash of workspace and person, so an anonymous answer keeps
+no user id and still stays one answer per person (and forget-me can still find it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterator
+
+from bot.store.db import Database
+from bot.store.records import Answer, Checkin, Partnership, from_row
+
+EXPORT_COLUMNS = (
+    "channel",
+    "level",
+    "facilitator",
+    "kind",
+    "asked_at",
+    "rating",
+    "comment",
+    "anonymous",
+    "user",
+    "role",
+    "answered_at",
+)
+
+
+class Answers:
+    def __init__(self, db: Database):
+        self.db = db
+        self._key: bytes | None = None
+
+    def responder_key(self, team: str, user: str) -> str:
+        """A keyed hash standing for one person in one workspace; the user id itself is not kept."""
+        if self._key is None:
+            row = self.db.one("SELECT value FROM meta WHERE key = 'responder_key'")
+            assert row is not None, "the schema makes the responder key"
+            self._key = bytes.fromhex(row["value"])
+        return hmac.new(self._key, f"{team}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    # ---- check-ins ---------------------------------------------------------------------------
+
+    def record_checkin(
+        self,
+        p: Partnership,
+        *,
+        facilitator_id: str,
+        level_id: str,
+        asked_at: int,
+        kind: str = "checkin",
+        message_ts: str | None = None,
+    ) -> int:
+        """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                """
+                INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts),
+            )
+            return int(cur.lastrowid or 0)
+
+    def set_checkin_message(self, team: str, checkin_id: int, message_ts: str) -> None:
+        """Where Slack put the check-in's message, so its count can be updated."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team)
+            )
+
+    def delete_checkin(self, team: str, checkin_id: int) -> None:
+        """Undo a check-in that never reached Slack, so the rotation doesn't count it."""
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM checkins WHERE id = ? AND team_id = ?", (checkin_id, team))
+
+    def checkin(self, team: str, checkin_id: int) -> Checkin | None:
+        """One check-in of this workspace (None for another workspace's id)."""
+        row = self.db.one(
+            """
+            SELECT c.id, c.partnership_id, c.team_id, p.channel_id, c.kind, c.facilitator_id, c.level_id,
+                   c.asked_at, c.message_ts
+            FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+            WHERE c.id = ? AND c.team_id = ?
+            """,
+            (checkin_id, team),
+        )
+        return from_row(Checkin, row) if row else None
+
+    # ---- answers -----------------------------------------------------------------------------
+
+    def record_response(
+        self,
+        team: str,
+        checkin_id: int,
+        user: str,
+        *,
+        rating: int | None,
+        now: int,
+        comment: str | None = None,
+        anonymous: bool | None = None,
+        private: bool = False,
+        role: str | None = None,
+    ) -> Answer:
+        """Store or update one person's answer to one check-in, in one transaction.
+
+        ``rating=None`` keeps an earlier rating (a comment added later); ``anonymous=None`` keeps
+        the earlier choice. Anonymous answers keep no user id, only the keyed responder hash, and no role.
+        """
+        responder = self.responder_key(team, user)
+        with self.db.write() as conn:
+            # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
+            found = conn.execute(
+                """
+                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous
+                FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?
+                WHERE c.id = ? AND c.team_id = ?
+                """,
+                (responder, checkin_id, team),
+            ).fetchone()
+            if found is None:
+                raise KeyError(f"no check-in {checkin_id} in {team}")
+            before = found if found["answered"] else None
+            if before is None:
+                if rating is None:
+                    raise ValueError("a first answer needs a rating")
+                new_rating, new_comment, new_anon = rating, comment, bool(anonymous)
+            else:  # what isn't given now stays as it was
+                new_rating = rating if rating is not None else before["rating"]
+                new_comment = comment if comment is not None else before["comment"]
+                new_anon = anonymous if anonymous is not None else bool(before["anonymous"])
+            conn.execute(
+                """
+                INSERT INTO responses (checkin_id, team_id, responder, user_id, anonymous, private, rating, comment,
+                                       role, answered_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (checkin_id, responder) DO UPDATE SET
+                    user_id = excluded.user_id, anonymous = excluded.anonymous, rating = excluded.rating,
+                    comment = excluded.comment, role = excluded.role, answered_at = excluded.answered_at
+                """,
+                (
+                    checkin_id,
+                    team,
+                    responder,
+                    None if new_anon else user,
+                    int(new_anon),
+                    int(private),
+                    new_rating,
+                    new_comment or None,
+                    None if new_anon else role,  # a role can single out an anonymous answer
+                    now,
+                ),
+            )
+            count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
+        return Answer(new_rating, new_comment or None, new_anon, before is None, count)
+
+    def my_answer(self, team: str, checkin_id: int, user: str) -> Answer | None:
+        """What this person answered to this check-in, if anything."""
+        row = self.db.one(
+            """
+            SELECT rating, comment, anonymous,
+                   (SELECT COUNT(*) FROM responses WHERE checkin_id = ?1 AND team_id = ?3) AS count
+            FROM responses WHERE checkin_id = ?1 AND responder = ?2 AND team_id = ?3
+            """,
+            (checkin_id, self.responder_key(team, user), team),
+        )
+        if row is None:
+            return None
+        return Answer(row["rating"], row["comment"], bool(row["anonymous"]), False, row["count"])
+
+    def response_count(self, team: str, checkin_id: int) -> int:
+        """How many people answered (all that a check-in's message ever shows)."""
+        row = self.db.one("SELECT COUNT(*) FROM responses WHERE checkin_id = ? AND team_id = ?", (checkin_id, team))
+        return int(row[0]) if row else 0
+
+    # ---- export, erasure, retention ----------------------------------------------------------
+
+    def export_rows(self, team: str, channel: str | None = None) -> Iterator[dict]:
+        """Every answer in a workspace (or one channel): anonymous rows carry no identity; private
+        reflexivity answers (rating, comment and who) belong to their author and are left out."""
+        cursor = self.db.conn.execute(
+            """
+            SELECT p.channel_id AS channel, c.level_id AS level, c.facilitator_id AS facilitator, c.kind,
+                   c.asked_at, r.rating, r.comment, r.anonymous, r.user_id AS user, r.role, r.answered_at
+            FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id
+            WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0
+            ORDER BY c.asked_at, c.id, r.id
+            """,
+            (team, team, channel, channel),
+        )
+        for row in cursor:
+            record = {name: row[name] for name in EXPORT_COLUMNS}
+            record["anonymous"] = bool(record["anonymous"])
+            if record["anonymous"]:
+                record["user"] = None
+                record["role"] = None
+            yield record
+
+    def forget_user(self, team: str, user: str) -> dict[str, int]:
+        """Erase one person's answers, roles, reflexivity settings and cached profile in a workspace.
+
+        Coordinator rights stay (a channel must keep a coordinator; `coordinators remove` takes them away),
+        but the person's id is cleared from who-set-what records."""
+        responder = self.responder_key(team, user)
+        with self.db.write() as conn:
+            counts = {
+                "answers": conn.execute(
+                    "DELETE FROM responses WHERE team_id = ? AND responder = ?", (team, responder)
+                ).rowcount,
+                "roles": conn.execute("DELETE FROM roles WHERE team_id = ? AND user_id = ?", (team, user)).rowcount,
+                "reflexivity settings": conn.execute(
+                    "DELETE FROM reflexivity_optouts WHERE team_id = ? AND user_id = ?", (team, user)
+                ).rowcount,
+                "profile": conn.execute("DELETE FROM users WHERE team_id = ? AND user_id = ?", (team, user)).rowcount,
+            }
+            conn.execute("UPDATE meetings SET logged_by = NULL WHERE team_id = ? AND logged_by = ?", (team, user))
+            conn.execute("UPDATE schedules SET set_by = NULL WHERE team_id = ? AND set_by = ?", (team, user))
+            conn.execute("UPDATE coordinators SET added_by = NULL WHERE team_id = ? AND added_by = ?", (team, user))
+        return counts
+
+    def purge_old_comments(self, *, now: int) -> int:
+        """Blank comments older than each partnership's retention setting (all workspaces); returns how many."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                """
+                UPDATE responses SET comment = NULL WHERE comment IS NOT NULL AND id IN (
+                    SELECT r.id FROM responses r JOIN checkins c ON c.id = r.checkin_id
+                    JOIN partnerships p ON p.id = c.partnership_id
+                    WHERE p.retention_months IS NOT NULL AND r.answered_at < ? - p.retention_months * 30 * 86400)
+                """,
+                (now,),
+            )
+            return cur.rowcount

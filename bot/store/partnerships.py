@@ -1,0 +1,132 @@
+"""Partnerships (one per channel) and their settings and schedules.
+
+A partnership is looked up once, at the edge, by workspace and channel; every other verb takes the
+:class:`Partnership` record it got and works by its id, which already belongs to one workspace.
+"""
+
+from __future__ import annotations
+
+from bot.store.db import Database
+from bot.store.records import Partnership, ScheduledPartnership, ScheduleRow, from_row
+
+_COLUMNS = (
+    "id, team_id, channel_id, timezone, window_weeks, k, member_count, pinned, paused_reason, "
+    "created_by, created_at, retention_months"
+)
+_SCHEDULE_COLUMNS = "kind, cadence, weekday, at_minute, remind_minutes, anchor, set_at"
+
+
+class Partnerships:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def get(self, team: str, channel: str) -> Partnership | None:
+        """The channel's partnership in this workspace, or None before anyone set it up."""
+        row = self.db.one(f"SELECT {_COLUMNS} FROM partnerships WHERE team_id = ? AND channel_id = ?", (team, channel))
+        return from_row(Partnership, row) if row else None
+
+    def in_workspace(self, team: str) -> list[Partnership]:
+        rows = self.db.query(f"SELECT {_COLUMNS} FROM partnerships WHERE team_id = ? ORDER BY id", (team,))
+        return [from_row(Partnership, r) for r in rows]
+
+    def ensure(self, team: str, channel: str, *, timezone: str, created_by: str, now: int) -> Partnership:
+        """The channel's partnership, created on first use with its creator as first coordinator."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                """
+                INSERT OR IGNORE INTO partnerships (team_id, channel_id, timezone, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?)
+                """,
+                (team, channel, timezone, created_by, now),
+            )
+            if cur.rowcount:
+                conn.execute(
+                    """
+                    INSERT OR IGNORE INTO coordinators (partnership_id, team_id, user_id, added_by)
+                    VALUES (?, ?, ?, ?)
+                    """,
+                    (cur.lastrowid, team, created_by, created_by),
+                )
+        found = self.get(team, channel)
+        assert found is not None
+        return found
+
+    def _set(self, p: Partnership, column: str, value: object) -> None:
+        with self.db.write() as conn:
+            conn.execute(f"UPDATE partnerships SET {column} = ? WHERE id = ?", (value, p.id))
+
+    def set_timezone(self, p: Partnership, timezone: str, *, now: int) -> None:
+        """Change the timezone; schedules count as set now, so a time already passed today isn't posted again."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE partnerships SET timezone = ? WHERE id = ?", (timezone, p.id))
+            conn.execute("UPDATE schedules SET set_at = ? WHERE partnership_id = ?", (now, p.id))
+
+    def set_member_count(self, p: Partnership, count: int) -> None:
+        """How many people (not bots) are in the channel, for participation."""
+        self._set(p, "member_count", count)
+
+    def set_pin(self, p: Partnership, target: str | None) -> None:
+        """The level or practice the next scheduled check-in asks about (None: the rotation decides)."""
+        self._set(p, "pinned", target)
+
+    def set_paused(self, p: Partnership, reason: str | None) -> None:
+        """Pause every schedule (Slack refused the channel), or resume them with None."""
+        self._set(p, "paused_reason", reason)
+
+    def set_retention(self, p: Partnership, months: int | None) -> None:
+        """Blank comments older than this many months (None: keep them until someone erases them)."""
+        self._set(p, "retention_months", months)
+
+    # ---- schedules -------------------------------------------------------------------------
+
+    def set_schedule(
+        self,
+        p: Partnership,
+        *,
+        kind: str,
+        cadence: str,
+        weekday: int,
+        at_minute: int,
+        anchor: str,
+        set_by: str,
+        now: int,
+        remind_minutes: int | None = None,
+    ) -> None:
+        """Set (or replace) the partnership's one schedule of ``kind``; it fires from ``now`` on."""
+        with self.db.write() as conn:
+            conn.execute(
+                """
+                INSERT INTO schedules (partnership_id, team_id, kind, cadence, weekday, at_minute, remind_minutes,
+                                       anchor, set_by, set_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (partnership_id, kind) DO UPDATE SET
+                    cadence = excluded.cadence, weekday = excluded.weekday, at_minute = excluded.at_minute,
+                    remind_minutes = excluded.remind_minutes, anchor = excluded.anchor,
+                    set_by = excluded.set_by, set_at = excluded.set_at
+                """,
+                (p.id, p.team_id, kind, cadence, weekday, at_minute, remind_minutes, anchor, set_by, now),
+            )
+
+    def clear_schedule(self, p: Partnership, kind: str) -> bool:
+        """Stop the schedule of ``kind``; False when there was none."""
+        with self.db.write() as conn:
+            cur = conn.execute("DELETE FROM schedules WHERE partnership_id = ? AND kind = ?", (p.id, kind))
+            return cur.rowcount > 0
+
+    def schedules(self, p: Partnership) -> dict[str, ScheduleRow]:
+        """kind -> its schedule."""
+        rows = self.db.query(f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE partnership_id = ?", (p.id,))
+        return {r["kind"]: from_row(ScheduleRow, r) for r in rows}
+
+    def active_schedules(self) -> list[ScheduledPartnership]:
+        """Every schedule of every unpaused partnership: the scheduler's work list (all workspaces)."""
+        partnership_columns = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
+        rows = self.db.query(
+            f"""
+            SELECT {partnership_columns}, s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor,
+                   s.set_at
+            FROM schedules s JOIN partnerships p ON p.id = s.partnership_id
+            WHERE p.paused_reason IS NULL ORDER BY p.id, s.kind
+            """
+        )
+        return [ScheduledPartnership(from_row(Partnership, r), from_row(ScheduleRow, r)) for r in rows]

@@ -1,0 +1,100 @@
+"""The plain records the store hands out: frozen dataclasses, built from rows by column name."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def from_row(cls: type[T], row: sqlite3.Row, **extra: Any) -> T:
+    """A record from a row whose columns are named as the record's fields (``extra`` fills the rest)."""
+    names = set(row.keys())
+    values = {f.name: row[f.name] for f in fields(cls) if f.name in names}  # type: ignore[arg-type]
+    return cls(**values, **extra)
+
+
+@dataclass(frozen=True)
+class Partnership:
+    id: int
+    team_id: str
+    channel_id: str
+    timezone: str
+    window_weeks: int
+    k: int
+    member_count: int | None
+    pinned: str | None
+    paused_reason: str | None
+    created_by: str | None
+    created_at: int
+    retention_months: int | None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    kind: str
+    cadence: str
+    weekday: int
+    at_minute: int
+    remind_minutes: int | None
+    anchor: str
+    set_at: int = 0  # nothing fires for a schedule before it was set
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    user_id: str
+    timezone: str | None
+    is_admin: bool
+    fetched_at: int
+
+
+@dataclass(frozen=True)
+class Checkin:
+    id: int
+    partnership_id: int
+    team_id: str
+    channel_id: str
+    kind: str
+    facilitator_id: str
+    level_id: str
+    asked_at: int
+    message_ts: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    rating: int
+    comment: str | None
+    anonymous: bool
+    created: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class LevelActivity:
+    level_id: str
+    checkins: int
+    responses: int
+    responders: int
+    mean: float | None
+    last_activity: int | None
+    covered: int = 0  # distinct practices (facilitators) asked about
+
+
+@dataclass(frozen=True)
+class ScheduledPartnership:
+    partnership: Partnership
+    schedule: ScheduleRow
+
+
+@dataclass(frozen=True)
+class SummaryInputs:
+    """Everything a partnership's summary reads, in one go (see ``Activity.summary_inputs``)."""
+
+    levels: dict[str, LevelActivity]
+    last_meeting: int | None
+    answered_roles: set[str]
+    history: dict[str, tuple[str, int]]

@@ -1,0 +1,183 @@
+"""The schema: coprod's tables as a sequence of migrations, applied in order and never edited once released.
+
+sqlite-utils' ``Migrations`` records which have run in the database itself, so a database from a newer
+coprod (with a migration this one doesn't know) is recognised and refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "coprod"
+migrations = Migrations(MIGRATION_SET)
+KNOWN: list[str] = []  # the names of this coprod's migrations, in order
+
+
+def _known(fn):
+    KNOWN.append(fn.__name__)
+    return migrations()(fn)
+
+
+def _execute_each(db: sqlite_utils.Database, script: str) -> None:
+    # Not executescript: it commits first, which would end the migration's transaction half-way.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@_known
+def m001_initial(db: sqlite_utils.Database) -> None:
+    _execute_each(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE partnerships (
+            id INTEGER PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            window_weeks INTEGER NOT NULL DEFAULT 8,
+            k INTEGER NOT NULL DEFAULT 3,
+            member_count INTEGER,
+            pinned TEXT,
+            paused_reason TEXT,
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            UNIQUE (team_id, channel_id)
+        );
+        CREATE TABLE schedules (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            cadence TEXT NOT NULL,
+            weekday INTEGER NOT NULL,
+            at_minute INTEGER NOT NULL,
+            remind_minutes INTEGER,
+            anchor TEXT NOT NULL,
+            set_by TEXT,
+            set_at INTEGER NOT NULL,
+            PRIMARY KEY (partnership_id, kind)
+        );
+        CREATE TABLE coordinators (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            added_by TEXT,
+            PRIMARY KEY (partnership_id, user_id)
+        );
+        CREATE TABLE users (
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            timezone TEXT,
+            is_admin INTEGER NOT NULL DEFAULT 0,
+            fetched_at INTEGER NOT NULL,
+            PRIMARY KEY (team_id, user_id)
+        );
+        CREATE TABLE roles (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, user_id)
+        );
+        CREATE TABLE checkins (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'checkin',
+            facilitator_id TEXT NOT NULL,
+            level_id TEXT NOT NULL,
+            asked_at INTEGER NOT NULL,
+            message_ts TEXT
+        );
+        CREATE INDEX checkins_by_time ON checkins (partnership_id, asked_at);
+        CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at);
+        CREATE TABLE responses (
+            id INTEGER PRIMARY KEY,
+            checkin_id INTEGER NOT NULL REFERENCES checkins(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            user_id TEXT,
+            anonymous INTEGER NOT NULL DEFAULT 0,
+            private INTEGER NOT NULL DEFAULT 0,
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+            comment TEXT,
+            role TEXT,
+            answered_at INTEGER NOT NULL,
+            CHECK (anonymous = 0 OR user_id IS NULL),
+            UNIQUE (checkin_id, responder)
+        );
+        CREATE INDEX responses_by_responder ON responses (team_id, responder);
+        CREATE TABLE meetings (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            held_on TEXT NOT NULL,
+            held_at INTEGER NOT NULL,
+            logged_by TEXT,
+            UNIQUE (partnership_id, held_on)
+        );
+        CREATE TABLE posts (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            fire_at INTEGER NOT NULL,
+            claimed_at INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'claimed',
+            detail TEXT,
+            PRIMARY KEY (partnership_id, kind, fire_at)
+        );
+        CREATE TABLE reflexivity_optouts (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, user_id)
+        );
+        CREATE TABLE events_seen (
+            team_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            seen_at INTEGER NOT NULL,
+            PRIMARY KEY (team_id, event_id)
+        );
+        """,
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('responder_key', ?)", [secrets.token_hex(32)])
+
+
+@_known
+def m002_retention(db: sqlite_utils.Database) -> None:
+    db.execute("ALTER TABLE partnerships ADD COLUMN retention_months INTEGER")
+
+
+@_known
+def m003_history_index(db: sqlite_utils.Database) -> None:
+    # The rotation's history (last_asked) is then read from the index alone.
+    db.execute("DROP INDEX checkins_by_facilitator")
+    db.execute(
+        "CREATE INDEX checkins_by_facilitator ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id)"
+    )
+
+
+@_known
+def m004_post_attempts(db: sqlite_utils.Database) -> None:
+    # A failed or abandoned scheduled post is tried again, a few times, while still in its grace period.
+    db.execute("ALTER TABLE posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
+
+
+def unknown(db: sqlite_utils.Database) -> list[str]:
+    """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
+    return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
+
+
+def pending(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in migrations.pending(db)]
+
+
+def apply(db: sqlite_utils.Database) -> list[str]:
+    """Apply what is pending; return the names applied. The caller holds the write lock."""
+    names = pending(db)
+    migrations.apply(db)
+    return names
