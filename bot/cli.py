@@ -13,7 +13,12 @@ from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.settings import SettingsError, db_path_from_env, facilitators_path_from_env
 from bot.store import Store, StoreError
 
-EXIT_USAGE = 2
+EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
+EXIT_USAGE = 2  # the command line itself is wrong
+
+
+class UsageError(Exception):
+    """An argument names something that doesn't exist (as argparse's own errors, exit 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             return _db_upgrade()
         parser.print_help()
         return 0
+    except UsageError as exc:
+        print(f"coprod: {exc} (see coprod {args.command} --help)", file=sys.stderr)
+        return EXIT_USAGE
     except (CatalogError, StoreError, SettingsError) as exc:
         print(f"coprod: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_FAILURE
     except BrokenPipeError:  # `coprod export | head` is fine
         return 0
 
@@ -86,7 +94,7 @@ def _level_id(catalog: Catalog, text: str | None) -> str | None:
     level = catalog.find_level(text)
     if level is None:
         names = ", ".join(level.id for level in catalog.levels)
-        raise CatalogError(f"unknown level “{text}”: use one of {names}")
+        raise UsageError(f"unknown level “{text}”: use one of {names}")
     return level.id
 
 

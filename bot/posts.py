@@ -12,7 +12,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages, rotation
+from bot import messages, overview, rotation
 from bot.catalog import Facilitator, Level
 from bot.deps import Deps
 from bot.reports import partnership_summary
@@ -95,8 +95,8 @@ def post_summary(
     result = partnership_summary(deps.store, deps.catalog, p, now=deps.now(), weeks=weeks, level_id=level_id)
     client.chat_postMessage(
         channel=p.channel_id,
-        text=messages.summary_text(result),
-        blocks=messages.summary_blocks(result, p.timezone, title=title),
+        text=overview.summary_text(result),
+        blocks=overview.summary_blocks(result, p.timezone, title=title),
     )
 
 

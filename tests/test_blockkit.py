@@ -19,7 +19,7 @@ from blockkit import (
 )
 from conftest import ADMIN, CHANNEL, COORDINATOR
 
-from bot import messages
+from bot import messages, overview
 from bot.catalog import Catalog, Facilitator, Level
 from bot.summary import summarize, window_for
 
@@ -273,7 +273,7 @@ def huge_summary(catalog: Catalog):
 def test_summary_blocks_stay_within_message_limits_for_any_catalog(levels):
     """Any number of levels and any length of words fit one message (50 blocks, 3,000-character sections)."""
     catalog = huge_catalog(levels)
-    blocks = messages.summary_blocks(huge_summary(catalog), "Europe/London")
+    blocks = overview.summary_blocks(huge_summary(catalog), "Europe/London")
     check_message_blocks(blocks)
     named = [b for b in blocks if b.get("block_id", "").startswith("level:")]
     # header, period, silent roles and the suggestion take four blocks; past 46 levels one more says "and N more"
@@ -289,7 +289,7 @@ def test_home_view_stays_within_view_limits_for_many_partnerships():
     summary = huge_summary(catalog)
     later = datetime(2026, 12, 1, 10, tzinfo=UTC)
     items = [
-        messages.HomeItem(
+        overview.HomeItem(
             channel=f"C{n}",
             timezone="Europe/London",
             summary=summary,
@@ -300,7 +300,7 @@ def test_home_view_stays_within_view_limits_for_many_partnerships():
         )
         for n in range(30)
     ]
-    view = messages.home_view(items, catalog)
+    view = overview.home_view(items, catalog)
     check_view(view)
     assert len(view["blocks"]) <= VIEW_BLOCKS_MAX
 
@@ -317,7 +317,7 @@ def test_checkin_and_modal_stay_within_limits_for_huge_words():
 def test_every_level_block_names_its_level_after_clipping():
     """Clipping long flags never cuts the level's name off the front of its block."""
     catalog = huge_catalog(5)
-    blocks = messages.summary_blocks(huge_summary(catalog), "Europe/London")
+    blocks = overview.summary_blocks(huge_summary(catalog), "Europe/London")
     for level in catalog.levels:
         [block] = [b for b in blocks if b.get("block_id") == f"level:{level.id}"]
         assert block["text"]["text"].startswith(f"*{level.name}*")

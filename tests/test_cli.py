@@ -36,9 +36,10 @@ def cli(tmp_path: Path, *args: str, via: str = "python -m bot", **env: str) -> s
     )
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
-    """The process failed with exit 2 and exactly one line on stderr, no traceback."""
-    assert result.returncode == 2, result.stderr
+def one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """The process failed with ``code`` (1: coprod couldn't; 2: the command line is wrong) and exactly one
+    line on stderr, no traceback."""
+    assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
@@ -112,7 +113,7 @@ def test_facilitators_level_filter(tmp_path: Path, level: str, expected: str) ->
 
 def test_facilitators_unknown_level_is_one_line(tmp_path: Path) -> None:
     """An unknown level: one line naming it and the levels there are."""
-    line = one_line_error(cli(tmp_path, "facilitators", "--level", "cosmic"))
+    line = one_line_error(cli(tmp_path, "facilitators", "--level", "cosmic"), code=2)
     assert "cosmic" in line and "societal" in line
 
 
@@ -120,7 +121,7 @@ def test_facilitators_unknown_level_is_one_line(tmp_path: Path) -> None:
     "command", [["facilitators"], ["summary", "--team", TEAM, "--channel", CHANNEL], ["export", "--team", TEAM]]
 )
 def test_broken_custom_catalog_is_one_line_with_its_line_number(tmp_path: Path, command: list[str]) -> None:
-    """COPROD_FACILITATORS pointing at broken JSON: exit 2, one line naming the file and line."""
+    """COPROD_FACILITATORS pointing at broken JSON: exit 1, one line naming the file and line."""
     bad = tmp_path / "mine.json"
     bad.write_text('{\n  "source": "ours",\n  "levels": [\n    {"id": "a",,}\n  ]\n}\n', encoding="utf-8")
     line = one_line_error(cli(tmp_path, *command, COPROD_FACILITATORS=str(bad)))
@@ -183,7 +184,7 @@ def test_summary_of_one_level_with_weeks(populated: Path) -> None:
 
 @pytest.mark.parametrize("team, channel", [(TEAM, "CNONE"), ("TNONE", CHANNEL)])
 def test_summary_of_unknown_channel_is_one_line(populated: Path, team: str, channel: str) -> None:
-    """No partnership there: one line on stderr naming the channel, exit 2, nothing on stdout."""
+    """No partnership there: one line on stderr naming the channel, exit 1, nothing on stdout."""
     result = cli(populated, "summary", "--team", team, "--channel", channel)
     line = one_line_error(result)
     assert channel in line and team in line
@@ -279,7 +280,7 @@ def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path
 
 
 def test_db_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
-    """COPROD_DB in a folder that does not exist: one line naming it, exit 2."""
+    """COPROD_DB in a folder that does not exist: one line naming it, exit 1."""
     line = one_line_error(cli(tmp_path, "db", "upgrade", COPROD_DB=str(tmp_path / "gone" / "x.db")))
     assert "gone" in line
 
@@ -341,7 +342,7 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
 )
 def test_bad_arguments_are_one_line_exit_two(tmp_path: Path, command: list[str], named: str) -> None:
     """Wrong arguments: one line on stderr naming the problem, exit 2."""
-    line = one_line_error(cli(tmp_path, *command))
+    line = one_line_error(cli(tmp_path, *command), code=2)
     assert named in line
 
 

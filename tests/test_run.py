@@ -71,11 +71,11 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> No
         ),
     ],
 )
-def test_startup_error_is_one_clear_line_and_exit_2(tmp_path, env, expected):
-    """A missing or malformed setting stops coprod with one line naming it, and exit code 2."""
+def test_startup_error_is_one_clear_line_and_exit_1(tmp_path, env, expected):
+    """A missing or malformed setting stops coprod with one line naming it, and exit code 1."""
     proc = coprod(["run"], env, tmp_path)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert expected in lines[0]
@@ -94,7 +94,7 @@ def test_database_from_a_newer_coprod_is_refused(tmp_path):
         conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('coprod', 'm999', 'x')")
     proc = coprod(["run"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": str(db)}, tmp_path)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "newer coprod" in err and "Traceback" not in err
 
 
@@ -131,8 +131,8 @@ def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
         assert "Traceback" not in err
 
 
-def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
-    """`coprod run --http` on a taken port says so in one line, exits 2, and schedules nothing."""
+def test_a_port_in_use_is_one_line_and_exit_1(tmp_path):
+    """`coprod run --http` on a taken port says so in one line, exits 1, and schedules nothing."""
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
         taken.listen()
@@ -146,5 +146,5 @@ def test_a_port_in_use_is_one_line_and_exit_2(tmp_path):
         }
         proc = coprod(["run", "--http"], env, tmp_path)
         _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert f"cannot listen on port {port}" in err and "Traceback" not in err

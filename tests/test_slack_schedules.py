@@ -567,11 +567,11 @@ def test_ticking_all_day_keeps_a_fixed_number_of_database_connections(bot):
     configure(bot, "schedule checkins weekly Tuesday 10:00")
     bot.clock.advance(hours=1)
     bot.tick()
-    before = len(bot.store._connections)
+    before = bot.store.db.open_connections
     for _ in range(50):
         bot.clock.advance(minutes=1)
         bot.tick()
-    assert len(bot.store._connections) <= before + 4
+    assert bot.store.db.open_connections <= before + 4
 
 
 def test_a_pin_waits_for_the_scheduled_checkin_and_survives_a_failed_post(bot):

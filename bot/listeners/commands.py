@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
-from bot import messages, posts
+from bot import messages, overview, posts
 from bot.catalog import Facilitator
 from bot.deps import Deps
 from bot.followups import FollowUp
@@ -165,7 +165,7 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | No
         weeks=cmd.weeks,
         level_id=cmd.level.id if cmd.level else None,
     )
-    return reply(messages.summary_text(result), messages.summary_blocks(result, partnership.timezone))
+    return reply(overview.summary_text(result), overview.summary_blocks(result, partnership.timezone))
 
 
 def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, client: WebClient) -> Reply | None:

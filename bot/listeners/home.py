@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages, posts
+from bot import messages, overview, posts
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners.payloads import action_of, ids
@@ -48,7 +48,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
             for kind, s in store.partnerships.schedules(p).items()
         }
         items.append(
-            messages.HomeItem(
+            overview.HomeItem(
                 channel=p.channel_id,
                 timezone=p.timezone,
                 summary=partnership_summary(store, deps.catalog, p, now=now),
@@ -58,7 +58,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
                 reflexivity_on=user not in store.people.reflexivity_optouts(p),
             )
         )
-    client.views_publish(user_id=user, view=messages.home_view(items, deps.catalog))
+    client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog))
 
 
 def on_home_button(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:

@@ -105,6 +105,12 @@ class Database:
         return conn
 
     @property
+    def open_connections(self) -> int:
+        """How many connections are open: one per thread that has used the database."""
+        with self._lock:
+            return len(self._connections)
+
+    @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection."""
         return self._db().conn

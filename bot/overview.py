@@ -1,0 +1,150 @@
+"""How we're doing, shown: a partnership's summary as a message, and App Home. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.blocks import MESSAGE_BLOCKS_MAX, button, context, escape, header, section
+from bot.catalog import Catalog
+from bot.messages import paused_text
+from bot.summary import LevelSummary, Summary, format_mean
+
+# ---- summaries --------------------------------------------------------------------------------
+
+
+def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
+    lines = [f"*{s.level.name}* ({s.level.scale})"]
+    if s.checkins:
+        asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
+        who = "1 person" if s.responders == 1 else f"{s.responders} people"
+        part = f" ({s.participation:.0%} of {members} members)" if s.participation is not None else ""
+        answers = "1 answer" if s.responses == 1 else f"{s.responses} answers"
+        lines.append(f"{asked}, {answers} from {who}{part}")
+        if s.mean is not None:
+            lines.append(f"Average rating: *{format_mean(s.mean)} of 5*")
+        elif s.responders:
+            lines.append(f"Average shown once {k} people have answered the same check-in, so nobody can be singled out")
+    for reason in s.reasons:
+        lines.append(f":warning: *neglected*: {reason}")
+    for flag in s.flags:
+        lines.append(f":warning: _{escape(flag.facilitator.text)}_ is *neglected*: {flag.reason}")
+    if not s.reasons and not s.flags:
+        lines.append(":white_check_mark: looking after this well")
+    return section("\n".join(lines), block_id=f"level:{s.level.id}")
+
+
+def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None) -> list[dict]:
+    tz = ZoneInfo(timezone)
+    w = summary.window
+    period = f"{w.start.astimezone(tz):%-d %b} to {w.end.astimezone(tz):%-d %b %Y}"
+    blocks = [header(title or f"How we're doing: the last {w.weeks} weeks")]
+    intro = f"From {period}."
+    if w.widened_from:
+        intro += f" (Widened from {w.widened_from} weeks so every level has had its turn.)"
+    blocks.append(context(intro))
+    # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
+    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles)
+    shown = summary.levels if len(summary.levels) <= room else summary.levels[: room - 1]
+    for s in shown:
+        blocks.append(_level_block(s, summary.k, summary.members))
+    if len(shown) < len(summary.levels):
+        blocks.append(
+            context(
+                f"…and {len(summary.levels) - len(shown)} more levels. See one with `/coprod summary &lt;level&gt;`."
+            )
+        )
+    if summary.silent_roles:
+        blocks.append(
+            context(
+                "We haven't heard from these roles in this time: "
+                + ", ".join(escape(r) for r in summary.silent_roles)
+                + ". A gentle invitation might help."
+            )
+        )
+    focus = summary.next_focus
+    blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
+    return blocks
+
+
+def summary_text(summary: Summary) -> str:
+    flagged = [s.level.name for s in summary.neglected]
+    if not flagged:
+        return "How we're doing: every level is looked after."
+    return "How we're doing: neglected levels: " + ", ".join(flagged)
+
+
+# ---- App Home ---------------------------------------------------------------------------------
+
+
+def coverage_bar(covered: int, total: int, width: int = 10) -> str:
+    filled = round(width * covered / total) if total else 0
+    return "▰" * filled + "▱" * (width - filled)
+
+
+@dataclass(frozen=True)
+class HomeItem:
+    """One partnership as its member sees it on App Home."""
+
+    channel: str
+    timezone: str
+    summary: Summary
+    next: dict[str, datetime | None]  # kind -> when it fires next (None while paused); set kinds only
+    paused: str | None  # why the schedules are paused
+    coordinator: bool  # may use the coordinator buttons
+    reflexivity_on: bool  # gets reflection prompts
+
+
+def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
+    """App Home: each partnership's levels with coverage, flags and what is coming next."""
+    blocks: list[dict] = [
+        header("coprod"),
+        context("How your partnerships are keeping up the practices of co-production."),
+    ]
+    items = list(partnerships)
+    if not items:
+        blocks.append(
+            section(
+                "You're not in a channel that uses coprod yet. Invite me to your partnership's "
+                "channel with `/invite @coprod`, then type `/coprod help` there."
+            )
+        )
+    for item in items:
+        channel, summary, tz = item.channel, item.summary, item.timezone
+        blocks.append({"type": "divider"})
+        blocks.append(section(f"*<#{channel}>*  ·  last {summary.window.weeks} weeks"))
+        for s in summary.levels:
+            total = len(catalog.in_level(s.level.id))
+            covered = s.covered
+            line = f"{coverage_bar(covered, total)}  *{s.level.name}*  {covered} of {total} practices discussed"
+            for reason in s.reasons:
+                line += f"\n      :warning: neglected: {reason}"
+            for flag in s.flags:
+                line += f"\n      :warning: {escape(flag.facilitator.text)}: neglected: {flag.reason}"
+            blocks.append(section(line))
+        upcoming = []
+        for kind in ("checkins", "summary", "meeting"):
+            when = item.next.get(kind)
+            label = {"checkins": "Next check-in", "summary": "Next summary", "meeting": "Next meeting reminder"}[kind]
+            if when:
+                shown = f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
+            else:
+                shown = "paused" if item.paused and kind in item.next else "not set"
+            upcoming.append(f"{label}: {shown}")
+        blocks.append(context("  ·  ".join(upcoming)))
+        if item.paused:
+            blocks.append(context(":pause_button: " + paused_text(channel, item.paused)))
+        buttons = []
+        if item.coordinator:
+            buttons += [
+                button("Ask a check-in now", "home_checkin", channel, style="primary"),
+                button("Post the summary", "home_summary", channel),
+            ]
+        if item.reflexivity_on:
+            buttons.append(button("Stop my reflection prompts", "reflexivity_off", channel))
+        else:
+            buttons.append(button("Send me reflection prompts", "reflexivity_on", channel))
+        blocks.append({"type": "actions", "block_id": f"home:{channel}", "elements": buttons})
+    return {"type": "home", "blocks": blocks[:100]}
