@@ -70,12 +70,7 @@ def export_records(store: Store, catalog: Catalog, team: str, channel: str | Non
             text = catalog.facilitator(row["facilitator"]).text
         except KeyError:
             text = ""
-        yield {
-            **row,
-            "text": text,
-            "asked_at": _iso(row["asked_at"]),
-            "answered_at": _iso(row["answered_at"]),
-        }
+        yield {**row, "text": text, "asked_at": _iso(row["asked_at"]), "answered_at": _iso(row["answered_at"])}
 
 
 def _iso(ts: int) -> str:

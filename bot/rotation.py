@@ -37,8 +37,7 @@ def levels_by_need(catalog: Catalog, history: History) -> list[str]:
 def least_recently_asked(candidates: Sequence[Facilitator], history: History) -> Facilitator:
     """The candidate asked least recently: never asked first, ties to the order given."""
     return min(
-        enumerate(candidates),
-        key=lambda pair: (history[pair[1].id][1] if pair[1].id in history else _NEVER, pair[0]),
+        enumerate(candidates), key=lambda pair: (history[pair[1].id][1] if pair[1].id in history else _NEVER, pair[0])
     )[1]
 
 

@@ -101,12 +101,7 @@ class Summary:
 
 
 def window_for(
-    now: datetime,
-    timezone: str,
-    weeks: int = DEFAULT_WEEKS,
-    *,
-    cadence: str | None = None,
-    level_count: int = 5,
+    now: datetime, timezone: str, weeks: int = DEFAULT_WEEKS, *, cadence: str | None = None, level_count: int = 5
 ) -> Window:
     """The summary window ending now, starting at local midnight `weeks` weeks before today.
 
@@ -228,9 +223,7 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     """A plain-text rendering for the command line."""
     tz = ZoneInfo(timezone)
     w = summary.window
-    lines = [
-        f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})",
-    ]
+    lines = [f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})"]
     if w.widened_from:
         lines.append(f"(widened from {_weeks(w.widened_from)} so every level has had its turn)")
     for s in summary.levels:
