@@ -3,8 +3,8 @@
     python bench/ack_bench.py [--modes http,socket] [--clicks 2000] [--warmup 300] [--rounds 10] [--gap-ms 25]
                               [--profile] [--smoke]
 
-For each mode, two subprocesses on this machine, each with its own Slack stand-in (tests/slack_stub.py, in
-a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (tests/socket_mode_sim.py):
+For each mode, two subprocesses on this machine, each with its own Slack stand-in (tests/support/slack_stub.py, in
+a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (tests/support/socket_mode_sim.py):
 
 - **bare**: a Bolt app configured as coprod is in that mode, whose ``rate:`` action listener only calls
   ``ack()``. HTTP: ``process_before_response=True``, signature verification on, served by waitress with
@@ -220,7 +220,7 @@ def side_by_side(
 
 def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]:
     """coprod's HTTP handler (the WSGI app waitress calls) in this process: timed per click, then cProfiled."""
-    from slack_requests import sign
+    from tests.support.slack_requests import sign
 
     db = workdir / "profile.db"
     h.remove_db(db)

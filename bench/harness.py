@@ -3,9 +3,9 @@
 The benchmarks (ack_bench.py, load_bench.py, summary_bench.py) are short scripts on this module, and
 ``tests/test_load.py`` and ``tests/test_durability.py`` use its click stream and stored-answer checks.
 
-- Slack's side: ``SlackStub`` (tests/slack_stub.py) for the Web API and response_urls, in this process or
+- Slack's side: ``SlackStub`` (tests/support/slack_stub.py) for the Web API and response_urls, in this process or
   in its own (:class:`StubProcess`, so its threads take no time from whatever is being timed here), and for
-  Socket Mode the WebSocket endpoint ``SocketModeEndpoint`` (tests/socket_mode_sim.py).
+  Socket Mode the WebSocket endpoint ``SocketModeEndpoint`` (tests/support/socket_mode_sim.py).
 - coprod: ``coprod run`` as a subprocess (:class:`BotProcess`, ``--http`` or Socket Mode), or
   ``bot.runtime.Runtime`` in this process (:class:`CoprodInProcess`, HTTP or Socket Mode).
 - Clicks: signed rating clicks over a keep-alive HTTP connection, or interactive envelopes over Socket
@@ -46,13 +46,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-for _extra in (ROOT, ROOT / "tests"):
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
-
-from slack_requests import action_body, sign  # noqa: E402
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 from bot.store import Store  # noqa: E402
+from tests.support.slack_requests import action_body, sign  # noqa: E402
 
 SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench"
@@ -222,11 +220,11 @@ def remove_db(db: Path) -> None:
 
 
 def socket_mode_sim():
-    """tests/socket_mode_sim.py (its WebSocket endpoint needs the ``websockets`` package, a test extra)."""
+    """tests/support/socket_mode_sim.py (its WebSocket endpoint needs the ``websockets`` package, a test extra)."""
     try:
-        import socket_mode_sim
+        from tests.support import socket_mode_sim
     except ImportError as exc:
-        raise RuntimeError(f"Socket Mode needs tests/socket_mode_sim.py and the test extra: {exc}") from None
+        raise RuntimeError(f"Socket Mode needs tests/support/socket_mode_sim.py and the test extra: {exc}") from None
     return socket_mode_sim
 
 
@@ -237,7 +235,7 @@ def socket_endpoint():
 
 def _serve_stub(channels: list[str], socket_mode_url: str | None) -> None:
     """``--stub``: a SlackStub in this process until stdin closes; prints its URL first."""
-    from slack_stub import SlackStub
+    from tests.support.slack_stub import SlackStub
 
     with SlackStub() as stub:
         for channel in channels:
@@ -810,7 +808,7 @@ def reply_lags(stub, acked_at: dict[str, float]) -> list[float]:
 
 def smoke(workdir: Path) -> int:
     """coprod four ways (subprocess or in process, HTTP or Socket Mode): clicks acknowledged, stored, replied to."""
-    from slack_stub import SlackStub
+    from tests.support.slack_stub import SlackStub
 
     failures = 0
     for where in ("subprocess", "in process"):

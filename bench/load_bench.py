@@ -30,7 +30,7 @@ import harness as h
 
 
 def main(argv: list[str] | None = None) -> int:
-    from slack_stub import SlackStub
+    from tests.support.slack_stub import SlackStub
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50)

@@ -7,47 +7,26 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from blockkit import (
-    MESSAGE_BLOCKS_MAX,
-    VIEW_BLOCKS_MAX,
-    ask,
-    check_message_blocks,
-    check_payload,
-    check_view,
-    everything_said,
-    payloads,
-)
-from conftest import ADMIN, CHANNEL, COORDINATOR
 
 from bot import messages, overview
 from bot.catalog import Catalog, Facilitator, Level
 from bot.summary import summarize, window_for
+from tests.support.blockkit import (
+    MESSAGE_BLOCKS_MAX,
+    VIEW_BLOCKS_MAX,
+    blocks_json,
+    check_message_blocks,
+    check_payload,
+    check_view,
+    checkin_id_of,
+    everything_said,
+    payloads,
+)
+from tests.support.constants import ADMIN, CHANNEL, COORDINATOR
+from tests.support.flows import ask, click_rating, submit_comment
 
 NASTY = ("<!channel>", "<@U999>", "<https://evil|x>", "<!here>", "<!subteam^S1>")
 NASTY_TEXT = "Hi " + " ".join(NASTY) + " & friends"
-
-
-def blocks_of(call) -> str:
-    return json.dumps(call.json("blocks", []))
-
-
-def checkin_id_of(call) -> int:
-    [actions] = [
-        b
-        for b in call.json("blocks")
-        if b["type"] == "actions"
-        and ":" in b.get("block_id", "")
-        and b["block_id"].split(":")[0] in ("checkin", "reflect")
-    ]
-    return int(actions["block_id"].split(":")[1])
-
-
-def modal_values(rating: int | None, comment: str, anonymous: bool = False) -> dict:
-    values: dict = {"comment": comment, "anonymous": ["anonymous"] if anonymous else []}
-    if rating is not None:
-        option = {"text": {"type": "plain_text", "text": str(rating)}, "value": str(rating)}
-        values["rating"] = {"rating": {"type": "radio_buttons", "selected_option": option}}
-    return values
 
 
 def run_broad_scenario(bot, comment: str) -> list[dict]:
@@ -72,37 +51,18 @@ def run_broad_scenario(bot, comment: str) -> list[dict]:
     command("summary")  # before any answer
     bot.clock.advance(hours=1)
     bot.tick()
-    [checkin_call] = stub.wait_for("chat.postMessage", where=lambda c: '"block_id": "checkin:' in blocks_of(c))
+    [checkin_call] = stub.wait_for("chat.postMessage", where=lambda c: '"block_id": "checkin:' in blocks_json(c))
     stub.wait_for("chat.postMessage", count=4, where=lambda c: str(c.args.get("channel", "")).startswith("U"))
     stub.wait_for("conversations.members", count=2)  # the check-in's message ts is stored after the post
     checkin_id = checkin_id_of(checkin_call)
     for user, rating in (("U2", 2), ("U3", 4), ("U4", 5)):
-        json_of(
-            bot.slack.click(
-                f"rate:{rating}",
-                str(rating),
-                block_id=f"checkin:{checkin_id}",
-                user=user,
-                response_url=stub.response_url(f"rate-{user}"),
-            )
-        )
+        json_of(click_rating(bot, checkin_id, rating, user))
     # Clicks within a second share one coalesced count update.
-    stub.wait_for("chat.update", where=lambda c: "3 answers so far" in blocks_of(c))
+    stub.wait_for("chat.update", where=lambda c: "3 answers so far" in blocks_json(c))
     json_of(bot.slack.click("comment", "comment", block_id=f"checkin:{checkin_id}", user="U2", trigger_id="t-c1"))
     stub.wait_for("views.open")
-    json_of(
-        bot.slack.submit(
-            "comment",
-            modal_values(None, comment, anonymous=True),
-            private_metadata=json.dumps({"checkin": checkin_id}),
-            user="U2",
-        )
-    )
-    json_of(
-        bot.slack.submit(
-            "comment", modal_values(3, NASTY_TEXT), private_metadata=json.dumps({"checkin": checkin_id}), user="U3"
-        )
-    )
+    json_of(submit_comment(bot, checkin_id, "U2", comment=comment, anonymous=True))
+    json_of(submit_comment(bot, checkin_id, "U3", rating=3, comment=NASTY_TEXT))
     json_of(bot.slack.click("comment", "comment", block_id=f"checkin:{checkin_id}", user="U3", trigger_id="t-c2"))
     stub.wait_for("views.open", count=2)
     [reflect_call] = stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U4")
@@ -128,14 +88,14 @@ def run_broad_scenario(bot, comment: str) -> list[dict]:
     )
     bot.clock.advance(minutes=30)
     bot.tick()
-    [reminder] = stub.wait_for("chat.postMessage", where=lambda c: '"block_id": "meeting:' in blocks_of(c))
+    [reminder] = stub.wait_for("chat.postMessage", where=lambda c: '"block_id": "meeting:' in blocks_json(c))
     met = [b for b in reminder.json("blocks") if b["type"] == "actions"][0]["elements"][0]
     json_of(
         bot.slack.click(
             "met", met["value"], user="U2", message_ts="1700000000.000400", response_url=stub.response_url("met")
         )
     )
-    stub.wait_for("chat.update", where=lambda c: "logged by" in blocks_of(c))
+    stub.wait_for("chat.update", where=lambda c: "logged by" in blocks_json(c))
     for n, (user, event) in enumerate(
         [
             (COORDINATOR, {"type": "app_home_opened", "tab": "home"}),

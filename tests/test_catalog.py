@@ -19,6 +19,7 @@ from bot.catalog import (
     load_catalog,
     parse_catalog,
 )
+from tests.support.edits import deleting, setting
 
 # The paper's Table 4, shipped with the repository (docs/table4-facilitators.txt).
 SEED = Path(__file__).resolve().parents[1] / "docs/table4-facilitators.txt"
@@ -58,10 +59,7 @@ def minimal() -> dict[str, object]:
     """A small valid catalog to break one field at a time."""
     return {
         "source": "test",
-        "levels": [
-            {"id": "one", "name": "One", "scale": "micro"},
-            {"id": "two", "name": "Two", "scale": "macro"},
-        ],
+        "levels": [{"id": "one", "name": "One", "scale": "micro"}, {"id": "two", "name": "Two", "scale": "macro"}],
         "facilitators": [
             {"id": "first", "level": "one", "text": "First thing", "prompt": "How much?", "tags": []},
             {"id": "second", "level": "two", "text": "Second thing", "prompt": "How often?", "tags": []},
@@ -322,31 +320,10 @@ def test_level_scales_are_micro_meso_macro():
     assert LEVEL_SCALES == ("micro", "meso", "macro")
 
 
-def _set(path: tuple, value: object):
-    def change(data: dict) -> None:
-        *parents, last = path
-        target = data
-        for key in parents:
-            target = target[key]
-        target[last] = value
-
-    return change
-
-
-def _delete(path: tuple):
-    def change(data: dict) -> None:
-        *parents, last = path
-        target = data
-        for key in parents:
-            target = target[key]
-        del target[last]
-
-    return change
-
-
 def _append(key: str, item: dict):
-    def change(data: dict) -> None:
+    def change(data: dict) -> dict:
         data[key].append(item)
+        return data
 
     return change
 
@@ -358,14 +335,12 @@ REFUSALS = [
         id="bad-json",
     ),
     pytest.param(
-        _set(("facilitators", 1, "level"), "three"),
+        setting(("facilitators", 1, "level"), "three"),
         ["facilitator 'second' names unknown level 'three'"],
         id="unknown-level",
     ),
     pytest.param(
-        _set(("facilitators", 1, "id"), "first"),
-        ["duplicate facilitator id 'first'"],
-        id="duplicate-facilitator-id",
+        setting(("facilitators", 1, "id"), "first"), ["duplicate facilitator id 'first'"], id="duplicate-facilitator-id"
     ),
     pytest.param(
         _append("levels", {"id": "one", "name": "Again", "scale": "meso"}),
@@ -373,68 +348,50 @@ REFUSALS = [
         id="duplicate-level-id",
     ),
     pytest.param(
-        _delete(("facilitators", 0, "prompt")),
-        ["facilitator 'first'", "missing 'prompt'"],
-        id="missing-prompt",
+        deleting(("facilitators", 0, "prompt")), ["facilitator 'first'", "missing 'prompt'"], id="missing-prompt"
     ),
     pytest.param(
-        _set(("facilitators", 0, "prompt"), "   "),
-        ["facilitator 'first'", "empty 'prompt'"],
-        id="empty-prompt",
+        setting(("facilitators", 0, "prompt"), "   "), ["facilitator 'first'", "empty 'prompt'"], id="empty-prompt"
     ),
+    pytest.param(setting(("facilitators", 0, "text"), ""), ["facilitator 'first'", "empty 'text'"], id="empty-text"),
     pytest.param(
-        _set(("facilitators", 0, "text"), ""),
-        ["facilitator 'first'", "empty 'text'"],
-        id="empty-text",
+        setting(("levels", 1, "scale"), "mega"), ["level 'two'", "scale 'mega'", "micro, meso, macro"], id="bad-scale"
     ),
-    pytest.param(
-        _set(("levels", 1, "scale"), "mega"),
-        ["level 'two'", "scale 'mega'", "micro, meso, macro"],
-        id="bad-scale",
-    ),
-    pytest.param(
-        _delete(("levels", 0, "name")),
-        ["level 'one'", "missing 'name'"],
-        id="level-missing-name",
-    ),
+    pytest.param(deleting(("levels", 0, "name")), ["level 'one'", "missing 'name'"], id="level-missing-name"),
     pytest.param(
         _append("levels", {"id": "three", "name": "Three", "scale": "meso"}),
         ["level 'three' has no facilitators"],
         id="empty-level",
     ),
     pytest.param(
-        _set(("facilitators", 0, "tags"), "power"),
+        setting(("facilitators", 0, "tags"), "power"),
         ["facilitator 'first'", "'tags' must be a list of non-empty strings"],
         id="tags-not-a-list",
     ),
     pytest.param(
-        _set(("facilitators", 0, "tags"), ["power", 3]),
+        setting(("facilitators", 0, "tags"), ["power", 3]),
         ["facilitator 'first'", "'tags' must be a list of non-empty strings"],
         id="tag-not-a-string",
     ),
     pytest.param(
-        _set(("facilitators", 0, "id"), "First Thing"),
+        setting(("facilitators", 0, "id"), "First Thing"),
         ["facilitator 'First Thing'", "must be a slug"],
         id="id-not-a-slug",
     ),
     pytest.param(
-        _set(("facilitators", 0, "id"), "a" * 41),
-        ["must be a slug", "at most 40 characters"],
-        id="id-too-long",
+        setting(("facilitators", 0, "id"), "a" * 41), ["must be a slug", "at most 40 characters"], id="id-too-long"
     ),
     pytest.param(
-        _set(("facilitators", 0, "text"), 42),
+        setting(("facilitators", 0, "text"), 42),
         ["facilitator 'first'", "'text' must be a string, not a number"],
         id="text-not-a-string",
     ),
     pytest.param(
-        _set(("facilitators", 1), "second"),
-        ["facilitator #2 must be a JSON object"],
-        id="facilitator-not-an-object",
+        setting(("facilitators", 1), "second"), ["facilitator #2 must be a JSON object"], id="facilitator-not-an-object"
     ),
-    pytest.param(_set(("levels",), []), ["'levels' is empty"], id="no-levels"),
-    pytest.param(_delete(("facilitators",)), ["'facilitators' is missing"], id="no-facilitators"),
-    pytest.param(_set(("source",), None), ["'source' must be a string, not null"], id="source-not-a-string"),
+    pytest.param(setting(("levels",), []), ["'levels' is empty"], id="no-levels"),
+    pytest.param(deleting(("facilitators",)), ["'facilitators' is missing"], id="no-facilitators"),
+    pytest.param(setting(("source",), None), ["'source' must be a string, not null"], id="source-not-a-string"),
     pytest.param("[1, 2]", ["the top level must be a JSON object, not a list"], id="top-level-list"),
     pytest.param("", ["not valid JSON at line 1, column 1"], id="empty-file"),
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import sqlite_utils
 from bot import reports
 from bot.catalog import load_catalog
 from bot.store import Store, schema
+from tests.support.running import clean_env
 
 SCRIPT = Path(sys.executable).parent / "coprod"
 TEAM, CHANNEL = "T0001", "C0001"
@@ -26,11 +26,12 @@ FACILITATOR_LINE = re.compile(r"^  ([a-z0-9-]+): ")
 INVOCATIONS = {"python -m bot": [sys.executable, "-m", "bot"], "coprod script": [str(SCRIPT)]}
 
 
-def cli(tmp_path: Path, *args: str, via: str = "python -m bot", **env: str) -> subprocess.CompletedProcess[str]:
-    """Run coprod in tmp_path with COPROD_DB there (unless env overrides it)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "SLACK_"))}
-    environment["COPROD_DB"] = str(tmp_path / "coprod.db")
-    environment.update(env)
+def cli(
+    tmp_path: Path, *args: str, via: str = "python -m bot", db: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run coprod in tmp_path with COPROD_DB there (unless ``db`` is False or env overrides it)."""
+    defaults = {"COPROD_DB": str(tmp_path / "coprod.db")} if db else {}
+    environment = clean_env(**{**defaults, **env})
     return subprocess.run(
         [*INVOCATIONS[via], *args], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=30
     )
@@ -297,15 +298,7 @@ def test_db_from_a_newer_coprod_is_one_line(tmp_path: Path) -> None:
 
 def test_default_database_is_coprod_db_in_the_current_folder(tmp_path: Path) -> None:
     """Without COPROD_DB the database is ./coprod.db."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "SLACK_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli(tmp_path, "db", "upgrade", db=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "coprod.db").is_file()
 
@@ -355,15 +348,7 @@ def test_version(tmp_path: Path) -> None:
 def test_dotenv_in_the_current_folder_is_read_and_real_variables_win(tmp_path: Path) -> None:
     """A .env file sets COPROD_DB when the environment does not."""
     (tmp_path / ".env").write_text("COPROD_DB=from-dotenv.db\n", encoding="utf-8")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("COPROD_", "SLACK_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "upgrade"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli(tmp_path, "db", "upgrade", db=False)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "from-dotenv.db").is_file() and not (tmp_path / "coprod.db").exists()
     again = cli(tmp_path, "db", "upgrade", COPROD_DB=str(tmp_path / "real.db"))

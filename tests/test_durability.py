@@ -8,25 +8,12 @@ database must hold every acknowledged answer with its last acknowledged rating, 
 
 from __future__ import annotations
 
-import sys
 import threading
-from pathlib import Path
 
-from slack_stub import SlackStub
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from harness import (  # noqa: E402 - the click stream and the checks are shared with the benchmarks (bench/)
-    TEAM,
-    BotProcess,
-    Clicker,
-    Progress,
-    run_clicks,
-    seed,
-    stored_problems,
-)
-
-from bot.store import Store  # noqa: E402
+# The click stream and the checks are shared with the benchmarks (bench/harness.py).
+from bench.harness import TEAM, BotProcess, Clicker, Progress, run_clicks, seed, stored_problems
+from bot.store import Store
+from tests.support.slack_stub import SlackStub
 
 KILL_AFTER = 400  # acknowledged clicks before the SIGKILL; the streams keep going until it lands
 

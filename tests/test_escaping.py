@@ -13,7 +13,9 @@ import logging
 import re
 
 import pytest
-from conftest import APP_TOKEN, CHANNEL, COORDINATOR, SECRET, TEAM
+
+from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, SECRET, TEAM
+from tests.support.flows import click_rating, posted_checkin, replies_to, submit_comment
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U999> <http://evil.example|click me> <!subteam^S1|@team> & co"
 ESCAPED = "&lt;!channel&gt;"
@@ -84,8 +86,7 @@ def command(bot, said: Said, text: str, user: str = COORDINATOR) -> dict | None:
 
 def first_checkin(bot, said: Said) -> int:
     command(bot, said, "checkin")
-    call = bot.stub.wait_for("chat.postMessage")[0]
-    return int(next(b["block_id"] for b in call.json("blocks") if b["type"] == "actions").split(":")[1])
+    return posted_checkin(bot).id
 
 
 # ---- comments --------------------------------------------------------------------------------------
@@ -94,23 +95,12 @@ def first_checkin(bot, said: Said) -> int:
 def test_a_comment_is_escaped_in_every_confirmation(bot):
     said = Said(bot)
     checkin = first_checkin(bot, said)
-    answer = said.ack(
-        bot.slack.submit(
-            "comment",
-            {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "3"}}}, "comment": HOSTILE},
-            private_metadata=json.dumps({"checkin": checkin}),
-            user="U2",
-        )
-    )
+    answer = said.ack(submit_comment(bot, checkin, "U2", rating=3, comment=HOSTILE))
     assert answer["response_action"] == "update"
     assert ESCAPED in json.dumps(answer)
     # A later click echoes the stored comment in the private confirmation.
-    said.ack(
-        bot.slack.click(
-            "rate:4", "4", block_id=f"checkin:{checkin}", user="U2", response_url=bot.stub.response_url("rate")
-        )
-    )
-    [confirm] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "rate")
+    said.ack(click_rating(bot, checkin, 4, "U2"))
+    [confirm] = replies_to(bot, "rate-U2")
     assert ESCAPED in confirm.args["text"] and "&lt;@U999&gt;" in confirm.args["text"]
     # Reopening the modal shows the comment as typed, inside the input box only.
     said.ack(bot.slack.click("comment", "comment", block_id=f"checkin:{checkin}", user="U2"))
@@ -220,14 +210,7 @@ def test_app_home_and_summaries_escape_what_people_typed(bot):
     said = Said(bot)
     checkin = first_checkin(bot, said)
     command(bot, said, "role <@U2> carer")
-    said.ack(
-        bot.slack.submit(
-            "comment",
-            {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "1"}}}, "comment": HOSTILE},
-            private_metadata=json.dumps({"checkin": checkin}),
-            user="U2",
-        )
-    )
+    said.ack(submit_comment(bot, checkin, "U2", rating=1, comment=HOSTILE))
     said.ack(
         bot.slack.event({"type": "app_home_opened", "user": "U2", "channel": "DU2", "tab": "home"}, event_id="EvHome")
     )
@@ -246,14 +229,8 @@ def test_tokens_and_secrets_are_never_logged_or_echoed(bot, caplog):
     said = Said(bot)
     checkin = first_checkin(bot, said)
     command(bot, said, "schedule checkins weekly Tuesday 10:00")
-    said.ack(
-        bot.slack.click(
-            "rate:5", "5", block_id=f"checkin:{checkin}", user="U2", response_url=bot.stub.response_url("r")
-        )
-    )
-    said.ack(
-        bot.slack.submit("comment", {"comment": "hello"}, private_metadata=json.dumps({"checkin": checkin}), user="U2")
-    )
+    said.ack(click_rating(bot, checkin, 5, "U2"))
+    said.ack(submit_comment(bot, checkin, "U2", comment="hello"))
     command(bot, said, "export")
     bot.stub.wait_for("file_upload")
     said.ack(
@@ -275,11 +252,11 @@ def test_tokens_and_secrets_are_never_logged_or_echoed(bot, caplog):
         rendered = record.getMessage() + (
             logging.Formatter().formatException(record.exc_info) if record.exc_info else ""
         )
-        for secret in ("xoxb-test-token", SECRET, APP_TOKEN):
+        for secret in (BOT_TOKEN, SECRET, APP_TOKEN):
             assert secret not in rendered, f"{record.name} logged a secret: {rendered[:300]!r}"
     # nor is it in anything the bot said or sent as an argument (the Authorization header aside)
-    assert "xoxb-test-token" not in "\n".join(said.all())
+    assert BOT_TOKEN not in "\n".join(said.all())
     for call in bot.stub.calls:
-        for secret in ("xoxb-test-token", SECRET, APP_TOKEN):
+        for secret in (BOT_TOKEN, SECRET, APP_TOKEN):
             assert secret not in json.dumps(call.args, default=str)
     assert TEAM  # the scenario ran in T1

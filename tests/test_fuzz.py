@@ -15,14 +15,27 @@ import contextlib
 import json
 import os
 import re
-import sqlite3
 from urllib.parse import urlencode
 
 import pytest
-from conftest import CHANNEL, COORDINATOR, SECRET, TEAM
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_requests import FORM, JSON, action_body, command_body, event_body, post, view_submission_body
+
+from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
+from tests.support.edits import setting
+from tests.support.flows import post_checkin, rate
+from tests.support.slack_requests import (
+    FORM,
+    JSON,
+    action_body,
+    command_body,
+    event_body,
+    form_payload,
+    payload_of,
+    post,
+    view_submission_body,
+)
+from tests.support.stored import read_only
 
 # COPROD_FUZZ_EXAMPLES=1000 for a deeper run than CI's.
 FUZZ = settings(
@@ -52,11 +65,8 @@ USAGE_TAIL = "Type `/coprod help` for examples."
 def snapshot(bot, tables=DOMAIN_TABLES) -> dict[str, list[tuple]]:
     """Every row of the domain tables, read through a connection of our own."""
     bot.drain()
-    conn = sqlite3.connect(f"file:{bot.store.path}?mode=ro", uri=True)
-    try:
+    with read_only(bot.store.path) as conn:
         return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
-    finally:
-        conn.close()
 
 
 def assert_clean(reply, sent: str = "") -> None:
@@ -78,12 +88,8 @@ def send(bot, body: bytes, content_type: str = FORM, **kw):
 
 def setup_partnership(bot) -> int:
     """A partnership in C1 with one check-in answered by U2; returns the check-in id."""
-    bot.command("checkin")
-    call = bot.stub.wait_for("chat.postMessage")[0]
-    block_id = next(b["block_id"] for b in call.json("blocks") if b["type"] == "actions")
-    checkin_id = int(block_id.split(":")[1])
-    reply = bot.slack.click("rate:3", "3", block_id=block_id, user="U2", response_url=bot.stub.response_url("r"))
-    assert reply.status == 200
+    checkin_id = post_checkin(bot).id
+    rate(bot, checkin_id, 3, "U2")
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     bot.drain()
     return checkin_id
@@ -228,14 +234,8 @@ def test_a_usage_message_really_is_recognised(bot):
 # ---- interaction payloads: broken copies of valid ones ------------------------------------------
 
 
-def _payload(body: bytes) -> dict:
-    from urllib.parse import parse_qs
-
-    return json.loads(parse_qs(body.decode())["payload"][0])
-
-
 def _form(payload: object) -> bytes:
-    return urlencode({"payload": json.dumps(payload)}).encode()
+    return form_payload(payload)[0]
 
 
 def _valid_click(kind: str, checkin_id: int) -> dict:
@@ -250,18 +250,7 @@ def _valid_click(kind: str, checkin_id: int) -> dict:
         body, _ = action_body(
             "home_checkin", CHANNEL, block_id=f"home:{CHANNEL}", user=COORDINATOR, container_type="view"
         )
-    return _payload(body)
-
-
-def _set(path: tuple, value):
-    def apply(p: dict) -> dict:
-        node = p
-        for key in path[:-1]:
-            node = node[key] if isinstance(node, dict) else node[key]
-        node[path[-1]] = value
-        return p
-
-    return apply
+    return payload_of(body)
 
 
 def _drop(*keys: str):
@@ -277,26 +266,26 @@ def _drop(*keys: str):
 
 # Each breakage makes a valid click invalid: it must then write nothing.
 BREAKAGES = {
-    "actions not a list": lambda g: _set(("actions",), g),
-    "actions empty": lambda g: _set(("actions",), []),
-    "action not a dict": lambda g: _set(("actions",), [g]),
+    "actions not a list": lambda g: setting(("actions",), g),
+    "actions empty": lambda g: setting(("actions",), []),
+    "action not a dict": lambda g: setting(("actions",), [g]),
     "user missing": lambda g: _drop("user"),
-    "user garbage": lambda g: _set(("user",), g),
-    "user id garbage": lambda g: _set(("user", "id"), g),
+    "user garbage": lambda g: setting(("user",), g),
+    "user id garbage": lambda g: setting(("user", "id"), g),
     "team missing": lambda g: _drop("team"),
     "team garbage": lambda g: lambda p: _drop("team")(p) | {"team": g if isinstance(g, str) else {"id": g}},
-    "other workspace": lambda g: _set(("team",), {"id": "T2", "domain": "t2"}),
-    "action_id garbage": lambda g: _set(("actions", 0, "action_id"), g),
-    "value garbage": lambda g: _set(("actions", 0, "value"), g),
-    "block_id garbage": lambda g: _set(("actions", 0, "block_id"), g),
+    "other workspace": lambda g: setting(("team",), {"id": "T2", "domain": "t2"}),
+    "action_id garbage": lambda g: setting(("actions", 0, "action_id"), g),
+    "value garbage": lambda g: setting(("actions", 0, "value"), g),
+    "block_id garbage": lambda g: setting(("actions", 0, "block_id"), g),
 }
 # These only dress a payload up oddly; a payload can still be valid with them.
 COSMETIC = {
-    "container garbage": lambda g: _set(("container",), g),
+    "container garbage": lambda g: setting(("container",), g),
     "message missing": lambda g: _drop("message"),
-    "channel garbage": lambda g: _set(("channel",), g),
-    "response_url garbage": lambda g: _set(("response_url",), g),
-    "extra keys": lambda g: _set(("zzz",), g),
+    "channel garbage": lambda g: setting(("channel",), g),
+    "response_url garbage": lambda g: setting(("response_url",), g),
+    "extra keys": lambda g: setting(("zzz",), g),
 }
 
 
@@ -395,7 +384,7 @@ def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(
     }
     body, _ = view_submission_body("comment", values, private_metadata=private_metadata, user=user)
     if values_garbage is not None:
-        payload = _payload(body)
+        payload = payload_of(body)
         payload["view"]["state"] = {"values": values_garbage}
         body = _form(payload)
     answered = bool(user) and bot.store.answers.my_answer(TEAM, checkin_id, user) is not None

@@ -7,23 +7,11 @@ is ``python bench/load_bench.py --clients 50 --seconds 60``.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
-from slack_stub import SlackStub
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from harness import (  # noqa: E402 - the click stream and the checks are shared with the benchmarks (bench/)
-    CHANNELS,
-    BotProcess,
-    percentile,
-    run_clicks,
-    seed,
-    stored_problems,
-    wait_for_replies,
-)
+# The click stream and the checks are shared with the benchmarks (bench/harness.py).
+from bench.harness import CHANNELS, BotProcess, percentile, run_clicks, seed, stored_problems, wait_for_replies
+from tests.support.slack_stub import SlackStub
 
 CLIENTS = 50
 SECONDS = 10.0

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from slack_requests import SlackClientSim
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.running import coprod_process
+from tests.support.slack_requests import SlackClientSim
+from tests.support.slack_stub import SlackStub
+from tests.support.waiting import eventually
+
 SECRET = "run-test-secret"
 
 
@@ -25,32 +24,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def coprod(args: list[str], env: dict[str, str], cwd: Path, **kw) -> subprocess.Popen:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
-    full.update(env)
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
-        env=full,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,
-    )
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_healthy(port: int, proc, timeout: float = 15.0) -> None:
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"coprod exited early: {proc.stderr.read()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
+                return r.status == 200
         except OSError:
-            time.sleep(0.1)
-    raise AssertionError("coprod never became healthy")
+            return False
+
+    assert eventually(healthy, timeout, interval=0.1), "coprod never became healthy"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +57,7 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> No
 )
 def test_startup_error_is_one_clear_line_and_exit_1(tmp_path, env, expected):
     """A missing or malformed setting stops coprod with one line naming it, and exit code 1."""
-    proc = coprod(["run"], env, tmp_path)
+    proc = coprod_process(["run"], env, tmp_path)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     lines = [line for line in err.splitlines() if line.strip()]
@@ -92,7 +76,9 @@ def test_database_from_a_newer_coprod_is_refused(tmp_path):
     Store.open(db).close()
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('coprod', 'm999', 'x')")
-    proc = coprod(["run"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": str(db)}, tmp_path)
+    proc = coprod_process(
+        ["run"], {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "COPROD_DB": str(db)}, tmp_path
+    )
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert "newer coprod" in err and "Traceback" not in err
@@ -100,8 +86,6 @@ def test_database_from_a_newer_coprod_is_refused(tmp_path):
 
 def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
     """`coprod run --http` answers /healthz, verifies signatures on /slack/events, and exits 0 on SIGTERM."""
-    from slack_stub import SlackStub
-
     port = free_port()
     with SlackStub() as stub:
         stub.add_user("U1", tz="Europe/London")
@@ -114,7 +98,7 @@ def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
             "PORT": str(port),
             "COPROD_DB": str(tmp_path / "c.db"),
         }
-        proc = coprod(["run", "--http"], env, tmp_path)
+        proc = coprod_process(["run", "--http"], env, tmp_path)
         try:
             wait_healthy(port, proc)
             assert stub.calls == [], "coprod called Slack before anyone asked it anything"
@@ -144,7 +128,7 @@ def test_a_port_in_use_is_one_line_and_exit_1(tmp_path):
             "SLACK_API_URL": "http://127.0.0.1:9/api/",
             "COPROD_DB": str(tmp_path / "c.db"),
         }
-        proc = coprod(["run", "--http"], env, tmp_path)
+        proc = coprod_process(["run", "--http"], env, tmp_path)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert f"cannot listen on port {port}" in err and "Traceback" not in err

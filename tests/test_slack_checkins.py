@@ -6,50 +6,11 @@ import json
 import time
 
 import pytest
-from conftest import CHANNEL, COORDINATOR, MEMBERS, TEAM
-from slack_sdk.models.blocks import Block
 
 from bot.messages import RATING_LABELS
-
-
-def valid_blocks(blocks: list[dict]) -> list[dict]:
-    """Block Kit as Slack would accept it (slack_sdk.models enforces the size limits)."""
-    assert len(blocks) <= 50
-    for block in Block.parse_all(blocks):
-        block.validate_json()
-    return blocks
-
-
-def eventually(check, timeout: float = 5.0):
-    """Poll ``check`` until it returns something truthy (for writes made after Slack answers)."""
-    deadline = time.monotonic() + timeout
-    while not (value := check()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return value
-
-
-def post_checkin(bot, channel: str = CHANNEL, text: str = "checkin"):
-    """`/coprod checkin` in ``channel``; returns (the chat.postMessage call, check-in id, block_id).
-
-    Waits until the bot has stored the message's ts, as it has by the time a person could click.
-    """
-    before = len(bot.stub.calls_to("chat.postMessage"))
-    assert bot.command(text, channel=channel).status == 200
-    call = bot.stub.wait_for("chat.postMessage", count=before + 1)[before]
-    assert call.args["channel"] == channel
-    block_id = next(b for b in call.json("blocks") if b["type"] == "actions")["block_id"]
-    checkin_id = int(block_id.split(":")[1])
-    assert eventually(lambda: bot.store.answers.checkin(TEAM, checkin_id).message_ts == call.response["ts"])
-    return call, checkin_id, block_id
-
-
-def rate(bot, block_id: str, rating: int | str, user: str, **kw):
-    kw.setdefault("response_url", bot.stub.response_url(f"rate-{user}"))
-    return bot.slack.click(f"rate:{rating}", str(rating), block_id=block_id, user=user, **kw)
-
-
-def responses_to(bot, key: str, count: int = 1):
-    return bot.stub.wait_for("response_url", count=count, where=lambda c: c.args["_key"] == key)
+from tests.support.blockkit import valid_blocks
+from tests.support.constants import CHANNEL, COORDINATOR, MEMBERS, TEAM
+from tests.support.flows import click_rating, post_checkin, replies_to, submit_comment
 
 
 def test_checkin_command_posts_a_checkin_with_five_ratings(bot):
@@ -83,8 +44,8 @@ def test_rating_click_records_answer_before_ack(bot):
 @pytest.mark.parametrize("rating", [1, 2, 3, 4, 5])
 def test_each_rating_value_is_recorded(bot, rating):
     """Every button 1..5 stores that rating for the person who clicked."""
-    _, checkin_id, block_id = post_checkin(bot)
-    assert rate(bot, block_id, rating, "U2").status == 200
+    checkin_id = post_checkin(bot).id
+    assert click_rating(bot, checkin_id, rating, "U2").status == 200
     assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == rating
     [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["user"]) == (rating, "U2")
@@ -92,22 +53,22 @@ def test_each_rating_value_is_recorded(bot, rating):
 
 def test_second_click_by_same_person_changes_the_answer(bot):
     """Answering again updates the one answer: the count stays 1 and the rating changes."""
-    _, checkin_id, block_id = post_checkin(bot)
-    rate(bot, block_id, 2, "U2")
-    responses_to(bot, "rate-U2")
-    rate(bot, block_id, 5, "U2")
+    checkin_id = post_checkin(bot).id
+    click_rating(bot, checkin_id, 2, "U2")
+    replies_to(bot, "rate-U2")
+    click_rating(bot, checkin_id, 5, "U2")
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == 5
-    second = responses_to(bot, "rate-U2", count=2)[1]
+    second = replies_to(bot, "rate-U2", count=2)[1]
     assert "5 of 5" in second.args["text"]
 
 
 @pytest.mark.parametrize("rating", [1, 3, 5])
 def test_private_confirmation_says_what_was_recorded_and_how_to_change_it(bot, rating):
     """The clicker alone hears back: the rating and its meaning, and that clicking again changes it."""
-    _, _, block_id = post_checkin(bot)
-    rate(bot, block_id, rating, "U3")
-    confirm = responses_to(bot, "rate-U3")[0]
+    checkin_id = post_checkin(bot).id
+    click_rating(bot, checkin_id, rating, "U3")
+    confirm = replies_to(bot, "rate-U3")[0]
     text = confirm.args["text"]
     assert f"{rating} of 5 ({RATING_LABELS[rating]})" in text
     assert "Click another number" in text
@@ -117,11 +78,11 @@ def test_private_confirmation_says_what_was_recorded_and_how_to_change_it(bot, r
 
 def test_channel_message_shows_the_count_never_who_or_what(bot):
     """After two answers the message says "2 answers so far" and is otherwise the same message."""
-    call, checkin_id, block_id = post_checkin(bot, text="checkin group")
+    call, checkin_id, _ = post_checkin(bot, "group")
     posted = call.json("blocks")
-    rate(bot, block_id, 5, "U2")
+    click_rating(bot, checkin_id, 5, "U2")
     bot.stub.wait_for("chat.update", count=1)
-    rate(bot, block_id, 1, "U3")
+    click_rating(bot, checkin_id, 1, "U3")
     updates = bot.stub.wait_for("chat.update", count=2)
     latest = next(c for c in updates if "2 answers" in json.dumps(c.json("blocks")))
     blocks = valid_blocks(latest.json("blocks"))
@@ -137,7 +98,7 @@ def test_channel_message_shows_the_count_never_who_or_what(bot):
 def two_channels(bot):
     """A second partnership channel C2 with its own check-in; returns its block_id."""
     bot.stub.add_channel("C2", list(MEMBERS) + ["UBOT"], name="second")
-    return post_checkin(bot, channel="C2")[2]
+    return post_checkin(bot, channel="C2").block_id
 
 
 @pytest.mark.parametrize(
@@ -175,8 +136,8 @@ def test_forged_clicks_store_nothing_and_still_get_200(bot, two_channels, forge)
     assert list(bot.store.answers.export_rows(TEAM)) == []
     assert list(bot.store.answers.export_rows("T2")) == []
     # A genuine click afterwards is answered; the forged one never was.
-    rate(bot, block_id, 3, "U3")
-    responses_to(bot, "rate-U3")
+    click_rating(bot, checkin_id, 3, "U3")
+    replies_to(bot, "rate-U3")
     assert not [c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "forged"]
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
 
@@ -185,13 +146,13 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
     """Two clicks by one person landing together (a double click) store one answer, the later rating."""
     import threading
 
-    _, checkin_id, block_id = post_checkin(bot)
+    checkin_id = post_checkin(bot).id
     barrier = threading.Barrier(4)
     statuses = []
 
     def click(rating: int) -> None:
         barrier.wait()
-        statuses.append(rate(bot, block_id, rating, "U2").status)
+        statuses.append(click_rating(bot, checkin_id, rating, "U2").status)
 
     threads = [threading.Thread(target=click, args=(r,)) for r in (2, 2, 5, 5)]
     for t in threads:
@@ -202,7 +163,7 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     rating = bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating
     assert rating in (2, 5)
-    [reply] = responses_to(bot, "rate-U2")
+    [reply] = replies_to(bot, "rate-U2")
     time.sleep(1.0)  # past the reply delay: no second "thank you" trails behind
     assert len([c for c in bot.stub.calls_to("response_url") if c.args["_key"] == "rate-U2"]) == 1
     assert f"{rating} of 5" in reply.args["text"]
@@ -210,9 +171,9 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
 
 def test_a_burst_of_clicks_updates_the_count_once(bot):
     """Five people answering within a second cost one message update, showing all five answers."""
-    _, checkin_id, block_id = post_checkin(bot)
+    checkin_id = post_checkin(bot).id
     for user in ("U1", "U2", "U3", "U4", "UADMIN"):
-        assert rate(bot, block_id, 3, user).status == 200
+        assert click_rating(bot, checkin_id, 3, user).status == 200
     [update] = bot.stub.wait_for("chat.update", where=lambda c: "5 answers so far" in json.dumps(c.json("blocks")))
     time.sleep(1.5)  # past the coalescing delay: no further updates trail behind
     assert len(bot.stub.calls_to("chat.update")) == 1
@@ -223,17 +184,12 @@ def test_a_click_that_cannot_be_stored_is_not_acknowledged_as_done(bot):
     """If the answer can't be written, Slack gets no acknowledgement: the click isn't silently lost."""
     import sqlite3
 
-    _, checkin_id, block_id = post_checkin(bot)
+    checkin_id = post_checkin(bot).id
     with sqlite3.connect(bot.runtime.settings.db_path) as conn:  # break the database under the bot
         conn.execute("ALTER TABLE responses RENAME TO responses_gone")
-    reply = rate(bot, block_id, 4, "U2")
+    reply = click_rating(bot, checkin_id, 4, "U2")
     assert not reply.acknowledged and b"Traceback" not in reply.body
-    submitted = bot.slack.submit(
-        "comment",
-        {"rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "4"}}}},
-        private_metadata=json.dumps({"checkin": checkin_id}),
-        user="U2",
-    )
+    submitted = submit_comment(bot, checkin_id, "U2", rating=4)
     assert submitted.status == 200
     assert submitted.json()["response_action"] == "errors"
     assert "Sorry" in json.dumps(submitted.json())

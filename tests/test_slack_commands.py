@@ -7,11 +7,13 @@ import io
 import json
 
 import pytest
-from blockkit import ask, slack_calls, store_state, texts_in, words
-from conftest import CHANNEL, COORDINATOR, TEAM
 
 from bot.catalog import load_catalog
 from bot.commands import EXAMPLES
+from tests.support.blockkit import slack_calls, texts_in, words
+from tests.support.constants import CHANNEL, COORDINATOR, TEAM
+from tests.support.flows import ask, post_checkin, posted_checkin, rate, submit_comment
+from tests.support.stored import store_state
 
 CATALOG = load_catalog()
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -19,32 +21,6 @@ SETUP = "schedule checkins weekly Tuesday 10:00"
 
 def text_of(catalog_id: str) -> str:
     return CATALOG.facilitator(catalog_id).text
-
-
-def posted_checkin(bot, n: int = 1) -> tuple[int, list[dict]]:
-    """The n-th check-in posted to the channel: its id (from the buttons' block_id) and blocks."""
-    call = bot.stub.wait_for("chat.postMessage", count=n, where=lambda c: c.args.get("channel") == CHANNEL)[n - 1]
-    blocks = call.json("blocks")
-    [actions] = [b for b in blocks if b["type"] == "actions"]
-    return int(actions["block_id"].split(":")[1]), blocks
-
-
-def rate(bot, checkin_id: int, rating: int, user: str) -> None:
-    reply = bot.slack.click(
-        f"rate:{rating}",
-        str(rating),
-        block_id=f"checkin:{checkin_id}",
-        user=user,
-        response_url=bot.stub.response_url(f"rate-{checkin_id}-{user}"),
-    )
-    assert reply.status == 200
-    assert bot.store.answers.my_answer(TEAM, checkin_id, user).rating == rating
-
-
-def checkin_now(bot, target: str = "", n: int = 1) -> int:
-    reply = bot.command(f"checkin {target}".strip())
-    assert reply.status == 200
-    return posted_checkin(bot, n)[0]
 
 
 def level_blocks(answer: dict) -> dict[str, str]:
@@ -278,10 +254,7 @@ def test_retention_is_stored(bot, text, months):
 
 @pytest.mark.parametrize(
     ("target", "level_id", "facilitator_id"),
-    [
-        ("power-imbalances", "group", "power-imbalances"),
-        ("organisational", "organisational", None),
-    ],
+    [("power-imbalances", "group", "power-imbalances"), ("organisational", "organisational", None)],
 )
 def test_next_pins_what_the_next_scheduled_checkin_asks(bot, target, level_id, facilitator_id):
     """`next <practice|level>` makes the next scheduled check-in about it, once; then the rotation resumes."""
@@ -291,7 +264,7 @@ def test_next_pins_what_the_next_scheduled_checkin_asks(bot, target, level_id, f
     assert "next scheduled check-in" in answer["text"]
     bot.clock.advance(hours=1)
     bot.tick()
-    _, blocks = posted_checkin(bot)
+    blocks = posted_checkin(bot).blocks
     asked = bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL))
     assert [level for level, _ in asked.values()] == [level_id]
     if facilitator_id:
@@ -316,7 +289,7 @@ def test_role_is_stored_and_named_among_silent_roles_until_heard(bot):
     assert "<@U2>" in answer["text"] and "carer" in answer["text"]
     summary = words(ask(bot, "summary"))
     assert "haven't heard from these roles" in summary and "carer" in summary
-    checkin_id = checkin_now(bot)
+    checkin_id = post_checkin(bot).id
     rate(bot, checkin_id, 4, "U2")
     assert "haven't heard from these roles" not in words(ask(bot, "summary"))
 
@@ -399,8 +372,8 @@ def test_summary_hides_the_mean_until_three_people_answer(bot):
     """3 answers from 2 people: no average and a kind flag. A third person makes the level count, but the
     average waits until one check-in has 3 answers, so comparing windows can't single anyone out."""
     ask(bot, SETUP)
-    first = checkin_now(bot, "organisational", 1)
-    second = checkin_now(bot, "organisational", 2)
+    first = post_checkin(bot, "organisational").id
+    second = post_checkin(bot, "organisational").id
     rate(bot, first, 4, "U2")
     rate(bot, first, 5, "U3")
     rate(bot, second, 4, "U2")
@@ -421,7 +394,7 @@ def test_summary_hides_the_mean_until_three_people_answer(bot):
 def test_summary_flags_a_low_average(bot):
     """Three people rating a level 2 on average flags it with the average as the reason."""
     ask(bot, SETUP)
-    checkin_id = checkin_now(bot, "societal")
+    checkin_id = post_checkin(bot, "societal").id
     for user, rating in (("U2", 2), ("U3", 2), ("U4", 2)):
         rate(bot, checkin_id, rating, user)
     block = level_blocks(ask(bot, "summary societal"))["societal"]
@@ -444,10 +417,10 @@ def test_summary_flags_a_low_average(bot):
 )
 def test_checkin_posts_about_the_level_or_practice_asked_for(bot, target, level_id, facilitator_id):
     """`checkin <level>` asks about that level; `checkin <practice-id>` about exactly that practice."""
-    checkin_id = checkin_now(bot, target)
+    checkin_id = post_checkin(bot, target).id
     checkin = bot.store.answers.checkin(TEAM, checkin_id)
     assert checkin.level_id == level_id
-    _, blocks = posted_checkin(bot)
+    blocks = posted_checkin(bot).blocks
     assert CATALOG.level(level_id).name in blocks[0]["text"]["text"]
     if facilitator_id:
         assert checkin.facilitator_id == facilitator_id
@@ -460,7 +433,7 @@ def test_checkin_does_not_use_up_the_pin(bot):
     """A check-in asked for by name leaves the coordinator's pin for the next scheduled one."""
     ask(bot, SETUP)
     ask(bot, "next power-imbalances")
-    checkin_now(bot, "societal")
+    post_checkin(bot, "societal")
     assert bot.store.partnerships.get(TEAM, CHANNEL).pinned == "power-imbalances"
 
 
@@ -469,17 +442,7 @@ def test_checkin_does_not_use_up_the_pin(bot):
 
 def answer_anonymously(bot, checkin_id: int, user: str, rating: int, comment: str):
     """Submit the comment modal with "answer anonymously" ticked."""
-    option = {"text": {"type": "plain_text", "text": str(rating)}, "value": str(rating)}
-    reply = bot.slack.submit(
-        "comment",
-        {
-            "rating": {"rating": {"type": "radio_buttons", "selected_option": option}},
-            "comment": comment,
-            "anonymous": ["anonymous"],
-        },
-        private_metadata=json.dumps({"checkin": checkin_id}),
-        user=user,
-    )
+    reply = submit_comment(bot, checkin_id, user, rating, comment, anonymous=True)
     assert reply.status == 200
     assert bot.store.answers.my_answer(TEAM, checkin_id, user).anonymous
     return reply
@@ -488,7 +451,7 @@ def answer_anonymously(bot, checkin_id: int, user: str, rating: int, comment: st
 def test_export_uploads_a_csv_to_the_coordinators_dm_without_anonymous_identities(bot):
     """`export` sends the coordinator a CSV by DM (Slack's external upload); anonymous rows carry no user."""
     ask(bot, SETUP)
-    checkin_id = checkin_now(bot, "organisational")
+    checkin_id = post_checkin(bot, "organisational").id
     rate(bot, checkin_id, 4, "U2")
     answer_anonymously(bot, checkin_id, "U3", 2, "We never see the budget")
     answer = ask(bot, "export")
@@ -522,7 +485,7 @@ def test_export_with_no_answers_sends_just_the_header(bot):
 def test_forget_me_asks_for_confirmation_first(bot):
     """`forget-me` only shows a private confirmation with the two buttons; nothing is erased yet."""
     ask(bot, SETUP)
-    checkin_id = checkin_now(bot)
+    checkin_id = post_checkin(bot).id
     rate(bot, checkin_id, 4, "U2")
     answer = ask(bot, "forget-me", user="U2")
     assert answer["response_type"] == "ephemeral"
@@ -535,8 +498,8 @@ def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(b
     """Confirming erases every answer of the clicker (named and anonymous) and reports the counts."""
     ask(bot, SETUP)
     ask(bot, "role <@U2> carer")
-    first = checkin_now(bot, "organisational", 1)
-    second = checkin_now(bot, "societal", 2)
+    first = post_checkin(bot, "organisational").id
+    second = post_checkin(bot, "societal").id
     rate(bot, first, 4, "U2")
     answer_anonymously(bot, second, "U2", 3, "private thoughts")
     rate(bot, first, 5, "U3")
@@ -558,7 +521,7 @@ def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(b
 def test_forget_me_cancel_erases_nothing(bot):
     """ "No, keep them" leaves the answers and says so."""
     ask(bot, SETUP)
-    checkin_id = checkin_now(bot)
+    checkin_id = post_checkin(bot).id
     rate(bot, checkin_id, 4, "U2")
     bot.slack.click(
         "forget_me_cancel", "cancel", user="U2", is_ephemeral=True, response_url=bot.stub.response_url("cancel")

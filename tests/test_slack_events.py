@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, TEAM
-from slack_sdk.models.blocks import Block
 
-
-def quiet(stub, method: str, count: int, where=None, within: float = 0.3) -> None:
-    """No more than ``count`` calls to ``method`` arrive in a short quiet period (to prove a negative)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = [c for c in stub.calls_to(method) if where is None or where(c)]
-        assert len(found) <= count, f"{len(found)} calls to {method}, expected {count}"
-        time.sleep(0.02)
-
-
-def eventually(check, timeout: float = 5.0):
-    """Poll ``check`` until it returns something truthy (for writes made after Slack is called)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.01)
+from tests.support.blockkit import summary_posts, valid_blocks
+from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, MEMBERS, TEAM
+from tests.support.flows import post_checkin
+from tests.support.waiting import eventually, quiet
 
 
 def start_partnership(bot) -> None:
-    bot.command("checkin")
-    bot.stub.wait_for("chat.postMessage")
+    post_checkin(bot)
     # After posting, the check-in counts the channel's members; let it finish before starting afresh.
     assert eventually(lambda: bot.store.partnerships.get(TEAM, CHANNEL).member_count is not None)
     bot.stub.reset()
@@ -40,14 +21,6 @@ def mention(text: str, user: str = "U2", channel: str = CHANNEL) -> dict:
     return {"type": "app_mention", "user": user, "text": text, "channel": channel, "ts": "1700000001.000100"}
 
 
-def summary_posts(bot):
-    return [
-        c
-        for c in bot.stub.calls_to("chat.postMessage")
-        if any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))
-    ]
-
-
 def test_mention_summary_posts_the_summary_in_the_channel(bot):
     """`@coprod summary` posts a summary in the channel with one block naming each level."""
     start_partnership(bot)
@@ -55,9 +28,7 @@ def test_mention_summary_posts_the_summary_in_the_channel(bot):
     assert reply.status == 200
     [post] = bot.stub.wait_for("chat.postMessage")
     assert post.args["channel"] == CHANNEL
-    blocks = post.json("blocks")
-    for block in Block.parse_all(blocks):
-        block.validate_json()
+    blocks = valid_blocks(post.json("blocks"))
     levels = [b for b in blocks if b.get("block_id", "").startswith("level:")]
     names = ["Individual", "Group/interpersonal", "Organisational", "Societal", "Paradigmatic"]
     assert [b["block_id"] for b in levels] == [f"level:{n.split('/')[0].lower()}" for n in names]
@@ -87,7 +58,7 @@ def test_retried_event_is_handled_once(bot, retry_reason):
     bot.slack.event(mention("<@UBOT> summary"), event_id="EvOther")
     bot.stub.wait_for("chat.postMessage", count=2)
     quiet(bot.stub, "chat.postMessage", 2)
-    assert len(summary_posts(bot)) == 2
+    assert len(summary_posts(bot.stub)) == 2
 
 
 def test_bot_joining_a_channel_posts_a_welcome(bot):

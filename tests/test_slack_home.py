@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import pytest
-from conftest import ADMIN, CHANNEL, COORDINATOR, TEAM
-from slack_sdk.models.views import View
 
-_event_ids = itertools.count(1)
-
-
-def configure(bot, text: str, user: str = COORDINATOR) -> str:
-    """A /coprod command whose answer may come in the ack or, when Slack had to be asked first, later."""
-    key = f"cmd-{user}"
-    before = len([c for c in bot.stub.calls_to("response_url") if c.args["_key"] == key])
-    reply = bot.command(text, user=user)
-    assert reply.status == 200
-    body = reply.json()
-    if body and body.get("text"):
-        return body["text"]
-    return bot.stub.wait_for("response_url", count=before + 1, where=lambda c: c.args["_key"] == key)[-1].args["text"]
-
-
-def home_of(bot, user: str, count: int) -> dict:
-    """The ``count``-th home view published for ``user``, validated as Slack would."""
-    call = bot.stub.wait_for("views.publish", count=count, where=lambda c: c.args["user_id"] == user)[count - 1]
-    view = call.json("view")
-    View(**view).validate_json()
-    return view
-
-
-def open_home(bot, user: str = COORDINATOR) -> dict:
-    before = len([c for c in bot.stub.calls_to("views.publish") if c.args["user_id"] == user])
-    reply = bot.slack.event(
-        {"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"},
-        event_id=f"EvHome{next(_event_ids)}",
-    )
-    assert reply.status == 200
-    return home_of(bot, user, before + 1)
+from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, TEAM
+from tests.support.flows import configure, home_of, open_home, post_checkin
 
 
 def texts(view: dict) -> str:
@@ -82,8 +50,7 @@ def test_home_lists_the_partnership_with_each_level_and_its_flags(bot):
 
 def test_home_coverage_bar_fills_as_practices_are_discussed(bot):
     """After a check-in on an Individual practice its bar shows 1 of 6 discussed."""
-    bot.command("checkin")
-    bot.stub.wait_for("chat.postMessage")
+    post_checkin(bot)
     view = open_home(bot)
     individual = level_lines(view)[0]
     assert "▰▰▱▱▱▱▱▱▱▱" in individual
@@ -92,8 +59,7 @@ def test_home_coverage_bar_fills_as_practices_are_discussed(bot):
 
 def test_home_shows_next_checkin_summary_and_meeting_once_scheduled(bot):
     """Before schedules: "not set"; after them, each next time in the partnership's timezone."""
-    bot.command("checkin")
-    bot.stub.wait_for("chat.postMessage")
+    post_checkin(bot)
     before = texts(open_home(bot))
     assert "Next check-in: not set" in before and "Next summary: not set" in before
     configure(bot, "schedule checkins weekly Tuesday 10:00")

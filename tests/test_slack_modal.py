@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from conftest import CHANNEL, TEAM
 from slack_sdk.models.views import View
 
 from bot.messages import COMMENT_MAX
+from tests.support.constants import CHANNEL, TEAM
+from tests.support.flows import click_rating, modal_values, post_checkin, submit_comment
 
 
 @pytest.fixture
 def checkin(bot):
     """A posted check-in: (check-in id, block_id, the posted message's ts)."""
-    bot.command("checkin")
-    call = bot.stub.wait_for("chat.postMessage")[0]
-    block_id = next(b for b in call.json("blocks") if b["type"] == "actions")["block_id"]
-    checkin_id = int(block_id.split(":")[1])
-    deadline = time.monotonic() + 5  # the bot stores the message's ts right after Slack answers
-    while bot.store.answers.checkin(TEAM, checkin_id).message_ts is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return checkin_id, block_id, call.response["ts"]
+    posted = post_checkin(bot)
+    return posted.id, posted.block_id, posted.ts
 
 
 def open_modal(bot, block_id: str, user: str = "U2", trigger_id: str = "trig-1") -> dict:
@@ -32,22 +26,6 @@ def open_modal(bot, block_id: str, user: str = "U2", trigger_id: str = "trig-1")
     call = bot.stub.wait_for("views.open", count=before + 1)[before]
     assert call.args["trigger_id"] == trigger_id
     return call.json("view")
-
-
-def values(rating: int | None = None, comment: str | None = None, anonymous: bool = False) -> dict:
-    """Slack's state.values for the modal as a person filled it in."""
-    out: dict = {"comment": comment, "anonymous": ["anonymous"] if anonymous else []}
-    selected = None
-    if rating is not None:
-        selected = {"text": {"type": "plain_text", "text": str(rating)}, "value": str(rating)}
-    out["rating"] = {"rating": {"type": "radio_buttons", "selected_option": selected}}
-    return out
-
-
-def submit(bot, checkin_id: int, user: str = "U2", **filled):
-    return bot.slack.submit(
-        "comment", values(**filled), private_metadata=json.dumps({"checkin": checkin_id}), user=user
-    )
 
 
 def element(view: dict, block_id: str) -> dict:
@@ -75,9 +53,7 @@ def test_comment_button_opens_the_modal(bot, checkin):
 def test_modal_preselects_the_rating_already_given(bot, checkin, prior):
     """Someone who already clicked a rating finds it selected in the modal, and may leave it as is."""
     checkin_id, block_id, _ = checkin
-    bot.slack.click(
-        f"rate:{prior}", str(prior), block_id=block_id, user="U2", response_url=bot.stub.response_url("rate")
-    )
+    click_rating(bot, checkin_id, prior, "U2")
     view = open_modal(bot, block_id)
     rating = next(b for b in view["blocks"] if b.get("block_id") == "rating")
     assert rating["element"]["initial_option"]["value"] == str(prior)
@@ -87,7 +63,7 @@ def test_modal_preselects_the_rating_already_given(bot, checkin, prior):
 def test_submission_stores_comment_and_rating(bot, checkin):
     """Submitting stores the rating and comment under the person's name (not anonymous)."""
     checkin_id, _, _ = checkin
-    reply = submit(bot, checkin_id, rating=3, comment="  We share decisions more now.  ")
+    reply = submit_comment(bot, checkin_id, "U2", rating=3, comment="  We share decisions more now.  ")
     assert reply.status == 200
     [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["comment"], row["user"], row["anonymous"]) == (
@@ -102,7 +78,7 @@ def test_anonymous_submission_keeps_no_user_id_or_role(bot, checkin):
     """ "Answer anonymously" stores the answer with no user id and no role."""
     checkin_id, _, _ = checkin
     assert "carer" in bot.command("role <@U2> carer").json()["text"]
-    reply = submit(bot, checkin_id, rating=2, comment="Hard to say in front of everyone", anonymous=True)
+    reply = submit_comment(bot, checkin_id, "U2", rating=2, comment="Hard to say in front of everyone", anonymous=True)
     assert reply.status == 200
     [row] = list(bot.store.answers.export_rows(TEAM))
     assert row["anonymous"] is True
@@ -113,9 +89,9 @@ def test_anonymous_submission_keeps_no_user_id_or_role(bot, checkin):
 
 def test_comment_only_keeps_the_earlier_rating(bot, checkin):
     """A comment added after clicking a rating keeps that rating; still one answer."""
-    checkin_id, block_id, _ = checkin
-    bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("rate"))
-    reply = submit(bot, checkin_id, comment="Good meeting")
+    checkin_id, _, _ = checkin
+    click_rating(bot, checkin_id, 4, "U2")
+    reply = submit_comment(bot, checkin_id, "U2", comment="Good meeting")
     assert reply.json()["response_action"] == "update"
     [row] = list(bot.store.answers.export_rows(TEAM))
     assert (row["rating"], row["comment"]) == (4, "Good meeting")
@@ -125,7 +101,7 @@ def test_comment_only_keeps_the_earlier_rating(bot, checkin):
 def test_submission_without_rating_or_earlier_answer_is_refused(bot, checkin):
     """No rating and no earlier answer: the modal shows an error on the rating and nothing is stored."""
     checkin_id, _, _ = checkin
-    reply = submit(bot, checkin_id, comment="Just a comment")
+    reply = submit_comment(bot, checkin_id, "U2", comment="Just a comment")
     assert reply.status == 200
     body = reply.json()
     assert body["response_action"] == "errors"
@@ -137,7 +113,7 @@ def test_submission_without_rating_or_earlier_answer_is_refused(bot, checkin):
 def test_comment_length_is_limited_to_2000(bot, checkin, length, accepted):
     """Up to 2,000 characters is kept; a longer comment gets an error on the comment and nothing is stored."""
     checkin_id, _, _ = checkin
-    reply = submit(bot, checkin_id, rating=5, comment="x" * length)
+    reply = submit_comment(bot, checkin_id, "U2", rating=5, comment="x" * length)
     body = reply.json()
     if accepted:
         assert body["response_action"] == "update"
@@ -151,7 +127,7 @@ def test_comment_length_is_limited_to_2000(bot, checkin, length, accepted):
 @pytest.mark.parametrize("metadata", [json.dumps({"checkin": 999999}), "", "not json", json.dumps([1])])
 def test_submission_for_an_unknown_checkin_is_refused(bot, checkin, metadata):
     """A modal whose metadata names no check-in of ours stores nothing and says so."""
-    reply = bot.slack.submit("comment", values(rating=3, comment="hi"), private_metadata=metadata, user="U2")
+    reply = bot.slack.submit("comment", modal_values(rating=3, comment="hi"), private_metadata=metadata, user="U2")
     assert reply.status == 200
     assert reply.json()["response_action"] == "errors"
     assert list(bot.store.answers.export_rows(TEAM)) == []
@@ -160,13 +136,7 @@ def test_submission_for_an_unknown_checkin_is_refused(bot, checkin, metadata):
 def test_submission_from_another_workspace_is_refused(bot, checkin):
     """Workspace T2 cannot answer workspace T1's check-in by naming its id."""
     checkin_id, _, _ = checkin
-    reply = bot.slack.submit(
-        "comment",
-        values(rating=3, comment="hi"),
-        team="T2",
-        private_metadata=json.dumps({"checkin": checkin_id}),
-        user="U2",
-    )
+    reply = submit_comment(bot, checkin_id, "U2", rating=3, comment="hi", team="T2")
     assert reply.json()["response_action"] == "errors"
     assert list(bot.store.answers.export_rows(TEAM)) == [] and list(bot.store.answers.export_rows("T2")) == []
 
@@ -174,7 +144,7 @@ def test_submission_from_another_workspace_is_refused(bot, checkin):
 def test_ack_updates_the_modal_to_a_thank_you(bot, checkin):
     """The acknowledgement replaces the modal with a thank-you that repeats what was recorded, escaped."""
     checkin_id, _, _ = checkin
-    reply = submit(bot, checkin_id, rating=4, comment="Thanks <!channel> & all")
+    reply = submit_comment(bot, checkin_id, "U2", rating=4, comment="Thanks <!channel> & all")
     body = reply.json()
     assert body["response_action"] == "update"
     view = body["view"]
@@ -188,7 +158,7 @@ def test_ack_updates_the_modal_to_a_thank_you(bot, checkin):
 def test_submission_updates_the_message_count(bot, checkin):
     """After a modal answer, the check-in message shows the new count."""
     checkin_id, _, ts = checkin
-    submit(bot, checkin_id, rating=4, comment="first")
+    submit_comment(bot, checkin_id, "U2", rating=4, comment="first")
     update = bot.stub.wait_for("chat.update")[0]
     assert (update.args["channel"], update.args["ts"]) == (CHANNEL, ts)
     assert "1 answer so far" in json.dumps(update.json("blocks"))

@@ -6,8 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from blockkit import ask, slack_calls, store_state
-from conftest import ADMIN, CHANNEL, COORDINATOR, TEAM
+
+from tests.support.blockkit import slack_calls
+from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, TEAM
+from tests.support.flows import ask, post_checkin, rate
+from tests.support.stored import store_state
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
 
@@ -33,11 +36,7 @@ def configured(bot):
     ask(bot, SETUP)
     ask(bot, "meeting every Thursday 11:00")
     ask(bot, "role <@U2> researcher")
-    bot.command("checkin")
-    call = bot.stub.wait_for("chat.postMessage")[0]
-    block_id = [b for b in call.json("blocks") if b["type"] == "actions"][0]["block_id"]
-    bot.stub.wait_for("conversations.members")  # the check-in's message ts is stored by now
-    bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("rated"))
+    rate(bot, post_checkin(bot).id, 4, "U2")
     bot.stub.wait_for("chat.update")
     return bot
 

@@ -9,79 +9,25 @@ from __future__ import annotations
 import csv
 import io
 import threading
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import ADMIN, CHANNEL, COORDINATOR, MEMBERS, MODES, START, TEAM, make_settings, running_bot
-from slack_sdk.models.blocks import Block
 
 from bot.messages import escape
 from bot.runtime import Runtime
+from tests.support.blockkit import block_id_of, blocks_json, checkin_id_of, checkin_posts, summary_posts, valid_blocks
+from tests.support.clock import stamp
+from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, MEMBERS, MODES, START, TEAM
+from tests.support.flows import configure, post_checkin, submit_comment
+from tests.support.running import make_settings, running_bot
+from tests.support.waiting import eventually
 
 TUESDAY_10 = START + timedelta(hours=1)
 LEVELS = ["individual", "group", "organisational", "societal", "paradigmatic"]
 
 
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def configure(bot, text: str, user: str = COORDINATOR, channel: str = CHANNEL) -> str:
-    """A /coprod command whose answer may come in the ack or, when Slack had to be asked first, later."""
-    key = f"cmd-{user}-{channel}"
-    before = len([c for c in bot.stub.calls_to("response_url") if c.args["_key"] == key])
-    reply = bot.command(text, user=user, channel=channel, response_url=bot.stub.response_url(key))
-    assert reply.status == 200
-    body = reply.json()
-    if body and body.get("text"):
-        return body["text"]
-    return bot.stub.wait_for("response_url", count=before + 1, where=lambda c: c.args["_key"] == key)[-1].args["text"]
-
-
-def eventually(check, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not (value := check()) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return value
-
-
 def to(channel: str):
     return lambda c: c.args.get("channel") == channel
-
-
-def checkin_posts(bot, channel: str = CHANNEL) -> list:
-    """Successful check-in posts to ``channel``."""
-    return [
-        c
-        for c in bot.stub.calls_to("chat.postMessage")
-        if (c.response or {}).get("ok")
-        and c.args.get("channel") == channel
-        and any(b.get("block_id", "").startswith("checkin:") for b in c.json("blocks", []))
-    ]
-
-
-def summary_posts(bot, channel: str = CHANNEL) -> list:
-    return [
-        c
-        for c in bot.stub.calls_to("chat.postMessage")
-        if c.args.get("channel") == channel
-        and any(b.get("block_id", "").startswith("level:") for b in c.json("blocks", []))
-    ]
-
-
-def block_id_of(call, prefix: str) -> str:
-    return next(b["block_id"] for b in call.json("blocks") if b.get("block_id", "").startswith(prefix))
-
-
-def valid(blocks: list[dict]) -> list[dict]:
-    assert len(blocks) <= 50
-    for block in Block.parse_all(blocks):
-        block.validate_json()
-    return blocks
-
-
-def stamp(when: datetime) -> int:
-    return int(when.timestamp())
 
 
 # ---- check-ins -----------------------------------------------------------------------------------
@@ -91,16 +37,16 @@ def test_scheduled_checkin_posts_once_at_its_time(bot):
     """Nothing before 10:00; at 10:00 exactly one check-in; ticking again posts no duplicate."""
     assert "Tuesday 24 November at 10:00" in configure(bot, "schedule checkins weekly Tuesday 10:00")
     assert bot.tick() == []
-    assert checkin_posts(bot) == []
+    assert checkin_posts(bot.stub) == []
     bot.clock.advance(hours=1)
     [fired] = bot.tick()
     assert (fired.kind, fired.fire_at, fired.status) == ("checkins", TUESDAY_10, "posted")
-    [post] = checkin_posts(bot)
-    valid(post.json("blocks"))
+    [post] = checkin_posts(bot.stub)
+    valid_blocks(post.json("blocks"))
     assert bot.tick() == []
     bot.clock.advance(minutes=1)
     assert bot.tick() == []
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
     assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
         ("checkins", stamp(TUESDAY_10), "posted")
     ]
@@ -135,11 +81,11 @@ def test_a_second_dispatcher_on_the_same_database_does_not_post_again(bot, tmp_p
         assert other.dispatcher.tick() == [] and bot.tick() == []
     finally:
         other.stop()
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
 
 
 def levels_posted(bot) -> list[str]:
-    ids = [int(block_id_of(c, "checkin:").split(":")[1]) for c in checkin_posts(bot)]
+    ids = [checkin_id_of(c) for c in checkin_posts(bot.stub)]
     return [bot.store.answers.checkin(TEAM, i).level_id for i in ids]
 
 
@@ -156,8 +102,7 @@ def test_weekly_rotation_covers_all_five_levels(bot):
 def test_rotation_asks_the_least_recently_covered_level_first(bot):
     """A level just discussed by hand goes to the back of the queue."""
     configure(bot, "schedule checkins weekly Tuesday 10:00")
-    bot.command("checkin organisational")
-    bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
+    post_checkin(bot, "organisational")
     bot.clock.advance(hours=1)
     for _ in range(5):
         bot.tick()
@@ -173,7 +118,7 @@ def test_checkin_missed_by_a_few_hours_is_posted_late_once(bot):
     [fired] = bot.tick()
     assert (fired.fire_at, fired.status) == (TUESDAY_10, "posted")
     assert bot.tick() == []
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
 
 
 def test_long_downtime_skips_old_misses_and_posts_only_the_recent_one(bot):
@@ -192,7 +137,7 @@ def test_long_downtime_skips_old_misses_and_posts_only_the_recent_one(bot):
         ("checkins", stamp(TUESDAY_10 + timedelta(weeks=1)), "skipped"),
         ("checkins", stamp(TUESDAY_10 + timedelta(weeks=2)), "posted"),
     ]
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
     assert bot.tick() == []
 
 
@@ -202,13 +147,12 @@ def test_long_downtime_skips_old_misses_and_posts_only_the_recent_one(bot):
 def test_scheduled_summary_posts_levels_and_a_suggested_next_focus(bot):
     """The summary schedule posts every level's block and suggests the neglected level the rotation reaches next."""
     configure(bot, "schedule summary weekly Tuesday 10:00")
-    bot.command("checkin individual")
-    bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
+    post_checkin(bot, "individual")
     bot.clock.advance(hours=1)
     [fired] = bot.tick()
     assert (fired.kind, fired.status) == ("summary", "posted")
-    [post] = summary_posts(bot)
-    blocks = valid(post.json("blocks"))
+    [post] = summary_posts(bot.stub)
+    blocks = valid_blocks(post.json("blocks"))
     assert blocks[0]["type"] == "header" and "regular summary" in blocks[0]["text"]["text"]
     assert [b["block_id"] for b in blocks if b.get("block_id", "").startswith("level:")] == [
         f"level:{lid}" for lid in LEVELS
@@ -239,7 +183,7 @@ def reminder_after_setup(bot):
 def test_meeting_reminder_posts_30_minutes_before_with_we_met(bot):
     """`meeting every Wednesday 14:00 remind 30` reminds the channel at 13:30 with a "We met" button."""
     reminder = reminder_after_setup(bot)
-    blocks = valid(reminder.json("blocks"))
+    blocks = valid_blocks(reminder.json("blocks"))
     assert "in 30 minutes" in blocks[0]["text"]["text"] and "Wednesday 14:00" in blocks[0]["text"]["text"]
     [button] = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert (button["action_id"], button["value"], button["text"]["text"]) == ("met", "2026-11-25", "We met")
@@ -305,15 +249,15 @@ def test_three_weeks_without_a_meeting_flags_regular_meetings_in_the_summary(bot
     bot.stub.wait_for("chat.update")
     bot.clock.now = WEDNESDAY_1330 + timedelta(minutes=90)
     assert [f.kind for f in bot.tick()] == ["summary"]
-    assert meetings_flag(summary_posts(bot)[-1]) == ""
+    assert meetings_flag(summary_posts(bot.stub)[-1]) == ""
     for week in (1, 2):
         bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=week, minutes=90)
         bot.tick()
-        assert meetings_flag(summary_posts(bot)[-1]) == "", f"flagged after {week} week(s)"
+        assert meetings_flag(summary_posts(bot.stub)[-1]) == "", f"flagged after {week} week(s)"
     bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=3, minutes=90)
     bot.tick()
-    assert len(summary_posts(bot)) == 4
-    flag = meetings_flag(summary_posts(bot)[-1])
+    assert len(summary_posts(bot.stub)) == 4
+    flag = meetings_flag(summary_posts(bot.stub)[-1])
     assert "*neglected*" in flag and "no meeting logged in the last 3 weeks" in flag
 
 
@@ -340,11 +284,11 @@ def test_reflexivity_prompt_is_dmed_to_each_member_but_the_bot(bot):
     """Each channel member gets a private prompt by DM (channel = their user id); the bot gets none."""
     sent = send_prompts(bot)
     assert sorted(c.args["channel"] for c in sent) == sorted([*MEMBERS, ADMIN])
-    blocks = valid(sent[0].json("blocks"))
+    blocks = valid_blocks(sent[0].json("blocks"))
     assert block_id_of(sent[0], "reflect:")
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["rate:1", "rate:2", "rate:3", "rate:4", "rate:5", "comment", "reflexivity_off"]
-    assert checkin_posts(bot) == []  # nothing in the channel
+    assert checkin_posts(bot.stub) == []  # nothing in the channel
 
 
 def test_stop_these_prompts_opts_out_of_the_next_round(bot):
@@ -390,16 +334,7 @@ def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_export
     [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "reflect-U2")
     assert "stays private" in said.args["text"]
     secret = "I talk over the patient partners too often"
-    reply = bot.slack.submit(
-        "comment",
-        {
-            "rating": {"rating": {"type": "radio_buttons", "selected_option": {"value": "2"}}},
-            "comment": secret,
-            "anonymous": [],
-        },
-        private_metadata=f'{{"checkin": {checkin_id}}}',
-        user="U2",
-    )
+    reply = submit_comment(bot, checkin_id, "U2", rating=2, comment=secret)
     assert reply.json()["response_action"] == "update"
 
     summary = bot.command("summary").json()
@@ -444,8 +379,8 @@ def test_channel_not_found_pauses_that_partnership_only(bot, second_channel):
     for _ in range(2):
         bot.clock.advance(weeks=1)
         assert [(f.channel, f.status) for f in bot.tick()] == [(second_channel, "posted")]
-    assert checkin_posts(bot) == []
-    assert len(checkin_posts(bot, second_channel)) == 3
+    assert checkin_posts(bot.stub) == []
+    assert len(checkin_posts(bot.stub, second_channel)) == 3
     assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == COORDINATOR]) == 1
 
 
@@ -473,7 +408,7 @@ def test_a_slow_team_does_not_hold_up_another_teams_post(bot, second_channel):
         assert ticking.is_alive(), "the slow post should still be waiting"
     finally:
         ticking.join()
-    assert len(checkin_posts(bot, CHANNEL)) == 1 and len(checkin_posts(bot, second_channel)) == 1
+    assert len(checkin_posts(bot.stub, CHANNEL)) == 1 and len(checkin_posts(bot.stub, second_channel)) == 1
 
 
 def test_rate_limited_post_waits_and_lands_once(bot):
@@ -486,7 +421,7 @@ def test_rate_limited_post_waits_and_lands_once(bot):
     attempts = [c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[1].time - attempts[0].time >= 0.9
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
     assert len(bot.store.activity.last_asked(bot.store.partnerships.get(TEAM, CHANNEL))) == 1
 
 
@@ -527,7 +462,7 @@ def test_real_scheduler_posts_a_due_checkin_once(fast_bot):
         bot.clock.advance(seconds=1)
         later = bot.clock.now.isoformat()
         assert eventually(lambda: bot.store.ledger.meta("last_tick") == later), "the scheduler stopped ticking"
-        assert len(checkin_posts(bot)) == 1
+        assert len(checkin_posts(bot.stub)) == 1
     finally:
         bot.runtime.scheduler.shutdown(wait=True)
     assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
@@ -545,7 +480,7 @@ def test_a_post_that_failed_is_tried_again_on_the_next_tick(bot):
     assert [f.status for f in bot.tick()] == ["posted"]
     bot.clock.advance(minutes=1)
     assert bot.tick() == []
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
     assert bot.store.ledger.posts(bot.store.partnerships.get(TEAM, CHANNEL)) == [
         ("checkins", stamp(TUESDAY_10), "posted")
     ]
@@ -559,7 +494,7 @@ def test_changing_the_timezone_does_not_repost_todays_checkin(bot):
     configure(bot, "timezone Europe/Berlin")  # 10:00 in Berlin was 09:00 UTC, now in the past
     bot.clock.advance(minutes=1)
     assert bot.tick() == []
-    assert len(checkin_posts(bot)) == 1
+    assert len(checkin_posts(bot.stub)) == 1
 
 
 def test_ticking_all_day_keeps_a_fixed_number_of_database_connections(bot):
@@ -578,23 +513,16 @@ def test_a_pin_waits_for_the_scheduled_checkin_and_survives_a_failed_post(bot):
     """`/coprod next X` is kept through a hand-asked check-in and a failed post, then used once."""
     configure(bot, "schedule checkins weekly Tuesday 10:00")
     configure(bot, "next power-imbalances")
-    bot.command("checkin")  # asked by hand: the rotation's choice, the pin stays
-    [by_hand] = bot.stub.wait_for("chat.postMessage", where=to(CHANNEL))
-    assert "power imbalances" not in blocks_json(by_hand)
+    by_hand = post_checkin(bot)  # asked by hand: the rotation's choice, the pin stays
+    assert "power imbalances" not in blocks_json(by_hand.call).lower()
     bot.stub.fail("chat.postMessage", "internal_error", channel=CHANNEL)
     bot.clock.advance(hours=1)
     assert [f.status for f in bot.tick()] == ["failed"]
     assert bot.store.partnerships.get(TEAM, CHANNEL).pinned == "power-imbalances"
     bot.clock.advance(minutes=1)
     assert [f.status for f in bot.tick()] == ["posted"]
-    assert "power imbalances" in blocks_json(checkin_posts(bot)[-1])
+    assert "power imbalances" in blocks_json(checkin_posts(bot.stub)[-1]).lower()
     assert bot.store.partnerships.get(TEAM, CHANNEL).pinned is None
-
-
-def blocks_json(call) -> str:
-    import json
-
-    return json.dumps(call.json("blocks")).lower()
 
 
 def test_reflection_prompts_skip_other_bots_and_deactivated_accounts(bot):

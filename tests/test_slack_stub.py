@@ -12,7 +12,14 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import pytest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_requests import (
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.webhook import WebhookClient
+
+from tests.support.constants import SECRET
+from tests.support.slack_requests import (
     SlackClientSim,
     action_body,
     command_body,
@@ -21,14 +28,8 @@ from slack_requests import (
     sign,
     view_submission_body,
 )
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.signature import SignatureVerifier
-from slack_sdk.webhook import WebhookClient
-from slack_stub import SlackStub
-
-SECRET = "test-signing-secret"
+from tests.support.slack_stub import SlackStub
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -238,11 +239,7 @@ def test_bolt_parses_every_payload_builder() -> None:
     """A real Bolt app (over WSGI on loopback) verifies and routes each signed payload we build."""
     seen: dict[str, object] = {}
     with SlackStub() as api:
-        app = App(
-            token="xoxb-test",
-            signing_secret=SECRET,
-            client=WebClient(token="xoxb-test", base_url=api.url),
-        )
+        app = App(token="xoxb-test", signing_secret=SECRET, client=WebClient(token="xoxb-test", base_url=api.url))
 
         @app.command("/coprod")
         def on_command(ack, command):
@@ -283,9 +280,7 @@ def test_bolt_parses_every_payload_builder() -> None:
             assert seen["view"] == (values, "m")
 
             assert sim.event({"type": "app_home_opened", "user": "U3", "tab": "home"}).status == 200
-            deadline = time.monotonic() + 5
-            while "event" not in seen and time.monotonic() < deadline:
-                time.sleep(0.01)
+            eventually(lambda: "event" in seen)
             assert seen["event"] == "U3"
 
             assert sim.command("status", bad_signature=True).status == 401

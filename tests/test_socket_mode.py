@@ -7,19 +7,20 @@ set); everything it does after an acknowledgement must happen in this mode too.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
 import pytest
-from slack_stub import SlackStub
-from socket_mode_sim import SocketModeEndpoint, SocketModeSim
 
-TEAM, CHANNEL, ANN, BOB = "T1", "C1", "U1", "U2"
+from tests.support.blockkit import checkin_id_of, checkin_posts, is_checkin_post
+from tests.support.constants import APP_TOKEN, BOT_USER, CHANNEL, COORDINATOR, TEAM
+from tests.support.running import coprod_process
+from tests.support.slack_stub import SlackStub
+from tests.support.socket_mode_sim import SocketModeEndpoint, SocketModeSim
+from tests.support.stored import rows
+
+ANN, BOB = COORDINATOR, "U2"
 
 
 @pytest.fixture
@@ -28,25 +29,15 @@ def running(tmp_path):
     with SlackStub() as stub, SocketModeEndpoint() as endpoint:
         stub.add_user(ANN, tz="Europe/London", name="ann")
         stub.add_user(BOB, tz="Europe/London", name="bob")
-        stub.add_channel(CHANNEL, [ANN, BOB, "UBOT"])
+        stub.add_channel(CHANNEL, [ANN, BOB, BOT_USER])
         stub.socket_mode_url = endpoint.url
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
-        env.update(
-            {
-                "SLACK_BOT_TOKEN": "xoxb-1",
-                "SLACK_APP_TOKEN": "xapp-1-test",
-                "SLACK_API_URL": stub.url,
-                "COPROD_DB": str(tmp_path / "coprod.db"),
-            }
-        )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": stub.url,
+            "COPROD_DB": str(tmp_path / "coprod.db"),
+        }
+        proc = coprod_process(["run"], env, tmp_path)
         try:
             endpoint.wait_connected(timeout=30)
             yield proc, stub, SocketModeSim(endpoint), tmp_path / "coprod.db"
@@ -55,27 +46,6 @@ def running(tmp_path):
             _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "Traceback" not in err
-
-
-def rows(db, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def is_checkin_post(call) -> bool:
-    return call.args.get("channel") == CHANNEL and "Check-in" in json.dumps(call.json("blocks", []))
-
-
-def checkin_posts(stub) -> list:
-    return [c for c in stub.calls_to("chat.postMessage") if is_checkin_post(c)]
-
-
-def checkin_id(call) -> int:
-    [actions] = [b for b in call.json("blocks") if b["type"] == "actions"]
-    return int(actions["block_id"].split(":")[1])
 
 
 def test_socket_mode_walks_the_whole_loop(running):
@@ -89,7 +59,7 @@ def test_socket_mode_walks_the_whole_loop(running):
     [posted] = stub.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == CHANNEL, timeout=10)
     assert stub.calls_to("users.info")
     assert rows(db, "SELECT team_id, channel_id, timezone FROM partnerships") == [(TEAM, CHANNEL, "Europe/London")]
-    checkin = checkin_id(posted)
+    checkin = checkin_id_of(posted)
 
     # A rating click is stored before the ack, and confirmed privately afterwards.
     reply = slack.click(

@@ -12,10 +12,12 @@ import threading
 import pytest
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_requests import FORM, JSON, url_verification_body
 from slack_sdk import WebClient
-from socket_mode_sim import NOT_ACKNOWLEDGED, SocketModeSim, socket_payload
 from websockets.sync.client import connect
+
+from tests.support.constants import APP_TOKEN
+from tests.support.slack_requests import FORM, JSON, url_verification_body
+from tests.support.socket_mode_sim import NOT_ACKNOWLEDGED, SocketModeSim, socket_payload
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def bolt(stub, socket_endpoint):
         ack()
         seen.setdefault("events", []).append((body["event_id"], request.headers.get("x-slack-retry-num")))
 
-    handler = SocketModeHandler(app, "xapp-1-test")
+    handler = SocketModeHandler(app, APP_TOKEN)
     handler.connect()
     socket_endpoint.wait_connected()
     yield SocketModeSim(socket_endpoint), seen

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import sqlite_utils
 
 from bot.store import Store, StoreError, schema
 from bot.store import db as store_db
+from tests.support.stored import read_only
 
 T1, T2 = "T0001", "T0002"
 C = "C0001"
@@ -21,13 +21,6 @@ DAY = 86_400
 
 
 ALL_MIGRATIONS = ["m001_initial", "m002_retention", "m003_history_index", "m004_post_attempts"]
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "coprod.db")
-    yield s
-    s.close()
 
 
 def partnership(store: Store, team: str = T1, channel: str = C, creator: str = "UCOORD") -> None:
@@ -51,16 +44,13 @@ def checkin(
 
 def every_text_value(path: Path) -> list[str]:
     """Every text value in every column of every table of the database file."""
-    conn = sqlite3.connect(path)
-    try:
+    with read_only(path) as conn:
         values: list[str] = []
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):
                 values += [v for v in row if isinstance(v, str)]
         return values
-    finally:
-        conn.close()
 
 
 # ---- opening and migrating ----------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +14,7 @@ from bot import summary as summaries
 from bot.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
+from tests.support.clock import stamp
 
 CATALOG: Catalog = load_catalog()
 LEVELS = [level.id for level in CATALOG.levels]
@@ -24,29 +23,18 @@ NOW = datetime(2024, 6, 12, 12, 0, tzinfo=UTC)
 UNKIND = ("fail", "bad", "poor", "wrong", "error", "must", "should", "!")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(tmp_path / "coprod.db")
-    yield s
-    s.close()
-
-
-def ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
 def setup(store: Store, timezone: str = "UTC", created: datetime = NOW - timedelta(weeks=52)) -> None:
-    store.partnerships.ensure(TEAM, CHANNEL, timezone=timezone, created_by="UCOORD", now=ts(created))
+    store.partnerships.ensure(TEAM, CHANNEL, timezone=timezone, created_by="UCOORD", now=stamp(created))
 
 
 def ask(store: Store, level: str, at: datetime, ratings: list[int] = (), fac: str | None = None) -> int:
     """A check-in at a level, answered by one new person per rating."""
     fac = fac or CATALOG.in_level(level)[0].id
     cid = store.answers.record_checkin(
-        store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=ts(at)
+        store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=stamp(at)
     )
     for n, rating in enumerate(ratings):
-        store.answers.record_response(TEAM, cid, f"U{level[:3]}{n}", rating=rating, now=ts(at) + 60)
+        store.answers.record_response(TEAM, cid, f"U{level[:3]}{n}", rating=rating, now=stamp(at) + 60)
     return cid
 
 
@@ -55,7 +43,7 @@ def healthy(store: Store, at: datetime = NOW - timedelta(days=3)) -> None:
     for level in LEVELS:
         ask(store, level, at, [4, 4, 5])
     store.activity.log_meeting(
-        store.partnerships.get(TEAM, CHANNEL), held_on=at.date().isoformat(), user="UCOORD", now=ts(at)
+        store.partnerships.get(TEAM, CHANNEL), held_on=at.date().isoformat(), user="UCOORD", now=stamp(at)
     )
 
 
@@ -219,7 +207,7 @@ def test_meeting_three_weeks_ago_flags_through_the_store(store: Store) -> None:
     setup(store)
     healthy(store, at=NOW - timedelta(days=2))
     store.activity.log_meeting(
-        store.partnerships.get(TEAM, CHANNEL), held_on="2024-05-22", user="U1", now=ts(NOW - timedelta(weeks=3))
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-05-22", user="U1", now=stamp(NOW - timedelta(weeks=3))
     )
     result = summary_of(store)
     assert [s.level.id for s in result.neglected] == []  # the healthy() meeting 2 days ago is the latest
@@ -335,7 +323,7 @@ def test_monthly_team_summary_is_widened_end_to_end(store: Store) -> None:
         at_minute=600,
         anchor="2024-01-01",
         set_by="UCOORD",
-        now=ts(NOW),
+        now=stamp(NOW),
     )
     ask(store, "organisational", NOW - timedelta(weeks=20), [4, 4, 4])
     result = summary_of(store)
@@ -352,7 +340,7 @@ def test_silent_roles_are_those_recorded_but_not_heard(store: Store) -> None:
     """Roles of members who did not answer in the window are listed, sorted, once each."""
     setup(store)
     cid = ask(store, "group", NOW - timedelta(days=1))
-    store.answers.record_response(TEAM, cid, "URES", rating=4, role="researcher", now=ts(NOW))
+    store.answers.record_response(TEAM, cid, "URES", rating=4, role="researcher", now=stamp(NOW))
     for user, role in [("URES", "researcher"), ("UCAR", "carer"), ("UCAR2", "carer"), ("UPAT", "service user/patient")]:
         store.people.set_role(store.partnerships.get(TEAM, CHANNEL), user, role)
     result = summary_of(store)
@@ -367,7 +355,7 @@ def test_next_focus_is_a_neglected_levels_facilitator(store: Store) -> None:
         if lid != "societal":
             ask(store, lid, NOW - timedelta(days=5), [4, 4, 4])
     store.activity.log_meeting(
-        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2))
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=stamp(NOW - timedelta(days=2))
     )
     ask(store, "societal", NOW - timedelta(weeks=20), fac="engaging-formats")
     result = summary_of(store)
@@ -411,7 +399,7 @@ def test_render_text_names_every_level_and_marks_the_neglected_ones(store: Store
     ask(store, "group", NOW - timedelta(days=1), [1, 2, 2])
     ask(store, "organisational", NOW - timedelta(days=1), [5])
     store.activity.log_meeting(
-        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=ts(NOW - timedelta(days=2))
+        store.partnerships.get(TEAM, CHANNEL), held_on="2024-06-10", user="U1", now=stamp(NOW - timedelta(days=2))
     )
     result = summary_of(store)
     text = render_text(result, timezone="UTC")

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -45,8 +45,14 @@ def _channel_name(channel: str) -> str:
     return "directmessage" if channel.startswith("D") else "partnership"
 
 
-def _form_payload(payload: dict[str, Any]) -> tuple[bytes, str]:
+def form_payload(payload: Any) -> tuple[bytes, str]:
+    """An interaction's body as Slack posts it: the payload's JSON in the form field ``payload``."""
     return urlencode({"payload": json.dumps(payload)}).encode("utf-8"), FORM
+
+
+def payload_of(body: bytes) -> Any:
+    """The JSON in the ``payload`` field of a form-encoded interaction body (what :func:`form_payload` encoded)."""
+    return json.loads(parse_qs(body.decode("utf-8"))["payload"][0])
 
 
 def command_body(
@@ -165,7 +171,7 @@ def action_body(
         payload["state"] = {"values": {}}
         payload["response_url"] = response_url or DEFAULT_RESPONSE_URL
     payload["actions"] = [act]
-    return _form_payload(payload)
+    return form_payload(payload)
 
 
 def _nest_values(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -240,7 +246,7 @@ def view_submission_body(
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return _form_payload(payload)
+    return form_payload(payload)
 
 
 def event_body(

@@ -31,6 +31,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from tests.support.serving import ServedInThread
+
 TEAM_ID = "T1"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -136,10 +138,13 @@ def _decode_cursor(cursor: Any) -> int | None:
     return int(text[7:])
 
 
-class SlackStub:
+class SlackStub(ServedInThread):
     """Slack's Web API on 127.0.0.1:<random port>, recording each call. See the module docstring."""
 
+    thread_name = "slack-stub"
+
     def __init__(self) -> None:
+        super().__init__()
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
@@ -149,40 +154,21 @@ class SlackStub:
         self.socket_mode_url: str | None = None
         self._ts_counter = itertools.count(1)
         self._view_counter = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> SlackStub:
-        if self._server is not None:
-            return self
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stub", daemon=True
-        )
-        self._thread.start()
-        return self
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+    def _serve(self, server: _Server) -> None:
+        server.serve_forever(poll_interval=0.05)
 
-    def __enter__(self) -> SlackStub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _close(self, server: _Server) -> None:
+        server.shutdown()
+        server.server_close()
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("SlackStub is not started")
-        return self._server.server_address[1]
+        return self._started().server_address[1]
 
     @property
     def base(self) -> str:
@@ -231,10 +217,7 @@ class SlackStub:
             "is_bot": is_bot,
             "is_app_user": False,
             "deleted": deleted,
-            "profile": {
-                "display_name": display_name if display_name is not None else name,
-                "real_name": real_name,
-            },
+            "profile": {"display_name": display_name if display_name is not None else name, "real_name": real_name},
         }
         with self._cond:
             self._users[user_id] = user
@@ -289,11 +272,7 @@ class SlackStub:
             return [c for c in self._calls if c.method == method]
 
     def wait_for(
-        self,
-        method: str,
-        count: int = 1,
-        timeout: float = 5.0,
-        where: Callable[[Call], bool] | None = None,
+        self, method: str, count: int = 1, timeout: float = 5.0, where: Callable[[Call], bool] | None = None
     ) -> list[Call]:
         """Block until ``count`` calls to ``method`` (matching ``where``) arrived; return them all."""
         deadline = time.monotonic() + timeout
@@ -592,12 +571,7 @@ class SlackStub:
                 return {"ok": False, "error": "is_archived"}
             if method == "chat.postMessage":
                 ts = self._next_ts()
-                return {
-                    "ok": True,
-                    "channel": self._dm_for(channel),
-                    "ts": ts,
-                    "message": self._message(args, ts),
-                }
+                return {"ok": True, "channel": self._dm_for(channel), "ts": ts, "message": self._message(args, ts)}
             if method == "chat.update":
                 ts = str(args.get("ts") or "")
                 if not ts:
@@ -630,11 +604,7 @@ class SlackStub:
             if paged is None:
                 return {"ok": False, "error": "invalid_cursor"}
             members, nxt = paged
-            return {
-                "ok": True,
-                "members": json.loads(json.dumps(members)),
-                "response_metadata": {"next_cursor": nxt},
-            }
+            return {"ok": True, "members": json.loads(json.dumps(members)), "response_metadata": {"next_cursor": nxt}}
         if method == "conversations.members":
             ch = self._channels.get(channel)
             if ch is None:

@@ -1,4 +1,5 @@
-"""Reading what coprod sent and stored: private replies, Block Kit payloads and their limits, store state.
+"""Reading what coprod sent: the words of an answer, its posts by kind, their block ids, and Block Kit
+validity within Slack's limits.
 
 Every payload comes from the Slack stand-in's record (or from the body of an acknowledgement), so these
 helpers see exactly what Slack would have seen.
@@ -6,7 +7,6 @@ helpers see exactly what Slack would have seen.
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +14,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-TEAM = "T1"
-CHANNEL = "C1"
+from tests.support.constants import CHANNEL
 
 # Slack's documented limits (https://docs.slack.dev/reference/block-kit/blocks).
 SECTION_TEXT_MAX = 3000
@@ -28,24 +27,7 @@ VIEW_BLOCKS_MAX = 100
 MESSAGE_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
 VIEW_METHODS = ("views.open", "views.publish", "views.update", "views.push")
 
-_keys = itertools.count(1)
-
-
-# ---- private replies -------------------------------------------------------------------------
-
-
-def ask(bot, text: str, user: str = "U1", channel: str = CHANNEL, timeout: float = 5.0, **kw) -> dict:
-    """Run `/coprod <text>` and return the private answer, whether it came in the acknowledgement or
-    afterwards through the response_url. The dict has ``text`` (and ``blocks`` when sent) plus ``_via``."""
-    key = f"ask-{next(_keys)}"
-    reply = bot.command(text, user=user, channel=channel, response_url=bot.stub.response_url(key), **kw)
-    assert reply.status == 200, reply.text
-    body = reply.json()
-    if body and (body.get("text") or body.get("blocks")):
-        return {**body, "_via": "ack"}
-    [call] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == key, timeout=timeout)
-    return {**call.args, "_via": "response_url"}
-
+# ---- what was said and asked ---------------------------------------------------------------------
 
 # Calls made once per process or connection, not because of anything a person did: Bolt learning its own
 # identity, and a Socket Mode client asking for its WebSocket URL.
@@ -59,7 +41,7 @@ def slack_calls(stub) -> list:
 
 def words(answer: dict) -> str:
     """All the words of a private answer: its text and every text in its blocks."""
-    return answer.get("text", "") + "\n" + "\n".join(texts_in(answer.get("blocks") or []))
+    return str(answer.get("text") or "") + "\n" + "\n".join(texts_in(answer.get("blocks") or []))
 
 
 def texts_in(node: Any) -> list[str]:
@@ -80,27 +62,6 @@ def texts_in(node: Any) -> list[str]:
         for item in node:
             found.extend(texts_in(item))
     return found
-
-
-# ---- store state ------------------------------------------------------------------------------
-
-
-def store_state(bot, team: str = TEAM, channel: str = CHANNEL) -> dict:
-    """Everything a command could change, read through the store's verbs (the users cache aside)."""
-    store = bot.store
-    return {
-        "partnerships": store.partnerships.in_workspace(team),
-        "partnership": store.partnerships.get(team, channel),
-        "schedules": store.partnerships.schedules(store.partnerships.get(team, channel)),
-        "coordinators": store.people.coordinators(store.partnerships.get(team, channel)),
-        "roles": store.people.roles(store.partnerships.get(team, channel)),
-        "optouts": store.people.reflexivity_optouts(store.partnerships.get(team, channel)),
-        "asked": store.activity.last_asked(store.partnerships.get(team, channel)),
-        "reflexivity": store.activity.last_asked(store.partnerships.get(team, channel), kind="reflexivity"),
-        "posts": store.ledger.posts(store.partnerships.get(team, channel)),
-        "answers": list(store.answers.export_rows(team)),
-        "last_meeting": store.activity.last_meeting(store.partnerships.get(team, channel)),
-    }
 
 
 # ---- Block Kit ----------------------------------------------------------------------------------
@@ -176,6 +137,12 @@ def check_message_blocks(blocks: list[dict]) -> None:
         check_block(block)
 
 
+def valid_blocks(blocks: list[dict]) -> list[dict]:
+    """``blocks``, once checked to be a message Slack would accept (:func:`check_message_blocks`)."""
+    check_message_blocks(blocks)
+    return blocks
+
+
 def check_view(view: dict) -> None:
     assert 0 < len(view["blocks"]) <= VIEW_BLOCKS_MAX, f"{len(view['blocks'])} blocks in one view"
     View(**view).to_dict()
@@ -206,3 +173,52 @@ def everything_said(stub, acks: list[dict] | tuple = ()) -> list[str]:
     for call in stub.calls_to("files.completeUploadExternal"):
         said.append(str(call.args.get("initial_comment", "")))
     return said
+
+
+# ---- posts by kind, and their block ids ---------------------------------------------------------------
+
+
+def blocks_json(call) -> str:
+    """A posted message's blocks as one JSON string, to look for words in."""
+    return json.dumps(call.json("blocks", []))
+
+
+def block_id_of(call, prefix: str) -> str:
+    """The id of the first block of a posted message whose id starts with ``prefix`` (``"checkin:"``…)."""
+    return next(b["block_id"] for b in call.json("blocks") if b.get("block_id", "").startswith(prefix))
+
+
+def checkin_id_of(call) -> int:
+    """The check-in id of a posted check-in (``checkin:<id>``) or reflection prompt (``reflect:<id>``), from
+    the block_id of its buttons."""
+    [actions] = [
+        b
+        for b in call.json("blocks")
+        if b["type"] == "actions"
+        and ":" in b.get("block_id", "")
+        and b["block_id"].split(":")[0] in ("checkin", "reflect")
+    ]
+    return int(actions["block_id"].split(":")[1])
+
+
+def _has_block(call, prefix: str) -> bool:
+    return any(b.get("block_id", "").startswith(prefix) for b in call.json("blocks", []))
+
+
+def is_checkin_post(call, channel: str = CHANNEL) -> bool:
+    """A chat.postMessage call that posted a check-in in ``channel`` (Slack answered ok)."""
+    return (
+        bool((call.response or {}).get("ok")) and call.args.get("channel") == channel and _has_block(call, "checkin:")
+    )
+
+
+def checkin_posts(stub, channel: str = CHANNEL) -> list:
+    """The check-ins posted in ``channel`` so far (successful posts only)."""
+    return [c for c in stub.calls_to("chat.postMessage") if is_checkin_post(c, channel)]
+
+
+def summary_posts(stub, channel: str = CHANNEL) -> list:
+    """The summaries posted in ``channel`` so far (a block per level: ``level:<id>``)."""
+    return [
+        c for c in stub.calls_to("chat.postMessage") if c.args.get("channel") == channel and _has_block(c, "level:")
+    ]

@@ -11,7 +11,7 @@ and the app acknowledges it on the same socket with ``{"envelope_id": "…", "pa
 only when it has something to say). Slack gives up on an envelope not acknowledged within 3 seconds.
 
 :class:`SocketModeEndpoint` is that endpoint; :class:`SocketModeSim` offers the same methods as
-:class:`slack_requests.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
+:class:`tests.support.slack_requests.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
 test reads the same in both modes:
 
     with SocketModeEndpoint() as endpoint:
@@ -34,7 +34,11 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
-from slack_requests import (
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import Server, ServerConnection, serve
+
+from tests.support.serving import ServedInThread
+from tests.support.slack_requests import (
     APP_ID,
     FORM,
     JSON,
@@ -45,8 +49,6 @@ from slack_requests import (
     event_body,
     view_submission_body,
 )
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.server import Server, ServerConnection, serve
 
 # Slack's deadline for an acknowledgement; after it, Slack shows the person an error (or retries an event).
 ACK_TIMEOUT = 3.0
@@ -59,7 +61,7 @@ _HTTP_ONLY = ("timestamp", "headers", "bad_signature")
 _WAITING = object()
 
 
-class SocketModeEndpoint:
+class SocketModeEndpoint(ServedInThread):
     """Slack's Socket Mode WebSocket endpoint on ``ws://127.0.0.1:<random port>/``.
 
     Every connection gets Slack's ``hello``. :meth:`send` delivers an envelope on the newest open connection
@@ -67,7 +69,10 @@ class SocketModeEndpoint:
     handler thread reads everything the app sends and hands each ack to the sender waiting on its envelope_id.
     """
 
+    thread_name = "socket-mode-endpoint"
+
     def __init__(self, app_id: str = APP_ID) -> None:
+        super().__init__()
         self.app_id = app_id
         self._cond = threading.Condition()
         self._open: list[ServerConnection] = []
@@ -76,37 +81,18 @@ class SocketModeEndpoint:
         self.connections = 0  # how many connections were ever made
         self.sent: list[dict[str, Any]] = []  # every envelope sent, in order
         self.stray: list[Any] = []  # messages from the app that acknowledged nothing we were waiting for
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> SocketModeEndpoint:
-        if self._server is None:
-            self._server = serve(self._session, "127.0.0.1", 0, compression=None, ping_interval=None, close_timeout=2)
-            self._thread = threading.Thread(target=self._server.serve_forever, name="socket-mode-endpoint", daemon=True)
-            self._thread.start()
-        return self
+    def _make_server(self) -> Server:
+        return serve(self._session, "127.0.0.1", 0, compression=None, ping_interval=None, close_timeout=2)
 
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()  # closes open connections with 1001 and waits for their handlers
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> SocketModeEndpoint:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _close(self, server: Server) -> None:
+        server.shutdown()  # closes open connections with 1001 and waits for their handlers
 
     @property
     def url(self) -> str:
         """What ``apps.connections.open`` hands the app (the SlackStub's ``socket_mode_url``)."""
-        if self._server is None:
-            raise RuntimeError("SocketModeEndpoint is not started")
-        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/"
+        return f"ws://127.0.0.1:{self._started().socket.getsockname()[1]}/"
 
     @property
     def connected(self) -> bool:
@@ -270,7 +256,7 @@ def socket_payload(body: bytes, content_type: str) -> tuple[str, Any]:
 
 
 class SocketModeSim:
-    """:class:`slack_requests.SlackClientSim`'s methods, delivered over Socket Mode.
+    """:class:`tests.support.slack_requests.SlackClientSim`'s methods, delivered over Socket Mode.
 
     The reply is a :class:`Reply`: status 200 with the ack's payload as a JSON body (empty when the ack has
     none) once acknowledged; status 504 with an empty body when no ack came within 3 s. HTTP-only keyword

@@ -1,0 +1,1 @@
+"""coprod's tests: a package, so that every test imports what it shares from ``tests.support``."""

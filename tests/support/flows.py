@@ -1,0 +1,157 @@
+"""What people do with coprod in Slack, as the tests do it: ask it something, post a check-in and read it
+back, rate, comment in the modal, open App Home, read the private replies.
+
+Each flow goes through ``bot.slack`` (HTTP or Socket Mode, whichever the test runs in) and reads what came
+back from the Slack stand-in's record, so it sees what Slack would have seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import NamedTuple
+
+from slack_sdk.models.views import View
+
+from tests.support.blockkit import block_id_of, checkin_id_of, checkin_posts, is_checkin_post
+from tests.support.constants import CHANNEL, COORDINATOR, TEAM
+from tests.support.slack_requests import Reply
+from tests.support.slack_stub import Call
+from tests.support.waiting import eventually
+
+_keys = itertools.count(1)
+
+
+# ---- /coprod ---------------------------------------------------------------------------------------
+
+
+def ask(bot, text: str, user: str = COORDINATOR, channel: str = CHANNEL, timeout: float = 5.0, **kw) -> dict:
+    """Run `/coprod <text>` and return the private answer, whether it came in the acknowledgement or
+    afterwards through the response_url. The dict has ``text`` (and ``blocks`` when sent) plus ``_via``."""
+    key = f"ask-{next(_keys)}"
+    reply = bot.command(text, user=user, channel=channel, response_url=bot.stub.response_url(key), **kw)
+    assert reply.status == 200, reply.text
+    body = reply.json()
+    if body and (body.get("text") or body.get("blocks")):
+        return {**body, "_via": "ack"}
+    [call] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == key, timeout=timeout)
+    return {**call.args, "_via": "response_url"}
+
+
+def configure(bot, text: str, user: str = COORDINATOR, channel: str = CHANNEL) -> str:
+    """A `/coprod` setting (a schedule, a meeting, a timezone…); the text of its private answer."""
+    return ask(bot, text, user=user, channel=channel)["text"]
+
+
+def replies_to(bot, key: str, count: int = 1) -> list[Call]:
+    """The private replies sent to the response_url ``bot.stub.response_url(key)``, once ``count`` came."""
+    return bot.stub.wait_for("response_url", count=count, where=lambda c: c.args["_key"] == key)
+
+
+# ---- check-ins -------------------------------------------------------------------------------------
+
+
+class Checkin(NamedTuple):
+    """A check-in coprod posted: the chat.postMessage call, its id, and the block_id of its buttons."""
+
+    call: Call
+    id: int
+    block_id: str
+
+    @property
+    def ts(self) -> str:
+        """The posted message's ts."""
+        return self.call.response["ts"]
+
+    @property
+    def blocks(self) -> list[dict]:
+        return self.call.json("blocks")
+
+
+def posted_checkin(bot, n: int = 1, channel: str = CHANNEL, team: str = TEAM) -> Checkin:
+    """The ``n``-th check-in posted in ``channel``, once coprod has stored its message's ts (as it has by the
+    time a person could click)."""
+    call = bot.stub.wait_for("chat.postMessage", count=n, where=lambda c: is_checkin_post(c, channel))[n - 1]
+    checkin_id = checkin_id_of(call)
+    assert eventually(lambda: bot.store.answers.checkin(team, checkin_id).message_ts == call.response["ts"])
+    return Checkin(call, checkin_id, block_id_of(call, "checkin:"))
+
+
+def post_checkin(bot, target: str = "", user: str = COORDINATOR, channel: str = CHANNEL, team: str = TEAM) -> Checkin:
+    """`/coprod checkin [target]` from ``user`` in ``team``/``channel``; the check-in it posted."""
+    before = len(checkin_posts(bot.stub, channel))
+    reply = bot.command(f"checkin {target}".strip(), user=user, channel=channel, team=team)
+    assert reply.status == 200
+    return posted_checkin(bot, before + 1, channel, team)
+
+
+def click_rating(bot, checkin_id: int, rating: int | str, user: str, **kw) -> Reply:
+    """``user`` clicks rating ``rating`` on the check-in; the private reply goes to response_url key
+    ``rate-<user>`` unless ``response_url`` says otherwise. Slack's reply, whatever it is."""
+    kw.setdefault("response_url", bot.stub.response_url(f"rate-{user}"))
+    return bot.slack.click(f"rate:{rating}", str(rating), block_id=f"checkin:{checkin_id}", user=user, **kw)
+
+
+def rate(bot, checkin_id: int, rating: int, user: str, team: str = TEAM, **kw) -> Reply:
+    """:func:`click_rating`, acknowledged, and stored as ``user``'s answer by the time Slack has the ack."""
+    reply = click_rating(bot, checkin_id, rating, user, team=team, **kw)
+    assert reply.status == 200
+    assert bot.store.answers.my_answer(team, checkin_id, user).rating == rating
+    return reply
+
+
+# ---- the comment modal ------------------------------------------------------------------------------
+
+
+def modal_values(rating: int | str | None = None, comment: str | None = None, anonymous: bool = False) -> dict:
+    """Slack's state.values for the comment modal as a person filled it in."""
+    selected = None
+    if rating is not None:
+        selected = {"text": {"type": "plain_text", "text": str(rating)}, "value": str(rating)}
+    return {
+        "comment": comment,
+        "anonymous": ["anonymous"] if anonymous else [],
+        "rating": {"rating": {"type": "radio_buttons", "selected_option": selected}},
+    }
+
+
+def submit_comment(
+    bot,
+    checkin_id: int,
+    user: str,
+    rating: int | str | None = None,
+    comment: str | None = None,
+    anonymous: bool = False,
+    **kw,
+) -> Reply:
+    """``user`` submits the comment modal of the check-in, filled in so."""
+    return bot.slack.submit(
+        "comment",
+        modal_values(rating, comment, anonymous),
+        private_metadata=json.dumps({"checkin": checkin_id}),
+        user=user,
+        **kw,
+    )
+
+
+# ---- App Home -----------------------------------------------------------------------------------------
+
+
+def home_of(bot, user: str, count: int) -> dict:
+    """The ``count``-th home view published for ``user``, validated as Slack would."""
+    call = bot.stub.wait_for("views.publish", count=count, where=lambda c: c.args["user_id"] == user)[count - 1]
+    view = call.json("view")
+    View(**view).validate_json()
+    return view
+
+
+def open_home(bot, user: str = COORDINATOR, team: str = TEAM) -> dict:
+    """``user`` opens coprod's Home tab in ``team``; the view published for it."""
+    before = len([c for c in bot.stub.calls_to("views.publish") if c.args["user_id"] == user])
+    reply = bot.slack.event(
+        {"type": "app_home_opened", "user": user, "tab": "home", "channel": f"D{user}"},
+        team=team,
+        event_id=f"EvHome{next(_keys)}",
+    )
+    assert reply.status == 200
+    return home_of(bot, user, before + 1)

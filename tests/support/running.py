@@ -1,0 +1,127 @@
+"""coprod running against the Slack stand-ins: in this process (``running_bot``, the ``bot`` fixture's), or
+as a real ``python -m bot`` process (``coprod_process``) with a clean environment (``clean_env``).
+
+In process, coprod runs as it does in production (Bolt, a real SQLite file); only Slack is replaced: its Web
+API by ``SlackStub``, and its side of the conversation by ``SlackClientSim`` (signed HTTP requests) or
+``SocketModeSim`` (Socket Mode envelopes over a loopback WebSocket).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests.support.clock import Clock
+from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, MODES, SECRET
+from tests.support.slack_requests import SlackClientSim
+from tests.support.slack_stub import SlackStub
+from tests.support.socket_mode_sim import SocketModeSim
+
+
+@dataclass
+class Bot:
+    runtime: Runtime
+    slack: SlackClientSim | SocketModeSim
+    stub: SlackStub
+    clock: Clock
+    mode: str = "http"  # "http" | "socket"
+
+    @property
+    def store(self):
+        return self.runtime.store
+
+    def drain(self) -> None:
+        """Wait until the work that follows acknowledgements has finished (delayed updates run at once),
+        so a test can read what it did."""
+        finished = self.runtime.drain()
+        assert finished is not False, "the work that follows acknowledgements did not finish in time"
+
+    def command(self, text: str, user: str = COORDINATOR, channel: str = CHANNEL, **kw):
+        kw.setdefault("response_url", self.stub.response_url(f"cmd-{user}"))
+        return self.slack.command(text, user=user, channel=channel, **kw)
+
+    def tick(self):
+        return self.runtime.dispatcher.tick()
+
+
+def make_settings(tmp_path, stub: SlackStub, **extra: str) -> Settings:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": stub.url,
+        "COPROD_DB": str(tmp_path / "coprod.db"),
+        "PORT": "0",
+        **extra,
+    }
+    return Settings.from_env(env)
+
+
+@contextmanager
+def running_bot(request, mode: str, tmp_path, stub: SlackStub, clock: Clock, **env: str) -> Iterator[Bot]:
+    """coprod running in ``mode`` ("http" or "socket") against the stub, with ``env`` added to its settings;
+    drained and stopped on the way out."""
+    if mode == "http":
+        runtime = Runtime(make_settings(tmp_path, stub, **env), clock=clock)
+        runtime.make_server(host="127.0.0.1", port=0)
+        threading.Thread(target=runtime.serve, daemon=True).start()
+        slack: SlackClientSim | SocketModeSim = SlackClientSim(f"http://127.0.0.1:{runtime.port}/", SECRET)
+        stopping = contextlib.nullcontext
+    elif mode == "socket":
+        endpoint = request.getfixturevalue("socket_endpoint")
+        # As configured for Socket Mode: an app-level token and no signing secret.
+        runtime = Runtime(
+            make_settings(tmp_path, stub, SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET="", **env), clock=clock
+        )
+        try:
+            runtime.start_socket_mode()
+            endpoint.wait_connected()
+        except BaseException:
+            runtime.stop()
+            raise
+        slack = SocketModeSim(endpoint)
+        stopping = endpoint.pinging  # or the client's close waits out its 3 s read timeout
+    else:
+        raise ValueError(f"no such mode {mode!r}; one of {MODES}")
+    running = Bot(runtime, slack, stub, clock, mode)
+    try:
+        yield running
+    finally:
+        try:
+            running.drain()  # nothing queued after an ack may outlive the database
+        finally:
+            with stopping():
+                runtime.stop()
+
+
+# ---- coprod as a process ------------------------------------------------------------------------
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any SLACK_* or COPROD_* setting (a developer's own must not leak
+    into a test), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
+    env.update(extra)
+    return env
+
+
+def coprod_process(args: list[str], env: dict[str, str], cwd: Path, **kw: Any) -> subprocess.Popen:
+    """``python -m bot <args>`` in ``cwd`` with ``env`` on a clean environment; stdout and stderr piped, as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=clean_env(**env),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
