@@ -11,21 +11,10 @@ from typing import TextIO
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
+from bot.store.answers import EXPORT_COLUMNS
 
-EXPORT_FIELDS = (
-    "channel",
-    "level",
-    "facilitator",
-    "text",
-    "kind",
-    "asked_at",
-    "rating",
-    "comment",
-    "anonymous",
-    "user",
-    "role",
-    "answered_at",
-)
+# The store's export columns, with the practice's words beside its id.
+EXPORT_FIELDS = (*EXPORT_COLUMNS[:3], "text", *EXPORT_COLUMNS[3:])
 
 
 def partnership_summary(
