@@ -24,7 +24,7 @@ from bot.followups import FollowUp
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import export_records, partnership_summary, write_csv
 from bot.schedule import Spec, next_fire
-from bot.store import Partnership
+from bot.store import Partnership, UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,9 @@ def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, dep
     except grammar.UsageError as exc:
         ack(**reply(messages.usage_text(str(exc))))
         return
-    if not must_ask_slack(deps, cmd, req):
-        ack(**(execute(deps, cmd, req, client=client) or {}))
+    standing = Standing.of(deps, cmd, req)
+    if not standing.must_ask_slack(cmd):
+        ack(**(execute(deps, cmd, req, standing, client=client) or {}))
         return
     ack()
     deps.followups.submit(
@@ -87,7 +88,8 @@ def register(app: App) -> None:
 
 def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient, respond: Respond) -> None:
     try:
-        outcome = execute(deps, cmd, req, client=client)
+        # Read again: the acknowledgement was a moment ago, and another command may have set things up since.
+        outcome = execute(deps, cmd, req, Standing.of(deps, cmd, req), client=client)
     except SlackApiError as exc:
         error = exc.response.get("error", "")
         log.warning(
@@ -102,31 +104,41 @@ def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient
         respond(**outcome, replace_original=False)
 
 
-def must_ask_slack(deps: Deps, cmd: grammar.Command, req: Request) -> bool:
-    """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
-    is), so that it must wait until after the acknowledgement."""
-    if isinstance(cmd, (grammar.Help, grammar.ForgetMe, grammar.ShowSummary)) or not _in_channel(req):
-        return False
-    if isinstance(cmd, (grammar.CheckinNow, grammar.Export)):
-        return True
-    partnership = deps.store.partnerships.get(req.team, req.channel)
-    return _needs_info(deps, cmd, req, partnership) and known_user(deps.store, req.team, req.user, req.now) is None
+@dataclass(frozen=True)
+class Standing:
+    """What coprod knows, without asking Slack, of the channel and the person giving a command."""
 
+    partnership: Partnership | None
+    # What Slack says of the person matters: their timezone for a new partnership, or whether they are a
+    # workspace admin when a coordinator-only command comes from someone not named coordinator.
+    needs_info: bool
+    info: UserInfo | None  # what we know of them, when it matters and is fresh
 
-def _needs_info(deps: Deps, cmd: grammar.Command, req: Request, partnership: Partnership | None) -> bool:
-    """Whether what Slack says of the person matters: their timezone for a new partnership, or whether
-    they are a workspace admin when a coordinator-only command comes from someone not named coordinator."""
-    if partnership is None:
-        return True
-    return grammar.is_coordinator_only(cmd) and not deps.store.people.is_coordinator(partnership, req.user)
+    @classmethod
+    def of(cls, deps: Deps, cmd: grammar.Command, req: Request) -> Standing:
+        if isinstance(cmd, (grammar.Help, grammar.ForgetMe)) or not _in_channel(req):
+            return cls(None, False, None)  # answered without reading anything
+        store = deps.store
+        partnership = store.partnerships.get(req.team, req.channel)
+        if isinstance(cmd, grammar.ShowSummary):
+            return cls(partnership, False, None)
+        needs_info = partnership is None or (
+            grammar.is_coordinator_only(cmd) and not store.people.is_coordinator(partnership, req.user)
+        )
+        return cls(partnership, needs_info, known_user(store, req.team, req.user, req.now) if needs_info else None)
+
+    def must_ask_slack(self, cmd: grammar.Command) -> bool:
+        """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
+        is), so that it must wait until after the acknowledgement."""
+        return isinstance(cmd, (grammar.CheckinNow, grammar.Export)) or (self.needs_info and self.info is None)
 
 
 def _in_channel(req: Request) -> bool:
     return bool(req.channel) and not req.channel.startswith("D")
 
 
-def execute(deps: Deps, cmd: grammar.Command, req: Request, *, client: WebClient) -> Reply | None:
-    """Carry out a command, calling Slack only where :func:`must_ask_slack` says so. Returns the
+def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, *, client: WebClient) -> Reply | None:
+    """Carry out a command, calling Slack only where ``standing.must_ask_slack`` says so. Returns the
     private reply, or None when what happened speaks for itself (a check-in posted in the channel)."""
     store = deps.store
     if isinstance(cmd, grammar.Help):
@@ -135,11 +147,10 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, *, client: WebClient
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
         return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
-    partnership = store.partnerships.get(req.team, req.channel)
+    partnership, info = standing.partnership, standing.info
     if isinstance(cmd, grammar.ShowSummary):
         return _summary(deps, cmd, partnership)
-    info = known_user(store, req.team, req.user, req.now)
-    if info is None and _needs_info(deps, cmd, req, partnership):
+    if info is None and standing.needs_info:
         info = look_up_user(store, client, req.team, req.user, req.now)
     if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
         assert partnership is not None  # may_coordinate says yes to a channel nobody has set up
