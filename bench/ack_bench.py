@@ -153,7 +153,7 @@ def side_by_side(
     kinds = KINDS[mode]
     db = workdir / f"ack-{mode}.db"
     h.remove_db(db)
-    targets = h.seed(db, 8)
+    targets = h.seed(db, 16)
     apps: dict[str, h.AppProcess] = {}
     response_urls: dict[str, str] = {}
     with ExitStack() as stack:
@@ -224,7 +224,7 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]
 
     db = workdir / "profile.db"
     h.remove_db(db)
-    targets = h.seed(db, 8)
+    targets = h.seed(db, 16)
     with h.StubProcess() as stub, h.CoprodInProcess(db, stub.url, mode="http") as coprod:
         application = coprod.runtime.server.application
         stream = h.ClickStream(targets, seed_value=7)

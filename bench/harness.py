@@ -56,10 +56,9 @@ SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench"
 APP_TOKEN = "xapp-1-bench"
 TEAM = "T1"
-CHANNELS = ("C1", "C2")
+# One open check-in per channel, as in real use (posting the next check-in closes the last).
+CHANNELS = tuple(f"C{n}" for n in range(1, 17))
 MESSAGE_TS = "1700000000.000100"
-# Tuesday 24 November 2026, 09:00 UTC: when the seeded check-ins were asked.
-ASKED_AT = 1795510800
 MODES = ("http", "socket")
 # Slack's deadline for an acknowledgement (Socket Mode: an envelope not acknowledged by then is failed).
 SLACK_ACK_TIMEOUT = 3.0
@@ -189,23 +188,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def seed(db: Path, checkins_per_channel: int, channels: tuple[str, ...] = CHANNELS) -> list[tuple[str, int]]:
-    """Partnerships and check-ins to click on: [(channel, checkin_id), ...]. Each check-in has a message_ts,
-    so a click's follow-ups both answer the response_url and update the check-in's count."""
+def seed(db: Path, count: int, channels: tuple[str, ...] = CHANNELS) -> list[tuple[str, int]]:
+    """``count`` open check-ins to click on, one per partnership (channel), asked a minute ago:
+    [(channel, checkin_id), ...]. Each has a message_ts, so a click's follow-ups both answer the
+    response_url and update the check-in's count."""
+    if count > len(channels):
+        raise ValueError(f"at most {len(channels)} check-ins, one per channel")
+    asked_at = int(time.time()) - 60
     store = Store.open(db)
     try:
         targets = []
-        for channel in channels:
-            store.partnerships.ensure(TEAM, channel, timezone="Europe/London", created_by="U1", now=ASKED_AT)
-            for i in range(checkins_per_channel):
-                cid = store.answers.record_checkin(
-                    store.partnerships.get(TEAM, channel),
-                    facilitator_id="regular-meetings",
-                    level_id="group",
-                    asked_at=ASKED_AT + i,
-                    message_ts=MESSAGE_TS,
-                )
-                targets.append((channel, cid))
+        for channel in channels[:count]:
+            p = store.partnerships.ensure(TEAM, channel, timezone="Europe/London", created_by="U1", now=asked_at)
+            cid = store.answers.record_checkin(
+                p, facilitator_id="regular-meetings", level_id="group", asked_at=asked_at, message_ts=MESSAGE_TS
+            )
+            targets.append((channel, cid))
         return targets
     finally:
         store.close()
@@ -816,7 +814,7 @@ def smoke(workdir: Path) -> int:
             began = time.perf_counter()
             db = workdir / f"smoke-{where.replace(' ', '-')}-{mode}.db"
             remove_db(db)
-            targets = seed(db, 2)
+            targets = seed(db, 4)
             endpoint = socket_endpoint() if mode == "socket" else None
             try:
                 with SlackStub() as stub:

@@ -2,7 +2,7 @@
 
     python bench/load_bench.py [--clients 50] [--seconds 60] [--mode http|socket] [--smoke]
 
-1. Seeds a fresh database (two partnerships, ``--checkins`` check-ins each with a message_ts, so every
+1. Seeds a fresh database (``--checkins`` partnerships with one open check-in each, with a message_ts, so every
    click's follow-ups both answer the response_url and update the check-in's count) and starts
    ``coprod run --http`` on it as a subprocess (``--mode socket``: ``coprod run`` in Socket Mode, connected
    to the loopback WebSocket endpoint), with Slack's Web API replaced by ``SlackStub``.
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--mode", choices=h.MODES, default="http", help="how Slack reaches coprod (default http)")
     parser.add_argument("--users-per-client", type=int, default=40)
-    parser.add_argument("--checkins", type=int, default=8, help="check-ins per channel (two channels)")
+    parser.add_argument("--checkins", type=int, default=16, help="open check-ins, one per channel (at most 16)")
     parser.add_argument(
         "--sigterm-at-once",
         action="store_true",
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a few seconds on tiny data: 8 clients, 3 s")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.clients, args.seconds, args.users_per_client, args.checkins = 8, 3.0, 10, 2
+        args.clients, args.seconds, args.users_per_client, args.checkins = 8, 3.0, 10, 4
 
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="coprod-load-"))
     workdir.mkdir(parents=True, exist_ok=True)

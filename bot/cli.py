@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--weeks", type=_weeks, help="window in weeks (default: the partnership's, 8)")
     summ.add_argument("--level", help="only this level (id or name)")
 
-    exp = sub.add_parser("export", help="write every answer to stdout")
+    exp = sub.add_parser("export", help="write the answers to stdout, pseudonymous (see the README)")
     exp.add_argument("--team", required=True, help="Slack workspace id (T…)")
     exp.add_argument("--channel", help="only this channel id (C…)")
     exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
@@ -138,12 +138,14 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.reports import export_records, write_csv, write_json
+    from bot.reports import export_note, export_records, write_csv, write_json
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
-    records = export_records(store, catalog, args.team, args.channel)
+    now = datetime.now(UTC)
+    records = export_records(store, catalog, args.team, args.channel, now=now)
     (write_json if args.format == "json" else write_csv)(records, sys.stdout)
+    print(export_note(store, args.team, args.channel, now=now), file=sys.stderr)
     return 0
 
 

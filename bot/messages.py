@@ -41,20 +41,41 @@ def level_title(level: Level) -> str:
     return f"{level.name} level ({level.scale})"
 
 
-def answers_line(count: int) -> str:
+def answers_line(count: int, *, closed: bool = False) -> str:
+    if closed:
+        who = "nobody answered" if count == 0 else ("1 person answered" if count == 1 else f"{count} people answered")
+        return f"This check-in has closed: {who}. Thank you! Nobody sees who answered or what."
     so_far = "No answers yet" if count == 0 else ("1 answer so far" if count == 1 else f"{count} answers so far")
-    return f"{so_far}. Only the number is shown here: nobody sees who answered or what."
+    return (
+        f"{so_far}. Only the number is shown here: nobody sees who answered or what. "
+        "Open for a week, or until the next check-in."
+    )
+
+
+def closed_text(closed_at: int, timezone: str) -> str:
+    when = datetime.fromtimestamp(closed_at, ZoneInfo(timezone))
+    return (
+        f"Thank you for wanting to answer! This check-in closed on {when:%A %-d %B}, so I can't add or change "
+        "answers to it now: that keeps everyone's answers safe from being worked out. The next one is coming soon."
+    )
 
 
 # ---- check-ins -------------------------------------------------------------------------------
 
 
 def checkin_blocks(
-    level: Level, facilitator: Facilitator, checkin_id: int, count: int, *, reflexive_channel: str | None = None
+    level: Level,
+    facilitator: Facilitator,
+    checkin_id: int,
+    count: int,
+    *,
+    reflexive_channel: str | None = None,
+    closed: bool = False,
 ) -> list[dict]:
     """A check-in: level, the paper's words, our question, five ratings and a comment button.
 
-    ``reflexive_channel`` makes it a private reflection prompt (sent by DM) for that channel's team.
+    ``reflexive_channel`` makes it a private reflection prompt (sent by DM) for that channel's team;
+    ``closed`` shows a closed check-in, with its count and no buttons.
     """
     prefix = "reflect" if reflexive_channel else "checkin"
     ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in RATING_LABELS.items()]
@@ -83,7 +104,9 @@ def checkin_blocks(
             }
         )
     else:
-        blocks.append(context(answers_line(count)))
+        blocks.append(context(answers_line(count, closed=closed)))
+    if closed:
+        blocks = [b for b in blocks if b["type"] != "actions"]
     return blocks
 
 
@@ -108,8 +131,9 @@ def answer_recorded(
 
 
 def comment_modal(
-    facilitator: Facilitator, checkin_id: int, *, rating: int | None, comment: str | None, anonymous: bool
+    facilitator: Facilitator, checkin_id: int, *, seal: str, rating: int | None, comment: str | None, anonymous: bool
 ) -> dict:
+    """The comment form; ``seal`` is the store's keyed seal on (person, check-in), checked when it comes back."""
     rating_options = [
         {"text": {"type": "plain_text", "text": f"{n} · {label}"}, "value": str(n)}
         for n, label in RATING_LABELS.items()
@@ -137,7 +161,7 @@ def comment_modal(
     return {
         "type": "modal",
         "callback_id": "comment",
-        "private_metadata": json.dumps({"checkin": checkin_id}),
+        "private_metadata": json.dumps({"checkin": checkin_id, "seal": seal}),
         "title": {"type": "plain_text", "text": "Add a comment"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -231,10 +255,11 @@ def refusal_text(what: str, coordinators: Sequence[str]) -> str:
 def forget_me_blocks() -> list[dict]:
     return [
         section(
-            "*Erase your answers?* This deletes every answer and comment you gave in this workspace "
-            "(anonymous ones too), your role and your reflection settings (if you had stopped "
-            "reflection prompts, they will start again; you can stop them from my Home tab). "
-            "It can't be undone."
+            "*Erase your answers?* This deletes every comment you gave in this workspace (anonymous ones "
+            "too), your answers to check-ins still open, your role and your reflection settings (if you had "
+            "stopped reflection prompts, they will start again; you can stop them from my Home tab). "
+            "Your ratings to check-ins that have closed stay in the team's averages, but with nothing left "
+            "that links them to you: taking them out would let someone work them out. It can't be undone."
         ),
         {
             "type": "actions",
@@ -249,10 +274,21 @@ def forget_me_blocks() -> list[dict]:
 
 def forgotten_text(counts: dict[str, int]) -> str:
     singular = {"answers": "answer", "roles": "role", "reflexivity settings": "reflexivity setting"}
-    parts = [f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n]
-    if not parts:
+    parts = [
+        f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n and what != "unlinked"
+    ]
+    unlinked = counts.get("unlinked", 0)
+    kept = (
+        f" {unlinked} {'rating' if unlinked == 1 else 'ratings'} to closed check-ins stay in the team's "
+        "averages with nothing that links them to you."
+        if unlinked
+        else ""
+    )
+    if not parts and not unlinked:
         return "Done. There was nothing of yours to erase."
-    return "Done. I erased " + ", ".join(parts) + "."
+    if not parts:
+        return "Done." + kept
+    return "Done. I erased " + ", ".join(parts) + "." + kept
 
 
 def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -> str:

@@ -16,7 +16,7 @@ from bot.summary import LevelSummary, Summary, format_mean
 
 
 def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
-    lines = [f"*{s.level.name}* ({s.level.scale})"]
+    lines = [f"*{escape(s.level.name)}* ({escape(s.level.scale)})"]
     if s.checkins:
         asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
         who = "1 person" if s.responders == 1 else f"{s.responders} people"
@@ -26,7 +26,9 @@ def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
         if s.mean is not None:
             lines.append(f"Average rating: *{format_mean(s.mean)} of 5*")
         elif s.responders:
-            lines.append(f"Average shown once {k} people have answered the same check-in, so nobody can be singled out")
+            lines.append(
+                f"Average shown once a check-in {k} or more people answered has closed, so nobody can be singled out"
+            )
     for reason in s.reasons:
         lines.append(f":warning: *neglected*: {reason}")
     for flag in s.flags:
@@ -70,7 +72,7 @@ def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None)
 
 
 def summary_text(summary: Summary) -> str:
-    flagged = [s.level.name for s in summary.neglected]
+    flagged = [escape(s.level.name) for s in summary.neglected]
     if not flagged:
         return "How we're doing: every level is looked after."
     return "How we're doing: neglected levels: " + ", ".join(flagged)
@@ -118,7 +120,7 @@ def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
         for s in summary.levels:
             total = len(catalog.in_level(s.level.id))
             covered = s.covered
-            line = f"{coverage_bar(covered, total)}  *{s.level.name}*  {covered} of {total} practices discussed"
+            line = f"{coverage_bar(covered, total)}  *{escape(s.level.name)}*  {covered} of {total} practices discussed"
             for reason in s.reasons:
                 line += f"\n      :warning: neglected: {reason}"
             for flag in s.flags:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TextIO
@@ -52,22 +53,36 @@ def partnership_summary(
     )
 
 
-def export_records(store: Store, catalog: Catalog, team: str, channel: str | None = None) -> Iterator[dict]:
-    """Export rows with readable times and the facilitator's wording; anonymous rows carry no identity."""
-    for row in store.answers.export_rows(team, channel):
+def export_records(
+    store: Store, catalog: Catalog, team: str, channel: str | None = None, *, now: datetime
+) -> Iterator[dict]:
+    """Pseudonymous export rows with the practice's words (see ``Answers.export_rows`` for what is left out)."""
+    for row in store.answers.export_rows(team, channel, now=int(now.timestamp())):
         try:
             text = catalog.facilitator(row["facilitator"]).text
         except KeyError:
             text = ""
-        yield {**row, "text": text, "asked_at": _iso(row["asked_at"]), "answered_at": _iso(row["answered_at"])}
+        yield {**row, "text": text}
 
 
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+def export_note(store: Store, team: str, channel: str | None = None, *, now: datetime) -> str:
+    """What the export leaves out, in words for the person who asked for it."""
+    withheld = store.answers.withheld(team, channel, now=int(now.timestamp()))
+    note = (
+        "Each person is a pseudonym (like P-3f9a2c1b), the same in every export of this channel, never a name. "
+        "Anonymous answers carry no pseudonym; roles are shown only where at least k people share one; "
+        "private reflections are left out."
+    )
+    if withheld:
+        which = "1 check-in" if withheld == 1 else f"{withheld} check-ins"
+        note += f" {which} still open or answered by fewer than k people are not included yet."
+    return note
 
 
 def write_csv(records: Iterable[dict], out: TextIO) -> int:
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(
+        out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL
+    )
     writer.writeheader()
     n = 0
     for record in records:
@@ -76,14 +91,19 @@ def write_csv(records: Iterable[dict], out: TextIO) -> int:
     return n
 
 
+# Raw control characters other than a line break (a tab splits a cell when pasted; others confuse readers).
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# A formula can start a cell, or start the part after a ";" a spreadsheet may split the cell at.
+_FORMULA = re.compile(r"(^|;)(\s*)([=+\-@])")
+
+
 def _csv_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs as a formula."""
     if isinstance(value, str):
-        # The writer quotes a field holding "\n" (our line ending) but not a bare "\r", which a spreadsheet
-        # reads as a new row: "ok\r=HYPERLINK(…)" would smuggle a formula past the check below.
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-        # A cell starting with = + - @ would run as a formula when the funder opens the file in a spreadsheet.
-        if value[:1] in ("=", "+", "-", "@", "\t", "\n"):
-            return "'" + value
+        # A bare "\r" reads as a new row: "ok\r=HYPERLINK(…)" would smuggle a formula past the check below.
+        value = _CONTROL.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
+        lines = value.split("\n")
+        return "\n".join(_FORMULA.sub(r"\1'\2\3", line) for line in lines)
     return "" if value is None else value
 
 

@@ -271,7 +271,7 @@ def test_checkin_and_modal_stay_within_limits_for_huge_words():
     level, facilitator = catalog.levels[0], catalog.facilitators[0]
     check_message_blocks(messages.checkin_blocks(level, facilitator, 123456789, 10_000))
     check_message_blocks(messages.checkin_blocks(level, facilitator, 1, 0, reflexive_channel="C1"))
-    check_view(messages.comment_modal(facilitator, 1, rating=3, comment="c" * 5000, anonymous=True))
+    check_view(messages.comment_modal(facilitator, 1, seal="0" * 32, rating=3, comment="c" * 5000, anonymous=True))
 
 
 def test_every_level_block_names_its_level_after_clipping():

@@ -9,14 +9,14 @@ import re
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from bot import reports
 from bot.catalog import load_catalog
-from bot.store import Store, schema
+from bot.store import Store
 from tests.support.running import clean_env
 
 SCRIPT = Path(sys.executable).parent / "coprod"
@@ -49,36 +49,44 @@ def one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> s
 
 @pytest.fixture
 def populated(tmp_path: Path) -> Path:
-    """A database with one partnership, answered check-ins (named, anonymous, a formula) and a neglected level."""
+    """A database with one partnership: closed check-ins answered by name, anonymously and with a formula, an
+    open one with too few answers (a neglected level), roles, and another workspace's answer."""
     now = int(time.time())
     store = Store.open(tmp_path / "coprod.db")
-    store.partnerships.ensure(TEAM, CHANNEL, timezone="Europe/London", created_by="UCOORD", now=now - 86_400 * 70)
-    store.activity.log_meeting(
-        store.partnerships.get(TEAM, CHANNEL), held_on="2024-01-01", user="UCOORD", now=now - 86_400 * 2
-    )
-    for i, level in enumerate(["individual", "group", "organisational", "societal"]):
-        fac = CATALOG.in_level(level)[0].id
-        cid = store.answers.record_checkin(
-            store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=now - 86_400 * (i + 1)
+    p = store.partnerships.ensure(TEAM, CHANNEL, timezone="Europe/London", created_by="UCOORD", now=now - 86_400 * 70)
+    store.activity.log_meeting(p, held_on="2024-01-01", user="UCOORD", now=now - 86_400 * 2)
+    for n in range(3):
+        store.people.set_role(p, f"UNAMED{n}", "researcher")
+    store.people.set_role(p, "UONE", "manager")  # a role only one person holds
+    store.people.set_role(p, "USECRET", "carer")
+
+    def ask(level: str, days_ago: int, fac: str | None = None) -> int:
+        asked = now - 86_400 * days_ago
+        return store.answers.record_checkin(
+            p, facilitator_id=fac or CATALOG.in_level(level)[0].id, level_id=level, asked_at=asked
         )
+
+    for days_ago, level in ((20, "individual"), (18, "group"), (16, "organisational"), (14, "societal")):
+        cid = ask(level, days_ago)
         for n in range(3):
-            store.answers.record_response(TEAM, cid, f"UNAMED{n}", rating=4, role="researcher", now=now - 3600)
-    low = store.answers.record_checkin(
-        store.partnerships.get(TEAM, CHANNEL),
-        facilitator_id="wide-sharing",
-        level_id="paradigmatic",
-        asked_at=now - 86_400 * 3,
-    )
-    store.answers.record_response(TEAM, low, "UNAMED0", rating=2, comment='=HYPERLINK("http://evil","x")', now=now - 60)
+            store.answers.record_response(
+                TEAM, cid, f"UNAMED{n}", rating=4, role="researcher", now=now - 86_400 * days_ago
+            )
+        if level == "individual":
+            store.answers.record_response(TEAM, cid, "UONE", rating=5, role="manager", now=now - 86_400 * days_ago)
+    mixed = ask("group", 10, fac=CATALOG.in_level("group")[1].id)
+    at = now - 86_400 * 10
+    store.answers.record_response(TEAM, mixed, "UNAMED0", rating=2, comment='=HYPERLINK("http://evil","x")', now=at)
+    store.answers.record_response(TEAM, mixed, "UNAMED1", rating=3, role="researcher", now=at)
     store.answers.record_response(
-        TEAM, low, "USECRET", rating=1, comment="quietly, I disagree", anonymous=True, role="carer", now=now - 30
+        TEAM, mixed, "USECRET", rating=1, comment="quietly, I disagree", anonymous=True, role="carer", now=at
     )
+    low = ask("paradigmatic", 3, fac="wide-sharing")  # still open, and only two answers
+    store.answers.record_response(TEAM, low, "UNAMED0", rating=2, now=now - 60)
+    store.answers.record_response(TEAM, low, "USECRET", rating=1, anonymous=True, now=now - 30)
     other = store.partnerships.ensure("T0002", CHANNEL, timezone="UTC", created_by="UX", now=now)
     cid = store.answers.record_checkin(
-        store.partnerships.get(other.team_id, CHANNEL),
-        facilitator_id="clear-scope",
-        level_id="organisational",
-        asked_at=now - 10,
+        other, facilitator_id="clear-scope", level_id="organisational", asked_at=now - 10
     )
     store.answers.record_response(other.team_id, cid, "UOTHER", rating=5, comment="other workspace", now=now - 5)
     store.close()
@@ -171,7 +179,7 @@ def test_summary_prints_every_level_and_flags_the_neglected(populated: Path, via
     assert "average rating: hidden" in paradigmatic
     societal = out.split("Societal (macro)")[1].split("\n\n")[0]
     assert "neglected" not in societal and "average rating: 4.0 of 5" in societal
-    assert "Not heard from" not in out  # no roles recorded for members
+    assert "Not heard from in this window: carer\n" in out  # an anonymous answer keeps no role
     assert "Suggested next focus: " in out
 
 
@@ -195,22 +203,33 @@ def test_summary_of_unknown_channel_is_one_line(populated: Path, team: str, chan
 # ---- export ----------------------------------------------------------------------------------
 
 
-def test_export_csv_has_ratings_comments_and_no_identity_for_anonymous_rows(populated: Path) -> None:
-    """CSV export: every answer of the workspace, anonymous rows with empty user and role."""
+def test_export_is_pseudonymous_and_leaves_out_what_could_single_someone_out(populated: Path) -> None:
+    """CSV export: no Slack id anywhere; a named person is the same pseudonym on every row; an anonymous
+    answer has no pseudonym and no role; a role held by fewer than k people is not shown; the open check-in
+    with two answers is left out and stderr says so."""
     result = cli(populated, "export", "--team", TEAM, "--format", "csv")
     assert result.returncode == 0, result.stderr
+    assert not re.search(r"U[A-Z0-9]{3,}", result.stdout)  # no user id of any kind
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert len(rows) == 14
-    assert {r["channel"] for r in rows} == {CHANNEL}
+    assert len(rows) == 16 and {r["channel"] for r in rows} == {CHANNEL}
     assert "other workspace" not in result.stdout
-    anonymous = [r for r in rows if r["anonymous"] == "True"]
-    assert [(r["user"], r["role"], r["rating"], r["comment"]) for r in anonymous] == [
-        ("", "", "1", "quietly, I disagree")
-    ]
-    assert "USECRET" not in result.stdout
-    named = [r for r in rows if r["level"] == "individual"]
-    assert {(r["user"], r["role"], r["rating"]) for r in named} == {(f"UNAMED{n}", "researcher", "4") for n in range(3)}
-    assert all(r["text"] and r["facilitator"] and r["answered_at"].endswith("Z") for r in rows)
+    assert "paradigmatic" not in {r["level"] for r in rows}
+    assert "1 check-in still open or answered by fewer than k people" in result.stderr
+    anonymous = [r for r in rows if not r["person"]]
+    assert [(r["role"], r["rating"], r["comment"]) for r in anonymous] == [("", "1", "quietly, I disagree")]
+    people = {r["person"] for r in rows if r["person"]}
+    assert len(people) == 4 and all(re.fullmatch(r"P-[0-9a-f]{8}", person) for person in people)
+    per_person = sorted(sum(r["person"] == person for r in rows) for person in people)
+    assert per_person == [1, 4, 5, 5]  # UONE once; UNAMED2 four times; UNAMED0 and UNAMED1 five times
+    assert {r["role"] for r in rows} == {"researcher", ""}  # "manager" (one person) is never shown
+    assert all(r["text"] and r["facilitator"] and re.fullmatch(r"\d{4}-\d\d-\d\d", r["asked_on"]) for r in rows)
+
+
+def test_export_lists_a_checkins_answers_in_rating_order_not_the_order_they_came(populated: Path) -> None:
+    """The row order of a check-in's answers says nothing about who answered when."""
+    result = cli(populated, "export", "--team", TEAM, "--format", "json")
+    mixed = [r for r in json.loads(result.stdout) if r["facilitator"] == CATALOG.in_level("group")[1].id]
+    assert [r["rating"] for r in mixed] == [1, 2, 3]
 
 
 def test_export_csv_neutralises_formulas(populated: Path) -> None:
@@ -223,120 +242,34 @@ def test_export_csv_neutralises_formulas(populated: Path) -> None:
 
 
 def test_export_json_has_the_same_rows(populated: Path) -> None:
-    """JSON export: the same answers, anonymous ones with null user and role, comments as written."""
+    """JSON export: the same answers, the anonymous one with null person and role, comments as written."""
     result = cli(populated, "export", "--team", TEAM, "--channel", CHANNEL, "--format", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert len(rows) == 14
-    anonymous = [r for r in rows if r["anonymous"]]
-    assert [(r["user"], r["role"], r["rating"]) for r in anonymous] == [(None, None, 1)]
+    assert len(rows) == 16
+    anonymous = [r for r in rows if r["person"] is None]
+    assert [(r["role"], r["rating"]) for r in anonymous] == [(None, 1)]
     assert '=HYPERLINK("http://evil","x")' in [r["comment"] for r in rows]
-    assert "USECRET" not in result.stdout
+    assert "USECRET" not in result.stdout and "UNAMED" not in result.stdout
 
 
 def test_export_of_other_channel_is_just_the_header(populated: Path) -> None:
     """A channel with no answers exports only the header line."""
     result = cli(populated, "export", "--team", TEAM, "--channel", "CNONE")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        ",".join(
-            [
-                "channel",
-                "level",
-                "facilitator",
-                "text",
-                "kind",
-                "asked_at",
-                "rating",
-                "comment",
-                "anonymous",
-                "user",
-                "role",
-                "answered_at",
-            ]
-        )
-    ]
-
-
-# ---- database --------------------------------------------------------------------------------
-
-
-def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
-    """db upgrade creates a new database, and a second run has nothing to do."""
-    first = cli(tmp_path, "db", "upgrade")
-    assert first.returncode == 0, first.stderr
-    assert "applied m001_initial, m002_retention" in first.stdout
-    second = cli(tmp_path, "db", "upgrade", via="coprod script")
-    assert second.returncode == 0 and "already up to date" in second.stdout
-
-
-def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path) -> None:
-    """An older database gains only the later migrations."""
-    db = sqlite_utils.Database(tmp_path / "coprod.db")
-    schema.migrations.apply(db, stop_before="m002_retention")
-    db.close()
-    result = cli(tmp_path, "db", "upgrade")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("applied m002_retention, m003_history_index, m004_post_attempts")
-
-
-def test_db_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
-    """COPROD_DB in a folder that does not exist: one line naming it, exit 1."""
-    line = one_line_error(cli(tmp_path, "db", "upgrade", COPROD_DB=str(tmp_path / "gone" / "x.db")))
-    assert "gone" in line
-
-
-def test_db_from_a_newer_coprod_is_one_line(tmp_path: Path) -> None:
-    """A database carrying an unknown migration is refused in one line."""
-    Store.open(tmp_path / "coprod.db").close()
-    db = sqlite_utils.Database(tmp_path / "coprod.db")
-    db["_sqlite_migrations"].insert({"migration_set": "coprod", "name": "m900_later", "applied_at": "x"})
-    db.close()
-    line = one_line_error(cli(tmp_path, "export", "--team", TEAM))
-    assert "m900_later" in line
-
-
-def test_default_database_is_coprod_db_in_the_current_folder(tmp_path: Path) -> None:
-    """Without COPROD_DB the database is ./coprod.db."""
-    result = cli(tmp_path, "db", "upgrade", db=False)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "coprod.db").is_file()
-
-
-# ---- help and usage errors -------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "command",
-    [[], ["run"], ["facilitators"], ["summary"], ["export"], ["db"], ["db", "upgrade"]],
-    ids=lambda c: " ".join(c) or "coprod",
-)
-def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
-    """--help on every command prints usage and exits 0."""
-    result = cli(tmp_path, *command, "--help")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: coprod")
-
-
-@pytest.mark.parametrize(
-    "command, named",
-    [
-        (["summary"], "--team"),
-        (["summary", "--team", TEAM], "--channel"),
-        (["summary", "--team", TEAM, "--channel", CHANNEL, "--weeks", "0"], "0"),
-        (["summary", "--team", TEAM, "--channel", CHANNEL, "--weeks", "many"], "many"),
-        (["export"], "--team"),
-        (["export", "--team", TEAM, "--format", "xml"], "xml"),
-        (["db"], "action"),
-        (["db", "downgrade"], "downgrade"),
-        (["dance"], "dance"),
-        (["facilitators", "--bogus"], "--bogus"),
-    ],
-)
-def test_bad_arguments_are_one_line_exit_two(tmp_path: Path, command: list[str], named: str) -> None:
-    """Wrong arguments: one line on stderr naming the problem, exit 2."""
-    line = one_line_error(cli(tmp_path, *command), code=2)
-    assert named in line
+    assert result.stdout.splitlines() == [",".join(f'"{name}"' for name in reports.EXPORT_FIELDS)]
+    assert reports.EXPORT_FIELDS == (
+        "channel",
+        "level",
+        "facilitator",
+        "text",
+        "kind",
+        "asked_on",
+        "person",
+        "role",
+        "rating",
+        "comment",
+    )
 
 
 def test_version(tmp_path: Path) -> None:
@@ -358,14 +291,29 @@ def test_dotenv_in_the_current_folder_is_read_and_real_variables_win(tmp_path: P
 # ---- the export writers, in process ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("comment", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
-def test_csv_neutralises_every_formula_prefix(comment: str) -> None:
-    """Any cell a spreadsheet would run as a formula is prefixed with a quote."""
+@pytest.mark.parametrize(
+    "comment, written",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "' =1"),
+        ("\r=1", "\n'=1"),
+        ("fine;=HYPERLINK(1)", "fine;'=HYPERLINK(1)"),
+        ("a;\t@SUM(A1)", "a;' @SUM(A1)"),
+        ("ok\x00\x1b=1", "ok  =1"),
+        ("line\n-1", "line\n'-1"),
+    ],
+)
+def test_csv_neutralises_every_formula_prefix(comment: str, written: str) -> None:
+    """Any cell, or part after a ";" a spreadsheet may split at, that would run as a formula is prefixed
+    with a quote; raw control characters become spaces."""
     out = io.StringIO()
-    reports.write_csv([{"comment": comment, "rating": 3, "user": None}], out)
+    reports.write_csv([{"comment": comment, "rating": 3, "person": None}], out)
     row = next(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
-    assert row["comment"] == "'" + comment.replace("\r", "\n")
-    assert (row["rating"], row["user"]) == ("3", "")
+    assert row["comment"] == written
+    assert (row["rating"], row["person"]) == ("3", "")
 
 
 @pytest.mark.parametrize("comment", ['ok\r=HYPERLINK("http://evil")', "ok\r\n@SUM(A1)", "a\rb\rc"])
@@ -375,7 +323,9 @@ def test_csv_carriage_return_cannot_start_a_new_row(comment: str) -> None:
     reports.write_csv([{"comment": comment, "rating": 3}], out)
     rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
     assert len(rows) == 2
-    assert rows[1][7] == comment.replace("\r\n", "\n").replace("\r", "\n")
+    assert rows[1][reports.EXPORT_FIELDS.index("comment")].replace("'", "") == comment.replace("\r\n", "\n").replace(
+        "\r", "\n"
+    )
     assert "\r" not in out.getvalue()
 
 
@@ -390,16 +340,10 @@ def test_csv_leaves_ordinary_comments_alone(comment: str) -> None:
 def test_export_of_a_practice_missing_from_the_catalog_has_empty_text(tmp_path: Path) -> None:
     """An answer about a practice a custom catalog no longer has still exports, with no wording."""
     store = Store.open(tmp_path / "coprod.db")
-    store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
-    cid = store.answers.record_checkin(
-        store.partnerships.get(TEAM, CHANNEL), facilitator_id="retired", level_id="gone", asked_at=0
-    )
-    store.answers.record_response(TEAM, cid, "U1", rating=2, now=86_400)
-    [record] = list(reports.export_records(store, CATALOG, TEAM))
+    p = store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
+    cid = store.answers.record_checkin(p, facilitator_id="retired", level_id="gone", asked_at=0)
+    for user in ("U1", "U2", "U3"):
+        store.answers.record_response(TEAM, cid, user, rating=2, now=86_400)
+    records = list(reports.export_records(store, CATALOG, TEAM, now=datetime.fromtimestamp(8 * 86_400, UTC)))
     store.close()
-    assert (record["facilitator"], record["text"], record["asked_at"], record["answered_at"]) == (
-        "retired",
-        "",
-        "1970-01-01T00:00:00Z",
-        "1970-01-02T00:00:00Z",
-    )
+    assert [(r["facilitator"], r["text"], r["asked_on"]) for r in records] == [("retired", "", "1970-01-01")] * 3

@@ -20,11 +20,11 @@ KILL_AFTER = 400  # acknowledged clicks before the SIGKILL; the streams keep goi
 
 def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
     db = tmp_path / "coprod.db"
-    # Two partnerships, three check-ins each; 4 clients x 25 users over 6 check-ins = 600 (user, check-in)
+    # Six partnerships, one open check-in each; 4 clients x 25 users over 6 check-ins = 600 (user, check-in)
     # pairs for ~400 clicks, so about a quarter of the clicks change an earlier rating.
-    targets = seed(db, 3)
+    targets = seed(db, 6)
     with SlackStub() as stub:
-        for channel in ("C1", "C2"):
+        for channel, _ in targets:
             stub.add_channel(channel, [])
         bot = BotProcess(db, stub.url, tmp_path / "coprod.log").start()
         progress = Progress()

@@ -346,9 +346,9 @@ meta_strategy = st.one_of(
 rating_strategy = st.one_of(st.sampled_from(["1", "5"]), st.text(max_size=3), garbage)
 
 
-def _metadata(kind: str, extra, checkin_id: int) -> tuple[str, bool]:
-    if kind == "valid":
-        return json.dumps({"checkin": checkin_id}), True
+def _metadata(bot, kind: str, extra, checkin_id: int, user: str) -> tuple[str, bool]:
+    if kind == "valid":  # what the form coprod opened for this person carries (tests/test_slack_modal.py opens it)
+        return json.dumps({"checkin": checkin_id, "seal": bot.store.answers.form_seal(TEAM, user, checkin_id)}), True
     if kind == "text":
         return extra, False
     if kind == "json":
@@ -369,7 +369,7 @@ def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(
     bot, meta, rating, comment, anonymous, user, values_garbage
 ):
     checkin_id = ensure_checkin(bot)
-    private_metadata, meta_ok = _metadata(*meta, checkin_id)
+    private_metadata, meta_ok = _metadata(bot, *meta, checkin_id, user)
     if meta[0] == "json" and isinstance(meta[1], dict) and "checkin" in meta[1]:
         return  # may name a real check-in: covered by the "valid" and "missing" branches
     values = {

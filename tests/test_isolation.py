@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.blockkit import words
 from tests.support.constants import CHANNEL, COORDINATOR
-from tests.support.flows import ask, click_rating, open_home, post_checkin, rate, submit_comment
+from tests.support.flows import ask, click_rating, open_comment_form, open_home, post_checkin, rate, submit_comment
 from tests.support.stored import store_state
 
 T1, T2 = "T1", "T2"
@@ -29,14 +29,15 @@ def ask_in(bot, text: str, user: str, team: str) -> str:
 
 @pytest.fixture
 def two(bot):
-    """T1: coordinator U1, a weekly schedule, U2 a carer, three ratings of 4 and U2's comment.
-    T2: coordinator U21, U2 a researcher, one rating of 2 from U2 with a comment. Same channel C1."""
+    """T1: coordinator U1, a weekly schedule, U2-U4 carers, three ratings of 4 and U2's comment.
+    T2: coordinator U21, U2 a researcher, three ratings of 2 and U2's comment. Same channel C1.
+    Both check-ins are still open (``closed`` moves on a week)."""
     bot.stub.add_user(T2_COORDINATOR, tz="America/Toronto", name="zoe")
     bot.stub.add_channel(CHANNEL, ["U1", "U2", "U3", "U4", "UADMIN", "UBOT", T2_COORDINATOR], name="partnership")
     a = post_checkin(bot, user=COORDINATOR, team=T1).id
     assert "All set" in ask_in(bot, "schedule checkins weekly Tuesday 10:00", COORDINATOR, T1)
-    assert "carer" in ask_in(bot, "role <@U2> carer", COORDINATOR, T1)
     for user in ("U2", "U3", "U4"):
+        assert "carer" in ask_in(bot, f"role <@{user}> carer", COORDINATOR, T1)
         rate(bot, a, 4, user, team=T1)
     assert submit_comment(bot, a, "U2", comment=T1_SECRET, team=T1).json()["response_action"] == "update"
 
@@ -44,26 +45,34 @@ def two(bot):
     assert a != b
     assert "researcher" in ask_in(bot, "role <@U2> researcher", T2_COORDINATOR, T2)
     assert submit_comment(bot, b, "U2", rating=2, comment=T2_SECRET, team=T2).json()["response_action"] == "update"
+    for user in ("U3", "U4"):
+        rate(bot, b, 2, user, team=T2)
     bot.drain()
     assert bot.store.answers.response_count(T1, a) == 3
-    assert bot.store.answers.response_count(T2, b) == 1
+    assert bot.store.answers.response_count(T2, b) == 3
     return a, b
+
+
+def closed(bot) -> None:
+    """A week on: both check-ins have closed, so their averages count."""
+    bot.clock.advance(days=7)
 
 
 # ---- reading -----------------------------------------------------------------------------------
 
 
 def test_each_summary_counts_only_its_own_workspace(bot, two):
+    closed(bot)
     mine, theirs = ask_in(bot, "summary", COORDINATOR, T1), ask_in(bot, "summary", T2_COORDINATOR, T2)
     assert "3 answers from 3 people" in mine and "4.0 of 5" in mine
-    assert "1 answers from 1 person" in theirs or "1 answer from 1 person" in theirs
-    assert "answers from 3 people" not in theirs and "4.0 of 5" not in theirs
-    assert "from 1 person" not in mine
+    assert "3 answers from 3 people" in theirs and "2.0 of 5" in theirs
+    assert "4.0 of 5" not in theirs and "2.0 of 5" not in mine
     # a member of T2 who is nobody in T1 sees T1's numbers only from T1, and T2's only from T2
     assert ask_in(bot, "summary", "U3", T2) == theirs
 
 
 def test_mention_summary_posts_only_its_own_workspace(bot, two):
+    closed(bot)
     seen = len(bot.stub.calls_to("chat.postMessage"))
     bot.slack.event(
         {"type": "app_mention", "user": T2_COORDINATOR, "channel": CHANNEL, "text": "<@UBOT> summary", "ts": "1.1"},
@@ -72,7 +81,7 @@ def test_mention_summary_posts_only_its_own_workspace(bot, two):
     )
     posted = bot.stub.wait_for("chat.postMessage", count=seen + 1)[seen]
     text = words({"text": posted.args.get("text"), "blocks": posted.json("blocks")})
-    assert "from 1 person" in text and "answers from 3 people" not in text and "4.0 of 5" not in text
+    assert "2.0 of 5" in text and "4.0 of 5" not in text
 
 
 def _home(bot, user: str, team: str) -> str:
@@ -100,10 +109,11 @@ def _export(bot, user: str, team: str) -> str:
 
 
 def test_each_export_holds_only_its_own_workspace(bot, two):
+    closed(bot)
     t1, t2 = _export(bot, COORDINATOR, T1), _export(bot, T2_COORDINATOR, T2)
     assert T1_SECRET in t1 and T2_SECRET not in t1
     assert T2_SECRET in t2 and T1_SECRET not in t2
-    assert t1.count("\n") > t2.count("\n")  # 3 answers against 1
+    assert '"4"' in t1 and '"4"' not in t2 and '"2"' in t2 and '"2"' not in t1
     assert "carer" in t1 and "carer" not in t2
 
 
@@ -155,22 +165,24 @@ def test_a_coordinators_change_stays_in_its_workspace(bot, two):
 def test_a_click_on_the_other_workspaces_checkin_is_ignored(bot, two):
     a, b = two
     before = {T1: store_state(bot, T1), T2: store_state(bot, T2)}
+    forms = len(bot.stub.calls_to("views.open"))
     assert click_rating(bot, b, 5, "U3", team=T1).status == 200  # T2's check-in id, sent from T1
     assert click_rating(bot, a, 1, T2_COORDINATOR, team=T2).status == 200  # T1's check-in id, sent from T2
     assert click_rating(bot, a, 1, "U2", team=T2).status == 200  # and by the person who answered it in T1
     bot.slack.click("comment", "comment", block_id=f"checkin:{b}", user="U3", team=T1)
     assert {T1: store_state(bot, T1), T2: store_state(bot, T2)} == before
-    assert bot.store.answers.response_count(T1, a) == 3 and bot.store.answers.response_count(T2, b) == 1
+    assert bot.store.answers.response_count(T1, a) == 3 and bot.store.answers.response_count(T2, b) == 3
     assert bot.store.answers.my_answer(T2, a, "U2") is None
-    assert not bot.stub.calls_to("views.open")
+    assert len(bot.stub.calls_to("views.open")) == forms
 
 
 def test_a_modal_naming_the_other_workspaces_checkin_is_refused(bot, two):
     a, b = two
+    form_a, form_b = open_comment_form(bot, a, "U2", team=T1), open_comment_form(bot, b, "U2", team=T2)
     before = {T1: store_state(bot, T1), T2: store_state(bot, T2)}
-    answer = submit_comment(bot, b, "U2", rating=5, comment="planted", team=T1).json()
+    answer = submit_comment(bot, b, "U2", rating=5, comment="planted", team=T1, form=form_b).json()
     assert answer["response_action"] == "errors"
-    answer = submit_comment(bot, a, "U2", rating=5, comment="planted", team=T2).json()
+    answer = submit_comment(bot, a, "U2", rating=5, comment="planted", team=T2, form=form_a).json()
     assert answer["response_action"] == "errors"
     assert {T1: store_state(bot, T1), T2: store_state(bot, T2)} == before
 

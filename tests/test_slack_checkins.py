@@ -10,7 +10,8 @@ import pytest
 from bot.messages import RATING_LABELS
 from tests.support.blockkit import valid_blocks
 from tests.support.constants import CHANNEL, COORDINATOR, MEMBERS, TEAM
-from tests.support.flows import click_rating, post_checkin, replies_to, submit_comment
+from tests.support.flows import click_rating, open_comment_form, post_checkin, replies_to, submit_comment
+from tests.support.stored import stored_answers
 
 
 def test_checkin_command_posts_a_checkin_with_five_ratings(bot):
@@ -47,7 +48,7 @@ def test_each_rating_value_is_recorded(bot, rating):
     checkin_id = post_checkin(bot).id
     assert click_rating(bot, checkin_id, rating, "U2").status == 200
     assert bot.store.answers.my_answer(TEAM, checkin_id, "U2").rating == rating
-    [row] = list(bot.store.answers.export_rows(TEAM))
+    [row] = stored_answers(bot, TEAM)
     assert (row["rating"], row["user"]) == (rating, "U2")
 
 
@@ -133,8 +134,8 @@ def test_forged_clicks_store_nothing_and_still_get_200(bot, two_channels, forge)
         response_url=bot.stub.response_url("forged"),
     )
     assert reply.status == 200
-    assert list(bot.store.answers.export_rows(TEAM)) == []
-    assert list(bot.store.answers.export_rows("T2")) == []
+    assert stored_answers(bot, TEAM) == []
+    assert stored_answers(bot, "T2") == []
     # A genuine click afterwards is answered; the forged one never was.
     click_rating(bot, checkin_id, 3, "U3")
     replies_to(bot, "rate-U3")
@@ -185,11 +186,12 @@ def test_a_click_that_cannot_be_stored_is_not_acknowledged_as_done(bot):
     import sqlite3
 
     checkin_id = post_checkin(bot).id
+    form = open_comment_form(bot, checkin_id, "U2")
     with sqlite3.connect(bot.runtime.settings.db_path) as conn:  # break the database under the bot
         conn.execute("ALTER TABLE responses RENAME TO responses_gone")
     reply = click_rating(bot, checkin_id, 4, "U2")
     assert not reply.acknowledged and b"Traceback" not in reply.body
-    submitted = submit_comment(bot, checkin_id, "U2", rating=4)
+    submitted = submit_comment(bot, checkin_id, "U2", rating=4, form=form)
     assert submitted.status == 200
     assert submitted.json()["response_action"] == "errors"
     assert "Sorry" in json.dumps(submitted.json())

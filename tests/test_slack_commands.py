@@ -13,7 +13,7 @@ from bot.commands import EXAMPLES
 from tests.support.blockkit import slack_calls, texts_in, words
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
 from tests.support.flows import ask, post_checkin, posted_checkin, rate, submit_comment
-from tests.support.stored import store_state
+from tests.support.stored import store_state, stored_answers
 
 CATALOG = load_catalog()
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -370,33 +370,35 @@ def test_summary_for_one_level_or_other_weeks(bot, text, levels, weeks):
 
 def test_summary_hides_the_mean_until_three_people_answer(bot):
     """3 answers from 2 people: no average and a kind flag. A third person makes the level count, but the
-    average waits until one check-in has 3 answers, so comparing windows can't single anyone out."""
+    average waits for a check-in that 3 people answered to close, so comparing views can't single anyone out."""
     ask(bot, SETUP)
     first = post_checkin(bot, "organisational").id
-    second = post_checkin(bot, "organisational").id
     rate(bot, first, 4, "U2")
     rate(bot, first, 5, "U3")
+    second = post_checkin(bot, "organisational").id
     rate(bot, second, 4, "U2")
     block = level_blocks(ask(bot, "summary organisational"))["organisational"]
     assert "3 answers from 2 people" in block
     assert "Average rating" not in block
     assert "neglected" in block and "only 2 people answered" in block
     rate(bot, second, 3, "U4")
+    rate(bot, second, 4, "U3")
     block = level_blocks(ask(bot, "summary organisational"))["organisational"]
-    assert "4 answers from 3 people" in block
-    assert "Average rating" not in block and "same check-in" in block
+    assert "5 answers from 3 people" in block
+    assert "Average rating" not in block and "has closed" in block  # the second is still open
     assert "neglected" not in block
-    rate(bot, first, 3, "U4")  # the first check-in now has 3 answers: 4, 5, 3
+    post_checkin(bot, "societal")  # closes the second: 4, 3, 4
     block = level_blocks(ask(bot, "summary organisational"))["organisational"]
-    assert "Average rating: *4.0 of 5*" in block
+    assert "Average rating: *3.7 of 5*" in block
 
 
 def test_summary_flags_a_low_average(bot):
-    """Three people rating a level 2 on average flags it with the average as the reason."""
+    """Three people rating a level 2 on average flags it with the average as the reason, once it closed."""
     ask(bot, SETUP)
     checkin_id = post_checkin(bot, "societal").id
     for user, rating in (("U2", 2), ("U3", 2), ("U4", 2)):
         rate(bot, checkin_id, rating, user)
+    bot.clock.advance(days=7)
     block = level_blocks(ask(bot, "summary societal"))["societal"]
     assert "Average rating: *2.0 of 5*" in block
     assert "neglected" in block and "rated it 2.0 of 5" in block
@@ -449,13 +451,16 @@ def answer_anonymously(bot, checkin_id: int, user: str, rating: int, comment: st
 
 
 def test_export_uploads_a_csv_to_the_coordinators_dm_without_anonymous_identities(bot):
-    """`export` sends the coordinator a CSV by DM (Slack's external upload); anonymous rows carry no user."""
+    """`export` sends the coordinator a CSV by DM (Slack's external upload); anonymous rows carry no one.
+    (tests/test_anonymity.py checks what the file leaves out.)"""
     ask(bot, SETUP)
     checkin_id = post_checkin(bot, "organisational").id
     rate(bot, checkin_id, 4, "U2")
+    rate(bot, checkin_id, 5, "U4")
     answer_anonymously(bot, checkin_id, "U3", 2, "We never see the budget")
+    bot.clock.advance(days=7)  # closed
     answer = ask(bot, "export")
-    assert "2 answers" in answer["text"]
+    assert "3 answers" in answer["text"]
     assert [c.args["users"] for c in bot.stub.calls_to("conversations.open")] == [COORDINATOR]
     [ticket] = bot.stub.wait_for("files.getUploadURLExternal")
     [upload] = bot.stub.wait_for("file_upload")
@@ -464,11 +469,10 @@ def test_export_uploads_a_csv_to_the_coordinators_dm_without_anonymous_identitie
     assert done.args["channel_id"] == "D" + COORDINATOR
     assert [f["id"] for f in json.loads(done.args["files"])] == [ticket.response["file_id"]]
     rows = list(csv.DictReader(io.StringIO(upload.args["_raw"])))
-    assert len(rows) == 2
-    named, anonymous = sorted(rows, key=lambda r: r["anonymous"])
-    assert (named["user"], named["rating"], named["level"]) == ("U2", "4", "organisational")
-    assert (anonymous["user"], anonymous["rating"], anonymous["comment"]) == ("", "2", "We never see the budget")
-    assert "U3" not in upload.args["_raw"]
+    anonymous, named, _ = rows
+    assert (named["person"][:2], named["rating"], named["level"]) == ("P-", "4", "organisational")
+    assert (anonymous["person"], anonymous["rating"], anonymous["comment"]) == ("", "2", "We never see the budget")
+    assert "U2" not in upload.args["_raw"] and "U3" not in upload.args["_raw"]
     assert bot.stub.calls_to("chat.postMessage")[-1].args["channel"] == CHANNEL  # nothing posted publicly
 
 
@@ -478,7 +482,7 @@ def test_export_with_no_answers_sends_just_the_header(bot):
     answer = ask(bot, "export")
     assert "0 answers" in answer["text"]
     [upload] = bot.stub.wait_for("file_upload")
-    assert upload.args["_raw"].splitlines()[0].startswith("channel,level,facilitator")
+    assert upload.args["_raw"].splitlines()[0].startswith('"channel","level","facilitator"')
     assert len(upload.args["_raw"].splitlines()) == 1
 
 
@@ -495,14 +499,15 @@ def test_forget_me_asks_for_confirmation_first(bot):
 
 
 def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(bot):
-    """Confirming erases every answer of the clicker (named and anonymous) and reports the counts."""
+    """Confirming erases the clicker's answers to open check-ins (named and anonymous), unlinks those to
+    closed ones, and reports the counts."""
     ask(bot, SETUP)
     ask(bot, "role <@U2> carer")
     first = post_checkin(bot, "organisational").id
-    second = post_checkin(bot, "societal").id
     rate(bot, first, 4, "U2")
-    answer_anonymously(bot, second, "U2", 3, "private thoughts")
     rate(bot, first, 5, "U3")
+    second = post_checkin(bot, "societal").id  # closes the first
+    answer_anonymously(bot, second, "U2", 3, "private thoughts")
     ask(bot, "forget-me", user="U2")
     reply = bot.slack.click(
         "forget_me_confirm", "confirm", user="U2", is_ephemeral=True, response_url=bot.stub.response_url("forget")
@@ -512,9 +517,13 @@ def test_forget_me_confirm_erases_only_that_persons_answers_anonymous_ones_too(b
     assert bot.store.answers.my_answer(TEAM, second, "U2") is None
     assert bot.store.people.roles(bot.store.partnerships.get(TEAM, CHANNEL)) == {}
     assert bot.store.answers.my_answer(TEAM, first, "U3").rating == 5
-    assert [(r["user"], r["rating"]) for r in bot.store.answers.export_rows(TEAM)] == [("U3", 5)]
+    # U2's rating to the closed check-in stays, with nothing that names them; the open one is gone.
+    assert [(r["user"], r["rating"], r["role"]) for r in stored_answers(bot, TEAM)] == [
+        (None, 4, None),
+        ("U3", 5, None),
+    ]
     [done] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "forget")
-    assert "2 answers" in done.args["text"]
+    assert "1 answer," in done.args["text"] and "1 rating to closed check-ins stay" in done.args["text"]
     assert "1 role," in done.args["text"] or "1 role." in done.args["text"]
 
 

@@ -9,7 +9,8 @@ from slack_sdk.models.views import View
 
 from bot.messages import COMMENT_MAX
 from tests.support.constants import CHANNEL, TEAM
-from tests.support.flows import click_rating, modal_values, post_checkin, submit_comment
+from tests.support.flows import click_rating, modal_values, open_comment_form, post_checkin, submit_comment
+from tests.support.stored import stored_answers
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_comment_button_opens_the_modal(bot, checkin):
     view = open_modal(bot, block_id)
     View(**view).validate_json()
     assert view["callback_id"] == "comment"
-    assert json.loads(view["private_metadata"]) == {"checkin": checkin_id}
+    assert json.loads(view["private_metadata"])["checkin"] == checkin_id
     comment = element(view, "comment")
     assert (comment["type"], comment["multiline"], comment["max_length"]) == ("plain_text_input", True, 2000)
     anonymous = element(view, "anonymous")
@@ -65,7 +66,7 @@ def test_submission_stores_comment_and_rating(bot, checkin):
     checkin_id, _, _ = checkin
     reply = submit_comment(bot, checkin_id, "U2", rating=3, comment="  We share decisions more now.  ")
     assert reply.status == 200
-    [row] = list(bot.store.answers.export_rows(TEAM))
+    [row] = stored_answers(bot, TEAM)
     assert (row["rating"], row["comment"], row["user"], row["anonymous"]) == (
         3,
         "We share decisions more now.",
@@ -80,7 +81,7 @@ def test_anonymous_submission_keeps_no_user_id_or_role(bot, checkin):
     assert "carer" in bot.command("role <@U2> carer").json()["text"]
     reply = submit_comment(bot, checkin_id, "U2", rating=2, comment="Hard to say in front of everyone", anonymous=True)
     assert reply.status == 200
-    [row] = list(bot.store.answers.export_rows(TEAM))
+    [row] = stored_answers(bot, TEAM)
     assert row["anonymous"] is True
     assert row["user"] is None and row["role"] is None
     assert row["comment"] == "Hard to say in front of everyone"
@@ -93,7 +94,7 @@ def test_comment_only_keeps_the_earlier_rating(bot, checkin):
     click_rating(bot, checkin_id, 4, "U2")
     reply = submit_comment(bot, checkin_id, "U2", comment="Good meeting")
     assert reply.json()["response_action"] == "update"
-    [row] = list(bot.store.answers.export_rows(TEAM))
+    [row] = stored_answers(bot, TEAM)
     assert (row["rating"], row["comment"]) == (4, "Good meeting")
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
 
@@ -106,7 +107,7 @@ def test_submission_without_rating_or_earlier_answer_is_refused(bot, checkin):
     body = reply.json()
     assert body["response_action"] == "errors"
     assert "rating" in body["errors"]
-    assert list(bot.store.answers.export_rows(TEAM)) == []
+    assert stored_answers(bot, TEAM) == []
 
 
 @pytest.mark.parametrize(("length", "accepted"), [(COMMENT_MAX, True), (COMMENT_MAX + 1, False), (5000, False)])
@@ -117,11 +118,11 @@ def test_comment_length_is_limited_to_2000(bot, checkin, length, accepted):
     body = reply.json()
     if accepted:
         assert body["response_action"] == "update"
-        assert [r["comment"] for r in bot.store.answers.export_rows(TEAM)] == ["x" * length]
+        assert [r["comment"] for r in stored_answers(bot, TEAM)] == ["x" * length]
     else:
         assert body["response_action"] == "errors"
         assert "comment" in body["errors"]
-        assert list(bot.store.answers.export_rows(TEAM)) == []
+        assert stored_answers(bot, TEAM) == []
 
 
 @pytest.mark.parametrize("metadata", [json.dumps({"checkin": 999999}), "", "not json", json.dumps([1])])
@@ -130,15 +131,16 @@ def test_submission_for_an_unknown_checkin_is_refused(bot, checkin, metadata):
     reply = bot.slack.submit("comment", modal_values(rating=3, comment="hi"), private_metadata=metadata, user="U2")
     assert reply.status == 200
     assert reply.json()["response_action"] == "errors"
-    assert list(bot.store.answers.export_rows(TEAM)) == []
+    assert stored_answers(bot, TEAM) == []
 
 
 def test_submission_from_another_workspace_is_refused(bot, checkin):
-    """Workspace T2 cannot answer workspace T1's check-in by naming its id."""
+    """Workspace T2 cannot answer workspace T1's check-in by naming its id, even with a real form of T1's."""
     checkin_id, _, _ = checkin
-    reply = submit_comment(bot, checkin_id, "U2", rating=3, comment="hi", team="T2")
+    form = open_comment_form(bot, checkin_id, "U2")
+    reply = submit_comment(bot, checkin_id, "U2", rating=3, comment="hi", team="T2", form=form)
     assert reply.json()["response_action"] == "errors"
-    assert list(bot.store.answers.export_rows(TEAM)) == [] and list(bot.store.answers.export_rows("T2")) == []
+    assert stored_answers(bot, TEAM) == [] and stored_answers(bot, "T2") == []
 
 
 def test_ack_updates_the_modal_to_a_thank_you(bot, checkin):

@@ -18,8 +18,9 @@ from bot.runtime import Runtime
 from tests.support.blockkit import block_id_of, blocks_json, checkin_id_of, checkin_posts, summary_posts, valid_blocks
 from tests.support.clock import stamp
 from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, MEMBERS, MODES, START, TEAM
-from tests.support.flows import configure, post_checkin, submit_comment
+from tests.support.flows import configure, open_comment_form, post_checkin, submit_comment
 from tests.support.running import make_settings, running_bot
+from tests.support.stored import stored_answers
 from tests.support.waiting import eventually
 
 TUESDAY_10 = START + timedelta(hours=1)
@@ -334,7 +335,8 @@ def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_export
     [said] = bot.stub.wait_for("response_url", where=lambda c: c.args["_key"] == "reflect-U2")
     assert "stays private" in said.args["text"]
     secret = "I talk over the patient partners too often"
-    reply = submit_comment(bot, checkin_id, "U2", rating=2, comment=secret)
+    form = open_comment_form(bot, checkin_id, "U2", channel="DU2", prefix="reflect")
+    reply = submit_comment(bot, checkin_id, "U2", rating=2, comment=secret, form=form)
     assert reply.json()["response_action"] == "update"
 
     summary = bot.command("summary").json()
@@ -342,11 +344,11 @@ def test_reflexivity_answer_is_private_counted_in_summary_and_kept_out_of_export
     assert "from 1 person" in individual
     assert secret not in str(summary)
 
-    assert all(row["comment"] is None for row in bot.store.answers.export_rows(TEAM))
+    assert all(row["comment"] is None for row in stored_answers(bot, TEAM) if not row["private"])
     bot.command("export")
     [upload] = bot.stub.wait_for("file_upload")
     exported = list(csv.DictReader(io.StringIO(upload.args["_raw"])))
-    assert all(not r["comment"] and r["user"] != "U2" for r in exported)
+    assert all(not r["comment"] for r in exported) and "U2" not in upload.args["_raw"]
     assert secret not in upload.args["_raw"]
     assert bot.stub.calls_to("chat.update") == []  # a private prompt has no public count to update
 

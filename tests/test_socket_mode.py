@@ -72,12 +72,12 @@ def test_socket_mode_walks_the_whole_loop(running):
 
     # The comment modal opens after the click and saves on submit.
     assert slack.click("comment", None, block_id=f"checkin:{checkin}", user=BOB, channel=CHANNEL).acknowledged
-    stub.wait_for("views.open", timeout=10)
+    [opened] = stub.wait_for("views.open", timeout=10)
     reply = slack.submit(
         "comment",
         {"comment": "We could meet somewhere quieter"},
         user=BOB,
-        private_metadata=json.dumps({"checkin": checkin}),
+        private_metadata=opened.json("view")["private_metadata"],
     )
     assert reply.json()["response_action"] == "update"
     assert rows(db, "SELECT rating, comment FROM responses WHERE checkin_id = ?", checkin) == [

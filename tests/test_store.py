@@ -18,9 +18,10 @@ T1, T2 = "T0001", "T0002"
 C = "C0001"
 NOW = 1_700_000_000
 DAY = 86_400
+LATER = NOW + 8 * DAY  # every check-in asked at NOW has closed
 
 
-ALL_MIGRATIONS = ["m001_initial", "m002_retention", "m003_history_index", "m004_post_attempts"]
+ALL_MIGRATIONS = schema.KNOWN
 
 
 def partnership(store: Store, team: str = T1, channel: str = C, creator: str = "UCOORD") -> None:
@@ -321,16 +322,19 @@ def test_same_user_id_in_two_workspaces_is_two_people(store: Store) -> None:
 
 
 def test_export_of_anonymous_rows_has_no_user_and_no_role(store: Store) -> None:
-    """Anonymous rows in the export carry neither the user id nor the role."""
+    """Anonymous rows in the export carry neither a pseudonym nor the role; no row carries a Slack id."""
     partnership(store)
     cid = checkin(store)
     store.answers.record_response(T1, cid, "UNAMED", rating=4, role="carer", comment="fine", now=NOW)
     store.answers.record_response(T1, cid, "UANON", rating=2, role="carer", anonymous=True, now=NOW + 1)
-    rows = list(store.answers.export_rows(T1))
-    assert [(r["user"], r["role"], r["anonymous"], r["rating"]) for r in rows] == [
-        ("UNAMED", "carer", False, 4),
-        (None, None, True, 2),
+    store.answers.record_response(T1, cid, "UTHIRD", rating=5, now=NOW + 2)
+    rows = list(store.answers.export_rows(T1, now=LATER))
+    assert [(r["person"] is None, r["role"], r["rating"]) for r in rows] == [
+        (True, None, 2),
+        (False, None, 4),
+        (False, None, 5),
     ]
+    assert not any(str(v).startswith("U") for r in rows for v in r.values())
 
 
 def test_private_reflexivity_answer_is_left_out_of_the_export(store: Store) -> None:
@@ -339,9 +343,10 @@ def test_private_reflexivity_answer_is_left_out_of_the_export(store: Store) -> N
     cid = checkin(store, kind="reflexivity")
     store.answers.record_response(T1, cid, "UANN", rating=3, comment="my own thoughts", private=True, now=NOW)
     shared = checkin(store)
-    store.answers.record_response(T1, shared, "UANN", rating=5, comment="in the channel", now=NOW)
-    assert [(r["kind"], r["user"], r["rating"], r["comment"]) for r in store.answers.export_rows(T1)] == [
-        ("checkin", "UANN", 5, "in the channel")
+    for n, user in enumerate(("UANN", "UBOB", "UCAT")):
+        store.answers.record_response(T1, shared, user, rating=5, comment=f"in the channel {n}", now=NOW)
+    assert [(r["kind"], r["rating"], r["comment"]) for r in store.answers.export_rows(T1, now=LATER)] == [
+        ("checkin", 5, f"in the channel {n}") for n in range(3)
     ]
 
 
@@ -354,8 +359,9 @@ def test_two_workspaces_with_the_same_channel_id_never_see_each_other(store: Sto
     store.partnerships.ensure(T2, C, timezone="Asia/Tokyo", created_by="UTWO", now=NOW)
     c1 = checkin(store, T1, level="individual")
     c2 = checkin(store, T2, level="societal", fac="decision-makers")
-    store.answers.record_response(T1, c1, "UX", rating=1, comment="team one", now=NOW + 1)
-    store.answers.record_response(T2, c2, "UX", rating=5, comment="team two", now=NOW + 1)
+    for user in ("UX", "UY", "UZ"):
+        store.answers.record_response(T1, c1, user, rating=1, comment="team one", now=NOW + 1)
+        store.answers.record_response(T2, c2, user, rating=5, comment="team two", now=NOW + 1)
     store.people.set_role(store.partnerships.get(T1, C), "UX", "carer")
     store.people.set_role(store.partnerships.get(T2, C), "UX", "researcher")
     store.people.add_coordinator(store.partnerships.get(T2, C), "UEXTRA", added_by="UTWO")
@@ -368,8 +374,8 @@ def test_two_workspaces_with_the_same_channel_id_never_see_each_other(store: Sto
     assert store.people.coordinators(store.partnerships.get(T2, C)) == ["UTWO", "UEXTRA"]
     assert store.people.roles(store.partnerships.get(T1, C)) == {"UX": "carer"}
     assert store.people.roles(store.partnerships.get(T2, C)) == {"UX": "researcher"}
-    assert [r["comment"] for r in store.answers.export_rows(T1)] == ["team one"]
-    assert [r["comment"] for r in store.answers.export_rows(T2, C)] == ["team two"]
+    assert [r["comment"] for r in store.answers.export_rows(T1, now=LATER)] == ["team one"] * 3
+    assert [r["comment"] for r in store.answers.export_rows(T2, C, now=LATER)] == ["team two"] * 3
     assert set(store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW * 2)) == {"individual"}
     assert set(store.activity.level_activity(store.partnerships.get(T2, C), since=0, until=NOW * 2)) == {"societal"}
     assert store.activity.last_asked(store.partnerships.get(T1, C)) == {"reflexivity": ("individual", NOW)}
@@ -386,7 +392,7 @@ def test_forget_in_one_workspace_leaves_the_other_alone(store: Store) -> None:
     c1, c2 = checkin(store, T1), checkin(store, T2)
     store.answers.record_response(T1, c1, "UX", rating=3, now=NOW)
     store.answers.record_response(T2, c2, "UX", rating=4, now=NOW)
-    assert store.answers.forget_user(T1, "UX")["answers"] == 1
+    assert store.answers.forget_user(T1, "UX", now=NOW + 1)["answers"] == 1
     assert store.answers.response_count(T1, c1) == 0
     assert store.answers.response_count(T2, c2) == 1
 
@@ -395,24 +401,27 @@ def test_forget_in_one_workspace_leaves_the_other_alone(store: Store) -> None:
 
 
 def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(store: Store) -> None:
-    """forget-me erases answers of both kinds, roles and settings, says how many, and keeps coordinator rights."""
+    """forget-me erases answers of both kinds to open check-ins, roles and settings, says how many, and
+    keeps coordinator rights."""
     partnership(store, creator="UX")
     other = "C0002"
     partnership(store, channel=other, creator="UCOORD")
-    c1, c2, c3 = checkin(store), checkin(store, at=NOW + 10), checkin(store, channel=other)
+    c1, c2, c3 = checkin(store), checkin(store, channel=other), checkin(store, channel=other, at=NOW + 10)
     store.answers.record_response(T1, c1, "UX", rating=3, now=NOW)
     store.answers.record_response(T1, c2, "UX", rating=4, anonymous=True, now=NOW)
-    store.answers.record_response(T1, c3, "UX", rating=5, anonymous=True, now=NOW)
+    store.answers.record_response(T1, c3, "UX", rating=5, anonymous=True, now=NOW + 10)
     store.answers.record_response(T1, c1, "UKEEP", rating=2, now=NOW)
     store.people.set_role(store.partnerships.get(T1, C), "UX", "carer")
     store.people.set_reflexivity_optout(store.partnerships.get(T1, C), "UX", True)
     store.people.remember_user(T1, "UX", timezone="UTC", is_admin=False, now=NOW)
     store.activity.log_meeting(store.partnerships.get(T1, C), held_on="2023-11-14", user="UX", now=NOW)
 
-    counts = store.answers.forget_user(T1, "UX")
+    counts = store.answers.forget_user(T1, "UX", now=NOW + 20)
 
-    assert counts == {"answers": 3, "roles": 1, "reflexivity settings": 1, "profile": 1}
-    assert [r["user"] for r in store.answers.export_rows(T1)] == ["UKEEP"]
+    # c2 was closed by c3: that rating is unlinked, not deleted
+    assert counts == {"answers": 2, "unlinked": 1, "roles": 1, "reflexivity settings": 1, "profile": 1}
+    assert store.answers.my_answer(T1, c1, "UX") is None and store.answers.response_count(T1, c1) == 1
+    assert store.answers.response_count(T1, c2) == 1 and store.answers.my_answer(T1, c2, "UX") is None
     assert store.people.roles(store.partnerships.get(T1, C)) == {}
     assert store.people.reflexivity_optouts(store.partnerships.get(T1, C)) == set()
     assert store.people.user(T1, "UX") is None
@@ -422,7 +431,13 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
     assert (
         store.activity.last_meeting(store.partnerships.get(T1, C)) == NOW
     )  # the meeting happened; only who logged it is gone
-    assert store.answers.forget_user(T1, "UX")["answers"] == 0
+    assert store.answers.forget_user(T1, "UX", now=NOW + 30) == {
+        "answers": 0,
+        "unlinked": 0,
+        "roles": 0,
+        "reflexivity settings": 0,
+        "profile": 0,
+    }
 
 
 # ---- scheduled posts and Slack retries ------------------------------------------------------
@@ -502,7 +517,7 @@ def test_level_activity_counts_people_mean_and_last_activity(store: Store) -> No
     store.answers.record_response(T1, a, "U1", rating=1, now=NOW + 10)
     store.answers.record_response(T1, a, "U2", rating=2, now=NOW + 20)
     store.answers.record_response(T1, b, "U1", rating=3, now=NOW + DAY + 30, anonymous=True)
-    store.answers.record_response(T1, b, "U3", rating=4, now=NOW + 5 * DAY)
+    store.answers.record_response(T1, b, "U3", rating=4, now=NOW + DAY + 40)
 
     activity = store.activity.level_activity(store.partnerships.get(T1, C), since=NOW, until=NOW + 3 * DAY)
 
@@ -510,7 +525,7 @@ def test_level_activity_counts_people_mean_and_last_activity(store: Store) -> No
     group = activity["group"]
     assert (group.checkins, group.responses, group.responders) == (2, 4, 3)
     assert group.mean == pytest.approx(2.5)
-    assert group.last_activity == NOW + 5 * DAY  # a late answer to a check-in in the window
+    assert group.last_activity == NOW + DAY + 40  # an answer after the check-in was asked
     societal = activity["societal"]
     assert (societal.checkins, societal.responses, societal.responders, societal.mean) == (1, 0, 0, None)
     assert societal.last_activity == NOW + 2 * DAY
@@ -557,8 +572,8 @@ def test_answered_roles_are_those_of_answers_in_the_window(store: Store) -> None
     """Roles that answered a check-in asked in the window."""
     partnership(store)
     early = checkin(store, at=NOW - DAY)
+    store.answers.record_response(T1, early, "U1", rating=3, role="carer", now=NOW - DAY + 5)
     late = checkin(store, at=NOW)
-    store.answers.record_response(T1, early, "U1", rating=3, role="carer", now=NOW)
     store.answers.record_response(T1, late, "U2", rating=3, role="researcher", now=NOW)
     store.answers.record_response(T1, late, "U3", rating=3, now=NOW)
     assert store.activity.answered_roles(store.partnerships.get(T1, C), since=NOW, until=NOW + 1) == {"researcher"}
@@ -610,11 +625,12 @@ def test_old_comments_are_blanked_by_retention(store: Store) -> None:
     """Comments older than the retention months are blanked; ratings stay."""
     partnership(store)
     store.partnerships.set_retention(store.partnerships.get(T1, C), 1)
-    cid = checkin(store)
-    store.answers.record_response(T1, cid, "U1", rating=4, comment="old", now=NOW)
-    store.answers.record_response(T1, cid, "U2", rating=5, comment="new", now=NOW + 40 * DAY)
+    old, new = checkin(store), checkin(store, at=NOW + 40 * DAY)
+    store.answers.record_response(T1, old, "U1", rating=4, comment="old", now=NOW)
+    store.answers.record_response(T1, new, "U2", rating=5, comment="new", now=NOW + 40 * DAY)
     assert store.answers.purge_old_comments(now=NOW + 41 * DAY) == 1
-    assert sorted((r["rating"], r["comment"] or "") for r in store.answers.export_rows(T1)) == [(4, ""), (5, "new")]
+    assert (store.answers.my_answer(T1, old, "U1").rating, store.answers.my_answer(T1, old, "U1").comment) == (4, None)
+    assert store.answers.my_answer(T1, new, "U2").comment == "new"
 
 
 # ---- concurrency ----------------------------------------------------------------------------
@@ -622,8 +638,10 @@ def test_old_comments_are_blanked_by_retention(store: Store) -> None:
 
 def test_writes_from_eight_threads_all_land(store: Store) -> None:
     """Eight threads answering at once through one Store: every answer is stored."""
-    partnership(store)
-    checkins = [checkin(store, at=NOW + i) for i in range(5)]
+    channels = [f"C{i}" for i in range(5)]
+    for channel in channels:
+        partnership(store, channel=channel)
+    checkins = [checkin(store, channel=channel, at=NOW) for channel in channels]
     barrier = threading.Barrier(8)
     errors: list[BaseException] = []
 
@@ -644,7 +662,7 @@ def test_writes_from_eight_threads_all_land(store: Store) -> None:
     assert errors == []
     assert [store.answers.response_count(T1, cid) for cid in checkins] == [8] * 5
     assert (
-        store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW * 2)["individual"].responders
+        store.activity.level_activity(store.partnerships.get(T1, "C0"), since=0, until=NOW * 2)["individual"].responders
         == 8
     )
 

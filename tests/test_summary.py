@@ -38,8 +38,8 @@ def ask(store: Store, level: str, at: datetime, ratings: list[int] = (), fac: st
     return cid
 
 
-def healthy(store: Store, at: datetime = NOW - timedelta(days=3)) -> None:
-    """Every level asked and answered well by three people, and a meeting logged."""
+def healthy(store: Store, at: datetime = NOW - timedelta(days=8)) -> None:
+    """Every level asked and answered well by three people (every check-in closed by now), and a meeting logged."""
     for level in LEVELS:
         ask(store, level, at, [4, 4, 5])
     store.activity.log_meeting(
@@ -83,7 +83,7 @@ def test_exactly_k_responders_shows_the_mean_and_is_not_flagged(store: Store) ->
     setup(store)
     healthy(store)
     ask(store, "societal", NOW - timedelta(days=1), [3, 4, 5])
-    s = level(summary_of(store), "societal")
+    s = level(summary_of(store, now=NOW + timedelta(days=7)), "societal")  # once it has closed
     assert s.responders == 3
     assert s.mean == pytest.approx((4 + 4 + 5 + 3 + 4 + 5) / 6)
     assert s.reasons == ()
@@ -117,7 +117,7 @@ def test_mean_of_two_and_a_half_or_lower_is_flagged(store: Store, ratings: list[
     """A mean of exactly 2.5 is neglected; 2.6 is not."""
     setup(store)
     healthy(store, at=NOW - timedelta(weeks=20))  # outside the window: does not dilute the mean
-    ask(store, "organisational", NOW - timedelta(days=2), ratings)
+    ask(store, "organisational", NOW - timedelta(days=9), ratings)  # closed a week after
     s = level(summary_of(store), "organisational")
     assert s.mean == pytest.approx(sum(ratings) / len(ratings))
     assert s.neglected is flagged

@@ -23,6 +23,7 @@ from bot.listeners import payloads
 from bot.listeners.home import publish_home
 from bot.listeners.payloads import action_of, ids
 from bot.store import Checkin
+from bot.store.answers import CheckinClosed
 
 log = logging.getLogger(__name__)
 RATE = re.compile(r"^rate:([1-5])$")
@@ -73,9 +74,14 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
     team, _, user = ids(body)
     private = checkin.kind == "reflexivity"
     role = None if private else deps.store.people.role(checkin.partnership_id, user)
-    answer = deps.store.answers.record_response(
-        team, checkin.id, user, rating=int(match.group(1)), now=deps.stamp(), private=private, role=role
-    )
+    try:
+        answer = deps.store.answers.record_response(
+            team, checkin.id, user, rating=int(match.group(1)), now=deps.stamp(), private=private, role=role
+        )
+    except CheckinClosed:
+        ack()
+        _refuse_closed(deps, body, client, respond, checkin)
+        return
     ack()
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     text = messages.answer_recorded(
@@ -98,10 +104,27 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
         count_changed(deps, client, checkin, payloads.text(body, "container", "message_ts") or None)
 
 
+def _refuse_closed(deps: Deps, body: dict, client: WebClient, respond: Respond, checkin: Checkin) -> None:
+    """Tell someone kindly that the check-in they clicked has closed, and show it closed."""
+    p = deps.store.partnerships.get(checkin.team_id, checkin.channel_id)
+    text = messages.closed_text(checkin.closes_at, p.timezone if p else "UTC")
+    _after_ack(
+        deps,
+        body,
+        "say a check-in has closed",
+        lambda: respond(text=text, response_type="ephemeral", replace_original=False),
+    )
+    if checkin.kind != "reflexivity":
+        count_changed(deps, client, checkin, payloads.text(body, "container", "message_ts") or None)
+
+
 def on_comment(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
     checkin = checkin_for_click(deps, body)
     ack()
     if checkin is None:
+        return
+    if checkin.closed(deps.stamp()):
+        _refuse_closed(deps, body, client, respond, checkin)
         return
     team, _, user = ids(body)
     trigger_id = payloads.text(body, "trigger_id")
@@ -114,6 +137,7 @@ def on_comment(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: 
             view=messages.comment_modal(
                 facilitator,
                 checkin.id,
+                seal=deps.store.answers.form_seal(team, user, checkin.id),
                 rating=mine.rating if mine else None,
                 comment=mine.comment if mine else None,
                 anonymous=mine.anonymous if mine else False,
@@ -155,7 +179,7 @@ def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps
 
 def on_forget(ack: Ack, body: dict, respond: Respond, deps: Deps) -> None:
     team, _, user = ids(body)
-    counts = deps.store.answers.forget_user(team, user)
+    counts = deps.store.answers.forget_user(team, user, now=deps.stamp())
     ack()
     _after_ack(
         deps, body, "confirm an erasure", lambda: respond(text=messages.forgotten_text(counts), replace_original=True)
@@ -230,12 +254,13 @@ def update_count(deps: Deps, client: WebClient, checkin: Checkin, message_ts: st
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     level = deps.catalog.level(checkin.level_id)
     count = deps.store.answers.response_count(checkin.team_id, checkin.id)
+    closed = checkin.closed(deps.stamp())
     try:
         client.chat_update(
             channel=checkin.channel_id,
             ts=ts,
             text=messages.checkin_text(facilitator),
-            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count),
+            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count, closed=closed),
         )
     except SlackApiError as exc:
         log.warning(

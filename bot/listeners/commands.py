@@ -22,7 +22,7 @@ from bot.catalog import Facilitator
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.people import known_user, look_up_user, may_coordinate
-from bot.reports import export_records, partnership_summary, write_csv
+from bot.reports import export_note, export_records, partnership_summary, write_csv
 from bot.schedule import Spec, next_fire
 from bot.store import Partnership, UserInfo
 
@@ -268,14 +268,15 @@ def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: P
 
 def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
     out = io.StringIO()
-    rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel), out)
+    now = deps.now()
+    rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel, now=now), out)
+    note = export_note(deps.store, req.team, req.channel, now=now)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
     client.files_upload_v2(
         channel=dm,
         content=out.getvalue(),
         filename=f"coprod-{req.channel}.csv",
         title="coprod answers",
-        initial_comment=f"Here are the {rows} answers from <#{req.channel}>. "
-        "Anonymous answers carry no names; private reflections are left out.",
+        initial_comment=f"Here are the {rows} answers from <#{req.channel}>. {note}",
     )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")

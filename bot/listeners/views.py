@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 
@@ -12,17 +13,19 @@ from bot import messages
 from bot.deps import Deps
 from bot.listeners.actions import count_changed
 from bot.listeners.payloads import dig, ids
+from bot.store.answers import CheckinClosed
 
 log = logging.getLogger(__name__)
 
 
-def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bool]:
-    """(checkin id, rating, comment, anonymous) from a submitted modal; None where absent or malformed."""
+def parse_submission(view: dict) -> tuple[int | None, str, int | None, str | None, bool]:
+    """(checkin id, seal, rating, comment, anonymous) from a submitted modal; None or "" where absent or malformed."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
         checkin_id = int(meta["checkin"]) if isinstance(meta, dict) else None
+        seal = str(meta.get("seal", "")) if isinstance(meta, dict) else ""
     except (ValueError, KeyError, TypeError):
-        checkin_id = None
+        checkin_id, seal = None, ""
     if checkin_id is not None and not 0 < checkin_id < 2**63:  # not a row id SQLite could hold
         checkin_id = None
     values = dig(view, "state", "values")
@@ -32,7 +35,7 @@ def parse_submission(view: dict) -> tuple[int | None, int | None, str | None, bo
     comment = comment.strip() if isinstance(comment, str) else None
     boxes = dig(values, "anonymous", "anonymous", "selected_options")
     anonymous = isinstance(boxes, list) and any(isinstance(o, dict) and o.get("value") == "anonymous" for o in boxes)
-    return checkin_id, rating, comment or None, anonymous
+    return checkin_id, seal, rating, comment or None, anonymous
 
 
 def _thanks(text: str) -> dict:
@@ -47,10 +50,20 @@ def _thanks(text: str) -> dict:
 def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
     team, _, user = ids(body)
     answers = deps.store.answers
-    checkin_id, rating, comment, anonymous = parse_submission(view)
+    checkin_id, seal, rating, comment, anonymous = parse_submission(view)
     checkin = answers.checkin(team, checkin_id) if checkin_id is not None else None
-    if checkin is None:
+    # Only a form coprod opened for this person on this check-in carries its seal: a form edited to name
+    # another check-in (another channel's, say) is refused.
+    if checkin is None or not hmac.compare_digest(seal, answers.form_seal(team, user, checkin.id)):
+        log.warning("refused a comment form that doesn't match one coprod opened (team %s)", team)
         ack(response_action="errors", errors={"comment": "Sorry, I can't find that check-in any more."})
+        return
+    if checkin.closed(deps.stamp()):
+        p = deps.store.partnerships.get(team, checkin.channel_id)
+        ack(
+            response_action="errors",
+            errors={"comment": messages.closed_text(checkin.closes_at, p.timezone if p else "UTC")},
+        )
         return
     if comment and len(comment) > messages.COMMENT_MAX:
         ack(response_action="errors", errors={"comment": f"Please keep it under {messages.COMMENT_MAX} characters."})
@@ -60,17 +73,25 @@ def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps:
         return
     private = checkin.kind == "reflexivity"
     role = None if private or anonymous else deps.store.people.role(checkin.partnership_id, user)
-    answer = answers.record_response(
-        team,
-        checkin.id,
-        user,
-        rating=rating,
-        comment=comment or "",
-        anonymous=anonymous,
-        now=deps.stamp(),
-        private=private,
-        role=role,
-    )
+    try:
+        answer = answers.record_response(
+            team,
+            checkin.id,
+            user,
+            rating=rating,
+            comment=comment or "",
+            anonymous=anonymous,
+            now=deps.stamp(),
+            private=private,
+            role=role,
+        )
+    except CheckinClosed as closed:
+        p = deps.store.partnerships.get(team, checkin.channel_id)
+        ack(
+            response_action="errors",
+            errors={"comment": messages.closed_text(closed.closed_at, p.timezone if p else "UTC")},
+        )
+        return
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     ack(
         response_action="update",

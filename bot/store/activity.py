@@ -28,9 +28,9 @@ class Activity:
     def level_activity(self, p: Partnership, *, since: int, until: int, k: int = 1) -> dict[str, LevelActivity]:
         """Per level: check-ins asked, answers, distinct people, mean rating and last activity in [since, until).
 
-        The mean counts only check-ins that ``k`` or more people answered: comparing two windows can then
-        never reveal fewer than k people's ratings (a window one small check-in longer would otherwise give
-        away that check-in's answers)."""
+        The mean counts only closed check-ins (closed before ``until``) that ``k`` or more people answered: their
+        groups of answers never change again, so two summaries, at any windows and times, differ by whole
+        groups of k or more and never by one person's rating (bot/anonymity.py)."""
         means = {
             r["level_id"]: r["mean"]
             for r in self.db.query(
@@ -38,8 +38,8 @@ class Activity:
             SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) AS mean FROM (
                 SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
                 FROM checkins c JOIN responses r ON r.checkin_id = c.id
-                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
-                GROUP BY c.id HAVING COUNT(r.id) >= ?)
+                WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.closes_at < ?3
+                GROUP BY c.id HAVING COUNT(r.id) >= ?4)
             GROUP BY level_id
             """,
                 (p.id, since, until, k),

@@ -10,22 +10,20 @@ import hashlib
 import hmac
 from collections.abc import Iterator
 
+from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
 
-EXPORT_COLUMNS = (
-    "channel",
-    "level",
-    "facilitator",
-    "kind",
-    "asked_at",
-    "rating",
-    "comment",
-    "anonymous",
-    "user",
-    "role",
-    "answered_at",
-)
+
+class CheckinClosed(Exception):
+    """The check-in has closed: its answers can no longer be added, changed or taken out."""
+
+    def __init__(self, checkin_id: int, closed_at: int):
+        super().__init__(f"check-in {checkin_id} closed at {closed_at}")
+        self.closed_at = closed_at
+
+
+EXPORT_COLUMNS = ("channel", "level", "facilitator", "kind", "asked_on", "person", "role", "rating", "comment")
 
 
 class Answers:
@@ -41,6 +39,10 @@ class Answers:
             self._key = bytes.fromhex(row["value"])
         return hmac.new(self._key, f"{team}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
 
+    def form_seal(self, team: str, user: str, checkin_id: int) -> str:
+        """A keyed seal on a comment form: only a form coprod opened for this person and check-in carries it."""
+        return self.responder_key(team, f"{user}#form:{checkin_id}")  # "#" never occurs in a user id
+
     # ---- check-ins ---------------------------------------------------------------------------
 
     def record_checkin(
@@ -53,14 +55,24 @@ class Answers:
         kind: str = "checkin",
         message_ts: str | None = None,
     ) -> int:
-        """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id."""
+        """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id.
+
+        It closes the partnership's earlier check-ins of its kind that are still open."""
         with self.db.write() as conn:
+            conn.execute(
+                """
+                UPDATE checkins SET closes_at = ?2
+                WHERE partnership_id = ?1 AND asked_at BETWEEN ?3 AND ?2 AND kind = ?4 AND closes_at > ?2
+                """,
+                (p.id, asked_at, asked_at - int(CLOSE_AFTER.total_seconds()), kind),
+            )
             cur = conn.execute(
                 """
-                INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts,
+                                      closes_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts),
+                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts, closes_at(asked_at)),
             )
             return int(cur.lastrowid or 0)
 
@@ -81,7 +93,7 @@ class Answers:
         row = self.db.one(
             """
             SELECT c.id, c.partnership_id, c.team_id, p.channel_id, c.kind, c.facilitator_id, c.level_id,
-                   c.asked_at, c.message_ts
+                   c.asked_at, c.message_ts, c.closes_at
             FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
             WHERE c.id = ? AND c.team_id = ?
             """,
@@ -108,13 +120,14 @@ class Answers:
 
         ``rating=None`` keeps an earlier rating (a comment added later); ``anonymous=None`` keeps
         the earlier choice. Anonymous answers keep no user id, only the keyed responder hash, and no role.
+        Raises ``CheckinClosed`` once the check-in has closed (``KeyError`` for another workspace's).
         """
         responder = self.responder_key(team, user)
         with self.db.write() as conn:
             # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
             found = conn.execute(
                 """
-                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous
+                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?
                 WHERE c.id = ? AND c.team_id = ?
                 """,
@@ -122,6 +135,8 @@ class Answers:
             ).fetchone()
             if found is None:
                 raise KeyError(f"no check-in {checkin_id} in {team}")
+            if now >= found["closes_at"]:
+                raise CheckinClosed(checkin_id, found["closes_at"])
             before = found if found["answered"] else None
             if before is None:
                 if rating is None:
@@ -177,37 +192,94 @@ class Answers:
 
     # ---- export, erasure, retention ----------------------------------------------------------
 
-    def export_rows(self, team: str, channel: str | None = None) -> Iterator[dict]:
-        """Every answer in a workspace (or one channel): anonymous rows carry no identity; private
-        reflexivity answers (rating, comment and who) belong to their author and are left out."""
-        cursor = self.db.conn.execute(
-            """
-            SELECT p.channel_id AS channel, c.level_id AS level, c.facilitator_id AS facilitator, c.kind,
-                   c.asked_at, r.rating, r.comment, r.anonymous, r.user_id AS user, r.role, r.answered_at
-            FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id
-            WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0
-            ORDER BY c.asked_at, c.id, r.id
-            """,
-            (team, team, channel, channel),
-        )
-        for row in cursor:
-            record = {name: row[name] for name in EXPORT_COLUMNS}
-            record["anonymous"] = bool(record["anonymous"])
-            if record["anonymous"]:
-                record["user"] = None
-                record["role"] = None
-            yield record
+    def export_rows(self, team: str, channel: str | None = None, *, now: int) -> Iterator[dict]:
+        """The answers of a workspace (or one channel), pseudonymous: no Slack ids, no answer times.
 
-    def forget_user(self, team: str, user: str) -> dict[str, int]:
+        Only closed check-ins that k or more people answered are listed (``withheld`` counts the rest).
+        A named answer carries its person's pseudonym, and their role only where k or more members hold
+        it; an anonymous answer carries neither. A check-in's answers are in rating order, not the order
+        they came in. Private reflection answers belong to their authors and are left out."""
+        groups = self.db.query(
+            """
+            SELECT p.channel_id, p.id AS partnership_id, p.k, c.id, c.level_id, c.facilitator_id, c.kind,
+                   date(c.asked_at, 'unixepoch') AS asked_on,
+                   (SELECT COUNT(*) FROM responses r WHERE r.checkin_id = c.id AND r.private = 0) AS n
+            FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+            WHERE c.team_id = ?1 AND p.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2) AND c.closes_at <= ?3
+            ORDER BY c.asked_at, c.id
+            """,
+            (team, channel, now),
+        )
+        roles = {
+            (r["partnership_id"], r["role"])
+            for r in self.db.query(
+                """
+                SELECT ro.partnership_id, ro.role FROM roles ro JOIN partnerships p ON p.id = ro.partnership_id
+                WHERE ro.team_id = ?1 AND p.team_id = ?1 GROUP BY ro.partnership_id, ro.role HAVING COUNT(*) >= p.k
+                """,
+                (team,),
+            )
+        }
+        for group in groups:
+            if group["n"] == 0 or group["n"] < group["k"]:
+                continue
+            answers = self.db.query(
+                """
+                SELECT responder, anonymous, role, rating, comment FROM responses
+                WHERE checkin_id = ? AND team_id = ? AND private = 0 ORDER BY rating, comment
+                """,
+                (group["id"], team),
+            )
+            for r in answers:
+                named = not r["anonymous"]
+                yield {
+                    "channel": group["channel_id"],
+                    "level": group["level_id"],
+                    "facilitator": group["facilitator_id"],
+                    "kind": group["kind"],
+                    "asked_on": group["asked_on"],
+                    "person": pseudonym(group["partnership_id"], r["responder"]) if named else None,
+                    "role": r["role"] if named and (group["partnership_id"], r["role"]) in roles else None,
+                    "rating": r["rating"],
+                    "comment": r["comment"],
+                }
+
+    def withheld(self, team: str, channel: str | None = None, *, now: int) -> int:
+        """How many answered check-ins the export leaves out: still open, or fewer than k answers."""
+        row = self.db.one(
+            """
+            SELECT COUNT(*) FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+            WHERE c.team_id = ?1 AND p.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2) AND c.kind = 'checkin'
+              AND EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = c.id AND r.private = 0)
+              AND (c.closes_at > ?3 OR (SELECT COUNT(*) FROM responses r WHERE r.checkin_id = c.id) < p.k)
+            """,
+            (team, channel, now),
+        )
+        return int(row[0]) if row else 0
+
+    def forget_user(self, team: str, user: str, *, now: int) -> dict[str, int]:
         """Erase one person's answers, roles, reflexivity settings and cached profile in a workspace.
 
-        Coordinator rights stay (a channel must keep a coordinator; `coordinators remove` takes them away),
-        but the person's id is cleared from who-set-what records."""
+        Answers to check-ins still open are deleted. Answers to closed check-ins are unlinked instead: the
+        rating stays in its group (taking it out would let two summaries give it away) but loses everything
+        that ties it to the person: user id, responder hash, role and comment. Coordinator rights stay (a
+        channel must keep a coordinator; `coordinators remove` takes them away), but the person's id is
+        cleared from who-set-what records."""
         responder = self.responder_key(team, user)
         with self.db.write() as conn:
+            open_ids = "SELECT id FROM checkins WHERE team_id = ?1 AND closes_at > ?3"
             counts = {
                 "answers": conn.execute(
-                    "DELETE FROM responses WHERE team_id = ? AND responder = ?", (team, responder)
+                    f"DELETE FROM responses WHERE team_id = ?1 AND responder = ?2 AND checkin_id IN ({open_ids})",
+                    (team, responder, now),
+                ).rowcount,
+                "unlinked": conn.execute(
+                    """
+                    UPDATE responses SET responder = 'unlinked:' || lower(hex(randomblob(16))), user_id = NULL,
+                        anonymous = 1, role = NULL, comment = NULL
+                    WHERE team_id = ? AND responder = ?
+                    """,
+                    (team, responder),
                 ).rowcount,
                 "roles": conn.execute("DELETE FROM roles WHERE team_id = ? AND user_id = ?", (team, user)).rowcount,
                 "reflexivity settings": conn.execute(

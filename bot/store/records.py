@@ -62,6 +62,10 @@ class Checkin:
     level_id: str
     asked_at: int
     message_ts: str | None
+    closes_at: int = 0  # after this, answers can't be added, changed or taken out (bot/anonymity.py)
+
+    def closed(self, now: int) -> bool:
+        return now >= self.closes_at
 
 
 @dataclass(frozen=True)

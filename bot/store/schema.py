@@ -11,7 +11,10 @@ import secrets
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.anonymity import CLOSE_AFTER
+
 MIGRATION_SET = "coprod"
+CLOSE_SECONDS = int(CLOSE_AFTER.total_seconds())
 migrations = Migrations(MIGRATION_SET)
 KNOWN: list[str] = []  # the names of this coprod's migrations, in order
 
@@ -165,6 +168,23 @@ def m003_history_index(db: sqlite_utils.Database) -> None:
 def m004_post_attempts(db: sqlite_utils.Database) -> None:
     # A failed or abandoned scheduled post is tried again, a few times, while still in its grace period.
     db.execute("ALTER TABLE posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
+
+
+@_known
+def m005_checkins_close(db: sqlite_utils.Database) -> None:
+    # A check-in's answers count toward any mean only once it has closed (bot/anonymity.py): when the next
+    # check-in of its kind was posted, or a week after it was posted.
+    db.execute("ALTER TABLE checkins ADD COLUMN closes_at INTEGER")
+    db.execute(
+        """
+        UPDATE checkins SET closes_at = MIN(asked_at + ?, COALESCE((
+            SELECT MIN(n.asked_at) FROM checkins n
+            WHERE n.partnership_id = checkins.partnership_id AND n.kind = checkins.kind
+              AND (n.asked_at > checkins.asked_at OR (n.asked_at = checkins.asked_at AND n.id > checkins.id))
+        ), asked_at + ?))
+        """,
+        [CLOSE_SECONDS, CLOSE_SECONDS],
+    )
 
 
 def unknown(db: sqlite_utils.Database) -> list[str]:

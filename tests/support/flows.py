@@ -115,6 +115,29 @@ def modal_values(rating: int | str | None = None, comment: str | None = None, an
     }
 
 
+def open_comment_form(
+    bot, checkin_id: int, user: str, channel: str = CHANNEL, team: str = TEAM, prefix: str = "checkin"
+) -> dict:
+    """``user`` clicks "Add a comment" on the check-in (``prefix="reflect"``: on a reflection prompt in their
+    DM ``channel``); the modal coprod opened, checked as Slack would."""
+    trigger = f"trigger-{next(_keys)}"
+    reply = bot.slack.click(
+        "comment",
+        "comment",
+        block_id=f"{prefix}:{checkin_id}",
+        user=user,
+        channel=channel,
+        team=team,
+        trigger_id=trigger,
+        response_url=bot.stub.response_url(f"comment-{user}"),
+    )
+    assert reply.status == 200
+    [call] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
+    view = call.json("view")
+    View(**view).validate_json()
+    return view
+
+
 def submit_comment(
     bot,
     checkin_id: int,
@@ -122,16 +145,21 @@ def submit_comment(
     rating: int | str | None = None,
     comment: str | None = None,
     anonymous: bool = False,
+    *,
+    form: dict | None = None,
     **kw,
 ) -> Reply:
-    """``user`` submits the comment modal of the check-in, filled in so."""
-    return bot.slack.submit(
-        "comment",
-        modal_values(rating, comment, anonymous),
-        private_metadata=json.dumps({"checkin": checkin_id}),
-        user=user,
-        **kw,
-    )
+    """``user`` submits the comment modal of the check-in, filled in so: the ``form`` coprod opened for them,
+    or (by default) one they open now by clicking "Add a comment"."""
+    if "private_metadata" not in kw:
+        opened = form or open_comment_form(bot, checkin_id, user, team=kw.get("team", TEAM))
+        kw["private_metadata"] = opened["private_metadata"]
+    return bot.slack.submit("comment", modal_values(rating, comment, anonymous), user=user, **kw)
+
+
+def forged_form(checkin_id: int) -> str:
+    """The private_metadata of a comment form someone made up: the right shape, but no seal of coprod's."""
+    return json.dumps({"checkin": checkin_id, "seal": "0" * 32})
 
 
 # ---- App Home -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def store_state(bot, team: str = TEAM, channel: str = CHANNEL) -> dict:
         "asked": store.activity.last_asked(partnership),
         "reflexivity": store.activity.last_asked(partnership, kind="reflexivity"),
         "posts": store.ledger.posts(partnership),
-        "answers": list(store.answers.export_rows(team)),
+        "answers": stored_answers(bot, team),
         "last_meeting": store.activity.last_meeting(partnership),
     }
 
@@ -46,3 +46,20 @@ def rows(db: str | Path, sql: str, *params) -> list[tuple]:
     """The rows ``sql`` reads from the database file ``db``."""
     with read_only(db) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def stored_answers(bot, team: str = TEAM) -> list[dict]:
+    """Every answer stored in ``team``'s partnerships, as rows of the file (``user`` is None for an
+    anonymous one), in the order they were first given."""
+    bot.drain()
+    with read_only(bot.store.path) as conn:
+        conn.row_factory = sqlite3.Row
+        found = conn.execute(
+            """
+            SELECT c.level_id AS level, r.user_id AS user, r.role, r.rating, r.comment, r.anonymous, r.private
+            FROM responses r JOIN checkins c ON c.id = r.checkin_id
+            WHERE r.team_id = ? AND c.team_id = ? ORDER BY r.id
+            """,
+            (team, team),
+        ).fetchall()
+    return [{**dict(row), "anonymous": bool(row["anonymous"])} for row in found]
