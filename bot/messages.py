@@ -234,6 +234,7 @@ def forget_me_blocks() -> list[dict]:
             "*Erase your answers?* This deletes every answer and comment you gave in this workspace "
             "(anonymous ones too), your role and your reflection settings (if you had stopped "
             "reflection prompts, they will start again; you can stop them from my Home tab). "
+            "If you are a coordinator, you stay one until another coordinator removes you. "
             "It can't be undone."
         ),
         {
@@ -247,12 +248,16 @@ def forget_me_blocks() -> list[dict]:
     ]
 
 
-def forgotten_text(counts: dict[str, int]) -> str:
+def forgotten_text(counts: dict[str, int], *, still_coordinator: bool = False) -> str:
     singular = {"answers": "answer", "roles": "role", "reflexivity settings": "reflexivity setting"}
     parts = [f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n]
-    if not parts:
-        return "Done. There was nothing of yours to erase."
-    return "Done. I erased " + ", ".join(parts) + "."
+    text = "Done. I erased " + ", ".join(parts) + "." if parts else "Done. There was nothing of yours to erase."
+    if still_coordinator:
+        text += (
+            " You are still a coordinator, so your name stays on the list of coordinators until another "
+            "coordinator removes you (`/coprod coordinators remove @name`)."
+        )
+    return text
 
 
 def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -> str:

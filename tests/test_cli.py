@@ -275,6 +275,7 @@ def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path
     db = sqlite_utils.Database(tmp_path / "coprod.db")
     schema.migrations.apply(db, stop_before="m002_retention")
     db.close()
+    (tmp_path / "coprod.db").chmod(0o600)  # as its coordinator is told to when coprod refuses a file others can read
     result = cli(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("applied m002_retention, m003_history_index, m004_post_attempts")
