@@ -210,8 +210,9 @@ def seed(db: Path, count: int, channels: tuple[str, ...] = CHANNELS) -> list[tup
 
 
 def remove_db(db: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    """The database, its side files, and the key file coprod keeps beside it."""
+    for path in (*(Path(f"{db}{suffix}") for suffix in ("", "-wal", "-shm")), db.with_suffix(".key")):
+        path.unlink(missing_ok=True)
 
 
 # ---- Slack's side ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from bot import __version__
 from bot.catalog import Catalog, CatalogError, load_catalog
-from bot.settings import SettingsError, db_path_from_env, facilitators_path_from_env
+from bot.settings import SettingsError, facilitators_path_from_env, store_settings_from_env
 from bot.store import Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
@@ -114,10 +114,10 @@ def _facilitators(args: argparse.Namespace) -> int:
 
 def _open_store() -> Store:
     """The existing database: reading commands never create an empty one at a mistyped path."""
-    path = db_path_from_env()
-    if not Path(path).is_file():
-        raise StoreError(f"no database at {path}: set COPROD_DB to the file coprod run uses")
-    return Store.open(path)
+    settings = store_settings_from_env()
+    if not Path(settings.db_path).is_file():
+        raise StoreError(f"no database at {settings.db_path}: set COPROD_DB to the file coprod run uses")
+    return Store.open(settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db)
 
 
 def _summary(args: argparse.Namespace) -> int:
@@ -150,7 +150,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade() -> int:
-    store = Store(db_path_from_env())
-    applied = store.upgrade()
+    settings = store_settings_from_env()
+    store = Store(settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db)
+    try:
+        applied = store.upgrade()
+    finally:
+        store.close()
     print(f"{store.path}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
     return 0

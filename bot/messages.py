@@ -259,7 +259,9 @@ def forget_me_blocks() -> list[dict]:
             "too), your answers to check-ins still open, your role and your reflection settings (if you had "
             "stopped reflection prompts, they will start again; you can stop them from my Home tab). "
             "Your ratings to check-ins that have closed stay in the team's averages, but with nothing left "
-            "that links them to you: taking them out would let someone work them out. It can't be undone."
+            "that links them to you: taking them out would let someone work them out. "
+            "If you are a coordinator, you stay one until another coordinator removes you. "
+            "It can't be undone."
         ),
         {
             "type": "actions",
@@ -272,23 +274,26 @@ def forget_me_blocks() -> list[dict]:
     ]
 
 
-def forgotten_text(counts: dict[str, int]) -> str:
+def forgotten_text(counts: dict[str, int], *, still_coordinator: bool = False) -> str:
     singular = {"answers": "answer", "roles": "role", "reflexivity settings": "reflexivity setting"}
     parts = [
         f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n and what != "unlinked"
     ]
     unlinked = counts.get("unlinked", 0)
-    kept = (
-        f" {unlinked} {'rating' if unlinked == 1 else 'ratings'} to closed check-ins stay in the team's "
-        "averages with nothing that links them to you."
-        if unlinked
-        else ""
-    )
+    text = "Done. I erased " + ", ".join(parts) + "." if parts else "Done."
+    if unlinked:
+        text += (
+            f" {unlinked} {'rating' if unlinked == 1 else 'ratings'} to closed check-ins stay in the team's "
+            "averages with nothing that links them to you."
+        )
     if not parts and not unlinked:
-        return "Done. There was nothing of yours to erase."
-    if not parts:
-        return "Done." + kept
-    return "Done. I erased " + ", ".join(parts) + "." + kept
+        text = "Done. There was nothing of yours to erase."
+    if still_coordinator:
+        text += (
+            " You are still a coordinator, so your name stays on the list of coordinators until another "
+            "coordinator removes you (`/coprod coordinators remove @name`)."
+        )
+    return text
 
 
 def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -> str:

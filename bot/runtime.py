@@ -64,7 +64,9 @@ class Runtime:
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow, store: Store | None = None):
         self.settings = settings
         catalog = load_catalog(settings.facilitators_path)
-        self.store = store or Store.open(settings.db_path)
+        self.store = store or Store.open(
+            settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db
+        )
         self.client = make_client(settings)
         self.deps = Deps(self.store, catalog, clock)
         self.executor = ListenerExecutor(max_workers=8)

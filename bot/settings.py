@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +15,9 @@ DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
+YES = ("1", "true", "yes", "on")
+NO = ("", "0", "false", "no", "off")
 
 
 class SettingsError(Exception):
@@ -32,6 +36,8 @@ class Settings:
     grace_hours: float
     tick_seconds: float
     log_level: str = "INFO"
+    secret_key: bytes | None = field(default=None, repr=False)  # COPROD_SECRET_KEY: the responder key
+    allow_shared_db: bool = False  # COPROD_ALLOW_SHARED_DB: others on the machine may read the database
 
     @property
     def socket_mode(self) -> bool:
@@ -105,6 +111,8 @@ class Settings:
             grace_hours=grace,
             tick_seconds=tick,
             log_level=log_level,
+            secret_key=_secret_key(env),
+            allow_shared_db=_flag(env, "COPROD_ALLOW_SHARED_DB"),
         )
 
 
@@ -123,6 +131,28 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _secret_key(env: Mapping[str, str]) -> bytes | None:
+    """COPROD_SECRET_KEY as key bytes: hex digits (as in the key file) are read as hex, anything else as text."""
+    text = env.get("COPROD_SECRET_KEY", "").strip()
+    if not text:
+        return None
+    if len(text) < MIN_SECRET_CHARS:
+        raise SettingsError(
+            f"COPROD_SECRET_KEY is too short ({len(text)} characters): use at least {MIN_SECRET_CHARS}, such as the "
+            "64 hex digits `python3 -c 'import secrets; print(secrets.token_hex(32))'` prints"
+        )
+    if len(text) % 2 == 0 and re.fullmatch(r"[0-9a-fA-F]+", text):
+        return bytes.fromhex(text)
+    return text.encode("utf-8")
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = env.get(name, "").strip().lower()
+    if text not in YES + NO:
+        raise SettingsError(f"{name} must be 1 (yes) or 0 (no), not “{env.get(name)}”")
+    return text in YES
+
+
 def load_dotenv_file() -> None:
     """Read ./.env into the environment when present; real environment variables win."""
     if Path(".env").is_file():
@@ -131,9 +161,10 @@ def load_dotenv_file() -> None:
         load_dotenv(".env", override=False)
 
 
-def db_path_from_env() -> str:
-    """The database path alone, for the commands that need no Slack settings."""
-    return Settings.from_env(require_slack=False).db_path
+def store_settings_from_env() -> Settings:
+    """What opening the database needs (its path, the key, whether it may be shared), for the commands
+    that need no Slack settings."""
+    return Settings.from_env(require_slack=False)
 
 
 def facilitators_path_from_env() -> str | None:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot import reports
 from bot.catalog import load_catalog
-from bot.store import Store
+from bot.store import Store, schema
 from tests.support.running import clean_env
 
 SCRIPT = Path(sys.executable).parent / "coprod"
@@ -270,6 +271,88 @@ def test_export_of_other_channel_is_just_the_header(populated: Path) -> None:
         "rating",
         "comment",
     )
+
+
+# ---- database --------------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_then_reports_up_to_date(tmp_path: Path) -> None:
+    """db upgrade creates a new database, and a second run has nothing to do."""
+    first = cli(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "applied m001_initial, m002_retention" in first.stdout
+    second = cli(tmp_path, "db", "upgrade", via="coprod script")
+    assert second.returncode == 0 and "already up to date" in second.stdout
+
+
+def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path) -> None:
+    """An older database gains only the later migrations."""
+    db = sqlite_utils.Database(tmp_path / "coprod.db")
+    schema.migrations.apply(db, stop_before="m002_retention")
+    db.close()
+    (tmp_path / "coprod.db").chmod(0o600)  # as its coordinator is told to when coprod refuses a file others can read
+    result = cli(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("applied " + ", ".join(schema.KNOWN[1:]))
+
+
+def test_db_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:
+    """COPROD_DB in a folder that does not exist: one line naming it, exit 1."""
+    line = one_line_error(cli(tmp_path, "db", "upgrade", COPROD_DB=str(tmp_path / "gone" / "x.db")))
+    assert "gone" in line
+
+
+def test_db_from_a_newer_coprod_is_one_line(tmp_path: Path) -> None:
+    """A database carrying an unknown migration is refused in one line."""
+    Store.open(tmp_path / "coprod.db").close()
+    db = sqlite_utils.Database(tmp_path / "coprod.db")
+    db["_sqlite_migrations"].insert({"migration_set": "coprod", "name": "m900_later", "applied_at": "x"})
+    db.close()
+    line = one_line_error(cli(tmp_path, "export", "--team", TEAM))
+    assert "m900_later" in line
+
+
+def test_default_database_is_coprod_db_in_the_current_folder(tmp_path: Path) -> None:
+    """Without COPROD_DB the database is ./coprod.db."""
+    result = cli(tmp_path, "db", "upgrade", db=False)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "coprod.db").is_file()
+
+
+# ---- help and usage errors -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["facilitators"], ["summary"], ["export"], ["db"], ["db", "upgrade"]],
+    ids=lambda c: " ".join(c) or "coprod",
+)
+def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
+    """--help on every command prints usage and exits 0."""
+    result = cli(tmp_path, *command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: coprod")
+
+
+@pytest.mark.parametrize(
+    "command, named",
+    [
+        (["summary"], "--team"),
+        (["summary", "--team", TEAM], "--channel"),
+        (["summary", "--team", TEAM, "--channel", CHANNEL, "--weeks", "0"], "0"),
+        (["summary", "--team", TEAM, "--channel", CHANNEL, "--weeks", "many"], "many"),
+        (["export"], "--team"),
+        (["export", "--team", TEAM, "--format", "xml"], "xml"),
+        (["db"], "action"),
+        (["db", "downgrade"], "downgrade"),
+        (["dance"], "dance"),
+        (["facilitators", "--bogus"], "--bogus"),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_two(tmp_path: Path, command: list[str], named: str) -> None:
+    """Wrong arguments: one line on stderr naming the problem, exit 2."""
+    line = one_line_error(cli(tmp_path, *command), code=2)
+    assert named in line
 
 
 def test_version(tmp_path: Path) -> None:

@@ -6,35 +6,14 @@ import json
 import signal
 import socket
 import time
-import urllib.request
 
 import pytest
 
-from tests.support.running import coprod_process
+from tests.support.running import coprod_process, free_port, wait_healthy
 from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
-from tests.support.waiting import eventually
 
 SECRET = "run-test-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(port: int, proc, timeout: float = 15.0) -> None:
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"coprod exited early: {proc.stderr.read()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    assert eventually(healthy, timeout, interval=0.1), "coprod never became healthy"
 
 
 @pytest.mark.parametrize(

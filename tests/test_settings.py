@@ -62,6 +62,8 @@ def test_http_flag_forces_http_even_with_an_app_token() -> None:
         ({**HTTP, "COPROD_GRACE_HOURS": "inf"}, "COPROD_GRACE_HOURS"),
         ({**HTTP, "COPROD_TICK_SECONDS": "0"}, "COPROD_TICK_SECONDS"),
         ({**HTTP, "COPROD_TICK_SECONDS": "nan"}, "COPROD_TICK_SECONDS"),
+        ({**HTTP, "COPROD_SECRET_KEY": "a-password-31-characters-long!!"}, "COPROD_SECRET_KEY"),
+        ({**HTTP, "COPROD_ALLOW_SHARED_DB": "perhaps"}, "COPROD_ALLOW_SHARED_DB"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
@@ -99,6 +101,31 @@ def test_paths_come_from_the_environment() -> None:
     """COPROD_DB and COPROD_FACILITATORS are taken as given, surrounding spaces trimmed."""
     s = Settings.from_env({**HTTP, "COPROD_DB": " /data/c.db ", "COPROD_FACILITATORS": "/data/mine.json"})
     assert (s.db_path, s.facilitators_path) == ("/data/c.db", "/data/mine.json")
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("", None),
+        ("ab" * 32, bytes.fromhex("ab" * 32)),  # hex, as in the key file: the same key bytes
+        (" " + "0F" * 16 + " ", bytes.fromhex("0f" * 16)),
+        ("correct horse battery staple and more", b"correct horse battery staple and more"),
+        ("abc" * 11, b"abc" * 11),  # hex digits, but an odd number of them: text
+    ],
+)
+def test_secret_key_is_hex_or_text(text: str, key: bytes | None) -> None:
+    """COPROD_SECRET_KEY: hex digits are read as hex (so the key file's line can be moved into it), any other
+    string of 32 or more characters as its UTF-8 bytes; unset means the key file. Never shown in a repr."""
+    s = Settings.from_env({**HTTP, "COPROD_SECRET_KEY": text})
+    assert s.secret_key == key
+    if key:
+        assert text.strip() not in repr(s)
+
+
+@pytest.mark.parametrize("text, allowed", [("", False), ("0", False), ("no", False), ("1", True), (" Yes ", True)])
+def test_allow_shared_db_is_a_yes_or_no(text: str, allowed: bool) -> None:
+    """COPROD_ALLOW_SHARED_DB is off unless set to 1 (or yes, true, on)."""
+    assert Settings.from_env({**HTTP, "COPROD_ALLOW_SHARED_DB": text}).allow_shared_db is allowed
 
 
 def test_slack_settings_are_optional_when_not_required() -> None:

@@ -66,6 +66,7 @@ def test_older_database_file_is_upgraded_on_open(tmp_path: Path) -> None:
     old.conn.commit()
     assert "retention_months" not in old["partnerships"].columns_dict
     old.close()
+    path.chmod(0o600)  # as its coordinator is told to when coprod refuses a file others can read
 
     store = Store.open(path)
     try:
@@ -140,7 +141,7 @@ def test_folder_where_no_file_can_be_created_is_refused() -> None:
     "make, words",
     [
         (lambda p: p.mkdir(), "unable to open"),
-        (lambda p: p.write_bytes(b"this is not a database at all " * 200), "not a database"),
+        (lambda p: (p.write_bytes(b"this is not a database at all " * 200), p.chmod(0o600)), "not a database"),
     ],
     ids=["a folder", "not sqlite"],
 )
@@ -153,12 +154,19 @@ def test_path_that_is_not_a_database_is_refused(tmp_path: Path, make, words: str
     assert words in str(caught.value)
 
 
-def test_wal_foreign_keys_and_busy_timeout_are_on(store: Store) -> None:
-    """Every connection runs in WAL mode with foreign keys enforced and a busy timeout."""
-    conn = store.db.conn
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store_db.BUSY_TIMEOUT_MS
+def test_wal_foreign_keys_busy_timeout_and_secure_delete_are_on(store: Store) -> None:
+    """Every connection (each thread's own) runs in WAL mode with foreign keys enforced, a busy timeout, and
+    secure_delete (deleted rows are overwritten in the file, not left in its free space)."""
+    connections = [store.db.conn]
+    other = threading.Thread(target=lambda: connections.append(store.db.conn))
+    other.start()
+    other.join()
+    assert len({id(c) for c in connections}) == 2
+    for conn in connections:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == store_db.BUSY_TIMEOUT_MS
+        assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
 
 
 def test_foreign_keys_refuse_an_orphan_answer(store: Store) -> None:

@@ -180,9 +180,13 @@ def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps
 def on_forget(ack: Ack, body: dict, respond: Respond, deps: Deps) -> None:
     team, _, user = ids(body)
     counts = deps.store.answers.forget_user(team, user, now=deps.stamp())
+    kept = deps.store.people.coordinates_in_workspace(team, user)  # coordinator rights stay (design.md)
     ack()
     _after_ack(
-        deps, body, "confirm an erasure", lambda: respond(text=messages.forgotten_text(counts), replace_original=True)
+        deps,
+        body,
+        "confirm an erasure",
+        lambda: respond(text=messages.forgotten_text(counts, still_coordinator=kept), replace_original=True),
     )
 
 

@@ -8,6 +8,9 @@
 - ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
 - ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
 
+The database and its side files are private to this account (``files``), and the key behind the
+responder hash lives outside the database (``keys``).
+
 Every verb is scoped by workspace: it takes a :class:`Partnership` (looked up once, by workspace and
 channel, at the edge) or the workspace id itself. Times are integer Unix seconds (UTC).
 """
@@ -19,6 +22,7 @@ import os
 from bot.store.activity import Activity
 from bot.store.answers import Answers
 from bot.store.db import Database, StoreError
+from bot.store.keys import ResponderKey
 from bot.store.ledger import Ledger
 from bot.store.partnerships import Partnerships
 from bot.store.people import People
@@ -50,19 +54,28 @@ __all__ = [
 class Store:
     """coprod's data, behind verbs grouped by what they store."""
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.db = Database(path)
+    def __init__(self, path: str | os.PathLike[str], *, secret_key: bytes | None = None, allow_shared: bool = False):
+        """``secret_key``: the responder key from COPROD_SECRET_KEY (else the key file beside the database);
+        ``allow_shared``: COPROD_ALLOW_SHARED_DB, open the files even when others on the machine may read them."""
+        self.db = Database(path, allow_shared=allow_shared)
+        self.responder_key = ResponderKey(self.db, secret_key)
         self.partnerships = Partnerships(self.db)
         self.people = People(self.db)
-        self.answers = Answers(self.db)
+        self.answers = Answers(self.db, self.responder_key)
         self.activity = Activity(self.db)
         self.ledger = Ledger(self.db)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> Store:
+    def open(
+        cls, path: str | os.PathLike[str], *, secret_key: bytes | None = None, allow_shared: bool = False
+    ) -> Store:
         """Open (creating or upgrading) the database, or raise StoreError with one clear line."""
-        store = cls(path)
-        store.upgrade()
+        store = cls(path, secret_key=secret_key, allow_shared=allow_shared)
+        try:
+            store.upgrade()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @property
@@ -70,8 +83,12 @@ class Store:
         return self.db.path
 
     def upgrade(self) -> list[str]:
-        """Apply pending migrations; return their names."""
-        return self.db.upgrade()
+        """Apply pending migrations and find the responder key (moving it out of the database if it is
+        still there); return the migrations' names."""
+        self.db.refuse_if_shared([self.responder_key.path])  # before anything is opened or written
+        applied = self.db.upgrade()
+        self.responder_key()
+        return applied
 
     def applied_migrations(self) -> list[str]:
         return self.db.applied_migrations()

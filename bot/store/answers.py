@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
 from bot.store.db import Database
@@ -27,17 +27,13 @@ EXPORT_COLUMNS = ("channel", "level", "facilitator", "kind", "asked_on", "person
 
 
 class Answers:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, key: Callable[[], bytes]):
         self.db = db
-        self._key: bytes | None = None
+        self._key = key  # the responder key, kept outside the database (bot/store/keys.py)
 
     def responder_key(self, team: str, user: str) -> str:
         """A keyed hash standing for one person in one workspace; the user id itself is not kept."""
-        if self._key is None:
-            row = self.db.one("SELECT value FROM meta WHERE key = 'responder_key'")
-            assert row is not None, "the schema makes the responder key"
-            self._key = bytes.fromhex(row["value"])
-        return hmac.new(self._key, f"{team}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(self._key(), f"{team}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def form_seal(self, team: str, user: str, checkin_id: int) -> str:
         """A keyed seal on a comment form: only a form coprod opened for this person and check-in carries it."""
@@ -290,6 +286,8 @@ class Answers:
             conn.execute("UPDATE meetings SET logged_by = NULL WHERE team_id = ? AND logged_by = ?", (team, user))
             conn.execute("UPDATE schedules SET set_by = NULL WHERE team_id = ? AND set_by = ?", (team, user))
             conn.execute("UPDATE coordinators SET added_by = NULL WHERE team_id = ? AND added_by = ?", (team, user))
+            conn.execute("UPDATE partnerships SET created_by = NULL WHERE team_id = ? AND created_by = ?", (team, user))
+        self.db.empty_wal()  # no older copy of what was erased stays in the WAL
         return counts
 
     def purge_old_comments(self, *, now: int) -> int:
@@ -304,4 +302,7 @@ class Answers:
                 """,
                 (now,),
             )
-            return cur.rowcount
+            purged = cur.rowcount
+        if purged:
+            self.db.empty_wal()  # the blanked comments leave no older copy in the WAL
+        return purged

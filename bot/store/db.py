@@ -2,11 +2,16 @@
 
 WAL lets readers and one writer work at once; writes take the lock up front with ``BEGIN IMMEDIATE``
 so two writers queue instead of failing half-way. Rows come back as ``sqlite3.Row``: read by name.
+
+The file is created 0600 (``files``), and every connection runs with ``secure_delete`` on, so what is
+deleted is overwritten in the file rather than left in its free space; after an erasure ``empty_wal``
+copies the pages into the database file and empties the WAL, so no older copy of them stays there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -16,9 +21,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.store import schema
+from bot.store import files, schema
 
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
+# How long an erasure waits for readers to leave the WAL before it is emptied (it runs before an ack).
+EMPTY_WAL_WAIT_MS = 1_000
 Params = Sequence[object]
 
 
@@ -29,8 +37,9 @@ class StoreError(Exception):
 class Database:
     """The database file: per-thread connections, transactions and plain queries."""
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, allow_shared: bool = False):
         self.path = str(path)
+        self.allow_shared = allow_shared  # COPROD_ALLOW_SHARED_DB: others may read the files
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -42,6 +51,7 @@ class Database:
         parent = Path(self.path).resolve().parent
         if not parent.is_dir():
             raise StoreError(f"cannot open database {self.path}: folder {parent} does not exist (set COPROD_DB)")
+        self.refuse_if_shared(files.with_side_files(self.path))
         try:
             db = self._db()
             newer = schema.unknown(db)
@@ -60,6 +70,13 @@ class Database:
             return applied
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use database {self.path}: {exc} (check COPROD_DB and file permissions)") from None
+
+    def refuse_if_shared(self, paths: list[Path]) -> None:
+        """StoreError (one line, saying how to fix it) if others may read or change one of ``paths``,
+        unless the coordinator allowed it."""
+        problem = None if self.allow_shared else files.shared_problem(paths)
+        if problem:
+            raise StoreError(problem)
 
     def applied_migrations(self) -> list[str]:
         return [m.name for m in schema.migrations.applied(self._db())]
@@ -85,10 +102,22 @@ class Database:
         if self._closed:
             raise StoreError(f"database {self.path} is closed")
         try:
+            # Created here, 0600, rather than by SQLite (0644 under the usual umask); SQLite then gives its
+            # -wal and -shm files this file's mode.
+            files.create_private(self.path)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create database {self.path}: {exc.strerror} (check COPROD_DB and that the folder is writable)"
+            ) from None
+        try:
             conn = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Deleted rows (an erased answer, a cleared user id) are overwritten with zeros, not left in
+            # the file's free space where reading the raw bytes would find them.
+            if conn.execute("PRAGMA secure_delete = ON").fetchone()[0] != 1:
+                raise StoreError(f"cannot turn on secure_delete for database {self.path}")
             if _switch_to_wal(conn).lower() != "wal":
                 raise StoreError(f"cannot switch database {self.path} to WAL mode")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -138,6 +167,30 @@ class Database:
 
     def one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()
+
+    def empty_wal(self, wait_ms: int = EMPTY_WAL_WAIT_MS) -> bool:
+        """Copy every committed page into the database file and cut the WAL to nothing, so that what was
+        just erased leaves no older copy there. Waits up to ``wait_ms`` for readers still using the WAL;
+        False (and a warning) if they kept it from finishing, in which case the next call finishes it."""
+        conn = self.conn
+        with self._write_lock:  # this process's writers wait; other processes' on the busy timeout
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError:
+                busy = 1
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if busy:
+            log.warning("could not empty the WAL of %s yet: a reader was using it", self.path)
+        return not busy
+
+    def vacuum(self) -> None:
+        """Rewrite the database file from its live rows only, then empty the WAL: nothing deleted before
+        ``secure_delete`` was on survives in free pages."""
+        with self._write_lock:
+            self.conn.execute("VACUUM")
+        self.empty_wal(BUSY_TIMEOUT_MS)
 
     def integrity_check(self) -> str:
         row = self.one("PRAGMA integrity_check")

@@ -20,6 +20,10 @@ class People:
             self.db.one("SELECT 1 FROM coordinators WHERE partnership_id = ? AND user_id = ?", (p.id, user)) is not None
         )
 
+    def coordinates_in_workspace(self, team: str, user: str) -> bool:
+        """Whether the person is a coordinator of any partnership in the workspace (forget-me keeps that)."""
+        return self.db.one("SELECT 1 FROM coordinators WHERE team_id = ? AND user_id = ?", (team, user)) is not None
+
     def add_coordinator(self, p: Partnership, user: str, *, added_by: str) -> bool:
         """False when they already were one."""
         with self.db.write() as conn:

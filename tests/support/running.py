@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, 
 from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
 from tests.support.socket_mode_sim import SocketModeSim
+from tests.support.waiting import eventually
 
 
 @dataclass
@@ -125,3 +128,25 @@ def coprod_process(args: list[str], env: dict[str, str], cwd: Path, **kw: Any) -
         text=True,
         **kw,
     )
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (for ``PORT``)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    """Wait until the coprod process ``proc`` answers ``GET /healthz`` on ``port``; fail if it exits first."""
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"coprod exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    assert eventually(healthy, timeout, interval=0.1), "coprod never became healthy"
