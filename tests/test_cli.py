@@ -277,7 +277,9 @@ def test_db_upgrade_of_an_older_file_applies_only_what_is_missing(tmp_path: Path
     db.close()
     result = cli(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("applied m002_retention, m003_history_index, m004_post_attempts")
+    assert result.stdout.strip().endswith(
+        "applied m002_retention, m003_history_index, m004_post_attempts, m005_checkin_posting"
+    )
 
 
 def test_db_in_a_missing_folder_is_one_line(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ NOW = 1_700_000_000
 DAY = 86_400
 
 
-ALL_MIGRATIONS = ["m001_initial", "m002_retention", "m003_history_index", "m004_post_attempts"]
+ALL_MIGRATIONS = ["m001_initial", "m002_retention", "m003_history_index", "m004_post_attempts", "m005_checkin_posting"]
 
 
 def partnership(store: Store, team: str = T1, channel: str = C, creator: str = "UCOORD") -> None:
@@ -429,14 +429,14 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
 
 
 def test_claim_post_succeeds_once(store: Store, tmp_path: Path) -> None:
-    """The first claim of a post wins; later claims, also from a second Store on the file, lose."""
+    """The first claim of a post wins (attempt 1); later claims, also from a second Store on the file, lose (0)."""
     partnership(store)
-    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW) is True
-    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 1) is False
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW) == 1
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 1) == 0
     other = Store.open(tmp_path / "coprod.db")
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 2) is False
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW + 2) is True
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW + 60, now=NOW + 2) is True
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 2) == 0
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW + 2) == 1
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW + 60, now=NOW + 2) == 1
     other.close()
     assert store.ledger.posts(store.partnerships.get(T1, C), "checkin") == [
         ("checkin", NOW, "claimed"),
@@ -459,7 +459,7 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
     partnership(setup)
     setup.close()
     barrier = threading.Barrier(8)
-    wins: list[bool] = []
+    wins: list[int] = []
 
     def claim() -> None:
         s = Store.open(path)
@@ -472,7 +472,7 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(wins) == [False] * 7 + [True]
+    assert sorted(wins) == [0] * 7 + [1]
 
 
 def test_first_time_event_is_true_once_per_workspace(store: Store) -> None:

@@ -38,7 +38,7 @@ class Activity:
             SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) AS mean FROM (
                 SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
                 FROM checkins c JOIN responses r ON r.checkin_id = c.id
-                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
+                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
                 GROUP BY c.id HAVING COUNT(r.id) >= ?)
             GROUP BY level_id
             """,
@@ -51,7 +51,7 @@ class Activity:
                    COUNT(DISTINCT r.responder) AS responders, MAX(c.asked_at) AS asked, MAX(r.answered_at) AS answered,
                    COUNT(DISTINCT c.facilitator_id) AS covered
             FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
             GROUP BY c.level_id
             """,
             (p.id, since, until),
@@ -74,7 +74,8 @@ class Activity:
         rows = self.db.query(
             """
             SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND r.role IS NOT NULL
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
+              AND r.role IS NOT NULL
             """,
             (p.id, since, until),
         )
@@ -85,7 +86,7 @@ class Activity:
         rows = self.db.query(
             """
             SELECT facilitator_id, level_id, MAX(asked_at) AS asked FROM checkins
-            WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id
+            WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id
             """,
             (p.id, kind),
         )

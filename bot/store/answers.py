@@ -52,29 +52,60 @@ class Answers:
         asked_at: int,
         kind: str = "checkin",
         message_ts: str | None = None,
+        posting: str | None = None,
     ) -> int:
-        """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id."""
+        """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id.
+
+        ``posting``: the claim of the post about to carry it. Until :meth:`set_checkin_message` says Slack
+        has it, the check-in counts nowhere (not in summaries, the rotation or exports)."""
         with self.db.write() as conn:
             cur = conn.execute(
                 """
-                INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts,
+                                      posting)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts),
+                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts, posting),
             )
             return int(cur.lastrowid or 0)
 
-    def set_checkin_message(self, team: str, checkin_id: int, message_ts: str) -> None:
-        """Where Slack put the check-in's message, so its count can be updated."""
+    def set_checkin_message(self, team: str, checkin_id: int, message_ts: str | None) -> None:
+        """The check-in reached Slack (its message at ``message_ts``, so its count can be updated; None for a
+        reflection round, whose prompts are DMs): from now on it counts."""
         with self.db.write() as conn:
             conn.execute(
-                "UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team)
+                "UPDATE checkins SET message_ts = COALESCE(?, message_ts), posting = NULL WHERE id = ? AND team_id = ?",
+                (message_ts, checkin_id, team),
             )
 
+    def unposted_checkin(self, p: Partnership, posting: str) -> Checkin | None:
+        """The check-in an earlier attempt of the post ``posting`` wrote and never saw reach Slack."""
+        row = self.db.one(
+            """
+            SELECT c.id, c.partnership_id, c.team_id, p.channel_id, c.kind, c.facilitator_id, c.level_id,
+                   c.asked_at, c.message_ts
+            FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+            WHERE c.partnership_id = ? AND c.team_id = ? AND c.posting = ?
+            """,
+            (p.id, p.team_id, posting),
+        )
+        return from_row(Checkin, row) if row else None
+
     def delete_checkin(self, team: str, checkin_id: int) -> None:
-        """Undo a check-in that never reached Slack, so the rotation doesn't count it."""
+        """Undo a check-in that never reached Slack."""
         with self.db.write() as conn:
             conn.execute("DELETE FROM checkins WHERE id = ? AND team_id = ?", (checkin_id, team))
+
+    def sweep_unposted(self, *, before: int) -> int:
+        """Check-ins still posting that were asked before ``before`` (all workspaces): nobody is posting them
+        any more. One someone answered did reach Slack, so it counts from now; the rest are deleted."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE checkins SET posting = NULL WHERE posting IS NOT NULL AND asked_at < ?"
+                " AND EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = checkins.id)",
+                (before,),
+            )
+            return conn.execute("DELETE FROM checkins WHERE posting IS NOT NULL AND asked_at < ?", (before,)).rowcount
 
     def checkin(self, team: str, checkin_id: int) -> Checkin | None:
         """One check-in of this workspace (None for another workspace's id)."""
@@ -186,6 +217,7 @@ class Answers:
                    c.asked_at, r.rating, r.comment, r.anonymous, r.user_id AS user, r.role, r.answered_at
             FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id
             WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0
+              AND c.posting IS NULL
             ORDER BY c.asked_at, c.id, r.id
             """,
             (team, team, channel, channel),

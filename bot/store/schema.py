@@ -167,6 +167,24 @@ def m004_post_attempts(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE posts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1")
 
 
+@_known
+def m005_checkin_posting(db: sqlite_utils.Database) -> None:
+    # A check-in's row is written before its message is posted (the buttons carry its id). `posting` holds
+    # the post's claim until Slack has the message; a row still posting counts nowhere. Rows an older coprod
+    # left half-made (a check-in with no message that nobody answered) are marked so, and swept later.
+    db.execute("ALTER TABLE checkins ADD COLUMN posting TEXT")
+    db.execute(
+        "UPDATE checkins SET posting = 'half-made' WHERE kind = 'checkin' AND message_ts IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = checkins.id)"
+    )
+    # The rotation's history (last_asked) still reads from the index alone.
+    db.execute("DROP INDEX checkins_by_facilitator")
+    db.execute(
+        "CREATE INDEX checkins_by_facilitator"
+        " ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id, posting)"
+    )
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
