@@ -70,7 +70,7 @@ LEVEL_ACTIVITY_SQL = (
     "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), NULL,"
     " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
     " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
+    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
     " GROUP BY c.level_id"
 )
 # ... and its second statement: each level's mean over the check-ins k or more people answered.
@@ -78,7 +78,7 @@ LEVEL_MEANS_SQL = (
     "SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) FROM ("
     " SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n"
     " FROM checkins c JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
+    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
     " GROUP BY c.id HAVING COUNT(r.id) >= ?) GROUP BY level_id"
 )
 # "full": everything partnership_summary reads, each fact fetched once, starting from the
@@ -93,7 +93,8 @@ PARTNERSHIP_SQL = (
 )
 ANSWERED_ROLES_SQL = (
     "SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND r.role IS NOT NULL"
+    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
+    " AND r.role IS NOT NULL"
 )
 ROLES_SQL = "SELECT user_id, role FROM roles WHERE partnership_id = ?"
 LAST_MEETING_SQL = "SELECT MAX(held_at) FROM meetings WHERE partnership_id = ?"
@@ -103,11 +104,11 @@ EXPORT_SQL = (
     " CASE WHEN r.private THEN NULL ELSE r.comment END, r.anonymous, r.user_id, r.role, r.answered_at"
     " FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id"
     " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0"
-    " ORDER BY c.asked_at, c.id, r.id"
+    " AND c.posting IS NULL ORDER BY c.asked_at, c.id, r.id"
 )
 LAST_ASKED_SQL = (
     "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
-    " WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id"
+    " WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id"
 )
 
 
