@@ -41,8 +41,10 @@ from zoneinfo import ZoneInfo
 import harness as h
 
 from bot import reports, summary
+from bot.anonymity import closes_at
 from bot.catalog import Catalog, load_catalog
 from bot.store import Store
+from bot.store import answers as answers_store
 
 GENERATOR_VERSION = 1  # bump when the generated data changes shape, so old files are rebuilt
 WORKSPACES = 50
@@ -70,7 +72,7 @@ LEVEL_ACTIVITY_SQL = (
     "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), NULL,"
     " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
     " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
+    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
     " GROUP BY c.level_id"
 )
 # ... and its second statement: each level's mean over the check-ins k or more people answered.
@@ -78,8 +80,8 @@ LEVEL_MEANS_SQL = (
     "SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) FROM ("
     " SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n"
     " FROM checkins c JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?"
-    " GROUP BY c.id HAVING COUNT(r.id) >= ?) GROUP BY level_id"
+    " WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.closes_at < ?3"
+    " AND c.posting IS NULL GROUP BY c.id HAVING COUNT(r.id) >= ?4) GROUP BY level_id"
 )
 # "full": everything partnership_summary reads, each fact fetched once, starting from the
 # (team, channel) the caller has: the partnership row with its check-in cadence, the level
@@ -93,21 +95,16 @@ PARTNERSHIP_SQL = (
 )
 ANSWERED_ROLES_SQL = (
     "SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id"
-    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND r.role IS NOT NULL"
+    " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
+    " AND r.role IS NOT NULL"
 )
 ROLES_SQL = "SELECT user_id, role FROM roles WHERE partnership_id = ?"
 LAST_MEETING_SQL = "SELECT MAX(held_at) FROM meetings WHERE partnership_id = ?"
 # The export's query, as Store.export_rows runs it, for the "bare export SQL" line.
-EXPORT_SQL = (
-    "SELECT p.channel_id, c.level_id, c.facilitator_id, c.kind, c.asked_at, r.rating,"
-    " CASE WHEN r.private THEN NULL ELSE r.comment END, r.anonymous, r.user_id, r.role, r.answered_at"
-    " FROM responses r JOIN checkins c ON c.id = r.checkin_id JOIN partnerships p ON p.id = c.partnership_id"
-    " WHERE r.team_id = ? AND p.team_id = ? AND (? IS NULL OR p.channel_id = ?) AND r.private = 0"
-    " ORDER BY c.asked_at, c.id, r.id"
-)
+EXPORT_SQL = answers_store.EXPORT_SQL
 LAST_ASKED_SQL = (
     "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
-    " WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id"
+    " WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id"
 )
 
 
@@ -154,20 +151,12 @@ def bare_sql_differs(
             differs.add("last_asked")
     i = sample[0]
     team, channel = team_of(i), channel_of(i)
+    now = int(time.time())
     exported = [
-        (
-            r["channel"],
-            r["level"],
-            r["facilitator"],
-            r["kind"],
-            r["asked_at"],
-            r["rating"],
-            r["comment"],
-            r["answered_at"],
-        )
-        for r in store.answers.export_rows(team, channel)
+        (r["channel"], r["level"], r["facilitator"], r["kind"], r["asked_on"], r["rating"], r["comment"])
+        for r in store.answers.export_rows(team, channel, now=now)
     ]
-    bare_rows = [(*r[:7], r[10]) for r in raw.execute(EXPORT_SQL, (team, team, channel, channel))]
+    bare_rows = [(r[0], *r[2:6], r[9], r[10]) for r in raw.execute(EXPORT_SQL, (team, channel, now))]
     if not exported or exported != bare_rows:
         differs.add("export_rows")
     return sorted(differs)
@@ -329,9 +318,9 @@ def generate(path: Path, args: argparse.Namespace, catalog: Catalog) -> dict[str
             team = team_of(pid)
             checkins = list(checkin_rows(pid, team))
             conn.executemany(
-                "INSERT INTO checkins (id, partnership_id, team_id, facilitator_id, level_id, asked_at, message_ts)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                checkins,
+                "INSERT INTO checkins (id, partnership_id, team_id, facilitator_id, level_id, asked_at, message_ts,"
+                " closes_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row, closes_at(row[5])) for row in checkins],
             )
             cur = conn.executemany(
                 "INSERT INTO responses (checkin_id, team_id, responder, user_id, anonymous, private, rating, comment,"
@@ -382,7 +371,7 @@ def stats(seconds: list[float]) -> dict[str, float]:
 def export_once(store: Store, catalog: Catalog, team: str) -> tuple[float, int, int]:
     buf = io.StringIO()
     t0 = time.perf_counter()
-    rows = reports.write_csv(reports.export_records(store, catalog, team), buf)
+    rows = reports.write_csv(reports.export_records(store, catalog, team, now=datetime.now(UTC)), buf)
     return (time.perf_counter() - t0) * 1000, rows, buf.tell()
 
 
@@ -547,7 +536,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     sql_ms = []
     for team in teams:
         t0 = time.perf_counter()
-        for _row in raw.execute(EXPORT_SQL, (team, team, None, None)):
+        for _row in raw.execute(EXPORT_SQL, (team, None, int(time.time()))):
             pass
         sql_ms.append((time.perf_counter() - t0) * 1000)
     child = subprocess.run(

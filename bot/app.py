@@ -7,10 +7,11 @@ import logging
 import socket
 from collections.abc import Callable
 from concurrent.futures import Executor
+from urllib.error import HTTPError, URLError
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -25,8 +26,17 @@ log = logging.getLogger(__name__)
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
 
 
+# A post Slack may have taken must not be sent again blind: a second copy would be a second check-in.
+# bot/delivery.py looks for it in the channel's history first; these handlers leave such posts alone.
+POST_URL_END = "/chat.postMessage"
+
+
+def _is_post(request: HttpRequest) -> bool:
+    return request.url.split("?", 1)[0].endswith(POST_URL_END)
+
+
 class TimeoutRetryHandler(RetryHandler):
-    """Retry a call that timed out, with backoff (slack-sdk's handlers cover refused and reset connections)."""
+    """Retry a call that timed out, with backoff (never a post: Slack may have taken it)."""
 
     def _can_retry(
         self,
@@ -36,11 +46,11 @@ class TimeoutRetryHandler(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return isinstance(error, (TimeoutError, socket.timeout))
+        return isinstance(error, (TimeoutError, socket.timeout)) and not _is_post(request)
 
 
 class ServerErrorRetryHandler(RetryHandler):
-    """Retry Slack's 5xx answers with backoff, as slack-sdk does for rate limits and dropped connections."""
+    """Retry Slack's 5xx answers with backoff (never a post: Slack may have taken it before failing)."""
 
     def _can_retry(
         self,
@@ -50,19 +60,39 @@ class ServerErrorRetryHandler(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        return response is not None and 500 <= response.status_code < 600
+        return response is not None and 500 <= response.status_code < 600 and not _is_post(request)
+
+
+class ConnectionRetryHandler(ConnectionErrorRetryHandler):
+    """slack-sdk's retry of a refused or dropped connection, except that a post is retried only when it
+    never reached Slack (urllib's URLError: connecting or sending failed), not when the connection dropped
+    while Slack was answering."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _is_post(request) and not (isinstance(error, URLError) and not isinstance(error, HTTPError)):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
 def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=timeout)
-    client.retry_handlers.extend(
-        [
+    return WebClient(
+        token=settings.bot_token,
+        base_url=settings.api_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionRetryHandler(max_retry_count=1),
             RateLimitErrorRetryHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=3),
             TimeoutRetryHandler(max_retry_count=2),
-        ]
+        ],
     )
-    return client
 
 
 def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Executor | None = None) -> App:

@@ -4,6 +4,8 @@ Schedules live in our own table. APScheduler runs ``Dispatcher.tick`` every few 
 reads the table, works out which fire times fell due within the grace period, claims each
 (partnership, kind, fire time) in the database before posting (so a post happens once, across
 restarts and even with a second process on the same database) and posts it late if need be.
+The post carries its claim in Slack's message metadata, so a claim taken up again (after a failure or
+a crash) first looks for an earlier attempt's message in the channel (bot/delivery.py).
 Fire times older than the grace period are skipped and logged.
 """
 
@@ -17,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import posts
+from bot import delivery, posts
 from bot.deps import Deps
 from bot.schedule import fire_times, offset_of, spec_of
 from bot.store import ScheduledPartnership
@@ -30,6 +32,8 @@ LOOKBACK = timedelta(days=35)
 POST_WORKERS = 4
 # A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
 MEETING_LATE = timedelta(minutes=5)
+# A check-in still posting this long after it was asked has been given up on (its claim is out of grace).
+UNPOSTED_GIVE_UP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,10 @@ class Dispatcher:
     def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:
         """Record a fire time that won't be posted (once), and log it."""
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind
-        key = int(fire_at.timestamp())
-        if not store.ledger.claim_post(p, kind=kind, fire_at=key, now=int(now.timestamp())):
+        stamp = int(fire_at.timestamp())
+        if not store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp())):
             return []
-        store.ledger.finish_post(p, kind=kind, fire_at=key, status="skipped", detail=why)
+        store.ledger.finish_post(p, kind=kind, fire_at=stamp, status="skipped", detail=why)
         log.warning(
             "skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id, fire_at.isoformat(), why
         )
@@ -105,12 +109,13 @@ class Dispatcher:
 
     def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind
-        key = int(fire_at.timestamp())
-        if not store.ledger.claim_post(p, kind=kind, fire_at=key, now=int(now.timestamp())):
+        stamp = int(fire_at.timestamp())
+        attempt = store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp()))
+        if not attempt:
             return None
         status, detail = "posted", ""
         try:
-            self._post(item, fire_at)
+            self._post(item, fire_at, delivery.scheduled(p.id, kind, stamp, attempt))
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
@@ -118,24 +123,29 @@ class Dispatcher:
             log.warning(
                 "a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id, p.channel_id, error
             )
+        except delivery.NotPosted as exc:  # tried again on a later tick, looking first
+            status, detail = "failed", "no answer from Slack"
+            log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
         except Exception as exc:  # one partnership's trouble must not stop the others' posts
             status, detail = "failed", type(exc).__name__
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
-        store.ledger.finish_post(p, kind=kind, fire_at=key, status=status, detail=detail)
+        store.ledger.finish_post(p, kind=kind, fire_at=stamp, status=status, detail=detail)
         return Fired(p.team_id, p.channel_id, kind, fire_at, status)
 
-    def _post(self, item: ScheduledPartnership, fire_at: datetime) -> None:
+    def _post(self, item: ScheduledPartnership, fire_at: datetime, key: delivery.PostKey) -> None:
         p, kind = item.partnership, item.schedule.kind
         if kind == "checkins":
-            posts.post_checkin(self.deps, self.client, p, scheduled=True)
+            posts.post_checkin(self.deps, self.client, p, scheduled=True, key=key)
         elif kind == "summary":
-            posts.post_summary(self.deps, self.client, p, title="Our regular summary: how we're doing")
+            posts.post_summary(self.deps, self.client, p, title="Our regular summary: how we're doing", key=key)
         elif kind == "reflexivity":
-            posts.send_reflexivity(self.deps, self.client, p)
+            posts.send_reflexivity(self.deps, self.client, p, key=key)
         elif kind == "meeting":
             remind = item.schedule.remind_minutes or 0
-            posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind)
+            posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind, key=key)
 
     def purge(self) -> int:
-        """Apply each partnership's comment retention setting."""
+        """Apply each partnership's comment retention setting, and sweep check-ins nobody is posting any more."""
+        now = self.deps.now()
+        self.deps.store.answers.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
         return self.deps.store.answers.purge_old_comments(now=self.deps.stamp())

@@ -1,7 +1,8 @@
 """The posts the bot makes on its own: check-ins, summaries, meeting reminders, reflection prompts.
 
-Used by slash commands and by the scheduler alike. A Slack error that means the channel is gone or
-closed to us pauses the partnership's schedules and tells its coordinators once.
+Used by slash commands and by the scheduler alike. A post in a channel is made once (bot/delivery.py): the
+scheduler passes the key of its claim, a post asked for by hand gets a key of its own. A Slack error that
+means the channel is gone or closed to us pauses the partnership's schedules and tells its coordinators once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages, overview, rotation
+from bot import delivery, messages, overview, rotation
 from bot.catalog import Facilitator, Level
 from bot.deps import Deps
 from bot.reports import partnership_summary
@@ -36,27 +37,63 @@ def choose_facilitator(
 
 
 def post_checkin(
-    deps: Deps, client: WebClient, p: Partnership, target: Level | Facilitator | None = None, *, scheduled: bool = False
+    deps: Deps,
+    client: WebClient,
+    p: Partnership,
+    target: Level | Facilitator | None = None,
+    *,
+    scheduled: bool = False,
+    key: delivery.PostKey | None = None,
 ) -> int:
-    """Ask the channel about the next facilitator (or the one chosen); returns the check-in id."""
+    """Ask the channel about the next facilitator (or the one chosen), once; returns the check-in id.
+
+    The check-in's row is written before the post (its buttons carry the id) and counts nowhere until Slack
+    has the message. A scheduled post taken up again re-uses the row an earlier attempt left (and that
+    attempt's message, if it reached Slack); one Slack refused is deleted."""
     answers = deps.store.answers
-    facilitator, used_pin = choose_facilitator(deps, p, target, scheduled=scheduled)
+    key = key or delivery.asked_now(deps.stamp())
+    earlier = earlier_checkin(deps, p, key)
+    if earlier is not None:
+        checkin_id, facilitator = earlier
+        used_pin = scheduled and p.pinned in (facilitator.id, facilitator.level_id)
+    else:
+        facilitator, used_pin = choose_facilitator(deps, p, target, scheduled=scheduled)
+        checkin_id = answers.record_checkin(
+            p, facilitator_id=facilitator.id, level_id=facilitator.level_id, asked_at=deps.stamp(), posting=key.claim
+        )
     level = deps.catalog.level(facilitator.level_id)
-    checkin_id = answers.record_checkin(p, facilitator_id=facilitator.id, level_id=level.id, asked_at=deps.stamp())
     try:
-        reply = client.chat_postMessage(
-            channel=p.channel_id,
+        posted = delivery.deliver(
+            client,
+            p.channel_id,
+            key,
             text=messages.checkin_text(facilitator),
             blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0),
+            payload={"checkin": checkin_id},
         )
-    except SlackApiError:
-        answers.delete_checkin(p.team_id, checkin_id)
+    except SlackApiError as exc:
+        if delivery.refused(exc):  # nothing was posted; otherwise the row waits, counting nowhere, for a retry
+            answers.delete_checkin(p.team_id, checkin_id)
         raise
-    answers.set_checkin_message(p.team_id, checkin_id, reply["ts"])
+    answers.set_checkin_message(p.team_id, checkin_id, posted.ts)
     if used_pin:  # only once the team has really been asked
         deps.store.partnerships.set_pin(p, None)
     refresh_members(deps, client, p)
     return checkin_id
+
+
+def earlier_checkin(deps: Deps, p: Partnership, key: delivery.PostKey) -> tuple[int, Facilitator] | None:
+    """The check-in an earlier attempt of this post wrote and never saw reach Slack, if it can be asked again."""
+    if not key.retaken:
+        return None
+    row = deps.store.answers.unposted_checkin(p, key.claim)
+    if row is None:
+        return None
+    try:
+        return row.id, deps.catalog.facilitator(row.facilitator_id)
+    except KeyError:  # the catalog changed since: that attempt's message can't be in Slack in a form we know
+        deps.store.answers.delete_checkin(p.team_id, row.id)
+        return None
 
 
 def channel_members(client: WebClient, channel: str) -> list[str]:
@@ -91,20 +128,27 @@ def post_summary(
     title: str | None = None,
     weeks: int | None = None,
     level_id: str | None = None,
+    key: delivery.PostKey | None = None,
 ) -> None:
     result = partnership_summary(deps.store, deps.catalog, p, now=deps.now(), weeks=weeks, level_id=level_id)
-    client.chat_postMessage(
-        channel=p.channel_id,
+    delivery.deliver(
+        client,
+        p.channel_id,
+        key or delivery.asked_now(deps.stamp()),
         text=overview.summary_text(result),
         blocks=overview.summary_blocks(result, p.timezone, title=title),
     )
 
 
-def post_meeting_reminder(deps: Deps, client: WebClient, p: Partnership, meeting_at: datetime, remind: int) -> None:
+def post_meeting_reminder(
+    deps: Deps, client: WebClient, p: Partnership, meeting_at: datetime, remind: int, *, key: delivery.PostKey
+) -> None:
     # A reminder posted late (after downtime) says how long is really left, not the configured lead time.
     minutes_left = min(remind, max(0, int((meeting_at - deps.now()).total_seconds() // 60)))
-    client.chat_postMessage(
-        channel=p.channel_id,
+    delivery.deliver(
+        client,
+        p.channel_id,
+        key,
         text="Your team meeting is coming up",
         blocks=messages.meeting_reminder_blocks(meeting_at, p.timezone, minutes_left),
     )
@@ -118,19 +162,32 @@ def reflexivity_facilitator(deps: Deps, p: Partnership) -> Facilitator:
     return rotation.least_recently_asked(kin, deps.store.activity.last_asked(p, kind="reflexivity"))
 
 
-def send_reflexivity(deps: Deps, client: WebClient, p: Partnership) -> int:
+def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: delivery.PostKey | None = None) -> int:
     """DM each member (who hasn't opted out) a private reflection prompt; returns how many were sent.
 
-    If Slack won't list the channel's members, the round fails (and the scheduler pauses or retries it)."""
+    The round counts (in summaries and the rotation) once a prompt has reached someone. A round taken up
+    again re-uses the round an earlier attempt left, so it counts once. Each DM is sent once: a DM whose
+    answer is lost is not sent again (coprod can't read DMs to check). If Slack won't list the channel's
+    members, the round fails (and the scheduler pauses or retries it)."""
     bot = deps.bot_user(client)
     members = [m for m in channel_members(client, p.channel_id) if m != bot and is_person(client, m)]
     deps.store.partnerships.set_member_count(p, len(members))
     opted_out = deps.store.people.reflexivity_optouts(p)
-    facilitator = reflexivity_facilitator(deps, p)
+    key = key or delivery.asked_now(deps.stamp())
+    earlier = earlier_checkin(deps, p, key)
+    if earlier is not None:
+        checkin_id, facilitator = earlier
+    else:
+        facilitator = reflexivity_facilitator(deps, p)
+        checkin_id = deps.store.answers.record_checkin(
+            p,
+            facilitator_id=facilitator.id,
+            level_id=facilitator.level_id,
+            asked_at=deps.stamp(),
+            kind="reflexivity",
+            posting=key.claim,
+        )
     level = deps.catalog.level(facilitator.level_id)
-    checkin_id = deps.store.answers.record_checkin(
-        p, facilitator_id=facilitator.id, level_id=level.id, asked_at=deps.stamp(), kind="reflexivity"
-    )
     sent = 0
     for member in members:
         if member in opted_out:
@@ -142,13 +199,17 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership) -> int:
                 blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0, reflexive_channel=p.channel_id),
             )
             sent += 1
-        except SlackApiError as exc:
+        except (SlackApiError, *delivery.UNKNOWN_OUTCOME) as exc:
             log.warning(
                 "a reflection prompt for team %s channel %s could not be sent: %s",
                 p.team_id,
                 p.channel_id,
-                exc.response.get("error"),
+                exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__,
             )
+    if sent or earlier is not None:
+        deps.store.answers.set_checkin_message(p.team_id, checkin_id, None)
+    else:  # it reached nobody
+        deps.store.answers.delete_checkin(p.team_id, checkin_id)
     return sent
 
 

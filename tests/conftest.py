@@ -31,8 +31,9 @@ from tests.support.socket_mode_sim import SocketModeEndpoint
 
 
 @pytest.fixture
-def stub():
-    with SlackStub() as s:
+def stub(clock):
+    # Slack stamps each message with its own clock: here, the time coprod sees.
+    with SlackStub(clock=lambda: clock.now.timestamp()) as s:
         s.add_user(COORDINATOR, tz="Europe/London", name="ann")
         for user in MEMBERS[1:]:
             s.add_user(user, tz="Europe/London")

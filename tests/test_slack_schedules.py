@@ -442,6 +442,151 @@ def test_server_error_is_retried(bot, status):
     ]
 
 
+# ---- exactly once, though Slack's answer is lost -------------------------------------------------
+
+
+def checkin_block(message: dict) -> str:
+    """The block_id of a check-in message's buttons (``checkin:<id>``), or ""."""
+    ids = [b.get("block_id", "") for b in message.get("blocks") or []]
+    return next((i for i in ids if i.startswith("checkin:")), "")
+
+
+def channel_checkins(bot, channel: str = CHANNEL) -> list[dict]:
+    """The check-in messages now in the channel, as Slack keeps them: one for each post that arrived."""
+    return [m for m in bot.stub.messages(channel) if checkin_block(m)]
+
+
+def counted_once(bot, message: dict) -> None:
+    """The check-in of ``message`` is stored with that message and counted once, by the rotation and the summary."""
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    checkin_id = int(checkin_block(message).split(":")[1])
+    assert message["metadata"] == {
+        "event_type": "coprod_post",
+        "event_payload": {"claim": f"{p.id}/checkins/{stamp(TUESDAY_10)}", "checkin": checkin_id},
+    }
+    checkin = bot.store.answers.checkin(TEAM, checkin_id)
+    assert checkin.message_ts == message["ts"]
+    assert list(bot.store.activity.last_asked(p)) == [checkin.facilitator_id]
+    levels = bot.store.activity.summary_inputs(p, since=0, until=stamp(bot.clock.now) + 1).levels
+    assert {lid: a.checkins for lid, a in levels.items()} == {checkin.level_id: 1}
+    assert bot.store.ledger.posts(p) == [("checkins", stamp(TUESDAY_10), "posted")]
+
+
+LOST_ANSWERS = {
+    "timeout": lambda stub: stub.delay("chat.postMessage", 3.0, channel=CHANNEL),  # coprod waits 1 s
+    "server error": lambda stub: stub.server_error("chat.postMessage", 500, accepted=True),
+    "dropped connection": lambda stub: stub.drop("chat.postMessage"),
+}
+
+
+@pytest.mark.parametrize("lost", LOST_ANSWERS)
+def test_a_post_slack_took_without_answering_is_in_the_channel_once(bot, lost):
+    """Slack takes the scheduled check-in but its answer is lost (a timeout, a 500, a dropped connection):
+    coprod looks in the channel's history, finds the post there and doesn't make it again."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.runtime.client.timeout = 1
+    LOST_ANSWERS[lost](bot.stub)
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert fired.status == "posted"
+    [message] = channel_checkins(bot)
+    assert len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]) == 1
+    [look] = bot.stub.calls_to("conversations.history")
+    assert look.args["channel"] == CHANNEL and look.args["include_all_metadata"] in ("1", "true")
+    assert float(look.args["oldest"]) <= stamp(TUESDAY_10)
+    counted_once(bot, message)
+    bot.clock.advance(minutes=11)
+    assert bot.tick() == []
+    assert len(channel_checkins(bot)) == 1
+
+
+def test_a_post_that_never_arrived_is_made_again_once(bot):
+    """A 500 for a post Slack did not take: coprod looks, doesn't find it, and posts it again, once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    bot.stub.server_error("chat.postMessage", 500)
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert fired.status == "posted"
+    [message] = channel_checkins(bot)
+    assert [c.method for c in bot.stub.calls if c.method in ("chat.postMessage", "conversations.history")] == [
+        "chat.postMessage",
+        "conversations.history",
+        "chat.postMessage",
+    ]
+    counted_once(bot, message)
+
+
+def test_a_checkin_asked_by_hand_whose_answer_is_lost_is_posted_once(bot):
+    """`/coprod checkin` whose post Slack took but answered with a 500 leaves one check-in in the channel."""
+    bot.stub.server_error("chat.postMessage", 500, accepted=True)
+    assert bot.command("checkin").status == 200
+    assert bot.runtime.drain()
+    [message] = channel_checkins(bot)
+    assert bot.store.answers.checkin(TEAM, int(checkin_block(message).split(":")[1])).message_ts == message["ts"]
+    assert len(bot.stub.calls_to("chat.postMessage")) == 1
+
+
+def test_an_abandoned_claim_taken_up_again_finds_its_post_and_does_not_post_again(bot, tmp_path, stub, clock):
+    """The process dies after Slack took the check-in, before coprod heard: ten minutes on, the claim is taken
+    up again (by the restarted process: a second runtime on the database), which finds the message in the
+    channel's history, counts the check-in once and posts nothing. (The first attempt, standing for the dead
+    process, hears Slack's answer only after that, and changes nothing.)"""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    answer = stub.hold("chat.postMessage", accepted=True, channel=CHANNEL)
+    clock.advance(hours=1)
+    dying = threading.Thread(target=bot.tick)
+    dying.start()
+    try:
+        stub.wait_for("chat.postMessage", where=to(CHANNEL))
+        [message] = channel_checkins(bot)  # in Slack; coprod doesn't know yet
+        clock.advance(minutes=11)
+        restarted = Runtime(make_settings(tmp_path, stub), clock=clock)
+        try:
+            assert [f.status for f in restarted.dispatcher.tick()] == ["posted"]
+        finally:
+            restarted.stop()
+        assert len(stub.calls_to("chat.postMessage")) == 1
+        counted_once(bot, message)
+    finally:
+        answer.set()
+        dying.join(15)
+    assert [m["ts"] for m in channel_checkins(bot)] == [message["ts"]]
+    counted_once(bot, message)
+
+
+def test_a_checkin_that_died_half_way_counts_nowhere_and_is_posted_once_when_taken_up(bot, tmp_path, stub, clock):
+    """The check-in's row is written, then the process dies before Slack has the post: the summary, the
+    rotation and the export don't count it; the claim taken up again (by the restarted process) posts it once."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    answer = stub.hold("chat.postMessage", accepted=False, channel=CHANNEL)
+    clock.advance(hours=1)
+    dying = threading.Thread(target=bot.tick)
+    dying.start()
+    try:
+        stub.wait_for("chat.postMessage", where=to(CHANNEL))
+        assert channel_checkins(bot) == []
+        p = bot.store.partnerships.get(TEAM, CHANNEL)
+        assert bot.store.activity.last_asked(p) == {}
+        assert bot.store.activity.summary_inputs(p, since=0, until=stamp(clock.now) + 1).levels == {}
+        summary = bot.command("summary").json()
+        individual = next(b for b in summary["blocks"] if b.get("block_id") == "level:individual")["text"]["text"]
+        assert "check-in" not in individual
+        assert bot.store.answers.withheld(TEAM, now=stamp(clock.now) + 8 * 86_400) == 0
+        clock.advance(minutes=11)
+        restarted = Runtime(make_settings(tmp_path, stub), clock=clock)
+        try:
+            assert [f.status for f in restarted.dispatcher.tick()] == ["posted"]
+        finally:
+            restarted.stop()
+        [message] = channel_checkins(bot)
+        counted_once(bot, message)
+    finally:
+        answer.set()  # the dead attempt's connection closes unanswered
+        dying.join(15)
+    assert [m["ts"] for m in channel_checkins(bot)] == [message["ts"]]
+    counted_once(bot, message)
+
+
 # ---- the real scheduler ----------------------------------------------------------------------------
 
 

@@ -187,6 +187,58 @@ def test_server_error_and_delay(stub: SlackStub) -> None:
     assert client.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]["type"] == "home"
 
 
+def test_posts_are_kept_and_read_back_by_history_with_their_metadata_when_asked(stub: SlackStub) -> None:
+    """chat.postMessage keeps the message (metadata too); conversations.history returns the channel's messages
+    after ``oldest``, newest first, paged, with ``metadata`` only under ``include_all_metadata``."""
+    now = [1_800_000_000.0]
+    stub.clock = lambda: now[0]
+    client = WebClient(token="xoxb-test", base_url=stub.url, timeout=5)
+    metadata = {"event_type": "coprod_post", "event_payload": {"claim": "1/checkins/5", "checkin": 7}}
+    first = client.chat_postMessage(channel="C1", text="first")
+    now[0] += 60
+    second = client.chat_postMessage(channel="C1", text="second", metadata=metadata)
+    client.chat_postMessage(channel="C2", text="elsewhere")
+    assert first["ts"].startswith("1800000000.") and second["ts"].startswith("1800000060.")
+    assert second["message"]["metadata"] == metadata
+
+    plain = client.conversations_history(channel="C1")
+    assert [m["text"] for m in plain["messages"]] == ["second", "first"]
+    assert all("metadata" not in m for m in plain["messages"])
+    later = client.conversations_history(channel="C1", oldest="1800000030", include_all_metadata=True)
+    assert [(m["ts"], m["metadata"]) for m in later["messages"]] == [(second["ts"], metadata)]
+    paged = [m["text"] for page in client.conversations_history(channel="C1", limit=1) for m in page["messages"]]
+    assert paged == ["second", "first"]
+    assert [m["text"] for m in stub.messages("C1")] == ["first", "second"]
+    client.chat_update(channel="C1", ts=first["ts"], text="edited")
+    client.chat_delete(channel="C1", ts=second["ts"])
+    assert [m["text"] for m in stub.messages("C1")] == ["edited"]
+    with pytest.raises(SlackApiError, match="channel_not_found"):
+        client.conversations_history(channel="CNONE")
+
+
+def test_a_post_can_be_made_while_its_answer_is_lost(stub: SlackStub) -> None:
+    """server_error(accepted=True), drop and delay carry the post out and lose the answer (a 5xx, a closed
+    connection, a timeout); a plain server_error and hold(accepted=False) post nothing."""
+    client = WebClient(token="xoxb-test", base_url=stub.url, timeout=1, retry_handlers=[])
+    stub.server_error("chat.postMessage", 503, accepted=True)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C1", text="5xx")
+    stub.drop("chat.postMessage")
+    with pytest.raises(ConnectionError):
+        client.chat_postMessage(channel="C1", text="dropped")
+    stub.delay("chat.postMessage", 2.0)
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel="C1", text="slow")
+    stub.server_error("chat.postMessage", 500)
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C1", text="refused")
+    released = stub.hold("chat.postMessage", accepted=False)
+    released.set()
+    with pytest.raises(ConnectionError):
+        client.chat_postMessage(channel="C1", text="held")
+    assert [m["text"] for m in stub.messages("C1")] == ["5xx", "dropped", "slow"]
+
+
 def test_wait_for_times_out_naming_what_was_seen(stub: SlackStub, client: WebClient) -> None:
     """wait_for raises AssertionError listing the calls seen when the expected call never arrives."""
     client.auth_test()

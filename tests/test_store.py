@@ -448,19 +448,111 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
     }
 
 
+# ---- check-ins still posting ----------------------------------------------------------------
+
+
+def counted(store: Store) -> tuple[dict, dict, list]:
+    """What the rotation, the summary and the export count of the partnership's check-ins."""
+    p = store.partnerships.get(T1, C)
+    levels = store.activity.summary_inputs(p, since=0, until=NOW + DAY).levels
+    return (
+        store.activity.last_asked(p),
+        {lid: (a.checkins, a.responses) for lid, a in levels.items()},
+        list(store.answers.export_rows(T1, now=LATER)),
+    )
+
+
+def test_a_checkin_still_posting_counts_nowhere_until_slack_has_its_message(store: Store) -> None:
+    """A check-in written before its post counts in no summary, rotation or export; once its message is set,
+    it counts (with an answer given in between)."""
+    partnership(store)
+    p = store.partnerships.get(T1, C)
+    cid = store.answers.record_checkin(
+        p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW, posting="1/checkins/1"
+    )
+    assert counted(store) == ({}, {}, [])
+    assert store.answers.unposted_checkin(p, "1/checkins/1").id == cid
+    for user in ("U1", "U2", "U3"):  # clicks on the message Slack has
+        store.answers.record_response(T1, cid, user, rating=4, now=NOW + 1)
+    assert counted(store) == ({}, {}, [])
+    store.answers.set_checkin_message(T1, cid, "1700000000.000100")
+    last_asked, levels, exported = counted(store)
+    assert last_asked == {"reflexivity": ("individual", NOW)} and levels == {"individual": (1, 3)}
+    assert [r["rating"] for r in exported] == [4, 4, 4]
+    assert store.answers.unposted_checkin(p, "1/checkins/1") is None
+    assert store.answers.checkin(T1, cid).message_ts == "1700000000.000100"
+
+
+def test_check_ins_nobody_is_posting_any_more_are_swept(store: Store) -> None:
+    """Old check-ins still posting are deleted, unless someone answered one (its message did reach Slack): that
+    one counts from then on. Recent ones, and posted ones, stay."""
+    partnership(store)
+    p = store.partnerships.get(T1, C)
+
+    def write(fac: str, at: int, posting: str | None) -> int:
+        return store.answers.record_checkin(p, facilitator_id=fac, level_id="group", asked_at=at, posting=posting)
+
+    lost = write("lost", NOW, "now/a")
+    answered = write("answered", NOW, "now/b")
+    store.answers.record_response(T1, answered, "U1", rating=3, now=NOW + 1)
+    recent = write("recent", NOW + DAY, "now/c")
+    posted = write("posted", NOW, None)
+    assert store.answers.sweep_unposted(before=NOW + 1) == 1
+    assert store.answers.checkin(T1, lost) is None
+    assert sorted(counted(store)[0]) == ["answered", "posted"]
+    assert store.answers.checkin(T1, recent) is not None and store.answers.checkin(T1, posted) is not None
+
+
+def test_half_made_checkins_of_an_older_coprod_stop_counting_on_upgrade(tmp_path: Path) -> None:
+    """Upgrading marks the check-ins an older coprod left without a message and without answers as never
+    posted (they stop counting); a posted check-in, an answered one and a reflection round still count."""
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    schema.migrations.apply(old, stop_before="m005_checkin_posting")
+    old.execute("INSERT INTO partnerships (id, team_id, channel_id, created_at) VALUES (1, ?, ?, ?)", [T1, C, NOW])
+    rows = [
+        (1, "checkin", "half-made", None),
+        (2, "checkin", "posted", "1.1"),
+        (3, "checkin", "answered", None),
+        (4, "reflexivity", "round", None),
+    ]
+    for cid, kind, fac, ts in rows:
+        old.execute(
+            "INSERT INTO checkins (id, partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts)"
+            " VALUES (?, 1, ?, ?, ?, 'group', ?, ?)",
+            [cid, T1, kind, fac, NOW, ts],
+        )
+    old.execute(
+        "INSERT INTO responses (checkin_id, team_id, responder, rating, answered_at) VALUES (3, ?, 'r', 4, ?)",
+        [T1, NOW],
+    )
+    old.conn.commit()
+    old.close()
+    path.chmod(0o600)  # as its coordinator is told to when coprod refuses a file others can read
+    store = Store.open(path)
+    try:
+        p = store.partnerships.get(T1, C)
+        assert sorted(store.activity.last_asked(p)) == ["answered", "posted"]
+        assert list(store.activity.last_asked(p, kind="reflexivity")) == ["round"]
+        assert store.answers.sweep_unposted(before=NOW + 1) == 1
+    finally:
+        store.close()
+
+
 # ---- scheduled posts and Slack retries ------------------------------------------------------
 
 
 def test_claim_post_succeeds_once(store: Store, tmp_path: Path) -> None:
-    """The first claim of a post wins; later claims, also from a second Store on the file, lose."""
+    """The first claim of a post wins (attempt 1); later claims, also from a second Store on the file, lose (0)."""
     partnership(store)
-    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW) is True
-    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 1) is False
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW) == 1
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 1) == 0
     other = Store.open(tmp_path / "coprod.db")
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 2) is False
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW + 2) is True
-    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW + 60, now=NOW + 2) is True
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 2) == 0
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="summary", fire_at=NOW, now=NOW + 2) == 1
+    assert other.ledger.claim_post(other.partnerships.get(T1, C), kind="checkin", fire_at=NOW + 60, now=NOW + 2) == 1
     other.close()
+    assert store.ledger.claim_post(store.partnerships.get(T1, C), kind="checkin", fire_at=NOW, now=NOW + 601) == 2
     assert store.ledger.posts(store.partnerships.get(T1, C), "checkin") == [
         ("checkin", NOW, "claimed"),
         ("checkin", NOW + 60, "claimed"),
@@ -482,7 +574,7 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
     partnership(setup)
     setup.close()
     barrier = threading.Barrier(8)
-    wins: list[bool] = []
+    wins: list[int] = []
 
     def claim() -> None:
         s = Store.open(path)
@@ -495,7 +587,7 @@ def test_racing_threads_claim_a_post_exactly_once(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(wins) == [False] * 7 + [True]
+    assert sorted(wins) == [0] * 7 + [1]
 
 
 def test_first_time_event_is_true_once_per_workspace(store: Store) -> None:

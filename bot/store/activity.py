@@ -39,6 +39,7 @@ class Activity:
                 SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
                 FROM checkins c JOIN responses r ON r.checkin_id = c.id
                 WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.closes_at < ?3
+                  AND c.posting IS NULL
                 GROUP BY c.id HAVING COUNT(r.id) >= ?4)
             GROUP BY level_id
             """,
@@ -51,7 +52,7 @@ class Activity:
                    COUNT(DISTINCT r.responder) AS responders, MAX(c.asked_at) AS asked, MAX(r.answered_at) AS answered,
                    COUNT(DISTINCT c.facilitator_id) AS covered
             FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ?
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
             GROUP BY c.level_id
             """,
             (p.id, since, until),
@@ -74,7 +75,8 @@ class Activity:
         rows = self.db.query(
             """
             SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND r.role IS NOT NULL
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
+              AND r.role IS NOT NULL
             """,
             (p.id, since, until),
         )
@@ -85,7 +87,7 @@ class Activity:
         rows = self.db.query(
             """
             SELECT facilitator_id, level_id, MAX(asked_at) AS asked FROM checkins
-            WHERE partnership_id = ? AND kind = ? GROUP BY facilitator_id
+            WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id
             """,
             (p.id, kind),
         )

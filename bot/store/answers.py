@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
 from collections.abc import Callable, Iterator
 
 from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
+
+# The export's answers: closed, posted check-ins that k or more people answered, each one's answers in
+# rating order (never the order they came in), private reflection answers left out. ?1 team, ?2 channel
+# or NULL, ?3 now.
+EXPORT_SQL = """
+    SELECT p.channel_id AS channel, p.id AS partnership_id, c.level_id AS level, c.facilitator_id AS facilitator,
+           c.kind, date(c.asked_at, 'unixepoch') AS asked_on, r.responder, r.anonymous, r.role, r.rating, r.comment
+    FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+    JOIN responses r ON r.checkin_id = c.id AND r.private = 0
+    WHERE c.team_id = ?1 AND p.team_id = ?1 AND r.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2)
+      AND c.closes_at <= ?3 AND c.posting IS NULL
+      AND (SELECT COUNT(*) FROM responses n WHERE n.checkin_id = c.id AND n.private = 0) >= p.k
+    ORDER BY c.asked_at, c.id, r.rating, r.comment
+"""
 
 
 class CheckinClosed(Exception):
@@ -24,6 +39,19 @@ class CheckinClosed(Exception):
 
 
 EXPORT_COLUMNS = ("channel", "level", "facilitator", "kind", "asked_on", "person", "role", "rating", "comment")
+
+
+def _close_earlier(conn: sqlite3.Connection, checkin_id: int) -> None:
+    """Close the check-ins of the same partnership and kind asked before this posted one, as of its asking."""
+    conn.execute(
+        """
+        UPDATE checkins SET closes_at = n.asked_at
+        FROM (SELECT id, partnership_id, kind, asked_at FROM checkins WHERE id = ?) AS n
+        WHERE checkins.partnership_id = n.partnership_id AND checkins.kind = n.kind AND checkins.id != n.id
+          AND checkins.asked_at BETWEEN n.asked_at - ? AND n.asked_at AND checkins.closes_at > n.asked_at
+        """,
+        (checkin_id, int(CLOSE_AFTER.total_seconds())),
+    )
 
 
 class Answers:
@@ -50,39 +78,66 @@ class Answers:
         asked_at: int,
         kind: str = "checkin",
         message_ts: str | None = None,
+        posting: str | None = None,
     ) -> int:
         """A new check-in (or reflection round, ``kind="reflexivity"``); returns its id.
 
-        It closes the partnership's earlier check-ins of its kind that are still open."""
+        ``posting``: the claim of the post about to carry it. Until :meth:`set_checkin_message` says Slack
+        has it, the check-in counts nowhere (not in summaries, the rotation or exports). Once it is posted,
+        it closes the partnership's earlier check-ins of its kind that are still open (bot/anonymity.py)."""
         with self.db.write() as conn:
-            conn.execute(
-                """
-                UPDATE checkins SET closes_at = ?2
-                WHERE partnership_id = ?1 AND asked_at BETWEEN ?3 AND ?2 AND kind = ?4 AND closes_at > ?2
-                """,
-                (p.id, asked_at, asked_at - int(CLOSE_AFTER.total_seconds()), kind),
-            )
             cur = conn.execute(
                 """
                 INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts,
-                                      closes_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                                      closes_at, posting)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts, closes_at(asked_at)),
+                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts, closes_at(asked_at), posting),
             )
-            return int(cur.lastrowid or 0)
+            checkin_id = int(cur.lastrowid or 0)
+            if posting is None:
+                _close_earlier(conn, checkin_id)
+            return checkin_id
 
-    def set_checkin_message(self, team: str, checkin_id: int, message_ts: str) -> None:
-        """Where Slack put the check-in's message, so its count can be updated."""
+    def set_checkin_message(self, team: str, checkin_id: int, message_ts: str | None) -> None:
+        """The check-in reached Slack (its message at ``message_ts``, so its count can be updated; None for a
+        reflection round, whose prompts are DMs): from now on it counts."""
         with self.db.write() as conn:
-            conn.execute(
-                "UPDATE checkins SET message_ts = ? WHERE id = ? AND team_id = ?", (message_ts, checkin_id, team)
-            )
+            posted = conn.execute(
+                "UPDATE checkins SET message_ts = COALESCE(?, message_ts), posting = NULL WHERE id = ? AND team_id = ?",
+                (message_ts, checkin_id, team),
+            ).rowcount
+            if posted:
+                _close_earlier(conn, checkin_id)
+
+    def unposted_checkin(self, p: Partnership, posting: str) -> Checkin | None:
+        """The check-in an earlier attempt of the post ``posting`` wrote and never saw reach Slack."""
+        row = self.db.one(
+            """
+            SELECT c.id, c.partnership_id, c.team_id, p.channel_id, c.kind, c.facilitator_id, c.level_id,
+                   c.asked_at, c.message_ts, c.closes_at
+            FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
+            WHERE c.partnership_id = ? AND c.team_id = ? AND c.posting = ?
+            """,
+            (p.id, p.team_id, posting),
+        )
+        return from_row(Checkin, row) if row else None
 
     def delete_checkin(self, team: str, checkin_id: int) -> None:
-        """Undo a check-in that never reached Slack, so the rotation doesn't count it."""
+        """Undo a check-in that never reached Slack."""
         with self.db.write() as conn:
             conn.execute("DELETE FROM checkins WHERE id = ? AND team_id = ?", (checkin_id, team))
+
+    def sweep_unposted(self, *, before: int) -> int:
+        """Check-ins still posting that were asked before ``before`` (all workspaces): nobody is posting them
+        any more. One someone answered did reach Slack, so it counts from now; the rest are deleted."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE checkins SET posting = NULL WHERE posting IS NOT NULL AND asked_at < ?"
+                " AND EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = checkins.id)",
+                (before,),
+            )
+            return conn.execute("DELETE FROM checkins WHERE posting IS NOT NULL AND asked_at < ?", (before,)).rowcount
 
     def checkin(self, team: str, checkin_id: int) -> Checkin | None:
         """One check-in of this workspace (None for another workspace's id)."""
@@ -195,17 +250,6 @@ class Answers:
         A named answer carries its person's pseudonym, and their role only where k or more members hold
         it; an anonymous answer carries neither. A check-in's answers are in rating order, not the order
         they came in. Private reflection answers belong to their authors and are left out."""
-        groups = self.db.query(
-            """
-            SELECT p.channel_id, p.id AS partnership_id, p.k, c.id, c.level_id, c.facilitator_id, c.kind,
-                   date(c.asked_at, 'unixepoch') AS asked_on,
-                   (SELECT COUNT(*) FROM responses r WHERE r.checkin_id = c.id AND r.private = 0) AS n
-            FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
-            WHERE c.team_id = ?1 AND p.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2) AND c.closes_at <= ?3
-            ORDER BY c.asked_at, c.id
-            """,
-            (team, channel, now),
-        )
         roles = {
             (r["partnership_id"], r["role"])
             for r in self.db.query(
@@ -216,29 +260,20 @@ class Answers:
                 (team,),
             )
         }
-        for group in groups:
-            if group["n"] == 0 or group["n"] < group["k"]:
-                continue
-            answers = self.db.query(
-                """
-                SELECT responder, anonymous, role, rating, comment FROM responses
-                WHERE checkin_id = ? AND team_id = ? AND private = 0 ORDER BY rating, comment
-                """,
-                (group["id"], team),
-            )
-            for r in answers:
-                named = not r["anonymous"]
-                yield {
-                    "channel": group["channel_id"],
-                    "level": group["level_id"],
-                    "facilitator": group["facilitator_id"],
-                    "kind": group["kind"],
-                    "asked_on": group["asked_on"],
-                    "person": pseudonym(group["partnership_id"], r["responder"]) if named else None,
-                    "role": r["role"] if named and (group["partnership_id"], r["role"]) in roles else None,
-                    "rating": r["rating"],
-                    "comment": r["comment"],
-                }
+        cursor = self.db.conn.execute(EXPORT_SQL, (team, channel, now))
+        for r in cursor:
+            named = not r["anonymous"]
+            yield {
+                "channel": r["channel"],
+                "level": r["level"],
+                "facilitator": r["facilitator"],
+                "kind": r["kind"],
+                "asked_on": r["asked_on"],
+                "person": pseudonym(r["partnership_id"], r["responder"]) if named else None,
+                "role": r["role"] if named and (r["partnership_id"], r["role"]) in roles else None,
+                "rating": r["rating"],
+                "comment": r["comment"],
+            }
 
     def withheld(self, team: str, channel: str | None = None, *, now: int) -> int:
         """How many answered check-ins the export leaves out: still open, or fewer than k answers."""
@@ -246,7 +281,7 @@ class Answers:
             """
             SELECT COUNT(*) FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
             WHERE c.team_id = ?1 AND p.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2) AND c.kind = 'checkin'
-              AND EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = c.id AND r.private = 0)
+              AND c.posting IS NULL AND EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = c.id AND r.private = 0)
               AND (c.closes_at > ?3 OR (SELECT COUNT(*) FROM responses r WHERE r.checkin_id = c.id) < p.k)
             """,
             (team, channel, now),

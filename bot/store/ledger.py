@@ -16,11 +16,13 @@ class Ledger:
     def __init__(self, db: Database):
         self.db = db
 
-    def claim_post(self, p: Partnership, *, kind: str, fire_at: int, now: int) -> bool:
-        """Claim the right to make one scheduled post; False when someone already has.
+    def claim_post(self, p: Partnership, *, kind: str, fire_at: int, now: int) -> int:
+        """Claim the right to make one scheduled post; returns which attempt this is (1 for the first), or 0
+        when someone already has it.
 
         A claim whose post failed (up to MAX_ATTEMPTS tries) or whose claimer vanished without finishing
-        (after CLAIM_LEASE seconds) can be claimed again."""
+        (after CLAIM_LEASE seconds) can be claimed again. An attempt after the first may find that an earlier
+        one reached Slack after all (a timeout, a crash), so the poster looks before posting."""
         with self.db.write() as conn:
             cur = conn.execute(
                 """
@@ -30,16 +32,17 @@ class Ledger:
                 (p.id, p.team_id, kind, fire_at, now),
             )
             if cur.rowcount:
-                return True
-            cur = conn.execute(
+                return 1
+            row = conn.execute(
                 """
                 UPDATE posts SET status = 'claimed', claimed_at = ?, attempts = attempts + 1
                 WHERE partnership_id = ? AND kind = ? AND fire_at = ? AND attempts < ?
                   AND (status = 'failed' OR (status = 'claimed' AND claimed_at < ?))
+                RETURNING attempts
                 """,
                 (now, p.id, kind, fire_at, MAX_ATTEMPTS, now - CLAIM_LEASE),
-            )
-            return cur.rowcount > 0
+            ).fetchone()
+            return int(row[0]) if row else 0
 
     def settled_posts(self, *, since: int, now: int) -> set[tuple[int, str, int]]:
         """(partnership id, kind, fire time) of every post since ``since`` that needs no more work:

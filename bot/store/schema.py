@@ -171,7 +171,25 @@ def m004_post_attempts(db: sqlite_utils.Database) -> None:
 
 
 @_known
-def m005_checkins_close(db: sqlite_utils.Database) -> None:
+def m005_checkin_posting(db: sqlite_utils.Database) -> None:
+    # A check-in's row is written before its message is posted (the buttons carry its id). `posting` holds
+    # the post's claim until Slack has the message; a row still posting counts nowhere. Rows an older coprod
+    # left half-made (a check-in with no message that nobody answered) are marked so, and swept later.
+    db.execute("ALTER TABLE checkins ADD COLUMN posting TEXT")
+    db.execute(
+        "UPDATE checkins SET posting = 'half-made' WHERE kind = 'checkin' AND message_ts IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM responses r WHERE r.checkin_id = checkins.id)"
+    )
+    # The rotation's history (last_asked) still reads from the index alone.
+    db.execute("DROP INDEX checkins_by_facilitator")
+    db.execute(
+        "CREATE INDEX checkins_by_facilitator"
+        " ON checkins (partnership_id, kind, facilitator_id, asked_at, level_id, posting)"
+    )
+
+
+@_known
+def m006_checkins_close(db: sqlite_utils.Database) -> None:
     # A check-in's answers count toward any mean only once it has closed (bot/anonymity.py): when the next
     # check-in of its kind was posted, or a week after it was posted.
     db.execute("ALTER TABLE checkins ADD COLUMN closes_at INTEGER")
@@ -180,6 +198,7 @@ def m005_checkins_close(db: sqlite_utils.Database) -> None:
         UPDATE checkins SET closes_at = MIN(asked_at + ?, COALESCE((
             SELECT MIN(n.asked_at) FROM checkins n
             WHERE n.partnership_id = checkins.partnership_id AND n.kind = checkins.kind
+              AND n.posting IS NULL
               AND (n.asked_at > checkins.asked_at OR (n.asked_at = checkins.asked_at AND n.id > checkins.id))
         ), asked_at + ?))
         """,

@@ -2,8 +2,11 @@
 
 The bot is pointed at ``SlackStub().url`` (its SLACK_API_URL); slack_sdk's WebClient then posts to
 ``<url><method>`` exactly as it would to https://slack.com/api/. Every request is recorded as a
-:class:`Call`, and answered the way Slack answers it. Faults (errors, rate limits, 5xx, slowness) can be
-queued per method. Nothing is pre-populated: tests add the users and channels they need.
+:class:`Call`, and answered the way Slack answers it. Faults (errors, rate limits, 5xx, slowness, a post
+Slack takes but never answers) can be queued per method. Nothing is pre-populated: tests add the users and
+channels they need. Messages posted are kept, per channel, and ``conversations.history`` reads them back
+(newest first, with their ``metadata`` when asked for ``include_all_metadata``); a message's ``ts`` follows
+the stub's clock (the test's, when given), as Slack's follows real time.
 
     with SlackStub() as slack:
         slack.add_user("U1", tz="Europe/Paris")
@@ -72,13 +75,15 @@ class Call:
 
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "rate_limit" | "server_error" | "delay" | "answer"
+    kind: str  # "fail" | "rate_limit" | "server_error" | "delay" | "answer" | "drop" | "hold"
     error: str = ""
     status: int = 200
     retry_after: int = 0
     seconds: float = 0.0
     channel: str | None = None  # only calls for this channel, when set
     answer: dict[str, Any] | None = None  # for "answer": the whole JSON answer
+    accepted: bool = False  # "server_error", "hold": the call is carried out (a post is made) first
+    released: threading.Event | None = None  # for "hold": when to answer
 
 
 class _Server(ThreadingHTTPServer):
@@ -143,8 +148,9 @@ class SlackStub(ServedInThread):
 
     thread_name = "slack-stub"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self.clock = clock  # seconds since the epoch, for the ts of each message
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
@@ -152,7 +158,8 @@ class SlackStub(ServedInThread):
         self._channels: dict[str, dict[str, Any]] = {}
         # Where apps.connections.open sends a Socket Mode client (a test's WebSocket server).
         self.socket_mode_url: str | None = None
-        self._ts_counter = itertools.count(1)
+        self._last_ts = 0  # in microseconds: each message's ts is later than the one before
+        self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, oldest first
         self._view_counter = itertools.count(1)
 
     # ------------------------------------------------------------------ lifecycle
@@ -248,17 +255,34 @@ class SlackStub(ServedInThread):
         """The next ``times`` calls to ``method`` answer HTTP 429 with Retry-After and error "ratelimited"."""
         self._queue(method, _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after), times)
 
-    def server_error(self, method: str, status: int = 500, times: int = 1) -> None:
-        """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body."""
-        self._queue(method, _Fault("server_error", status=status), times)
+    def server_error(self, method: str, status: int = 500, times: int = 1, *, accepted: bool = False) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body.
+
+        ``accepted``: the call is carried out first (a message is posted) and only its answer is the error,
+        as when Slack takes a post and fails afterwards: the caller can't tell whether it happened."""
+        self._queue(method, _Fault("server_error", status=status, accepted=accepted), times)
+
+    def drop(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls to ``method`` are carried out (a message is posted), then the connection
+        is closed with no answer at all: a post Slack took while the caller hears nothing."""
+        self._queue(method, _Fault("drop"), times)
 
     def answer(self, method: str, response: dict[str, Any], times: int = 1) -> None:
         """The next ``times`` calls to ``method`` answer exactly ``response`` (say, an "ok" missing a field)."""
         self._queue(method, _Fault("answer", answer=response), times)
 
     def delay(self, method: str, seconds: float, times: int = 1, channel: str | None = None) -> None:
-        """The next ``times`` calls to ``method`` (for ``channel``, if given) are answered, but after ``seconds``."""
+        """The next ``times`` calls to ``method`` (for ``channel``, if given) are carried out at once and
+        answered after ``seconds`` (longer than the caller's timeout: a post made that the caller never hears of)."""
         self._queue(method, _Fault("delay", seconds=seconds, channel=channel), times)
+
+    def hold(self, method: str, *, accepted: bool, channel: str | None = None) -> threading.Event:
+        """The next call to ``method`` (for ``channel``, if given) gets no answer until the returned event is
+        set (at most 30 s), as if its caller had died waiting. ``accepted``: the call was carried out (a message
+        posted) and is then answered as usual; otherwise nothing happened and the connection is closed."""
+        released = threading.Event()
+        self._queue(method, _Fault("hold", accepted=accepted, released=released, channel=channel), 1)
+        return released
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -295,8 +319,13 @@ class SlackStub(ServedInThread):
                     )
                 self._cond.wait(remaining)
 
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """The messages now in ``channel`` (a user id for a DM), oldest first, as Slack keeps them."""
+        with self._cond:
+            return json.loads(json.dumps(self._history.get(self._dm_for(channel), [])))
+
     def reset(self) -> None:
-        """Forget recorded calls and pending faults (users and channels stay)."""
+        """Forget recorded calls and pending faults (users, channels and messages stay)."""
         with self._cond:
             self._calls.clear()
             self._faults.clear()
@@ -384,20 +413,24 @@ class SlackStub(ServedInThread):
         extra_headers: dict[str, str] = {}
         status = 200
         text_body: bytes | None = None
-        if fault is None or fault.kind == "delay":
+        if fault is not None and fault.kind == "server_error":
+            if fault.accepted:
+                self._answer(method, args)  # carried out; only its answer is lost
+            status = fault.status
+            response = {"ok": False, "error": "fatal_error"}
+            text_body = f"<html><body>{status} server error</body></html>".encode()
+        elif fault is None or fault.kind in ("delay", "drop") or (fault.kind == "hold" and fault.accepted):
             response = self._answer(method, args)
+        elif fault.kind == "hold":
+            response = {}  # never sent: nothing was carried out, and the connection closes unanswered
         elif fault.kind == "fail":
             response = {"ok": False, "error": fault.error}
         elif fault.kind == "answer":
             response = dict(fault.answer or {})
-        elif fault.kind == "rate_limit":
+        else:  # rate_limit
             status = 429
             response = {"ok": False, "error": "ratelimited"}
             extra_headers["Retry-After"] = str(fault.retry_after)
-        else:  # server_error
-            status = fault.status
-            response = {"ok": False, "error": "fatal_error"}
-            text_body = f"<html><body>{status} server error</body></html>".encode()
 
         call = Call(
             method=method,
@@ -410,6 +443,11 @@ class SlackStub(ServedInThread):
             headers=headers,
         )
         self._record(call)
+        if fault is not None and fault.kind == "hold" and fault.released is not None:
+            fault.released.wait(30)
+        if fault is not None and (fault.kind == "drop" or (fault.kind == "hold" and not fault.accepted)):
+            handler.close_connection = True  # closed with nothing written: the caller hears no answer
+            return
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         if text_body is not None:
@@ -440,8 +478,46 @@ class SlackStub(ServedInThread):
 
     # ------------------------------------------------------------------ answers
     def _next_ts(self) -> str:
-        micro = 1_700_000_000_000_000 + 100 * next(self._ts_counter)
+        # Slack's ts is its clock's time, unique in a channel; here each is also later than the last.
+        micro = max(int(self.clock() * 1_000_000), self._last_ts + 100)
+        self._last_ts = micro
         return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+    def _kept(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self._history.get(channel, []) if m["ts"] == ts), None)
+
+    def _history_page(self, channel: str, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: newest first, within (oldest, latest) (inclusive if asked), paged by cursor;
+        each message's ``metadata`` only with ``include_all_metadata``."""
+        if channel not in self._channels and channel not in self._history:
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+        except ValueError:
+            return {"ok": False, "error": "invalid_ts_oldest"}
+        inclusive = _truthy(args.get("inclusive", False))
+
+        def within(message: dict[str, Any]) -> bool:
+            ts = float(message["ts"])
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        chosen = [m for m in reversed(self._history.get(channel, [])) if within(m)]
+        paged = self._page(chosen, args)
+        if paged is None:
+            return {"ok": False, "error": "invalid_cursor"}
+        page, nxt = paged
+        with_metadata = _truthy(args.get("include_all_metadata", False))
+        messages = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in page]
+        return {
+            "ok": True,
+            "messages": json.loads(json.dumps(messages)),
+            "has_more": bool(nxt),
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": nxt},
+        }
 
     @staticmethod
     def _maybe_json(value: Any) -> Any:
@@ -571,11 +647,17 @@ class SlackStub(ServedInThread):
                 return {"ok": False, "error": "is_archived"}
             if method == "chat.postMessage":
                 ts = self._next_ts()
-                return {"ok": True, "channel": self._dm_for(channel), "ts": ts, "message": self._message(args, ts)}
+                message = self._message(args, ts)
+                self._history.setdefault(self._dm_for(channel), []).append(message)
+                copy = json.loads(json.dumps(message))
+                return {"ok": True, "channel": self._dm_for(channel), "ts": ts, "message": copy}
             if method == "chat.update":
                 ts = str(args.get("ts") or "")
                 if not ts:
                     return {"ok": False, "error": "message_not_found"}
+                kept = self._kept(channel, ts)  # a ts the stub never gave out is answered ok, as before
+                if kept is not None:
+                    kept.update({k: v for k, v in self._message(args, ts).items() if k in args})
                 return {
                     "ok": True,
                     "channel": channel,
@@ -585,6 +667,9 @@ class SlackStub(ServedInThread):
                 }
             if method == "chat.postEphemeral":
                 return {"ok": True, "message_ts": self._next_ts()}
+            kept = self._kept(channel, str(args.get("ts") or ""))
+            if kept is not None:
+                self._history[channel].remove(kept)
             return {"ok": True, "channel": channel, "ts": str(args.get("ts") or "")}
         if method == "views.publish":
             user = str(args.get("user_id") or "")
@@ -614,6 +699,8 @@ class SlackStub(ServedInThread):
                 return {"ok": False, "error": "invalid_cursor"}
             members, nxt = paged
             return {"ok": True, "members": members, "response_metadata": {"next_cursor": nxt}}
+        if method == "conversations.history":
+            return self._history_page(channel, args)
         if method == "conversations.info":
             ch = self._channels.get(channel)
             if ch is not None:
