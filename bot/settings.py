@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class SettingsError(Exception):
@@ -81,10 +83,13 @@ class Settings:
             usable = parts.scheme in ("http", "https") and bool(parts.hostname)
         except ValueError:  # such as an unclosed [IPv6 address
             usable = False
+        shown = without_credentials(api_url)
         if not usable:
             raise SettingsError(
-                f"SLACK_API_URL must be a full URL starting with https://, such as {DEFAULT_API_URL} (got “{api_url}”)"
+                f"SLACK_API_URL must be a full URL starting with https://, such as {DEFAULT_API_URL} (got “{shown}”)"
             )
+        if shown != api_url:  # Slack's client can't send them, and its errors would print them
+            raise SettingsError(f"SLACK_API_URL must not hold a user name or password (got “{shown}”): remove them")
         if not api_url.endswith("/"):
             api_url += "/"
         grace = _number(env, "COPROD_GRACE_HOURS", DEFAULT_GRACE_HOURS)
@@ -106,6 +111,16 @@ class Settings:
             tick_seconds=tick,
             log_level=log_level,
         )
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with anything that could be a user name or password (before its last @) replaced by "…",
+    however malformed the rest is."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme = SCHEME.match(head)
+    return f"{scheme.group(0) if scheme else ''}…@{tail}"
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
