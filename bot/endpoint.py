@@ -2,8 +2,8 @@
 
 Each request is read once: the signature is checked on the raw body (a 401 before anything is
 parsed), the body is parsed once into the request Bolt dispatches, and a signed body Slack could not
-have sent (not UTF-8, not JSON, not an object, fields of the wrong type) is a 400, never a 500. Bolt
-neither checks the signature again nor parses again. Waitress refuses bodies over the size limit (413).
+have sent (not UTF-8, not JSON, nested too deep, not an object, fields of the wrong type) is a 400, never a
+500. Bolt neither checks the signature again nor parses again. Waitress refuses bodies over the size limit (413).
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ class GuardedRequestHandler(SlackRequestHandler):
         try:
             bolt_request = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
             problem = payload_problem(bolt_request.body)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # RecursionError: JSON nested thousands deep, which the parser refuses by running out of stack.
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             problem = type(exc).__name__
         if problem:
             log.warning("refused a signed request that is not a Slack payload (%s)", problem)
