@@ -1,7 +1,8 @@
 """`coprod run`: one process holding the scheduler and the Slack connection.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler). Socket Mode needs no public URL.
+that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py).
+Socket Mode needs no public URL.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from waitress import create_server, wasyncore
-from waitress.server import BaseWSGIServer
+from waitress import wasyncore
 
 from bot.app import build_app, make_client
 from bot.catalog import load_catalog
 from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
 from bot.jobs import Dispatcher
+from bot.server import SlowClientSafeServer, make_server
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -71,7 +71,7 @@ class Runtime:
         self.app = build_app(settings, self.deps, self.client, self.executor)
         self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-        self.server: BaseWSGIServer | None = None
+        self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
@@ -92,16 +92,11 @@ class Runtime:
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
 
-    def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> BaseWSGIServer:
-        self.server = server = create_server(
+    def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
+        self.server = server = make_server(
             wsgi_app(self.app, self.store, self.settings.signing_secret),
             host=host,
             port=self.settings.port if port is None else port,
-            threads=8,
-            ident="coprod",
-            clear_untrusted_proxy_headers=True,
-            # Slack's payloads are a few kilobytes; nobody gets to make us read a gigabyte.
-            max_request_body_size=MAX_BODY,
         )
         return server
 
