@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 
 from bot.app import build_app, make_client
@@ -30,6 +31,39 @@ from bot.settings import Settings, SettingsError
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+# Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
+TOKEN_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "not_allowed_token_type",
+    "missing_scope",
+}
+BOT_TOKEN_FIX = (
+    "reinstall the app to your workspace (OAuth & Permissions page) and copy its Bot User OAuth Token (xoxb-…) "
+    "into .env"
+)
+APP_TOKEN_FIX = (
+    "generate a new app-level token with the connections:write scope (Basic Information page) and copy it "
+    "(xapp-…) into .env"
+)
+
+
+def _refused(name: str, exc: SlackApiError, fix: str) -> str:
+    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+    error = error if isinstance(error, str) and error else f"HTTP {exc.response.status_code}"
+    if error in TOKEN_ERRORS:
+        return f"Slack refused {name} ({error}): {fix}"
+    return f"Slack could not check {name} ({error}): try again in a few minutes"
+
+
+def _unreachable(api_url: str, exc: OSError) -> str:
+    reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+    return f"cannot reach Slack at {api_url} ({reason}): check the network, or SLACK_API_URL"
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -115,9 +149,32 @@ class Runtime:
         return int(self.server.socket.getsockname()[1])
 
     def start_socket_mode(self) -> None:
-        """Connect out to Slack over a WebSocket (no public URL needed); stop() disconnects."""
-        self.socket_handler = SocketModeHandler(self.app, self.settings.app_token)
-        self.socket_handler.connect()
+        """Connect out to Slack over a WebSocket (no public URL needed); stop() disconnects. Both tokens are
+        tried first: one Slack refuses is a SettingsError naming it and what to do."""
+        url = self._socket_mode_url()
+        handler = SocketModeHandler(self.app, self.settings.app_token)
+        handler.client.wss_uri = url  # the client connects there first, and asks for a new one to reconnect
+        self.socket_handler = handler
+        handler.connect()
+
+    def _socket_mode_url(self) -> str:
+        """Check the bot token (auth.test) and the app-level token (apps.connections.open, whose answer is
+        where to connect)."""
+        try:
+            self.client.auth_test()
+        except SlackApiError as exc:
+            raise SettingsError(_refused("SLACK_BOT_TOKEN", exc, BOT_TOKEN_FIX)) from None
+        except OSError as exc:
+            raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        try:
+            url = self.client.apps_connections_open(app_token=self.settings.app_token or "").get("url")
+        except SlackApiError as exc:
+            raise SettingsError(_refused("SLACK_APP_TOKEN", exc, APP_TOKEN_FIX)) from None
+        except OSError as exc:
+            raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        if not isinstance(url, str) or not url:
+            raise SettingsError("Slack gave no Socket Mode address (apps.connections.open): try again in a minute")
+        return url
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every acknowledged request's follow-up work has run (delayed count updates run now).
@@ -171,8 +228,16 @@ def run(http: bool = False) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    if not settings.socket_mode:
-        try:  # bind first: a port in use is a start-up error, before anything is scheduled
+    # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything
+    # is scheduled.
+    if settings.socket_mode:
+        try:
+            runtime.start_socket_mode()
+        except BaseException:  # a refused token, or SIGTERM while connecting
+            runtime.stop()
+            raise
+    else:
+        try:
             runtime.make_server()
         except OSError as exc:
             runtime.stop()
@@ -182,7 +247,6 @@ def run(http: bool = False) -> int:
     runtime.start_scheduler()
     try:
         if settings.socket_mode:
-            runtime.start_socket_mode()
             log.info("coprod is running in Socket Mode")
             stopping.wait()
         else:
