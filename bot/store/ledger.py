@@ -98,7 +98,10 @@ class Ledger:
         """Write the time of this health check over the last one's (one meta row: the file doesn't grow),
         committed as every write is; waits at most ``wait`` seconds for another process's write lock.
         StoreError with SQLite's short reason when the database can't be written."""
-        conn = self.db.conn
+        try:
+            conn = self.db.conn
+        except StoreError:
+            raise StoreError("the database is closed") from None
         conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         try:
             self.set_meta(HEALTH_KEY, str(now))
