@@ -44,7 +44,8 @@ class _Connection:
 
     def step(self) -> None:
         if self.trickle:
-            self._send(HEADER_BYTES[self.sent % len(HEADER_BYTES) :][:1])
+            i = self.sent % len(HEADER_BYTES)
+            self._send(HEADER_BYTES[i : i + 1])
             self.sent += 1
 
     def close(self) -> None:
