@@ -7,8 +7,8 @@ For each mode, two subprocesses on this machine, each with its own Slack stand-i
 a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (tests/support/socket_mode_sim.py):
 
 - **bare**: a Bolt app configured as coprod is in that mode, whose ``rate:`` action listener only calls
-  ``ack()``. HTTP: ``process_before_response=True``, signature verification on, served by waitress with
-  8 threads as coprod is. Socket Mode: Bolt's defaults (``process_before_response=False``, its built-in
+  ``ack()``. HTTP: ``process_before_response=True``, signature verification on, served by waitress as
+  coprod is (bot/server.py). Socket Mode: Bolt's defaults (``process_before_response=False``, its built-in
   Socket Mode client), as coprod.
 - **coprod**: ``coprod run --http``, or ``coprod run`` with an app token (Socket Mode). It checks the
   check-in, commits the answer (``synchronous = FULL``), acks, then replies on its follow-up workers (a
@@ -97,9 +97,8 @@ def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) ->
         return
 
     from slack_bolt.adapter.wsgi import SlackRequestHandler
-    from waitress import create_server
 
-    from bot.runtime import MAX_BODY
+    from bot.server import make_server
 
     slack = SlackRequestHandler(app, path="/slack/events")
 
@@ -109,15 +108,7 @@ def serve_bare(mode: str, api_url: str, port: int | None, sync: bool = False) ->
             return [b"ok\n"]
         return slack(environ, start_response)
 
-    server = create_server(
-        application,
-        host="127.0.0.1",
-        port=port,
-        threads=8,
-        ident="bare",
-        clear_untrusted_proxy_headers=True,
-        max_request_body_size=MAX_BODY,
-    )
+    server = make_server(application, host="127.0.0.1", port=port)  # served as coprod is
 
     def on_term(signum, frame):
         raise SystemExit(0)

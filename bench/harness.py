@@ -29,6 +29,7 @@ import math
 import os
 import platform
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -172,6 +173,16 @@ def machine() -> dict[str, str]:
         "libraries": ", ".join(versions),
         "load average": loadavg(),
     }
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS (VmHWM), KiB. Unlike ru_maxrss it starts afresh at exec: Linux carries
+    ru_maxrss over from the forking parent, so a child of a big parent would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def print_machine(file=None) -> None:

@@ -375,23 +375,13 @@ def export_once(store: Store, catalog: Catalog, team: str) -> tuple[float, int, 
     return (time.perf_counter() - t0) * 1000, rows, buf.tell()
 
 
-def _hwm_kib() -> int:
-    """This process's peak RSS (VmHWM), KiB. Unlike ru_maxrss it starts afresh at exec: Linux carries
-    ru_maxrss over from the forking parent, so a child of a big parent would report the parent's peak."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def export_child(path: str, team: str) -> None:
     """Run in a fresh process: open the store, export one workspace, report peak RSS (KiB)."""
     catalog = load_catalog()
     store = Store.open(path)
-    base = _hwm_kib()
+    base = h.peak_rss_kib()
     ms, rows, size = export_once(store, catalog, team)
-    peak = _hwm_kib()
+    peak = h.peak_rss_kib()
     print(json.dumps({"ms": ms, "rows": rows, "bytes": size, "rss_before_kib": base, "rss_peak_kib": peak}))
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
 from bot import __version__
 from bot.catalog import Catalog, CatalogError, load_catalog
-from bot.settings import SettingsError, facilitators_path_from_env, store_settings_from_env
-from bot.store import Store, StoreError
+from bot.settings import SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
+from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
 EXIT_USAGE = 2  # the command line itself is wrong
@@ -48,10 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--channel", help="only this channel id (C…)")
     exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
 
+    pic = sub.add_parser("picture", help="draw a partnership's coverage picture (PNG) without Slack")
+    pic.add_argument("--team", required=True, help="Slack workspace id (T…)")
+    pic.add_argument("--channel", required=True, help="Slack channel id (C…)")
+    pic.add_argument("--weeks", type=_weeks, default=26, help="how far back, in weeks (default 26)")
+    pic.add_argument("--out", required=True, help="the PNG file to write, e.g. coverage.png")
+
+    rep = sub.add_parser("report", help="write a partnership's report for funders (one HTML file)")
+    rep.add_argument("--team", required=True, help="Slack workspace id (T…)")
+    rep.add_argument("--channel", required=True, help="Slack channel id (C…)")
+    rep.add_argument("--since", type=_day, help="first day, YYYY-MM-DD (default: when the partnership began)")
+    rep.add_argument("--until", type=_day, help="last day, YYYY-MM-DD (default: today)")
+    rep.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="action", parser_class=_Parser, required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the database at COPROD_DB")
     return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a day is written YYYY-MM-DD, like 2027-01-04, not “{text}”") from None
 
 
 def _weeks(text: str) -> int:
@@ -74,12 +95,19 @@ def main(argv: list[str] | None = None) -> int:
             return _summary(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "picture":
+            return _picture(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "db":
             return _db_upgrade()
         parser.print_help()
         return 0
     except UsageError as exc:
         print(f"coprod: {exc} (see coprod {args.command} --help)", file=sys.stderr)
+        return EXIT_USAGE
+    except TokenRefused as exc:
+        print(f"coprod: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (CatalogError, StoreError, SettingsError) as exc:
         print(f"coprod: {exc}", file=sys.stderr)
@@ -146,6 +174,55 @@ def _export(args: argparse.Namespace) -> int:
     records = export_records(store, catalog, args.team, args.channel, now=now)
     (write_json if args.format == "json" else write_csv)(records, sys.stdout)
     print(export_note(store, args.team, args.channel, now=now), file=sys.stderr)
+    return 0
+
+
+def _partnership(store: Store, team: str, channel: str) -> Partnership:
+    partnership = store.partnerships.get(team, channel)
+    if partnership is None:
+        raise StoreError(f"no partnership for channel {channel} in workspace {team} in {store.path}")
+    return partnership
+
+
+def _write_private(path: str, data: bytes) -> None:
+    """Write a file only its owner can read (it describes a partnership)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise StoreError(f"can't write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+
+
+def _picture(args: argparse.Namespace) -> int:
+    from bot.reports import coverage_picture, picture_period
+
+    catalog = load_catalog(facilitators_path_from_env())
+    store = _open_store()
+    p = _partnership(store, args.team, args.channel)
+    now = datetime.now(UTC)
+    start, end = picture_period(p, now, weeks=args.weeks)
+    png, alt = coverage_picture(store, catalog, p, start=start, end=end, now=now)
+    _write_private(args.out, png)
+    print(f"{args.out}: {alt}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bot.coverage import utc
+    from bot.reports import partnership_report
+
+    catalog = load_catalog(facilitators_path_from_env())
+    store = _open_store()
+    p = _partnership(store, args.team, args.channel)
+    now = datetime.now(UTC)
+    since = utc(args.since, p.timezone) if args.since else None
+    until = utc(args.until + timedelta(days=1), p.timezone) if args.until else None
+    if since and until and since >= until:
+        raise UsageError("--since must be a day before --until")
+    html = partnership_report(store, catalog, p, now=now, since=since, until=min(until, now) if until else None)
+    _write_private(args.out, html.encode("utf-8"))
+    print(f"{args.out}: the report of {args.channel}")
     return 0
 
 

@@ -39,6 +39,7 @@ EXAMPLES = (
     ("checkin organisational", "ask about a level, or a practice by its id"),
     ("summary", "how are we doing? (only you see it)"),
     ("summary group weeks 12", "one level, over the last 12 weeks"),
+    ("summary picture", "a picture of the last six months, sent to you privately"),
     ("schedule checkins weekly Tuesday 10:00", "a check-in every Tuesday at 10:00"),
     ("schedule summary monthly Friday 15:00", "a summary on the first Friday of each month"),
     ("schedule reflexivity fortnightly Monday 09:30", "a private reflection prompt for each member"),
@@ -52,6 +53,7 @@ EXAMPLES = (
     ("timezone Europe/London", "the partnership's timezone"),
     ("retention 24", "delete comments older than 24 months (or retention off)"),
     ("export", "download every answer as a file (coordinators)"),
+    ("report since 2026-01-01", "a report for funders (GRIPP2), sent to you as a file (coordinators)"),
     ("forget-me", "erase your own answers and settings"),
 )
 
@@ -74,6 +76,16 @@ class CheckinNow:
 class ShowSummary:
     level: Level | None = None
     weeks: int | None = None
+
+
+@dataclass(frozen=True)
+class ShowPicture:
+    pass
+
+
+@dataclass(frozen=True)
+class Report:
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +157,8 @@ Command = (
     Help
     | CheckinNow
     | ShowSummary
+    | ShowPicture
+    | Report
     | SetSchedule
     | StopSchedule
     | SetMeeting
@@ -172,6 +186,7 @@ COORDINATOR_ONLY = {
     SetTimezone: "change the timezone",
     SetRetention: "change how long comments are kept",
     Export: "export the answers",
+    Report: "make the report for funders",
 }
 
 
@@ -233,7 +248,11 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb in ("checkin", "check-in"):
         return CheckinNow(_target(catalog, rest, "level or practice") if rest else None)
     if verb == "summary":
+        if [w.lower() for w in rest] in (["picture"], ["pic"], ["chart"]):
+            return ShowPicture()
         return _summary(rest, catalog)
+    if verb == "report":
+        return _report(rest, today)
     if verb == "schedule":
         usage = "schedule checkins|summary|reflexivity weekly|fortnightly|monthly <day> <HH:MM>  (or … off)"
         if not rest or rest[0].lower() not in SCHEDULE_KINDS:
@@ -286,6 +305,21 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
         _extra(rest, "forget-me")
         return ForgetMe()
     raise UsageError(f"I don't know “{words[0]}”. Try `/coprod help` to see what I can do")
+
+
+def _report(rest: list[str], today: date) -> Report:
+    usage = "Use: `/coprod report` or `/coprod report since 2026-01-01`"
+    if not rest:
+        return Report()
+    if len(rest) != 2 or rest[0].lower() != "since":
+        raise UsageError(usage)
+    try:
+        since = date.fromisoformat(rest[1])
+    except ValueError:
+        raise UsageError(f"“{rest[1]}” is not a date I can read. {usage}") from None
+    if since >= today:
+        raise UsageError(f"“{rest[1]}” is not before today. {usage}")
+    return Report(since)
 
 
 def _summary(rest: list[str], catalog: Catalog) -> ShowSummary:

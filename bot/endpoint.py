@@ -2,13 +2,17 @@
 
 Each request is read once: the signature is checked on the raw body (a 401 before anything is
 parsed), the body is parsed once into the request Bolt dispatches, and a signed body Slack could not
-have sent (not UTF-8, not JSON, not an object, fields of the wrong type) is a 400, never a 500. Bolt
-neither checks the signature again nor parses again. Waitress refuses bodies over the size limit (413).
+have sent (not UTF-8, not JSON, nested too deep, not an object, fields of the wrong type) is a 400, never a
+500. Bolt neither checks the signature again nor parses again. Waitress refuses bodies over the size limit
+(413). `/healthz` is ok only while the database can be written (:class:`Health`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
+import time
 from collections.abc import Callable
 
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -17,9 +21,11 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest as Request
 from slack_sdk.signature import SignatureVerifier
 
 from bot.listeners.payloads import payload_problem
-from bot.store import Store
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+HEALTH_EVERY = 1.0  # seconds: at most one probe write a second, however often /healthz is asked
+HEALTH_WAIT = 2.0  # seconds the probe waits for another process's write lock before saying so
 
 
 class GuardedRequestHandler(SlackRequestHandler):
@@ -51,7 +57,8 @@ class GuardedRequestHandler(SlackRequestHandler):
         try:
             bolt_request = BoltRequest(body=raw.decode("utf-8"), query=request.query_string, headers=headers)
             problem = payload_problem(bolt_request.body)
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # RecursionError: JSON nested thousands deep, which the parser refuses by running out of stack.
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             problem = type(exc).__name__
         if problem:
             log.warning("refused a signed request that is not a Slack payload (%s)", problem)
@@ -59,16 +66,52 @@ class GuardedRequestHandler(SlackRequestHandler):
         return self.app.dispatch(bolt_request)
 
 
+class Health:
+    """Whether coprod can do its work: the database must take a write, not only answer a read.
+
+    A probe writes one row (the store's ``prove_writable``) at most every ``every`` seconds; a request in
+    between, or while a probe is running, gets the last probe's answer, so a flood of /healthz is neither a
+    flood of writes nor of waiting threads."""
+
+    def __init__(self, store: Store, every: float = HEALTH_EVERY, wait: float = HEALTH_WAIT):
+        self.store, self.every, self.wait = store, every, wait
+        self._probing = threading.Lock()
+        self._checked = -math.inf
+        self._problem: str | None = "not checked yet"
+
+    def problem(self) -> str | None:
+        """None when healthy, else a short reason."""
+        if self._probing.acquire(blocking=False):
+            try:
+                if time.monotonic() - self._checked >= self.every:
+                    self._problem = self._probe()
+                    self._checked = time.monotonic()
+            finally:
+                self._probing.release()
+        return self._problem
+
+    def _probe(self) -> str | None:
+        try:
+            self.store.ledger.prove_writable(now=int(time.time()), wait=self.wait)
+        except StoreError as exc:
+            log.warning("health check: %s", exc)
+            return str(exc)
+        except Exception as exc:  # the database is what we need to be healthy
+            log.warning("health check: the database is unavailable (%s)", type(exc).__name__)
+            return "the database is unavailable"
+        return None
+
+
 def wsgi_app(app: App, store: Store, signing_secret: str | None = None) -> Callable:
     slack = GuardedRequestHandler(app, signing_secret, path="/slack/events")
+    health = Health(store)
 
     def application(environ, start_response):
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            try:
-                store.ledger.meta("responder_key")
-                status, body = "200 OK", b"ok\n"
-            except Exception:  # the database is what we need to be healthy
-                status, body = "503 Service Unavailable", b"database unavailable\n"
+            problem = health.problem()
+            status, body = (
+                ("200 OK", b"ok\n") if problem is None else ("503 Service Unavailable", f"{problem}\n".encode())
+            )
             start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
             return [body]
         return slack(environ, start_response)

@@ -137,7 +137,9 @@ class Dispatcher:
         if kind == "checkins":
             posts.post_checkin(self.deps, self.client, p, scheduled=True, key=key)
         elif kind == "summary":
-            posts.post_summary(self.deps, self.client, p, title="Our regular summary: how we're doing", key=key)
+            posts.post_summary(
+                self.deps, self.client, p, title="Our regular summary: how we're doing", key=key, picture=True
+            )
         elif kind == "reflexivity":
             posts.send_reflexivity(self.deps, self.client, p, key=key)
         elif kind == "meeting":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.blocks import MESSAGE_BLOCKS_MAX, button, context, escape, header, section
+from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
 from bot.messages import paused_text
 from bot.summary import LevelSummary, Summary, format_mean
@@ -97,6 +97,7 @@ class HomeItem:
     paused: str | None  # why the schedules are paused
     coordinator: bool  # may use the coordinator buttons
     reflexivity_on: bool  # gets reflection prompts
+    picture: tuple[str, str] | None = None  # (Slack file id, alt text) of the last coverage picture shared
 
 
 def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
@@ -126,6 +127,9 @@ def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
             for flag in s.flags:
                 line += f"\n      :warning: {escape(flag.facilitator.text)}: neglected: {flag.reason}"
             blocks.append(section(line))
+        if item.picture:
+            file_id, alt = item.picture
+            blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": clip(alt, 2000)})
         upcoming = []
         for kind in ("checkins", "summary", "meeting"):
             when = item.next.get(kind)

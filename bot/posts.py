@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot import delivery, messages, overview, rotation
 from bot.catalog import Facilitator, Level
 from bot.deps import Deps
-from bot.reports import partnership_summary
+from bot.reports import coverage_picture, partnership_summary, picture_period
 from bot.store import Partnership
 
 PAUSE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
@@ -129,7 +129,9 @@ def post_summary(
     weeks: int | None = None,
     level_id: str | None = None,
     key: delivery.PostKey | None = None,
+    picture: bool = False,
 ) -> None:
+    """Post the summary to the channel; ``picture``: share the coverage picture under it (scheduled summaries)."""
     result = partnership_summary(deps.store, deps.catalog, p, now=deps.now(), weeks=weeks, level_id=level_id)
     delivery.deliver(
         client,
@@ -138,6 +140,31 @@ def post_summary(
         text=overview.summary_text(result),
         blocks=overview.summary_blocks(result, p.timezone, title=title),
     )
+    if picture:
+        share_picture(deps, client, p)
+
+
+def share_picture(deps: Deps, client: WebClient, p: Partnership) -> None:
+    """Share the coverage picture in the channel, and remember it for App Home. A picture that can't be drawn
+    or shared is logged and left out: the summary it goes with is already posted."""
+    now = deps.now()
+    start, end = picture_period(p, now)
+    try:
+        png, alt = coverage_picture(deps.store, deps.catalog, p, start=start, end=end, now=now)
+        shared = client.files_upload_v2(
+            channel=p.channel_id,
+            file=png,
+            filename="coprod-coverage.png",
+            title="How we looked after each level",
+            alt_txt=alt,
+            request_file_info=False,
+        )
+        file_id = str((shared.get("files") or [{}])[0].get("id") or "")
+    except (SlackApiError, OSError, ValueError) as exc:
+        log.warning("could not share the coverage picture for team %s channel %s: %s", p.team_id, p.channel_id, exc)
+        return
+    if file_id:
+        deps.store.partnerships.set_picture(p, file_id=file_id, alt_text=alt, now=deps.stamp())
 
 
 def post_meeting_reminder(

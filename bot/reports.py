@@ -1,4 +1,5 @@
-"""Reports assembled from the store: a partnership's level summary and the answers export."""
+"""Reports assembled from the store: a partnership's level summary, the answers export, the coverage
+picture and the funder's report."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from bot import coverage, gripp_report
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
 from bot.store.answers import EXPORT_COLUMNS
+from bot.store.records import ReportInputs
 
 # The store's export columns, with the practice's words beside its id.
 EXPORT_FIELDS = (*EXPORT_COLUMNS[:3], "text", *EXPORT_COLUMNS[3:])
@@ -112,3 +115,77 @@ def write_json(records: Iterable[dict], out: TextIO) -> int:
     json.dump([{k: r.get(k) for k in EXPORT_FIELDS} for r in rows], out, ensure_ascii=False, indent=1)
     out.write("\n")
     return len(rows)
+
+
+def coverage_grid(
+    store: Store, catalog: Catalog, p: Partnership, *, start: datetime, end: datetime, now: datetime
+) -> tuple[coverage.Grid, ReportInputs]:
+    """The coverage grid of [start, end), and the facts it was made from."""
+    # Up to and including ``end``'s second, as the summary counts up to and including now.
+    seen = store.activity.report_inputs(
+        p, since=int(start.timestamp()), until=int(end.timestamp()) + 1, now=int(now.timestamp())
+    )
+    grid = coverage.build(
+        catalog, seen.asked, start=start, end=end, timezone=p.timezone, marks={"Meetings held": seen.meetings}
+    )
+    return grid, seen
+
+
+def coverage_picture(
+    store: Store, catalog: Catalog, p: Partnership, *, start: datetime, end: datetime, now: datetime
+) -> tuple[bytes, str]:
+    """The coverage picture of [start, end) as PNG bytes, and its alt text."""
+    from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
+
+    grid, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    return picture.draw(grid), coverage.alt_text(grid)
+
+
+PICTURE_WEEKS = 26
+
+
+def picture_period(p: Partnership, now: datetime, *, weeks: int = PICTURE_WEEKS) -> tuple[datetime, datetime]:
+    """What a coverage picture shows by default: the last ``weeks`` weeks, not before the partnership began."""
+    began = datetime.fromtimestamp(p.created_at, UTC)
+    return max(now - timedelta(weeks=weeks), min(began, now - timedelta(weeks=4))), now
+
+
+def report_period(
+    p: Partnership, since: datetime | None, until: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    """The report's period: from ``since`` (default: when the partnership began) to ``until`` (default: now)."""
+    return since or datetime.fromtimestamp(p.created_at, UTC), until or now
+
+
+def partnership_report(
+    store: Store,
+    catalog: Catalog,
+    p: Partnership,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> str:
+    """The funder's report of one partnership, as one self-contained HTML file."""
+    from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
+
+    start, end = report_period(p, since, until, now)
+    grid, seen = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    facts = gripp_report.ReportFacts(
+        channel=p.channel_id,
+        timezone=p.timezone,
+        start=start,
+        end=end,
+        made=now,
+        k=p.k,
+        members=p.member_count,
+        asked=seen.asked,
+        meetings=seen.meetings,
+        people=seen.people,
+        role_answers=seen.role_answers,
+        role_sizes=seen.role_sizes,
+        reflexivity_optouts=seen.reflexivity_optouts,
+        picture_png=picture.draw(grid),
+        picture_alt=coverage.alt_text(grid),
+    )
+    return gripp_report.render(facts, catalog)

@@ -1,7 +1,8 @@
 """`coprod run`: one process holding the scheduler and the Slack connection.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler). Socket Mode needs no public URL.
+that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py).
+Socket Mode needs no public URL.
 """
 
 from __future__ import annotations
@@ -17,19 +18,52 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from waitress import create_server, wasyncore
-from waitress.server import BaseWSGIServer
+from slack_sdk.errors import SlackApiError
+from waitress import wasyncore
 
 from bot.app import build_app, make_client
 from bot.catalog import load_catalog
 from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
 from bot.jobs import Dispatcher
-from bot.settings import Settings, SettingsError
+from bot.server import SlowClientSafeServer, make_server
+from bot.settings import Settings, SettingsError, TokenRefused
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
+
+
+# Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
+TOKEN_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "token_expired",
+    "account_inactive",
+    "not_allowed_token_type",
+    "missing_scope",
+}
+BOT_TOKEN_FIX = (
+    "reinstall the app to your workspace (OAuth & Permissions page) and copy its Bot User OAuth Token (xoxb-…) "
+    "into .env"
+)
+APP_TOKEN_FIX = (
+    "generate a new app-level token with the connections:write scope (Basic Information page) and copy it "
+    "(xapp-…) into .env"
+)
+
+
+def _refused(name: str, exc: SlackApiError, fix: str) -> str:
+    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+    error = error if isinstance(error, str) and error else f"HTTP {exc.response.status_code}"
+    if error in TOKEN_ERRORS:
+        return f"Slack refused {name} ({error}): {fix}"
+    return f"Slack could not check {name} ({error}): try again in a few minutes"
+
+
+def _unreachable(api_url: str, exc: OSError) -> str:
+    reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+    return f"cannot reach Slack at {api_url} ({reason}): check the network, or SLACK_API_URL"
 
 
 class ListenerExecutor(ThreadPoolExecutor):
@@ -73,7 +107,7 @@ class Runtime:
         self.app = build_app(settings, self.deps, self.client, self.executor)
         self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
-        self.server: BaseWSGIServer | None = None
+        self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
@@ -94,16 +128,11 @@ class Runtime:
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
 
-    def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> BaseWSGIServer:
-        self.server = server = create_server(
+    def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
+        self.server = server = make_server(
             wsgi_app(self.app, self.store, self.settings.signing_secret),
             host=host,
             port=self.settings.port if port is None else port,
-            threads=8,
-            ident="coprod",
-            clear_untrusted_proxy_headers=True,
-            # Slack's payloads are a few kilobytes; nobody gets to make us read a gigabyte.
-            max_request_body_size=MAX_BODY,
         )
         return server
 
@@ -122,9 +151,32 @@ class Runtime:
         return int(self.server.socket.getsockname()[1])
 
     def start_socket_mode(self) -> None:
-        """Connect out to Slack over a WebSocket (no public URL needed); stop() disconnects."""
-        self.socket_handler = SocketModeHandler(self.app, self.settings.app_token)
-        self.socket_handler.connect()
+        """Connect out to Slack over a WebSocket (no public URL needed); stop() disconnects. Both tokens are
+        tried first: one Slack refuses is a TokenRefused naming it and what to do."""
+        url = self._socket_mode_url()
+        handler = SocketModeHandler(self.app, self.settings.app_token)
+        handler.client.wss_uri = url  # the client connects there first, and asks for a new one to reconnect
+        self.socket_handler = handler
+        handler.connect()
+
+    def _socket_mode_url(self) -> str:
+        """Check the bot token (auth.test) and the app-level token (apps.connections.open, whose answer is
+        where to connect)."""
+        try:
+            self.client.auth_test()
+        except SlackApiError as exc:
+            raise TokenRefused(_refused("SLACK_BOT_TOKEN", exc, BOT_TOKEN_FIX)) from None
+        except OSError as exc:
+            raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        try:
+            url = self.client.apps_connections_open(app_token=self.settings.app_token or "").get("url")
+        except SlackApiError as exc:
+            raise TokenRefused(_refused("SLACK_APP_TOKEN", exc, APP_TOKEN_FIX)) from None
+        except OSError as exc:
+            raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        if not isinstance(url, str) or not url:
+            raise SettingsError("Slack gave no Socket Mode address (apps.connections.open): try again in a minute")
+        return url
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every acknowledged request's follow-up work has run (delayed count updates run now).
@@ -178,8 +230,16 @@ def run(http: bool = False) -> int:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    if not settings.socket_mode:
-        try:  # bind first: a port in use is a start-up error, before anything is scheduled
+    # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything
+    # is scheduled.
+    if settings.socket_mode:
+        try:
+            runtime.start_socket_mode()
+        except BaseException:  # a refused token, or SIGTERM while connecting
+            runtime.stop()
+            raise
+    else:
+        try:
             runtime.make_server()
         except OSError as exc:
             runtime.stop()
@@ -189,7 +249,6 @@ def run(http: bool = False) -> int:
     runtime.start_scheduler()
     try:
         if settings.socket_mode:
-            runtime.start_socket_mode()
             log.info("coprod is running in Socket Mode")
             stopping.wait()
         else:

@@ -18,10 +18,15 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
 YES = ("1", "true", "yes", "on")
 NO = ("", "0", "false", "no", "off")
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says what to set and where to find it."""
+
+
+class TokenRefused(SettingsError):
+    """Slack refused a token coprod was given: the coordinator must give it another (exit 2, as for usage)."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,13 @@ class Settings:
             usable = parts.scheme in ("http", "https") and bool(parts.hostname)
         except ValueError:  # such as an unclosed [IPv6 address
             usable = False
+        shown = without_credentials(api_url)
         if not usable:
             raise SettingsError(
-                f"SLACK_API_URL must be a full URL starting with https://, such as {DEFAULT_API_URL} (got “{api_url}”)"
+                f"SLACK_API_URL must be a full URL starting with https://, such as {DEFAULT_API_URL} (got “{shown}”)"
             )
+        if shown != api_url:  # Slack's client can't send them, and its errors would print them
+            raise SettingsError(f"SLACK_API_URL must not hold a user name or password (got “{shown}”): remove them")
         if not api_url.endswith("/"):
             api_url += "/"
         grace = _number(env, "COPROD_GRACE_HOURS", DEFAULT_GRACE_HOURS)
@@ -114,6 +122,16 @@ class Settings:
             secret_key=_secret_key(env),
             allow_shared_db=_flag(env, "COPROD_ALLOW_SHARED_DB"),
         )
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with anything that could be a user name or password (before its last @) replaced by "…",
+    however malformed the rest is."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme = SCHEME.match(head)
+    return f"{scheme.group(0) if scheme else ''}…@{tail}"
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

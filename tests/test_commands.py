@@ -18,11 +18,13 @@ from bot.commands import (
     Help,
     LogMeeting,
     PinNext,
+    Report,
     SetMeeting,
     SetRetention,
     SetRole,
     SetSchedule,
     SetTimezone,
+    ShowPicture,
     ShowSummary,
     StopMeeting,
     StopSchedule,
@@ -32,7 +34,7 @@ from bot.commands import (
 from bot.schedule import Spec
 
 CATALOG: Catalog = load_catalog()
-TODAY = date(2024, 6, 12)
+TODAY = date(2026, 6, 12)
 MENTION = "<@U123|ann>"
 
 
@@ -47,6 +49,7 @@ EXPECTED = {
     "checkin organisational": CheckinNow(CATALOG.level("organisational")),
     "summary": ShowSummary(None, None),
     "summary group weeks 12": ShowSummary(CATALOG.level("group"), 12),
+    "summary picture": ShowPicture(),
     "schedule checkins weekly Tuesday 10:00": SetSchedule("checkins", Spec("weekly", 1, 600, TODAY)),
     "schedule summary monthly Friday 15:00": SetSchedule("summary", Spec("monthly", 4, 900, TODAY)),
     "schedule reflexivity fortnightly Monday 09:30": SetSchedule("reflexivity", Spec("fortnightly", 0, 570, TODAY)),
@@ -60,6 +63,7 @@ EXPECTED = {
     "timezone Europe/London": SetTimezone("Europe/London"),
     "retention 24": SetRetention(24),
     "export": Export(),
+    "report since 2026-01-01": Report(date(2026, 1, 1)),
     "forget-me": ForgetMe(),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 from urllib.parse import urlencode
@@ -518,6 +519,63 @@ def test_unparseable_signed_bodies_are_a_4xx(http_bot, body):
     reply = send(http_bot, body, ctype)
     assert_clean(reply)
     assert 400 <= reply.status < 500
+
+
+# ---- bodies nested deeper than Slack nests ---------------------------------------------------------
+
+
+def _with_deep_field(json_text: str, depth: int) -> str:
+    """A JSON object's text with one more field, lists nested ``depth`` deep (written as text: Python's own
+    json would recurse building it)."""
+    return f'{json_text[:-1]}, "zzz": {"[" * depth}{"]" * depth}}}'
+
+
+def deep_body(kind: str, depth: int, checkin_id: int) -> tuple[bytes, str]:
+    """A signed-ready body Slack would send, but for one field nested ``depth`` deep: a rating click (the JSON
+    in the form's ``payload`` field) or an @coprod mention (a JSON event)."""
+    if kind == "interaction":
+        click = _with_deep_field(json.dumps(_valid_click("rate", checkin_id)), depth)
+        return urlencode({"payload": click}).encode(), FORM
+    mention = {"type": "app_mention", "user": "U2", "channel": CHANNEL, "text": "<@UBOT> summary", "ts": "1.0"}
+    body, ctype = event_body(mention, event_id=f"Ev-deep-{depth}")
+    return _with_deep_field(body.decode(), depth).encode(), ctype
+
+
+def refused_quietly(bot, caplog, body: bytes, ctype: str):
+    """Send ``body``; assert it changed nothing, called Slack for nothing and logged no error; the reply."""
+    tables = (*DOMAIN_TABLES, "events_seen")
+    before, calls = snapshot(bot, tables), len(bot.stub.calls)
+    with caplog.at_level(logging.DEBUG):
+        reply = send(bot, body, ctype)
+        after = snapshot(bot, tables)
+    assert_clean(reply)
+    assert after == before
+    assert len(bot.stub.calls) == calls
+    noisy = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not noisy, [(r.name, r.getMessage()[:200]) for r in noisy]
+    return reply
+
+
+@pytest.mark.parametrize("depth", [100_000, 1_000, 70])
+@pytest.mark.parametrize("kind", ["interaction", "event"])
+def test_a_signed_body_nested_too_deep_is_a_400_with_no_traceback(http_bot, caplog, kind, depth):
+    """Issue 8: a correctly signed body nested 100,000 levels deep was a 500 with a traceback in the log.
+    However deep (past the parser's stack or past what Slack ever nests), it is a 400 that stores nothing."""
+    bot = http_bot
+    reply = refused_quietly(bot, caplog, *deep_body(kind, depth, ensure_checkin(bot)))
+    assert reply.status == 400
+
+
+@pytest.mark.parametrize("kind", ["interaction", "event"])
+def test_a_payload_nested_too_deep_is_refused_in_both_modes(bot, caplog, kind):
+    """The same limit in Socket Mode (Slack's JSON, already parsed): acknowledged, so Slack doesn't resend it,
+    and otherwise ignored. Nested a few levels only, the same click is stored."""
+    checkin_id = ensure_checkin(bot)
+    reply = refused_quietly(bot, caplog, *deep_body(kind, 200, checkin_id))
+    assert reply.status == 400 if bot.mode == "http" else reply.acknowledged
+    if kind == "interaction":
+        assert send(bot, *deep_body(kind, 3, checkin_id)).status == 200
+        assert bot.store.answers.response_count(TEAM, checkin_id) == 2
 
 
 # ---- signatures -------------------------------------------------------------------------------------

@@ -97,6 +97,31 @@ def test_api_url_gets_a_trailing_slash(url: str, expected: str) -> None:
     assert Settings.from_env({**HTTP, "SLACK_API_URL": url}).api_url == expected
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://alice:s3cret-pw@slack.com/api/",
+        "https://alice:s3cret-pw@/api/",
+        "http://alice:s3cret-pw@[::1/api/",
+        "alice:s3cret-pw@slack.com/api",
+        "https://alice:s3c/ret-pw@slack.com/api/",
+        "https://alice:s3c@ret-pw@slack.com/api/",
+        # Well formed, but Slack's client can't send credentials, and its error messages print the URL.
+        "https://alice:s3cret-pw@slack.com/api/",
+        "https://alice@slack.com/api/",
+    ],
+)
+def test_api_url_with_a_password_is_refused_without_echoing_it(url: str) -> None:
+    """An SLACK_API_URL holding a user name or password is refused, and the message shows neither (issue 8)."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**HTTP, "SLACK_API_URL": url})
+    message = str(caught.value)
+    assert "SLACK_API_URL" in message
+    assert "\n" not in message
+    assert "alice" not in message
+    assert "s3c" not in message and "ret-pw" not in message
+
+
 def test_paths_come_from_the_environment() -> None:
     """COPROD_DB and COPROD_FACILITATORS are taken as given, surrounding spaces trimmed."""
     s = Settings.from_env({**HTTP, "COPROD_DB": " /data/c.db ", "COPROD_FACILITATORS": "/data/mine.json"})

@@ -57,6 +57,7 @@ def test_help_lists_every_command_with_an_example(bot):
         "timezone",
         "retention",
         "export",
+        "report",
         "forget-me",
     }
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}

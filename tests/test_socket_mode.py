@@ -130,3 +130,59 @@ def test_socket_mode_answers_a_slash_command_and_stops_on_sigterm(running):
     reply = slack.command("help", user=ANN, channel=CHANNEL)
     assert "checkin" in json.dumps(reply.json())
     assert stub.calls_to("apps.connections.open")
+
+
+@pytest.mark.parametrize(
+    ("method", "error", "named", "says"),
+    [
+        ("apps.connections.open", "token_revoked", "SLACK_APP_TOKEN", "app-level token"),
+        ("apps.connections.open", "invalid_auth", "SLACK_APP_TOKEN", "app-level token"),
+        ("auth.test", "token_revoked", "SLACK_BOT_TOKEN", "Bot User OAuth Token"),
+        ("auth.test", "invalid_auth", "SLACK_BOT_TOKEN", "Bot User OAuth Token"),
+        ("apps.connections.open", "internal_error", "SLACK_APP_TOKEN", "try again"),
+    ],
+)
+def test_a_token_slack_refuses_at_start_is_one_line_and_exit_2(tmp_path, method, error, named, says):
+    """Issue 8: a revoked Socket Mode token gave a traceback. A token Slack refuses when coprod starts is one
+    line naming the token and what to do, exit 2 (as for a wrong command line: the coordinator must change
+    what they gave coprod), and nothing is posted."""
+    with SlackStub() as stub, SocketModeEndpoint() as endpoint:
+        stub.add_channel(CHANNEL, [ANN, BOT_USER])
+        stub.socket_mode_url = endpoint.url
+        stub.fail(method, error, times=5)
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": stub.url,
+            "COPROD_DB": str(tmp_path / "coprod.db"),
+        }
+        proc = coprod_process(["run"], env, tmp_path)
+        try:
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:  # still running: it took the refusal for a start
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 2, err
+        assert "Traceback" not in err
+        [line] = [line for line in err.splitlines() if line.startswith("coprod:")]
+        assert named in line and error in line and says in line
+        assert " ERROR " not in err
+        assert not endpoint.connected
+        assert stub.calls_to("chat.postMessage") == []
+
+
+def test_slack_out_of_reach_at_start_in_socket_mode_is_one_line_and_exit_1(tmp_path):
+    """Socket Mode needs Slack from the start: when it can't be reached, one line says so, exit 1."""
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "COPROD_DB": str(tmp_path / "coprod.db"),
+    }
+    proc = coprod_process(["run"], env, tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    [line] = [line for line in err.splitlines() if line.startswith("coprod:")]
+    assert "cannot reach Slack at http://127.0.0.1:9/api/" in line

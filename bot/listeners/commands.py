@@ -19,10 +19,19 @@ from slack_sdk.errors import SlackApiError
 from bot import commands as grammar
 from bot import messages, overview, posts
 from bot.catalog import Facilitator
+from bot.coverage import utc
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.people import known_user, look_up_user, may_coordinate
-from bot.reports import export_note, export_records, partnership_summary, write_csv
+from bot.reports import (
+    coverage_picture,
+    export_note,
+    export_records,
+    partnership_report,
+    partnership_summary,
+    picture_period,
+    write_csv,
+)
 from bot.schedule import Spec, next_fire
 from bot.store import Partnership, UserInfo
 
@@ -120,7 +129,7 @@ class Standing:
             return cls(None, False, None)  # answered without reading anything
         store = deps.store
         partnership = store.partnerships.get(req.team, req.channel)
-        if isinstance(cmd, grammar.ShowSummary):
+        if isinstance(cmd, (grammar.ShowSummary, grammar.ShowPicture)):
             return cls(partnership, False, None)
         needs_info = partnership is None or (
             grammar.is_coordinator_only(cmd) and not store.people.is_coordinator(partnership, req.user)
@@ -130,7 +139,8 @@ class Standing:
     def must_ask_slack(self, cmd: grammar.Command) -> bool:
         """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
         is), so that it must wait until after the acknowledgement."""
-        return isinstance(cmd, (grammar.CheckinNow, grammar.Export)) or (self.needs_info and self.info is None)
+        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report)
+        return isinstance(cmd, slack_work) or (self.needs_info and self.info is None)
 
 
 def _in_channel(req: Request) -> bool:
@@ -150,6 +160,8 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     partnership, info = standing.partnership, standing.info
     if isinstance(cmd, grammar.ShowSummary):
         return _summary(deps, cmd, partnership)
+    if isinstance(cmd, grammar.ShowPicture):
+        return _picture(deps, client, req, partnership)
     if info is None and standing.needs_info:
         info = look_up_user(store, client, req.team, req.user, req.now)
     if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
@@ -162,12 +174,15 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     return _apply(deps, cmd, req, partnership, client)
 
 
+NOT_SET_UP = (
+    "coprod isn't set up in this channel yet. A coordinator can start with "
+    "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`."
+)
+
+
 def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None) -> Reply:
     if partnership is None:
-        return reply(
-            "coprod isn't set up in this channel yet. A coordinator can start with "
-            "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`."
-        )
+        return reply(NOT_SET_UP)
     result = partnership_summary(
         deps.store,
         deps.catalog,
@@ -186,6 +201,8 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return None
     if isinstance(cmd, grammar.Export):
         return _export(deps, client, req)
+    if isinstance(cmd, grammar.Report):
+        return _report(deps, client, req, p, cmd)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
@@ -264,6 +281,40 @@ def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: P
         return reply(f"{who} is the only coordinator here, so I kept them. Add someone else first.")
     removed = people.remove_coordinator(p, cmd.user)
     return reply(f"Done: {who} is no longer a coordinator here." if removed else f"{who} wasn't a coordinator here.")
+
+
+def _picture(deps: Deps, client: WebClient, req: Request, p: Partnership | None) -> Reply:
+    if p is None:
+        return reply(NOT_SET_UP)
+    now = deps.now()
+    start, end = picture_period(p, now)
+    png, alt = coverage_picture(deps.store, deps.catalog, p, start=start, end=end, now=now)
+    dm = client.conversations_open(users=req.user)["channel"]["id"]
+    client.files_upload_v2(
+        channel=dm,
+        file=png,
+        filename="coprod-coverage.png",
+        title="How we looked after each level",
+        alt_txt=alt,
+        initial_comment=f"Here is the picture of <#{req.channel}> you asked for. Only you can see it here.",
+    )
+    return reply("I've sent you the picture as a direct message.")
+
+
+def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: grammar.Report) -> Reply:
+    now = deps.now()
+    since = utc(cmd.since, p.timezone) if cmd.since else None
+    html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
+    dm = client.conversations_open(users=req.user)["channel"]["id"]
+    client.files_upload_v2(
+        channel=dm,
+        content=html,
+        filename=f"coprod-report-{req.channel}.html",
+        title="coprod report for funders",
+        initial_comment=f"Here is the report of <#{req.channel}>: open it in a browser, fill in the boxes marked "
+        "“Your words”, and print it or save it as a PDF. It names nobody and quotes no comments.",
+    )
+    return reply("I've sent you the report as a direct message.")
 
 
 def _export(deps: Deps, client: WebClient, req: Request) -> Reply:

@@ -56,6 +56,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
                 paused=p.paused_reason,
                 coordinator=store.people.is_coordinator(p, user) or bool(info and info.is_admin),
                 reflexivity_on=user not in store.people.reflexivity_optouts(p),
+                picture=store.partnerships.picture(p),
             )
         )
     client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog))

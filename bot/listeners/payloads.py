@@ -9,6 +9,9 @@ TEAM_ID = re.compile(r"[TE][A-Z0-9]+")
 # The kinds of payload coprod handles; Slack sends no other kind to an app configured as manifest.json says.
 INTERACTIONS = ("block_actions", "view_submission", "view_closed")
 EVENTS = ("event_callback", "url_verification")
+# Slack's deepest payloads (rich text inside a message inside a click) nest about a dozen levels; anything
+# far deeper is not Slack's, and code that walks it could run out of stack.
+MAX_DEPTH = 64
 
 
 def dig(data: object, *keys: str) -> object:
@@ -46,6 +49,8 @@ def payload_problem(body: object) -> str | None:
     bogus id) and the fields routing reads, in the types Slack sends them."""
     if not isinstance(body, dict):
         return "not a JSON object"
+    if nested_deeper_than(body, MAX_DEPTH):
+        return f"nested more than {MAX_DEPTH} levels deep"
     kind = body.get("type")
     if "ssl_check" in body:  # Slack checking the certificate of a slash command's URL
         return None
@@ -62,6 +67,20 @@ def payload_problem(body: object) -> str | None:
     if kind in EVENTS:
         return _event_shape(body)
     return "not a kind of payload coprod handles"
+
+
+def nested_deeper_than(data: object, limit: int) -> bool:
+    """Whether lists and objects in ``data`` nest more than ``limit`` levels (walked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _identity(team: object, user: object) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.store.db import Database
-from bot.store.records import LevelActivity, Partnership, SummaryInputs
+from bot.store.records import AskedFacts, LevelActivity, Partnership, ReportInputs, SummaryInputs
 
 
 class Activity:
@@ -100,4 +100,62 @@ class Activity:
             last_meeting=self.last_meeting(p),
             answered_roles=self.answered_roles(p, since=since, until=until),
             history=self.last_asked(p),
+        )
+
+    def report_inputs(self, p: Partnership, *, since: int, until: int, now: int) -> ReportInputs:
+        """Everything the coverage picture and the report read of [since, until), as of ``now``."""
+        asked = [
+            AskedFacts(r["level_id"], r["facilitator_id"], r["kind"], r["asked_at"], r["answers"], r["total"])
+            for r in self.db.query(
+                """
+                SELECT c.level_id, c.facilitator_id, c.kind, c.asked_at, COUNT(r.id) AS answers,
+                       CASE WHEN c.closes_at <= ?4 AND COUNT(r.id) >= ?5 THEN SUM(r.rating) END AS total
+                FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
+                GROUP BY c.id ORDER BY c.asked_at, c.id
+                """,
+                (p.id, since, until, now, p.k),
+            )
+        ]
+        meetings = [
+            r["held_at"]
+            for r in self.db.query(
+                "SELECT held_at FROM meetings WHERE partnership_id = ? AND held_at >= ? AND held_at < ?"
+                " ORDER BY held_at",
+                (p.id, since, until),
+            )
+        ]
+        people = self.db.one(
+            """
+            SELECT COUNT(DISTINCT r.responder) FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
+            """,
+            (p.id, since, until),
+        )
+        sizes = {
+            r["role"]: r["n"]
+            for r in self.db.query(
+                "SELECT role, COUNT(*) AS n FROM roles WHERE partnership_id = ? GROUP BY role HAVING COUNT(*) >= ?",
+                (p.id, p.k),
+            )
+        }
+        answers = {
+            r["role"]: r["n"]
+            for r in self.db.query(
+                """
+                SELECT r.role, COUNT(*) AS n FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
+                  AND r.role IS NOT NULL GROUP BY r.role
+                """,
+                (p.id, since, until),
+            )
+        }
+        optouts = self.db.one("SELECT COUNT(*) FROM reflexivity_optouts WHERE partnership_id = ?", (p.id,))
+        return ReportInputs(
+            asked=asked,
+            meetings=meetings,
+            people=int(people[0]) if people else 0,
+            role_answers={role: answers.get(role, 0) for role in sizes},
+            role_sizes=sizes,
+            reflexivity_optouts=int(optouts[0]) if optouts else 0,
         )

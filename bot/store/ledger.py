@@ -3,13 +3,16 @@ of the process itself (meta). It is how a post happens once across restarts and 
 
 from __future__ import annotations
 
-from bot.store.db import Database
+import sqlite3
+
+from bot.store.db import BUSY_TIMEOUT_MS, Database, StoreError
 from bot.store.records import Partnership
 
 # A scheduled post is tried at most this many times; a claim not finished within the lease is abandoned.
 MAX_ATTEMPTS = 3
 CLAIM_LEASE = 600
 EVENT_MEMORY = 86_400  # Slack retries an event within minutes; a day is plenty
+HEALTH_KEY = "health_checked_at"
 
 
 class Ledger:
@@ -93,3 +96,19 @@ class Ledger:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def prove_writable(self, *, now: int, wait: float) -> None:
+        """Write the time of this health check over the last one's (one meta row: the file doesn't grow),
+        committed as every write is; waits at most ``wait`` seconds for another process's write lock.
+        StoreError with SQLite's short reason when the database can't be written."""
+        try:
+            conn = self.db.conn
+        except StoreError:
+            raise StoreError("the database is closed") from None
+        conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+        try:
+            self.set_meta(HEALTH_KEY, str(now))
+        except sqlite3.Error as exc:
+            raise StoreError(f"the database cannot be written: {exc}") from None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

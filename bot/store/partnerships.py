@@ -130,3 +130,22 @@ class Partnerships:
             """
         )
         return [ScheduledPartnership(from_row(Partnership, r), from_row(ScheduleRow, r)) for r in rows]
+
+    def set_picture(self, p: Partnership, *, file_id: str, alt_text: str, now: int) -> None:
+        """The coverage picture just shared in the channel (a Slack file), for App Home to show."""
+        with self.db.write() as conn:
+            conn.execute(
+                """
+                INSERT INTO pictures (partnership_id, team_id, file_id, alt_text, shared_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (partnership_id) DO UPDATE SET
+                    file_id = excluded.file_id, alt_text = excluded.alt_text, shared_at = excluded.shared_at
+                """,
+                (p.id, p.team_id, file_id, alt_text, now),
+            )
+
+    def picture(self, p: Partnership) -> tuple[str, str] | None:
+        """(Slack file id, alt text) of the last coverage picture shared in the channel, if any."""
+        row = self.db.one(
+            "SELECT file_id, alt_text FROM pictures WHERE partnership_id = ? AND team_id = ?", (p.id, p.team_id)
+        )
+        return (row["file_id"], row["alt_text"]) if row else None

@@ -102,3 +102,29 @@ class SummaryInputs:
     last_meeting: int | None
     answered_roles: set[str]
     history: dict[str, tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class AskedFacts:
+    """One posted check-in (or reflection round) as the picture and the report read it. ``total`` is the sum
+    of its ratings only once it has closed with k or more answers (bot/anonymity.py); otherwise None."""
+
+    level_id: str
+    facilitator_id: str
+    kind: str
+    asked_at: int
+    answers: int
+    total: int | None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """A partnership's activity over a period, for the coverage picture and the report
+    (see ``Activity.report_inputs``)."""
+
+    asked: list[AskedFacts]
+    meetings: list[int]  # when each meeting in the period was held
+    people: int  # distinct people who answered a check-in in the period
+    role_answers: dict[str, int]  # role -> named answers, for roles k or more members hold
+    role_sizes: dict[str, int]  # role -> members holding it, for those roles
+    reflexivity_optouts: int

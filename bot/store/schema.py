@@ -206,6 +206,23 @@ def m006_checkins_close(db: sqlite_utils.Database) -> None:
     )
 
 
+@_known
+def m007_pictures(db: sqlite_utils.Database) -> None:
+    # The last coverage picture shared in each partnership's channel (a Slack file), for App Home to show.
+    _execute_each(
+        db,
+        """
+        CREATE TABLE pictures (
+            partnership_id INTEGER PRIMARY KEY REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            file_id TEXT NOT NULL,
+            alt_text TEXT NOT NULL,
+            shared_at INTEGER NOT NULL
+        )
+        """,
+    )
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

@@ -402,6 +402,7 @@ class SlackStub(ServedInThread):
             method = "file_upload"
             args["_file_id"] = path[len("/upload/") :]
             args["_raw"] = raw.decode("utf-8", "replace")
+            args["_bytes"] = raw
         else:
             call = Call(method=path, args=args, token=token, time=arrived, status=404, path=path, headers=headers)
             call.response = {"ok": False, "error": "not_found"}

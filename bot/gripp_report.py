@@ -1,0 +1,219 @@
+"""The report a coordinator can hand to a funder: one self-contained HTML file. Pure: facts in, HTML out.
+
+Laid out for screen and print (A4 and Letter), with the coverage picture embedded, the partnership's
+practice per level and per practice, who took part, meetings, actions, reflection, and a section in the
+shape of the GRIPP2 short form (Staniszewska et al. 2017) filled with these facts and clearly marked
+places for the team's own words. Every figure follows the anonymity rule (bot/anonymity.py); every piece
+of text that did not come from coprod's own code is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.catalog import Catalog
+from bot.coverage import Asked, format_mean
+
+
+class AskedPractice(Asked, Protocol):
+    """One check-in as the report reads it (the store's AskedFacts)."""
+
+    @property
+    def facilitator_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+BECKETT = (
+    "Beckett K, Farr M, Kothari A, Wye L, le May A. Embracing complexity and uncertainty to create impact: "
+    "exploring the processes and transformative potential of co-produced research through development of a "
+    "social impact model. Health Research Policy and Systems. 2018;16:118. doi:10.1186/s12961-018-0375-0"
+)
+GRIPP2 = (
+    "Staniszewska S, Brett J, Simera I, et al. GRIPP2 reporting checklists: tools to improve reporting of "
+    "patient and public involvement in research. BMJ. 2017;358:j3453. doi:10.1136/bmj.j3453"
+)
+STYLE = """
+body { font: 11pt/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1d; margin: 2rem auto;
+       max-width: 60rem; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { font-size: 1.2rem; margin-top: 1.8rem; border-bottom: 1px solid #bbb; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text-align: left; padding: .3rem .5rem;
+       border-bottom: 1px solid #ddd; vertical-align: top; } th { background: #f2f2f2; }
+td.n { text-align: right; white-space: nowrap; } tr.level td { font-weight: 600; background: #fafafa; }
+img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+.yours { border: 2px dashed #7a4d00; background: #fff7e6; padding: .5rem .8rem; margin: .4rem 0; }
+.yours::before { content: "Your words: "; font-weight: 700; color: #7a4d00; }
+.meta { color: #555; } .note { color: #555; font-size: .95em; }
+@media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; }
+  table, figure, .yours { break-inside: avoid; } a { color: inherit; } }
+@page { size: A4; margin: 16mm; }
+@page letter { size: letter; margin: 0.6in; }
+"""
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    channel: str
+    timezone: str
+    start: datetime
+    end: datetime
+    made: datetime
+    k: int
+    members: int | None
+    asked: Sequence[AskedPractice]  # check-ins and reflection rounds asked in the period
+    meetings: Sequence[int]
+    people: int
+    role_answers: dict[str, int]
+    role_sizes: dict[str, int]
+    reflexivity_optouts: int
+    picture_png: bytes
+    picture_alt: str
+
+
+def render(facts: ReportFacts, catalog: Catalog) -> str:
+    tz = ZoneInfo(facts.timezone)
+    period = f"{facts.start.astimezone(tz):%-d %B %Y} to {facts.end.astimezone(tz):%-d %B %Y}"
+    rows, totals = _practice_rows(facts, catalog)
+    checkins = sum(1 for a in facts.asked if a.kind == "checkin")
+    rounds = sum(1 for a in facts.asked if a.kind == "reflexivity")
+    practices = len({a.facilitator_id for a in facts.asked if a.kind == "checkin"})
+    rated_levels = [name for name, mean in totals if mean is not None]
+    low = [name for name, mean in totals if mean is not None and mean <= 2.5]
+    unasked = [name for name, mean in totals if mean is None]
+    picture = base64.b64encode(facts.picture_png).decode("ascii")
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Co-production report: {escape(facts.channel)}, {escape(period)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<header>",
+        "<h1>How we worked together: a co-production report</h1>",
+        f'<p class="meta">Partnership: Slack channel <code>{escape(facts.channel)}</code>. Period: {escape(period)}. '
+        f"Made by coprod on {facts.made.astimezone(tz):%-d %B %Y}.</p>",
+        '<p class="note">Every average here comes from check-ins that had closed and that at least '
+        f"{facts.k} people answered, so no one person's answer can be worked out. Names and comments are "
+        "never included.</p>",
+        "</header>",
+        '<section id="picture"><h2>The picture</h2><figure>',
+        f'<img src="data:image/png;base64,{picture}" alt="{escape(facts.picture_alt)}">',
+        f'<figcaption class="note">{escape(facts.picture_alt)}</figcaption></figure></section>',
+        '<section id="practice"><h2>Practice by level</h2>',
+        "<table><thead><tr><th>Level and practice</th><th>Times asked</th><th>Answers</th>"
+        "<th>Average (1 to 5)</th></tr></thead><tbody>",
+        *rows,
+        "</tbody></table></section>",
+        '<section id="people"><h2>Who took part</h2>',
+        f"<p>{facts.people} {'person' if facts.people == 1 else 'people'} answered at least one check-in"
+        + (f", of {facts.members} members of the channel" if facts.members else "")
+        + ".</p>",
+        _roles(facts),
+        "</section>",
+        '<section id="meetings"><h2>Meetings</h2>',
+        f"<p>{len(facts.meetings)} {'meeting' if len(facts.meetings) == 1 else 'meetings'} logged in the period"
+        + (f", the last on {datetime.fromtimestamp(facts.meetings[-1], tz):%-d %B %Y}" if facts.meetings else "")
+        + ".</p></section>",
+        '<section id="actions"><h2>Actions</h2>',
+        "<p>coprod recorded no actions planned in this period.</p></section>",
+        '<section id="reflection"><h2>Reflection</h2>',
+        f"<p>{rounds} private reflection {'round' if rounds == 1 else 'rounds'} sent. "
+        + _optin(facts)
+        + " What people reflected is private to them and never reported.</p></section>",
+        '<section id="gripp2"><h2>GRIPP2 short form</h2>',
+        '<p class="note">Laid out as the GRIPP2 short form (Staniszewska et al. 2017). coprod filled in what it '
+        "knows; the boxes are for your team's own words.</p>",
+        "<h3>1. Aim</h3>",
+        '<div class="yours">The aim of patient and public involvement in this study.</div>',
+        "<h3>2. Methods</h3>",
+        f"<p>The team used coprod in Slack to keep up the everyday practices of co-production described by "
+        f"Beckett et al. (2018). Over {escape(period)}, coprod asked the team {checkins} "
+        f"{'check-in' if checkins == 1 else 'check-ins'} about {practices} of the {len(catalog.facilitators)} "
+        f"practices, sent {rounds} private reflection {'round' if rounds == 1 else 'rounds'}, and the team "
+        f"logged {len(facts.meetings)} {'meeting' if len(facts.meetings) == 1 else 'meetings'}.</p>",
+        '<div class="yours">How members were recruited and supported, and how decisions were made.</div>',
+        "<h3>3. Results</h3>",
+        "<p>"
+        + (
+            f"Levels with averages: {escape(', '.join(rated_levels))}. "
+            if rated_levels
+            else "No level has an average yet. "
+        )
+        + (f"Rated 2.5 or lower: {escape(', '.join(low))}. " if low else "")
+        + (f"Not asked, or too few answers to show: {escape(', '.join(unasked))}." if unasked else "")
+        + "</p>",
+        '<div class="yours">What involvement changed in the research, in your words.</div>',
+        "<h3>4. Outcomes</h3>",
+        '<div class="yours">The effect of involvement on the people involved, the research and beyond.</div>',
+        "<h3>5. Critical reflection</h3>",
+        '<div class="yours">What went well, what did not, and what you would do differently.</div>',
+        "</section>",
+        "<footer><h2>References</h2><ol>",
+        f"<li>{escape(BECKETT)}</li><li>{escape(GRIPP2)}</li>",
+        "</ol></footer></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _practice_rows(facts: ReportFacts, catalog: Catalog) -> tuple[list[str], list[tuple[str, float | None]]]:
+    per: dict[str, list[int]] = {}  # practice id -> [times asked, answers, answers in rated groups, their total]
+    for a in facts.asked:
+        c = per.setdefault(a.facilitator_id, [0, 0, 0, 0])
+        c[0] += 1
+        c[1] += a.answers
+        if a.total is not None:
+            c[2] += a.answers
+            c[3] += a.total
+    rows, totals = [], []
+    for level in catalog.levels:
+        items = catalog.in_level(level.id)
+        level_sum = [sum(per.get(f.id, [0, 0, 0, 0])[n] for f in items) for n in range(4)]
+        mean = level_sum[3] / level_sum[2] if level_sum[2] else None
+        totals.append((level.name, mean))
+        rows.append(_row(f"{level.name} ({level.scale})", level_sum, mean, css="level"))
+        for f in items:
+            c = per.get(f.id, [0, 0, 0, 0])
+            rows.append(_row(f.text, c, c[3] / c[2] if c[2] else None))
+    return rows, totals
+
+
+def _row(name: str, c: Sequence[int], mean: float | None, css: str = "") -> str:
+    shown = format_mean(mean) if mean is not None else ("too few answers to show" if c[0] else "not asked")
+    klass = f' class="{css}"' if css else ""
+    return (
+        f'<tr{klass}><td>{escape(name)}</td><td class="n">{c[0]}</td><td class="n">{c[1]}</td>'
+        f'<td class="n">{escape(shown)}</td></tr>'
+    )
+
+
+def _roles(facts: ReportFacts) -> str:
+    if not facts.role_sizes:
+        return (
+            f'<p class="note">Answers by role are shown only for roles at least {facts.k} members hold; '
+            "no role is held that widely yet.</p>"
+        )
+    items = "".join(
+        f'<tr><td>{escape(role)}</td><td class="n">{facts.role_sizes[role]}</td>'
+        f'<td class="n">{facts.role_answers.get(role, 0)}</td></tr>'
+        for role in sorted(facts.role_sizes)
+    )
+    return (
+        "<table><thead><tr><th>Role</th><th>Members</th><th>Named answers</th></tr></thead>"
+        f"<tbody>{items}</tbody></table>"
+        f'<p class="note">Only roles at least {facts.k} members hold are shown. Anonymous answers keep no role.</p>'
+    )
+
+
+def _optin(facts: ReportFacts) -> str:
+    if not facts.members:
+        return (
+            f"{facts.reflexivity_optouts} {'member' if facts.reflexivity_optouts == 1 else 'members'} turned them off."
+        )
+    share = max(0, facts.members - facts.reflexivity_optouts) / facts.members
+    return f"{share:.0%} of the {facts.members} members receive the prompts."
