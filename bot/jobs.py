@@ -1,39 +1,63 @@
 """Scheduled work: the time-triggered twin of the listeners.
 
-Schedules live in our own table. APScheduler runs ``Dispatcher.tick`` every few seconds; each tick
-reads the table, works out which fire times fell due within the grace period, claims each
-(partnership, kind, fire time) in the database before posting (so a post happens once, across
-restarts and even with a second process on the same database) and posts it late if need be.
-The post carries its claim in Slack's message metadata, so a claim taken up again (after a failure or
-a crash) first looks for an earlier attempt's message in the channel (bot/delivery.py).
-Fire times older than the grace period are skipped and logged.
+Schedules live in our own table, each with its next fire time (indexed), so a tick reads only what is
+due: APScheduler runs ``Dispatcher.tick`` every few seconds, and with nothing due it reads two indexes and
+writes one row, however many partnerships there are. For each due schedule the tick works out which fire
+times fell due within the grace period, and in one transaction per batch claims each (partnership, kind,
+fire time) in the database (so a post happens once, across restarts and even with a second process on the
+same database), records the fire times older than the grace period as skipped, and moves the schedule on
+to its next fire time. Claims that failed, or whose process vanished, are read back from the ledger's
+index of open claims and tried again while still within the grace period.
+
+The posts themselves run in lanes (bot/lanes.py), many workspaces side by side and each within its bounds;
+meeting reminders have a lane of their own, so they never wait behind a batch of check-ins. A post carries
+its claim in Slack's message metadata, so a claim taken up again (after a failure or a crash) first looks
+for an earlier attempt's message in the channel (bot/delivery.py). Stopping gives back the claims whose
+post never started, so they are posted once after a restart.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import delivery, posts
 from bot.deps import Deps
+from bot.lanes import Lane
 from bot.schedule import fire_times, offset_of, spec_of
-from bot.store import ScheduledPartnership
+from bot.store import DueSchedule, Partnership, ScheduledPartnership
+from bot.store.ledger import Planned
+from bot.store.partnerships import next_fire_after
 
 log = logging.getLogger(__name__)
 LAST_TICK = "last_tick"
 # How far back a restart looks for fire times it missed, to log them as skipped.
 LOOKBACK = timedelta(days=35)
-# Scheduled posts made at once; a slow or failing team never holds up the others.
-POST_WORKERS = 4
+# Scheduled posts made at once, in all; and at once for one workspace (Slack limits each workspace).
+POST_WORKERS = 32
+POSTS_PER_WORKSPACE = 3
+# Meeting reminders' own lane, so they never wait behind a batch of check-ins.
+URGENT_WORKERS = 4
+# Due schedules read per query (a long downtime's backlog is read a page at a time).
+DUE_PAGE = 5_000
 # A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
 MEETING_LATE = timedelta(minutes=5)
 # A check-in still posting this long after it was asked has been given up on (its claim is out of grace).
 UNPOSTED_GIVE_UP = timedelta(days=1)
+# How long stopping waits for posts already under way (SIGTERM must end the process within 10 s).
+STOP_WAIT = 6.0
+# Channels' member counts are refreshed after a scheduled check-in, off its path, at most this often.
+MEMBERS_EVERY = 86_400.0
+# Skips logged one by one per tick; beyond this, one line says how many more.
+SKIPS_LOGGED = 20
 
 
 @dataclass(frozen=True)
@@ -45,19 +69,54 @@ class Fired:
     status: str
 
 
+@dataclass(frozen=True)
+class Job:
+    """A post to make: whose, its kind and fire time (its key in the ledger), and how to make it (``post``
+    gets its key). ``attempt``: the claim already taken (1 for the first), or 0 to claim it before posting."""
+
+    p: Partnership
+    kind: str
+    fire_at: datetime
+    post: Callable[[delivery.PostKey], object]
+    attempt: int = 0
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.p.id, self.kind, int(self.fire_at.timestamp()))
+
+
+# More due work for the tick (actions' follow-ups, nudges...): called with now, returns the jobs due then,
+# each claimed before it is made. A source reads only what is due (an index), as the schedules do.
+Source = Callable[[datetime], list[Job]]
+
+
 class Dispatcher:
     def __init__(self, deps: Deps, client: WebClient, *, grace: timedelta):
         self.deps = deps
         self.client = client
         self.grace = grace
+        self.sources: list[Source] = []
         # Long-lived, so the threads (and their database connections) are made once.
-        self.pool = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="coprod-post")
+        self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
+        self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
+        self.chores = Lane("members", workers=2, per_team=1)
+        self._in_flight: set[tuple[int, str, int]] = set()
+        self._members_at: dict[int, float] = {}
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True)
+    def close(self, timeout: float = STOP_WAIT) -> None:
+        """Stop posting: wait up to ``timeout`` for posts under way, and give back the claims of those that
+        never started (they are claimed again, as the same attempt, after a restart)."""
+        deadline = time.monotonic() + timeout
+        unstarted = self.urgent.stop(timeout) + self.bulk.stop(max(0.0, deadline - time.monotonic()))
+        self.chores.stop(0)
+        claimed = [job.key for job in unstarted if isinstance(job, Job) and job.attempt]
+        if claimed:
+            self.deps.store.ledger.release_posts(claimed)
+            log.warning("stopping: %d scheduled posts not yet made are left for the next start", len(claimed))
 
-    def tick(self) -> list[Fired]:
-        """Post everything due now (claimed first); returns what this call did.
+    def tick(self, *, wait: bool = True) -> list[Fired]:
+        """Claim everything due now and post it; returns what this call did. ``wait=False`` (the running
+        scheduler) returns once the posts are handed to their lanes, with only the skips.
 
         Posts run side by side, so one partnership whose Slack calls are slow or failing doesn't
         hold up the others."""
@@ -65,35 +124,101 @@ class Dispatcher:
         store = self.deps.store
         last_text = store.ledger.meta(LAST_TICK)
         last = datetime.fromisoformat(last_text) if last_text else None
-        done: list[Fired] = []
-        due: list[tuple[ScheduledPartnership, datetime]] = []
-        # One read tells which fire times are already dealt with, so a tick writes only for new work.
-        settled = store.ledger.settled_posts(
-            since=int((now - max(self.grace, LOOKBACK)).timestamp()) - 86_400, now=int(now.timestamp())
-        )
-        for item in store.partnerships.active_schedules():
-            p = item.partnership
-            spec, offset = spec_of(item.schedule), offset_of(item.schedule)
-            set_at = datetime.fromtimestamp(item.schedule.set_at, UTC)
-            if last is not None and last < now - self.grace:
-                for missed in fire_times(
-                    spec, p.timezone, max(last, now - LOOKBACK, set_at), now - self.grace, offset_minutes=offset
-                ):
-                    if (p.id, item.schedule.kind, int(missed.timestamp())) not in settled:
-                        done += self._skip(item, missed, now, "missed by more than the grace period")
-            for fire_at in fire_times(spec, p.timezone, max(now - self.grace, set_at), now, offset_minutes=offset):
-                if (p.id, item.schedule.kind, int(fire_at.timestamp())) in settled:
-                    continue
-                if item.schedule.kind == "meeting" and now > fire_at - timedelta(minutes=offset) + MEETING_LATE:
-                    # A reminder for a meeting already under way helps nobody: record the miss instead.
-                    done += self._skip(item, fire_at, now, "the meeting had already started")
-                else:
-                    due.append((item, fire_at))
-        for fired in self.pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
+        skipped: list[Fired] = []
+        jobs: list[Job] = []
+        while True:
+            due = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE)
+            if not due:
+                break
+            plans = [self._plan(item, now, last) for item in due]
+            by_key = {(i.partnership.id, i.schedule.kind): i for i in due}
+            for plan, claimed in store.ledger.take_due(plans, now=int(now.timestamp())):
+                skipped += [
+                    Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
+                ]
+                self._log_skips(plan, len(skipped))
+                jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+            if len(due) < DUE_PAGE:
+                break
+        for item, stamp in store.ledger.open_claims(
+            since=int((now - self.grace).timestamp()), now=int(now.timestamp())
+        ):
+            if (item.partnership.id, item.schedule.kind, stamp) in self._in_flight:
+                continue
+            if self._meeting_started(item, _utc(stamp), now):
+                skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")
+            else:
+                jobs.append(self._job(item, _utc(stamp)))
+        for source in self.sources:
+            jobs += [job for job in source(now) if job.key not in self._in_flight]
+        futures = [self._submit(job, now) for job in jobs]
+        store.ledger.set_meta(LAST_TICK, now.isoformat())
+        if not wait:
+            return skipped
+        done = list(skipped)
+        for future in futures:
+            try:
+                fired = future.result()
+            except CancelledError:  # stopping
+                continue
             if fired:
                 done.append(fired)
-        store.ledger.set_meta(LAST_TICK, now.isoformat())
         return done
+
+    def _plan(self, item: DueSchedule, now: datetime, last: datetime | None) -> Planned:
+        """Which of the schedule's fire times up to now to claim and which to skip, and its next one."""
+        p, schedule = item.partnership, item.schedule
+        spec, offset = spec_of(schedule), offset_of(schedule)
+        floor = now - LOOKBACK
+        if item.next_fire_at is None:  # resumed, or upgraded: from the last tick (or the grace period)
+            start = max(datetime.fromtimestamp(schedule.set_at, UTC), last or now - self.grace, floor)
+            times = fire_times(spec, p.timezone, start, now, offset_minutes=offset)
+        elif item.next_fire_at < floor.timestamp():
+            times = fire_times(spec, p.timezone, floor, now, offset_minutes=offset)
+        else:
+            first = _utc(item.next_fire_at)
+            times = [first, *fire_times(spec, p.timezone, first, now, offset_minutes=offset)]
+        plan = Planned(p, schedule.kind, item.next_fire_at, next_fire_after(schedule, p.timezone, int(now.timestamp())))
+        for at in times:
+            if at <= now - self.grace:
+                plan.skips.append((int(at.timestamp()), "missed by more than the grace period"))
+            elif self._meeting_started(item, at, now):
+                # A reminder for a meeting already under way helps nobody: record the miss instead.
+                plan.skips.append((int(at.timestamp()), "the meeting had already started"))
+            else:
+                plan.claims.append(int(at.timestamp()))
+        return plan
+
+    @staticmethod
+    def _meeting_started(item: ScheduledPartnership | DueSchedule, fire_at: datetime, now: datetime) -> bool:
+        minutes = item.schedule.remind_minutes or 0
+        return item.schedule.kind == "meeting" and now > fire_at + timedelta(minutes=minutes) + MEETING_LATE
+
+    def _log_skips(self, plan: Planned, logged: int) -> None:
+        p = plan.p
+        for n, (at, why) in enumerate(plan.skips):
+            if logged - len(plan.skips) + n < SKIPS_LOGGED:
+                log.warning(
+                    "skipped a %s for team %s channel %s due at %s: %s",
+                    plan.kind,
+                    p.team_id,
+                    p.channel_id,
+                    _utc(at).isoformat(),
+                    why,
+                )
+        if logged > SKIPS_LOGGED and logged - len(plan.skips) <= SKIPS_LOGGED:
+            log.warning("skipped more scheduled posts missed by more than the grace period (see the posts table)")
+
+    def _job(self, item: ScheduledPartnership | DueSchedule, fire_at: datetime, *, attempt: int = 0) -> Job:
+        scheduled = ScheduledPartnership(item.partnership, item.schedule)
+        return Job(item.partnership, item.schedule.kind, fire_at, partial(self._post, scheduled, fire_at), attempt)
+
+    def _submit(self, job: Job, now: datetime) -> Future:
+        self._in_flight.add(job.key)
+        lane = self.urgent if job.kind == "meeting" else self.bulk
+        future = lane.submit(job.p.team_id, partial(self._claimed, job, now), tag=job)
+        future.add_done_callback(lambda _: self._in_flight.discard(job.key))
+        return future
 
     def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:
         """Record a fire time that won't be posted (once), and log it."""
@@ -107,15 +232,16 @@ class Dispatcher:
         )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
-    def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
-        store, p, kind = self.deps.store, item.partnership, item.schedule.kind
-        stamp = int(fire_at.timestamp())
-        attempt = store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp()))
+    def _claimed(self, job: Job, now: datetime) -> Fired | None:
+        """Make one post, claiming it first unless the tick already has (a claim someone holds is left alone)."""
+        store, p, kind = self.deps.store, job.p, job.kind
+        stamp = int(job.fire_at.timestamp())
+        attempt = job.attempt or store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp()))
         if not attempt:
             return None
         status, detail = "posted", ""
         try:
-            self._post(item, fire_at, delivery.scheduled(p.id, kind, stamp, attempt))
+            job.post(delivery.scheduled(p.id, kind, stamp, attempt))
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
@@ -130,7 +256,16 @@ class Dispatcher:
             status, detail = "failed", type(exc).__name__
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
         store.ledger.finish_post(p, kind=kind, fire_at=stamp, status=status, detail=detail)
-        return Fired(p.team_id, p.channel_id, kind, fire_at, status)
+        if status == "posted" and kind == "checkins":
+            self._refresh_members(p)
+        return Fired(p.team_id, p.channel_id, kind, job.fire_at, status)
+
+    def _refresh_members(self, p: Partnership) -> None:
+        """Count the channel's members again (for participation), at most daily, off the posting path."""
+        if time.monotonic() - self._members_at.get(p.id, -MEMBERS_EVERY) < MEMBERS_EVERY:
+            return
+        self._members_at[p.id] = time.monotonic()
+        self.chores.submit(p.team_id, partial(posts.refresh_members, self.deps, self.client, p))
 
     def _post(self, item: ScheduledPartnership, fire_at: datetime, key: delivery.PostKey) -> None:
         p, kind = item.partnership, item.schedule.kind
@@ -147,7 +282,13 @@ class Dispatcher:
             posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind, key=key)
 
     def purge(self) -> int:
-        """Apply each partnership's comment retention setting, and sweep check-ins nobody is posting any more."""
+        """Apply each partnership's comment retention setting, sweep check-ins nobody is posting any more, and
+        forget posted and skipped fire times long past."""
         now = self.deps.now()
         self.deps.store.answers.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
+        self.deps.store.ledger.prune_posts(before=int((now - 2 * LOOKBACK).timestamp()))
         return self.deps.store.answers.purge_old_comments(now=self.deps.stamp())
+
+
+def _utc(stamp: int | datetime) -> datetime:
+    return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)

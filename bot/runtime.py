@@ -124,7 +124,7 @@ class Runtime:
 
     def _tick(self) -> None:
         try:
-            self.dispatcher.tick()
+            self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
 

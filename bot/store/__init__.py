@@ -29,6 +29,7 @@ from bot.store.people import People
 from bot.store.records import (
     Answer,
     Checkin,
+    DueSchedule,
     LevelActivity,
     Partnership,
     ScheduledPartnership,
@@ -40,6 +41,7 @@ from bot.store.records import (
 __all__ = [
     "Answer",
     "Checkin",
+    "DueSchedule",
     "LevelActivity",
     "Partnership",
     "ScheduleRow",
