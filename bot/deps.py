@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ class Deps:
     clock: Callable[[], datetime] = utcnow  # an aware datetime in UTC; tests move it by hand
     identity: dict[str, str] = field(default_factory=dict)  # the bot's own user id, learned on first need
     followups: FollowUps = field(default_factory=FollowUps)  # the work that follows an acknowledgement
+    # One auth.test however many threads ask at once (a batch of posts at start).
+    identity_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -36,9 +39,10 @@ class Deps:
         return int(self.clock().timestamp())
 
     def bot_user(self, client: WebClient) -> str | None:
-        if "user" not in self.identity:
-            try:
-                self.identity["user"] = client.auth_test()["user_id"]
-            except SlackApiError:
-                return None
-        return self.identity["user"]
+        with self.identity_lock:
+            if "user" not in self.identity:
+                try:
+                    self.identity["user"] = client.auth_test()["user_id"]
+                except SlackApiError:
+                    return None
+            return self.identity["user"]

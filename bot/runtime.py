@@ -163,11 +163,14 @@ class Runtime:
         """Check the bot token (auth.test) and the app-level token (apps.connections.open, whose answer is
         where to connect)."""
         try:
-            self.client.auth_test()
+            user = self.client.auth_test().get("user_id")
         except SlackApiError as exc:
             raise TokenRefused(_refused("SLACK_BOT_TOKEN", exc, BOT_TOKEN_FIX)) from None
         except OSError as exc:
             raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        if isinstance(user, str) and user:
+            with self.deps.identity_lock:  # the bot's own user id: no second auth.test to learn it
+                self.deps.identity.setdefault("user", user)
         try:
             url = self.client.apps_connections_open(app_token=self.settings.app_token or "").get("url")
         except SlackApiError as exc:

@@ -186,3 +186,17 @@ def test_stopping_gives_back_claims_not_yet_posted_and_a_restart_posts_each_once
         restarted.stop()
     assert [len(checkin_posts(stub, c)) for c in channels] == [1] * 8
     assert stub.calls_to("conversations.history") == []  # given back before they started: nothing to look for
+
+
+def test_the_bot_asks_slack_who_it_is_once(bot):
+    """A batch of check-ins at start, each wanting the bot's own user id: coprod asks Slack's auth.test once
+    (Bolt asks once more for itself, authorising the first request it handles)."""
+    channels = [f"C{n}" for n in range(2, 8)]
+    for channel in channels:
+        bot.stub.add_channel(channel, [*MEMBERS, "UBOT"], name=channel.lower())
+        configure(bot, "schedule checkins weekly Tuesday 10:00", channel=channel)
+    bot.stub.delay("auth.test", 0.5, times=10)
+    bot.clock.advance(hours=1)
+    assert len(bot.tick()) == len(channels)
+    assert eventually(lambda: all(bot.store.partnerships.get(TEAM, c).member_count for c in channels))
+    assert len(bot.stub.calls_to("auth.test")) <= 2
