@@ -104,8 +104,9 @@ class Dispatcher:
         self._members_at: dict[int, float] = {}
 
     def close(self, timeout: float = STOP_WAIT) -> None:
-        """Stop posting: wait up to ``timeout`` for posts under way, and give back the claims of those that
-        never started (they are claimed again, as the same attempt, after a restart)."""
+        """Stop posting: give back the claims of posts that never started (they are claimed again, as the same
+        attempt, after a restart) once ``timeout`` has passed or the posts under way have finished, then wait
+        for those still under way (a Slack call ends within its 10 s timeout)."""
         deadline = time.monotonic() + timeout
         unstarted = self.urgent.stop(timeout) + self.bulk.stop(max(0.0, deadline - time.monotonic()))
         self.chores.stop(0)
@@ -113,6 +114,8 @@ class Dispatcher:
         if claimed:
             self.deps.store.ledger.release_posts(claimed)
             log.warning("stopping: %d scheduled posts not yet made are left for the next start", len(claimed))
+        for lane in (self.urgent, self.bulk, self.chores):  # a post still under way finishes before the store closes
+            lane.join()
 
     def tick(self, *, wait: bool = True) -> list[Fired]:
         """Claim everything due now and post it; returns what this call did. ``wait=False`` (the running

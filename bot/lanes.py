@@ -100,7 +100,7 @@ class Lane:
 
     def stop(self, timeout: float) -> list[Any]:
         """Start nothing more; wait up to ``timeout`` seconds for running tasks; return the tags of the tasks
-        that never started (their futures are cancelled)."""
+        that never started (their futures are cancelled). :meth:`join` then waits for the rest."""
         with self._lock:
             self._stopping = True
             unstarted = [task for queue in self._waiting.values() for task in queue]
@@ -113,8 +113,11 @@ class Lane:
                 if not self._running:
                     break
             time.sleep(0.02)
-        self._pool.shutdown(wait=False, cancel_futures=True)
         return [task.tag for task in unstarted]
+
+    def join(self) -> None:
+        """Wait for the tasks still running (they use the database, which closes after this)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def rate_limited(seconds: float) -> None:
