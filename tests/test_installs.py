@@ -105,6 +105,8 @@ def test_install_answer_each_workspace_with_its_own_token_uninstall_and_come_bac
     assert [r for r in store.answers.export_rows(B, now=stamp(bot.clock.now) + 10**7)] == []
     summary_b = ask(bot, "summary", user=DAN, team=B)
     assert "only A may read this" not in str(summary_b)
+    # Coordinators can read, before anyone removes coprod, what would happen to their answers.
+    assert "kept for 30 days" in str(ask(bot, "help", user=ANN, team=A)["blocks"])
 
     # A removes coprod: its tokens are deleted, its partnership paused, and nothing is posted there any more.
     calls_before = len(bot.stub.calls)
@@ -311,6 +313,7 @@ def test_one_workspace_mode_is_unchanged_when_oauth_credentials_are_in_the_envir
             slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET)
             reply = slack.command("help")
             assert reply.status == 200 and "what I can do" in reply.text, reply.text
+            assert "kept for" not in reply.text  # one workspace: nothing is erased when the app is removed
             assert get(f"http://127.0.0.1:{port}/slack/install").status == 404
         finally:
             proc.send_signal(signal.SIGTERM)
