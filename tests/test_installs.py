@@ -10,13 +10,15 @@ distribute Socket Mode apps), so these tests run in HTTP mode alone.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
+from pathlib import Path
 
 import pytest
 
-from bot.installs import SCOPES
+from bot.installs import REDIRECT_PATH, SCOPES
 from bot.settings import Settings, SettingsError
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
@@ -281,13 +283,52 @@ def test_oauth_is_http_only_and_needs_both_credentials():
         Settings.from_env({**base, "COPROD_ERASE_AFTER_DAYS": "soon"})
 
 
-def test_scopes_asked_for_are_the_manifests():
-    import json
-    from pathlib import Path
+def manifest(name: str) -> dict:
+    return json.loads((Path(__file__).resolve().parents[1] / name).read_text(encoding="utf-8"))
 
-    root = Path(__file__).resolve().parents[1]
-    manifest = json.loads((root / "manifest.json").read_text())
-    assert sorted(SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+def test_scopes_asked_for_are_the_manifests():
+    assert sorted(SCOPES) == sorted(manifest("manifest.json")["oauth_config"]["scopes"]["bot"])
+
+
+def test_the_several_workspace_manifest_is_the_one_workspace_manifest_over_http_with_oauth():
+    """The manifest for several workspaces differs from manifest.json only in what distribution needs: request
+    URLs on one host (Socket Mode off), the OAuth redirect URL, and the two events that say a workspace left."""
+    one, several = manifest("manifest.json"), manifest("manifest-several-workspaces.json")
+    settings = several["settings"]
+    assert settings["socket_mode_enabled"] is False
+    urls = [
+        several["features"]["slash_commands"][0]["url"],
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+    ]
+    [redirect] = several["oauth_config"]["redirect_urls"]
+    assert {u.rsplit("/slack/", 1)[0] for u in [*urls, redirect]} == {"https://coprod.example.org"}
+    assert all(u.endswith("/slack/events") for u in urls) and redirect.endswith(REDIRECT_PATH)
+    events = settings["event_subscriptions"]["bot_events"]
+    assert events == [*one["settings"]["event_subscriptions"]["bot_events"], "app_uninstalled", "tokens_revoked"]
+    # Everything else is the same.
+    for m in (one, several):
+        m["features"]["slash_commands"][0].pop("url", None)
+        m["oauth_config"].pop("redirect_urls", None)
+        for key in ("event_subscriptions", "interactivity", "socket_mode_enabled"):
+            del m["settings"][key]
+    assert several == one
+
+
+def test_malformed_removal_events_change_nothing(several):
+    bot = several
+    install(bot.base_url, bot.stub, A)
+    for n, event in enumerate(
+        [
+            {"type": "tokens_revoked", "tokens": "all"},
+            {"type": "tokens_revoked", "tokens": {"bot": "UBOT"}},
+            {"type": "tokens_revoked", "tokens": {"bot": []}},
+            {"type": "tokens_revoked"},
+        ]
+    ):
+        assert bot.slack.event(event, team=A, event_id=f"EvOdd{n}").status == 200
+    assert bot.runtime.installations.token(A) is not None and bot.store.workspaces.erase_at(A) is None
 
 
 def test_one_workspace_mode_is_unchanged_when_oauth_credentials_are_in_the_environment_too(tmp_path):
