@@ -182,9 +182,8 @@ def report(title: str, stats: dict[str, h.Stats]) -> None:
     print("|---|--:|--:|--:|--:|--:|--:|")
     for kind in KINDS:
         s = stats[kind]
-        print(
-            f"| {LABELS[kind]} | {s.n} | {h.ms(s.p50)} | {h.ms(s.p95)} | {h.ms(s.p99)} | {h.ms(s.mean)} | {h.ms(s.max)} |"
-        )
+        cells = [LABELS[kind], str(s.n), *(h.ms(x) for x in (s.p50, s.p95, s.p99, s.mean, s.max))]
+        print("| " + " | ".join(cells) + " |")
     one, several = stats["one"], stats["several"]
     print(
         f"\nseveral - one: p50 {(several.p50 - one.p50) * 1e3:+.3f} ms, p99 {(several.p99 - one.p99) * 1e3:+.3f} ms, "
