@@ -1,7 +1,8 @@
 """`coprod run`: one process holding the scheduler and the Slack connection.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler). Socket Mode needs no public URL.
+that runs inside this process, beside the one scheduler), and in several-workspace mode the install pages
+(bot/installs.py). Socket Mode needs no public URL.
 """
 
 from __future__ import annotations
