@@ -334,8 +334,7 @@ def test_malformed_removal_events_change_nothing(several):
 def test_one_workspace_mode_is_unchanged_when_oauth_credentials_are_in_the_environment_too(tmp_path):
     """With SLACK_BOT_TOKEN, coprod serves its one workspace even when the Client ID and Secret are in the
     environment as well (copied from Basic Information with the rest): Bolt, left to itself, would switch to
-    its own OAuth flow with file stores in the home folder, drop the token, and answer every request with
-    "your installation is no longer available"."""
+    its own OAuth flow with file stores in the home folder and drop the token, and every request failed."""
     port = free_port()
     with SlackStub() as stub:
         env = {
