@@ -83,8 +83,9 @@ def backup(db_path: str | Path, dest: str | Path, *, allow_shared: bool = False,
     try:
         files.create_private(temporary)
         with contextlib.closing(_connect(db)) as source, contextlib.closing(_connect(temporary)) as copy:
-            answers, partnerships = _describe(source, db, "database coprod run uses (COPROD_DB)")
+            _describe(source, db, "database coprod run uses (COPROD_DB)")
             source.backup(copy)  # one step, inside one read transaction: a single moment of the database
+            answers, partnerships = _describe(copy, dest, "backup")  # what that moment held
             taken_at = time.time()
             copy.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (TAKEN_AT, repr(taken_at)))
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no WAL beside it
