@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="action", parser_class=_Parser, required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the database at COPROD_DB")
+    back = db_sub.add_parser("backup", help="write a consistent copy of the database to PATH, even while coprod runs")
+    back.add_argument("path", metavar="PATH", help="the backup file to write (made readable by you alone)")
+    back.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    rest = db_sub.add_parser("restore", help="put a backup back in place of the database at COPROD_DB")
+    rest.add_argument("path", metavar="PATH", help="a file `coprod db backup` wrote")
+    rest.add_argument("--force", action="store_true", help="restore even over a database changed since the backup")
     return parser
 
 
@@ -99,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
             return _picture(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "db" and args.db_command == "backup":
+            return _db_backup(args)
+        if args.command == "db" and args.db_command == "restore":
+            return _db_restore(args)
         if args.command == "db":
             return _db_upgrade()
         parser.print_help()
@@ -234,4 +244,42 @@ def _db_upgrade() -> int:
     finally:
         store.close()
     print(f"{store.path}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
+    return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import backup
+    from bot.store.keys import key_file_for
+
+    settings = store_settings_from_env()
+    made = backup(settings.db_path, args.path, allow_shared=settings.allow_shared_db, replace=args.force)
+    print(f"{made.path}: a copy of {settings.db_path} as of {made.when} ({made.answers} answers)")
+    key = "COPROD_SECRET_KEY" if settings.secret_key is not None else str(key_file_for(settings.db_path))
+    print(
+        f"The key that links anonymous answers to their people is not in it: keep a copy of {key} "
+        "too, somewhere else than the backups.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from bot.store.backup import restore
+
+    settings = store_settings_from_env()
+    found = restore(
+        args.path,
+        settings.db_path,
+        secret_key=settings.secret_key,
+        force=args.force,
+        allow_shared=settings.allow_shared_db,
+    )
+    store = Store.open(settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db)
+    try:
+        problem = store.integrity_check()
+    finally:
+        store.close()
+    if problem != "ok":
+        raise StoreError(f"{settings.db_path} is damaged after the restore ({problem}): restore another backup")
+    print(f"{settings.db_path}: restored from {found.path}, as of {found.when} ({found.answers} answers)")
     return 0

@@ -12,6 +12,7 @@ Fire times older than the grace period are skipped and logged.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,9 +47,11 @@ class Fired:
 
 
 class Dispatcher:
-    def __init__(self, deps: Deps, client: WebClient, *, grace: timedelta):
+    def __init__(self, deps: Deps, client_for: Callable[[str], WebClient | None], *, grace: timedelta):
+        """``client_for``: a workspace's Web API client (its own token in several-workspace mode), or None when
+        coprod is not installed there: its posts wait, unclaimed, until it is (within the grace period)."""
         self.deps = deps
-        self.client = client
+        self.client_for = client_for
         self.grace = grace
         # Long-lived, so the threads (and their database connections) are made once.
         self.pool = ThreadPoolExecutor(max_workers=POST_WORKERS, thread_name_prefix="coprod-post")
@@ -89,7 +92,9 @@ class Dispatcher:
                     done += self._skip(item, fire_at, now, "the meeting had already started")
                 else:
                     due.append((item, fire_at))
-        for fired in self.pool.map(lambda pair: self._fire(pair[0], pair[1], now), due):
+        clients = {team: self.client_for(team) for team in {item.partnership.team_id for item, _ in due}}
+        work = [(item, fire_at, clients[item.partnership.team_id]) for item, fire_at in due]
+        for fired in self.pool.map(lambda w: self._fire(w[0], w[1], now, w[2]) if w[2] else None, work):
             if fired:
                 done.append(fired)
         store.ledger.set_meta(LAST_TICK, now.isoformat())
@@ -107,7 +112,7 @@ class Dispatcher:
         )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
-    def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime) -> Fired | None:
+    def _fire(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, client: WebClient) -> Fired | None:
         store, p, kind = self.deps.store, item.partnership, item.schedule.kind
         stamp = int(fire_at.timestamp())
         attempt = store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp()))
@@ -115,11 +120,11 @@ class Dispatcher:
             return None
         status, detail = "posted", ""
         try:
-            self._post(item, fire_at, delivery.scheduled(p.id, kind, stamp, attempt))
+            self._post(client, item, fire_at, delivery.scheduled(p.id, kind, stamp, attempt))
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
-            posts.pause_for_error(self.deps, self.client, p, error)
+            posts.pause_for_error(self.deps, client, p, error)
             log.warning(
                 "a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id, p.channel_id, error
             )
@@ -132,19 +137,19 @@ class Dispatcher:
         store.ledger.finish_post(p, kind=kind, fire_at=stamp, status=status, detail=detail)
         return Fired(p.team_id, p.channel_id, kind, fire_at, status)
 
-    def _post(self, item: ScheduledPartnership, fire_at: datetime, key: delivery.PostKey) -> None:
+    def _post(self, client: WebClient, item: ScheduledPartnership, fire_at: datetime, key: delivery.PostKey) -> None:
         p, kind = item.partnership, item.schedule.kind
         if kind == "checkins":
-            posts.post_checkin(self.deps, self.client, p, scheduled=True, key=key)
+            posts.post_checkin(self.deps, client, p, scheduled=True, key=key)
         elif kind == "summary":
             posts.post_summary(
-                self.deps, self.client, p, title="Our regular summary: how we're doing", key=key, picture=True
+                self.deps, client, p, title="Our regular summary: how we're doing", key=key, picture=True
             )
         elif kind == "reflexivity":
-            posts.send_reflexivity(self.deps, self.client, p, key=key)
+            posts.send_reflexivity(self.deps, client, p, key=key)
         elif kind == "meeting":
             remind = item.schedule.remind_minutes or 0
-            posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind, key=key)
+            posts.post_meeting_reminder(self.deps, client, p, fire_at + timedelta(minutes=remind), remind, key=key)
 
     def purge(self) -> int:
         """Apply each partnership's comment retention setting, and sweep check-ins nobody is posting any more."""

@@ -230,13 +230,11 @@ def welcome_blocks() -> list[dict]:
     ]
 
 
-def help_blocks() -> list[dict]:
+def help_blocks(note: str | None = None) -> list[dict]:
+    """``note``: one more line of coprod's own words (several-workspace mode: what happens if it is removed)."""
     rows = "\n".join(f"`{cmd}`  {escape(meaning)}" for cmd, meaning in help_lines())
-    return [
-        header("coprod: what I can do"),
-        section(rows),
-        context("Times are in the partnership's timezone. Settings, exports and roles are for coordinators."),
-    ]
+    notes = "Times are in the partnership's timezone. Settings, exports and roles are for coordinators."
+    return [header("coprod: what I can do"), section(rows), context(f"{notes} {note}" if note else notes)]
 
 
 def usage_text(problem: str) -> str:

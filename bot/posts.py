@@ -106,7 +106,7 @@ def channel_members(client: WebClient, channel: str) -> list[str]:
 def refresh_members(deps: Deps, client: WebClient, p: Partnership) -> list[str]:
     """Remember how many people are in the channel (for participation); bots don't count."""
     try:
-        bot = deps.bot_user(client)
+        bot = deps.bot_user(client, p.team_id)
         members = [m for m in channel_members(client, p.channel_id) if m != bot]
     except SlackApiError as exc:
         log.warning(
@@ -196,7 +196,7 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: deliver
     again re-uses the round an earlier attempt left, so it counts once. Each DM is sent once: a DM whose
     answer is lost is not sent again (coprod can't read DMs to check). If Slack won't list the channel's
     members, the round fails (and the scheduler pauses or retries it)."""
-    bot = deps.bot_user(client)
+    bot = deps.bot_user(client, p.team_id)
     members = [m for m in channel_members(client, p.channel_id) if m != bot and is_person(client, m)]
     deps.store.partnerships.set_member_count(p, len(members))
     opted_out = deps.store.people.reflexivity_optouts(p)

@@ -1,8 +1,8 @@
 """`coprod run`: one process holding the scheduler and the Slack connection.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py).
-Socket Mode needs no public URL.
+that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py), and
+in several-workspace mode the install pages (bot/installs.py). Socket Mode needs no public URL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 
@@ -25,6 +26,7 @@ from bot.app import build_app, make_client
 from bot.catalog import load_catalog
 from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
+from bot.installs import Installations, erase_due
 from bot.jobs import Dispatcher
 from bot.server import SlowClientSafeServer, make_server
 from bot.settings import Settings, SettingsError, TokenRefused
@@ -102,15 +104,37 @@ class Runtime:
             settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db
         )
         self.client = make_client(settings)
-        self.deps = Deps(self.store, catalog, clock)
+        self.installations: Installations | None = None
+        if settings.oauth:
+            try:
+                self.installations = Installations(settings, lambda token: make_client(settings, token=token))
+            except BaseException:
+                self.store.close()
+                raise
+            self.deps = Deps(
+                self.store, catalog, clock, installations=self.installations, erase_after_days=settings.erase_after_days
+            )
+        else:
+            self.deps = Deps(self.store, catalog, clock)
         self.executor = ListenerExecutor(max_workers=8)
         self.app = build_app(settings, self.deps, self.client, self.executor)
-        self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
+        self.dispatcher = Dispatcher(self.deps, self.client_for, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
+
+    def client_for(self, team: str) -> WebClient | None:
+        """The Web API client for a workspace's scheduled posts: the one bot token's, or in several-workspace
+        mode the workspace's own (None where coprod is not installed)."""
+        if self.installations is None:
+            return self.client
+        return self.installations.client_for(team)
+
+    def erase_removed(self) -> list[str]:
+        """Erase the data of workspaces that removed coprod and whose grace period is over."""
+        return erase_due(self.store, now=self.deps.stamp())
 
     def start_scheduler(self) -> None:
         self.scheduler.add_job(
@@ -120,6 +144,10 @@ class Runtime:
             next_run_time=datetime.now().astimezone(),
         )
         self.scheduler.add_job(self.dispatcher.purge, IntervalTrigger(hours=6), id="retention")
+        if self.installations is not None:
+            self.scheduler.add_job(
+                self._erase_removed, IntervalTrigger(hours=1), id="erase", next_run_time=datetime.now().astimezone()
+            )
         self.scheduler.start()
 
     def _tick(self) -> None:
@@ -127,6 +155,12 @@ class Runtime:
             self.dispatcher.tick()
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
+
+    def _erase_removed(self) -> None:
+        try:
+            self.erase_removed()
+        except Exception:  # logged; the next run tries again
+            log.exception("erasing the data of removed workspaces failed")
 
     def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
         self.server = server = make_server(
@@ -252,7 +286,10 @@ def run(http: bool = False) -> int:
             log.info("coprod is running in Socket Mode")
             stopping.wait()
         else:
-            log.info("coprod is listening on port %s (POST /slack/events, GET /healthz)", runtime.port)
+            served = "POST /slack/events, GET /healthz"
+            if runtime.installations is not None:
+                served += ", GET /slack/install and /slack/oauth_redirect: several workspaces"
+            log.info("coprod is listening on port %s (%s)", runtime.port, served)
             runtime.serve()
     except (SystemExit, KeyboardInterrupt):
         pass

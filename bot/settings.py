@@ -14,6 +14,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
+DEFAULT_ERASE_AFTER_DAYS = 30  # a workspace that removed coprod keeps its data this long, then it is erased
+MAX_ERASE_AFTER_DAYS = 3650
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
 YES = ("1", "true", "yes", "on")
@@ -43,10 +45,21 @@ class Settings:
     log_level: str = "INFO"
     secret_key: bytes | None = field(default=None, repr=False)  # COPROD_SECRET_KEY: the responder key
     allow_shared_db: bool = False  # COPROD_ALLOW_SHARED_DB: others on the machine may read the database
+    # OAuth distribution (several workspaces from one deployment): SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+    # with no SLACK_BOT_TOKEN. Each workspace is answered with its own token, from the installation store.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str | None = None  # SLACK_REDIRECT_URI, when the app has more than one redirect URL
+    erase_after_days: float = DEFAULT_ERASE_AFTER_DAYS  # COPROD_ERASE_AFTER_DAYS
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.app_token)
+
+    @property
+    def oauth(self) -> bool:
+        """Several workspaces, each installed through /slack/install, rather than one bot token."""
+        return not self.bot_token and bool(self.client_id)
 
     @classmethod
     def from_env(
@@ -59,9 +72,14 @@ class Settings:
         token = env.get("SLACK_BOT_TOKEN", "").strip()
         secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
         app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        client_id = env.get("SLACK_CLIENT_ID", "").strip() or None
+        client_secret = env.get("SLACK_CLIENT_SECRET", "").strip() or None
         if http:
             app_token = None
-        if require_slack:
+        oauth = not token and bool(client_id or client_secret)
+        if require_slack and oauth:
+            _check_oauth(client_id, client_secret, secret, app_token)
+        elif require_slack:
             if not token:
                 raise SettingsError(
                     "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your app's "
@@ -105,6 +123,9 @@ class Settings:
         tick = _number(env, "COPROD_TICK_SECONDS", 30.0)
         if tick <= 0:
             raise SettingsError("COPROD_TICK_SECONDS must be more than 0")
+        erase_after = _number(env, "COPROD_ERASE_AFTER_DAYS", DEFAULT_ERASE_AFTER_DAYS)
+        if erase_after > MAX_ERASE_AFTER_DAYS:
+            raise SettingsError(f"COPROD_ERASE_AFTER_DAYS must be at most {MAX_ERASE_AFTER_DAYS} (ten years)")
         log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not “{env.get('LOG_LEVEL')}”")
@@ -121,6 +142,30 @@ class Settings:
             log_level=log_level,
             secret_key=_secret_key(env),
             allow_shared_db=_flag(env, "COPROD_ALLOW_SHARED_DB"),
+            client_id=client_id if oauth else None,
+            client_secret=client_secret if oauth else None,
+            redirect_uri=env.get("SLACK_REDIRECT_URI", "").strip() or None,
+            erase_after_days=erase_after,
+        )
+
+
+def _check_oauth(client_id: str | None, client_secret: str | None, secret: str | None, app_token: str | None) -> None:
+    """Several workspaces: both OAuth credentials, over HTTP (Slack distributes only apps with request URLs)."""
+    if not client_id or not client_secret:
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is not set: to serve several workspaces, copy the Client ID and Client Secret from your "
+            "app's Basic Information page; for one workspace, set SLACK_BOT_TOKEN instead"
+        )
+    if app_token:
+        raise SettingsError(
+            "several workspaces (SLACK_CLIENT_ID) need HTTP mode: Slack does not distribute Socket Mode apps to "
+            "other workspaces; unset SLACK_APP_TOKEN, or run `coprod run --http`"
+        )
+    if not secret:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set (needed to serve several workspaces over HTTP): copy it from your "
+            "app's Basic Information page"
         )
 
 

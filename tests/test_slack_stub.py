@@ -365,3 +365,27 @@ def test_builders_shape() -> None:
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002
         pass
+
+
+def test_oauth_v2_access_exchanges_a_code_once_for_a_workspace_token_as_slack_does(stub):
+    """oauth.v2.access (client credentials as HTTP Basic auth, as slack-sdk sends them) answers as Slack
+    documents it for a bot install; a code works once; auth.test with the token names its workspace and bot;
+    after revoke, the token is refused."""
+    stub.oauth_client = ("123.456", "shh")
+    code = stub.grant("T9", installer="U7", team_name="Nine")
+    client = WebClient(base_url=stub.url)
+    with pytest.raises(SlackApiError, match="bad_client_secret"):
+        client.oauth_v2_access(client_id="123.456", client_secret="wrong", code=code)
+    answer = client.oauth_v2_access(client_id="123.456", client_secret="shh", code=code)
+    assert answer["ok"] and answer["token_type"] == "bot" and answer["access_token"].startswith("xoxb-")
+    assert answer["team"] == {"id": "T9", "name": "Nine"} and answer["enterprise"] is None
+    assert answer["authed_user"] == {"id": "U7"} and answer["bot_user_id"] == "UBOTT9"
+    assert stub.tokens_of("T9") == [answer["access_token"]]
+    with pytest.raises(SlackApiError, match="invalid_code"):
+        client.oauth_v2_access(client_id="123.456", client_secret="shh", code=code)
+    me = client.auth_test(token=answer["access_token"])
+    assert (me["team_id"], me["user_id"]) == ("T9", "UBOTT9")
+    stub.revoke("T9")
+    with pytest.raises(SlackApiError, match="token_revoked"):
+        client.chat_postMessage(token=answer["access_token"], channel="C1", text="hi")
+    assert client.auth_test(token="xoxb-test-token")["team_id"] == "T1"  # other tokens answer as before

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
-from bot import messages, overview, posts
+from bot import messages, overview, pages, posts
 from bot.catalog import Facilitator
 from bot.coverage import utc
 from bot.deps import Deps
@@ -152,7 +152,8 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     private reply, or None when what happened speaks for itself (a check-in posted in the channel)."""
     store = deps.store
     if isinstance(cmd, grammar.Help):
-        return reply("Here's what I can do.", messages.help_blocks())
+        removal = None if deps.erase_after_days is None else pages.kept_for(deps.erase_after_days)
+        return reply("Here's what I can do.", messages.help_blocks(removal))
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):

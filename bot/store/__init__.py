@@ -7,6 +7,7 @@
 - ``store.answers``: check-ins and answers, export, erasure, retention (``answers.py``)
 - ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
 - ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
+- ``store.workspaces``: workspaces that removed coprod, and erasing a workspace's data (``workspaces.py``)
 
 The database and its side files are private to this account (``files``), and the key behind the
 responder hash lives outside the database (``keys``).
@@ -36,6 +37,7 @@ from bot.store.records import (
     SummaryInputs,
     UserInfo,
 )
+from bot.store.workspaces import Workspaces
 
 __all__ = [
     "Answer",
@@ -64,6 +66,7 @@ class Store:
         self.answers = Answers(self.db, self.responder_key)
         self.activity = Activity(self.db)
         self.ledger = Ledger(self.db)
+        self.workspaces = Workspaces(self.db)
 
     @classmethod
     def open(

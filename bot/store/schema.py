@@ -223,6 +223,16 @@ def m007_pictures(db: sqlite_utils.Database) -> None:
     )
 
 
+@_known
+def m008_removed_workspaces(db: sqlite_utils.Database) -> None:
+    # A workspace that removed coprod (several-workspace mode): its data is kept until `erase_at`, in case it
+    # comes back, then erased (bot/store/workspaces.py).
+    db.execute(
+        "CREATE TABLE removed_workspaces (team_id TEXT PRIMARY KEY, removed_at INTEGER NOT NULL,"
+        " erase_at INTEGER NOT NULL)"
+    )
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

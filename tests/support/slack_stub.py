@@ -161,6 +161,11 @@ class SlackStub(ServedInThread):
         self._last_ts = 0  # in microseconds: each message's ts is later than the one before
         self._history: dict[str, list[dict[str, Any]]] = {}  # channel -> its messages, oldest first
         self._view_counter = itertools.count(1)
+        # OAuth (several workspaces): codes people's "Allow" gave, tokens issued for them, tokens revoked.
+        self.oauth_client: tuple[str, str] | None = None  # (client id, secret) oauth.v2.access insists on, if set
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._installed: dict[str, dict[str, Any]] = {}  # bot token -> its workspace's installation
+        self._revoked: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def _make_server(self) -> _Server:
@@ -283,6 +288,82 @@ class SlackStub(ServedInThread):
         released = threading.Event()
         self._queue(method, _Fault("hold", accepted=accepted, released=released, channel=channel), 1)
         return released
+
+    # ------------------------------------------------------------------ OAuth: several workspaces
+    def grant(
+        self, team: str, *, installer: str = "U1", team_name: str | None = None, bot_user: str | None = None
+    ) -> str:
+        """A person of ``team`` pressed "Allow" on Slack's install page: the one-time ``code`` Slack sends to the
+        app's redirect URL. ``oauth.v2.access`` exchanges it once, as Slack does, for a new bot token of that
+        workspace (a code used twice is ``invalid_code``); ``auth.test`` with that token answers for the workspace
+        and its bot user (``bot_user``, default ``UBOT<team>``)."""
+        code = f"code-{team}-{next(self._view_counter)}"
+        with self._cond:
+            self._codes[code] = {
+                "team": {"id": team, "name": team_name or f"Workspace {team}"},
+                "installer": installer,
+                "bot_user": bot_user or f"UBOT{team}",
+            }
+        return code
+
+    def revoke(self, team: str) -> None:
+        """The workspace removed the app: every token issued for it answers ``token_revoked`` from now on."""
+        with self._cond:
+            self._revoked.update(t for t, i in self._installed.items() if i["team"]["id"] == team)
+
+    def tokens_of(self, team: str) -> list[str]:
+        """The bot tokens issued for ``team``, oldest first (revoked ones too)."""
+        with self._cond:
+            return [t for t, i in self._installed.items() if i["team"]["id"] == team]
+
+    def _oauth_answer(
+        self, method: str, token: str | None, args: dict[str, Any], headers: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Slack's answer where OAuth decides it (a code exchanged, a revoked or issued token); None otherwise."""
+        with self._cond:
+            if token in self._revoked:
+                return {"ok": False, "error": "token_revoked"}
+            if method == "auth.test" and token in self._installed:
+                i = self._installed[token]
+                team = i["team"]["id"]
+                return {
+                    "ok": True,
+                    "url": f"https://{team.lower()}.slack.com/",
+                    "team": i["team"]["name"],
+                    "user": "coprod",
+                    "team_id": team,
+                    "user_id": i["bot_user"],
+                    "bot_id": "B" + i["bot_user"],
+                    "is_enterprise_install": False,
+                }
+            if method != "oauth.v2.access":
+                return None
+            client_id, secret = args.get("client_id"), args.get("client_secret")
+            basic = headers.get("Authorization", "")
+            if basic.lower().startswith("basic "):  # Slack prefers the credentials as HTTP Basic auth
+                client_id, _, secret = base64.b64decode(basic[6:].strip()).decode("utf-8").partition(":")
+            if self.oauth_client is not None and client_id != self.oauth_client[0]:
+                return {"ok": False, "error": "invalid_client_id"}
+            if self.oauth_client is not None and secret != self.oauth_client[1]:
+                return {"ok": False, "error": "bad_client_secret"}
+            grant = self._codes.pop(str(args.get("code") or ""), None)
+            if grant is None:
+                return {"ok": False, "error": "invalid_code"}
+            team = grant["team"]["id"]
+            token = f"xoxb-{team}-{len(self._installed) + 1}-{next(self._view_counter):08d}"
+            self._installed[token] = grant
+            return {
+                "ok": True,
+                "app_id": "A1",
+                "authed_user": {"id": grant["installer"]},
+                "scope": "commands,chat:write",
+                "token_type": "bot",
+                "access_token": token,
+                "bot_user_id": grant["bot_user"],
+                "team": dict(grant["team"]),
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
 
     # ------------------------------------------------------------------ inspection
     @property
@@ -411,6 +492,9 @@ class SlackStub(ServedInThread):
             return
 
         fault = self._next_fault(method, str(args.get("channel") or ""))
+        oauth = None if fault is not None else self._oauth_answer(method, token, args, headers)
+        if oauth is not None:
+            fault = _Fault("answer", answer=oauth)
         extra_headers: dict[str, str] = {}
         status = 200
         text_body: bytes | None = None
