@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.catalog import Catalog, Facilitator, Level
+from bot.holidays import PauseError, parse_until
 from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
 
 ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
@@ -31,6 +32,7 @@ SCHEDULE_KINDS = ("checkins", "summary", "reflexivity")
 MAX_WEEKS = 520
 MAX_REMIND = 24 * 60
 DEFAULT_REMIND = 30
+MAX_NUDGE_HOURS = 167  # a check-in is open for a week at most
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 EXAMPLES = (
@@ -52,6 +54,10 @@ EXAMPLES = (
     ("timezone Europe/London", "the partnership's timezone"),
     ("retention 24", "delete comments older than 24 months (or retention off)"),
     ("export", "download every answer as a file (coordinators)"),
+    ("actions", "what we said we'd do, with Done and Drop (plan one with “Plan something” on a summary)"),
+    ("nudge 48", "remind people who haven't answered a check-in after 48 hours, once, privately (or nudge off)"),
+    ("pause until 2027-01-04", "pause every scheduled post for a holiday"),
+    ("resume", "end a holiday pause now"),
     ("forget-me", "erase your own answers and settings"),
 )
 
@@ -141,6 +147,26 @@ class ForgetMe:
     pass
 
 
+@dataclass(frozen=True)
+class ListActions:
+    pass
+
+
+@dataclass(frozen=True)
+class SetNudge:
+    hours: int | None  # None: off
+
+
+@dataclass(frozen=True)
+class Pause:
+    until: date  # the local date the pause ends on
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
 Command = (
     Help
     | CheckinNow
@@ -157,6 +183,10 @@ Command = (
     | SetRetention
     | Export
     | ForgetMe
+    | ListActions
+    | SetNudge
+    | Pause
+    | Resume
 )
 
 # Commands that change settings or read everyone's answers: coordinators only, and what a refusal
@@ -172,6 +202,9 @@ COORDINATOR_ONLY = {
     SetTimezone: "change the timezone",
     SetRetention: "change how long comments are kept",
     Export: "export the answers",
+    SetNudge: "change reminders to people who haven't answered",
+    Pause: "pause coprod for a holiday",
+    Resume: "end a holiday pause",
 }
 
 
@@ -285,6 +318,22 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb in ("forget-me", "forgetme", "forget"):
         _extra(rest, "forget-me")
         return ForgetMe()
+    if verb in ("actions", "action"):
+        _extra(rest, "actions")
+        return ListActions()
+    if verb in ("nudge", "nudges"):
+        return _nudge(rest)
+    if verb == "pause":
+        words = rest[1:] if rest and rest[0].lower() == "until" else rest
+        if len(words) != 1:
+            raise UsageError("Say until when, for example `/coprod pause until 2027-01-04`")
+        try:
+            return Pause(parse_until(words[0], today=today))
+        except PauseError as exc:
+            raise UsageError(f"{exc}. Use: `/coprod pause until 2027-01-04`") from None
+    if verb in ("resume", "unpause"):
+        _extra(rest, "resume")
+        return Resume()
     raise UsageError(f"I don't know “{words[0]}”. Try `/coprod help` to see what I can do")
 
 
@@ -326,6 +375,20 @@ def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
         remind = _int(tail[1], "minutes", 0, MAX_REMIND)
         _extra(tail[2:], usage)
     return SetMeeting(day, minute, remind)
+
+
+def _nudge(rest: list[str]) -> SetNudge:
+    usage = "nudge <hours>  (or nudge off)"
+    words = [w.lower() for w in rest]
+    if words == ["off"]:
+        return SetNudge(None)
+    if words and words[-1] in ("hours", "hour", "h"):
+        words = words[:-1]
+    if len(words) == 1 and words[0].endswith("h"):
+        words = [words[0][:-1]]
+    if len(words) != 1:
+        raise UsageError(f"Say after how many hours, for example `/coprod nudge 48`. Use: `/coprod {usage}`")
+    return SetNudge(_int(words[0], "hours", 1, MAX_NUDGE_HOURS))
 
 
 def help_lines() -> list[tuple[str, str]]:

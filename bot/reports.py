@@ -6,9 +6,12 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from bot import plans
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
@@ -26,19 +29,31 @@ def partnership_summary(
     now: datetime,
     weeks: int | None = None,
     level_id: str | None = None,
+    scheduled: bool = False,
 ) -> summaries.Summary:
-    """The level summary of one partnership."""
+    """The level summary of one partnership, with its actions; ``scheduled``: a scheduled summary, which lists
+    the actions past their date that no scheduled summary listed yet."""
     cadence = store.partnerships.schedules(p).get("checkins")
+    pauses = store.partnerships.pauses(p, since=0)
     window = summaries.window_for(
         now,
         p.timezone,
         weeks or p.window_weeks,
         cadence=cadence.cadence if cadence else None,
         level_count=len(catalog.levels),
+        pauses=pauses,
     )
     since, until = int(window.start.timestamp()), int(window.end.timestamp()) + 1
     seen = store.activity.summary_inputs(p, since=since, until=until)
-    return summaries.summarize(
+    actions, groups, listed = store.plans.for_summary(p, since=since, now=int(now.timestamp()))
+    loop = plans.loop_of(
+        actions,
+        groups,
+        today=now.astimezone(ZoneInfo(p.timezone)).date(),
+        since=since,
+        overdue_listed=listed if scheduled else None,
+    )
+    result = summaries.summarize(
         catalog,
         seen.levels,
         window=window,
@@ -50,7 +65,9 @@ def partnership_summary(
         answered_roles=seen.answered_roles,
         history=seen.history,
         level_id=level_id,
+        pauses=pauses,
     )
+    return replace(result, loop=loop)
 
 
 def export_records(

@@ -16,9 +16,13 @@ from bot.commands import (
     Export,
     ForgetMe,
     Help,
+    ListActions,
     LogMeeting,
+    Pause,
     PinNext,
+    Resume,
     SetMeeting,
+    SetNudge,
     SetRetention,
     SetRole,
     SetSchedule,
@@ -32,7 +36,7 @@ from bot.commands import (
 from bot.schedule import Spec
 
 CATALOG: Catalog = load_catalog()
-TODAY = date(2024, 6, 12)
+TODAY = date(2026, 6, 12)
 MENTION = "<@U123|ann>"
 
 
@@ -60,6 +64,10 @@ EXPECTED = {
     "timezone Europe/London": SetTimezone("Europe/London"),
     "retention 24": SetRetention(24),
     "export": Export(),
+    "actions": ListActions(),
+    "nudge 48": SetNudge(48),
+    "pause until 2027-01-04": Pause(date(2027, 1, 4)),
+    "resume": Resume(),
     "forget-me": ForgetMe(),
 }
 

@@ -57,6 +57,10 @@ def test_help_lists_every_command_with_an_example(bot):
         "timezone",
         "retention",
         "export",
+        "actions",
+        "nudge",
+        "pause",
+        "resume",
         "forget-me",
     }
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}

@@ -21,6 +21,8 @@ from bot import messages, overview, posts
 from bot.catalog import Facilitator
 from bot.deps import Deps
 from bot.followups import FollowUp
+from bot.holidays import holiday_text
+from bot.listeners import loop
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import export_note, export_records, partnership_summary, write_csv
 from bot.schedule import Spec, next_fire
@@ -142,7 +144,10 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     private reply, or None when what happened speaks for itself (a check-in posted in the channel)."""
     store = deps.store
     if isinstance(cmd, grammar.Help):
-        return reply("Here's what I can do.", messages.help_blocks())
+        p = deps.store.partnerships.get(req.team, req.channel) if _in_channel(req) else None
+        until = loop.active_pause_end(deps, p) if p else None
+        notice = holiday_text(until, p.timezone) if p and until else None
+        return reply("Here's what I can do.", messages.help_blocks(notice))
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
@@ -176,7 +181,10 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | No
         weeks=cmd.weeks,
         level_id=cmd.level.id if cmd.level else None,
     )
-    return reply(overview.summary_text(result), overview.summary_blocks(result, partnership.timezone))
+    return reply(
+        overview.summary_text(result),
+        overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id),
+    )
 
 
 def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, client: WebClient) -> Reply | None:
@@ -186,6 +194,8 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return None
     if isinstance(cmd, grammar.Export):
         return _export(deps, client, req)
+    if isinstance(cmd, loop.LOOP_COMMANDS):
+        return loop.apply(deps, cmd, req.user, p, req.now)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
