@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot import loop_grammar
 from bot.catalog import Catalog, Facilitator, Level
-from bot.holidays import PauseError, parse_until
+from bot.loop_grammar import ListActions, Pause, Resume, SetNudge
 from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
 
 ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
@@ -32,7 +33,6 @@ SCHEDULE_KINDS = ("checkins", "summary", "reflexivity")
 MAX_WEEKS = 520
 MAX_REMIND = 24 * 60
 DEFAULT_REMIND = 30
-MAX_NUDGE_HOURS = 167  # a check-in is open for a week at most
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 
 EXAMPLES = (
@@ -144,26 +144,6 @@ class Export:
 
 @dataclass(frozen=True)
 class ForgetMe:
-    pass
-
-
-@dataclass(frozen=True)
-class ListActions:
-    pass
-
-
-@dataclass(frozen=True)
-class SetNudge:
-    hours: int | None  # None: off
-
-
-@dataclass(frozen=True)
-class Pause:
-    until: date  # the local date the pause ends on
-
-
-@dataclass(frozen=True)
-class Resume:
     pass
 
 
@@ -318,22 +298,12 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb in ("forget-me", "forgetme", "forget"):
         _extra(rest, "forget-me")
         return ForgetMe()
-    if verb in ("actions", "action"):
-        _extra(rest, "actions")
-        return ListActions()
-    if verb in ("nudge", "nudges"):
-        return _nudge(rest)
-    if verb == "pause":
-        words = rest[1:] if rest and rest[0].lower() == "until" else rest
-        if len(words) != 1:
-            raise UsageError("Say until when, for example `/coprod pause until 2027-01-04`")
-        try:
-            return Pause(parse_until(words[0], today=today))
-        except PauseError as exc:
-            raise UsageError(f"{exc}. Use: `/coprod pause until 2027-01-04`") from None
-    if verb in ("resume", "unpause"):
-        _extra(rest, "resume")
-        return Resume()
+    try:
+        loop = loop_grammar.parse(verb, rest, today=today)
+    except loop_grammar.LoopUsageError as exc:
+        raise UsageError(str(exc)) from None
+    if loop is not None:
+        return loop
     raise UsageError(f"I don't know “{words[0]}”. Try `/coprod help` to see what I can do")
 
 
@@ -375,20 +345,6 @@ def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
         remind = _int(tail[1], "minutes", 0, MAX_REMIND)
         _extra(tail[2:], usage)
     return SetMeeting(day, minute, remind)
-
-
-def _nudge(rest: list[str]) -> SetNudge:
-    usage = "nudge <hours>  (or nudge off)"
-    words = [w.lower() for w in rest]
-    if words == ["off"]:
-        return SetNudge(None)
-    if words and words[-1] in ("hours", "hour", "h"):
-        words = words[:-1]
-    if len(words) == 1 and words[0].endswith("h"):
-        words = [words[0][:-1]]
-    if len(words) != 1:
-        raise UsageError(f"Say after how many hours, for example `/coprod nudge 48`. Use: `/coprod {usage}`")
-    return SetNudge(_int(words[0], "hours", 1, MAX_NUDGE_HOURS))
 
 
 def help_lines() -> list[tuple[str, str]]:

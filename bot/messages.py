@@ -296,7 +296,8 @@ def forgotten_text(counts: dict[str, int], *, still_coordinator: bool = False) -
             "averages with nothing that links them to you."
         )
     if led:
-        text += f" {'The action' if led == 1 else f'The {led} actions'} you led stay the team's, without your name."
+        led_text = "The action you led stays" if led == 1 else f"The {led} actions you led stay"
+        text += f" {led_text} the team's, without your name."
     if not parts and not unlinked and not led:
         text = "Done. There was nothing of yours to erase."
     if still_coordinator:

@@ -82,6 +82,43 @@ def export_records(
         yield {**row, "text": text}
 
 
+# The actions' export: one row per action, its lead an ``L-`` pseudonym (never their answers' ``P-``).
+ACTION_FIELDS = (
+    "channel",
+    "action",
+    "level",
+    "facilitator",
+    "text",
+    "what",
+    "lead",
+    "planned_on",
+    "due_on",
+    "status",
+    "closed_on",
+    "before",
+    "after",
+)
+
+ACTIONS_NOTE = (
+    "Whoever leads an action is a pseudonym like L-3f9a2c1b, never the P- of their answers; who planned it is "
+    "left out; before and after are shown only where both check-ins closed with at least k answers."
+)
+
+
+def action_records(
+    store: Store, catalog: Catalog, team: str, channel: str | None = None, *, now: datetime
+) -> Iterator[dict]:
+    """The actions of a workspace (or one channel), pseudonymous, with the practice's words
+    (see ``Plans.export_rows``)."""
+    rows = store.plans.export_rows(team, channel, now=int(now.timestamp()), key=store.answers.responder_key)
+    for row in rows:
+        try:
+            text = catalog.facilitator(row["facilitator"]).text
+        except KeyError:
+            text = ""
+        yield {**row, "text": text}
+
+
 def export_note(store: Store, team: str, channel: str | None = None, *, now: datetime) -> str:
     """What the export leaves out, in words for the person who asked for it."""
     withheld = store.answers.withheld(team, channel, now=int(now.timestamp()))
@@ -96,10 +133,8 @@ def export_note(store: Store, team: str, channel: str | None = None, *, now: dat
     return note
 
 
-def write_csv(records: Iterable[dict], out: TextIO) -> int:
-    writer = csv.DictWriter(
-        out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL
-    )
+def write_csv(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     n = 0
     for record in records:
@@ -124,8 +159,8 @@ def _csv_safe(value: object) -> object:
     return "" if value is None else value
 
 
-def write_json(records: Iterable[dict], out: TextIO) -> int:
+def write_json(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
     rows = list(records)
-    json.dump([{k: r.get(k) for k in EXPORT_FIELDS} for r in rows], out, ensure_ascii=False, indent=1)
+    json.dump([{k: r.get(k) for k in fields} for r in rows], out, ensure_ascii=False, indent=1)
     out.write("\n")
     return len(rows)

@@ -24,7 +24,15 @@ from bot.followups import FollowUp
 from bot.holidays import holiday_text
 from bot.listeners import loop
 from bot.people import known_user, look_up_user, may_coordinate
-from bot.reports import export_note, export_records, partnership_summary, write_csv
+from bot.reports import (
+    ACTION_FIELDS,
+    ACTIONS_NOTE,
+    action_records,
+    export_note,
+    export_records,
+    partnership_summary,
+    write_csv,
+)
 from bot.schedule import Spec, next_fire
 from bot.store import Partnership, UserInfo
 
@@ -289,4 +297,13 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
         title="coprod answers",
         initial_comment=f"Here are the {rows} answers from <#{req.channel}>. {note}",
     )
+    actions = io.StringIO()
+    if write_csv(action_records(deps.store, deps.catalog, req.team, req.channel, now=now), actions, ACTION_FIELDS):
+        client.files_upload_v2(
+            channel=dm,
+            content=actions.getvalue(),
+            filename=f"coprod-actions-{req.channel}.csv",
+            title="coprod actions",
+            initial_comment=f"And the actions planned in <#{req.channel}>. {ACTIONS_NOTE}",
+        )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")
