@@ -25,10 +25,10 @@ _ACTION = (
     " a.status, a.planned_by, a.planned_at, a.closed_at, a.message_ts"
 )
 _LAST_BEFORE = """(SELECT c.id FROM checkins c WHERE c.partnership_id = a.partnership_id AND c.kind = 'checkin'
-    AND c.facilitator_id = a.facilitator_id AND c.posting IS NULL AND c.asked_at < a.planned_at
+    AND c.facilitator_id = a.facilitator_id AND c.posting IS NULL AND c.asked_at <= a.planned_at
     ORDER BY c.asked_at DESC, c.id DESC LIMIT 1)"""
 _FIRST_AFTER = """(SELECT c.id FROM checkins c WHERE c.partnership_id = a.partnership_id AND c.kind = 'checkin'
-    AND c.facilitator_id = a.facilitator_id AND c.posting IS NULL AND c.asked_at >= a.closed_at
+    AND c.facilitator_id = a.facilitator_id AND c.posting IS NULL AND c.asked_at > a.closed_at
     ORDER BY c.asked_at, c.id LIMIT 1)"""
 
 
