@@ -47,10 +47,10 @@ def parse(verb: str, rest: list[str], *, today: date) -> LoopCommand | None:
         return _nudge(rest)
     if verb == "pause":
         words = rest[1:] if rest and rest[0].lower() == "until" else rest
-        if len(words) != 1:
+        if not words:
             raise LoopUsageError("Say until when, for example `/coprod pause until 2027-01-04`")
         try:
-            return Pause(parse_until(words[0], today=today))
+            return Pause(parse_until(" ".join(words), today=today))
         except PauseError as exc:
             raise LoopUsageError(f"{exc}. Use: `/coprod pause until 2027-01-04`") from None
     if verb in ("resume", "unpause"):
