@@ -34,7 +34,7 @@ _FIRST_AFTER = """(SELECT c.id FROM checkins c WHERE c.partnership_id = a.partne
 
 def _with_groups(where: str) -> str:
     """Actions matching ``where`` (over ``a`` and ``p``), each with the mean of the check-in before it and the
-    one after it where that check-in is a closed group of k or more (?now: now + 1, as the summary's ``until``)."""
+    one after it where that check-in is a closed group of k or more (:until: now + 1, as the summary's ``until``)."""
     return f"""
     WITH a AS (
         SELECT {_ACTION}, a.overdue_listed, p.k,
@@ -52,6 +52,12 @@ def _with_groups(where: str) -> str:
     FROM a LEFT JOIN g b ON b.id = a.before_id LEFT JOIN g f ON f.id = a.after_id
     ORDER BY a.planned_at, a.id
     """
+
+
+# What a summary reads of a partnership's actions, in one statement (:p partnership, :since, :until = now + 1).
+SUMMARY_SQL = _with_groups(
+    "a.partnership_id = :p AND (a.status = 'open' OR (a.status = 'done' AND a.closed_at >= :since))"
+)
 
 
 def _action(row: sqlite3.Row) -> Action:
@@ -232,12 +238,7 @@ class Plans:
     ) -> tuple[list[Action], dict[int, tuple[float | None, float | None]], dict[int, date | None]]:
         """In one statement: the partnership's open actions and those done since ``since``; for each done one,
         the mean before and after where the anonymity rule allows; and the date each was listed overdue for."""
-        rows = self.db.query(
-            _with_groups(
-                "a.partnership_id = :p AND (a.status = 'open' OR (a.status = 'done' AND a.closed_at >= :since))"
-            ),
-            {"p": p.id, "since": since, "until": now + 1},
-        )
+        rows = self.db.query(SUMMARY_SQL, {"p": p.id, "since": since, "until": now + 1})
         groups = {r["id"]: (r["before_mean"], r["after_mean"]) for r in rows if r["status"] == "done"}
         listed = {r["id"]: date.fromisoformat(r["overdue_listed"]) if r["overdue_listed"] else None for r in rows}
         return [_action(r) for r in rows], groups, listed
