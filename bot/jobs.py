@@ -6,7 +6,9 @@ reads the table, works out which fire times fell due within the grace period, cl
 restarts and even with a second process on the same database) and posts it late if need be.
 The post carries its claim in Slack's message metadata, so a claim taken up again (after a failure or
 a crash) first looks for an earlier attempt's message in the channel (bot/delivery.py).
-Fire times older than the grace period are skipped and logged.
+Fire times older than the grace period are skipped and logged, and so are fire times inside a holiday pause.
+The same tick sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
+(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force.
 """
 
 from __future__ import annotations
