@@ -264,8 +264,8 @@ def change(deps: Deps, body: dict, client: WebClient, respond: Respond, p: Partn
             blocks = plan_blocks.actions_list_blocks(actions, deps.catalog, today, may_change=mine)
             respond(text=words, blocks=[section(words), *blocks], replace_original=True)
         elif not on_post:  # the follow-up, in a direct message or the channel: it becomes the answer
-            respond(text=words, blocks=[section(f"{plan_blocks.action_line(changed, deps.catalog, today)}\n{words}")],
-                    replace_original=True)  # fmt: skip
+            line = plan_blocks.action_line(changed, deps.catalog, today)
+            respond(text=words, blocks=[section(f"{line}\n{words}")], replace_original=True)
 
     _later(deps, body, "show what became of an action", show, respond)
 

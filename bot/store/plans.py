@@ -122,9 +122,8 @@ class Plans:
                                      planned_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (p.id, p.team_id, what, facilitator_id, level_id, lead, due_on.isoformat() if due_on else None,
-                 planned_by, now),
-            )  # fmt: skip
+                (p.id, p.team_id, what, facilitator_id, level_id, lead, due_on and due_on.isoformat(), planned_by, now),
+            )
             action_id = int(cur.lastrowid or 0)
             _event(conn, p.team_id, action_id, "planned", planned_by, now, due_on)
         found = self.get(p.team_id, action_id)
