@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--team", required=True, help="Slack workspace id (T…)")
     exp.add_argument("--channel", help="only this channel id (C…)")
     exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    exp.add_argument("--actions", action="store_true", help="the actions planned, instead of the answers")
 
     pic = sub.add_parser("picture", help="draw a partnership's coverage picture (PNG) without Slack")
     pic.add_argument("--team", required=True, help="Slack workspace id (T…)")
@@ -176,14 +177,20 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.reports import export_note, export_records, write_csv, write_json
+    from bot import reports
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
     now = datetime.now(UTC)
-    records = export_records(store, catalog, args.team, args.channel, now=now)
-    (write_json if args.format == "json" else write_csv)(records, sys.stdout)
-    print(export_note(store, args.team, args.channel, now=now), file=sys.stderr)
+    write = reports.write_json if args.format == "json" else reports.write_csv
+    if args.actions:
+        write(
+            reports.action_records(store, catalog, args.team, args.channel, now=now), sys.stdout, reports.ACTION_FIELDS
+        )
+        print(reports.ACTIONS_NOTE, file=sys.stderr)
+        return 0
+    write(reports.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
+    print(reports.export_note(store, args.team, args.channel, now=now), file=sys.stderr)
     return 0
 
 

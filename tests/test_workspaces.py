@@ -3,6 +3,8 @@ workspace, from every table, leaving every other workspace's rows exactly as the
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.store import Store
 from bot.store.workspaces import REMOVED, WORKSPACE_TABLES
 from tests.support.stored import file_bytes, rows
@@ -26,6 +28,19 @@ def fill(store: Store, team: str, channel: str = "C1") -> None:
     store.ledger.claim_post(p, kind="summary", fire_at=NOW, now=NOW)
     store.ledger.first_time_event(team, f"Ev{team}", now=NOW)
     store.partnerships.set_picture(p, file_id=f"F{team}{channel}", alt_text="the picture", now=NOW)
+    store.plans.plan(
+        p,
+        what="rotate who chairs",
+        facilitator_id="power-imbalances",
+        level_id="group",
+        lead=f"U{team}2",
+        due_on=None,
+        planned_by=f"U{team}1",
+        now=NOW,
+    )
+    store.nudges.claim(team, checkin, f"U{team}3", now=NOW)
+    store.nudges.set_optout(p, f"U{team}3", True)
+    store.partnerships.pause(p, until_on=date(2027, 2, 1), ends_at=NOW + 86_400, set_by=f"U{team}1", now=NOW)
 
 
 def counts(store: Store, team: str) -> dict[str, int]:

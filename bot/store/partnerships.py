@@ -6,12 +6,15 @@ A partnership is looked up once, at the edge, by workspace and channel; every ot
 
 from __future__ import annotations
 
+from datetime import date
+
+from bot.holidays import Pause
 from bot.store.db import Database
 from bot.store.records import Partnership, ScheduledPartnership, ScheduleRow, from_row
 
 _COLUMNS = (
     "id, team_id, channel_id, timezone, window_weeks, k, member_count, pinned, paused_reason, "
-    "created_by, created_at, retention_months"
+    "created_by, created_at, retention_months, nudge_hours, nudge_set_at"
 )
 _SCHEDULE_COLUMNS = "kind, cadence, weekday, at_minute, remind_minutes, anchor, set_at"
 
@@ -76,6 +79,64 @@ class Partnerships:
     def set_retention(self, p: Partnership, months: int | None) -> None:
         """Blank comments older than this many months (None: keep them until someone erases them)."""
         self._set(p, "retention_months", months)
+
+    def set_nudge(self, p: Partnership, hours: int | None, *, now: int) -> None:
+        """Remind those who haven't answered a check-in this many hours after it was posted (None: never)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE partnerships SET nudge_hours = ?, nudge_set_at = ? WHERE id = ?",
+                (hours, now if hours else None, p.id),
+            )
+
+    # ---- holiday pauses (not the pause Slack forces: that is paused_reason) ----------------------
+
+    def pause(self, p: Partnership, *, until_on: date, ends_at: int, set_by: str, now: int) -> None:
+        """Pause every scheduled post until ``ends_at`` (local midnight of ``until_on``); a pause in force is
+        moved to the new date rather than doubled."""
+        with self.db.write() as conn:
+            moved = conn.execute(
+                "UPDATE pauses SET ends_at = ?, until_on = ?, set_by = ?"
+                " WHERE partnership_id = ? AND starts_at <= ? AND ends_at > ?",
+                (ends_at, until_on.isoformat(), set_by, p.id, now, now),
+            ).rowcount
+            if not moved:
+                conn.execute(
+                    "INSERT INTO pauses (partnership_id, team_id, starts_at, ends_at, until_on, set_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (p.id, p.team_id, now, ends_at, until_on.isoformat(), set_by),
+                )
+
+    def resume(self, p: Partnership, *, now: int) -> bool:
+        """End the pause in force now; False when there was none."""
+        with self.db.write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE pauses SET ends_at = ? WHERE partnership_id = ? AND starts_at <= ? AND ends_at > ?",
+                    (now, p.id, now, now),
+                ).rowcount
+                > 0
+            )
+
+    def pauses(self, p: Partnership, *, since: int) -> list[Pause]:
+        """The partnership's pauses that had not ended by ``since``, earliest first."""
+        rows = self.db.query(
+            "SELECT starts_at, ends_at, until_on FROM pauses WHERE partnership_id = ? AND ends_at > ?"
+            " ORDER BY starts_at",
+            (p.id, since),
+        )
+        return [Pause(r["starts_at"], r["ends_at"], date.fromisoformat(r["until_on"])) for r in rows]
+
+    def all_pauses(self, *, since: int) -> dict[int, list[Pause]]:
+        """partnership id -> its pauses that had not ended by ``since`` (all workspaces: the scheduler's)."""
+        found: dict[int, list[Pause]] = {}
+        for r in self.db.query(
+            "SELECT partnership_id, starts_at, ends_at, until_on FROM pauses WHERE ends_at > ? ORDER BY starts_at",
+            (since,),
+        ):
+            found.setdefault(r["partnership_id"], []).append(
+                Pause(r["starts_at"], r["ends_at"], date.fromisoformat(r["until_on"]))
+            )
+        return found
 
     # ---- schedules -------------------------------------------------------------------------
 

@@ -224,7 +224,75 @@ def m007_pictures(db: sqlite_utils.Database) -> None:
 
 
 @_known
-def m008_removed_workspaces(db: sqlite_utils.Database) -> None:
+def m008_closing_the_loop(db: sqlite_utils.Database) -> None:
+    # Issue 12: actions planned from a flag, with their status changes; the reminder to those who haven't
+    # answered (its setting, who was reminded and who said "don't remind me", both by responder hash, never by
+    # user id); and holiday pauses, kept apart from the pause Slack forces when a channel is gone.
+    _execute_each(
+        db,
+        """
+        ALTER TABLE partnerships ADD COLUMN nudge_hours INTEGER;
+        ALTER TABLE partnerships ADD COLUMN nudge_set_at INTEGER;
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            what TEXT NOT NULL,
+            facilitator_id TEXT NOT NULL,
+            level_id TEXT NOT NULL,
+            lead TEXT,
+            due_on TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'dropped')),
+            planned_by TEXT,
+            planned_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            message_ts TEXT,
+            overdue_listed TEXT
+        );
+        CREATE INDEX actions_by_partnership ON actions (partnership_id, status, closed_at);
+        CREATE INDEX actions_by_due ON actions (status, due_on);
+        CREATE TABLE action_events (
+            id INTEGER PRIMARY KEY,
+            action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            due_on TEXT,
+            by_user TEXT,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX action_events_by_action ON action_events (action_id);
+        CREATE TABLE nudges (
+            checkin_id INTEGER NOT NULL REFERENCES checkins(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            PRIMARY KEY (checkin_id, responder)
+        );
+        CREATE INDEX nudges_by_responder ON nudges (team_id, responder);
+        CREATE TABLE nudge_optouts (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, responder)
+        );
+        CREATE INDEX nudge_optouts_by_responder ON nudge_optouts (team_id, responder);
+        CREATE TABLE pauses (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            starts_at INTEGER NOT NULL,
+            ends_at INTEGER NOT NULL,
+            until_on TEXT NOT NULL,
+            set_by TEXT
+        );
+        CREATE INDEX pauses_by_partnership ON pauses (partnership_id, ends_at);
+        CREATE INDEX pauses_by_end ON pauses (ends_at)
+        """,
+    )
+
+
+@_known
+def m009_removed_workspaces(db: sqlite_utils.Database) -> None:
     # A workspace that removed coprod (several-workspace mode): its data is kept until `erase_at`, in case it
     # comes back, then erased (bot/store/workspaces.py).
     db.execute(

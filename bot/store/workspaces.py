@@ -14,7 +14,12 @@ from bot.store.db import Database
 # no table with a team_id column is missing.
 WORKSPACE_TABLES = (
     "responses",
+    "nudges",
     "checkins",
+    "action_events",
+    "actions",
+    "nudge_optouts",
+    "pauses",
     "meetings",
     "posts",
     "schedules",
