@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from bot.localslack.signed import SlackClientSim
 from tests.support.running import coprod_process, free_port, wait_healthy
-from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
 
 SECRET = "run-test-secret"
