@@ -165,19 +165,20 @@ class Runtime:
         self.store.close()
 
 
-def run(http: bool = False) -> int:
-    settings = Settings.from_env(http=http)
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler says "Running job" and "executed successfully" at INFO on every tick.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+
+
+def run(settings: Settings, *, fresh: bool = False) -> int:
+    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace."""
+    configure_logging(settings)
+    if settings.local:
+        from bot.localslack.launch import run_local
+
+        return run_local(settings, fresh=fresh)
     runtime = Runtime(settings)
-    stopping = threading.Event()
-
-    def on_term(signum, frame):
-        stopping.set()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
     if not settings.socket_mode:
         try:  # bind first: a port in use is a start-up error, before anything is scheduled
             runtime.make_server()
@@ -186,18 +187,44 @@ def run(http: bool = False) -> int:
             raise SettingsError(
                 f"cannot listen on port {settings.port}: {exc.strerror} (set PORT to a free port)"
             ) from None
-    runtime.start_scheduler()
-    try:
+
+    def announce() -> None:
         if settings.socket_mode:
-            runtime.start_socket_mode()
             log.info("coprod is running in Socket Mode")
-            stopping.wait()
         else:
             log.info("coprod is listening on port %s (POST /slack/events, GET /healthz)", runtime.port)
+
+    return run_until_stopped(runtime, announce)
+
+
+def run_until_stopped(
+    runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None
+) -> int:
+    """Start the scheduler and the Slack connection (Socket Mode, or the HTTP server made already), say so,
+    and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0."""
+    stopping = threading.Event()
+
+    def on_term(signum, frame):
+        stopping.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    runtime.start_scheduler()
+    try:
+        if runtime.settings.socket_mode:
+            runtime.start_socket_mode()
+            announce()
+            stopping.wait()
+        else:
+            announce()
             runtime.serve()
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:
         log.info("coprod is stopping")
-        runtime.stop()
+        try:
+            runtime.stop()
+        finally:
+            if after_stop is not None:
+                after_stop()
     return 0

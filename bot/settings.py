@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
+DEFAULT_LOCAL_DB = "coprod-local.db"  # the local workspace's own, never mixed with a real workspace's
+SLACK_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
 YES = ("1", "true", "yes", "on")
@@ -38,6 +41,9 @@ class Settings:
     log_level: str = "INFO"
     secret_key: bytes | None = field(default=None, repr=False)  # COPROD_SECRET_KEY: the responder key
     allow_shared_db: bool = False  # COPROD_ALLOW_SHARED_DB: others on the machine may read the database
+    # A local workspace (bot/localslack) stands in for Slack: tokens and secret made up at start, the Slack
+    # URL its own. coprod itself runs as it does over HTTP.
+    local: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -45,9 +51,15 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        http: bool = False,
+        require_slack: bool = True,
+        local: bool = False,
     ) -> Settings:
-        """Validate the environment once. ``http`` forces HTTP mode (signing secret required)."""
+        """Validate the environment once. ``http`` forces HTTP mode (signing secret required). With no Slack
+        setting at all (and not ``http``), or with ``local``, coprod runs in a local workspace."""
         if env is None:
             load_dotenv_file()
             env = os.environ
@@ -56,7 +68,10 @@ class Settings:
         app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
         if http:
             app_token = None
-        if require_slack:
+        local = require_slack and (local or (not http and not any(env.get(v, "").strip() for v in SLACK_VARIABLES)))
+        if local:  # Slack is the local workspace's stand-in: its token and secret are made up for this run
+            token, secret, app_token = f"xoxb-local-{secrets.token_hex(12)}", secrets.token_hex(32), None
+        elif require_slack:
             if not token:
                 raise SettingsError(
                     "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your app's "
@@ -105,7 +120,7 @@ class Settings:
             signing_secret=secret,
             app_token=app_token,
             api_url=api_url,
-            db_path=env.get("COPROD_DB", "").strip() or DEFAULT_DB,
+            db_path=env.get("COPROD_DB", "").strip() or (DEFAULT_LOCAL_DB if local else DEFAULT_DB),
             facilitators_path=env.get("COPROD_FACILITATORS", "").strip() or None,
             port=int(port_text),
             grace_hours=grace,
@@ -113,6 +128,7 @@ class Settings:
             log_level=log_level,
             secret_key=_secret_key(env),
             allow_shared_db=_flag(env, "COPROD_ALLOW_SHARED_DB"),
+            local=local,
         )
 
 
