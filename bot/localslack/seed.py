@@ -167,7 +167,9 @@ class _History:
         for _, happen in sorted(events, key=lambda pair: pair[0]):
             happen()
         self._finish()
-        return self.p
+        found = self.store.partnerships.get(TEAM_ID, CHANNEL_ID)
+        assert found is not None
+        return found
 
     def _event(self, kind: str, at: datetime, ago: int) -> Callable[[], None]:
         def claimed() -> None:
