@@ -74,12 +74,12 @@ def local(tmp_path) -> Iterator[Local]:
     """A fresh local workspace (its people, no history) with coprod behind it, all in this process."""
     settings = Settings.from_env({"COPROD_DB": str(tmp_path / "coprod-local.db"), "PORT": "0"}, local=True)
     workspace = LocalWorkspace(settings)
-    workspace.start(0)
+    workspace.bind(0)
     runtime = Runtime(replace(settings, api_url=workspace.server.url))
     prepare(runtime, workspace, new=True, fresh=True)
     runtime.make_server(host="127.0.0.1", port=0)
     threading.Thread(target=runtime.serve, daemon=True).start()
-    workspace.side.events_url = f"http://127.0.0.1:{runtime.port}/slack/events"
+    workspace.start(f"http://127.0.0.1:{runtime.port}/slack/events")
     try:
         yield Local(workspace, runtime)
     finally:

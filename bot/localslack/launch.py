@@ -50,12 +50,19 @@ class LocalWorkspace:
         self.page = LocalPage(self.side, timezone=seed.TIMEZONE)
         self.server.page = self.page
 
-    def start(self, port: int) -> None:
+    def bind(self, port: int) -> None:
+        """Take the port (a start-up error if it is in use); nothing is served until :meth:`start`."""
         try:
-            self.server.start()
+            self.server.bind()
         except OSError as exc:
             raise SettingsError(f"cannot listen on port {port}: {exc.strerror} (set PORT to a free port)") from None
         self.page.port = self.server.port
+
+    def start(self, events_url: str) -> None:
+        """Serve, sending what people do to coprod at ``events_url``."""
+        self.side.events_url = events_url
+        self.workspace.start_saving()
+        self.server.start()
 
     @property
     def address(self) -> str:
@@ -72,7 +79,7 @@ def run_local(settings: Settings, *, fresh: bool) -> int:
         erase(settings)
     new = not Path(settings.db_path).exists()
     local = LocalWorkspace(settings)
-    local.start(settings.port)
+    local.bind(settings.port)
     try:
         runtime = Runtime(replace(settings, api_url=local.server.url))
     except BaseException:
@@ -85,8 +92,7 @@ def run_local(settings: Settings, *, fresh: bool) -> int:
         runtime.stop()
         local.stop()
         raise
-    local.side.events_url = f"http://{HOST}:{runtime.port}/slack/events"
-    local.workspace.start_saving()
+    local.start(f"http://{HOST}:{runtime.port}/slack/events")
 
     def announce() -> None:
         print(f"coprod is running in a local workspace: open {local.address}", flush=True)
