@@ -10,7 +10,9 @@
 3. **Click to count**: the coordinator types ``/coprod checkin``; a click on a rating of the new check-in, timed
    in the page from the click to its count reading "1 answer so far" (a MutationObserver). One click per
    check-in, so each changes the count. coprod waits a second before updating a count (it coalesces a burst of
-   clicks into one update, ``COUNT_DELAY`` in bot/listeners/actions.py), which this figure includes.
+   clicks into one update, ``COUNT_DELAY`` in bot/listeners/actions.py), which this figure includes. The same
+   click is timed to the private "Thank you!" too (coprod waits 0.3 s before it, ``REPLY_DELAY``, so that a
+   double click gets one reply).
 
 Headless Chromium (the system's) under Playwright, coprod and the browser on the same machine. Percentiles are
 nearest-rank (bench/harness.py). ``--smoke``: one start, one load, three clicks. Not a test: the figures go
@@ -42,10 +44,12 @@ def starts(count: int) -> tuple[list[float], list[float]]:
     return first, again
 
 
-def loads_and_clicks(browser, loads: int, clicks: int) -> tuple[list[float], list[float]]:
-    """Milliseconds from navigation to the first message, per new page; from a click to its count changing."""
+def loads_and_clicks(browser, loads: int, clicks: int) -> tuple[list[float], list[float], list[float]]:
+    """Milliseconds from navigation to the first message, per new page; from a click to its count changing, and
+    to the private thank-you."""
     to_first: list[float] = []
     to_count: list[float] = []
+    to_reply: list[float] = []
     with tempfile.TemporaryDirectory(prefix="coprod-page-bench-") as folder, local_coprod(Path(folder)) as coprod:
         for _ in range(loads):
             page = WorkspacePage(browser.new_page(viewport={"width": 1280, "height": 900}))
@@ -56,9 +60,11 @@ def loads_and_clicks(browser, loads: int, clicks: int) -> tuple[list[float], lis
         page.open(coprod.url)
         for n in range(clicks):
             key = page.post_checkin()
-            to_count.append(page.click_to_count(key, 1 + n % 5, "1 answer so far"))
+            count, reply = page.timed_click(key, 1 + n % 5, "1 answer so far")
+            to_count.append(count)
+            to_reply.append(reply)
         assert page.errors == [], page.errors
-    return to_first, to_count
+    return to_first, to_count, to_reply
 
 
 def row(name: str, values: list[float], unit: str) -> str:
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     first, again = starts(args.starts)
     with chromium() as browser:
-        to_first, to_count = loads_and_clicks(browser, args.loads, args.clicks)
+        to_first, to_count, to_reply = loads_and_clicks(browser, args.loads, args.clicks)
     print()
     print("| | n | p50 | p95 | max | unit |")
     print("|---|--:|--:|--:|--:|---|")
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     print(row("start-up to the page answering, restart", [s * 1000 for s in again], "ms"))
     print(row("page load to the first message", to_first, "ms"))
     print(row("click to the count changing on screen", to_count, "ms"))
+    print(row("click to the private thank-you on screen", to_reply, "ms"))
     print(f"\n(took {time.perf_counter() - began:.0f} s)")
     return 0
 

@@ -221,9 +221,11 @@ class WorkspacePage:
         """Visible text whose contrast with its background is under 4.5:1 (WCAG AA)."""
         return self.page.evaluate(_CONTRAST)
 
-    def click_to_count(self, key: str, rating: int, expected: str) -> float:
-        """Click ``rating`` on check-in ``key`` and time (in the page, ms) until its count reads ``expected``."""
-        return float(self.page.evaluate(_TIMED_CLICK, [key, f"rate:{rating}", expected]))
+    def timed_click(self, key: str, rating: int, expected: str) -> tuple[float, float]:
+        """Click ``rating`` on check-in ``key``; milliseconds (timed in the page) until its count reads
+        ``expected``, and until the private thank-you appears."""
+        count, reply = self.page.evaluate(_TIMED_CLICK, [key, f"rate:{rating}", expected])
+        return float(count), float(reply)
 
     def first_message_ms(self) -> float:
         """Milliseconds from the start of navigation to the first message on screen."""
@@ -266,13 +268,24 @@ _CONTRAST = """() => {
 }"""
 
 _TIMED_CLICK = """([key, action, expected]) => new Promise((resolve, reject) => {
-  const find = () => document.querySelector(`#messages > article[data-key="${key}"]`);
-  const reads = () => { const m = find(); return m && m.querySelector('.sk-context').textContent.includes(expected); };
+  const box = document.querySelector('#messages');
+  const find = () => box.querySelector(`:scope > article[data-key="${key}"]`);
+  const counted = () => {
+    const m = find();
+    return m && m.querySelector('.sk-context').textContent.includes(expected);
+  };
+  const thanks = () => [...box.querySelectorAll(':scope > article.ephemeral')].filter(
+    (m) => m.textContent.includes('Thank you! I recorded your answer')).length;
+  const before = thanks();
   const began = performance.now();
+  let count = null, reply = null;
+  const done = () => { if (count !== null && reply !== null) { watch.disconnect(); resolve([count, reply]); } };
   const watch = new MutationObserver(() => {
-    if (reads()) { watch.disconnect(); resolve(performance.now() - began); }
+    if (count === null && counted()) count = performance.now() - began;
+    if (reply === null && thanks() > before) reply = performance.now() - began;
+    done();
   });
-  watch.observe(document.querySelector('#messages'), { childList: true, subtree: true, characterData: true });
+  watch.observe(box, { childList: true, subtree: true, characterData: true });
   setTimeout(() => { watch.disconnect(); reject(new Error(`the count never read “${expected}”`)); }, 10000);
   find().querySelector(`button[data-action-id="${action}"]`).click();
 })"""
@@ -288,7 +301,7 @@ def readme_screenshot(path: Path) -> None:
         local_coprod(Path(folder)) as coprod,
         chromium() as browser,
     ):
-        page = WorkspacePage(browser.new_page(viewport={"width": 1280, "height": 860}))
+        page = WorkspacePage(browser.new_page(viewport={"width": 1280, "height": 1240}))
         page.open(coprod.url)
         page.type("/coprod summary")
         page.ephemeral("How we're doing").wait_for()
