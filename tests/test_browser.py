@@ -11,6 +11,8 @@ import csv
 import io
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,23 @@ def test_what_people_type_is_shown_as_text_and_keyboard_reaches_every_button(bro
         page.page.keyboard.press("Enter")
         page.ephemeral("Thank you! I recorded your answer").wait_for()
         assert page.errors == []
+
+
+@pytest.mark.parametrize("ci", ["", "true"], ids=["outside CI", "in CI"])
+def test_without_a_browser_these_tests_skip_saying_how_to_get_one_but_fail_in_ci(tmp_path, ci):
+    """Run one browser test with no Chromium to be found: skipped with how to get one, or failed when CI is set."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(COPROD_CHROMIUM=str(tmp_path / "no-chromium-here"), **({"CI": ci} if ci else {}))
+    test = f"{__file__}::test_what_people_type_is_shown_as_text_and_keyboard_reaches_every_button"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if ci:
+        assert run.returncode == 1 and "Failed: no browser for the browser tests" in run.stdout, run.stdout
+    else:
+        assert run.returncode == 0 and "SKIPPED [1]" in run.stdout, run.stdout
+    assert "sudo apt-get install chromium" in run.stdout

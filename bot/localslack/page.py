@@ -209,7 +209,10 @@ class LocalPage:
             return
         assert isinstance(act, dict)
         user, kind, side = act["user"], act["act"], self.side
-        text = lambda name: str(act.get(name) or "")  # noqa: E731 - short reader of the act's fields
+
+        def text(name: str) -> str:
+            return str(act.get(name) or "")
+
         if kind == "type":
             side.type(user, text("conv"), text("text")[:4000])
         elif kind == "click":

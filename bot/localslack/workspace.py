@@ -199,13 +199,6 @@ class Workspace:
             self.channels[channel_id] = {"id": channel_id, "name": name, "members": list(members), "archived": archived}
             self.changed()
 
-    def display_name(self, user: str) -> str:
-        with self.lock:
-            found = self.users.get(user)
-        if found is None:
-            return user
-        return str(found["profile"].get("display_name") or found.get("real_name") or user)
-
     # ---- messages ------------------------------------------------------------------------------------
     def add_message(self, conv: str, message: dict[str, Any]) -> dict[str, Any]:
         """Keep ``message`` (which has its ``ts``) in ``conv``, in ts order; returns it."""
