@@ -36,7 +36,7 @@ from pathlib import Path
 
 import harness as h
 
-from tests.support.slack_requests import sign
+from bot.localslack.signed import sign
 
 CLIENT = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "bench-client-secret"}
 KINDS = ("one", "several")

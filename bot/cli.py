@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from bot import __version__
 from bot.catalog import Catalog, CatalogError, load_catalog
-from bot.settings import SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
+from bot.settings import Settings, SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
 from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the bot: scheduler and Slack connection in one process")
-    run.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
+    how = run.add_mutually_exclusive_group()
+    how.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
+    how.add_argument(
+        "--local",
+        action="store_true",
+        help="run in a local workspace on this computer, even when Slack tokens are set (the default without them)",
+    )
+    run.add_argument("--fresh", action="store_true", help="start the local workspace empty, without the history")
 
     fac = sub.add_parser("facilitators", help="list the practices coprod asks about")
     fac.add_argument("--level", help="only this level (id or name)")
@@ -93,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            from bot.runtime import run
-
-            return run(http=args.http)
+            return _run(args)
         if args.command == "facilitators":
             return _facilitators(args)
         if args.command == "summary":
@@ -125,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except BrokenPipeError:  # `coprod export | head` is fine
         return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runtime import run
+
+    settings = Settings.from_env(http=args.http, local=args.local)
+    if args.fresh and not settings.local:
+        raise UsageError("--fresh starts an empty local workspace, and Slack tokens are set: add --local")
+    return run(settings, fresh=args.fresh)
 
 
 def _level_id(catalog: Catalog, text: str | None) -> str | None:

@@ -251,19 +251,25 @@ class Runtime:
         self.store.close()
 
 
-def run(http: bool = False) -> int:
-    settings = Settings.from_env(http=http)
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler says "Running job" and "executed successfully" at INFO on every tick.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+
+
+def run(settings: Settings, *, fresh: bool = False) -> int:
+    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace."""
+    configure_logging(settings)
+    if settings.local:
+        from bot.localslack.launch import run_local
+
+        return run_local(settings, fresh=fresh)
     runtime = Runtime(settings)
-    stopping = threading.Event()
-
-    def on_term(signum, frame):
-        stopping.set()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, _exit_on_term)  # SIGTERM while connecting stops cleanly too
     # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything
     # is scheduled.
     if settings.socket_mode:
@@ -280,20 +286,45 @@ def run(http: bool = False) -> int:
             raise SettingsError(
                 f"cannot listen on port {settings.port}: {exc.strerror} (set PORT to a free port)"
             ) from None
-    runtime.start_scheduler()
-    try:
+
+    def announce() -> None:
         if settings.socket_mode:
             log.info("coprod is running in Socket Mode")
+            return
+        served = "POST /slack/events, GET /healthz"
+        if runtime.installations is not None:
+            served += ", GET /slack/install and /slack/oauth_redirect: several workspaces"
+        log.info("coprod is listening on port %s (%s)", runtime.port, served)
+
+    return run_until_stopped(runtime, announce)
+
+
+def run_until_stopped(
+    runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None
+) -> int:
+    """Start the scheduler (the Slack connection was made already: Socket Mode connected, or the HTTP server
+    bound), say so, and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0."""
+    stopping = threading.Event()
+
+    def on_term(signum, frame):
+        stopping.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    runtime.start_scheduler()
+    try:
+        announce()
+        if runtime.settings.socket_mode:
             stopping.wait()
         else:
-            served = "POST /slack/events, GET /healthz"
-            if runtime.installations is not None:
-                served += ", GET /slack/install and /slack/oauth_redirect: several workspaces"
-            log.info("coprod is listening on port %s (%s)", runtime.port, served)
             runtime.serve()
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:
         log.info("coprod is stopping")
-        runtime.stop()
+        try:
+            runtime.stop()
+        finally:
+            if after_stop is not None:
+                after_stop()
     return 0

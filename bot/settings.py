@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,15 @@ DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
 DEFAULT_ERASE_AFTER_DAYS = 30  # a workspace that removed coprod keeps its data this long, then it is erased
 MAX_ERASE_AFTER_DAYS = 3650
+DEFAULT_LOCAL_DB = "coprod-local.db"  # the local workspace's own, never mixed with a real workspace's
+# Any of these set means a real Slack app: without them all, `coprod run` starts a local workspace.
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
 YES = ("1", "true", "yes", "on")
@@ -51,6 +61,9 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     redirect_uri: str | None = None  # SLACK_REDIRECT_URI, when the app has more than one redirect URL
     erase_after_days: float = DEFAULT_ERASE_AFTER_DAYS  # COPROD_ERASE_AFTER_DAYS
+    # A local workspace (bot/localslack) stands in for Slack: tokens and secret made up at start, the Slack
+    # URL its own. coprod itself runs as it does over HTTP.
+    local: bool = False
 
     @property
     def socket_mode(self) -> bool:
@@ -63,9 +76,15 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        http: bool = False,
+        require_slack: bool = True,
+        local: bool = False,
     ) -> Settings:
-        """Validate the environment once. ``http`` forces HTTP mode (signing secret required)."""
+        """Validate the environment once. ``http`` forces HTTP mode (signing secret required). With no Slack
+        setting at all (and not ``http``), or with ``local``, coprod runs in a local workspace."""
         if env is None:
             load_dotenv_file()
             env = os.environ
@@ -76,8 +95,11 @@ class Settings:
         client_secret = env.get("SLACK_CLIENT_SECRET", "").strip() or None
         if http:
             app_token = None
-        oauth = not token and bool(client_id or client_secret)
-        if require_slack and oauth:
+        local = require_slack and (local or (not http and not any(env.get(v, "").strip() for v in SLACK_VARIABLES)))
+        oauth = not local and not token and bool(client_id or client_secret)
+        if local:  # Slack is the local workspace's stand-in: its token and secret are made up for this run
+            token, secret, app_token = f"xoxb-local-{secrets.token_hex(12)}", secrets.token_hex(32), None
+        elif require_slack and oauth:
             _check_oauth(client_id, client_secret, secret, app_token)
         elif require_slack:
             if not token:
@@ -134,7 +156,7 @@ class Settings:
             signing_secret=secret,
             app_token=app_token,
             api_url=api_url,
-            db_path=env.get("COPROD_DB", "").strip() or DEFAULT_DB,
+            db_path=env.get("COPROD_DB", "").strip() or (DEFAULT_LOCAL_DB if local else DEFAULT_DB),
             facilitators_path=env.get("COPROD_FACILITATORS", "").strip() or None,
             port=int(port_text),
             grace_hours=grace,
@@ -146,6 +168,7 @@ class Settings:
             client_secret=client_secret if oauth else None,
             redirect_uri=env.get("SLACK_REDIRECT_URI", "").strip() or None,
             erase_after_days=erase_after,
+            local=local,
         )
 
 

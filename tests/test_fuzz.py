@@ -23,10 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
-from tests.support.edits import setting
-from tests.support.flows import post_checkin, rate
-from tests.support.slack_requests import (
+from bot.localslack.signed import (
     FORM,
     JSON,
     action_body,
@@ -37,6 +34,9 @@ from tests.support.slack_requests import (
     post,
     view_submission_body,
 )
+from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
+from tests.support.edits import setting
+from tests.support.flows import post_checkin, rate
 from tests.support.stored import read_only
 
 # COPROD_FUZZ_EXAMPLES=1000 for a deeper run than CI's.

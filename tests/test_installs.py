@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bot.installs import REDIRECT_PATH, SCOPES
+from bot.localslack.signed import SlackClientSim
 from bot.settings import Settings, SettingsError
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
@@ -27,7 +28,6 @@ from tests.support.constants import CHANNEL, SECRET
 from tests.support.flows import ask, post_checkin, rate, submit_comment
 from tests.support.installing import come_back, get, install, start
 from tests.support.running import coprod_process, free_port, running_bot, wait_healthy
-from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
 from tests.support.stored import file_bytes
 

@@ -18,8 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.support.constants import SECRET
-from tests.support.slack_requests import (
+from bot.localslack.signed import (
     SlackClientSim,
     action_body,
     command_body,
@@ -28,6 +27,7 @@ from tests.support.slack_requests import (
     sign,
     view_submission_body,
 )
+from tests.support.constants import SECRET
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually
 
@@ -88,10 +88,12 @@ def test_form_encoded_and_query_string_args_are_decoded(stub: SlackStub) -> None
 
 
 def test_auth_test_and_unknown_methods(client: WebClient, stub: SlackStub) -> None:
-    """auth.test names the bot; any other method answers ok with nothing else."""
+    """auth.test names the bot; a method the stand-in doesn't have answers unknown_method, as Slack does."""
     auth = client.auth_test()
     assert (auth["team_id"], auth["user_id"], auth["bot_id"]) == ("T1", "UBOT", "BBOT")
-    assert client.api_call("reactions.add", json={"name": "tada"}).data == {"ok": True}
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("reactions.add", json={"name": "tada"})
+    assert err.value.response.data == {"ok": False, "error": "unknown_method"}
     assert [c.method for c in stub.calls] == ["auth.test", "reactions.add"]
 
 

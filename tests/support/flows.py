@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from slack_sdk.models.views import View
 
+from bot.localslack.signed import Reply
 from tests.support.blockkit import block_id_of, checkin_id_of, checkin_posts, is_checkin_post
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
-from tests.support.slack_requests import Reply
 from tests.support.slack_stub import Call
 from tests.support.waiting import eventually
 
