@@ -168,18 +168,36 @@ def write_json(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = E
     return len(rows)
 
 
+def partnership_actions(store: Store, p: Partnership, *, start: datetime, end: datetime, now: datetime) -> list[dict]:
+    """The partnership's actions planned or closed in [start, end], as the actions export has them
+    (pseudonymous; before and after only where the anonymity rule allows)."""
+    first, last = start.date().isoformat(), end.date().isoformat()
+    return [
+        row
+        for row in store.plans.export_rows(
+            p.team_id, p.channel_id, now=int(now.timestamp()), key=store.answers.responder_key
+        )
+        if first <= row["planned_on"] <= last or (row["closed_on"] and first <= row["closed_on"] <= last)
+    ]
+
+
 def coverage_grid(
     store: Store, catalog: Catalog, p: Partnership, *, start: datetime, end: datetime, now: datetime
-) -> tuple[coverage.Grid, ReportInputs]:
-    """The coverage grid of [start, end), and the facts it was made from."""
+) -> tuple[coverage.Grid, ReportInputs, list[dict]]:
+    """The coverage grid of [start, end), the facts it was made from, and the actions of the period."""
     # Up to and including ``end``'s second, as the summary counts up to and including now.
     seen = store.activity.report_inputs(
         p, since=int(start.timestamp()), until=int(end.timestamp()) + 1, now=int(now.timestamp())
     )
-    grid = coverage.build(
-        catalog, seen.asked, start=start, end=end, timezone=p.timezone, marks={"Meetings held": seen.meetings}
-    )
-    return grid, seen
+    actions = partnership_actions(store, p, start=start, end=end, now=now)
+    done = [
+        int(datetime.fromisoformat(a["closed_on"]).replace(hour=12, tzinfo=UTC).timestamp())
+        for a in actions
+        if a["status"] == "done" and a["closed_on"]
+    ]
+    marks = {"Meetings held": seen.meetings, "Actions done": done}
+    grid = coverage.build(catalog, seen.asked, start=start, end=end, timezone=p.timezone, marks=marks)
+    return grid, seen, actions
 
 
 def coverage_picture(
@@ -188,7 +206,7 @@ def coverage_picture(
     """The coverage picture of [start, end) as PNG bytes, and its alt text."""
     from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
-    grid, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    grid, _, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     return picture.draw(grid), coverage.alt_text(grid)
 
 
@@ -221,7 +239,7 @@ def partnership_report(
     from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
     start, end = report_period(p, since, until, now)
-    grid, seen = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    grid, seen, actions = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     facts = gripp_report.ReportFacts(
         channel=p.channel_id,
         timezone=p.timezone,
@@ -236,6 +254,7 @@ def partnership_report(
         role_answers=seen.role_answers,
         role_sizes=seen.role_sizes,
         reflexivity_optouts=seen.reflexivity_optouts,
+        actions=actions,
         picture_png=picture.draw(grid),
         picture_alt=coverage.alt_text(grid),
     )

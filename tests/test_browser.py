@@ -190,3 +190,19 @@ def test_without_a_browser_these_tests_skip_saying_how_to_get_one_but_fail_in_ci
     else:
         assert run.returncode == 0 and "SKIPPED [1]" in run.stdout, run.stdout
     assert "sudo apt-get install chromium" in run.stdout
+
+
+def test_the_coverage_picture_shows_in_the_page_like_any_slack_file(browser, tmp_path):
+    """`/coprod summary picture` uploads the picture to the person's DM through Slack's upload flow; the page
+    shows it inline, drawn, with its words as alt text."""
+    with local_coprod(tmp_path) as coprod:
+        page = open_page(browser, coprod, tmp_path)
+        page.type("/coprod summary picture")
+        page.ephemeral("I've sent you the picture").wait_for()
+        page.go("coprod · Messages")
+        picture = page.page.locator("figure.sk-image img").last
+        picture.wait_for()
+        assert (picture.get_attribute("alt") or "").startswith("How we looked after each level")
+        page.page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=picture.element_handle())
+        page.shot("09-picture")
+        assert page.errors == []

@@ -248,6 +248,8 @@ class LocalPage:
             exchange.send(404, b"No such file.\n", "text/plain", SECURITY)
             return
         name = "".join(ch for ch in str(record["name"]) if ch.isalnum() or ch in "._-") or "file"
-        headers = {**SECURITY, "Content-Disposition": f'attachment; filename="{name}"'}
-        ctype = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/octet-stream"
+        # A picture is shown in the page; anything else (an export, a report) is a download.
+        how = "inline" if name.endswith(".png") else "attachment"
+        headers = {**SECURITY, "Content-Disposition": f'{how}; filename="{name}"'}
+        ctype = {".csv": "text/csv; charset=utf-8", ".png": "image/png"}.get(name[-4:], "application/octet-stream")
         exchange.send(200, bytes(record["content"]), ctype, headers)

@@ -223,7 +223,10 @@ def block(b: Any, names: Names, view_id: str = "", errors: dict[str, str] | None
         return f'<div class="sk-actions" role="group">{inner}</div>'
     if kind == "image":
         url = str(b.get("image_url", ""))
-        if not url.startswith(("http://", "https://")):
+        slack_file = b.get("slack_file")
+        if isinstance(slack_file, dict) and slack_file.get("id"):  # a file coprod uploaded here
+            url = f"/files/{slack_file['id']}/picture.png"
+        elif not url.startswith(("http://", "https://")):
             return ""
         title = f"<figcaption>{text_object(b['title'], names)}</figcaption>" if "title" in b else ""
         return f'<figure class="sk-image"><img src="{esc(url)}" alt="{esc(b.get("alt_text", ""))}">{title}</figure>'
@@ -329,7 +332,13 @@ def message(
     files = ""
     if isinstance(msg.get("files"), list):
         links = "".join(
-            f'<li><a href="/files/{esc(f.get("id", ""))}/{esc(f.get("name", ""))}" download="{esc(f.get("name", ""))}">'
+            (
+                f'<li><figure class="sk-image"><img src="/files/{esc(f.get("id", ""))}/{esc(f.get("name", ""))}" '
+                f'alt="{esc(f.get("alt_txt", ""))}"></figure>'
+                if f.get("mimetype") == "image/png"
+                else "<li>"
+            )
+            + f'<a href="/files/{esc(f.get("id", ""))}/{esc(f.get("name", ""))}" download="{esc(f.get("name", ""))}">'
             f'<span aria-hidden="true">📎</span> {esc(f.get("title") or f.get("name", ""))}</a></li>'
             for f in msg["files"]
             if isinstance(f, dict)

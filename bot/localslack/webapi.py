@@ -66,6 +66,13 @@ def page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tu
     return items[start : start + limit], nxt
 
 
+def mimetype(name: str) -> str:
+    """The type Slack reports for a file coprod uploads (a CSV export, a PNG picture, an HTML report)."""
+    return {".csv": "text/csv", ".png": "image/png", ".html": "text/html"}.get(
+        name[name.rfind(".") :].lower() if "." in name else "", "application/octet-stream"
+    )
+
+
 class WebAPI:
     """The methods; see the module docstring. ``base`` is the server's address, for the URLs it hands out."""
 
@@ -393,7 +400,14 @@ class WebAPI:
     def files_get_upload_url(self, args: dict[str, Any]) -> Answer:
         file_id = self.ws.new_id("F")
         name = str(args.get("filename") or "file")
-        self.ws.files[file_id] = {"id": file_id, "name": name, "title": name, "content": b"", "complete": False}
+        self.ws.files[file_id] = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "alt_txt": str(args.get("alt_txt") or ""),
+            "content": b"",
+            "complete": False,
+        }
         return {"ok": True, "upload_url": f"{self.base}upload/{file_id}", "file_id": file_id}
 
     def file_upload(self, args: dict[str, Any]) -> Answer:
@@ -410,7 +424,8 @@ class WebAPI:
             "id": record["id"],
             "name": name,
             "title": record.get("title", name),
-            "mimetype": "text/csv" if name.endswith(".csv") else "application/octet-stream",
+            "mimetype": mimetype(name),
+            "alt_txt": record.get("alt_txt", ""),
             "size": len(record.get("content", b"")),
             "url_private": url,
             "url_private_download": url,
