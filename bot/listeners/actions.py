@@ -28,7 +28,8 @@ from bot.store.answers import CheckinClosed
 log = logging.getLogger(__name__)
 RATE = re.compile(r"^rate:([1-5])$")
 BLOCK = re.compile(r"^(checkin|reflect|nudge):(\d{1,18})$")
-# A check-in's count is updated at most about once a second, however many people click at once.
+# A check-in's count is updated at once after a quiet second, then at most about once a second however many
+# people click at once (the rest of a burst collapses into one update).
 COUNT_DELAY = 1.0
 REPLY_DELAY = 0.3
 SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
@@ -253,6 +254,7 @@ def count_changed(deps: Deps, client: WebClient, checkin: Checkin, message_ts: s
             channel=checkin.channel_id,
         ),
         delay=COUNT_DELAY,
+        leading=True,
     )
 
 
