@@ -211,7 +211,7 @@ def side_by_side(
 
 def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]:
     """coprod's HTTP handler (the WSGI app waitress calls) in this process: timed per click, then cProfiled."""
-    from tests.support.slack_requests import sign
+    from bot.localslack.signed import sign
 
     db = workdir / "profile.db"
     h.remove_db(db)

@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bot.localslack.signed import action_body, sign  # noqa: E402
 from bot.store import Store  # noqa: E402
-from tests.support.slack_requests import action_body, sign  # noqa: E402
 
 SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench"

@@ -85,7 +85,7 @@ def idle(partnerships: int, workspaces: int, spell: float, work: Path) -> dict[s
         rss = _rss_mib(bot.proc.pid)
         bot.stop()
     store = Store.open(db)
-    d = Dispatcher(Deps(store, load_catalog(), Clock(wall)), None, grace=timedelta(hours=6))  # type: ignore[arg-type]
+    d = Dispatcher(Deps(store, load_catalog(), Clock(wall)), lambda team: None, grace=timedelta(hours=6))
     d.tick()
     ticks = []
     for _ in range(20):
@@ -123,7 +123,7 @@ def batch(checkins: int, workspaces: int, delay: float, work: Path) -> dict[str,
         from slack_sdk import WebClient
 
         client = WebClient(token="xoxb-bench", base_url=stub.url)
-        d = Dispatcher(Deps(store, load_catalog(), Clock(NOW)), client, grace=timedelta(hours=6))
+        d = Dispatcher(Deps(store, load_catalog(), Clock(NOW)), lambda team: client, grace=timedelta(hours=6))
         began, wall = time.monotonic(), time.time()
         fired = d.tick()
         took = time.monotonic() - began

@@ -3,7 +3,10 @@
     python bench/summary_bench.py [--partnerships 1000] [--years 5] [--members 12] [--db PATH] [--keep] [--smoke]
 
 1. Generates (or reuses) a database of N partnerships over ~50 workspaces, weekly check-ins for
-   the given years, every member answering ~90% of them (~10% anonymously), meetings and roles.
+   the given years, every member answering ~90% of them (~10% anonymously), meetings and roles, an
+   action planned every 20 weeks (the latest open, the one before done three weeks ago, older ones
+   done or dropped) with their status changes, a holiday pause each new year, and for one partnership
+   in three a week paused inside the summary's window.
    The schema comes from ``bot.store.Store.open``; the rows go in with ``executemany`` on a raw
    connection (generation only). The size parameters are kept in a ``bench_params`` table, so a
    database kept with ``--keep`` is reused by the next run with the same parameters.
@@ -34,19 +37,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import harness as h
 
-from bot import reports, summary
+from bot import holidays, reports, summary
 from bot.anonymity import closes_at
 from bot.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.store import answers as answers_store
+from bot.store import plans as plans_store
 
-GENERATOR_VERSION = 1  # bump when the generated data changes shape, so old files are rebuilt
+GENERATOR_VERSION = 2  # bump when the generated data changes shape, so old files are rebuilt
 WORKSPACES = 50
 SEED = 20261126
 # The last check-in of the generated history; "now" for the summaries is three days later, when
@@ -106,6 +110,13 @@ LAST_ASKED_SQL = (
     "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
     " WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id"
 )
+# The loop (issue 12): the partnership's holiday pauses (the window reaches back past them), and its open
+# actions and those done in the window, each with its practice's mean before and after where the anonymity
+# rule allows: the store's statement, verbatim.
+PAUSES_SQL = (
+    "SELECT starts_at, ends_at, until_on FROM pauses WHERE partnership_id = ? AND ends_at > ? ORDER BY starts_at"
+)
+LOOP_SQL = plans_store.SUMMARY_SQL
 
 
 def bare_sql_differs(
@@ -116,6 +127,7 @@ def bare_sql_differs(
     The store keeps its SQL inside its methods, so the bare SQL is checked against the store's behaviour
     (equal results), not its text: a store that reads the same facts differently still passes."""
     differs: set[str] = set()
+    compared = False
     for i in sample:
         team, channel = team_of(i), channel_of(i)
         p = store.partnerships.get(team, channel)
@@ -149,6 +161,18 @@ def bare_sql_differs(
         asked = {r[0]: (r[1], r[2]) for r in raw.execute(LAST_ASKED_SQL, (p.id, "checkin")).fetchall()}
         if asked != store.activity.last_asked(store.partnerships.get(team, channel)):
             differs.add("last_asked")
+        pauses = [(r[0], r[1], r[2]) for r in raw.execute(PAUSES_SQL, (p.id, 0))]
+        if pauses != [(x.starts_at, x.ends_at, x.until.isoformat()) for x in store.partnerships.pauses(p, since=0)]:
+            differs.add("pauses")
+        now = int(NOW.timestamp())
+        loop = raw.execute(LOOP_SQL, {"p": p.id, "since": since, "until": now + 1}).fetchall()
+        actions, groups, _ = store.plans.for_summary(p, since=since, now=now)
+        bare_loop = ([r[0] for r in loop], {r[0]: (r[-2], r[-1]) for r in loop if r[9] == "done"})
+        if bare_loop != ([a.id for a in actions], groups):
+            differs.add("plans.for_summary")
+        compared = compared or any(g[0] and g[1] for g in groups.values())
+    if not compared:  # the generated data must exercise before-and-after
+        differs.add("plans.for_summary (no action to compare before and after)")
     i = sample[0]
     team, channel = team_of(i), channel_of(i)
     now = int(time.time())
@@ -232,7 +256,7 @@ def generate(path: Path, args: argparse.Namespace, catalog: Catalog) -> dict[str
     levels = [level.id for level in catalog.levels]
     in_level = {lid: [f.id for f in catalog.in_level(lid)] for lid in levels}
     reflexive = {f.id for f in catalog.tagged("reflexivity")}
-    counts = {"partnerships": 0, "checkins": 0, "responses": 0, "meetings": 0, "roles": 0}
+    counts = {"partnerships": 0, "checkins": 0, "responses": 0, "meetings": 0, "roles": 0, "actions": 0, "pauses": 0}
 
     partnerships = []
     schedules = []
@@ -310,6 +334,33 @@ def generate(path: Path, args: argparse.Namespace, catalog: Catalog) -> dict[str
             held = first + timedelta(weeks=w, days=1, hours=5)
             yield (pid, team, held.astimezone(tz).date().isoformat(), int(held.timestamp()), f"U{pid:06d}00")
 
+    def action_rows(pid: int, team: str, checkins: list[tuple]) -> Iterator[tuple]:
+        # The latest action is open (planned after the last check-in); the one before was done two weeks ago,
+        # just before its practice was asked again (so the summary compares before and after); older ones,
+        # one every 20 weeks, were done or dropped two weeks after they were planned.
+        day = 86400
+        for n, w in enumerate([weeks - 1, weeks - 3, *range(weeks - 23, 0, -20)]):
+            _cid, _pid, _team, fac, level, asked, _ts = checkins[w]
+            if n == 1:
+                status, closed = "done", asked - day
+                planned = closed - 14 * day
+            else:
+                status = "open" if n == 0 else "done" if n % 3 else "dropped"
+                planned = asked + day
+                closed = None if n == 0 else planned + 14 * day
+            due = datetime.fromtimestamp(planned + 14 * day, UTC).date().isoformat()
+            lead = f"U{pid:06d}{n % args.members:02d}"
+            yield (pid, team, f"Action {n} for {fac}", fac, level, lead, due, status, lead, planned, closed)
+
+    def pause_rows(pid: int, team: str) -> Iterator[tuple]:
+        for year in range(LAST_CHECKIN.year - int(args.years), LAST_CHECKIN.year):
+            start = datetime(year, 12, 22, tzinfo=UTC)
+            end = datetime(year + 1, 1, 4, tzinfo=UTC)
+            yield (pid, team, int(start.timestamp()), int(end.timestamp()), end.date().isoformat())
+        if pid % 3 == 0:  # a week paused inside the summary's window
+            start = NOW - timedelta(weeks=5)
+            yield (pid, team, int(start.timestamp()), int((start + timedelta(weeks=1)).timestamp()), "2026-10-29")
+
     rand_m = random.Random(SEED + 1).random
     batch = 50  # partnerships per transaction: ~140k answers
     for start in range(1, args.partnerships + 1, batch):
@@ -339,8 +390,23 @@ def generate(path: Path, args: argparse.Namespace, catalog: Catalog) -> dict[str
             )
             counts["checkins"] += len(checkins)
             counts["roles"] += args.members
+            cur = conn.executemany(
+                "INSERT INTO actions (partnership_id, team_id, what, facilitator_id, level_id, lead, due_on, status,"
+                " planned_by, planned_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                list(action_rows(pid, team, checkins)),
+            )
+            counts["actions"] += cur.rowcount
+            cur = conn.executemany(
+                "INSERT INTO pauses (partnership_id, team_id, starts_at, ends_at, until_on) VALUES (?, ?, ?, ?, ?)",
+                list(pause_rows(pid, team)),
+            )
+            counts["pauses"] += cur.rowcount
         conn.execute("COMMIT")
     conn.execute("BEGIN")
+    conn.execute(
+        "INSERT INTO action_events (action_id, team_id, event, due_on, by_user, at)"
+        " SELECT id, team_id, 'planned', due_on, planned_by, planned_at FROM actions"
+    )
     conn.execute("DROP TABLE bench_generating")
     conn.execute("CREATE TABLE bench_params (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     conn.executemany(
@@ -450,11 +516,12 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     picks = [rng.randrange(1, n + 1) for _ in range(args.reps)]
     targets = [(team_of(i), channel_of(i)) for i in picks]
 
-    # Windows exactly as partnership_summary computes them (weekly cadence, 8 weeks).
+    # Windows exactly as partnership_summary computes them (weekly cadence, 8 weeks, reaching back past pauses).
     windows = {}
     for i in set(picks):
         tz = TIMEZONES[i % len(TIMEZONES)]
-        w = summary.window_for(NOW, tz, 8, cadence="weekly", level_count=len(catalog.levels))
+        paused = [holidays.Pause(a, b, date.fromisoformat(c)) for a, b, c in raw.execute(PAUSES_SQL, (i, 0)).fetchall()]
+        w = summary.window_for(NOW, tz, 8, cadence="weekly", level_count=len(catalog.levels), pauses=paused)
         windows[i] = (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
     differs = bare_sql_differs(store, raw, list(dict.fromkeys(picks))[:20], windows)
     if differs:
@@ -483,8 +550,11 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     def bare_full(k: int) -> object:
         team, channel = targets[k % len(targets)]
         pid, _tz, _weeks, _k, _members, _cadence = raw.execute(PARTNERSHIP_SQL, (team, channel)).fetchone()
+        pauses = raw.execute(PAUSES_SQL, (pid, 0)).fetchall()
         since, until = windows[pid]  # window_for itself is Python, not SQL
         return (
+            pauses,
+            raw.execute(LOOP_SQL, {"p": pid, "since": since, "until": until}).fetchall(),
             raw.execute(LEVEL_ACTIVITY_SQL, (pid, since, until)).fetchall(),
             raw.execute(LEVEL_MEANS_SQL, (pid, since, until, _k)).fetchall(),
             raw.execute(ANSWERED_ROLES_SQL, (pid, since, until)).fetchall(),
@@ -500,6 +570,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
     s = one_summary(0)
     store_conn.set_trace_callback(None)
     assert s is not None and sum(lv.responses for lv in s.levels) > 0, "empty window: check NOW"
+    assert s.loop is not None and s.loop.open and s.loop.tried, "no actions in the summary: check the generator"
     warm = min(500, args.reps)
     samples = h.interleaved({"summary": one_summary, "bare_core": bare_core, "bare_full": bare_full}, args.reps, warm)
     results = {name: stats(seconds) for name, seconds in samples.items()}
@@ -551,7 +622,7 @@ def run(path: Path, args: argparse.Namespace, catalog: Catalog, generated: bool)
         print(f"| {label} | {r['p50']:.3f} | {r['p95']:.3f} | {r['mean']:.3f} |")
     print()
     core, full, summ = results["bare_core"], results["bare_full"], results["summary"]
-    print(f"SQL statements per call: summary {len(statements)}, bare full 6, bare core 1")
+    print(f"SQL statements per call: summary {len(statements)}, bare full 9, bare core 2")
     for name, bare in (("core", core), ("full", full)):
         print(
             f"ratio summary / bare {name}: {summ['p50'] / bare['p50']:.2f}x p50,"

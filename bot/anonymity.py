@@ -28,3 +28,11 @@ def pseudonym(partnership_id: int, responder: str) -> str:
     ``responder`` is already a keyed hash of the person; without the key nobody can turn it back into a
     Slack user, and the partnership in the hash keeps one person's exports from two channels apart."""
     return "P-" + hashlib.sha256(f"{partnership_id}:{responder}".encode()).hexdigest()[:8]
+
+
+def lead_pseudonym(partnership_id: int, responder: str) -> str:
+    """Who leads an action, in an export: ``L-`` and 8 hex digits, never their answers' ``P-`` pseudonym.
+
+    Everyone in the channel saw who leads an action; sharing the answers' pseudonym would unmask every
+    named answer of that person in the export."""
+    return "L-" + hashlib.sha256(f"lead:{partnership_id}:{responder}".encode()).hexdigest()[:8]

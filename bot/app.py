@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from urllib.error import HTTPError, URLError
 
@@ -17,8 +19,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot import lanes
+from bot import lanes, pages
 from bot.deps import Deps
+from bot.listeners import installs as install_listeners
 from bot.listeners import register_listeners
 from bot.listeners.payloads import payload_problem
 from bot.settings import Settings
@@ -105,9 +108,26 @@ class WorkspaceRateLimitHandler(RateLimitErrorRetryHandler):
         return True
 
 
-def make_client(settings: Settings, *, timeout: int = 10) -> WebClient:
+# Bolt's App reads these from the environment when it is built, and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET
+# silently turn on its own OAuth flow, with file stores in the home folder, and drop the bot token: coprod
+# passes Bolt everything itself, so it builds the app with them out of sight.
+BOLT_READS = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES", "SLACK_USER_SCOPES")
+
+
+@contextlib.contextmanager
+def _unseen_by_bolt() -> Iterator[None]:
+    hidden = {name: os.environ.pop(name) for name in BOLT_READS if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
+def make_client(settings: Settings, *, timeout: int = 10, token: str | None = None) -> WebClient:
+    """A Web API client with coprod's retries; with ``token`` (a workspace's, in several-workspace mode) or
+    the one bot token (none in several-workspace mode: Bolt gives each request its workspace's)."""
     return WebClient(
-        token=settings.bot_token,
+        token=token or settings.bot_token or None,
         base_url=settings.api_url,
         timeout=timeout,
         retry_handlers=[
@@ -125,16 +145,31 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
     In Socket Mode Bolt acknowledges as soon as a listener calls ``ack`` and runs the listener on
     ``executor``; over HTTP a listener runs on the request's thread and the response is its ack. Either
     way, work after the ack goes to the follow-up workers (bot/followups.py). Over HTTP the signature
-    is checked once, by the endpoint (bot/endpoint.py), before the body is parsed."""
-    app = App(
-        client=client,
-        listener_executor=executor,
-        signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
-        process_before_response=not settings.socket_mode,
-        token_verification_enabled=False,
-        request_verification_enabled=False,  # bot/endpoint.py checks every HTTP request's signature
-        logger=logging.getLogger("bot.bolt"),
-    )
+    is checked once, by the endpoint (bot/endpoint.py), before the body is parsed.
+
+    Several-workspace mode (``deps.installations``): Bolt's OAuth flow serves /slack/install and
+    /slack/oauth_redirect through the same endpoint, and each request gets a client with its workspace's token."""
+    oauth: dict = {}
+    if deps.installations is not None:
+        oauth = {
+            "oauth_flow": deps.installations.oauth_flow(client, deps.store),
+            "authorize": deps.installations.authorize(client),
+            "installation_store": deps.installations.installation_store,
+            "installation_store_bot_only": True,
+            # A request from a workspace with no installation: it removed coprod.
+            "user_facing_authorize_error_message": pages.removed_text(settings.erase_after_days),
+        }
+    with _unseen_by_bolt():
+        app = App(
+            client=client,
+            listener_executor=executor,
+            signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
+            process_before_response=not settings.socket_mode,
+            token_verification_enabled=False,
+            request_verification_enabled=False,  # bot/endpoint.py checks every HTTP request's signature
+            logger=logging.getLogger("bot.bolt"),
+            **oauth,
+        )
 
     @app.error
     def on_error(error, body, logger):
@@ -170,4 +205,6 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
         next()
 
     register_listeners(app)
+    if deps.installations is not None:
+        install_listeners.register(app)
     return app

@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from bot import __version__
 from bot.catalog import Catalog, CatalogError, load_catalog
-from bot.settings import SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
+from bot.settings import Settings, SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
 from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the bot: scheduler and Slack connection in one process")
-    run.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
+    how = run.add_mutually_exclusive_group()
+    how.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
+    how.add_argument(
+        "--local",
+        action="store_true",
+        help="run in a local workspace on this computer, even when Slack tokens are set (the default without them)",
+    )
+    run.add_argument("--fresh", action="store_true", help="start the local workspace empty, without the history")
 
     fac = sub.add_parser("facilitators", help="list the practices coprod asks about")
     fac.add_argument("--level", help="only this level (id or name)")
@@ -48,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--team", required=True, help="Slack workspace id (T…)")
     exp.add_argument("--channel", help="only this channel id (C…)")
     exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    exp.add_argument("--actions", action="store_true", help="the actions planned, instead of the answers")
 
     pic = sub.add_parser("picture", help="draw a partnership's coverage picture (PNG) without Slack")
     pic.add_argument("--team", required=True, help="Slack workspace id (T…)")
@@ -65,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="action", parser_class=_Parser, required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the database at COPROD_DB")
+    back = db_sub.add_parser("backup", help="write a consistent copy of the database to PATH, even while coprod runs")
+    back.add_argument("path", metavar="PATH", help="the backup file to write (made readable by you alone)")
+    back.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    rest = db_sub.add_parser("restore", help="put a backup back in place of the database at COPROD_DB")
+    rest.add_argument("path", metavar="PATH", help="a file `coprod db backup` wrote")
+    rest.add_argument("--force", action="store_true", help="restore even over a database changed since the backup")
     return parser
 
 
@@ -86,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            from bot.runtime import run
-
-            return run(http=args.http)
+            return _run(args)
         if args.command == "facilitators":
             return _facilitators(args)
         if args.command == "summary":
@@ -99,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             return _picture(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "db" and args.db_command == "backup":
+            return _db_backup(args)
+        if args.command == "db" and args.db_command == "restore":
+            return _db_restore(args)
         if args.command == "db":
             return _db_upgrade()
         parser.print_help()
@@ -114,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except BrokenPipeError:  # `coprod export | head` is fine
         return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runtime import run
+
+    settings = Settings.from_env(http=args.http, local=args.local)
+    if args.fresh and not settings.local:
+        raise UsageError("--fresh starts an empty local workspace, and Slack tokens are set: add --local")
+    return run(settings, fresh=args.fresh)
 
 
 def _level_id(catalog: Catalog, text: str | None) -> str | None:
@@ -166,14 +191,20 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot.reports import export_note, export_records, write_csv, write_json
+    from bot import reports
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
     now = datetime.now(UTC)
-    records = export_records(store, catalog, args.team, args.channel, now=now)
-    (write_json if args.format == "json" else write_csv)(records, sys.stdout)
-    print(export_note(store, args.team, args.channel, now=now), file=sys.stderr)
+    write = reports.write_json if args.format == "json" else reports.write_csv
+    if args.actions:
+        write(
+            reports.action_records(store, catalog, args.team, args.channel, now=now), sys.stdout, reports.ACTION_FIELDS
+        )
+        print(reports.ACTIONS_NOTE, file=sys.stderr)
+        return 0
+    write(reports.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
+    print(reports.export_note(store, args.team, args.channel, now=now), file=sys.stderr)
     return 0
 
 
@@ -234,4 +265,42 @@ def _db_upgrade() -> int:
     finally:
         store.close()
     print(f"{store.path}: " + (f"applied {', '.join(applied)}" if applied else "already up to date"))
+    return 0
+
+
+def _db_backup(args: argparse.Namespace) -> int:
+    from bot.store.backup import backup
+    from bot.store.keys import key_file_for
+
+    settings = store_settings_from_env()
+    made = backup(settings.db_path, args.path, allow_shared=settings.allow_shared_db, replace=args.force)
+    print(f"{made.path}: a copy of {settings.db_path} as of {made.when} ({made.answers} answers)")
+    key = "COPROD_SECRET_KEY" if settings.secret_key is not None else str(key_file_for(settings.db_path))
+    print(
+        f"The key that links anonymous answers to their people is not in it: keep a copy of {key} "
+        "too, somewhere else than the backups.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _db_restore(args: argparse.Namespace) -> int:
+    from bot.store.backup import restore
+
+    settings = store_settings_from_env()
+    found = restore(
+        args.path,
+        settings.db_path,
+        secret_key=settings.secret_key,
+        force=args.force,
+        allow_shared=settings.allow_shared_db,
+    )
+    store = Store.open(settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db)
+    try:
+        problem = store.integrity_check()
+    finally:
+        store.close()
+    if problem != "ok":
+        raise StoreError(f"{settings.db_path} is damaged after the restore ({problem}): restore another backup")
+    print(f"{settings.db_path}: restored from {found.path}, as of {found.when} ({found.answers} answers)")
     return 0

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from bot import loop_grammar
 from bot.catalog import Catalog, Facilitator, Level
+from bot.loop_grammar import ListActions, Pause, Resume, SetNudge
 from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
 
 ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
@@ -54,6 +56,10 @@ EXAMPLES = (
     ("retention 24", "delete comments older than 24 months (or retention off)"),
     ("export", "download every answer as a file (coordinators)"),
     ("report since 2026-01-01", "a report for funders (GRIPP2), sent to you as a file (coordinators)"),
+    ("actions", "what we said we'd do, with Done and Drop (plan one with “Plan something” on a summary)"),
+    ("nudge 48", "remind people who haven't answered a check-in after 48 hours, once, privately (or nudge off)"),
+    ("pause until 2027-01-04", "pause every scheduled post for a holiday"),
+    ("resume", "end a holiday pause now"),
     ("forget-me", "erase your own answers and settings"),
 )
 
@@ -171,6 +177,10 @@ Command = (
     | SetRetention
     | Export
     | ForgetMe
+    | ListActions
+    | SetNudge
+    | Pause
+    | Resume
 )
 
 # Commands that change settings or read everyone's answers: coordinators only, and what a refusal
@@ -187,6 +197,9 @@ COORDINATOR_ONLY = {
     SetRetention: "change how long comments are kept",
     Export: "export the answers",
     Report: "make the report for funders",
+    SetNudge: "change reminders to people who haven't answered",
+    Pause: "pause coprod for a holiday",
+    Resume: "end a holiday pause",
 }
 
 
@@ -304,6 +317,12 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb in ("forget-me", "forgetme", "forget"):
         _extra(rest, "forget-me")
         return ForgetMe()
+    try:
+        loop = loop_grammar.parse(verb, rest, today=today)
+    except loop_grammar.LoopUsageError as exc:
+        raise UsageError(str(exc)) from None
+    if loop is not None:
+        return loop
     raise UsageError(f"I don't know “{words[0]}”. Try `/coprod help` to see what I can do")
 
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,6 +14,9 @@ from slack_sdk.errors import SlackApiError
 from bot.catalog import Catalog
 from bot.followups import FollowUps
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.installs import Installations
 
 
 def utcnow() -> datetime:
@@ -26,9 +30,13 @@ class Deps:
     store: Store
     catalog: Catalog
     clock: Callable[[], datetime] = utcnow  # an aware datetime in UTC; tests move it by hand
-    identity: dict[str, str] = field(default_factory=dict)  # the bot's own user id, learned on first need
+    identity: dict[str, str] = field(default_factory=dict)  # workspace -> the bot's own user id there
     followups: FollowUps = field(default_factory=FollowUps)  # the work that follows an acknowledgement
-    # One auth.test however many threads ask at once (a batch of posts at start).
+    # Several-workspace mode (bot/installs.py): the installations, and how long a workspace that removed coprod
+    # keeps its data. None and None with one bot token.
+    installations: Installations | None = None
+    erase_after_days: float | None = None
+    # One auth.test per workspace however many threads ask at once (a batch of posts at start).
     identity_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def now(self) -> datetime:
@@ -38,11 +46,13 @@ class Deps:
         """Now, in the store's Unix seconds."""
         return int(self.clock().timestamp())
 
-    def bot_user(self, client: WebClient) -> str | None:
+    def bot_user(self, client: WebClient, team: str) -> str | None:
+        """The bot's own user id in this workspace (each workspace has its own bot user), learned once (one
+        auth.test however many threads ask at once: a batch of posts at start)."""
         with self.identity_lock:
-            if "user" not in self.identity:
+            if team not in self.identity:
                 try:
-                    self.identity["user"] = client.auth_test()["user_id"]
+                    self.identity[team] = client.auth_test()["user_id"]
                 except SlackApiError:
                     return None
-            return self.identity["user"]
+            return self.identity[team]

@@ -1,4 +1,6 @@
-"""The HTTP edge: `POST /slack/events` (Slack's signed requests) and `GET /healthz`, as a WSGI app.
+"""The HTTP edge: `POST /slack/events` (Slack's signed requests) and `GET /healthz`, as a WSGI app; in
+several-workspace mode also `GET /slack/install` and `GET /slack/oauth_redirect`, which Bolt's WSGI handler
+passes to its OAuth flow (a browser's requests: no Slack signature, the OAuth state instead; bot/installs.py).
 
 Each request is read once: the signature is checked on the raw body (a 401 before anything is
 parsed), the body is parsed once into the request Bolt dispatches, and a signed body Slack could not

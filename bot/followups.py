@@ -47,6 +47,7 @@ class FollowUps:
         self._workers = workers
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._latest: dict[Hashable, FollowUp] = {}
+        self._last_start: dict[Hashable, float] = {}  # leading keys: when their last job was let run
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._pending = 0  # queued, waiting on a delay, or running
@@ -70,10 +71,15 @@ class FollowUps:
         self._start()
         self._queue.put(job)
 
-    def submit_latest(self, key: Hashable, job: FollowUp, *, delay: float = 0.0) -> None:
-        """Run ``job`` after ``delay`` seconds; a job with the same key still waiting is replaced by this one."""
+    def submit_latest(self, key: Hashable, job: FollowUp, *, delay: float = 0.0, leading: bool = False) -> None:
+        """Run ``job`` after ``delay`` seconds; a job with the same key still waiting is replaced by this one.
+
+        ``leading``: run at once when no job for ``key`` was let run in the last ``delay`` seconds, and otherwise
+        ``delay`` after the last one: the first of a burst shows at once, the rest collapse into one more."""
         with self._lock:
             closed = self._closed
+            if not closed and leading and key not in self._latest:
+                delay = self._leading_delay(key, delay)
             waiting = closed or self._keep_latest(key, job, delay)
         if closed:
             self._lost(job, "the bot was stopping")
@@ -81,6 +87,16 @@ class FollowUps:
         self._start()
         if not waiting:
             self._queue.put(key)
+
+    def _leading_delay(self, key: Hashable, window: float) -> float:
+        """Under the lock: how long a leading job for ``key`` waits (0: run now), noting when it will start."""
+        now = time.monotonic()
+        if len(self._last_start) > 10_000:  # forget keys long quiet
+            self._last_start = {k: t for k, t in self._last_start.items() if now - t < window}
+        last = self._last_start.get(key)
+        wait = 0.0 if last is None or now - last >= window else last + window - now
+        self._last_start[key] = now + wait
+        return wait
 
     def _keep_latest(self, key: Hashable, job: FollowUp, delay: float) -> bool:
         """Under the lock: keep ``job`` as the one to run for ``key``; True if it needn't be queued now

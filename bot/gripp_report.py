@@ -10,7 +10,7 @@ of text that did not come from coprod's own code is escaped.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -73,6 +73,7 @@ class ReportFacts:
     role_answers: dict[str, int]
     role_sizes: dict[str, int]
     reflexivity_optouts: int
+    actions: Sequence[Mapping[str, object]]  # the actions export's rows of the period (pseudonymous)
     picture_png: bytes
     picture_alt: str
 
@@ -121,7 +122,8 @@ def render(facts: ReportFacts, catalog: Catalog) -> str:
         + (f", the last on {datetime.fromtimestamp(facts.meetings[-1], tz):%-d %B %Y}" if facts.meetings else "")
         + ".</p></section>",
         '<section id="actions"><h2>Actions</h2>',
-        "<p>coprod recorded no actions planned in this period.</p></section>",
+        _actions(facts, catalog),
+        "</section>",
         '<section id="reflection"><h2>Reflection</h2>',
         f"<p>{rounds} private reflection {'round' if rounds == 1 else 'rounds'} sent. "
         + _optin(facts)
@@ -207,6 +209,35 @@ def _roles(facts: ReportFacts) -> str:
         "<table><thead><tr><th>Role</th><th>Members</th><th>Named answers</th></tr></thead>"
         f"<tbody>{items}</tbody></table>"
         f'<p class="note">Only roles at least {facts.k} members hold are shown. Anonymous answers keep no role.</p>'
+    )
+
+
+def _actions(facts: ReportFacts, catalog: Catalog) -> str:
+    if not facts.actions:
+        return "<p>coprod recorded no actions planned in this period.</p>"
+    done = sum(1 for a in facts.actions if a["status"] == "done")
+    rows = []
+    for a in facts.actions:
+        try:
+            practice = catalog.facilitator(str(a["facilitator"])).text
+        except KeyError:
+            practice = str(a["facilitator"])
+        before, after = a.get("before"), a.get("after")
+        change = (
+            f"{format_mean(float(before))} → {format_mean(float(after))}"  # type: ignore[arg-type]
+            if before is not None and after is not None
+            else ("not enough answers yet to compare" if a["status"] == "done" else "")
+        )
+        rows.append(
+            f"<tr><td>{escape(str(a['what']))}</td><td>{escape(practice)}</td><td>{escape(str(a['planned_on']))}</td>"
+            f"<td>{escape(str(a['status']))}</td><td>{escape(change)}</td></tr>"
+        )
+    return (
+        f"<p>{len(facts.actions)} {'action' if len(facts.actions) == 1 else 'actions'} planned or closed in the "
+        f"period, {done} done. Before and after is the practice's average at the check-in before the action and "
+        "the one after, shown only where both meet the same rule as every average.</p>"
+        "<table><thead><tr><th>What we said we'd do</th><th>For</th><th>Planned</th><th>Now</th>"
+        f"<th>Before → after</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

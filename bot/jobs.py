@@ -14,6 +14,11 @@ meeting reminders have a lane of their own, so they never wait behind a batch of
 its claim in Slack's message metadata, so a claim taken up again (after a failure or a crash) first looks
 for an earlier attempt's message in the channel (bot/delivery.py). Stopping gives back the claims whose
 post never started, so they are posted once after a restart.
+
+Fire times inside a holiday pause are recorded as skipped as the schedule moves past them. The same tick
+sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
+(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. A
+workspace with no client (coprod not installed there) has its posts wait, unclaimed, until it has one.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import delivery, posts
+from bot import delivery, holidays, plans, posts, reminders
 from bot.deps import Deps
+from bot.holidays import Pause
 from bot.lanes import Lane
 from bot.schedule import fire_times, offset_of, spec_of
 from bot.store import DueSchedule, Partnership, ScheduledPartnership
@@ -72,12 +78,13 @@ class Fired:
 @dataclass(frozen=True)
 class Job:
     """A post to make: whose, its kind and fire time (its key in the ledger), and how to make it (``post``
-    gets its key). ``attempt``: the claim already taken (1 for the first), or 0 to claim it before posting."""
+    gets the workspace's client and its key). ``attempt``: the claim already taken (1 for the first), or 0 to
+    claim it before posting."""
 
     p: Partnership
     kind: str
     fire_at: datetime
-    post: Callable[[delivery.PostKey], object]
+    post: Callable[[WebClient, delivery.PostKey], object]
     attempt: int = 0
 
     @property
@@ -86,22 +93,26 @@ class Job:
 
 
 # More due work for the tick (actions' follow-ups, nudges...): called with now, returns the jobs due then,
-# each claimed before it is made. A source reads only what is due (an index), as the schedules do.
+# each claimed before it is made. A source reads only what is due (an index), as the schedules do; a job
+# already settled in the ledger is dropped by its claim.
 Source = Callable[[datetime], list[Job]]
 
 
 class Dispatcher:
-    def __init__(self, deps: Deps, client: WebClient, *, grace: timedelta):
+    def __init__(self, deps: Deps, client_for: Callable[[str], WebClient | None], *, grace: timedelta):
+        """``client_for``: a workspace's Web API client (its own token in several-workspace mode), or None when
+        coprod is not installed there: its posts wait, unclaimed, until it is (within the grace period)."""
         self.deps = deps
-        self.client = client
+        self.client_for = client_for
         self.grace = grace
-        self.sources: list[Source] = []
+        self.sources: list[Source] = [self._loop_jobs]
         # Long-lived, so the threads (and their database connections) are made once.
         self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
         self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
         self.chores = Lane("members", workers=2, per_team=1)
         self._in_flight: set[tuple[int, str, int]] = set()
         self._members_at: dict[int, float] = {}
+        self._pauses: dict[int, list[Pause]] | None = None  # this tick's holiday pauses, read when first needed
 
     def close(self, timeout: float = STOP_WAIT) -> None:
         """Stop posting: give back the claims of posts that never started (they are claimed again, as the same
@@ -129,32 +140,48 @@ class Dispatcher:
         last = datetime.fromisoformat(last_text) if last_text else None
         skipped: list[Fired] = []
         jobs: list[Job] = []
+        clients: dict[str, WebClient | None] = {}
+        self._pauses = None
+        # Workspaces with no client: a schedule of theirs with a fire time to post stays due, unclaimed (and
+        # the rest of their schedules wait for the next tick); one with only skips moves on.
+        absent: set[str] = set()
         while True:
-            due = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE)
-            if not due:
+            page = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE, leave_out=absent)
+            if not page:
                 break
-            plans = [self._plan(item, now, last) for item in due]
-            by_key = {(i.partnership.id, i.schedule.kind): i for i in due}
-            for plan, claimed in store.ledger.take_due(plans, now=int(now.timestamp())):
+            planned = [
+                plan
+                for plan in (self._plan(item, now, last) for item in page)
+                if self._client(clients, plan.p.team_id) or not plan.claims
+            ]
+            absent |= {team for team, client in clients.items() if client is None}
+            by_key = {(i.partnership.id, i.schedule.kind): i for i in page}
+            for plan, claimed in store.ledger.take_due(planned, now=int(now.timestamp())):
                 skipped += [
                     Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
                 ]
                 self._log_skips(plan, len(skipped))
                 jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
-            if len(due) < DUE_PAGE:
+            if len(page) < DUE_PAGE:
                 break
         for item, stamp in store.ledger.open_claims(
             since=int((now - self.grace).timestamp()), now=int(now.timestamp())
         ):
-            if (item.partnership.id, item.schedule.kind, stamp) in self._in_flight:
+            if (item.partnership.id, item.schedule.kind, stamp) in self._in_flight or not self._client(
+                clients, item.partnership.team_id
+            ):
                 continue
             if self._meeting_started(item, _utc(stamp), now):
                 skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")
+            elif self._paused(item.partnership, stamp, now):
+                skipped += self._skip(item, _utc(stamp), now, "paused for a holiday")
             else:
                 jobs.append(self._job(item, _utc(stamp)))
         for source in self.sources:
-            jobs += [job for job in source(now) if job.key not in self._in_flight]
-        futures = [self._submit(job, now) for job in jobs]
+            jobs += [
+                job for job in source(now) if job.key not in self._in_flight and self._client(clients, job.p.team_id)
+            ]
+        futures = [self._submit(job, clients[job.p.team_id], now) for job in jobs]
         store.ledger.set_meta(LAST_TICK, now.isoformat())
         if not wait:
             return skipped
@@ -167,6 +194,20 @@ class Dispatcher:
             if fired:
                 done.append(fired)
         return done
+
+    def _client(self, clients: dict[str, WebClient | None], team: str) -> WebClient | None:
+        if team not in clients:
+            clients[team] = self.client_for(team)
+        return clients[team]
+
+    def _paused(self, p: Partnership, at: int, now: datetime) -> bool:
+        """Whether a holiday pause is in force for the partnership at ``at`` (the pauses read once a tick, and
+        only when something is due: those that had not ended by the look-back, from their index)."""
+        if self._pauses is None:
+            self._pauses = self.deps.store.partnerships.all_pauses(
+                since=int((now - max(self.grace, LOOKBACK)).timestamp())
+            )
+        return holidays.active(self._pauses.get(p.id, ()), at) is not None
 
     def _plan(self, item: DueSchedule, now: datetime, last: datetime | None) -> Planned:
         """Which of the schedule's fire times up to now to claim and which to skip, and its next one."""
@@ -185,6 +226,8 @@ class Dispatcher:
         for at in times:
             if at <= now - self.grace:
                 plan.skips.append((int(at.timestamp()), "missed by more than the grace period"))
+            elif self._paused(p, int(at.timestamp()), now):
+                plan.skips.append((int(at.timestamp()), "paused for a holiday"))
             elif self._meeting_started(item, at, now):
                 # A reminder for a meeting already under way helps nobody: record the miss instead.
                 plan.skips.append((int(at.timestamp()), "the meeting had already started"))
@@ -216,10 +259,11 @@ class Dispatcher:
         scheduled = ScheduledPartnership(item.partnership, item.schedule)
         return Job(item.partnership, item.schedule.kind, fire_at, partial(self._post, scheduled, fire_at), attempt)
 
-    def _submit(self, job: Job, now: datetime) -> Future:
+    def _submit(self, job: Job, client: WebClient | None, now: datetime) -> Future:
+        assert client is not None  # jobs of workspaces with no client are left out before
         self._in_flight.add(job.key)
         lane = self.urgent if job.kind == "meeting" else self.bulk
-        future = lane.submit(job.p.team_id, partial(self._claimed, job, now), tag=job)
+        future = lane.submit(job.p.team_id, partial(self._claimed, job, client, now), tag=job)
         future.add_done_callback(lambda _: self._in_flight.discard(job.key))
         return future
 
@@ -235,7 +279,39 @@ class Dispatcher:
         )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
 
-    def _claimed(self, job: Job, now: datetime) -> Fired | None:
+    def _loop_jobs(self, now: datetime) -> list[Job]:
+        """Actions' follow-ups whose time has come (sent late rather than never, within the look-back), and
+        reminders to those who haven't answered; both wait while a holiday pause is in force. Each is read
+        from an index (open actions by due date; partnerships that remind, their open check-ins), and those
+        already settled in the ledger are dropped by one look-up each."""
+        store, stamp = self.deps.store, int(now.timestamp())
+        jobs: list[Job] = []
+        today = now.date()
+        for p, action, at_minute in store.plans.due_between(
+            today - LOOKBACK - timedelta(days=1), today + timedelta(days=1)
+        ):
+            assert action.due_on is not None
+            fire_at = plans.reminder_at(action.due_on, p.timezone, at_minute)
+            if now - LOOKBACK <= fire_at <= now and not self._paused(p, stamp, now):
+                jobs.append(Job(p, f"action:{action.id}", fire_at, partial(self._remind, p, action)))
+        for nudge in store.nudges.due(now=stamp):
+            p = nudge.partnership
+            if not self._paused(p, stamp, now):
+                fire_at = _utc(nudge.asked_at)
+                jobs.append(
+                    Job(p, f"nudge:{nudge.checkin_id}", fire_at, partial(self._nudge_round, p, nudge.checkin_id))
+                )
+        settled = store.ledger.settled_among([job.key for job in jobs], now=stamp)
+        return [job for job in jobs if job.key not in settled]
+
+    def _remind(self, p: Partnership, action: plans.Action, client: WebClient, key: delivery.PostKey) -> None:
+        reminders.remind(self.deps, client, p, action, key)
+
+    def _nudge_round(self, p: Partnership, checkin_id: int, client: WebClient, key: delivery.PostKey) -> int:
+        # Direct messages, not a channel post: the key goes unused; each person is recorded before their DM.
+        return reminders.send_nudges(self.deps, client, p, checkin_id)
+
+    def _claimed(self, job: Job, client: WebClient, now: datetime) -> Fired | None:
         """Make one post, claiming it first unless the tick already has (a claim someone holds is left alone)."""
         store, p, kind = self.deps.store, job.p, job.kind
         stamp = int(job.fire_at.timestamp())
@@ -244,11 +320,11 @@ class Dispatcher:
             return None
         status, detail = "posted", ""
         try:
-            job.post(delivery.scheduled(p.id, kind, stamp, attempt))
+            job.post(client, delivery.scheduled(p.id, kind, stamp, attempt))
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             status, detail = "failed", error
-            posts.pause_for_error(self.deps, self.client, p, error)
+            posts.pause_for_error(self.deps, client, p, error)
             log.warning(
                 "a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id, p.channel_id, error
             )
@@ -260,29 +336,28 @@ class Dispatcher:
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
         store.ledger.finish_post(p, kind=kind, fire_at=stamp, status=status, detail=detail)
         if status == "posted" and kind == "checkins":
-            self._refresh_members(p)
+            self._refresh_members(p, client)
         return Fired(p.team_id, p.channel_id, kind, job.fire_at, status)
 
-    def _refresh_members(self, p: Partnership) -> None:
+    def _refresh_members(self, p: Partnership, client: WebClient) -> None:
         """Count the channel's members again (for participation), at most daily, off the posting path."""
         if time.monotonic() - self._members_at.get(p.id, -MEMBERS_EVERY) < MEMBERS_EVERY:
             return
         self._members_at[p.id] = time.monotonic()
-        self.chores.submit(p.team_id, partial(posts.refresh_members, self.deps, self.client, p))
+        self.chores.submit(p.team_id, partial(posts.refresh_members, self.deps, client, p))
 
-    def _post(self, item: ScheduledPartnership, fire_at: datetime, key: delivery.PostKey) -> None:
+    def _post(self, item: ScheduledPartnership, fire_at: datetime, client: WebClient, key: delivery.PostKey) -> None:
         p, kind = item.partnership, item.schedule.kind
         if kind == "checkins":
-            posts.post_checkin(self.deps, self.client, p, scheduled=True, key=key)
+            posts.post_checkin(self.deps, client, p, scheduled=True, key=key)
         elif kind == "summary":
-            posts.post_summary(
-                self.deps, self.client, p, title="Our regular summary: how we're doing", key=key, picture=True
-            )
+            title = "Our regular summary: how we're doing"
+            posts.post_summary(self.deps, client, p, title=title, key=key, scheduled=True, picture=True)
         elif kind == "reflexivity":
-            posts.send_reflexivity(self.deps, self.client, p, key=key)
+            posts.send_reflexivity(self.deps, client, p, key=key)
         elif kind == "meeting":
             remind = item.schedule.remind_minutes or 0
-            posts.post_meeting_reminder(self.deps, self.client, p, fire_at + timedelta(minutes=remind), remind, key=key)
+            posts.post_meeting_reminder(self.deps, client, p, fire_at + timedelta(minutes=remind), remind, key=key)
 
     def purge(self) -> int:
         """Apply each partnership's comment retention setting, sweep check-ins nobody is posting any more, and

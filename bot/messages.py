@@ -230,12 +230,16 @@ def welcome_blocks() -> list[dict]:
     ]
 
 
-def help_blocks() -> list[dict]:
+def help_blocks(notice: str | None = None, note: str | None = None) -> list[dict]:
+    """The list of commands; ``notice``: what the channel should know first (a holiday pause in force);
+    ``note``: one more line of coprod's own words (several-workspace mode: what happens if it is removed)."""
     rows = "\n".join(f"`{cmd}`  {escape(meaning)}" for cmd, meaning in help_lines())
+    notes = "Times are in the partnership's timezone. Settings, exports and roles are for coordinators."
     return [
         header("coprod: what I can do"),
+        *([context(":palm_tree: " + notice)] if notice else []),
         section(rows),
-        context("Times are in the partnership's timezone. Settings, exports and roles are for coordinators."),
+        context(f"{notes} {note}" if note else notes),
     ]
 
 
@@ -257,7 +261,8 @@ def forget_me_blocks() -> list[dict]:
         section(
             "*Erase your answers?* This deletes every comment you gave in this workspace (anonymous ones "
             "too), your answers to check-ins still open, your role and your reflection settings (if you had "
-            "stopped reflection prompts, they will start again; you can stop them from my Home tab). "
+            "stopped reflection prompts, they will start again; you can stop them from my Home tab), whether you "
+            "said “don't remind me”, and your name on actions you planned or led (the actions stay the team's). "
             "Your ratings to check-ins that have closed stay in the team's averages, but with nothing left "
             "that links them to you: taking them out would let someone work them out. "
             "If you are a coordinator, you stay one until another coordinator removes you. "
@@ -275,18 +280,27 @@ def forget_me_blocks() -> list[dict]:
 
 
 def forgotten_text(counts: dict[str, int], *, still_coordinator: bool = False) -> str:
-    singular = {"answers": "answer", "roles": "role", "reflexivity settings": "reflexivity setting"}
+    singular = {
+        "answers": "answer",
+        "roles": "role",
+        "reflexivity settings": "reflexivity setting",
+        "reminder settings": "reminder setting",
+    }
+    kept = ("unlinked", "actions led")  # things that stay, without the person's name
     parts = [
-        f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n and what != "unlinked"
+        f"{n} {singular.get(what, what) if n == 1 else what}" for what, n in counts.items() if n and what not in kept
     ]
-    unlinked = counts.get("unlinked", 0)
+    unlinked, led = counts.get("unlinked", 0), counts.get("actions led", 0)
     text = "Done. I erased " + ", ".join(parts) + "." if parts else "Done."
     if unlinked:
         text += (
             f" {unlinked} {'rating' if unlinked == 1 else 'ratings'} to closed check-ins stay in the team's "
             "averages with nothing that links them to you."
         )
-    if not parts and not unlinked:
+    if led:
+        led_text = "The action you led stays" if led == 1 else f"The {led} actions you led stay"
+        text += f" {led_text} the team's, without your name."
+    if not parts and not unlinked and not led:
         text = "Done. There was nothing of yours to erase."
     if still_coordinator:
         text += (

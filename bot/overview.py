@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
+from bot.holidays import holiday_text
 from bot.messages import paused_text
-from bot.summary import LevelSummary, Summary, format_mean
+from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
+from bot.plans import Action
+from bot.summary import LevelSummary, Summary, format_mean, pause_note
 
 # ---- summaries --------------------------------------------------------------------------------
 
 
-def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
+def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None = None) -> dict:
     lines = [f"*{escape(s.level.name)}* ({escape(s.level.scale)})"]
     if s.checkins:
         asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
@@ -35,10 +38,14 @@ def _level_block(s: LevelSummary, k: int, members: int | None) -> dict:
         lines.append(f":warning: _{escape(flag.facilitator.text)}_ is *neglected*: {flag.reason}")
     if not s.reasons and not s.flags:
         lines.append(":white_check_mark: looking after this well")
-    return section("\n".join(lines), block_id=f"level:{s.level.id}")
+    return section("\n".join(lines), block_id=f"level:{s.level.id}", **({"accessory": plan} if plan else {}))
 
 
-def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None) -> list[dict]:
+def summary_blocks(
+    summary: Summary, timezone: str, *, title: str | None = None, channel: str | None = None
+) -> list[dict]:
+    """The summary as a message; with ``channel``, each neglected level and flagged practice has a "Plan
+    something" button for that channel's partnership."""
     tz = ZoneInfo(timezone)
     w = summary.window
     period = f"{w.start.astimezone(tz):%-d %b} to {w.end.astimezone(tz):%-d %b %Y}"
@@ -46,12 +53,26 @@ def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None)
     intro = f"From {period}."
     if w.widened_from:
         intro += f" (Widened from {w.widened_from} weeks so every level has had its turn.)"
+    note = pause_note(w, timezone)
+    if note:
+        intro += f" {note}"
     blocks.append(context(intro))
+    today = w.end.astimezone(tz).date()
+    loop = loop_blocks(summary.loop, today)
+    levels = [(s, *(plan_buttons(channel, s) if channel else (None, None))) for s in summary.levels]
     # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
-    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles)
-    shown = summary.levels if len(summary.levels) <= room else summary.levels[: room - 1]
-    for s in shown:
-        blocks.append(_level_block(s, summary.k, summary.members))
+    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles) - len(loop)
+    shown: list[tuple[LevelSummary, dict | None, dict | None]] = []
+    used = 0
+    for s, plan, more in levels:
+        used += 1 + bool(more)
+        if used > room - (len(shown) + 1 < len(levels)):
+            break
+        shown.append((s, plan, more))
+    for s, plan, more in shown:
+        blocks.append(_level_block(s, summary.k, summary.members, plan))
+        if more:
+            blocks.append(more)
     if len(shown) < len(summary.levels):
         blocks.append(
             context(
@@ -66,6 +87,7 @@ def summary_blocks(summary: Summary, timezone: str, *, title: str | None = None)
                 + ". A gentle invitation might help."
             )
         )
+    blocks.extend(loop)
     focus = summary.next_focus
     blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
     return blocks
@@ -98,6 +120,8 @@ class HomeItem:
     coordinator: bool  # may use the coordinator buttons
     reflexivity_on: bool  # gets reflection prompts
     picture: tuple[str, str] | None = None  # (Slack file id, alt text) of the last coverage picture shared
+    actions: tuple[Action, ...] = ()  # open actions (bot/plans.py)
+    paused_until: datetime | None = None  # a holiday pause in force ends then
 
 
 def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
@@ -126,7 +150,10 @@ def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
                 line += f"\n      :warning: neglected: {reason}"
             for flag in s.flags:
                 line += f"\n      :warning: {escape(flag.facilitator.text)}: neglected: {flag.reason}"
-            blocks.append(section(line))
+            plan, more = plan_buttons(channel, s)
+            blocks.append(section(line, **({"accessory": plan} if plan else {})))
+            if more:
+                blocks.append(more)
         if item.picture:
             file_id, alt = item.picture
             blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": clip(alt, 2000)})
@@ -142,6 +169,11 @@ def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
         blocks.append(context("  ·  ".join(upcoming)))
         if item.paused:
             blocks.append(context(":pause_button: " + paused_text(channel, item.paused)))
+        if item.paused_until:
+            blocks.append(context(":palm_tree: " + holiday_text(item.paused_until, tz)))
+        listed = home_actions_block(list(item.actions), catalog, summary.window.end.astimezone(ZoneInfo(tz)).date())
+        if listed:
+            blocks.append(listed)
         buttons = []
         if item.coordinator:
             buttons += [

@@ -33,6 +33,11 @@ def choose_facilitator(
     if target is not None:
         return rotation.next_facilitator(deps.catalog, history, pinned=target.id), False
     pinned = p.pinned if scheduled else None
+    if scheduled and not pinned:
+        # A done action's practice is asked next, so the summary can show whether it helped (bot/plans.py).
+        after = deps.store.plans.awaiting_after(p)
+        if after is not None and after in {f.id for f in deps.catalog.facilitators}:
+            return rotation.next_facilitator(deps.catalog, history, pinned=after), False
     return rotation.next_facilitator(deps.catalog, history, pinned=pinned), bool(pinned)
 
 
@@ -107,7 +112,7 @@ def channel_members(client: WebClient, channel: str) -> list[str]:
 def refresh_members(deps: Deps, client: WebClient, p: Partnership) -> list[str]:
     """Remember how many people are in the channel (for participation); bots don't count."""
     try:
-        bot = deps.bot_user(client)
+        bot = deps.bot_user(client, p.team_id)
         members = [m for m in channel_members(client, p.channel_id) if m != bot]
     except SlackApiError as exc:
         log.warning(
@@ -130,17 +135,23 @@ def post_summary(
     weeks: int | None = None,
     level_id: str | None = None,
     key: delivery.PostKey | None = None,
+    scheduled: bool = False,
     picture: bool = False,
 ) -> None:
-    """Post the summary to the channel; ``picture``: share the coverage picture under it (scheduled summaries)."""
-    result = partnership_summary(deps.store, deps.catalog, p, now=deps.now(), weeks=weeks, level_id=level_id)
+    """Post the summary in the channel; a scheduled one also lists, once, the actions past their date.
+    ``picture``: share the coverage picture under it (scheduled summaries)."""
+    result = partnership_summary(
+        deps.store, deps.catalog, p, now=deps.now(), weeks=weeks, level_id=level_id, scheduled=scheduled
+    )
     delivery.deliver(
         client,
         p.channel_id,
         key or delivery.asked_now(deps.stamp()),
         text=overview.summary_text(result),
-        blocks=overview.summary_blocks(result, p.timezone, title=title),
+        blocks=overview.summary_blocks(result, p.timezone, title=title, channel=p.channel_id),
     )
+    if result.loop and result.loop.overdue:
+        deps.store.plans.mark_overdue_listed(p.team_id, list(result.loop.overdue))
     if picture:
         share_picture(deps, client, p)
 
@@ -197,7 +208,7 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: deliver
     again re-uses the round an earlier attempt left, so it counts once. Each DM is sent once: a DM whose
     answer is lost is not sent again (coprod can't read DMs to check). If Slack won't list the channel's
     members, the round fails (and the scheduler pauses or retries it)."""
-    bot = deps.bot_user(client)
+    bot = deps.bot_user(client, p.team_id)
     members = [m for m in channel_members(client, p.channel_id) if m != bot and is_person(client, m)]
     deps.store.partnerships.set_member_count(p, len(members))
     opted_out = deps.store.people.reflexivity_optouts(p)

@@ -7,10 +7,12 @@ import csv
 import json
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
-from bot import coverage, gripp_report
+from bot import coverage, gripp_report, plans
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
@@ -29,19 +31,31 @@ def partnership_summary(
     now: datetime,
     weeks: int | None = None,
     level_id: str | None = None,
+    scheduled: bool = False,
 ) -> summaries.Summary:
-    """The level summary of one partnership."""
+    """The level summary of one partnership, with its actions; ``scheduled``: a scheduled summary, which lists
+    the actions past their date that no scheduled summary listed yet."""
     cadence = store.partnerships.schedules(p).get("checkins")
+    pauses = store.partnerships.pauses(p, since=0)
     window = summaries.window_for(
         now,
         p.timezone,
         weeks or p.window_weeks,
         cadence=cadence.cadence if cadence else None,
         level_count=len(catalog.levels),
+        pauses=pauses,
     )
     since, until = int(window.start.timestamp()), int(window.end.timestamp()) + 1
     seen = store.activity.summary_inputs(p, since=since, until=until)
-    return summaries.summarize(
+    actions, groups, listed = store.plans.for_summary(p, since=since, now=int(now.timestamp()))
+    loop = plans.loop_of(
+        actions,
+        groups,
+        today=now.astimezone(ZoneInfo(p.timezone)).date(),
+        since=since,
+        overdue_listed=listed if scheduled else None,
+    )
+    result = summaries.summarize(
         catalog,
         seen.levels,
         window=window,
@@ -53,7 +67,9 @@ def partnership_summary(
         answered_roles=seen.answered_roles,
         history=seen.history,
         level_id=level_id,
+        pauses=pauses,
     )
+    return replace(result, loop=loop)
 
 
 def export_records(
@@ -61,6 +77,43 @@ def export_records(
 ) -> Iterator[dict]:
     """Pseudonymous export rows with the practice's words (see ``Answers.export_rows`` for what is left out)."""
     for row in store.answers.export_rows(team, channel, now=int(now.timestamp())):
+        try:
+            text = catalog.facilitator(row["facilitator"]).text
+        except KeyError:
+            text = ""
+        yield {**row, "text": text}
+
+
+# The actions' export: one row per action, its lead an ``L-`` pseudonym (never their answers' ``P-``).
+ACTION_FIELDS = (
+    "channel",
+    "action",
+    "level",
+    "facilitator",
+    "text",
+    "what",
+    "lead",
+    "planned_on",
+    "due_on",
+    "status",
+    "closed_on",
+    "before",
+    "after",
+)
+
+ACTIONS_NOTE = (
+    "Whoever leads an action is a pseudonym like L-3f9a2c1b, never the P- of their answers; who planned it is "
+    "left out; before and after are shown only where both check-ins closed with at least k answers."
+)
+
+
+def action_records(
+    store: Store, catalog: Catalog, team: str, channel: str | None = None, *, now: datetime
+) -> Iterator[dict]:
+    """The actions of a workspace (or one channel), pseudonymous, with the practice's words
+    (see ``Plans.export_rows``)."""
+    rows = store.plans.export_rows(team, channel, now=int(now.timestamp()), key=store.answers.responder_key)
+    for row in rows:
         try:
             text = catalog.facilitator(row["facilitator"]).text
         except KeyError:
@@ -82,10 +135,8 @@ def export_note(store: Store, team: str, channel: str | None = None, *, now: dat
     return note
 
 
-def write_csv(records: Iterable[dict], out: TextIO) -> int:
-    writer = csv.DictWriter(
-        out, fieldnames=EXPORT_FIELDS, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL
-    )
+def write_csv(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     n = 0
     for record in records:
@@ -110,25 +161,43 @@ def _csv_safe(value: object) -> object:
     return "" if value is None else value
 
 
-def write_json(records: Iterable[dict], out: TextIO) -> int:
+def write_json(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
     rows = list(records)
-    json.dump([{k: r.get(k) for k in EXPORT_FIELDS} for r in rows], out, ensure_ascii=False, indent=1)
+    json.dump([{k: r.get(k) for k in fields} for r in rows], out, ensure_ascii=False, indent=1)
     out.write("\n")
     return len(rows)
 
 
+def partnership_actions(store: Store, p: Partnership, *, start: datetime, end: datetime, now: datetime) -> list[dict]:
+    """The partnership's actions planned or closed in [start, end], as the actions export has them
+    (pseudonymous; before and after only where the anonymity rule allows)."""
+    first, last = start.date().isoformat(), end.date().isoformat()
+    return [
+        row
+        for row in store.plans.export_rows(
+            p.team_id, p.channel_id, now=int(now.timestamp()), key=store.answers.responder_key
+        )
+        if first <= row["planned_on"] <= last or (row["closed_on"] and first <= row["closed_on"] <= last)
+    ]
+
+
 def coverage_grid(
     store: Store, catalog: Catalog, p: Partnership, *, start: datetime, end: datetime, now: datetime
-) -> tuple[coverage.Grid, ReportInputs]:
-    """The coverage grid of [start, end), and the facts it was made from."""
+) -> tuple[coverage.Grid, ReportInputs, list[dict]]:
+    """The coverage grid of [start, end), the facts it was made from, and the actions of the period."""
     # Up to and including ``end``'s second, as the summary counts up to and including now.
     seen = store.activity.report_inputs(
         p, since=int(start.timestamp()), until=int(end.timestamp()) + 1, now=int(now.timestamp())
     )
-    grid = coverage.build(
-        catalog, seen.asked, start=start, end=end, timezone=p.timezone, marks={"Meetings held": seen.meetings}
-    )
-    return grid, seen
+    actions = partnership_actions(store, p, start=start, end=end, now=now)
+    done = [
+        int(datetime.fromisoformat(a["closed_on"]).replace(hour=12, tzinfo=UTC).timestamp())
+        for a in actions
+        if a["status"] == "done" and a["closed_on"]
+    ]
+    marks = {"Meetings held": seen.meetings, "Actions done": done}
+    grid = coverage.build(catalog, seen.asked, start=start, end=end, timezone=p.timezone, marks=marks)
+    return grid, seen, actions
 
 
 def coverage_picture(
@@ -137,7 +206,7 @@ def coverage_picture(
     """The coverage picture of [start, end) as PNG bytes, and its alt text."""
     from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
-    grid, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    grid, _, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     return picture.draw(grid), coverage.alt_text(grid)
 
 
@@ -170,7 +239,7 @@ def partnership_report(
     from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
     start, end = report_period(p, since, until, now)
-    grid, seen = coverage_grid(store, catalog, p, start=start, end=end, now=now)
+    grid, seen, actions = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     facts = gripp_report.ReportFacts(
         channel=p.channel_id,
         timezone=p.timezone,
@@ -185,6 +254,7 @@ def partnership_report(
         role_answers=seen.role_answers,
         role_sizes=seen.role_sizes,
         reflexivity_optouts=seen.reflexivity_optouts,
+        actions=actions,
         picture_png=picture.draw(grid),
         picture_alt=coverage.alt_text(grid),
     )

@@ -1,8 +1,8 @@
 """`coprod run`: one process holding the scheduler and the Slack connection.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py).
-Socket Mode needs no public URL.
+that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py), and
+in several-workspace mode the install pages (bot/installs.py). Socket Mode needs no public URL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 
@@ -25,6 +26,7 @@ from bot.app import build_app, make_client
 from bot.catalog import load_catalog
 from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
+from bot.installs import Installations, erase_due
 from bot.jobs import Dispatcher
 from bot.server import SlowClientSafeServer, make_server
 from bot.settings import Settings, SettingsError, TokenRefused
@@ -102,15 +104,37 @@ class Runtime:
             settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db
         )
         self.client = make_client(settings)
-        self.deps = Deps(self.store, catalog, clock)
+        self.installations: Installations | None = None
+        if settings.oauth:
+            try:
+                self.installations = Installations(settings, lambda token: make_client(settings, token=token))
+            except BaseException:
+                self.store.close()
+                raise
+            self.deps = Deps(
+                self.store, catalog, clock, installations=self.installations, erase_after_days=settings.erase_after_days
+            )
+        else:
+            self.deps = Deps(self.store, catalog, clock)
         self.executor = ListenerExecutor(max_workers=8)
         self.app = build_app(settings, self.deps, self.client, self.executor)
-        self.dispatcher = Dispatcher(self.deps, self.client, grace=timedelta(hours=settings.grace_hours))
+        self.dispatcher = Dispatcher(self.deps, self.client_for, grace=timedelta(hours=settings.grace_hours))
         self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
         self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
+
+    def client_for(self, team: str) -> WebClient | None:
+        """The Web API client for a workspace's scheduled posts: the one bot token's, or in several-workspace
+        mode the workspace's own (None where coprod is not installed)."""
+        if self.installations is None:
+            return self.client
+        return self.installations.client_for(team)
+
+    def erase_removed(self) -> list[str]:
+        """Erase the data of workspaces that removed coprod and whose grace period is over."""
+        return erase_due(self.store, now=self.deps.stamp())
 
     def start_scheduler(self) -> None:
         self.scheduler.add_job(
@@ -120,6 +144,10 @@ class Runtime:
             next_run_time=datetime.now().astimezone(),
         )
         self.scheduler.add_job(self.dispatcher.purge, IntervalTrigger(hours=6), id="retention")
+        if self.installations is not None:
+            self.scheduler.add_job(
+                self._erase_removed, IntervalTrigger(hours=1), id="erase", next_run_time=datetime.now().astimezone()
+            )
         self.scheduler.start()
 
     def _tick(self) -> None:
@@ -127,6 +155,12 @@ class Runtime:
             self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
+
+    def _erase_removed(self) -> None:
+        try:
+            self.erase_removed()
+        except Exception:  # logged; the next run tries again
+            log.exception("erasing the data of removed workspaces failed")
 
     def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
         self.server = server = make_server(
@@ -163,14 +197,15 @@ class Runtime:
         """Check the bot token (auth.test) and the app-level token (apps.connections.open, whose answer is
         where to connect)."""
         try:
-            user = self.client.auth_test().get("user_id")
+            me = self.client.auth_test()
         except SlackApiError as exc:
             raise TokenRefused(_refused("SLACK_BOT_TOKEN", exc, BOT_TOKEN_FIX)) from None
         except OSError as exc:
             raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
-        if isinstance(user, str) and user:
-            with self.deps.identity_lock:  # the bot's own user id: no second auth.test to learn it
-                self.deps.identity.setdefault("user", user)
+        user, team = me.get("user_id"), me.get("team_id")
+        if isinstance(user, str) and user and isinstance(team, str) and team:
+            with self.deps.identity_lock:  # the bot's own user id there: no second auth.test to learn it
+                self.deps.identity.setdefault(team, user)
         try:
             url = self.client.apps_connections_open(app_token=self.settings.app_token or "").get("url")
         except SlackApiError as exc:
@@ -220,19 +255,25 @@ class Runtime:
         self.store.close()
 
 
-def run(http: bool = False) -> int:
-    settings = Settings.from_env(http=http)
+def _exit_on_term(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # APScheduler says "Running job" and "executed successfully" at INFO on every tick.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+
+
+def run(settings: Settings, *, fresh: bool = False) -> int:
+    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace."""
+    configure_logging(settings)
+    if settings.local:
+        from bot.localslack.launch import run_local
+
+        return run_local(settings, fresh=fresh)
     runtime = Runtime(settings)
-    stopping = threading.Event()
-
-    def on_term(signum, frame):
-        stopping.set()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGTERM, _exit_on_term)  # SIGTERM while connecting stops cleanly too
     # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything
     # is scheduled.
     if settings.socket_mode:
@@ -249,17 +290,45 @@ def run(http: bool = False) -> int:
             raise SettingsError(
                 f"cannot listen on port {settings.port}: {exc.strerror} (set PORT to a free port)"
             ) from None
-    runtime.start_scheduler()
-    try:
+
+    def announce() -> None:
         if settings.socket_mode:
             log.info("coprod is running in Socket Mode")
+            return
+        served = "POST /slack/events, GET /healthz"
+        if runtime.installations is not None:
+            served += ", GET /slack/install and /slack/oauth_redirect: several workspaces"
+        log.info("coprod is listening on port %s (%s)", runtime.port, served)
+
+    return run_until_stopped(runtime, announce)
+
+
+def run_until_stopped(
+    runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None
+) -> int:
+    """Start the scheduler (the Slack connection was made already: Socket Mode connected, or the HTTP server
+    bound), say so, and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0."""
+    stopping = threading.Event()
+
+    def on_term(signum, frame):
+        stopping.set()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    runtime.start_scheduler()
+    try:
+        announce()
+        if runtime.settings.socket_mode:
             stopping.wait()
         else:
-            log.info("coprod is listening on port %s (POST /slack/events, GET /healthz)", runtime.port)
             runtime.serve()
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:
         log.info("coprod is stopping")
-        runtime.stop()
+        try:
+            runtime.stop()
+        finally:
+            if after_stop is not None:
+                after_stop()
     return 0

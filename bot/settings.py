@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,17 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_PORT = 3000
 DEFAULT_GRACE_HOURS = 6.0
 DEFAULT_DB = "coprod.db"
+DEFAULT_ERASE_AFTER_DAYS = 30  # a workspace that removed coprod keeps its data this long, then it is erased
+MAX_ERASE_AFTER_DAYS = 3650
+DEFAULT_LOCAL_DB = "coprod-local.db"  # the local workspace's own, never mixed with a real workspace's
+# Any of these set means a real Slack app: without them all, `coprod run` starts a local workspace.
+SLACK_VARIABLES = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_SECRET_CHARS = 32  # COPROD_SECRET_KEY: 32 hex digits are 128 bits
 YES = ("1", "true", "yes", "on")
@@ -43,25 +55,53 @@ class Settings:
     log_level: str = "INFO"
     secret_key: bytes | None = field(default=None, repr=False)  # COPROD_SECRET_KEY: the responder key
     allow_shared_db: bool = False  # COPROD_ALLOW_SHARED_DB: others on the machine may read the database
+    # OAuth distribution (several workspaces from one deployment): SLACK_CLIENT_ID and SLACK_CLIENT_SECRET
+    # with no SLACK_BOT_TOKEN. Each workspace is answered with its own token, from the installation store.
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str | None = None  # SLACK_REDIRECT_URI, when the app has more than one redirect URL
+    erase_after_days: float = DEFAULT_ERASE_AFTER_DAYS  # COPROD_ERASE_AFTER_DAYS
+    # A local workspace (bot/localslack) stands in for Slack: tokens and secret made up at start, the Slack
+    # URL its own. coprod itself runs as it does over HTTP.
+    local: bool = False
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
+    @property
+    def oauth(self) -> bool:
+        """Several workspaces, each installed through /slack/install, rather than one bot token."""
+        return not self.bot_token and bool(self.client_id)
+
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, http: bool = False, require_slack: bool = True
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        http: bool = False,
+        require_slack: bool = True,
+        local: bool = False,
     ) -> Settings:
-        """Validate the environment once. ``http`` forces HTTP mode (signing secret required)."""
+        """Validate the environment once. ``http`` forces HTTP mode (signing secret required). With no Slack
+        setting at all (and not ``http``), or with ``local``, coprod runs in a local workspace."""
         if env is None:
             load_dotenv_file()
             env = os.environ
         token = env.get("SLACK_BOT_TOKEN", "").strip()
         secret = env.get("SLACK_SIGNING_SECRET", "").strip() or None
         app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        client_id = env.get("SLACK_CLIENT_ID", "").strip() or None
+        client_secret = env.get("SLACK_CLIENT_SECRET", "").strip() or None
         if http:
             app_token = None
-        if require_slack:
+        local = require_slack and (local or (not http and not any(env.get(v, "").strip() for v in SLACK_VARIABLES)))
+        oauth = not local and not token and bool(client_id or client_secret)
+        if local:  # Slack is the local workspace's stand-in: its token and secret are made up for this run
+            token, secret, app_token = f"xoxb-local-{secrets.token_hex(12)}", secrets.token_hex(32), None
+        elif require_slack and oauth:
+            _check_oauth(client_id, client_secret, secret, app_token)
+        elif require_slack:
             if not token:
                 raise SettingsError(
                     "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your app's "
@@ -105,6 +145,9 @@ class Settings:
         tick = _number(env, "COPROD_TICK_SECONDS", 30.0)
         if tick <= 0:
             raise SettingsError("COPROD_TICK_SECONDS must be more than 0")
+        erase_after = _number(env, "COPROD_ERASE_AFTER_DAYS", DEFAULT_ERASE_AFTER_DAYS)
+        if erase_after > MAX_ERASE_AFTER_DAYS:
+            raise SettingsError(f"COPROD_ERASE_AFTER_DAYS must be at most {MAX_ERASE_AFTER_DAYS} (ten years)")
         log_level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
         if log_level not in LOG_LEVELS:
             raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not “{env.get('LOG_LEVEL')}”")
@@ -113,7 +156,7 @@ class Settings:
             signing_secret=secret,
             app_token=app_token,
             api_url=api_url,
-            db_path=env.get("COPROD_DB", "").strip() or DEFAULT_DB,
+            db_path=env.get("COPROD_DB", "").strip() or (DEFAULT_LOCAL_DB if local else DEFAULT_DB),
             facilitators_path=env.get("COPROD_FACILITATORS", "").strip() or None,
             port=int(port_text),
             grace_hours=grace,
@@ -121,6 +164,31 @@ class Settings:
             log_level=log_level,
             secret_key=_secret_key(env),
             allow_shared_db=_flag(env, "COPROD_ALLOW_SHARED_DB"),
+            client_id=client_id if oauth else None,
+            client_secret=client_secret if oauth else None,
+            redirect_uri=env.get("SLACK_REDIRECT_URI", "").strip() or None,
+            erase_after_days=erase_after,
+            local=local,
+        )
+
+
+def _check_oauth(client_id: str | None, client_secret: str | None, secret: str | None, app_token: str | None) -> None:
+    """Several workspaces: both OAuth credentials, over HTTP (Slack distributes only apps with request URLs)."""
+    if not client_id or not client_secret:
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is not set: to serve several workspaces, copy the Client ID and Client Secret from your "
+            "app's Basic Information page; for one workspace, set SLACK_BOT_TOKEN instead"
+        )
+    if app_token:
+        raise SettingsError(
+            "several workspaces (SLACK_CLIENT_ID) need HTTP mode: Slack does not distribute Socket Mode apps to "
+            "other workspaces; unset SLACK_APP_TOKEN, or run `coprod run --http`"
+        )
+    if not secret:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set (needed to serve several workspaces over HTTP): copy it from your "
+            "app's Basic Information page"
         )
 
 

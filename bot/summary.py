@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot import rotation
+from bot import holidays, rotation
 from bot.catalog import Catalog, Facilitator, Level
+from bot.holidays import Pause
+from bot.plans import Loop, Tried
 
 DEFAULT_WEEKS = 8
 DEFAULT_K = 3
@@ -31,6 +33,7 @@ class Window:
     end: datetime  # UTC, exclusive: now
     weeks: int
     widened_from: int | None = None  # the weeks asked for, when a full rotation needed more
+    paused: tuple[Pause, ...] = ()  # holiday pauses in it: the window reaches back as long as they lasted
 
 
 class LevelFacts(Protocol):
@@ -94,6 +97,7 @@ class Summary:
     levels: tuple[LevelSummary, ...]
     silent_roles: tuple[str, ...]
     next_focus: Facilitator
+    loop: Loop | None = None  # the team's actions (bot/plans.py), when the store was asked for them
 
     @property
     def neglected(self) -> tuple[LevelSummary, ...]:
@@ -101,12 +105,19 @@ class Summary:
 
 
 def window_for(
-    now: datetime, timezone: str, weeks: int = DEFAULT_WEEKS, *, cadence: str | None = None, level_count: int = 5
+    now: datetime,
+    timezone: str,
+    weeks: int = DEFAULT_WEEKS,
+    *,
+    cadence: str | None = None,
+    level_count: int = 5,
+    pauses: Iterable[Pause] = (),
 ) -> Window:
     """The summary window ending now, starting at local midnight `weeks` weeks before today.
 
     Never shorter than one full rotation of the levels at the check-in cadence, so a monthly
-    team is not told a level is neglected merely because its turn has not come yet.
+    team is not told a level is neglected merely because its turn has not come yet. Holiday pauses
+    don't count against a level: the window reaches back by as long as they lasted within it.
     """
     asked = weeks
     if cadence in CADENCE_WEEKS:
@@ -115,7 +126,15 @@ def window_for(
     local_today = now.astimezone(tz).date()
     start_day = local_today - timedelta(weeks=weeks)
     start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=tz).astimezone(UTC)
-    return Window(start=start, end=now.astimezone(UTC), weeks=weeks, widened_from=asked if weeks != asked else None)
+    pauses = tuple(pauses)
+    if pauses:
+        end = int(now.timestamp())
+        reached = holidays.reach_back(int(start.timestamp()), end, pauses)
+        start = holidays.midnight(datetime.fromtimestamp(reached, tz).date(), timezone)
+        pauses = holidays.within(pauses, int(start.timestamp()), end)
+    return Window(
+        start=start, end=now.astimezone(UTC), weeks=weeks, widened_from=asked if weeks != asked else None, paused=pauses
+    )
 
 
 def _weeks(weeks: int) -> str:
@@ -150,10 +169,12 @@ def format_mean(mean: float) -> str:
     return text
 
 
-def meeting_flag(last_meeting: datetime | None, now: datetime) -> str | None:
+def meeting_flag(last_meeting: datetime | None, now: datetime, pauses: Iterable[Pause] = ()) -> str | None:
+    """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count."""
     if last_meeting is None:
         return "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder"
-    if now - last_meeting >= MEETING_GAP:
+    since, until = int(last_meeting.timestamp()), int(now.timestamp())
+    if timedelta(seconds=until - since - holidays.paused_seconds(pauses, since, until)) >= MEETING_GAP:
         return "no meeting logged in the last 3 weeks"
     return None
 
@@ -171,11 +192,13 @@ def summarize(
     answered_roles: Iterable[str] = (),
     history: rotation.History | None = None,
     level_id: str | None = None,
+    pauses: Iterable[Pause] = (),
 ) -> Summary:
-    """Summarize every level (or one) for the window. ``roles``: the roles recorded for members."""
+    """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
+    the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
     answered = set(answered_roles)
     silent = tuple(sorted(set(roles) - answered))
-    meeting_reason = meeting_flag(last_meeting, now)
+    meeting_reason = meeting_flag(last_meeting, now, pauses)
     meeting_items = catalog.tagged("meeting")
     levels = []
     for level in catalog.levels:
@@ -219,6 +242,28 @@ def next_focus(catalog: Catalog, levels: Iterable[LevelSummary], history: rotati
     return rotation.next_facilitator(catalog, history)
 
 
+def pause_note(window: Window, timezone: str) -> str | None:
+    """What the summary says when its window held a holiday pause."""
+    if not window.paused:
+        return None
+    tz = ZoneInfo(timezone)
+    spans = ", ".join(
+        f"{datetime.fromtimestamp(p.starts_at, tz):%-d %b} to {datetime.fromtimestamp(p.ends_at, tz):%-d %b}"
+        for p in window.paused
+    )
+    return (
+        f"This time held a pause ({spans}): the weeks paused don't count against any level, so it reaches back "
+        "that much further."
+    )
+
+
+def compared(tried: Tried) -> str | None:
+    """ "2.4 → 3.6": the practice's rating before and after an action, where both may be shown."""
+    if tried.before is None or tried.after is None:
+        return None
+    return f"{format_mean(tried.before)} → {format_mean(tried.after)}"
+
+
 def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     """A plain-text rendering for the command line."""
     tz = ZoneInfo(timezone)
@@ -226,6 +271,9 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     lines = [f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})"]
     if w.widened_from:
         lines.append(f"(widened from {_weeks(w.widened_from)} so every level has had its turn)")
+    note = pause_note(w, timezone)
+    if note:
+        lines.append(f"({note})")
     for s in summary.levels:
         lines.append("")
         lines.append(f"{s.level.name} ({s.level.scale})")
@@ -245,6 +293,14 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    loop = summary.loop
+    if loop and (loop.open or loop.tried):
+        lines.append("")
+        lines.append(f"Actions in progress: {len(loop.open)}")
+        for a in loop.overdue:
+            lines.append(f"  past its date ({a.due_on:%d %b %Y}): {a.what}")
+        for t in loop.tried:
+            lines.append(f"  {compared(t) or 'not enough answers yet to compare'} after {t.action.what}")
     lines.append("")
     lines.append(f"Suggested next focus: {summary.next_focus.text}")
     return "\n".join(lines)

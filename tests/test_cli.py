@@ -430,3 +430,33 @@ def test_export_of_a_practice_missing_from_the_catalog_has_empty_text(tmp_path: 
     records = list(reports.export_records(store, CATALOG, TEAM, now=datetime.fromtimestamp(8 * 86_400, UTC)))
     store.close()
     assert [(r["facilitator"], r["text"], r["asked_on"]) for r in records] == [("retired", "", "1970-01-01")] * 3
+
+
+def test_export_actions_is_pseudonymous_and_formula_safe(populated: Path) -> None:
+    """`coprod export --actions`: one row per action of the workspace, its lead an L- pseudonym that is none of
+    the answers' P- pseudonyms, no Slack id, a typed formula neutralised; stderr says what was left out."""
+    store = Store.open(populated / "coprod.db")
+    try:
+        p = store.partnerships.get(TEAM, CHANNEL)
+        store.plans.plan(
+            p,
+            what='=HYPERLINK("http://evil","x") rotate the chair',
+            facilitator_id="power-imbalances",
+            level_id="group",
+            lead="UNAMED0",
+            due_on=None,
+            planned_by="UNAMED1",
+            now=int(time.time()) - 60,
+        )
+    finally:
+        store.close()
+    result = cli(populated, "export", "--team", TEAM, "--actions")
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"U[A-Z0-9]{3,}", result.stdout)
+    [row] = list(csv.DictReader(io.StringIO(result.stdout)))
+    answers = {r["person"] for r in csv.DictReader(io.StringIO(cli(populated, "export", "--team", TEAM).stdout))}
+    assert re.fullmatch(r"L-[0-9a-f]{8}", row["lead"]) and row["lead"] not in answers
+    assert row["what"].startswith("'=HYPERLINK") and row["status"] == "open" and row["text"]
+    assert "never the P- of their answers" in result.stderr
+    as_json = json.loads(cli(populated, "export", "--team", TEAM, "--actions", "--format", "json").stdout)
+    assert [r["lead"] for r in as_json] == [row["lead"]] and list(as_json[0]) == list(reports.ACTION_FIELDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from bot.followups import FollowUp, FollowUps
 
@@ -102,3 +103,33 @@ def test_work_handed_over_after_close_is_reported_lost(caplog):
     assert told == [1]
     assert "could not open the comment form for team T1 channel C1: the bot was stopping" in caplog.text
     assert "could not update a count" in caplog.text
+
+
+def test_a_leading_job_runs_at_once_and_the_burst_after_it_once():
+    """The first job of a quiet key runs at once; those submitted within the delay after it collapse into one
+    (the last), run once the delay has passed; after a quiet delay the next runs at once again."""
+    followups = FollowUps(workers=1)
+    ran: list[tuple[str, float]] = []
+    finished = {name: threading.Event() for name in ("first", "last", "again")}
+    began = time.monotonic()
+
+    def job(name: str) -> FollowUp:
+        def run() -> None:
+            ran.append((name, time.monotonic() - began))
+            if name in finished:
+                finished[name].set()
+
+        return FollowUp(run, what=name, team="T", channel="C")
+
+    followups.submit_latest("count", job("first"), delay=0.3, leading=True)
+    assert finished["first"].wait(2) and ran[0][1] < 0.15
+    for name in ("middle", "middle", "last"):
+        followups.submit_latest("count", job(name), delay=0.3, leading=True)
+    assert finished["last"].wait(2)
+    assert [name for name, _ in ran] == ["first", "last"] and ran[1][1] >= 0.28
+    time.sleep(0.35)
+    at = time.monotonic() - began
+    followups.submit_latest("count", job("again"), delay=0.3, leading=True)
+    assert finished["again"].wait(2)
+    assert ran[-1][0] == "again" and ran[-1][1] - at < 0.15
+    followups.close()

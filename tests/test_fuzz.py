@@ -16,16 +16,14 @@ import json
 import logging
 import os
 import re
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
-from tests.support.edits import setting
-from tests.support.flows import post_checkin, rate
-from tests.support.slack_requests import (
+from bot.localslack.signed import (
     FORM,
     JSON,
     action_body,
@@ -36,6 +34,9 @@ from tests.support.slack_requests import (
     post,
     view_submission_body,
 )
+from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
+from tests.support.edits import setting
+from tests.support.flows import post_checkin, rate
 from tests.support.stored import read_only
 
 # COPROD_FUZZ_EXAMPLES=1000 for a deeper run than CI's.
@@ -55,6 +56,11 @@ DOMAIN_TABLES = (
     "responses",
     "meetings",
     "reflexivity_optouts",
+    "actions",
+    "action_events",
+    "nudges",
+    "nudge_optouts",
+    "pauses",
 )
 ERROR_NAME = re.compile(r"\b\w*(?:Error|Exception)\b")
 USAGE_TAIL = "Type `/coprod help` for examples."
@@ -97,8 +103,16 @@ def setup_partnership(bot) -> int:
 
 
 def ensure_checkin(bot) -> int:
-    """The answered check-in of ``setup_partnership``, made on the first example of a test."""
-    return 1 if bot.store.answers.checkin(TEAM, 1) else setup_partnership(bot)
+    """The answered check-in of ``setup_partnership``, made on the first example of a test, and an open action
+    U3 planned (id 1)."""
+    if bot.store.answers.checkin(TEAM, 1):
+        return 1
+    checkin_id = setup_partnership(bot)
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    bot.store.plans.plan(
+        p, what="x", facilitator_id="power-imbalances", level_id="group", lead=None, due_on=None, planned_by="U3", now=1
+    )
+    return checkin_id
 
 
 # ---- strategies -------------------------------------------------------------------------------
@@ -123,6 +137,10 @@ VERBS = [
     "forget-me",
     "forget",
     "weeks",
+    "actions",
+    "nudge",
+    "pause",
+    "resume",
 ]
 WORDS = [
     "checkins",
@@ -175,6 +193,15 @@ WORDS = [
     "\x00",
     "ℌ",
     "١٢",
+    "until",
+    "2027-01-04",
+    "2026-11-24",
+    "2026-02-30",
+    "48",
+    "48h",
+    "hours",
+    "167",
+    "168",
 ]
 
 any_text = st.text(max_size=300)
@@ -247,6 +274,10 @@ def _valid_click(kind: str, checkin_id: int) -> dict:
         body, _ = action_body("met", "2026-11-20", block_id="meeting:2026-11-20", user="U3")
     elif kind == "reflexivity":
         body, _ = action_body("reflexivity_off", CHANNEL, block_id=f"reflexivity:{CHANNEL}", user="U3")
+    elif kind == "action":
+        body, _ = action_body("action_done", "1", block_id="action:1", user="U3")
+    elif kind == "nudge_off":
+        body, _ = action_body("nudge_off", CHANNEL, block_id=f"nudge-optout:{CHANNEL}", user="U3", channel="DU3")
     else:
         body, _ = action_body(
             "home_checkin", CHANNEL, block_id=f"home:{CHANNEL}", user=COORDINATOR, container_type="view"
@@ -293,9 +324,9 @@ COSMETIC = {
 def _breaks(kind: str, name: str, g) -> bool:
     """Whether this breakage really invalidates this kind of click (a kind may never read some keys)."""
     if name == "block_id garbage":
-        return kind == "rate"  # only ratings are tied to a check-in's block
+        return kind in ("rate", "action")  # ratings and actions are tied to their block
     if name == "value garbage":
-        return g not in ("5", CHANNEL)
+        return g not in ("5", CHANNEL, "1")
     if name == "user id garbage":
         return not (isinstance(g, str) and re.fullmatch(r"[UW][A-Z0-9]+", g))
     return True
@@ -303,7 +334,7 @@ def _breaks(kind: str, name: str, g) -> bool:
 
 @FUZZ
 @given(
-    kind=st.sampled_from(["rate", "met", "reflexivity", "home"]),
+    kind=st.sampled_from(["rate", "met", "reflexivity", "home", "action", "nudge_off"]),
     broken=st.lists(st.tuples(st.sampled_from(sorted(BREAKAGES)), garbage), min_size=1, max_size=3),
     dressed=st.lists(st.tuples(st.sampled_from(sorted(COSMETIC)), garbage), max_size=2),
     sign_it=st.booleans(),
@@ -326,10 +357,10 @@ def test_broken_clicks_never_500_and_write_nothing(http_bot, kind, broken, dress
         assert snapshot(bot) == before, (broken, dressed)
 
 
-@pytest.mark.parametrize("kind", ["rate", "met", "reflexivity", "home"])
+@pytest.mark.parametrize("kind", ["rate", "met", "reflexivity", "home", "action", "nudge_off"])
 def test_the_valid_clicks_behind_the_fuzz_do_write(bot, kind):
     """The unbroken payloads the fuzz starts from are accepted, so 'nothing written' means something."""
-    setup_partnership(bot)
+    ensure_checkin(bot)
     before = snapshot(bot)
     reply = send(bot, _form(_valid_click(kind, 1)))
     assert reply.status == 200
@@ -400,6 +431,60 @@ def test_fuzzed_modal_submissions_never_500_and_write_only_when_valid(
         assert snapshot(bot) == before
         if reply.status == 200 and reply.body:
             assert reply.json().get("response_action") == "errors"
+
+
+def _plan_field_ok(name: str, value) -> bool:
+    """Whether a plan form's field, as fuzzed, is one coprod must accept (non-strings read as left empty)."""
+    if name == "what":
+        return isinstance(value, str) and 0 < len(" ".join(value.split())) <= 500
+    if name == "practice":
+        return value == "power-imbalances"
+    if name == "lead":
+        return not isinstance(value, str) or re.fullmatch(r"[UW][A-Z0-9]+", value) is not None
+    if not isinstance(value, str) or not value:  # the date
+        return True
+    try:
+        due = date.fromisoformat(value)
+    except ValueError:
+        return False
+    return date(2026, 11, 24) <= due <= date(2026, 11, 24) + timedelta(days=366)
+
+
+@FUZZ
+@given(
+    meta=st.sampled_from(["valid", "another person's", "made up", "not json"]),
+    what=st.one_of(st.none(), st.text(max_size=30), st.text(min_size=501, max_size=600), garbage),
+    practice=st.one_of(st.sampled_from(["power-imbalances", "nope", ""]), garbage),
+    lead=st.one_of(st.none(), st.sampled_from(["U2", "<!channel>", "", "W9"]), garbage),
+    due=st.one_of(st.none(), st.sampled_from(["2026-12-01", "2020-01-01", "2030-01-01", "x", "2026-02-30"]), garbage),
+)
+def test_fuzzed_plan_forms_never_500_and_plan_only_when_valid(bot, meta, what, practice, lead, due):
+    ensure_checkin(bot)
+    sealed_for = "U4" if meta == "another person's" else "U3"
+    seal = bot.store.answers.responder_key(TEAM, f"{sealed_for}#plan:{CHANNEL}")
+    metadata = {
+        "valid": json.dumps({"channel": CHANNEL, "seal": seal}),
+        "another person's": json.dumps({"channel": CHANNEL, "seal": seal}),
+        "made up": json.dumps({"channel": CHANNEL, "seal": "0" * 32}),
+        "not json": "{",
+    }[meta]
+    values = {
+        "what": {"what": {"type": "plain_text_input", "value": what}},
+        "practice": {"practice": {"type": "static_select", "selected_option": {"value": practice}}},
+        "lead": {"lead": {"type": "users_select", "selected_user": lead}},
+        "due": {"due": {"type": "datepicker", "selected_date": due}},
+    }
+    body, _ = view_submission_body("plan", values, private_metadata=metadata, user="U3")
+    fields = {"what": what, "practice": practice, "lead": lead, "due": due}
+    valid = meta == "valid" and all(_plan_field_ok(name, value) for name, value in fields.items())
+    before = snapshot(bot)
+    reply = send(bot, body)
+    assert_clean(reply)
+    if valid:
+        assert snapshot(bot) != before, fields
+    else:
+        assert snapshot(bot) == before, (meta, fields)
+        assert reply.json().get("response_action") == "errors"
 
 
 # ---- events ---------------------------------------------------------------------------------------

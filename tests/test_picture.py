@@ -48,12 +48,24 @@ def history(store: Store) -> Store:
     for week in (0, 2):
         day = START + timedelta(weeks=week, days=1)
         store.activity.log_meeting(p, held_on=day.date().isoformat(), user="UC", now=int(day.timestamp()))
+    action = store.plans.plan(
+        p,
+        what="rotate who chairs",
+        facilitator_id=CATALOG.in_level("individual")[0].id,
+        level_id="individual",
+        lead=None,
+        due_on=None,
+        planned_by="UC",
+        now=int((START + timedelta(weeks=2)).timestamp()),
+    )
+    done_at = START + timedelta(weeks=3, days=2)
+    store.plans.close(TEAM, action.id, "done", by="UC", now=int(done_at.timestamp()))
     return store
 
 
 def grid_of(store: Store, now: datetime = START + timedelta(weeks=8)) -> coverage.Grid:
     p = store.partnerships.get(TEAM, CHANNEL)
-    grid, _ = reports.coverage_grid(store, CATALOG, p, start=START, end=START + timedelta(weeks=8), now=now)
+    grid, _, _ = reports.coverage_grid(store, CATALOG, p, start=START, end=START + timedelta(weeks=8), now=now)
     return grid
 
 
@@ -72,7 +84,7 @@ def test_each_cell_follows_the_anonymity_rule(history: Store) -> None:
     assert all(
         grid.cell(level, i).state == coverage.NOT_ASKED for level in ("societal", "paradigmatic") for i in range(8)
     )
-    assert grid.marks == {"Meetings held": (1, 0, 1, 0, 0, 0, 0, 0, 0)}
+    assert grid.marks == {"Meetings held": (1, 0, 1, 0, 0, 0, 0, 0, 0), "Actions done": (0, 0, 0, 1, 0, 0, 0, 0, 0)}
     # A week later the organisational check-in has closed with its three answers.
     assert grid_of(history, now=START + timedelta(weeks=9)).cell("organisational", 7).state == coverage.RATED
 
@@ -108,7 +120,7 @@ def test_a_level_with_no_data_is_drawn_and_said_as_such(store: Store) -> None:
     text = coverage.alt_text(grid)
     for level in CATALOG.levels:
         assert f"{level.name} ({level.scale}): " in text
-    assert "not asked" in text and "Meetings held: 0." in text
+    assert "not asked" in text and "Meetings held: 0." in text and "Actions done: 0." in text
     assert picture.draw(grid).startswith(b"\x89PNG")
 
 
@@ -117,7 +129,7 @@ def test_the_alt_text_says_what_the_picture_shows(history: Store) -> None:
     assert text.startswith("How we looked after each level, 1 Jun 2026 to 27 Jul 2026, by week.")
     assert "Individual (micro): 1 Jun 4.3; 8 Jun not asked; 15 Jun 2.3;" in text
     assert "Group/interpersonal (micro): 1 Jun not asked; 8 Jun asked, too few answers to show;" in text
-    assert "Meetings held: 2." in text
+    assert "Meetings held: 2." in text and "Actions done: 1." in text
 
 
 def test_five_years_of_weekly_checkins_fit_slacks_alt_text_and_a_readable_width(store: Store) -> None:
@@ -126,7 +138,7 @@ def test_five_years_of_weekly_checkins_fit_slacks_alt_text_and_a_readable_width(
         ask(store, CATALOG.levels[week % 5].id, START + timedelta(weeks=week), [3, 4, 5])
     p = store.partnerships.get(TEAM, CHANNEL)
     end = START + timedelta(weeks=5 * 52)
-    grid, _ = reports.coverage_grid(store, CATALOG, p, start=START, end=end, now=end)
+    grid, _, _ = reports.coverage_grid(store, CATALOG, p, start=START, end=end, now=end)
     assert grid.unit == "quarter" and len(grid.periods) == 21
     assert len(coverage.alt_text(grid)) <= 2000
     assert picture.layout(grid).width <= picture.MAX_W

@@ -52,6 +52,18 @@ def populate(store: Store, now: datetime, level_name: str | None = None) -> None
         if week % 2 == 0:
             day = at + timedelta(days=1)
             store.activity.log_meeting(p, held_on=day.date().isoformat(), user="UC", now=int(day.timestamp()))
+        if week == 2:  # an action for the week-0 practice, done before it is asked again at week 5
+            action = store.plans.plan(
+                p,
+                what="<b>rotate</b> who chairs",
+                facilitator_id=CATALOG.in_level(CATALOG.levels[0].id)[0].id,
+                level_id=CATALOG.levels[0].id,
+                lead="UNAMED1",
+                due_on=None,
+                planned_by="UC",
+                now=int(at.timestamp()),
+            )
+            store.plans.close(TEAM, action.id, "done", by="UNAMED1", now=int(at.timestamp()) + 3600)
 
 
 def coprod_report(store: Store, tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.CompletedProcess, Path]:
@@ -92,6 +104,10 @@ def test_the_report_has_every_section_the_summarys_figures_and_no_identity(store
     words = re.sub(r"base64,[A-Za-z0-9+/=]+", "", html)
     assert not re.search(r"\bU[A-Z0-9]{4,}\b", words) and "UNAMED" not in html and "UCARER" not in html
     assert SECRET_COMMENT not in html
+    actions = html.split('<section id="actions">')[1].split("</section>")[0]
+    assert "&lt;b&gt;rotate&lt;/b&gt; who chairs" in actions and "<b>" not in actions
+    assert "1 action planned or closed in the period, 1 done" in actions
+    assert re.search(r"<td>\d\.\d → \d\.\d</td>|not enough answers yet to compare", actions)
 
 
 def test_text_from_a_custom_catalog_is_escaped(store: Store, tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from bot.localslack.signed import SlackClientSim
 from tests.support.running import coprod_process, free_port, wait_healthy
-from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
 
 SECRET = "run-test-secret"
@@ -19,7 +19,8 @@ SECRET = "run-test-secret"
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN is not set"),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN is not set"),
         ({"SLACK_BOT_TOKEN": "abc"}, "should start with xoxb-"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN should start with xapp-"),
@@ -43,6 +44,14 @@ def test_startup_error_is_one_clear_line_and_exit_1(tmp_path, env, expected):
     assert len(lines) == 1, err
     assert expected in lines[0]
     assert "Traceback" not in err
+
+
+def test_http_mode_without_any_setting_asks_for_the_bot_token(tmp_path):
+    """`coprod run --http` means a real Slack app: with nothing set it says what is missing (no local workspace)."""
+    proc = coprod_process(["run", "--http"], {}, tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert "SLACK_BOT_TOKEN is not set" in err and len(err.strip().splitlines()) == 1
 
 
 def test_database_from_a_newer_coprod_is_refused(tmp_path):

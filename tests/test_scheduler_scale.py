@@ -63,7 +63,7 @@ def scheduled_store(path: Path, partnerships: int) -> Store:
 def dispatcher(store: Store, clock: Clock) -> Dispatcher:
     # Nothing is due in these tests, so nothing calls Slack: the client points at a closed port.
     client = WebClient(token="xoxb-none", base_url="http://127.0.0.1:9/api/")
-    return Dispatcher(Deps(store, load_catalog(), clock), client, grace=GRACE)
+    return Dispatcher(Deps(store, load_catalog(), clock), lambda team: client, grace=GRACE)
 
 
 def steps_of_a_tick(store: Store, clock: Clock) -> int:
@@ -200,3 +200,48 @@ def test_the_bot_asks_slack_who_it_is_once(bot):
     assert len(bot.tick()) == len(channels)
     assert eventually(lambda: all(bot.store.partnerships.get(TEAM, c).member_count for c in channels))
     assert len(bot.stub.calls_to("auth.test")) <= 2
+
+
+def test_a_workspace_with_no_client_has_its_due_posts_wait_unclaimed(tmp_path):
+    """coprod not installed in the workspace (no client): its due check-ins are neither claimed nor moved on,
+    so they post if it comes back within the grace period; once out of grace they are recorded as skipped."""
+    clock = Clock(TUESDAY_10 + timedelta(minutes=5))
+    store = scheduled_store(tmp_path / "absent.db", 3)
+    d = Dispatcher(Deps(store, load_catalog(), clock), lambda team: None, grace=GRACE)
+    try:
+        assert d.tick() == []
+        p = store.partnerships.get(TEAM, "C1")
+        assert [at for _, at, _ in store.ledger.posts(p) if at > START.timestamp()] == []
+        assert store.partnerships.next_fire_times(p)["checkins"] == int(TUESDAY_10.timestamp())
+        clock.advance(hours=7)  # out of grace: recorded as skipped, and the schedule waits for next week
+        assert [(f.kind, f.status) for f in d.tick()] == [("checkins", "skipped")] * 3
+        assert store.partnerships.next_fire_times(p)["checkins"] == int((TUESDAY_10 + timedelta(weeks=1)).timestamp())
+    finally:
+        d.close()
+        store.close()
+
+
+def test_fire_times_inside_a_holiday_pause_are_recorded_as_skipped_as_the_schedule_moves_on(tmp_path):
+    """A holiday pause over two weekly check-ins: each is recorded as skipped "paused for a holiday" (nothing
+    is posted: the client points at a closed port), and the schedule's next fire time moves past each."""
+    clock = Clock(TUESDAY_10 + timedelta(minutes=5))
+    store = scheduled_store(tmp_path / "paused.db", 1)
+    p = store.partnerships.get(TEAM, "C0")
+    ends = START + timedelta(days=14)
+    store.partnerships.pause(
+        p, until_on=ends.date(), ends_at=int(ends.timestamp()), set_by="U1", now=int(START.timestamp())
+    )
+    d = dispatcher(store, clock)
+    try:
+        for week in range(2):
+            assert [f.status for f in d.tick() if f.kind == "checkins"] == ["skipped"]
+            after = int((TUESDAY_10 + timedelta(weeks=week + 1)).timestamp())
+            assert store.partnerships.next_fire_times(p)["checkins"] == after
+            clock.advance(weeks=1)
+        details = store.db.query(
+            "SELECT detail FROM posts WHERE fire_at > ? AND kind = 'checkins'", (START.timestamp(),)
+        )
+        assert [r["detail"] for r in details] == ["paused for a holiday"] * 2
+    finally:
+        d.close()
+        store.close()

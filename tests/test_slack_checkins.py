@@ -170,14 +170,15 @@ def test_a_double_click_arriving_at_once_is_one_answer(bot):
     assert f"{rating} of 5" in reply.args["text"]
 
 
-def test_a_burst_of_clicks_updates_the_count_once(bot):
-    """Five people answering within a second cost one message update, showing all five answers."""
+def test_a_burst_of_clicks_updates_the_count_at_once_and_then_once_more(bot):
+    """The first click of a quiet check-in shows at once; the rest of five people answering within a second
+    cost one more message update, showing all five answers."""
     checkin_id = post_checkin(bot).id
     for user in ("U1", "U2", "U3", "U4", "UADMIN"):
         assert click_rating(bot, checkin_id, 3, user).status == 200
     [update] = bot.stub.wait_for("chat.update", where=lambda c: "5 answers so far" in json.dumps(c.json("blocks")))
     time.sleep(1.5)  # past the coalescing delay: no further updates trail behind
-    assert len(bot.stub.calls_to("chat.update")) == 1
+    assert len(bot.stub.calls_to("chat.update")) <= 2
     assert bot.store.answers.response_count(TEAM, checkin_id) == 5
 
 

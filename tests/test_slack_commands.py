@@ -58,6 +58,10 @@ def test_help_lists_every_command_with_an_example(bot):
         "retention",
         "export",
         "report",
+        "actions",
+        "nudge",
+        "pause",
+        "resume",
         "forget-me",
     }
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}

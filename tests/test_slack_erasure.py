@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.constants import ADMIN, BOT_USER, CHANNEL, COORDINATOR, MEMBERS, TEAM
-from tests.support.flows import ask, open_home, post_checkin, rate, replies_to, submit_comment
+from tests.support.flows import ask, open_home, plan, post_checkin, rate, replies_to, submit_comment
 from tests.support.stored import rows, stored_answers
 
 PERSON = "U0ERASE5ME"  # long and distinctive: a short id like U2 could turn up in a page's binary by chance
@@ -102,3 +102,39 @@ def test_forget_me_keeps_a_coordinators_rights_and_tells_them(bot):
     assert rows(bot.runtime.settings.db_path, "SELECT created_by FROM partnerships") == [(None,)]
     assert rows(bot.runtime.settings.db_path, "SELECT set_by FROM schedules") == [(None,)]
     assert holding(bot, NAMED_COMMENT) == {}
+
+
+def test_after_forget_me_no_file_holds_their_id_on_actions_pauses_or_reminders(bot):
+    """Someone set coprod up, paused it for a holiday and resumed, planned an action they lead and led one a
+    colleague planned, was reminded about a check-in and said "don't remind me". After forget-me no byte of
+    coprod's files holds their id; both actions stay, without their name, and their posts in the channel are
+    redrawn without it."""
+    bot.stub.add_user(PERSON, tz="Europe/London")
+    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, PERSON], name="partnership")
+    ask(bot, "nudge 1", user=PERSON)  # sets coprod up: they are its first coordinator
+    ask(bot, f"coordinators add <@{COORDINATOR}>", user=PERSON)
+    ask(bot, "pause until 2026-12-01", user=PERSON)
+    ask(bot, "resume", user=PERSON)
+    mine = plan(bot, PERSON, lead=PERSON, what="Share the agenda a week ahead")
+    theirs = plan(bot, "U2", lead=PERSON, what="Rotate who chairs")
+    checkin = post_checkin(bot).id
+    bot.clock.advance(hours=1)
+    bot.tick()
+    bot.stub.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == PERSON)
+    assert bot.store.nudges.was_reminded(TEAM, checkin, PERSON)
+    bot.slack.click("nudge_off", CHANNEL, user=PERSON, channel=f"D{PERSON}", response_url=bot.stub.response_url("n"))
+    replies_to(bot, "n")
+    ask(bot, f"coordinators remove <@{PERSON}>", user=COORDINATOR)
+    bot.drain()
+    assert PERSON in {n for hits in holding(bot, PERSON).values() for n in hits}
+
+    said = forget_me(bot, PERSON)
+
+    assert "1 reminder setting" in said and "The 2 actions you led stay the team's, without your name." in said
+    assert holding(bot, PERSON) == {}
+    for action in (mine, theirs):
+        kept = bot.store.plans.get(TEAM, action)
+        assert kept.status == "open" and kept.lead is None and kept.planned_by in (None, "U2")
+        [redrawn] = [c for c in bot.stub.calls_to("chat.update") if c.args.get("ts") == kept.message_ts][-1:]
+        assert PERSON not in str(redrawn.args["blocks"]) and "We will try" in str(redrawn.args["blocks"])
+    assert not bot.store.nudges.opted_out(bot.store.partnerships.get(TEAM, CHANNEL), PERSON)

@@ -18,8 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from tests.support.constants import SECRET
-from tests.support.slack_requests import (
+from bot.localslack.signed import (
     SlackClientSim,
     action_body,
     command_body,
@@ -28,6 +27,7 @@ from tests.support.slack_requests import (
     sign,
     view_submission_body,
 )
+from tests.support.constants import SECRET
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually
 
@@ -88,10 +88,12 @@ def test_form_encoded_and_query_string_args_are_decoded(stub: SlackStub) -> None
 
 
 def test_auth_test_and_unknown_methods(client: WebClient, stub: SlackStub) -> None:
-    """auth.test names the bot; any other method answers ok with nothing else."""
+    """auth.test names the bot; a method the stand-in doesn't have answers unknown_method, as Slack does."""
     auth = client.auth_test()
     assert (auth["team_id"], auth["user_id"], auth["bot_id"]) == ("T1", "UBOT", "BBOT")
-    assert client.api_call("reactions.add", json={"name": "tada"}).data == {"ok": True}
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("reactions.add", json={"name": "tada"})
+    assert err.value.response.data == {"ok": False, "error": "unknown_method"}
     assert [c.method for c in stub.calls] == ["auth.test", "reactions.add"]
 
 
@@ -365,3 +367,27 @@ def test_builders_shape() -> None:
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002
         pass
+
+
+def test_oauth_v2_access_exchanges_a_code_once_for_a_workspace_token_as_slack_does(stub):
+    """oauth.v2.access (client credentials as HTTP Basic auth, as slack-sdk sends them) answers as Slack
+    documents it for a bot install; a code works once; auth.test with the token names its workspace and bot;
+    after revoke, the token is refused."""
+    stub.oauth_client = ("123.456", "shh")
+    code = stub.grant("T9", installer="U7", team_name="Nine")
+    client = WebClient(base_url=stub.url)
+    with pytest.raises(SlackApiError, match="bad_client_secret"):
+        client.oauth_v2_access(client_id="123.456", client_secret="wrong", code=code)
+    answer = client.oauth_v2_access(client_id="123.456", client_secret="shh", code=code)
+    assert answer["ok"] and answer["token_type"] == "bot" and answer["access_token"].startswith("xoxb-")
+    assert answer["team"] == {"id": "T9", "name": "Nine"} and answer["enterprise"] is None
+    assert answer["authed_user"] == {"id": "U7"} and answer["bot_user_id"] == "UBOTT9"
+    assert stub.tokens_of("T9") == [answer["access_token"]]
+    with pytest.raises(SlackApiError, match="invalid_code"):
+        client.oauth_v2_access(client_id="123.456", client_secret="shh", code=code)
+    me = client.auth_test(token=answer["access_token"])
+    assert (me["team_id"], me["user_id"]) == ("T9", "UBOTT9")
+    stub.revoke("T9")
+    with pytest.raises(SlackApiError, match="token_revoked"):
+        client.chat_postMessage(token=answer["access_token"], channel="C1", text="hi")
+    assert client.auth_test(token="xoxb-test-token")["team_id"] == "T1"  # other tokens answer as before

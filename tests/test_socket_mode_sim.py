@@ -15,8 +15,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from websockets.sync.client import connect
 
+from bot.localslack.signed import FORM, JSON, url_verification_body
 from tests.support.constants import APP_TOKEN
-from tests.support.slack_requests import FORM, JSON, url_verification_body
 from tests.support.socket_mode_sim import NOT_ACKNOWLEDGED, SocketModeSim, socket_payload
 
 

@@ -427,7 +427,15 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
     counts = store.answers.forget_user(T1, "UX", now=NOW + 20)
 
     # c2 was closed by c3: that rating is unlinked, not deleted
-    assert counts == {"answers": 2, "unlinked": 1, "roles": 1, "reflexivity settings": 1, "profile": 1}
+    assert counts == {
+        "answers": 2,
+        "unlinked": 1,
+        "roles": 1,
+        "reflexivity settings": 1,
+        "profile": 1,
+        "actions led": 0,
+        "reminder settings": 0,
+    }
     assert store.answers.my_answer(T1, c1, "UX") is None and store.answers.response_count(T1, c1) == 1
     assert store.answers.response_count(T1, c2) == 1 and store.answers.my_answer(T1, c2, "UX") is None
     assert store.people.roles(store.partnerships.get(T1, C)) == {}
@@ -445,6 +453,8 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
         "roles": 0,
         "reflexivity settings": 0,
         "profile": 0,
+        "actions led": 0,
+        "reminder settings": 0,
     }
 
 

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages
+from bot import messages, reminders
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners import payloads
@@ -27,8 +27,9 @@ from bot.store.answers import CheckinClosed
 
 log = logging.getLogger(__name__)
 RATE = re.compile(r"^rate:([1-5])$")
-BLOCK = re.compile(r"^(checkin|reflect):(\d{1,18})$")
-# A check-in's count is updated at most about once a second, however many people click at once.
+BLOCK = re.compile(r"^(checkin|reflect|nudge):(\d{1,18})$")
+# A check-in's count is updated at once after a quiet second, then at most about once a second however many
+# people click at once (the rest of a burst collapses into one update).
 COUNT_DELAY = 1.0
 REPLY_DELAY = 0.3
 SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
@@ -43,6 +44,9 @@ def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
     checkin = deps.store.answers.checkin(team, int(match.group(2)))
     if checkin is None:
         return None
+    if match.group(1) == "nudge":  # the reminder's DM: only for someone coprod reminded about this check-in
+        reminded = checkin.kind == "checkin" and deps.store.nudges.was_reminded(team, checkin.id, ids(body)[2])
+        return checkin if reminded else None
     reflexive = match.group(1) == "reflect"
     if reflexive != (checkin.kind == "reflexivity"):
         return None
@@ -177,11 +181,14 @@ def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps
     _after_ack(deps, body, "show that the meeting was logged", tell)
 
 
-def on_forget(ack: Ack, body: dict, respond: Respond, deps: Deps) -> None:
+def on_forget(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
     team, _, user = ids(body)
+    named = deps.store.plans.naming(team, user)  # posts of actions they led or planned show their name
     counts = deps.store.answers.forget_user(team, user, now=deps.stamp())
     kept = deps.store.people.coordinates_in_workspace(team, user)  # coordinator rights stay (design.md)
     ack()
+    if named:
+        _after_ack(deps, body, "take a name off actions' posts", lambda: reminders.unname(deps, client, team, named))
     _after_ack(
         deps,
         body,
@@ -247,6 +254,7 @@ def count_changed(deps: Deps, client: WebClient, checkin: Checkin, message_ts: s
             channel=checkin.channel_id,
         ),
         delay=COUNT_DELAY,
+        leading=True,
     )
 
 

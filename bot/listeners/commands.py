@@ -17,13 +17,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
-from bot import messages, overview, posts
+from bot import messages, overview, pages, posts
 from bot.catalog import Facilitator
 from bot.coverage import utc
 from bot.deps import Deps
 from bot.followups import FollowUp
+from bot.holidays import holiday_text
+from bot.listeners import loop
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import (
+    ACTION_FIELDS,
+    ACTIONS_NOTE,
+    action_records,
     coverage_picture,
     export_note,
     export_records,
@@ -152,7 +157,11 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     private reply, or None when what happened speaks for itself (a check-in posted in the channel)."""
     store = deps.store
     if isinstance(cmd, grammar.Help):
-        return reply("Here's what I can do.", messages.help_blocks())
+        p = deps.store.partnerships.get(req.team, req.channel) if _in_channel(req) else None
+        until = loop.active_pause_end(deps, p) if p else None
+        notice = holiday_text(until, p.timezone) if p and until else None
+        removal = None if deps.erase_after_days is None else pages.kept_for(deps.erase_after_days)
+        return reply("Here's what I can do.", messages.help_blocks(notice, removal))
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
@@ -191,7 +200,10 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | No
         weeks=cmd.weeks,
         level_id=cmd.level.id if cmd.level else None,
     )
-    return reply(overview.summary_text(result), overview.summary_blocks(result, partnership.timezone))
+    return reply(
+        overview.summary_text(result),
+        overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id),
+    )
 
 
 def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, client: WebClient) -> Reply | None:
@@ -203,6 +215,8 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return _export(deps, client, req)
     if isinstance(cmd, grammar.Report):
         return _report(deps, client, req, p, cmd)
+    if isinstance(cmd, loop.LOOP_COMMANDS):
+        return loop.apply(deps, cmd, req.user, p, req.now)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
@@ -330,4 +344,13 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
         title="coprod answers",
         initial_comment=f"Here are the {rows} answers from <#{req.channel}>. {note}",
     )
+    actions = io.StringIO()
+    if write_csv(action_records(deps.store, deps.catalog, req.team, req.channel, now=now), actions, ACTION_FIELDS):
+        client.files_upload_v2(
+            channel=dm,
+            content=actions.getvalue(),
+            filename=f"coprod-actions-{req.channel}.csv",
+            title="coprod actions",
+            initial_comment=f"And the actions planned in <#{req.channel}>. {ACTIONS_NOTE}",
+        )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")

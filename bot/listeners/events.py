@@ -106,7 +106,7 @@ def on_join(ack: Ack, body: dict, event: dict, client: WebClient, deps: Deps) ->
 
 
 def welcome(deps: Deps, client: WebClient, team: str, channel: str, user: str) -> None:
-    if user and user == deps.bot_user(client):
+    if user and user == deps.bot_user(client, team):
         client.chat_postMessage(channel=channel, text="Hello! I'm coprod.", blocks=messages.welcome_blocks())
         return
     partnership = deps.store.partnerships.get(team, channel)

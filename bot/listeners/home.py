@@ -4,12 +4,13 @@ coordinators' buttons ("Ask a check-in now", "Post the summary")."""
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import messages, overview, posts
+from bot import holidays, messages, overview, posts
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners.payloads import action_of, ids
@@ -43,8 +44,11 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
             continue
         if info is None:  # workspace admins coordinate too: ask Slack when we don't know them yet
             info = known_user(store, team, user, deps.stamp()) or look_up_user(store, client, team, user, deps.stamp())
+        holiday = holidays.active(store.partnerships.pauses(p, since=deps.stamp()), deps.stamp())
+        paused_until = datetime.fromtimestamp(holiday.ends_at, UTC) if holiday else None
+        after = max(now, paused_until) if paused_until else now  # nothing is posted before a pause ends
         upcoming = {
-            kind: None if p.paused_reason else next_fire(spec_of(s), p.timezone, now, offset_minutes=offset_of(s))
+            kind: None if p.paused_reason else next_fire(spec_of(s), p.timezone, after, offset_minutes=offset_of(s))
             for kind, s in store.partnerships.schedules(p).items()
         }
         items.append(
@@ -57,6 +61,8 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
                 coordinator=store.people.is_coordinator(p, user) or bool(info and info.is_admin),
                 reflexivity_on=user not in store.people.reflexivity_optouts(p),
                 picture=store.partnerships.picture(p),
+                actions=tuple(store.plans.open_actions(p)),
+                paused_until=paused_until,
             )
         )
     client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog))

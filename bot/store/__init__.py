@@ -7,6 +7,9 @@
 - ``store.answers``: check-ins and answers, export, erasure, retention (``answers.py``)
 - ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
 - ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
+- ``store.workspaces``: workspaces that removed coprod, and erasing a workspace's data (``workspaces.py``)
+- ``store.plans``: actions planned from a flag and their status changes (``plans.py``)
+- ``store.nudges``: reminders to those who haven't answered, and who said "don't remind me" (``nudges.py``)
 
 The database and its side files are private to this account (``files``), and the key behind the
 responder hash lives outside the database (``keys``).
@@ -24,8 +27,10 @@ from bot.store.answers import Answers
 from bot.store.db import Database, StoreError
 from bot.store.keys import ResponderKey
 from bot.store.ledger import Ledger
+from bot.store.nudges import Nudges
 from bot.store.partnerships import Partnerships
 from bot.store.people import People
+from bot.store.plans import Plans
 from bot.store.records import (
     Answer,
     Checkin,
@@ -37,6 +42,7 @@ from bot.store.records import (
     SummaryInputs,
     UserInfo,
 )
+from bot.store.workspaces import Workspaces
 
 __all__ = [
     "Answer",
@@ -66,6 +72,9 @@ class Store:
         self.answers = Answers(self.db, self.responder_key)
         self.activity = Activity(self.db)
         self.ledger = Ledger(self.db)
+        self.workspaces = Workspaces(self.db)
+        self.plans = Plans(self.db)
+        self.nudges = Nudges(self.db, self.answers.responder_key)
 
     @classmethod
     def open(

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
+from bot.store import nudges, plans
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
 
@@ -327,6 +328,8 @@ class Answers:
             conn.execute("UPDATE schedules SET set_by = NULL WHERE team_id = ? AND set_by = ?", (team, user))
             conn.execute("UPDATE coordinators SET added_by = NULL WHERE team_id = ? AND added_by = ?", (team, user))
             conn.execute("UPDATE partnerships SET created_by = NULL WHERE team_id = ? AND created_by = ?", (team, user))
+            counts.update(plans.erase_person(conn, team, user))  # names on actions and pauses (issue 12)
+            counts.update(nudges.erase_person(conn, team, responder))  # reminders sent, "don't remind me"
         self.db.empty_wal()  # no older copy of what was erased stays in the WAL
         return counts
 

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import sqlite_utils
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 # How long an erasure waits for readers to leave the WAL before it is emptied (it runs before an ack).
 EMPTY_WAL_WAIT_MS = 1_000
-Params = Sequence[object]
+Params = Sequence[object] | Mapping[str, object]  # ? or :name placeholders
 
 
 class StoreError(Exception):

@@ -15,6 +15,8 @@ people who gave them (one answer per person, forget-me).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 from pathlib import Path
@@ -25,12 +27,27 @@ from bot.store.db import Database, StoreError
 KEY_BYTES = 32
 MIN_HEX_DIGITS = 32  # a key file holds at least 128 bits
 SECRET_ENV = "COPROD_SECRET_KEY"
+CHECK = "responder_key_check"  # meta: a keyed hash of a constant, telling the right key from another
+
+
+def key_check(key: bytes) -> str:
+    """What the database keeps to recognise its key (a copy, a backup, a restore beside the wrong key file)
+    without keeping the key: a keyed hash of a fixed text, which tells nothing about the key itself."""
+    return hmac.new(key, b"coprod responder key check", hashlib.sha256).hexdigest()[:32]
 
 
 def key_file_for(db_path: str) -> Path:
     """Where the key file of the database at ``db_path`` lives: beside it, ``coprod.db`` -> ``coprod.key``."""
     path = Path(db_path)
     return path.with_suffix(".key") if path.suffix != ".key" else path.with_name(path.name + ".key")
+
+
+def wrong_key(db_path: str, key_path: Path, from_env: bool) -> str:
+    source = SECRET_ENV if from_env else f"the key in {key_path}"
+    return (
+        f"{source} is not the key database {db_path} was made with, so its anonymous answers would no longer match "
+        f"their people: put back the key file that belongs with it (or set {SECRET_ENV} to that key)"
+    )
 
 
 class ResponderKey:
@@ -58,6 +75,11 @@ class ResponderKey:
             stored = bytes.fromhex(row[0]) if row else None
             answered = conn.execute("SELECT EXISTS (SELECT 1 FROM responses)").fetchone()[0] == 1
             key = self._choose(stored, answered)
+            check = conn.execute("SELECT value FROM meta WHERE key = ?", (CHECK,)).fetchone()
+            if check is not None and check[0] != key_check(key) and answered:
+                raise StoreError(wrong_key(self.db.path, self.path, self.configured is not None))
+            if check is None or check[0] != key_check(key):
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (CHECK, key_check(key)))
             if stored is not None:
                 conn.execute("DELETE FROM meta WHERE key = 'responder_key'")
         if stored is not None:

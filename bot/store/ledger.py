@@ -82,11 +82,17 @@ class Ledger:
                     )
                     if not moved.rowcount:
                         continue
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO posts (partnership_id, team_id, kind, fire_at, claimed_at, status,"
-                        " detail) VALUES (?, ?, ?, ?, ?, 'skipped', ?)",
-                        [(plan.p.id, plan.p.team_id, plan.kind, at, now, why) for at, why in plan.skips],
-                    )
+                    # Only the skips written now are kept in the plan: a fire time already in the ledger (posted
+                    # by an earlier process, or seeded) is neither recorded again nor reported as skipped.
+                    plan.skips[:] = [
+                        (at, why)
+                        for at, why in plan.skips
+                        if conn.execute(
+                            "INSERT OR IGNORE INTO posts (partnership_id, team_id, kind, fire_at, claimed_at, status,"
+                            " detail) VALUES (?, ?, ?, ?, ?, 'skipped', ?)",
+                            (plan.p.id, plan.p.team_id, plan.kind, at, now, why),
+                        ).rowcount
+                    ]
                     claimed = [
                         at
                         for at in plan.claims
@@ -142,18 +148,19 @@ class Ledger:
             if cur.rowcount < PRUNE_BATCH:
                 return total
 
-    def settled_posts(self, *, since: int, now: int) -> set[tuple[int, str, int]]:
-        """(partnership id, kind, fire time) of every post since ``since`` that needs no more work:
-        posted, skipped, out of attempts, or claimed by someone still working on it (all workspaces)."""
-        rows = self.db.query(
-            """
-            SELECT partnership_id, kind, fire_at FROM posts
-            WHERE fire_at >= ? AND (status IN ('posted', 'skipped') OR attempts >= ?
-                                    OR (status = 'claimed' AND claimed_at >= ?))
-            """,
-            (since, MAX_ATTEMPTS, now - CLAIM_LEASE),
-        )
-        return {(r["partnership_id"], r["kind"], r["fire_at"]) for r in rows}
+    def settled_among(self, keys: list[tuple[int, str, int]], *, now: int) -> set[tuple[int, str, int]]:
+        """Which of these (partnership id, kind, fire time) need no more work: posted, skipped, out of attempts,
+        or claimed by someone still working on it. One look-up of the ledger's key each."""
+        settled: set[tuple[int, str, int]] = set()
+        for key in keys:
+            row = self.db.one(
+                "SELECT 1 FROM posts WHERE partnership_id = ? AND kind = ? AND fire_at = ?"
+                " AND (status IN ('posted', 'skipped') OR attempts >= ? OR (status = 'claimed' AND claimed_at >= ?))",
+                (*key, MAX_ATTEMPTS, now - CLAIM_LEASE),
+            )
+            if row:
+                settled.add(key)
+        return settled
 
     def finish_post(self, p: Partnership, *, kind: str, fire_at: int, status: str, detail: str = "") -> None:
         """Record how a claimed post ended: posted, skipped or failed (with Slack's error)."""

@@ -6,15 +6,16 @@ A partnership is looked up once, at the edge, by workspace and channel; every ot
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from bot.holidays import Pause
 from bot.schedule import next_fire, offset_of, spec_of
 from bot.store.db import Database
 from bot.store.records import DueSchedule, Partnership, ScheduledPartnership, ScheduleRow, from_row
 
 _COLUMNS = (
     "id, team_id, channel_id, timezone, window_weeks, k, member_count, pinned, paused_reason, "
-    "created_by, created_at, retention_months"
+    "created_by, created_at, retention_months, nudge_hours, nudge_set_at"
 )
 _SCHEDULE_COLUMNS = "kind, cadence, weekday, at_minute, remind_minutes, anchor, set_at"
 # A schedule whose next fire time the scheduler works out on its next tick (after a pause, on upgrade).
@@ -117,6 +118,64 @@ class Partnerships:
         """Blank comments older than this many months (None: keep them until someone erases them)."""
         self._set(p, "retention_months", months)
 
+    def set_nudge(self, p: Partnership, hours: int | None, *, now: int) -> None:
+        """Remind those who haven't answered a check-in this many hours after it was posted (None: never)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE partnerships SET nudge_hours = ?, nudge_set_at = ? WHERE id = ?",
+                (hours, now if hours else None, p.id),
+            )
+
+    # ---- holiday pauses (not the pause Slack forces: that is paused_reason) ----------------------
+
+    def pause(self, p: Partnership, *, until_on: date, ends_at: int, set_by: str, now: int) -> None:
+        """Pause every scheduled post until ``ends_at`` (local midnight of ``until_on``); a pause in force is
+        moved to the new date rather than doubled."""
+        with self.db.write() as conn:
+            moved = conn.execute(
+                "UPDATE pauses SET ends_at = ?, until_on = ?, set_by = ?"
+                " WHERE partnership_id = ? AND starts_at <= ? AND ends_at > ?",
+                (ends_at, until_on.isoformat(), set_by, p.id, now, now),
+            ).rowcount
+            if not moved:
+                conn.execute(
+                    "INSERT INTO pauses (partnership_id, team_id, starts_at, ends_at, until_on, set_by)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (p.id, p.team_id, now, ends_at, until_on.isoformat(), set_by),
+                )
+
+    def resume(self, p: Partnership, *, now: int) -> bool:
+        """End the pause in force now; False when there was none."""
+        with self.db.write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE pauses SET ends_at = ? WHERE partnership_id = ? AND starts_at <= ? AND ends_at > ?",
+                    (now, p.id, now, now),
+                ).rowcount
+                > 0
+            )
+
+    def pauses(self, p: Partnership, *, since: int) -> list[Pause]:
+        """The partnership's pauses that had not ended by ``since``, earliest first."""
+        rows = self.db.query(
+            "SELECT starts_at, ends_at, until_on FROM pauses WHERE partnership_id = ? AND ends_at > ?"
+            " ORDER BY starts_at",
+            (p.id, since),
+        )
+        return [Pause(r["starts_at"], r["ends_at"], date.fromisoformat(r["until_on"])) for r in rows]
+
+    def all_pauses(self, *, since: int) -> dict[int, list[Pause]]:
+        """partnership id -> its pauses that had not ended by ``since`` (all workspaces: the scheduler's)."""
+        found: dict[int, list[Pause]] = {}
+        for r in self.db.query(
+            "SELECT partnership_id, starts_at, ends_at, until_on FROM pauses WHERE ends_at > ? ORDER BY starts_at",
+            (since,),
+        ):
+            found.setdefault(r["partnership_id"], []).append(
+                Pause(r["starts_at"], r["ends_at"], date.fromisoformat(r["until_on"]))
+            )
+        return found
+
     # ---- schedules -------------------------------------------------------------------------
 
     def set_schedule(
@@ -172,16 +231,21 @@ class Partnerships:
         )
         return [ScheduledPartnership(from_row(Partnership, r), from_row(ScheduleRow, r)) for r in rows]
 
-    def due_schedules(self, *, now: int, limit: int) -> list[DueSchedule]:
+    def due_schedules(
+        self, *, now: int, limit: int, leave_out: set[str] | frozenset[str] = frozenset()
+    ) -> list[DueSchedule]:
         """The schedules whose next fire time has come (or is to be worked out), soonest first, at most
-        ``limit``: the scheduler's work list (all workspaces), read from the index alone when nothing is due."""
+        ``limit``: the scheduler's work list (all workspaces but those in ``leave_out``), read from the index
+        alone when nothing is due."""
+        teams = sorted(leave_out)
         rows = self.db.query(
             f"""
             SELECT {joined_columns()}, s.next_fire_at FROM schedules s JOIN partnerships p ON p.id = s.partnership_id
             WHERE s.next_fire_at IS NOT NULL AND s.next_fire_at <= ? AND p.paused_reason IS NULL
+              AND p.team_id NOT IN ({", ".join("?" * len(teams))})
             ORDER BY s.next_fire_at LIMIT ?
             """,
-            (now, limit),
+            (now, *teams, limit),
         )
         return [
             DueSchedule(

@@ -30,6 +30,8 @@ class Partnership:
     created_by: str | None
     created_at: int
     retention_months: int | None
+    nudge_hours: int | None = None  # remind those who haven't answered a check-in after this many hours
+    nudge_set_at: int | None = None  # nobody is reminded about a check-in that was due a reminder before this
 
 
 @dataclass(frozen=True)

@@ -224,7 +224,85 @@ def m007_pictures(db: sqlite_utils.Database) -> None:
 
 
 @_known
-def m008_next_fire(db: sqlite_utils.Database) -> None:
+def m008_closing_the_loop(db: sqlite_utils.Database) -> None:
+    # Issue 12: actions planned from a flag, with their status changes; the reminder to those who haven't
+    # answered (its setting, who was reminded and who said "don't remind me", both by responder hash, never by
+    # user id); and holiday pauses, kept apart from the pause Slack forces when a channel is gone.
+    _execute_each(
+        db,
+        """
+        ALTER TABLE partnerships ADD COLUMN nudge_hours INTEGER;
+        ALTER TABLE partnerships ADD COLUMN nudge_set_at INTEGER;
+        CREATE TABLE actions (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            what TEXT NOT NULL,
+            facilitator_id TEXT NOT NULL,
+            level_id TEXT NOT NULL,
+            lead TEXT,
+            due_on TEXT,
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'dropped')),
+            planned_by TEXT,
+            planned_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            message_ts TEXT,
+            overdue_listed TEXT
+        );
+        CREATE INDEX actions_by_partnership ON actions (partnership_id, status, closed_at);
+        CREATE INDEX actions_by_due ON actions (status, due_on);
+        CREATE TABLE action_events (
+            id INTEGER PRIMARY KEY,
+            action_id INTEGER NOT NULL REFERENCES actions(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            event TEXT NOT NULL,
+            due_on TEXT,
+            by_user TEXT,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX action_events_by_action ON action_events (action_id);
+        CREATE TABLE nudges (
+            checkin_id INTEGER NOT NULL REFERENCES checkins(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            PRIMARY KEY (checkin_id, responder)
+        );
+        CREATE INDEX nudges_by_responder ON nudges (team_id, responder);
+        CREATE TABLE nudge_optouts (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            responder TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, responder)
+        );
+        CREATE INDEX nudge_optouts_by_responder ON nudge_optouts (team_id, responder);
+        CREATE TABLE pauses (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            starts_at INTEGER NOT NULL,
+            ends_at INTEGER NOT NULL,
+            until_on TEXT NOT NULL,
+            set_by TEXT
+        );
+        CREATE INDEX pauses_by_partnership ON pauses (partnership_id, ends_at);
+        CREATE INDEX pauses_by_end ON pauses (ends_at)
+        """,
+    )
+
+
+@_known
+def m009_removed_workspaces(db: sqlite_utils.Database) -> None:
+    # A workspace that removed coprod (several-workspace mode): its data is kept until `erase_at`, in case it
+    # comes back, then erased (bot/store/workspaces.py).
+    db.execute(
+        "CREATE TABLE removed_workspaces (team_id TEXT PRIMARY KEY, removed_at INTEGER NOT NULL,"
+        " erase_at INTEGER NOT NULL)"
+    )
+
+
+@_known
+def m010_next_fire(db: sqlite_utils.Database) -> None:
     # The scheduler reads only what is due: each schedule keeps its next fire time (UTC seconds; NULL while
     # its partnership is paused; -1 until the scheduler first works it out, from its last tick).
     db.execute("ALTER TABLE schedules ADD COLUMN next_fire_at INTEGER")
@@ -238,6 +316,8 @@ def m008_next_fire(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX posts_open ON posts (fire_at) WHERE status IN ('claimed', 'failed')")
     # Forgetting events older than a day reads only those.
     db.execute("CREATE INDEX events_seen_by_time ON events_seen (seen_at)")
+    # The reminders to those who haven't answered are looked for, each tick, only among partnerships that remind.
+    db.execute("CREATE INDEX partnerships_reminding ON partnerships (nudge_hours) WHERE nudge_hours IS NOT NULL")
 
 
 def unknown(db: sqlite_utils.Database) -> list[str]:

@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 from slack_sdk.models.views import View
 
+from bot.localslack.signed import Reply
 from tests.support.blockkit import block_id_of, checkin_id_of, checkin_posts, is_checkin_post
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
-from tests.support.slack_requests import Reply
 from tests.support.slack_stub import Call
 from tests.support.waiting import eventually
 
@@ -183,3 +183,81 @@ def open_home(bot, user: str = COORDINATOR, team: str = TEAM) -> dict:
     )
     assert reply.status == 200
     return home_of(bot, user, before + 1)
+
+
+# ---- actions (plans) ----------------------------------------------------------------------------------------
+
+
+def plan_buttons_in(blocks: list[dict]) -> list[str]:
+    """The values of the "Plan something" buttons in a message or view, in order."""
+    found = []
+    for block in blocks:
+        for element in [block.get("accessory"), *block.get("elements", [])]:
+            if isinstance(element, dict) and str(element.get("action_id", "")).startswith("plan_open"):
+                found.append(element["value"])
+    return found
+
+
+def open_plan_form(bot, value: str, user: str, channel: str = CHANNEL, team: str = TEAM, home: bool = False) -> dict:
+    """``user`` presses "Plan something" (value ``<channel>|level:<id>``) on a summary in ``channel``, or on App
+    Home; the form coprod opened, checked as Slack would."""
+    trigger = f"trigger-{next(_keys)}"
+    where = {"container_type": "view"} if home else {"channel": channel}
+    reply = bot.slack.click("plan_open", value, user=user, team=team, trigger_id=trigger, **where)
+    assert reply.status == 200
+    [call] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
+    view = call.json("view")
+    View(**view).validate_json()
+    return view
+
+
+def plan_values(
+    what: str | None = "Take turns chairing our meetings",
+    practice: str | None = "power-imbalances",
+    lead: str | None = None,
+    due: str | None = None,
+) -> dict:
+    """Slack's state.values for the plan form as a person filled it in."""
+    option = {"text": {"type": "plain_text", "text": practice}, "value": practice} if practice else None
+    return {
+        "what": {"what": {"type": "plain_text_input", "value": what}},
+        "practice": {"practice": {"type": "static_select", "selected_option": option}},
+        "lead": {"lead": {"type": "users_select", "selected_user": lead}},
+        "due": {"due": {"type": "datepicker", "selected_date": due}},
+    }
+
+
+def submit_plan(bot, form: dict, user: str, team: str = TEAM, **values) -> Reply:
+    """``user`` submits the plan ``form`` coprod opened for them, filled in with ``values`` (see plan_values)."""
+    return bot.slack.submit(
+        "plan", plan_values(**values), user=user, team=team, private_metadata=form["private_metadata"]
+    )
+
+
+def plan(bot, user: str = "U3", value: str = f"{CHANNEL}|level:group", **values) -> int:
+    """``user`` plans an action from a summary's button; its id, once coprod has posted it in the channel."""
+    before = len(action_posts(bot.stub))
+    form = open_plan_form(bot, value, user)
+    reply = submit_plan(bot, form, user, **values)
+    assert reply.status == 200 and not (reply.json() or {}).get("errors"), reply.text
+    call = bot.stub.wait_for("chat.postMessage", count=before + 1, where=_is_action_post)[before]
+    action_id = int(call.json("metadata")["event_payload"]["action"])
+    assert eventually(lambda: bot.store.plans.get(TEAM, action_id).message_ts == call.response["ts"])
+    return action_id
+
+
+def _is_action_post(call: Call, channel: str = CHANNEL) -> bool:
+    return call.args.get("channel") == channel and "action" in call.json("metadata", {}).get("event_payload", {})
+
+
+def action_posts(stub, channel: str = CHANNEL) -> list:
+    """The posts of planned actions in ``channel`` (their metadata names the action)."""
+    return [c for c in stub.calls_to("chat.postMessage") if _is_action_post(c, channel)]
+
+
+def change_action(bot, action_id: int, what: str, user: str, *, date: str | None = None, **kw) -> Reply:
+    """``user`` presses Done or Drop (``what``: "done", "drop") or picks a new date ("later", ``date``) on an action."""
+    if what == "later":
+        extra = {"action": {"type": "datepicker", "selected_date": date}}
+        return bot.slack.click("action_later", None, block_id=f"action:{action_id}", user=user, **extra, **kw)
+    return bot.slack.click(f"action_{what}", str(action_id), block_id=f"action:{action_id}", user=user, **kw)

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.localslack.signed import SlackClientSim
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.support.clock import Clock
 from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, MODES, SECRET
-from tests.support.slack_requests import SlackClientSim
 from tests.support.slack_stub import SlackStub
 from tests.support.socket_mode_sim import SocketModeSim
 from tests.support.waiting import eventually

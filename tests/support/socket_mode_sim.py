@@ -11,7 +11,7 @@ and the app acknowledges it on the same socket with ``{"envelope_id": "…", "pa
 only when it has something to say). Slack gives up on an envelope not acknowledged within 3 seconds.
 
 :class:`SocketModeEndpoint` is that endpoint; :class:`SocketModeSim` offers the same methods as
-:class:`tests.support.slack_requests.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
+:class:`bot.localslack.signed.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
 test reads the same in both modes:
 
     with SocketModeEndpoint() as endpoint:
@@ -37,8 +37,8 @@ from urllib.parse import parse_qsl
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
-from tests.support.serving import ServedInThread
-from tests.support.slack_requests import (
+from bot.localslack.serving import ServedInThread
+from bot.localslack.signed import (
     APP_ID,
     FORM,
     JSON,
@@ -256,7 +256,7 @@ def socket_payload(body: bytes, content_type: str) -> tuple[str, Any]:
 
 
 class SocketModeSim:
-    """:class:`tests.support.slack_requests.SlackClientSim`'s methods, delivered over Socket Mode.
+    """:class:`bot.localslack.signed.SlackClientSim`'s methods, delivered over Socket Mode.
 
     The reply is a :class:`Reply`: status 200 with the ack's payload as a JSON body (empty when the ack has
     none) once acknowledged; status 504 with an empty body when no ack came within 3 s. HTTP-only keyword

@@ -63,3 +63,11 @@ def stored_answers(bot, team: str = TEAM) -> list[dict]:
             (team, team),
         ).fetchall()
     return [{**dict(row), "anonymous": bool(row["anonymous"])} for row in found]
+
+
+def file_bytes(db: str | Path) -> bytes:
+    """The raw bytes of the SQLite file ``db`` and the side files beside it (-wal, -shm, -journal), as someone
+    reading the disk would see them."""
+    path = Path(db)
+    found = [path, *(path.with_name(path.name + side) for side in ("-wal", "-shm", "-journal"))]
+    return b"".join(p.read_bytes() for p in found if p.exists())

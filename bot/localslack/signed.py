@@ -1,7 +1,8 @@
-"""Requests built and signed exactly as Slack builds and signs them.
+"""Slack's requests to an app, built and signed exactly as Slack builds and signs them.
 
-Builders return ``(body: bytes, content_type: str)``; :func:`post` signs and sends them;
-:class:`SlackClientSim` does both against the bot's ``/slack/events`` endpoint.
+The local workspace sends coprod its slash commands, clicks, modal submissions and events with these, and
+the tests send theirs. Builders return ``(body: bytes, content_type: str)``; :func:`post` signs and sends
+them; :class:`SlackClientSim` does both against an app's ``/slack/events`` endpoint.
 
 Slack signs ``v0:<timestamp>:<raw body>`` with HMAC-SHA256 keyed by the app's signing secret and sends
 ``X-Slack-Request-Timestamp`` and ``X-Slack-Signature: v0=<hex digest>``.
@@ -208,13 +209,16 @@ def view_submission_body(
     view_id: str = "V1",
     user_name: str = "ann",
     trigger_id: str = "t1",
+    view: dict[str, Any] | None = None,
 ) -> tuple[bytes, str]:
     """A ``view_submission`` payload (a modal's Submit), form-encoded as ``payload=<json>``.
 
     ``values`` is Slack's ``state.values``: ``{block_id: {action_id: {"type": ..., "value": ...}}}``
     (or ``selected_options``/``selected_option`` etc.); see :func:`_nest_values` for the shorthand.
+    ``view``: the view as it was opened (its blocks, title, buttons), as Slack sends it back.
     """
-    payload = {
+    shown = view or {}
+    payload: dict[str, Any] = {
         "type": "view_submission",
         "team": {"id": team, "domain": _domain(team)},
         "user": {"id": user, "username": user_name, "name": user_name, "team_id": team},
@@ -225,16 +229,16 @@ def view_submission_body(
             "id": view_id,
             "team_id": team,
             "type": "modal",
-            "blocks": [],
+            "blocks": shown.get("blocks", []),
             "private_metadata": private_metadata,
             "callback_id": callback_id,
             "state": {"values": _nest_values(values)},
-            "hash": "1700000000.abcdef",
-            "title": {"type": "plain_text", "text": "coprod"},
-            "clear_on_close": False,
-            "notify_on_close": False,
-            "close": None,
-            "submit": {"type": "plain_text", "text": "Submit"},
+            "hash": shown.get("hash", "1700000000.abcdef"),
+            "title": shown.get("title", {"type": "plain_text", "text": "coprod"}),
+            "clear_on_close": bool(shown.get("clear_on_close", False)),
+            "notify_on_close": bool(shown.get("notify_on_close", False)),
+            "close": shown.get("close"),
+            "submit": shown.get("submit", {"type": "plain_text", "text": "Submit"}),
             "previous_view_id": None,
             "root_view_id": view_id,
             "app_id": APP_ID,
@@ -307,8 +311,10 @@ def post(
     timestamp: int | None = None,
     headers: dict[str, str] | None = None,
     bad_signature: bool = False,
+    timeout: float = 10.0,
 ) -> tuple[int, Headers, bytes]:
-    """Sign ``body`` and POST it; return (status, headers, body) for any status, 4xx/5xx included."""
+    """Sign ``body`` and POST it; return (status, headers, body) for any status, 4xx/5xx included.
+    A timeout or a refused connection raises ``OSError``, as urllib does."""
     signed = sign(secret, body, timestamp)
     if bad_signature:
         signed["X-Slack-Signature"] = sign(secret + "-wrong", body, timestamp)["X-Slack-Signature"]
@@ -317,7 +323,7 @@ def post(
     all_headers.update(headers or {})
     request = urllib.request.Request(url, data=body, headers=all_headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, Headers(resp.headers.items()), resp.read()
     except urllib.error.HTTPError as err:
         with err:

@@ -1,4 +1,5 @@
-"""A server on a daemon thread of this process, the lifecycle both Slack stand-ins share."""
+"""A server on a daemon thread of this process: the lifecycle the Slack stand-ins (and the tests' Socket Mode
+endpoint) share."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any, Self
 
 class ServedInThread:
     """``start()`` serves on a daemon thread (again: nothing), ``stop()`` shuts the server down and joins the
-    thread; or ``with``. A subclass makes the server (``_make_server``) and may serve and close it its way."""
+    thread; or ``with``. ``bind()`` alone takes the port without serving yet. A subclass makes the server
+    (``_make_server``) and may serve and close it its way."""
 
     thread_name = "server"
 
@@ -25,23 +27,36 @@ class ServedInThread:
     def _close(self, server: Any) -> None:
         server.shutdown()
 
+    def _unbind(self, server: Any) -> None:
+        server.server_close()
+
     def _started(self) -> Any:
         """The running server; RuntimeError when not started."""
         if self._server is None:
             raise RuntimeError(f"{type(self).__name__} is not started")
         return self._server
 
-    def start(self) -> Self:
+    def bind(self) -> Self:
+        """Make the server (its socket bound and listening) without serving yet: connections wait."""
         if self._server is None:
-            self._server = server = self._make_server()
-            self._thread = threading.Thread(target=self._serve, args=(server,), name=self.thread_name, daemon=True)
+            self._server = self._make_server()
+        return self
+
+    def start(self) -> Self:
+        self.bind()
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._serve, args=(self._server,), name=self.thread_name, daemon=True
+            )
             self._thread.start()
         return self
 
     def stop(self) -> None:
         server, thread = self._server, self._thread
         self._server = self._thread = None
-        if server is not None:
+        if server is not None and thread is None:
+            self._unbind(server)  # bound, never served: nothing to shut down
+        elif server is not None:
             self._close(server)
         if thread is not None:
             thread.join(timeout=5)

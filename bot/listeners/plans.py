@@ -1,0 +1,276 @@
+"""Actions: "Plan something" opens the form, the form plans the action (posted to the channel), and Done,
+Not yet (a new date) and Drop change it.
+
+Anyone in the channel may plan; a button from App Home names its channel, so the person's membership is
+checked with Slack before the form opens, and the form carries a keyed seal on (person, channel) that its
+submission must match. Only the action's owner (whoever leads or planned it) or a coordinator may change
+it, checked here whatever the payload says. Writes are committed before the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import messages, plan_blocks, plans, reminders, rotation
+from bot.blocks import section
+from bot.catalog import Facilitator
+from bot.deps import Deps
+from bot.followups import FollowUp
+from bot.listeners.home import viewer_channels
+from bot.listeners.payloads import USER_ID, action_of, dig, ids, text
+from bot.people import known_user, look_up_user, may_coordinate
+from bot.plans import Action, PlanError
+from bot.store import Partnership
+
+log = logging.getLogger(__name__)
+BLOCK = re.compile(r"^action:(\d{1,18})$")
+SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
+GONE = "Sorry, I can't plan this one any more: please press “Plan something” again."
+
+
+def seal(deps: Deps, team: str, user: str, channel: str) -> str:
+    """A keyed seal on a plan form: only a form coprod opened for this person and channel carries it."""
+    return deps.store.answers.responder_key(team, f"{user}#plan:{channel}")  # "#" never occurs in a user id
+
+
+def _say(respond: Respond, words: str, *, replace: bool = False) -> Callable[[], object]:
+    return lambda: respond(text=words, response_type="ephemeral", replace_original=replace)
+
+
+def _later(deps: Deps, body: dict, what: str, run: Callable[[], object], respond: Respond | None = None) -> None:
+    team, channel, _ = ids(body)
+    apologise = _say(respond, SORRY) if respond else None
+    deps.followups.submit(FollowUp(run, what=what, team=team, channel=channel, apologise=apologise))
+
+
+# ---- "Plan something" and the form ---------------------------------------------------------------------------
+
+
+def preselect(deps: Deps, p: Partnership, kind: str, ident: str) -> Facilitator:
+    """The practice a button pre-selects: the flagged one, or the level's least recently asked."""
+    catalog = deps.catalog
+    if kind == "practice":
+        try:
+            return catalog.facilitator(ident)
+        except KeyError:
+            pass
+    history = deps.store.activity.last_asked(p)
+    if kind == "level" and ident in {level.id for level in catalog.levels}:
+        return rotation.next_in_level(catalog, ident, history)
+    return rotation.next_facilitator(catalog, history)
+
+
+def on_plan_open(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
+    ack()
+    team, clicked_in, user = ids(body)
+    parsed = plan_blocks.parse_plan_value(str(action_of(body).get("value", "")))
+    from_home = text(body, "container", "type") == "view"
+    if parsed is None or (not from_home and parsed[0] != clicked_in):
+        log.warning("ignored a Plan something click that doesn't match a summary (team %s)", team)
+        return
+    channel, kind, ident = parsed
+    p = deps.store.partnerships.get(team, channel)
+    if p is None:
+        return
+    trigger_id = text(body, "trigger_id")
+
+    def open_form() -> None:
+        if from_home and channel not in viewer_channels(client, user):
+            client.chat_postMessage(channel=user, text=f"Only people in <#{channel}> can plan something for it.")
+            return
+        client.views_open(
+            trigger_id=trigger_id,
+            view=plan_blocks.plan_modal(
+                deps.catalog,
+                selected=preselect(deps, p, kind, ident),
+                channel=channel,
+                seal=seal(deps, team, user, channel),
+            ),
+        )
+
+    apologise = (lambda: client.chat_postMessage(channel=user, text=SORRY)) if from_home else _say(respond, SORRY)
+    deps.followups.submit(
+        FollowUp(open_form, what="open the plan form", team=team, channel=channel, apologise=apologise)
+    )
+
+
+def _submitted(view: dict) -> dict[str, str | None]:
+    values = dig(view, "state", "values")
+    found = {
+        "what": dig(values, "what", "what", "value"),
+        "practice": dig(values, "practice", "practice", "selected_option", "value"),
+        "lead": dig(values, "lead", "lead", "selected_user"),
+        "due": dig(values, "due", "due", "selected_date"),
+    }
+    return {k: v if isinstance(v, str) else None for k, v in found.items()}
+
+
+def on_plan_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
+    team, _, user = ids(body)
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        channel, sealed = str(meta["channel"]), str(meta["seal"])
+    except (ValueError, KeyError, TypeError):
+        channel, sealed = "", ""
+    p = deps.store.partnerships.get(team, channel) if channel else None
+    if p is None or not hmac.compare_digest(sealed, seal(deps, team, user, channel)):
+        log.warning("refused a plan form that doesn't match one coprod opened (team %s)", team)
+        ack(response_action="errors", errors={"what": GONE})
+        return
+    got = _submitted(view)
+    today = deps.now().astimezone(ZoneInfo(p.timezone)).date()
+    errors: dict[str, str] = {}
+    try:
+        what = plans.check_what(got["what"])
+    except PlanError as exc:
+        errors["what"] = str(exc)
+    try:
+        facilitator = deps.catalog.facilitator(got["practice"] or "")
+    except KeyError:
+        errors["practice"] = "Please pick a practice from the list."
+    lead = got["lead"]
+    if lead is not None and not USER_ID.fullmatch(lead):
+        errors["lead"] = "Please pick a person from the list, or leave it empty."
+    try:
+        due = plans.check_due(got["due"], today=today)
+    except PlanError as exc:
+        errors["due"] = str(exc)
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    action = deps.store.plans.plan(
+        p,
+        what=what,
+        facilitator_id=facilitator.id,
+        level_id=facilitator.level_id,
+        lead=lead,
+        due_on=due,
+        planned_by=user,
+        now=deps.stamp(),
+    )
+    ack()
+
+    def post() -> None:
+        try:
+            reminders.post_action(deps, client, p, action)
+        except SlackApiError as exc:
+            client.chat_postMessage(
+                channel=user,
+                text=f"I saved your plan, but couldn't post it in <#{channel}> "
+                f"({messages.escape(str(exc.response.get('error', '')))}). `/coprod actions` there lists it.",
+            )
+
+    deps.followups.submit(
+        FollowUp(
+            post,
+            what="post a planned action",
+            team=team,
+            channel=channel,
+            apologise=lambda: client.chat_postMessage(channel=user, text=SORRY),
+        )
+    )
+
+
+# ---- Done, Not yet, Drop ------------------------------------------------------------------------------------------
+
+
+def _clicked_action(deps: Deps, body: dict) -> Action | None:
+    team = ids(body)[0]
+    act = action_of(body)
+    match = BLOCK.match(str(act.get("block_id", "")))
+    if not match or (act.get("type") != "datepicker" and act.get("value") != match.group(1)):
+        return None
+    return deps.store.plans.get(team, int(match.group(1)))
+
+
+def on_change(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
+    """Done, Drop or a new date, from the channel post, `/coprod actions` or the due-date follow-up."""
+    team, _, user = ids(body)
+    action = _clicked_action(deps, body)
+    p = deps.store.partnerships.get(team, action.channel_id) if action else None
+    if action is None or p is None:
+        ack()
+        return
+    store = deps.store
+    allowed = action.owned_by(user) or may_coordinate(store, p, known_user(store, team, user, deps.stamp()), user)
+    if allowed:
+        change(deps, body, client, respond, p, action)  # committed before the acknowledgement
+        ack()
+        return
+    ack()
+
+    def after_asking_slack() -> None:
+        info = look_up_user(store, client, team, user, deps.stamp())
+        if allowed is None and info.is_admin:
+            change(deps, body, client, respond, p, action)
+        else:
+            respond(
+                text="Sorry, only whoever leads or planned this action, and coordinators, can change it. "
+                f"Coordinators here: {messages.people(store.people.coordinators(p))} (and workspace admins).",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+
+    _later(deps, body, "change an action", after_asking_slack, respond)
+
+
+def change(deps: Deps, body: dict, client: WebClient, respond: Respond, p: Partnership, action: Action) -> None:
+    """Carry out the click (its write now), and hand what Slack must show to the follow-up workers."""
+    team, _, user = ids(body)
+    act = action_of(body)
+    kind = str(act.get("action_id"))
+    today = deps.now().astimezone(ZoneInfo(p.timezone)).date()
+    if kind == "action_later":
+        try:
+            due = date.fromisoformat(str(act.get("selected_date", "")))
+        except ValueError:
+            return
+        if not today < due <= today + timedelta(days=plans.DUE_MAX_DAYS):
+            _later(deps, body, "refuse a date", _say(respond, "Please pick a date after today, within a year."))
+            return
+        changed = deps.store.plans.move_due(team, action.id, due, by=user, now=deps.stamp())
+        words = f"Thank you! I'll check in again on {plan_blocks.day(due, today)}. Good luck with it."
+    else:
+        status = "done" if kind == "action_done" else "dropped"
+        changed = deps.store.plans.close(team, action.id, status, by=user, now=deps.stamp())
+        words = (
+            "Well done, and thank you! I'll ask the team about this practice at the next scheduled check-in, "
+            "so the summary can show whether it helped."
+            if status == "done"
+            else "Done: I've dropped it. Trying something and letting it go is part of learning together."
+        )
+    if changed is None:
+        _later(deps, body, "say an action was already closed", _say(respond, "That action was already closed."))
+        return
+    on_post = text(body, "container", "message_ts") == (action.message_ts or "") and bool(action.message_ts)
+    listing = bool(dig(body, "container", "is_ephemeral"))
+
+    def show() -> None:
+        reminders.show_action(deps, client, p, changed)
+        if listing:
+            actions = deps.store.plans.open_actions(p)
+            boss = bool(may_coordinate(deps.store, p, known_user(deps.store, team, user, deps.stamp()), user))
+            mine = [a.id for a in actions if boss or a.owned_by(user)]
+            blocks = plan_blocks.actions_list_blocks(actions, deps.catalog, today, may_change=mine)
+            respond(text=words, blocks=[section(words), *blocks], replace_original=True)
+        elif not on_post:  # the follow-up, in a direct message or the channel: it becomes the answer
+            line = plan_blocks.action_line(changed, deps.catalog, today)
+            respond(text=words, blocks=[section(f"{line}\n{words}")], replace_original=True)
+
+    _later(deps, body, "show what became of an action", show, respond)
+
+
+def register(app: App) -> None:
+    app.action(re.compile(r"^plan_open(:\d+)?$"))(on_plan_open)
+    app.view("plan")(on_plan_submit)
+    app.action(re.compile(r"^action_(done|drop|later)$"))(on_change)

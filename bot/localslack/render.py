@@ -1,0 +1,388 @@
+"""Block Kit and Slack's mrkdwn as HTML, for the local workspace's page. Pure.
+
+Everything that reaches the page is escaped here: text from coprod is Slack mrkdwn, already Slack-escaped
+(``&lt;`` for ``<``), so it is read as Slack reads it (control sequences such as ``<@U1>`` and
+``<https://…|label>``, then ``*bold*``, ``_italic_``, ``~strike~``, `` `code` ``, emoji shortcodes) and every
+piece of text is HTML-escaped on the way out. Links go to http(s) and mailto addresses only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# The shortcodes coprod writes, and a few people type; any other stays as typed.
+EMOJI = {
+    "warning": "⚠️",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔️",
+    "calendar": "📆",
+    "spiral_calendar_pad": "🗓️",
+    "pause_button": "⏸️",
+    "tada": "🎉",
+    "wave": "👋",
+    "+1": "👍",
+    "thumbsup": "👍",
+    "smile": "😄",
+    "slightly_smiling_face": "🙂",
+    "heart": "❤️",
+    "speech_balloon": "💬",
+    "bar_chart": "📊",
+    "memo": "📝",
+    "bulb": "💡",
+    "star": "⭐",
+    "pray": "🙏",
+    "raised_hands": "🙌",
+    "eyes": "👀",
+    "x": "❌",
+    "information_source": "ℹ️",
+    "hourglass_flowing_sand": "⏳",
+    "paperclip": "📎",
+}
+LINK_SCHEMES = ("http://", "https://", "mailto:")
+_CODE = re.compile(r"```(.+?)```|`([^`\n]+)`", re.S)
+_CONTROL = re.compile(r"<([^<>\n]+)>")
+_HOLE = re.compile(r"\x00(\d+)\x00")
+_SHORTCODE = re.compile(r":([a-z0-9_+-]+):")
+
+
+def _marker(mark: str, tag: str) -> tuple[re.Pattern[str], str]:
+    m = re.escape(mark)
+    # Slack's rule: a marker opens after a start, space or punctuation, and closes before an end, space or
+    # punctuation; the text between doesn't start or end with a space. (snake_case stays as it is.)
+    return re.compile(rf"(?<![\w{m}]){m}(?=\S)(.+?)(?<=\S){m}(?![\w{m}])"), rf"<{tag}>\1</{tag}>"
+
+
+_STYLES = [_marker("*", "strong"), _marker("_", "em"), _marker("~", "s")]
+
+
+@dataclass(frozen=True)
+class Names:
+    """How ids read on the page: a person's name, a channel's name."""
+
+    user: Callable[[str], str]
+    channel: Callable[[str], str]
+
+
+NO_NAMES = Names(user=lambda u: u, channel=lambda c: c)
+
+
+def esc(text: object) -> str:
+    """HTML-escaped, quotes included (safe in text and in attribute values)."""
+    return html.escape(str(text), quote=True)
+
+
+def unslack(text: str) -> str:
+    """Slack's escaping undone: the text as the person meant it (still to be HTML-escaped)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def emoji(escaped: str) -> str:
+    """Shortcodes in already-escaped text as emoji, each named for screen readers."""
+
+    def one(match: re.Match[str]) -> str:
+        char = EMOJI.get(match.group(1))
+        if char is None:
+            return match.group(0)
+        return f'<span class="emoji" role="img" aria-label="{esc(match.group(1).replace("_", " "))}">{char}</span>'
+
+    return _SHORTCODE.sub(one, escaped)
+
+
+def _control(inside: str, names: Names) -> str:
+    """One ``<…>`` control sequence as HTML."""
+    target, _, label = inside.partition("|")
+    if target.startswith("@"):
+        return f'<span class="mention">@{esc(unslack(label) or names.user(target[1:]))}</span>'
+    if target.startswith("#"):
+        return f'<span class="mention">#{esc(unslack(label) or names.channel(target[1:]))}</span>'
+    if target.startswith("!"):
+        word = target[1:].split("^", 1)[0]
+        return f'<span class="mention">@{esc(unslack(label) or word)}</span>'
+    url = unslack(target)
+    if url.startswith(LINK_SCHEMES):
+        return f'<a href="{esc(url)}" rel="noopener noreferrer" target="_blank">{esc(unslack(label) or url)}</a>'
+    return esc(unslack(f"<{inside}>"))
+
+
+def _inline(text: str, names: Names) -> str:
+    holes: list[str] = []
+
+    def hole(match: re.Match[str]) -> str:
+        holes.append(_control(match.group(1), names))
+        return f"\x00{len(holes) - 1}\x00"
+
+    out = esc(unslack(_CONTROL.sub(hole, text)))
+    for pattern, replacement in _STYLES:
+        out = pattern.sub(replacement, out)
+    out = emoji(out).replace("\n", "<br>")
+    return _HOLE.sub(lambda m: holes[int(m.group(1))], out)
+
+
+def mrkdwn(text: str, names: Names = NO_NAMES) -> str:
+    """Slack mrkdwn (Slack-escaped) as safe HTML."""
+    text = text.replace("\x00", "\ufffd")  # our placeholders can't be forged
+    out: list[str] = []
+    at = 0
+    for match in _CODE.finditer(text):
+        out.append(_inline(text[at : match.start()], names))
+        if match.group(1) is not None:
+            out.append(f"<pre>{esc(unslack(match.group(1)))}</pre>")
+        else:
+            out.append(f"<code>{esc(unslack(match.group(2)))}</code>")
+        at = match.end()
+    out.append(_inline(text[at:], names))
+    return "".join(out)
+
+
+def text_object(obj: Any, names: Names = NO_NAMES) -> str:
+    """A Block Kit text object (plain_text or mrkdwn) as HTML."""
+    if not isinstance(obj, dict):
+        return ""
+    text = str(obj.get("text", ""))
+    if obj.get("type") == "mrkdwn":
+        return mrkdwn(text, names)
+    return emoji(esc(unslack(text)))
+
+
+def plain(obj: Any) -> str:
+    """A text object's words, unformatted (for labels and names)."""
+    return unslack(str(obj.get("text", ""))) if isinstance(obj, dict) else ""
+
+
+def dom_id(*parts: str) -> str:
+    """An id attribute built from Slack ids (letters, digits, - and _ only)."""
+    return "-".join(re.sub(r"[^A-Za-z0-9_-]", "_", p) for p in parts)
+
+
+# ---- blocks ------------------------------------------------------------------------------------------
+
+
+def button(element: dict[str, Any], block_id: str) -> str:
+    style = element.get("style")
+    classes = "sk-button" + (f" {style}" if style in ("primary", "danger") else "")
+    action_id, value = str(element.get("action_id", "")), str(element.get("value", ""))
+    url = str(element.get("url", ""))
+    if url.startswith(LINK_SCHEMES):
+        link = f'href="{esc(url)}" rel="noopener noreferrer" target="_blank"'
+        return f'<a class="{classes}" {link}>{plain_label(element)}</a>'
+    return (
+        f'<button type="button" class="{classes}" data-act="click" data-block-id="{esc(block_id)}" '
+        f'data-action-id="{esc(action_id)}" data-value="{esc(value)}" '
+        f'data-focus="{esc(block_id)}/{esc(action_id)}/{esc(value)}">{plain_label(element)}</button>'
+    )
+
+
+def plain_label(element: dict[str, Any]) -> str:
+    return emoji(esc(plain(element.get("text"))))
+
+
+def element(el: Any, block_id: str) -> str:
+    if not isinstance(el, dict):
+        return ""
+    if el.get("type") == "button":
+        return button(el, block_id)
+    if el.get("type") == "image" and str(el.get("image_url", "")).startswith(("http://", "https://")):
+        return f'<img class="sk-thumb" src="{esc(el["image_url"])}" alt="{esc(el.get("alt_text", ""))}">'
+    return f'<span class="sk-unknown">(a “{esc(el.get("type", "?"))}” this page can\'t show)</span>'
+
+
+def block(b: Any, names: Names, view_id: str = "", errors: dict[str, str] | None = None) -> str:
+    """One block as HTML; inputs (in modals) carry their view's id and any error Slack showed."""
+    if not isinstance(b, dict):
+        return ""
+    kind, block_id = b.get("type"), str(b.get("block_id", ""))
+    if kind == "header":
+        return f'<h3 class="sk-header">{text_object(b.get("text"), names)}</h3>'
+    if kind == "divider":
+        return '<hr class="sk-divider">'
+    if kind == "section":
+        parts = []
+        if "text" in b:
+            parts.append(f'<div class="sk-text">{text_object(b["text"], names)}</div>')
+        if isinstance(b.get("fields"), list):
+            cells = "".join(f'<div class="sk-field">{text_object(f, names)}</div>' for f in b["fields"])
+            parts.append(f'<div class="sk-fields">{cells}</div>')
+        if "accessory" in b:
+            parts.append(f'<div class="sk-accessory">{element(b["accessory"], block_id)}</div>')
+        return f'<div class="sk-section">{"".join(parts)}</div>'
+    if kind == "context":
+        items = []
+        for el in b.get("elements", []) if isinstance(b.get("elements"), list) else []:
+            is_image = isinstance(el, dict) and el.get("type") == "image"
+            items.append(element(el, block_id) if is_image else f"<span>{text_object(el, names)}</span>")
+        return f'<div class="sk-context">{"".join(items)}</div>'
+    if kind == "actions":
+        elements = b.get("elements", []) if isinstance(b.get("elements"), list) else []
+        inner = "".join(element(el, block_id) for el in elements)
+        return f'<div class="sk-actions" role="group">{inner}</div>'
+    if kind == "image":
+        url = str(b.get("image_url", ""))
+        slack_file = b.get("slack_file")
+        if isinstance(slack_file, dict) and slack_file.get("id"):  # a file coprod uploaded here
+            url = f"/files/{slack_file['id']}/picture.png"
+        elif not url.startswith(("http://", "https://")):
+            return ""
+        title = f"<figcaption>{text_object(b['title'], names)}</figcaption>" if "title" in b else ""
+        return f'<figure class="sk-image"><img src="{esc(url)}" alt="{esc(b.get("alt_text", ""))}">{title}</figure>'
+    if kind == "input":
+        return input_block(b, names, view_id, (errors or {}).get(block_id))
+    return f'<p class="sk-unknown">(a “{esc(kind)}” block this page can\'t show)</p>'
+
+
+def blocks(items: Any, names: Names, view_id: str = "", errors: dict[str, str] | None = None) -> str:
+    return "".join(block(b, names, view_id, errors) for b in items) if isinstance(items, list) else ""
+
+
+def input_block(b: dict[str, Any], names: Names, view_id: str, error: str | None) -> str:
+    """A modal's input: its label, the element (radio buttons, text, checkboxes, a select) and its error."""
+    el = b.get("element") if isinstance(b.get("element"), dict) else {}
+    assert isinstance(el, dict)
+    block_id, action_id, kind = str(b.get("block_id", "")), str(el.get("action_id", "")), str(el.get("type", ""))
+    field_id = dom_id("in", view_id, block_id, action_id)
+    error_id = field_id + "-error"
+    label = esc(plain(b.get("label")))
+    optional = ' <span class="sk-optional">(optional)</span>' if b.get("optional") else ""
+    invalid = f' aria-invalid="true" aria-describedby="{error_id}"' if error else ""
+    data = f'data-block-id="{esc(block_id)}" data-action-id="{esc(action_id)}" data-kind="{esc(kind)}"'
+    hint = f'<p class="sk-hint">{text_object(b["hint"], names)}</p>' if "hint" in b else ""
+    said = f'<p class="sk-error" id="{error_id}" role="alert">{mrkdwn(error, names)}</p>' if error else ""
+    if kind in ("radio_buttons", "checkboxes"):
+        choose = "radio" if kind == "radio_buttons" else "checkbox"
+        initial = el.get("initial_option") if kind == "radio_buttons" else el.get("initial_options")
+        chosen = {o.get("value") for o in (initial if isinstance(initial, list) else [initial]) if isinstance(o, dict)}
+        options = []
+        for n, option in enumerate(el.get("options", []) if isinstance(el.get("options"), list) else []):
+            if not isinstance(option, dict):
+                continue
+            value, checked = str(option.get("value", "")), " checked" if option.get("value") in chosen else ""
+            described = ""
+            if "description" in option:
+                described = f'<span class="sk-description">{text_object(option["description"], names)}</span>'
+            options.append(
+                f'<label class="sk-choice"><input type="{choose}" name="{field_id}" value="{esc(value)}" '
+                f'id="{field_id}-{n}"{checked}> <span>{text_object(option.get("text"), names)}</span>'
+                f"{described}</label>"
+            )
+        return (
+            f'<fieldset class="sk-input" {data}{invalid}><legend>{label}{optional}</legend>'
+            f"{''.join(options)}{hint}{said}</fieldset>"
+        )
+    if kind == "plain_text_input":
+        limit = f' maxlength="{int(el["max_length"])}"' if isinstance(el.get("max_length"), int) else ""
+        placeholder = f' placeholder="{esc(plain(el["placeholder"]))}"' if "placeholder" in el else ""
+        initial = esc(el.get("initial_value", ""))
+        attrs = f'id="{field_id}" name="{field_id}"{limit}{placeholder}{invalid}'
+        if not b.get("optional"):
+            attrs += ' aria-required="true"'
+        field = (
+            f'<textarea {attrs} rows="4">{initial}</textarea>'
+            if el.get("multiline")
+            else (f'<input type="text" {attrs} value="{initial}">')
+        )
+        return (
+            f'<div class="sk-input" {data}><label for="{field_id}">{label}{optional}</label>{field}{hint}{said}</div>'
+        )
+    if kind == "static_select":
+        chosen_value = el.get("initial_option", {}).get("value") if isinstance(el.get("initial_option"), dict) else None
+        options = ['<option value="">Choose…</option>']
+        for option in el.get("options", []) if isinstance(el.get("options"), list) else []:
+            if isinstance(option, dict):
+                selected = " selected" if option.get("value") == chosen_value else ""
+                options.append(
+                    f'<option value="{esc(option.get("value", ""))}"{selected}>'
+                    f"{esc(plain(option.get('text')))}</option>"
+                )
+        return (
+            f'<div class="sk-input" {data}><label for="{field_id}">{label}{optional}</label>'
+            f'<select id="{field_id}" name="{field_id}"{invalid}>{"".join(options)}</select>{hint}{said}</div>'
+        )
+    return (
+        f'<div class="sk-input" {data}><p class="sk-unknown">{label}: (a “{esc(kind)}” this page can\'t show)</p></div>'
+    )
+
+
+# ---- messages and views ------------------------------------------------------------------------------
+
+
+def when(ts: str, timezone: str) -> tuple[str, str]:
+    """(ISO time, how the page shows it) of a message's ts."""
+    moment = datetime.fromtimestamp(float(ts), ZoneInfo(timezone))
+    return moment.isoformat(timespec="seconds"), f"{moment:%a %-d %b, %H:%M}"
+
+
+def message(
+    msg: dict[str, Any], *, key: str, author: str, is_app: bool, names: Names, timezone: str, ephemeral: bool = False
+) -> str:
+    """A message as the page shows it: who, when, its blocks (or text), its files; marked when only the reader
+    sees it."""
+    iso, shown = when(str(msg.get("ts", "0")), timezone)
+    badge = ' <span class="badge">App</span>' if is_app else ""
+    edited = ' <span class="edited">(edited)</span>' if "edited" in msg and not is_app else ""
+    body = (
+        blocks(msg.get("blocks"), names)
+        if msg.get("blocks")
+        else f'<div class="sk-text">{mrkdwn(str(msg.get("text", "")), names)}</div>'
+    )
+    files = ""
+    if isinstance(msg.get("files"), list):
+        links = "".join(
+            (
+                f'<li><figure class="sk-image"><img src="/files/{esc(f.get("id", ""))}/{esc(f.get("name", ""))}" '
+                f'alt="{esc(f.get("alt_txt", ""))}"></figure>'
+                if f.get("mimetype") == "image/png"
+                else "<li>"
+            )
+            + f'<a href="/files/{esc(f.get("id", ""))}/{esc(f.get("name", ""))}" download="{esc(f.get("name", ""))}">'
+            f'<span aria-hidden="true">📎</span> {esc(f.get("title") or f.get("name", ""))}</a></li>'
+            for f in msg["files"]
+            if isinstance(f, dict)
+        )
+        files = f'<ul class="files" aria-label="Files">{links}</ul>'
+    only = ""
+    dismiss = ""
+    if ephemeral:
+        only = '<p class="only-you"><span aria-hidden="true">👁</span> Only visible to you</p>'
+        dismiss = (
+            f'<button type="button" class="link" data-act="dismiss" data-focus="dismiss/{esc(key)}">Dismiss</button>'
+        )
+    classes = "msg ephemeral" if ephemeral else "msg"
+    return (
+        f'<article class="{classes}" data-key="{esc(key)}" data-ts="{esc(msg.get("ts", ""))}" '
+        f'aria-label="{esc(author)}, {esc(shown)}">'
+        f'<header><strong class="author">{esc(author)}</strong>{badge} '
+        f'<time datetime="{iso}">{esc(shown)}</time>{edited}</header>'
+        f'{only}<div class="body">{body}{files}</div>{dismiss}</article>'
+    )
+
+
+def modal(view: dict[str, Any], names: Names, errors: dict[str, str]) -> str:
+    """A modal as a form: title, blocks with their errors, Cancel (or Close) and Submit."""
+    view_id = str(view.get("id", ""))
+    title_id = dom_id("modal-title", view_id)
+    close = esc(plain(view.get("close")) or ("Cancel" if view.get("submit") else "Close"))
+    submit = (
+        f'<button type="submit" class="sk-button primary">{esc(plain(view["submit"]))}</button>'
+        if view.get("submit")
+        else ""
+    )
+    trouble = f'<p class="sk-error" role="alert">{esc(errors[""])}</p>' if errors.get("") else ""
+    return (
+        f'<form class="modal" data-view-id="{esc(view_id)}" aria-labelledby="{title_id}" novalidate>'
+        f'<h2 id="{title_id}">{esc(plain(view.get("title")))}</h2>{trouble}'
+        f'<div class="modal-body">{blocks(view.get("blocks"), names, view_id, errors)}</div>'
+        '<div class="modal-buttons">'
+        f'<button type="button" class="sk-button" data-act="close">{close}</button>{submit}</div>'
+        "</form>"
+    )
+
+
+def home(view: dict[str, Any] | None, names: Names) -> str:
+    if view is None:
+        return '<p class="waiting">Opening coprod\'s Home…</p>'
+    return f'<div class="home" data-view-id="{esc(view.get("id", ""))}">{blocks(view.get("blocks"), names)}</div>'

@@ -1,0 +1,103 @@
+"""The gentle reminder to those who haven't answered an open check-in: who was reminded, once, and who said
+"don't remind me". Both are kept by responder hash (``Answers.responder_key``), never by Slack user id, so
+the database alone tells nobody who hadn't answered, nor who gave an anonymous answer."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.store.db import Database
+from bot.store.partnerships import _COLUMNS
+from bot.store.records import Partnership, from_row
+
+# The check-ins a reminder is due for: posted, still open, asked at least nudge_hours ago, and due their
+# reminder after it was turned on. ?1 now; ?2 the oldest a still-open check-in can be (now - a week).
+# Read from the partnerships that remind (a partial index), then their check-ins of the last week (CROSS
+# JOIN keeps that order): a tick never reads every check-in.
+_DUE = f"""
+    SELECT {", ".join("p." + c.strip() for c in _COLUMNS.split(","))}, c.id AS checkin_id, c.asked_at AS asked_at
+    FROM partnerships p CROSS JOIN checkins c ON c.partnership_id = p.id
+    WHERE p.nudge_hours IS NOT NULL AND p.paused_reason IS NULL AND c.asked_at > ?2 AND c.kind = 'checkin'
+      AND c.posting IS NULL AND c.closes_at > ?1 AND c.team_id = p.team_id
+      AND c.asked_at + p.nudge_hours * 3600 <= ?1 AND c.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
+    ORDER BY c.id
+"""
+
+
+@dataclass(frozen=True)
+class NudgeDue:
+    partnership: Partnership
+    checkin_id: int
+    asked_at: int  # the reminder round's key in the post ledger, with the check-in id
+
+
+def erase_person(conn: sqlite3.Connection, team: str, responder: str) -> dict[str, int]:
+    """Within forget-me's transaction: the reminders sent to the person and their "don't remind me"."""
+    conn.execute("DELETE FROM nudges WHERE team_id = ? AND responder = ?", (team, responder))
+    cleared = conn.execute("DELETE FROM nudge_optouts WHERE team_id = ? AND responder = ?", (team, responder))
+    return {"reminder settings": cleared.rowcount}
+
+
+class Nudges:
+    def __init__(self, db: Database, key: Callable[[str, str], str]):
+        self.db = db
+        self._key = key  # Answers.responder_key: the keyed hash standing for one person in one workspace
+
+    def due(self, *, now: int) -> list[NudgeDue]:
+        """Open check-ins whose reminder time has come, in partnerships that remind (all workspaces)."""
+        rows = self.db.query(_DUE, (now, now - 7 * 86_400 - 1))
+        return [NudgeDue(from_row(Partnership, r), r["checkin_id"], r["asked_at"]) for r in rows]
+
+    def answered(self, team: str, checkin_id: int, user: str) -> bool:
+        """Whether the person answered, named or anonymously: the responder hash tells either way."""
+        row = self.db.one(
+            "SELECT 1 FROM responses WHERE checkin_id = ? AND responder = ? AND team_id = ?",
+            (checkin_id, self._key(team, user), team),
+        )
+        return row is not None
+
+    def claim(self, team: str, checkin_id: int, user: str, *, now: int) -> bool:
+        """Record that the person is being reminded about this check-in; False if they already were (once)."""
+        with self.db.write() as conn:
+            return (
+                conn.execute(
+                    "INSERT OR IGNORE INTO nudges (checkin_id, team_id, responder, sent_at) VALUES (?, ?, ?, ?)",
+                    (checkin_id, team, self._key(team, user), now),
+                ).rowcount
+                > 0
+            )
+
+    def was_reminded(self, team: str, checkin_id: int, user: str) -> bool:
+        """Whether coprod reminded this person about this check-in (a rating from the reminder's DM needs it)."""
+        row = self.db.one(
+            "SELECT 1 FROM nudges WHERE checkin_id = ? AND responder = ? AND team_id = ?",
+            (checkin_id, self._key(team, user), team),
+        )
+        return row is not None
+
+    def sent(self, team: str, checkin_id: int) -> int:
+        """How many people were reminded about a check-in (never who)."""
+        row = self.db.one("SELECT COUNT(*) FROM nudges WHERE checkin_id = ? AND team_id = ?", (checkin_id, team))
+        return int(row[0]) if row else 0
+
+    def set_optout(self, p: Partnership, user: str, opted_out: bool) -> None:
+        """ "Don't remind me" (or "remind me again") for one person in one partnership."""
+        with self.db.write() as conn:
+            if opted_out:
+                conn.execute(
+                    "INSERT OR IGNORE INTO nudge_optouts (partnership_id, team_id, responder) VALUES (?, ?, ?)",
+                    (p.id, p.team_id, self._key(p.team_id, user)),
+                )
+            else:
+                conn.execute(
+                    "DELETE FROM nudge_optouts WHERE partnership_id = ? AND responder = ?",
+                    (p.id, self._key(p.team_id, user)),
+                )
+
+    def opted_out(self, p: Partnership, user: str) -> bool:
+        row = self.db.one(
+            "SELECT 1 FROM nudge_optouts WHERE partnership_id = ? AND responder = ?", (p.id, self._key(p.team_id, user))
+        )
+        return row is not None
