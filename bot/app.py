@@ -19,7 +19,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot import pages
+from bot import lanes, pages
 from bot.deps import Deps
 from bot.listeners import installs as install_listeners
 from bot.listeners import register_listeners
@@ -85,6 +85,29 @@ class ConnectionRetryHandler(ConnectionErrorRetryHandler):
         return super()._can_retry(state=state, request=request, response=response, error=error)
 
 
+class WorkspaceRateLimitHandler(RateLimitErrorRetryHandler):
+    """slack-sdk's wait for a 429's Retry-After, which also holds back the rest of that workspace's
+    scheduled work (bot/lanes.py) while this call waits; other workspaces carry on."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        try:
+            seconds = float((after or ["1"])[0])
+        except ValueError:
+            seconds = 1.0
+        lanes.rate_limited(seconds + 1)
+        return True
+
+
 # Bolt's App reads these from the environment when it is built, and SLACK_CLIENT_ID with SLACK_CLIENT_SECRET
 # silently turn on its own OAuth flow, with file stores in the home folder, and drop the bot token: coprod
 # passes Bolt everything itself, so it builds the app with them out of sight.
@@ -109,7 +132,7 @@ def make_client(settings: Settings, *, timeout: int = 10, token: str | None = No
         timeout=timeout,
         retry_handlers=[
             ConnectionRetryHandler(max_retry_count=1),
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            WorkspaceRateLimitHandler(max_retry_count=3),
             ServerErrorRetryHandler(max_retry_count=3),
             TimeoutRetryHandler(max_retry_count=2),
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,8 @@ class Deps:
     # keeps its data. None and None with one bot token.
     installations: Installations | None = None
     erase_after_days: float | None = None
+    # One auth.test per workspace however many threads ask at once (a batch of posts at start).
+    identity_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def now(self) -> datetime:
         return self.clock()
@@ -44,10 +47,12 @@ class Deps:
         return int(self.clock().timestamp())
 
     def bot_user(self, client: WebClient, team: str) -> str | None:
-        """The bot's own user id in this workspace (each workspace has its own bot user), learned once."""
-        if team not in self.identity:
-            try:
-                self.identity[team] = client.auth_test()["user_id"]
-            except SlackApiError:
-                return None
-        return self.identity[team]
+        """The bot's own user id in this workspace (each workspace has its own bot user), learned once (one
+        auth.test however many threads ask at once: a batch of posts at start)."""
+        with self.identity_lock:
+            if team not in self.identity:
+                try:
+                    self.identity[team] = client.auth_test()["user_id"]
+                except SlackApiError:
+                    return None
+            return self.identity[team]

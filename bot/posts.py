@@ -83,7 +83,8 @@ def post_checkin(
     answers.set_checkin_message(p.team_id, checkin_id, posted.ts)
     if used_pin:  # only once the team has really been asked
         deps.store.partnerships.set_pin(p, None)
-    refresh_members(deps, client, p)
+    if not scheduled:  # the scheduler refreshes member counts off its posting path (bot/jobs.py)
+        refresh_members(deps, client, p)
     return checkin_id
 
 

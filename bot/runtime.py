@@ -152,7 +152,7 @@ class Runtime:
 
     def _tick(self) -> None:
         try:
-            self.dispatcher.tick()
+            self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
         except Exception:  # a bad tick is logged and the next one tries again
             log.exception("the scheduler's tick failed")
 
@@ -197,11 +197,15 @@ class Runtime:
         """Check the bot token (auth.test) and the app-level token (apps.connections.open, whose answer is
         where to connect)."""
         try:
-            self.client.auth_test()
+            me = self.client.auth_test()
         except SlackApiError as exc:
             raise TokenRefused(_refused("SLACK_BOT_TOKEN", exc, BOT_TOKEN_FIX)) from None
         except OSError as exc:
             raise SettingsError(_unreachable(self.settings.api_url, exc)) from None
+        user, team = me.get("user_id"), me.get("team_id")
+        if isinstance(user, str) and user and isinstance(team, str) and team:
+            with self.deps.identity_lock:  # the bot's own user id there: no second auth.test to learn it
+                self.deps.identity.setdefault(team, user)
         try:
             url = self.client.apps_connections_open(app_token=self.settings.app_token or "").get("url")
         except SlackApiError as exc:

@@ -208,7 +208,8 @@ def test_the_seeded_schedules_owe_nothing_and_each_checkin_message_is_coprods(se
     its buttons' id while open, its count), so coprod's own updates edit it in place."""
     store, catalog, stub, _ = seeded
     assert {r[0] for r in rows(store.path, "SELECT status FROM posts")} == {"posted"}
-    dispatcher = Dispatcher(Deps(store, catalog, clock=lambda: NOW), WebClient(base_url=stub.url), grace=GRACE)
+    client = WebClient(base_url=stub.url)
+    dispatcher = Dispatcher(Deps(store, catalog, clock=lambda: NOW), lambda team: client, grace=GRACE)
     try:
         assert dispatcher.tick() == []
     finally:

@@ -793,3 +793,75 @@ def test_comparing_two_windows_cannot_reveal_one_persons_rating(store: Store) ->
     ]
     assert wide.responses == narrow.responses + 1
     assert narrow.mean == wide.mean == pytest.approx(13 / 3)
+
+
+def sqlite_steps(store: Store, read) -> int:
+    """How much work SQLite does for ``read()`` (its virtual machine's steps, in hundreds)."""
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    store.db.conn.set_progress_handler(count, 100)
+    try:
+        read()
+    finally:
+        store.db.conn.set_progress_handler(None, 0)
+    return steps[0]
+
+
+def test_counting_a_checkins_answers_does_not_read_the_workspaces_other_answers(store: Store) -> None:
+    """A count update reads one check-in's answers, however many the workspace has: 3,000 answers to other
+    check-ins in the workspace cost response_count and my_answer nothing more."""
+    partnership(store)
+    counted = checkin(store)
+    store.answers.record_response(T1, counted, "U1", rating=4, now=NOW)
+
+    def reads() -> None:
+        assert store.answers.response_count(T1, counted) == 1
+        mine = store.answers.my_answer(T1, counted, "U1")
+        assert mine is not None and mine.count == 1
+
+    before = sqlite_steps(store, reads)
+    for n in range(60):
+        other = checkin(store, at=NOW + n)
+        for user in range(50):
+            store.answers.record_response(T1, other, f"U{user}", rating=3, now=NOW + n)
+    store.db.conn.execute("ANALYZE")
+    after = sqlite_steps(store, reads)
+    assert after <= before + 1, (before, after)
+
+
+def test_forgetting_old_events_does_not_read_the_days_events(store: Store) -> None:
+    """Each event forgets those older than a day by the index on when they were seen: 3,000 events seen today
+    cost the next one nothing more."""
+    assert store.ledger.first_time_event(T1, "Ev-first", now=NOW)
+    before = sqlite_steps(store, lambda: store.ledger.first_time_event(T1, "Ev-a", now=NOW + 1))
+    with store.db.write() as conn:
+        conn.executemany(
+            "INSERT INTO events_seen (team_id, event_id, seen_at) VALUES (?, ?, ?)",
+            [(T1, f"Ev{n}", NOW + 2) for n in range(3000)],
+        )
+    after = sqlite_steps(store, lambda: store.ledger.first_time_event(T1, "Ev-b", now=NOW + 3))
+    assert after <= before + 2, (before, after)
+
+
+def test_the_retention_purge_blanks_comments_in_short_transactions(store: Store) -> None:
+    """1,200 old comments are blanked a few hundred to a transaction, so answers arriving meanwhile wait
+    for a short one at most; ratings stay."""
+    partnership(store)
+    store.partnerships.set_retention(store.partnerships.get(T1, C), 1)
+    for n in range(24):
+        asked = checkin(store, at=NOW + n)
+        for user in range(50):
+            store.answers.record_response(T1, asked, f"U{user}", rating=4, comment="old words", now=NOW + n)
+    transactions: list[str] = []
+    store.db.conn.set_trace_callback(lambda sql: transactions.append(sql) if sql.startswith("BEGIN") else None)
+    try:
+        assert store.answers.purge_old_comments(now=NOW + 40 * DAY) == 1200
+    finally:
+        store.db.conn.set_trace_callback(None)
+    assert len(transactions) == 3, transactions
+    assert store.db.one("SELECT COUNT(*) FROM responses WHERE comment IS NOT NULL")[0] == 0
+    assert store.db.one("SELECT COUNT(*) FROM responses WHERE rating = 4")[0] == 1200

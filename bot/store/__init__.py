@@ -34,6 +34,7 @@ from bot.store.plans import Plans
 from bot.store.records import (
     Answer,
     Checkin,
+    DueSchedule,
     LevelActivity,
     Partnership,
     ScheduledPartnership,
@@ -46,6 +47,7 @@ from bot.store.workspaces import Workspaces
 __all__ = [
     "Answer",
     "Checkin",
+    "DueSchedule",
     "LevelActivity",
     "Partnership",
     "ScheduleRow",

@@ -30,6 +30,9 @@ EXPORT_SQL = """
     ORDER BY c.asked_at, c.id, r.rating, r.comment
 """
 
+# Comments blanked per transaction by the retention purge.
+PURGE_BATCH = 500
+
 
 class CheckinClosed(Exception):
     """The check-in has closed: its answers can no longer be added, changed or taken out."""
@@ -228,7 +231,7 @@ class Answers:
         row = self.db.one(
             """
             SELECT rating, comment, anonymous,
-                   (SELECT COUNT(*) FROM responses WHERE checkin_id = ?1 AND team_id = ?3) AS count
+                   (SELECT COUNT(*) FROM responses WHERE checkin_id = ?1 AND +team_id = ?3) AS count
             FROM responses WHERE checkin_id = ?1 AND responder = ?2 AND team_id = ?3
             """,
             (checkin_id, self.responder_key(team, user), team),
@@ -239,7 +242,9 @@ class Answers:
 
     def response_count(self, team: str, checkin_id: int) -> int:
         """How many people answered (all that a check-in's message ever shows)."""
-        row = self.db.one("SELECT COUNT(*) FROM responses WHERE checkin_id = ? AND team_id = ?", (checkin_id, team))
+        # `+team_id`: still this workspace's answers only, but counted from the (checkin_id, responder) index;
+        # SQLite would otherwise pick the workspace's index and read all its answers.
+        row = self.db.one("SELECT COUNT(*) FROM responses WHERE checkin_id = ? AND +team_id = ?", (checkin_id, team))
         return int(row[0]) if row else 0
 
     # ---- export, erasure, retention ----------------------------------------------------------
@@ -329,18 +334,31 @@ class Answers:
         return counts
 
     def purge_old_comments(self, *, now: int) -> int:
-        """Blank comments older than each partnership's retention setting (all workspaces); returns how many."""
-        with self.db.write() as conn:
-            cur = conn.execute(
-                """
-                UPDATE responses SET comment = NULL WHERE comment IS NOT NULL AND id IN (
-                    SELECT r.id FROM responses r JOIN checkins c ON c.id = r.checkin_id
-                    JOIN partnerships p ON p.id = c.partnership_id
-                    WHERE p.retention_months IS NOT NULL AND r.answered_at < ? - p.retention_months * 30 * 86400)
-                """,
-                (now,),
-            )
-            purged = cur.rowcount
+        """Blank comments older than each partnership's retention setting (all workspaces); returns how many.
+
+        The old comments are found outside the write lock, then blanked PURGE_BATCH to a transaction, so a
+        purge never holds up answers for long."""
+        purged = 0
+        keeping = self.db.query("SELECT id, retention_months FROM partnerships WHERE retention_months IS NOT NULL")
+        for p in keeping:
+            before = now - p["retention_months"] * 30 * 86400
+            ids = [
+                r[0]
+                for r in self.db.query(
+                    "SELECT r.id FROM checkins c JOIN responses r ON r.checkin_id = c.id"
+                    " WHERE c.partnership_id = ? AND r.comment IS NOT NULL AND r.answered_at < ?",
+                    (p["id"], before),
+                )
+            ]
+            for start in range(0, len(ids), PURGE_BATCH):
+                chunk = ids[start : start + PURGE_BATCH]
+                with self.db.write() as conn:
+                    cur = conn.execute(
+                        f"UPDATE responses SET comment = NULL WHERE id IN ({', '.join('?' * len(chunk))})"
+                        " AND comment IS NOT NULL AND answered_at < ?",
+                        (*chunk, before),
+                    )
+                    purged += cur.rowcount
         if purged:
             self.db.empty_wal()  # the blanked comments leave no older copy in the WAL
         return purged

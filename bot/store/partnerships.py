@@ -6,17 +6,36 @@ A partnership is looked up once, at the edge, by workspace and channel; every ot
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.holidays import Pause
+from bot.schedule import next_fire, offset_of, spec_of
 from bot.store.db import Database
-from bot.store.records import Partnership, ScheduledPartnership, ScheduleRow, from_row
+from bot.store.records import DueSchedule, Partnership, ScheduledPartnership, ScheduleRow, from_row
 
 _COLUMNS = (
     "id, team_id, channel_id, timezone, window_weeks, k, member_count, pinned, paused_reason, "
     "created_by, created_at, retention_months, nudge_hours, nudge_set_at"
 )
 _SCHEDULE_COLUMNS = "kind, cadence, weekday, at_minute, remind_minutes, anchor, set_at"
+# A schedule whose next fire time the scheduler works out on its next tick (after a pause, on upgrade).
+UNKNOWN_NEXT = -1
+
+
+def next_fire_after(schedule: ScheduleRow, timezone: str, after: int) -> int:
+    """The schedule's first fire time (Unix seconds) strictly after ``after``."""
+    start = datetime.fromtimestamp(after, UTC)
+    return int(next_fire(spec_of(schedule), timezone, start, offset_minutes=offset_of(schedule)).timestamp())
+
+
+def _known(next_fire_at: int) -> int | None:
+    return None if next_fire_at == UNKNOWN_NEXT else next_fire_at
+
+
+def joined_columns() -> str:
+    """The partnership's and the schedule's columns, for queries joining the two."""
+    partnership = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
+    return f"{partnership}, " + ", ".join(f"s.{c.strip()}" for c in _SCHEDULE_COLUMNS.split(","))
 
 
 class Partnerships:
@@ -59,10 +78,20 @@ class Partnerships:
             conn.execute(f"UPDATE partnerships SET {column} = ? WHERE id = ?", (value, p.id))
 
     def set_timezone(self, p: Partnership, timezone: str, *, now: int) -> None:
-        """Change the timezone; schedules count as set now, so a time already passed today isn't posted again."""
+        """Change the timezone; schedules count as set now, so a time already passed today isn't posted again,
+        and fire next at their time in the new zone."""
         with self.db.write() as conn:
             conn.execute("UPDATE partnerships SET timezone = ? WHERE id = ?", (timezone, p.id))
             conn.execute("UPDATE schedules SET set_at = ? WHERE partnership_id = ?", (now, p.id))
+            rows = conn.execute(
+                f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE partnership_id = ? AND next_fire_at IS NOT NULL",
+                (p.id,),
+            ).fetchall()
+            for row in rows:
+                conn.execute(
+                    "UPDATE schedules SET next_fire_at = ? WHERE partnership_id = ? AND kind = ?",
+                    (next_fire_after(from_row(ScheduleRow, row), timezone, now), p.id, row["kind"]),
+                )
 
     def set_member_count(self, p: Partnership, count: int) -> None:
         """How many people (not bots) are in the channel, for participation."""
@@ -73,8 +102,17 @@ class Partnerships:
         self._set(p, "pinned", target)
 
     def set_paused(self, p: Partnership, reason: str | None) -> None:
-        """Pause every schedule (Slack refused the channel), or resume them with None."""
-        self._set(p, "paused_reason", reason)
+        """Pause every schedule (Slack refused the channel), or resume them with None: a resumed schedule's
+        next fire time is worked out on the scheduler's next tick, from its last."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE partnerships SET paused_reason = ? WHERE id = ?", (reason, p.id))
+            if reason is None:
+                conn.execute(
+                    "UPDATE schedules SET next_fire_at = ? WHERE partnership_id = ? AND next_fire_at IS NULL",
+                    (UNKNOWN_NEXT, p.id),
+                )
+            else:
+                conn.execute("UPDATE schedules SET next_fire_at = NULL WHERE partnership_id = ?", (p.id,))
 
     def set_retention(self, p: Partnership, months: int | None) -> None:
         """Blank comments older than this many months (None: keep them until someone erases them)."""
@@ -154,18 +192,22 @@ class Partnerships:
         remind_minutes: int | None = None,
     ) -> None:
         """Set (or replace) the partnership's one schedule of ``kind``; it fires from ``now`` on."""
+        schedule = ScheduleRow(kind, cadence, weekday, at_minute, remind_minutes, anchor, now)
         with self.db.write() as conn:
+            row = conn.execute("SELECT timezone, paused_reason FROM partnerships WHERE id = ?", (p.id,)).fetchone()
+            timezone, paused = (row["timezone"], row["paused_reason"]) if row else (p.timezone, p.paused_reason)
+            next_at = None if paused else next_fire_after(schedule, timezone, now)
             conn.execute(
                 """
                 INSERT INTO schedules (partnership_id, team_id, kind, cadence, weekday, at_minute, remind_minutes,
-                                       anchor, set_by, set_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       anchor, set_by, set_at, next_fire_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (partnership_id, kind) DO UPDATE SET
                     cadence = excluded.cadence, weekday = excluded.weekday, at_minute = excluded.at_minute,
                     remind_minutes = excluded.remind_minutes, anchor = excluded.anchor,
-                    set_by = excluded.set_by, set_at = excluded.set_at
+                    set_by = excluded.set_by, set_at = excluded.set_at, next_fire_at = excluded.next_fire_at
                 """,
-                (p.id, p.team_id, kind, cadence, weekday, at_minute, remind_minutes, anchor, set_by, now),
+                (p.id, p.team_id, kind, cadence, weekday, at_minute, remind_minutes, anchor, set_by, now, next_at),
             )
 
     def clear_schedule(self, p: Partnership, kind: str) -> bool:
@@ -180,17 +222,42 @@ class Partnerships:
         return {r["kind"]: from_row(ScheduleRow, r) for r in rows}
 
     def active_schedules(self) -> list[ScheduledPartnership]:
-        """Every schedule of every unpaused partnership: the scheduler's work list (all workspaces)."""
-        partnership_columns = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
+        """Every schedule of every unpaused partnership (all workspaces)."""
         rows = self.db.query(
             f"""
-            SELECT {partnership_columns}, s.kind, s.cadence, s.weekday, s.at_minute, s.remind_minutes, s.anchor,
-                   s.set_at
-            FROM schedules s JOIN partnerships p ON p.id = s.partnership_id
+            SELECT {joined_columns()} FROM schedules s JOIN partnerships p ON p.id = s.partnership_id
             WHERE p.paused_reason IS NULL ORDER BY p.id, s.kind
             """
         )
         return [ScheduledPartnership(from_row(Partnership, r), from_row(ScheduleRow, r)) for r in rows]
+
+    def due_schedules(
+        self, *, now: int, limit: int, leave_out: set[str] | frozenset[str] = frozenset()
+    ) -> list[DueSchedule]:
+        """The schedules whose next fire time has come (or is to be worked out), soonest first, at most
+        ``limit``: the scheduler's work list (all workspaces but those in ``leave_out``), read from the index
+        alone when nothing is due."""
+        teams = sorted(leave_out)
+        rows = self.db.query(
+            f"""
+            SELECT {joined_columns()}, s.next_fire_at FROM schedules s JOIN partnerships p ON p.id = s.partnership_id
+            WHERE s.next_fire_at IS NOT NULL AND s.next_fire_at <= ? AND p.paused_reason IS NULL
+              AND p.team_id NOT IN ({", ".join("?" * len(teams))})
+            ORDER BY s.next_fire_at LIMIT ?
+            """,
+            (now, *teams, limit),
+        )
+        return [
+            DueSchedule(
+                from_row(Partnership, r), from_row(ScheduleRow, r), None if r["next_fire_at"] < 0 else r["next_fire_at"]
+            )
+            for r in rows
+        ]
+
+    def next_fire_times(self, p: Partnership) -> dict[str, int | None]:
+        """kind -> the schedule's next fire time as the scheduler keeps it (None: paused; -1: to be worked out)."""
+        rows = self.db.query("SELECT kind, next_fire_at FROM schedules WHERE partnership_id = ?", (p.id,))
+        return {r["kind"]: r["next_fire_at"] for r in rows}
 
     def set_picture(self, p: Partnership, *, file_id: str, alt_text: str, now: int) -> None:
         """The coverage picture just shared in the channel (a Slack file), for App Home to show."""

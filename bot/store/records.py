@@ -97,6 +97,16 @@ class ScheduledPartnership:
 
 
 @dataclass(frozen=True)
+class DueSchedule:
+    """A schedule whose time has come: ``next_fire_at`` is its first fire time not yet dealt with (Unix
+    seconds), or None when the scheduler is to work it out from its last tick (after a pause, on upgrade)."""
+
+    partnership: Partnership
+    schedule: ScheduleRow
+    next_fire_at: int | None
+
+
+@dataclass(frozen=True)
 class SummaryInputs:
     """Everything a partnership's summary reads, in one go (see ``Activity.summary_inputs``)."""
 

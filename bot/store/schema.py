@@ -301,6 +301,25 @@ def m009_removed_workspaces(db: sqlite_utils.Database) -> None:
     )
 
 
+@_known
+def m010_next_fire(db: sqlite_utils.Database) -> None:
+    # The scheduler reads only what is due: each schedule keeps its next fire time (UTC seconds; NULL while
+    # its partnership is paused; -1 until the scheduler first works it out, from its last tick).
+    db.execute("ALTER TABLE schedules ADD COLUMN next_fire_at INTEGER")
+    db.execute(
+        "UPDATE schedules SET next_fire_at = -1 WHERE partnership_id IN"
+        " (SELECT id FROM partnerships WHERE paused_reason IS NULL)"
+    )
+    db.execute("CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE next_fire_at IS NOT NULL")
+    # Claims still open (being posted, or failed and to be tried again) are found without reading the
+    # ledger's history: posted and skipped rows are not in this index.
+    db.execute("CREATE INDEX posts_open ON posts (fire_at) WHERE status IN ('claimed', 'failed')")
+    # Forgetting events older than a day reads only those.
+    db.execute("CREATE INDEX events_seen_by_time ON events_seen (seen_at)")
+    # The reminders to those who haven't answered are looked for, each tick, only among partnerships that remind.
+    db.execute("CREATE INDEX partnerships_reminding ON partnerships (nudge_hours) WHERE nudge_hours IS NOT NULL")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
