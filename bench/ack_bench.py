@@ -211,7 +211,6 @@ def side_by_side(
 
 def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]:
     """coprod's HTTP handler (the WSGI app waitress calls) in this process: timed per click, then cProfiled."""
-    from bot.localslack.signed import sign
 
     db = workdir / "profile.db"
     h.remove_db(db)
@@ -222,34 +221,7 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, str]
         response_url = stub.response_url("ack-profile")
 
         def handle(prof: cProfile.Profile | None = None) -> float:
-            body, ctype = h.rating_click(*stream.next(), response_url)
-            headers = sign(h.SECRET, body)
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": "/slack/events",
-                "QUERY_STRING": "",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "CONTENT_TYPE": ctype,
-                "CONTENT_LENGTH": str(len(body)),
-                "wsgi.input": io.BytesIO(body),
-                "wsgi.url_scheme": "http",
-                "REMOTE_ADDR": "127.0.0.1",
-                "SERVER_NAME": "127.0.0.1",
-                "SERVER_PORT": str(coprod.port),
-                "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
-                "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
-            }
-            status = []
-            if prof is not None:
-                prof.enable()
-            began = time.perf_counter()
-            b"".join(application(environ, lambda s, hs, exc_info=None: status.append(s)))
-            elapsed = time.perf_counter() - began
-            if prof is not None:
-                prof.disable()
-            if not status or not status[0].startswith("200"):
-                raise RuntimeError(f"coprod's handler answered {status}")
-            return elapsed
+            return h.handle_click_in_process(application, stream.next(), response_url, port=coprod.port, prof=prof)
 
         for _ in range(min(clicks, 200)):
             handle()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import importlib.metadata
+import io
 import math
 import os
 import platform
@@ -493,6 +494,43 @@ def rating_click(user: str, channel: str, checkin_id: int, rating: int, response
         message_ts=MESSAGE_TS,
         response_url=response_url,
     )
+
+
+def handle_click_in_process(
+    application: Any, click: tuple[str, str, int, int], response_url: str, *, port: int = 0, prof: Any = None
+) -> float:
+    """Hand one signed rating click straight to a WSGI ``application`` (no socket); the seconds it took.
+    ``prof``: a cProfile.Profile to run around the call alone."""
+    from bot.localslack.signed import sign
+
+    body, ctype = rating_click(*click, response_url)
+    headers = sign(SECRET, body)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": ctype,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": str(port),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
+        "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
+    }
+    status: list[str] = []
+    if prof is not None:
+        prof.enable()
+    began = time.perf_counter()
+    b"".join(application(environ, lambda s, hs, exc_info=None: status.append(s)))
+    elapsed = time.perf_counter() - began
+    if prof is not None:
+        prof.disable()
+    if not status or not status[0].startswith("200"):
+        raise RuntimeError(f"the handler answered {status}")
+    return elapsed
 
 
 class Clicker:

@@ -24,7 +24,6 @@ workspaces no more than 0.3 ms over one workspace.
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import shutil
 import signal
@@ -35,8 +34,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import harness as h
-
-from bot.localslack.signed import sign
 
 CLIENT = {"SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "bench-client-secret"}
 KINDS = ("one", "several")
@@ -142,30 +139,7 @@ def in_process(workdir: Path, clicks: int, warmup: int) -> dict[str, h.Stats]:
         response_url = stub.response_url("oauth-inproc")
 
         def handle(kind: str) -> float:
-            body, ctype = h.rating_click(*streams[kind].next(), response_url)
-            headers = sign(h.SECRET, body)
-            environ = {
-                "REQUEST_METHOD": "POST",
-                "PATH_INFO": "/slack/events",
-                "QUERY_STRING": "",
-                "SERVER_PROTOCOL": "HTTP/1.1",
-                "CONTENT_TYPE": ctype,
-                "CONTENT_LENGTH": str(len(body)),
-                "wsgi.input": io.BytesIO(body),
-                "wsgi.url_scheme": "http",
-                "REMOTE_ADDR": "127.0.0.1",
-                "SERVER_NAME": "127.0.0.1",
-                "SERVER_PORT": "0",
-                "HTTP_X_SLACK_REQUEST_TIMESTAMP": headers["X-Slack-Request-Timestamp"],
-                "HTTP_X_SLACK_SIGNATURE": headers["X-Slack-Signature"],
-            }
-            status: list[str] = []
-            began = time.perf_counter()
-            b"".join(handlers[kind](environ, lambda s, hs, exc_info=None: status.append(s)))
-            elapsed = time.perf_counter() - began
-            if not status or not status[0].startswith("200"):
-                raise RuntimeError(f"{kind}'s handler answered {status}")
-            return elapsed
+            return h.handle_click_in_process(handlers[kind], streams[kind].next(), response_url)
 
         for kind in KINDS:
             for _ in range(warmup):
