@@ -155,13 +155,14 @@ def test_a_429_holds_back_the_workspaces_prompts_until_slack_says_and_each_arriv
     """Slack answers one prompt 429 (Retry-After 2 s): no new prompt for that workspace starts until then
     (those already on their way land), the refused one is sent again, and every member gets exactly one."""
     bot = ticking
-    extra = [f"U1{n}" for n in range(8)]
+    extra = [f"U1{n:02}" for n in range(20)]
     for user in extra:
         bot.stub.add_user(user)
     bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, *extra], name="partnership")
     schedule_rounds(bot, CHANNEL)
     bot.stub.reset()
     bot.stub.rate_limit("chat.postMessage", retry_after=2)
+    bot.stub.delay("chat.postMessage", 0.1, times=len(extra) + 10)  # Slack's pace: the prompts take a while
     fire(bot, CHANNEL)
     everyone = sorted([*MEMBERS, ADMIN, *extra])
     assert prompted(bot) == everyone
