@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.runtime import Runtime
 from tests.support.blockkit import block_id_of
 from tests.support.constants import ADMIN, BOT_USER, CHANNEL, MEMBERS, MODES, TEAM
 from tests.support.flows import configure
-from tests.support.running import running_bot
+from tests.support.running import make_settings, running_bot
 from tests.support.waiting import eventually
 
 OTHER = "C2"
@@ -173,3 +174,36 @@ def test_a_429_holds_back_the_workspaces_prompts_until_slack_says_and_each_arriv
     assert started_meanwhile == []
     again = [c for c in sent if c.args["channel"] == refused.args["channel"] and c.status == 200]
     assert len(again) == 1 and again[0].time >= refused.time + 2
+
+
+def test_stopping_mid_round_sends_no_more_prompts_and_none_twice(ticking, tmp_path, stub, clock):
+    """Stopping while a big round is under way at Slack's pace: the prompts under way land, no more are sent,
+    the round counts once, and a restart prompts nobody again."""
+    bot = ticking
+    extra = [f"U2{n:02}" for n in range(30)]
+    for user in extra:
+        bot.stub.add_user(user)
+    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, *extra], name="partnership")
+    schedule_rounds(bot, CHANNEL)
+    bot.stub.reset()
+    bot.stub.delay("chat.postMessage", 0.3, times=100)
+    bot.clock.advance(hours=1)
+    bot.runtime.start_scheduler()
+    bot.stub.wait_for("chat.postMessage", count=4)
+    bot.runtime.scheduler.shutdown(wait=True)
+    bot.runtime.dispatcher.close(timeout=0.5)  # what SIGTERM does, with a shorter wait for posts under way
+    everyone = [*MEMBERS, ADMIN, *extra]
+    sent = prompted(bot)
+    assert 4 <= len(sent) < len(everyone)
+    assert len(set(sent)) == len(sent)
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    assert [status for kind, _, status in bot.store.ledger.posts(p) if kind == "reflexivity"] == ["posted"]
+    assert list(bot.store.activity.last_asked(p, kind="reflexivity")) == ["reflexivity"]
+
+    again = Runtime(make_settings(tmp_path, stub), clock=clock)
+    try:
+        bot.clock.advance(minutes=30)
+        assert again.dispatcher.tick() == []
+    finally:
+        again.stop()
+    assert prompted(bot) == sent
