@@ -273,6 +273,8 @@ def _sent(futures: list[Future], p: Partnership) -> int:
             sent += bool(future.result())
         except CancelledError:
             dropped += 1
+        except Exception:  # one member's trouble doesn't fail the round (the others' prompts are out)
+            log.exception("a reflection prompt for team %s channel %s failed", p.team_id, p.channel_id)
     if dropped:
         log.warning(
             "stopping: %d reflection prompts for team %s channel %s were not sent this round",
