@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
 from bot.followups import FollowUps
+from bot.roster import Roster
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -38,6 +39,8 @@ class Deps:
     erase_after_days: float | None = None
     # One auth.test per workspace however many threads ask at once (a batch of posts at start).
     identity_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # Who is a person in each workspace (users.list), read once for the reflection rounds due together.
+    roster: Roster = field(default_factory=Roster, repr=False, compare=False)
 
     def now(self) -> datetime:
         return self.clock()

@@ -52,6 +52,9 @@ POST_WORKERS = 32
 POSTS_PER_WORKSPACE = 3
 # Meeting reminders' own lane, so they never wait behind a batch of check-ins.
 URGENT_WORKERS = 4
+# Reflection prompts (one DM each) sent at once, in all; and at once for one workspace (bot/posts.py).
+DM_WORKERS = 16
+DMS_PER_WORKSPACE = 4
 # Due schedules read per query (a long downtime's backlog is read a page at a time).
 DUE_PAGE = 5_000
 # A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
@@ -110,6 +113,7 @@ class Dispatcher:
         self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
         self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
         self.chores = Lane("members", workers=2, per_team=1)
+        self.dms = Lane("dm", workers=DM_WORKERS, per_team=DMS_PER_WORKSPACE)
         self._in_flight: set[tuple[int, str, int]] = set()
         self._members_at: dict[int, float] = {}
         self._pauses: dict[int, list[Pause]] | None = None  # this tick's holiday pauses, read when first needed
@@ -121,11 +125,13 @@ class Dispatcher:
         deadline = time.monotonic() + timeout
         unstarted = self.urgent.stop(timeout) + self.bulk.stop(max(0.0, deadline - time.monotonic()))
         self.chores.stop(0)
+        self.dms.stop(0)  # a round under way sends no more prompts: its members not yet prompted miss it
         claimed = [job.key for job in unstarted if isinstance(job, Job) and job.attempt]
         if claimed:
             self.deps.store.ledger.release_posts(claimed)
             log.warning("stopping: %d scheduled posts not yet made are left for the next start", len(claimed))
-        for lane in (self.urgent, self.bulk, self.chores):  # a post still under way finishes before the store closes
+        # A post still under way finishes before the store closes.
+        for lane in (self.urgent, self.bulk, self.chores, self.dms):
             lane.join()
 
     def tick(self, *, wait: bool = True) -> list[Fired]:
@@ -354,7 +360,7 @@ class Dispatcher:
             title = "Our regular summary: how we're doing"
             posts.post_summary(self.deps, client, p, title=title, key=key, scheduled=True, picture=True)
         elif kind == "reflexivity":
-            posts.send_reflexivity(self.deps, client, p, key=key)
+            posts.send_reflexivity(self.deps, client, p, key=key, lane=self.dms)
         elif kind == "meeting":
             remind = item.schedule.remind_minutes or 0
             posts.post_meeting_reminder(self.deps, client, p, fire_at + timedelta(minutes=remind), remind, key=key)

@@ -8,7 +8,9 @@ means the channel is gone or closed to us pauses the partnership's schedules and
 from __future__ import annotations
 
 import logging
+from concurrent.futures import CancelledError, Future
 from datetime import datetime
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot import delivery, messages, overview, rotation
 from bot.catalog import Facilitator, Level
 from bot.deps import Deps
+from bot.lanes import Lane
 from bot.reports import coverage_picture, partnership_summary, picture_period
 from bot.store import Partnership
 
@@ -201,15 +204,21 @@ def reflexivity_facilitator(deps: Deps, p: Partnership) -> Facilitator:
     return rotation.least_recently_asked(kin, deps.store.activity.last_asked(p, kind="reflexivity"))
 
 
-def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: delivery.PostKey | None = None) -> int:
+def send_reflexivity(
+    deps: Deps, client: WebClient, p: Partnership, key: delivery.PostKey | None = None, *, lane: Lane | None = None
+) -> int:
     """DM each member (who hasn't opted out) a private reflection prompt; returns how many were sent.
 
-    The round counts (in summaries and the rotation) once a prompt has reached someone. A round taken up
-    again re-uses the round an earlier attempt left, so it counts once. Each DM is sent once: a DM whose
-    answer is lost is not sent again (coprod can't read DMs to check). If Slack won't list the channel's
-    members, the round fails (and the scheduler pauses or retries it)."""
+    Who is a person comes from the workspace's listing, read once for the rounds due together
+    (bot/roster.py). The DMs go out side by side in ``lane`` (a few at a time per workspace, and a 429 holds
+    back the rest of that workspace's), or one after another without one. The round counts (in summaries
+    and the rotation) once a prompt has reached someone. A round taken up again re-uses the round an
+    earlier attempt left, so it counts once. Each DM is sent once: a DM whose answer is lost is not sent
+    again (coprod can't read DMs to check), nor one the lane dropped because coprod is stopping. If Slack
+    won't list the channel's members, the round fails (and the scheduler pauses or retries it)."""
     bot = deps.bot_user(client, p.team_id)
-    members = [m for m in channel_members(client, p.channel_id) if m != bot and is_person(client, m)]
+    in_channel = [m for m in channel_members(client, p.channel_id) if m != bot]
+    members = deps.roster.people(client, p.team_id, in_channel, now=deps.now().timestamp())
     deps.store.partnerships.set_member_count(p, len(members))
     opted_out = deps.store.people.reflexivity_optouts(p)
     key = key or delivery.asked_now(deps.stamp())
@@ -227,17 +236,13 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: deliver
             posting=key.claim,
         )
     level = deps.catalog.level(facilitator.level_id)
-    sent = 0
-    for member in members:
-        if member in opted_out:
-            continue
+    text = f"A moment to reflect: {messages.escape(facilitator.prompt)}"
+    blocks = messages.checkin_blocks(level, facilitator, checkin_id, 0, reflexive_channel=p.channel_id)
+
+    def prompt(member: str) -> bool:
         try:
-            client.chat_postMessage(
-                channel=member,
-                text=f"A moment to reflect: {messages.escape(facilitator.prompt)}",
-                blocks=messages.checkin_blocks(level, facilitator, checkin_id, 0, reflexive_channel=p.channel_id),
-            )
-            sent += 1
+            client.chat_postMessage(channel=member, text=text, blocks=blocks)
+            return True
         except (SlackApiError, *delivery.UNKNOWN_OUTCOME) as exc:
             log.warning(
                 "a reflection prompt for team %s channel %s could not be sent: %s",
@@ -245,6 +250,13 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: deliver
                 p.channel_id,
                 exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__,
             )
+            return False
+
+    to_prompt = [m for m in members if m not in opted_out]
+    if lane is None:
+        sent = sum(prompt(m) for m in to_prompt)
+    else:
+        sent = _sent([lane.submit(p.team_id, partial(prompt, m)) for m in to_prompt], p)
     if sent or earlier is not None:
         deps.store.answers.set_checkin_message(p.team_id, checkin_id, None)
     else:  # it reached nobody
@@ -252,13 +264,25 @@ def send_reflexivity(deps: Deps, client: WebClient, p: Partnership, key: deliver
     return sent
 
 
-def is_person(client: WebClient, user: str) -> bool:
-    """Not another app's bot and not a deactivated account (when Slack can't say, assume a person)."""
-    try:
-        data = client.users_info(user=user)["user"]
-    except SlackApiError:
-        return True
-    return not (data.get("is_bot") or data.get("deleted") or user == "USLACKBOT")
+def _sent(futures: list[Future], p: Partnership) -> int:
+    """How many of a round's DMs were sent; those the lane dropped unstarted (coprod is stopping) were not,
+    and are not sent later: those members miss this round's prompt."""
+    sent = dropped = 0
+    for future in futures:
+        try:
+            sent += bool(future.result())
+        except CancelledError:
+            dropped += 1
+        except Exception:  # one member's trouble doesn't fail the round (the others' prompts are out)
+            log.exception("a reflection prompt for team %s channel %s failed", p.team_id, p.channel_id)
+    if dropped:
+        log.warning(
+            "stopping: %d reflection prompts for team %s channel %s were not sent this round",
+            dropped,
+            p.team_id,
+            p.channel_id,
+        )
+    return sent
 
 
 def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -> bool:

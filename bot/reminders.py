@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import delivery, nudge_blocks, plan_blocks, posts
+from bot import delivery, nudge_blocks, plan_blocks, posts, roster
 from bot.deps import Deps
 from bot.plans import Action
 from bot.store import Partnership
@@ -97,7 +97,7 @@ def send_nudges(deps: Deps, client: WebClient, p: Partnership, checkin_id: int) 
     for member in members:
         if store.nudges.answered(team, checkin_id, member) or store.nudges.opted_out(p, member):
             continue
-        if not posts.is_person(client, member):
+        if not roster.is_person(client, member):
             continue
         if not store.nudges.claim(team, checkin_id, member, now=deps.stamp()):
             continue  # reminded already (an earlier attempt of this round)
