@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import delivery, nudge_blocks, plan_blocks, posts, roster
+from bot import delivery, nudge_blocks, plan_blocks, posts
 from bot.deps import Deps
 from bot.plans import Action
 from bot.store import Partnership
@@ -92,12 +92,11 @@ def send_nudges(deps: Deps, client: WebClient, p: Partnership, checkin_id: int) 
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     level = deps.catalog.level(checkin.level_id)
     bot = deps.bot_user(client, p.team_id)
-    members = [m for m in posts.channel_members(client, p.channel_id) if m != bot]
+    in_channel = [m for m in posts.channel_members(client, p.channel_id) if m != bot]
+    members = deps.roster.people(client, team, in_channel, now=deps.now().timestamp())
     sent = 0
     for member in members:
         if store.nudges.answered(team, checkin_id, member) or store.nudges.opted_out(p, member):
-            continue
-        if not roster.is_person(client, member):
             continue
         if not store.nudges.claim(team, checkin_id, member, now=deps.stamp()):
             continue  # reminded already (an earlier attempt of this round)

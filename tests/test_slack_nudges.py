@@ -67,9 +67,13 @@ def test_each_member_who_has_not_answered_is_reminded_once_and_anonymous_answers
     bot.tick()
     assert nudges(bot) == []
     in_channel = len([c for c in bot.stub.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL])
+    looked_up = len(bot.stub.calls_to("users.info"))
     bot.clock.advance(minutes=1)
     assert [(f.kind, f.status) for f in bot.tick()] == [(f"nudge:{checkin}", "posted")]
     assert nudged(bot) == sorted([COORDINATOR, "U4", ADMIN])
+    # Who is a person came from one listing of the workspace, not a look-up per member.
+    assert len(bot.stub.calls_to("users.info")) == looked_up
+    assert len(bot.stub.calls_to("users.list")) == 1
     for minutes in (1, 60, 60 * 24):
         bot.clock.advance(minutes=minutes)
         bot.tick()
