@@ -24,7 +24,10 @@ and again once it is done; and the same clicks on a twin run with nothing due.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import json
+import pstats
 import sqlite3
 import statistics
 import sys
@@ -211,10 +214,16 @@ def seeded_db(db: Path, shape: dict[str, int], wall: datetime) -> tuple[str, flo
     return "seeded", time.monotonic() - began
 
 
-def idle(shape: dict[str, int], spell: float, db: Path) -> dict[str, float]:
+def idle(shape: dict[str, int], spell: float, db: Path, reminding: int = 0) -> dict[str, float]:
     wall = datetime.now(UTC)  # `coprod run` keeps the real time: nothing may be due by it
     how, seeding = seeded_db(db, shape, wall)
     store = Store.open(db)
+    with store.db.write() as conn:  # reminders to those who haven't answered, 48 hours on, in `reminding`%
+        conn.execute(
+            "UPDATE partnerships SET nudge_hours = CASE WHEN id % 100 < ?1 THEN 48 END,"
+            " nudge_set_at = CASE WHEN id % 100 < ?1 THEN ?2 END",
+            (reminding, int(wall.timestamp()) - 365 * 86_400),
+        )
     counts = {t: store.db.one(f"SELECT COUNT(*) FROM {t}")[0] for t in ("checkins", "responses", "posts")}  # noqa: S608
     store.close()
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())
@@ -411,6 +420,47 @@ def clicks_with_batch(
     return out
 
 
+def profile_clicks(checkins: int, workspaces: int, delay: float, gap: float, work: Path, top: int) -> str:
+    """Where a click's time goes during a batch and after it: coprod's Runtime in this process (its scheduler
+    started, so the batch posts from its lanes here), the Slack stand-in in its own process, clicks handed to
+    the WSGI app straight (no socket), each under cProfile (the clicking thread only: time it spends waiting
+    for a lock or the GIL shows in whatever it was running)."""
+    db = work / "profile.db"
+    h.remove_db(db)
+    targets = h.seed(db, 16)
+    seed(db, checkins, workspaces, due=checkins, at=datetime.now(UTC), first_id=1000, team="W", channel="B").close()
+    channels = (*h.CHANNELS, *(f"B{n}" for n in range(checkins)))
+    out = io.StringIO()
+    with StubProcess(channels=channels, delay=delay) as stub, h.CoprodInProcess(db, stub.url) as coprod:
+        assert coprod.runtime is not None and coprod.runtime.server is not None
+        application = coprod.runtime.server.application
+        stream = h.ClickStream(targets)
+        response_url = stub.response_url("scale-profile")
+        store = coprod.runtime.store
+        coprod.runtime.start_scheduler()
+        began = time.monotonic()
+        runs: dict[str, tuple[list[float], cProfile.Profile]] = {}
+        for phase in ("during", "after"):
+            prof, times = cProfile.Profile(), []
+            while True:
+                times.append(h.handle_click_in_process(application, stream.next(), response_url, prof=prof))
+                time.sleep(gap)
+                if phase == "after":
+                    if len(times) >= len(runs["during"][0]):
+                        break
+                elif len(times) % 25 == 0 and (
+                    store.db.one("SELECT COUNT(*) FROM posts WHERE kind = 'checkins' AND status = 'posted'")[0]
+                    >= checkins
+                    or time.monotonic() - began > 600
+                ):
+                    break
+            runs[phase] = (times, prof)
+        for phase, (times, prof) in runs.items():
+            print(f"\n### in process, {_clicks_line(phase, times)}; cProfile, by own time:\n", file=out)
+            pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
 def _clicks_line(name: str, values: list[float]) -> str:
     s = h.describe(values)
     return f"{name}: n {s.n}, p50 {h.ms(s.p50)} ms, p99 {h.ms(s.p99)} ms, max {h.ms(s.max)} ms"
@@ -424,12 +474,14 @@ def main() -> int:
     parser.add_argument("--weeks", type=int, default=30, help="weekly check-ins in each partnership's history")
     parser.add_argument("--answers", type=int, default=10, help="answers to each past check-in")
     parser.add_argument("--members", type=int, default=12, help="people in each partnership")
+    parser.add_argument("--reminding", type=int, default=0, help="%% of partnerships reminding who hasn't answered")
     parser.add_argument("--db", type=Path, help="the idle part's database: reused if seeded there with this shape")
     parser.add_argument("--checkins", type=int, default=10_000)
     parser.add_argument("--workspaces", type=int, default=500)
     parser.add_argument("--delay", type=float, default=0.1, help="seconds Slack takes over each call")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle measured")
     parser.add_argument("--gap-ms", type=float, default=20.0, help="idle time after each click (part 3)")
+    parser.add_argument("--profile", action="store_true", help="part 3 again in process, under cProfile")
     args = parser.parse_args()
     if args.smoke:
         args.partnerships, args.weeks, args.answers, args.checkins, args.workspaces = 200, 3, 5, 40, 5
@@ -448,9 +500,10 @@ def main() -> int:
                 "answers": args.answers,
                 "members": args.members,
             }
-            i = idle(shape, args.idle, args.db or work / "idle.db")
+            i = idle(shape, args.idle, args.db or work / "idle.db", args.reminding)
             print(
-                f"idle, {args.partnerships} partnerships x 4 schedules: start-up to /healthz {i['startup_s']:.2f} s,"
+                f"idle, {args.partnerships} partnerships x 4 schedules ({args.reminding}% reminding):"
+                f" start-up to /healthz {i['startup_s']:.2f} s,"
                 f" RSS {i['rss_mib']:.0f} MiB, CPU {i['cpu_pct']:.2f}% of a core, tick with nothing due"
                 f" {i['tick_ms']:.2f} ms (median of 20); retention purge {i['purge_s'] * 1000:.0f} ms"
             )
@@ -496,6 +549,13 @@ def main() -> int:
             )
             print(f"load average: {h.loadavg()}", flush=True)
             ok = ok and c["posted"] == args.checkins
+        if args.profile:
+            print(
+                profile_clicks(
+                    args.checkins, args.workspaces, args.delay, args.gap_ms / 1000, work, 12 if args.smoke else 25
+                )
+            )
+            print(f"load average: {h.loadavg()}", flush=True)
     return 0 if ok else 1
 
 
