@@ -400,13 +400,18 @@ def clicks_with_batch(
 
         during: list[float] = []
         after: list[float] = []
+        pids = {"coprod": bot.proc.pid, "stub": stub.proc.pid}
+        cpu0 = {name: process_cpu(pid) for name, pid in pids.items()}
         if due:
             threading.Thread(target=watch_batch, daemon=True).start()
             while not done.is_set() and time.monotonic() - began < 600:
                 during.append(click())
-            after = [click() for _ in range(clicks or len(during))]
         else:
             during = [click() for _ in range(clicks)]
+        spent = time.monotonic() - began
+        out["cores"] = {name: (process_cpu(pid) - cpu0[name]) / spent for name, pid in pids.items()}
+        if due:
+            after = [click() for _ in range(clicks or len(during))]
         done.set()
         watch.close()
         clicker.close()
@@ -538,6 +543,12 @@ def main() -> int:
                 f"clicks, {args.checkins} check-ins due at start in {args.workspaces} workspaces, Slack"
                 f" {args.delay * 1000:.0f} ms a call, one click at a time {args.gap_ms:g} ms apart;"
                 f" the batch posted {c['posted']} in {c['batch_s']:.1f} s"
+            )
+            cores, twin_cores = c["cores"], twin["cores"]
+            assert isinstance(cores, dict) and isinstance(twin_cores, dict)
+            print(
+                f"  CPU meanwhile, cores: coprod {cores['coprod']:.2f}, Slack stand-in {cores['stub']:.2f}"
+                f" (twin: {twin_cores['coprod']:.2f}, {twin_cores['stub']:.2f}); load average {h.loadavg()}"
             )
             print("  " + _clicks_line("during the batch", during))
             print("  " + _clicks_line("after it, same process", after))
