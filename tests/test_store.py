@@ -881,6 +881,24 @@ def test_a_persons_write_waits_for_one_scheduled_posts_write_at_most(store: Stor
     assert order.index("person") <= 2, order
 
 
+def test_a_reminder_round_already_sent_is_not_read_again_each_tick(store: Store) -> None:
+    """Once a check-in's reminder round is in the ledger as posted, the tick's look for due reminders leaves it
+    out in SQL, rather than handing it back every 30 s for the ledger to drop again (with 10,000 partnerships
+    reminding, 251 ms a tick)."""
+    partnership(store)
+    p = store.partnerships.get(T1, C)
+    assert p is not None
+    store.partnerships.set_nudge(p, 48, now=NOW - DAY)
+    asked = checkin(store, at=NOW)
+    later = NOW + 3 * DAY
+    assert [n.checkin_id for n in store.nudges.due(now=later)] == [asked]
+    kind = f"nudge:{asked}"
+    assert store.ledger.claim_post(p, kind=kind, fire_at=NOW, now=later)
+    assert [n.checkin_id for n in store.nudges.due(now=later)] == [asked]  # claimed, not yet sent: still due
+    store.ledger.finish_post(p, kind=kind, fire_at=NOW, status="posted")
+    assert store.nudges.due(now=later) == []
+
+
 def test_the_purge_finds_what_it_removes_without_reading_the_history(store: Store) -> None:
     """The 6-hourly purge looks for check-ins nobody is posting any more, and posted fire times long past, in
     indexes of their own: 3,000 closed check-ins and 3,000 recent posted ledger rows cost it nothing more (at
