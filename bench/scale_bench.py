@@ -399,13 +399,17 @@ def clicks_with_batch(
             return elapsed
 
         during: list[float] = []
+        later: list[float] = []
         after: list[float] = []
         pids = {"coprod": bot.proc.pid, "stub": stub.proc.pid}
         cpu0 = {name: process_cpu(pid) for name, pid in pids.items()}
         if due:
             threading.Thread(target=watch_batch, daemon=True).start()
             while not done.is_set() and time.monotonic() - began < 600:
+                at = time.monotonic() - began
                 during.append(click())
+                if at >= 2.0:  # after the first tick's planning of the whole batch
+                    later.append(during[-1])
         else:
             during = [click() for _ in range(clicks)]
         spent = time.monotonic() - began
@@ -417,6 +421,7 @@ def clicks_with_batch(
         clicker.close()
         bot.stop()
     out["during"] = during
+    out["later"] = later
     out["after"] = after
     out["batch_s"] = finished_at[0] if finished_at else float("nan")
     store = Store.open(db)
@@ -551,6 +556,9 @@ def main() -> int:
                 f" (twin: {twin_cores['coprod']:.2f}, {twin_cores['stub']:.2f}); load average {h.loadavg()}"
             )
             print("  " + _clicks_line("during the batch", during))
+            later = c["later"]
+            assert isinstance(later, list)
+            print("  " + _clicks_line("during, from 2 s after start (the first tick's planning over)", later))
             print("  " + _clicks_line("after it, same process", after))
             print("  " + _clicks_line("twin run, nothing due", quiet))
             d, a, q = h.describe(during), h.describe(after), h.describe(quiet)
