@@ -244,14 +244,30 @@ def socket_endpoint():
     return socket_mode_sim().SocketModeEndpoint().start()
 
 
-def _serve_stub(channels: list[str], socket_mode_url: str | None) -> None:
-    """``--stub``: a SlackStub in this process until stdin closes; prints its URL first."""
+# The Web API methods StubProcess(delay=...) slows down: those coprod calls in posting and replying to clicks.
+SLOW_METHODS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "conversations.members",
+    "conversations.history",
+    "conversations.info",
+    "users.info",
+)
+
+
+def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float = 0.0) -> None:
+    """``--stub``: a SlackStub in this process until stdin closes; prints its URL first. ``delay``: seconds
+    it takes over each call to SLOW_METHODS (the stub's ``delay`` fault, queued for the first 100,000 of each)."""
     from tests.support.slack_stub import SlackStub
 
     with SlackStub() as stub:
         for channel in channels:
             stub.add_channel(channel, [], name=f"partnership-{channel.lower()}")
         stub.socket_mode_url = socket_mode_url
+        if delay:
+            for method in SLOW_METHODS:
+                stub.delay(method, delay, times=100_000)
         print(stub.url, flush=True)
         sys.stdin.read()
 
@@ -259,12 +275,15 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None) -> None:
 class StubProcess:
     """SlackStub in a child process: its threads don't share the GIL with the process doing the timing.
 
-    Used where only the stub's presence matters (nothing reads its calls); otherwise use SlackStub itself."""
+    Used where only the stub's presence matters (nothing reads its calls); otherwise use SlackStub itself.
+    ``delay``: Slack takes that many seconds over each call to SLOW_METHODS."""
 
-    def __init__(self, channels: tuple[str, ...] = CHANNELS, socket_mode_url: str | None = None):
+    def __init__(self, channels: tuple[str, ...] = CHANNELS, socket_mode_url: str | None = None, delay: float = 0.0):
         command = [sys.executable, str(Path(__file__).resolve()), "--stub", ",".join(channels)]
         if socket_mode_url:
             command += ["--socket-mode-url", socket_mode_url]
+        if delay:
+            command += ["--stub-delay", str(delay)]
         self.proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
         if not self.url:
@@ -916,9 +935,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="start coprod each of the four ways and click")
     parser.add_argument("--stub", metavar="CHANNELS", help=argparse.SUPPRESS)
     parser.add_argument("--socket-mode-url", help=argparse.SUPPRESS)
+    parser.add_argument("--stub-delay", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.stub is not None:
-        _serve_stub([c for c in args.stub.split(",") if c], args.socket_mode_url)
+        _serve_stub([c for c in args.stub.split(",") if c], args.socket_mode_url, args.stub_delay)
         return 0
     print_machine()
     if not args.smoke:

@@ -40,6 +40,7 @@ from bot.holidays import Pause
 from bot.lanes import Lane
 from bot.schedule import fire_times, offset_of, spec_of
 from bot.store import DueSchedule, Partnership, ScheduledPartnership
+from bot.store.db import background
 from bot.store.ledger import Planned
 from bot.store.partnerships import next_fire_after
 
@@ -269,7 +270,7 @@ class Dispatcher:
         assert client is not None  # jobs of workspaces with no client are left out before
         self._in_flight.add(job.key)
         lane = self.urgent if job.kind == "meeting" else self.bulk
-        future = lane.submit(job.p.team_id, partial(self._claimed, job, client, now), tag=job)
+        future = lane.submit(job.p.team_id, partial(background, self._claimed, job, client, now), tag=job)
         future.add_done_callback(lambda _: self._in_flight.discard(job.key))
         return future
 
@@ -350,7 +351,7 @@ class Dispatcher:
         if time.monotonic() - self._members_at.get(p.id, -MEMBERS_EVERY) < MEMBERS_EVERY:
             return
         self._members_at[p.id] = time.monotonic()
-        self.chores.submit(p.team_id, partial(posts.refresh_members, self.deps, client, p))
+        self.chores.submit(p.team_id, partial(background, posts.refresh_members, self.deps, client, p))
 
     def _post(self, item: ScheduledPartnership, fire_at: datetime, client: WebClient, key: delivery.PostKey) -> None:
         p, kind = item.partnership, item.schedule.kind

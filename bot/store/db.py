@@ -16,8 +16,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import sqlite_utils
 
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
 # How long an erasure waits for readers to leave the WAL before it is emptied (it runs before an ack).
 EMPTY_WAL_WAIT_MS = 1_000
+T = TypeVar("T")
 Params = Sequence[object] | Mapping[str, object]  # ? or :name placeholders
+_background = threading.local()  # whether this thread's writes are background work (see ``background``)
 
 
 class StoreError(Exception):
@@ -44,6 +47,8 @@ class Database:
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._write_lock = threading.RLock()
+        # Background writers (scheduled posts) queue here first, one at a time, for the write lock.
+        self._background_gate = threading.RLock()
         self._closed = False
 
     def upgrade(self) -> list[str]:
@@ -150,8 +155,10 @@ class Database:
         conn = self.conn
         # One writer at a time within this process: threads queue here in order, where SQLite's busy
         # handler would make them sleep and retry in steps of up to 100 ms (a slow tail under load).
-        # Other processes on the same file still wait on the busy timeout.
-        with self._write_lock:
+        # Other processes on the same file still wait on the busy timeout. Background writers queue among
+        # themselves first, so a person's write waits for one of theirs at most, not for all 32 posting threads.
+        gate = self._background_gate if getattr(_background, "on", False) else contextlib.nullcontext()
+        with gate, self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -195,6 +202,17 @@ class Database:
     def integrity_check(self) -> str:
         row = self.one("PRAGMA integrity_check")
         return str(row[0]) if row else ""
+
+
+def background(fn: Callable[..., T], /, *args: object) -> T:
+    """Run ``fn(*args)`` with this thread's writes marked as background work (a scheduled post): they give way
+    to people's (a click's answer), which then wait for at most one background transaction."""
+    was = getattr(_background, "on", False)
+    _background.on = True
+    try:
+        return fn(*args)
+    finally:
+        _background.on = was
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:

@@ -15,13 +15,16 @@ from bot.store.records import Partnership, from_row
 # The check-ins a reminder is due for: posted, still open, asked at least nudge_hours ago, and due their
 # reminder after it was turned on. ?1 now; ?2 the oldest a still-open check-in can be (now - a week).
 # Read from the partnerships that remind (a partial index), then their check-ins of the last week (CROSS
-# JOIN keeps that order): a tick never reads every check-in.
+# JOIN keeps that order): a tick never reads every check-in. A round already sent (posted or skipped in the
+# ledger, under the key the tick claims it by) is left out here, not handed back each tick to be dropped.
 _DUE = f"""
     SELECT {", ".join("p." + c.strip() for c in _COLUMNS.split(","))}, c.id AS checkin_id, c.asked_at AS asked_at
     FROM partnerships p CROSS JOIN checkins c ON c.partnership_id = p.id
     WHERE p.nudge_hours IS NOT NULL AND p.paused_reason IS NULL AND c.asked_at > ?2 AND c.kind = 'checkin'
       AND c.posting IS NULL AND c.closes_at > ?1 AND c.team_id = p.team_id
       AND c.asked_at + p.nudge_hours * 3600 <= ?1 AND c.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
+      AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.partnership_id = p.id AND o.kind = 'nudge:' || c.id
+                      AND o.fire_at = c.asked_at AND o.status IN ('posted', 'skipped'))
     ORDER BY c.id
 """
 
