@@ -224,6 +224,13 @@ def idle(shape: dict[str, int], spell: float, db: Path, reminding: int = 0) -> d
             " nudge_set_at = CASE WHEN id % 100 < ?1 THEN ?2 END",
             (reminding, int(wall.timestamp()) - 365 * 86_400),
         )
+        # and their open check-ins' reminder times, as `/coprod nudge 48` sets them (Partnerships.set_nudge)
+        conn.execute(
+            "UPDATE checkins SET nudge_at = CASE WHEN p.nudge_hours IS NOT NULL THEN checkins.asked_at + 172800 END"
+            " FROM partnerships p WHERE p.id = checkins.partnership_id AND checkins.kind = 'checkin'"
+            " AND checkins.posting IS NULL AND checkins.closes_at > ?",
+            (int(wall.timestamp()),),
+        )
     counts = {t: store.db.one(f"SELECT COUNT(*) FROM {t}")[0] for t in ("checkins", "responses", "posts")}  # noqa: S608
     store.close()
     size = sum(Path(f"{db}{s}").stat().st_size for s in ("", "-wal") if Path(f"{db}{s}").exists())

@@ -946,3 +946,44 @@ def test_the_retention_purge_blanks_comments_in_short_transactions(store: Store)
     assert len(transactions) == 3, transactions
     assert store.db.one("SELECT COUNT(*) FROM responses WHERE comment IS NOT NULL")[0] == 0
     assert store.db.one("SELECT COUNT(*) FROM responses WHERE rating = 4")[0] == 1200
+
+
+def test_the_look_for_due_reminders_reads_only_what_is_due(store: Store) -> None:
+    """Each posted check-in keeps when its reminder round falls due: 1,000 partnerships that remind, each with
+    an open check-in not yet due a reminder, cost the tick's look nothing more (it read every check-in of the
+    last week of every partnership that reminds: 59 ms a tick, 0.7% of a core idle at 100,000)."""
+    partnership(store)
+    p = store.partnerships.get(T1, C)
+    assert p is not None
+    store.partnerships.set_nudge(p, 48, now=NOW - DAY)
+    asked = checkin(store, at=NOW)
+    before = sqlite_steps(store, lambda: store.nudges.due(now=NOW + DAY))
+    for n in range(1000):
+        partnership(store, channel=f"C{n}")
+        other = store.partnerships.get(T1, f"C{n}")
+        assert other is not None
+        store.partnerships.set_nudge(other, 48, now=NOW - DAY)
+        checkin(store, channel=f"C{n}", at=NOW)
+    assert sqlite_steps(store, lambda: store.nudges.due(now=NOW + DAY)) <= before + 2
+    assert [n.checkin_id for n in store.nudges.due(now=NOW + 2 * DAY)][:1] == [asked]
+
+
+def test_a_reminder_round_follows_the_partnerships_setting(store: Store) -> None:
+    """Turned on after a check-in's reminder time had passed: no round for it; turned off: its round is
+    dropped; turned on again in time: due at the new hours; closed: forgotten."""
+    partnership(store)
+    p = store.partnerships.get(T1, C)
+    assert p is not None
+    asked = checkin(store, at=NOW)
+    store.partnerships.set_nudge(p, 24, now=NOW + 2 * DAY)  # its 24 hours were up a day ago
+    assert store.nudges.due(now=NOW + 3 * DAY) == []
+    store.partnerships.set_nudge(p, 72, now=NOW + 2 * DAY)
+    assert store.nudges.due(now=NOW + 2 * DAY) == []
+    assert [n.checkin_id for n in store.nudges.due(now=NOW + 3 * DAY)] == [asked]
+    store.partnerships.set_nudge(p, None, now=NOW + 3 * DAY)
+    assert store.nudges.due(now=NOW + 3 * DAY) == []
+    store.partnerships.set_nudge(p, 96, now=NOW + 3 * DAY)
+    assert [n.checkin_id for n in store.nudges.due(now=NOW + 4 * DAY)] == [asked]
+    assert store.nudges.due(now=NOW + 8 * DAY) == []  # closed a week after it was asked
+    row = store.db.one("SELECT nudge_at FROM checkins WHERE id = ?", (asked,))
+    assert row is not None and row["nudge_at"] is None

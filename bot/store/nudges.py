@@ -12,21 +12,36 @@ from bot.store.db import Database
 from bot.store.partnerships import _COLUMNS
 from bot.store.records import Partnership, from_row
 
-# The check-ins a reminder is due for: posted, still open, asked at least nudge_hours ago, and due their
-# reminder after it was turned on. ?1 now; ?2 the oldest a still-open check-in can be (now - a week).
-# Read from the partnerships that remind (a partial index), then their check-ins of the last week (CROSS
-# JOIN keeps that order): a tick never reads every check-in. A round already sent (posted or skipped in the
-# ledger, under the key the tick claims it by) is left out here, not handed back each tick to be dropped.
+# The check-ins whose reminder time (``nudge_at``, kept on each posted check-in) has come, from that column's
+# index: a tick reads only what is due, however many partnerships remind. ``done``: the round can be
+# forgotten (the check-in closed, reminders were turned off, or the round is in the ledger as posted or
+# skipped, under the key the tick claims it by); a partnership Slack paused keeps its round for later. CROSS
+# JOIN keeps the check-ins (by that index) first. ?1 now
 _DUE = f"""
-    SELECT {", ".join("p." + c.strip() for c in _COLUMNS.split(","))}, c.id AS checkin_id, c.asked_at AS asked_at
-    FROM partnerships p CROSS JOIN checkins c ON c.partnership_id = p.id
-    WHERE p.nudge_hours IS NOT NULL AND p.paused_reason IS NULL AND c.asked_at > ?2 AND c.kind = 'checkin'
-      AND c.posting IS NULL AND c.closes_at > ?1 AND c.team_id = p.team_id
-      AND c.asked_at + p.nudge_hours * 3600 <= ?1 AND c.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
-      AND NOT EXISTS (SELECT 1 FROM posts o WHERE o.partnership_id = p.id AND o.kind = 'nudge:' || c.id
-                      AND o.fire_at = c.asked_at AND o.status IN ('posted', 'skipped'))
-    ORDER BY c.id
+    SELECT {", ".join("p." + c.strip() for c in _COLUMNS.split(","))}, c.id AS checkin_id, c.asked_at AS asked_at,
+           (c.closes_at <= ?1 OR p.nudge_hours IS NULL
+            OR EXISTS (SELECT 1 FROM posts o WHERE o.partnership_id = p.id AND o.kind = 'nudge:' || c.id
+                       AND o.fire_at = c.asked_at AND o.status IN ('posted', 'skipped'))) AS done
+    FROM checkins c CROSS JOIN partnerships p ON p.id = c.partnership_id AND p.team_id = c.team_id
+    WHERE c.nudge_at <= ?1 AND c.posting IS NULL
+    ORDER BY c.nudge_at, c.id
 """
+
+# When a posted check-in's reminder round falls due: its partnership's hours after it was asked, unless
+# reminders are off or were turned on after that time had passed. ?1 the check-in.
+PLAN_ROUND = """
+    UPDATE checkins SET nudge_at = CASE
+        WHEN p.nudge_hours IS NOT NULL AND checkins.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
+        THEN checkins.asked_at + p.nudge_hours * 3600 END
+    FROM partnerships p
+    WHERE checkins.id = ?1 AND p.id = checkins.partnership_id AND checkins.kind = 'checkin'
+      AND checkins.posting IS NULL
+"""
+
+
+def plan_round(conn: sqlite3.Connection, checkin_id: int) -> None:
+    """Note when the posted check-in's reminder round falls due (or that none will)."""
+    conn.execute(PLAN_ROUND, (checkin_id,))
 
 
 @dataclass(frozen=True)
@@ -49,9 +64,19 @@ class Nudges:
         self._key = key  # Answers.responder_key: the keyed hash standing for one person in one workspace
 
     def due(self, *, now: int) -> list[NudgeDue]:
-        """Open check-ins whose reminder time has come, in partnerships that remind (all workspaces)."""
-        rows = self.db.query(_DUE, (now, now - 7 * 86_400 - 1))
-        return [NudgeDue(from_row(Partnership, r), r["checkin_id"], r["asked_at"]) for r in rows]
+        """Open check-ins whose reminder time has come, in partnerships that remind and Slack hasn't paused (all
+        workspaces). Rounds done with (sent, closed, reminders off) are forgotten here, so no tick reads them
+        again."""
+        rows = self.db.query(_DUE, (now,))
+        done = [(r["checkin_id"],) for r in rows if r["done"]]
+        if done:
+            with self.db.write() as conn:
+                conn.executemany("UPDATE checkins SET nudge_at = NULL WHERE id = ?", done)
+        return [
+            NudgeDue(from_row(Partnership, r), r["checkin_id"], r["asked_at"])
+            for r in rows
+            if not r["done"] and r["paused_reason"] is None
+        ]
 
     def answered(self, team: str, checkin_id: int, user: str) -> bool:
         """Whether the person answered, named or anonymously: the responder hash tells either way."""

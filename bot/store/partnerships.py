@@ -125,6 +125,15 @@ class Partnerships:
                 "UPDATE partnerships SET nudge_hours = ?, nudge_set_at = ? WHERE id = ?",
                 (hours, now if hours else None, p.id),
             )
+            # The open check-ins' rounds follow: a reminder time already past when they were turned on never comes.
+            conn.execute(
+                """
+                UPDATE checkins SET nudge_at = CASE WHEN ?1 IS NOT NULL AND asked_at + ?1 * 3600 >= ?2
+                                                    THEN asked_at + ?1 * 3600 END
+                WHERE partnership_id = ?3 AND team_id = ?4 AND kind = 'checkin' AND posting IS NULL AND closes_at > ?2
+                """,
+                (hours, now, p.id, p.team_id),
+            )
 
     # ---- holiday pauses (not the pause Slack forces: that is paused_reason) ----------------------
 

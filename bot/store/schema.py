@@ -329,6 +329,24 @@ def m011_purge_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX posts_settled ON posts (fire_at) WHERE status IN ('posted', 'skipped')")
 
 
+@_known
+def m012_nudge_at(db: sqlite_utils.Database) -> None:
+    # Each posted check-in keeps the time its reminder round falls due (NULL when none will), so a tick reads
+    # only the reminders due, not every check-in of every partnership that reminds. Filled in for the
+    # check-ins of the last week; ones whose round was already sent are cleared by the first tick.
+    db.execute("ALTER TABLE checkins ADD COLUMN nudge_at INTEGER")
+    db.execute(
+        """
+        UPDATE checkins SET nudge_at = checkins.asked_at + p.nudge_hours * 3600
+        FROM partnerships p
+        WHERE p.id = checkins.partnership_id AND p.nudge_hours IS NOT NULL AND checkins.kind = 'checkin'
+          AND checkins.posting IS NULL AND checkins.asked_at > CAST(strftime('%s', 'now') AS INTEGER) - 8 * 86400
+          AND checkins.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
+        """
+    )
+    db.execute("CREATE INDEX checkins_nudge_at ON checkins (nudge_at) WHERE nudge_at IS NOT NULL")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
