@@ -23,7 +23,7 @@ delayed follow-ups are due and done, and each app's CPU per click (its whole pro
 comes from /proc. Percentiles are nearest-rank (bench/harness.py).
 
 The burst (``--burst``): ``--burst`` members, each clicking a rating once, at random moments within
-``--burst-seconds`` (the same moments for both apps), on one check-in per burst, sent by 32 client threads
+``--burst-seconds`` (the same moments for both apps), on one check-in per burst, sent by 16 client threads
 (HTTP: a keep-alive connection each; Socket Mode: the one WebSocket), each click when its moment comes
 whatever is still in flight. The apps take turns, ``--burst-rounds`` bursts each. Timed from sending to the
 ack; afterwards coprod's database is checked: every acknowledged click stored with its rating, and as many
@@ -64,7 +64,7 @@ from bot.store import Store
 RATE = re.compile(r"^rate:([1-5])$")
 KINDS = ("bare", "coprod")
 LABELS = {"bare": "bare Bolt app, ack only", "coprod": "coprod, answer committed"}
-BURST_CLIENTS = 32
+BURST_CLIENTS = 16
 # After a block, coprod's last follow-ups are due (count updates wait COUNT_DELAY, replies REPLY_DELAY) and done.
 SETTLE = COUNT_DELAY + REPLY_DELAY + 0.2
 # After a burst: coprod's last replies are due and its few hundred replies sent.
