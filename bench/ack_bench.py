@@ -30,7 +30,7 @@ ack; afterwards coprod's database is checked: every acknowledged click stored wi
 answers on the check-in as acknowledged clicks ("lost" counts the difference).
 
 ``--profile``: cProfile of coprod's HTTP handler in this process (the WSGI call waitress makes, no sockets).
-``--smoke``: both modes, 40 clicks, a 50-member burst in 0.5 s, no waiting between blocks, and a short profile
+``--smoke``: both modes, 40 clicks, a 30-member burst in 0.3 s, no waiting between blocks, and a short profile
 (its figures mean nothing).
 
 Not a test: the figures go into BENCHMARKS.md.
@@ -187,46 +187,44 @@ def stop_together(apps: Apps) -> None:
 
 
 def side_by_side(
-    mode: str, workdir: Path, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...], settle: float
+    run: Apps, clicks: int, warmup: int, rounds: int, gaps: tuple[float, ...], settle: float
 ) -> tuple[dict[tuple[str, float], h.Stats], dict[tuple[str, float], float]]:
     """Latency stats and CPU seconds per click for each (app, gap)."""
-    with ExitStack() as stack:
-        run = start_apps(stack, mode, workdir, "ack")
-        apps = run.apps
-        response_urls = {kind: run.stubs[kind].response_url(f"ack-{mode}-{kind}") for kind in KINDS}
-        clients = {kind: h.clicker(h.click_target(app)) for kind, app in apps.items()}
-        streams = {kind: h.ClickStream(run.targets) for kind in KINDS}  # the same clicks for each
-        times: dict[tuple[str, float], list[float]] = {(k, g): [] for g in gaps for k in KINDS}
-        cpu: dict[tuple[str, float], float] = {(k, g): 0.0 for g in gaps for k in KINDS}
+    mode = run.mode
+    apps = run.apps
+    response_urls = {kind: run.stubs[kind].response_url(f"ack-{mode}-{kind}") for kind in KINDS}
+    clients = {kind: h.clicker(h.click_target(app)) for kind, app in apps.items()}
+    streams = {kind: h.ClickStream(run.targets) for kind in KINDS}  # the same clicks for each
+    times: dict[tuple[str, float], list[float]] = {(k, g): [] for g in gaps for k in KINDS}
+    cpu: dict[tuple[str, float], float] = {(k, g): 0.0 for g in gaps for k in KINDS}
 
-        def click(kind: str, gap: float) -> float:
-            user, channel, cid, rating = streams[kind].next()
-            prepared = clients[kind].prepare(user, channel, cid, rating, response_urls[kind])
-            began = time.perf_counter()
-            status = clients[kind].send(prepared)
-            elapsed = time.perf_counter() - began
-            if status != 200:
-                raise RuntimeError(f"{kind} ({mode}) answered {status}: {apps[kind].log()}")
-            if gap:
-                time.sleep(gap)
-            return elapsed
+    def click(kind: str, gap: float) -> float:
+        user, channel, cid, rating = streams[kind].next()
+        prepared = clients[kind].prepare(user, channel, cid, rating, response_urls[kind])
+        began = time.perf_counter()
+        status = clients[kind].send(prepared)
+        elapsed = time.perf_counter() - began
+        if status != 200:
+            raise RuntimeError(f"{kind} ({mode}) answered {status}: {apps[kind].log()}")
+        if gap:
+            time.sleep(gap)
+        return elapsed
 
-        for kind in KINDS:
-            for _ in range(warmup):
-                click(kind, 0.0)
-        time.sleep(settle)
-        for gap in gaps:
-            per_block = max(1, (clicks if not gap else clicks // 4) // rounds)
-            for r in range(rounds):
-                for kind in KINDS[r % len(KINDS) :] + KINDS[: r % len(KINDS)]:  # each app first in turn
-                    pid = apps[kind].proc.pid
-                    before = h.process_cpu(pid)
-                    times[(kind, gap)].extend(click(kind, gap) for _ in range(per_block))
-                    time.sleep(settle)  # coprod's delayed follow-ups run before the other app's block
-                    cpu[(kind, gap)] += h.process_cpu(pid) - before
-        for c in clients.values():
-            c.close()
-        stop_together(run)
+    for kind in KINDS:
+        for _ in range(warmup):
+            click(kind, 0.0)
+    time.sleep(settle)
+    for gap in gaps:
+        per_block = max(1, (clicks if not gap else clicks // 4) // rounds)
+        for r in range(rounds):
+            for kind in KINDS[r % len(KINDS) :] + KINDS[: r % len(KINDS)]:  # each app first in turn
+                pid = apps[kind].proc.pid
+                before = h.process_cpu(pid)
+                times[(kind, gap)].extend(click(kind, gap) for _ in range(per_block))
+                time.sleep(settle)  # coprod's delayed follow-ups run before the other app's block
+                cpu[(kind, gap)] += h.process_cpu(pid) - before
+    for c in clients.values():
+        c.close()
     return (
         {key: h.describe(v) for key, v in times.items()},
         {key: cpu[key] / max(1, len(times[key])) for key in times},
@@ -304,53 +302,58 @@ def burst_once(
     return acked
 
 
-def check_stored(db: Path, cid: int, acked: dict[str, int], out: Burst) -> None:
-    """Every acknowledged click stored with its rating, and nothing else on the check-in."""
+def answers_on(db: Path, cid: int) -> int:
+    store = Store.open(db)
+    try:
+        return store.answers.response_count(h.TEAM, cid)
+    finally:
+        store.close()
+
+
+def check_stored(db: Path, cid: int, acked: dict[str, int], before: int, out: Burst) -> None:
+    """Every acknowledged click stored with its rating, and no other new answer on the check-in (``before``: its
+    answers before the burst)."""
     store = Store.open(db)
     try:
         for user, rating in sorted(acked.items()):
             answer = store.answers.my_answer(h.TEAM, cid, user)
             if answer is None or answer.rating != rating:
                 out.lost.append(f"{user}: acknowledged {rating}, stored {answer.rating if answer else 'nothing'}")
-        count = store.answers.response_count(h.TEAM, cid)
-        out.stored += count
-        if count != len(acked):
-            out.lost.append(f"check-in {cid}: {count} answers stored for {len(acked)} acknowledged clicks")
+        new = store.answers.response_count(h.TEAM, cid) - before
+        out.stored += new
+        if new != len(acked):
+            out.lost.append(f"check-in {cid}: {new} new answers stored for {len(acked)} acknowledged clicks")
     finally:
         store.close()
 
 
-def burst_side_by_side(
-    mode: str, workdir: Path, members: int, seconds: float, rounds: int, settle: float
-) -> dict[str, Burst]:
+def burst_side_by_side(run: Apps, members: int, seconds: float, rounds: int, settle: float) -> dict[str, Burst]:
     """``rounds`` bursts per app, taking turns; each burst ``members`` new members on a check-in of its own."""
     out = {kind: Burst() for kind in KINDS}
-    with ExitStack() as stack:
-        run = start_apps(stack, mode, workdir, "burst")
-        if rounds > len(run.targets):
-            raise ValueError(f"at most {len(run.targets)} burst rounds")
-        for kind, app in run.apps.items():  # warm up: a few clicks on the last check-in, not counted
-            warm = h.clicker(h.click_target(app))
-            channel, cid = run.targets[-1]
-            for n in range(50):
-                warm.rate(f"UW{n:04d}", channel, cid, 1 + n % 5, run.stubs[kind].response_url("warm/"))
-            warm.close()
-        time.sleep(settle)
-        for r in range(rounds):
-            channel, cid = run.targets[r]
-            moments = sorted(random.Random(r).uniform(0, seconds) for _ in range(members))
-            users = [f"UB{r:02d}{n:05d}" for n in range(members)]
-            for kind in KINDS[r % 2 :] + KINDS[: r % 2]:  # each app first in turn
-                app = run.apps[kind]
-                pid = app.proc.pid
-                before = h.process_cpu(pid)
-                url = run.stubs[kind].response_url(f"burst/{r}/")
-                acked = burst_once(h.click_target(app), users, channel, cid, moments, url, out[kind])
-                time.sleep(settle)  # coprod's replies and count updates go out before the other app's turn
-                out[kind].cpu += h.process_cpu(pid) - before
-                if kind == "coprod":
-                    check_stored(run.db, cid, acked, out[kind])
-        stop_together(run)
+    if rounds > len(run.targets):
+        raise ValueError(f"at most {len(run.targets)} burst rounds")
+    for kind, app in run.apps.items():  # warm up: a few clicks on the last check-in, not counted
+        warm = h.clicker(h.click_target(app))
+        channel, cid = run.targets[-1]
+        for n in range(20):
+            warm.rate(f"UW{n:04d}", channel, cid, 1 + n % 5, run.stubs[kind].response_url("warm/"))
+        warm.close()
+    time.sleep(settle)
+    for r in range(rounds):
+        channel, cid = run.targets[r]
+        moments = sorted(random.Random(r).uniform(0, seconds) for _ in range(members))
+        users = [f"UB{r:02d}{n:05d}" for n in range(members)]
+        for kind in KINDS[r % 2 :] + KINDS[: r % 2]:  # each app first in turn
+            app = run.apps[kind]
+            pid = app.proc.pid
+            stored_before = answers_on(run.db, cid)
+            before = h.process_cpu(pid)
+            url = run.stubs[kind].response_url(f"burst/{r}/")
+            acked = burst_once(h.click_target(app), users, channel, cid, moments, url, out[kind])
+            time.sleep(settle)  # coprod's replies and count updates go out before the other app's turn
+            out[kind].cpu += h.process_cpu(pid) - before
+            if kind == "coprod":
+                check_stored(run.db, cid, acked, stored_before, out[kind])
     return out
 
 
@@ -469,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     settle, burst_settle = SETTLE, BURST_SETTLE
     if args.smoke:
         args.clicks, args.warmup, args.rounds, args.gap_ms, args.profile, settle = 40, 10, 1, 5.0, True, 0.05
-        args.burst, args.burst_seconds, args.burst_rounds, burst_settle = min(args.burst, 50), 0.5, 1, 1.0
+        args.burst, args.burst_seconds, args.burst_rounds, burst_settle = min(args.burst, 30), 0.3, 1, 0.5
 
     logging.basicConfig(level=logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="coprod-ack-"))
@@ -483,15 +486,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     lost = 0
     for mode in modes:
-        began, load = time.monotonic(), h.loadavg()
-        if args.clicks:
-            stats, cpu = side_by_side(mode, workdir, args.clicks, args.warmup, args.rounds, gaps, settle)
-            report(mode, stats, cpu, gaps, load)
-        if args.burst:
-            load = h.loadavg()
-            bursts = burst_side_by_side(mode, workdir, args.burst, args.burst_seconds, args.burst_rounds, burst_settle)
-            report_burst(mode, bursts, args.burst, args.burst_seconds, args.burst_rounds, load)
-            lost += len(bursts["coprod"].lost) + bursts["coprod"].unacked
+        began = time.monotonic()
+        with ExitStack() as stack:
+            run = start_apps(stack, mode, workdir, "ack")
+            if args.clicks:
+                load = h.loadavg()
+                stats, cpu = side_by_side(run, args.clicks, args.warmup, args.rounds, gaps, settle)
+                report(mode, stats, cpu, gaps, load)
+            if args.burst:
+                load = h.loadavg()
+                bursts = burst_side_by_side(run, args.burst, args.burst_seconds, args.burst_rounds, burst_settle)
+                report_burst(mode, bursts, args.burst, args.burst_seconds, args.burst_rounds, load)
+                lost += len(bursts["coprod"].lost) + bursts["coprod"].unacked
+            stop_together(run)
         print(f"({time.monotonic() - began:.0f} s)")
     if args.profile:
         timed, text = profile_handler(workdir, 50 if args.smoke else args.clicks, 10 if args.smoke else 30)
