@@ -142,10 +142,12 @@ def make_client(settings: Settings, *, timeout: int = 10, token: str | None = No
 def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Executor | None = None) -> App:
     """The Bolt app. No call to Slack happens here, so the bot starts with no network.
 
-    In Socket Mode Bolt acknowledges as soon as a listener calls ``ack`` and runs the listener on
-    ``executor``; over HTTP a listener runs on the request's thread and the response is its ack. Either
-    way, work after the ack goes to the follow-up workers (bot/followups.py). Over HTTP the signature
-    is checked once, by the endpoint (bot/endpoint.py), before the body is parsed.
+    In both modes a listener runs on the thread that received the request (a waitress thread over HTTP,
+    the Socket Mode client's worker, ``executor``, in Socket Mode) and the ack is sent when it returns
+    (``process_before_response=True``): every listener commits what must be durable, acks, and hands
+    what follows (Slack calls included) to the follow-up workers (bot/followups.py), so the ack waits on
+    nothing else. Over HTTP the signature is checked once, by the endpoint (bot/endpoint.py), before the
+    body is parsed.
 
     Several-workspace mode (``deps.installations``): Bolt's OAuth flow serves /slack/install and
     /slack/oauth_redirect through the same endpoint, and each request gets a client with its workspace's token."""
@@ -164,7 +166,9 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
             client=client,
             listener_executor=executor,
             signing_secret=settings.signing_secret or "socket-mode-has-no-signing-secret",
-            process_before_response=not settings.socket_mode,
+            # Both modes ack when the listener returns. Bolt's default in Socket Mode (False) runs the listener
+            # on ``listener_executor`` and polls for its ack every 10 ms: ~11 ms per ack for ~1 ms of work.
+            process_before_response=True,
             token_verification_enabled=False,
             request_verification_enabled=False,  # bot/endpoint.py checks every HTTP request's signature
             logger=logging.getLogger("bot.bolt"),

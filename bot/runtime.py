@@ -69,8 +69,10 @@ def _unreachable(api_url: str, exc: OSError) -> str:
 
 
 class ListenerExecutor(ThreadPoolExecutor):
-    """Where Bolt runs listeners when it acknowledges before they return (Socket Mode); it counts the
-    listeners still running, so :meth:`Runtime.drain` can wait for the follow-ups they are about to hand over."""
+    """Where Socket Mode envelopes are handled, each on a thread of its own: the listener runs there and its
+    ack is sent when it returns, so one slow listener holds one thread and the others carry on. It counts the
+    envelopes still being handled, so :meth:`Runtime.drain` can wait for the follow-ups they are about to hand
+    over, and :meth:`Runtime.stop` lets them finish before the store closes."""
 
     def __init__(self, max_workers: int):
         super().__init__(max_workers=max_workers, thread_name_prefix="coprod-listener")
@@ -190,6 +192,10 @@ class Runtime:
         url = self._socket_mode_url()
         handler = SocketModeHandler(self.app, self.settings.app_token)
         handler.client.wss_uri = url  # the client connects there first, and asks for a new one to reconnect
+        # slack_sdk's client reads envelopes on one thread and hands each to its pool of workers (10 threads,
+        # none started yet): ours instead, the same size as the HTTP server's, counted for drain() and stop().
+        handler.client.message_workers.shutdown()
+        handler.client.message_workers = self.executor
         self.socket_handler = handler
         handler.connect()
 
