@@ -177,7 +177,7 @@ def test_stopping_gives_back_claims_not_yet_posted_and_a_restart_posts_each_once
     clock.advance(hours=1)
     bot.runtime.dispatcher.tick(wait=False)
     stub.wait_for("chat.postMessage", count=3, timeout=3.0)  # three at once in one workspace
-    bot.runtime.dispatcher.close(timeout=0.2)
+    bot.runtime.dispatcher.close(timeout=5.0)  # the three under way finish
     assert eventually(lambda: sum(len(checkin_posts(stub, c)) for c in channels) == 3)
     restarted = Runtime(make_settings(tmp_path, stub), clock=clock)
     try:
