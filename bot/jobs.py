@@ -182,6 +182,7 @@ class Dispatcher:
         # Workspaces with no client: a schedule of theirs with a fire time to post stays due, unclaimed (and
         # the rest of their schedules wait for the next tick); one with only skips moves on.
         absent: set[str] = set()
+        futures: list[Future] = []
         while not self._stopping:
             page = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE, leave_out=absent)
             if not page:
@@ -193,12 +194,15 @@ class Dispatcher:
             ]
             absent |= {team for team, client in clients.items() if client is None}
             by_key = {(i.partnership.id, i.schedule.kind): i for i in page}
+            claimed_jobs: list[Job] = []
             for plan, claimed in store.ledger.take_due(planned, now=int(now.timestamp())):
                 skipped += [
                     Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
                 ]
                 self._log_skips(plan, len(skipped))
-                jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+                claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+            # Posted while the next page is read and its misses written (a long downtime's backlog).
+            futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
             if len(page) < DUE_PAGE:
                 break
         for item, stamp in store.ledger.open_claims(
@@ -218,7 +222,7 @@ class Dispatcher:
             jobs += [
                 job for job in source(now) if job.key not in self._in_flight and self._client(clients, job.p.team_id)
             ]
-        futures = [self._submit(job, clients[job.p.team_id], now) for job in jobs]
+        futures += [self._submit(job, clients[job.p.team_id], now) for job in jobs]
         store.ledger.set_meta(LAST_TICK, now.isoformat())
         if not wait:
             return skipped

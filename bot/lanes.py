@@ -133,12 +133,11 @@ class Lane:
 
     def wait(self, timeout: float) -> list[Any]:
         """After :meth:`stop`: wait up to ``timeout`` seconds for the running tasks to finish; return the tags
-        of those still running (or handed to a thread and about to run). They are left to their daemon
-        threads, which end with the process."""
+        of those still running. They are left to their daemon threads, which end with the process."""
         deadline = time.monotonic() + timeout
         while True:
-            with self._lock:
-                left = [task.tag for task in self._tasks.values()]
+            with self._lock:  # (a task cancelled by stop() stays here until a thread is free to drop it)
+                left = [task.tag for task in self._tasks.values() if not task.future.cancelled()]
             if not left or time.monotonic() >= deadline:
                 return left
             time.sleep(0.02)

@@ -38,7 +38,7 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 # SIGTERM ends the process within 10 s: stopping takes at most this long before the store closes, and if
 # anything still holds the process up this long after the signal, it exits there and then.
-STOP_BUDGET = 7.0
+STOP_BUDGET = 5.0
 HARD_STOP = 9.5
 
 

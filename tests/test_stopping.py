@@ -156,6 +156,9 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         assert len(looked) == len(set(looked)) == 9, looked
         posted = [c.args["channel"] for c in stub.calls_to("chat.postMessage")]
         assert len(posted) == len(set(posted)) == 12 - made, posted
+        # The bot's own user id was asked of Slack once per workspace (and, in Socket Mode, checking the
+        # token at start), not once per post.
+        assert len(stub.calls_to("auth.test")) == len(WORKSPACES) + (mode == "socket")
 
 
 def checkins_in(stub: SlackStub, channel: str) -> list[dict]:
