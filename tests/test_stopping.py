@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import POSTS_PER_WORKSPACE
+from bot.jobs import POST_WORKERS, POSTS_PER_WORKSPACE
 from bot.runtime import Runtime
 from bot.store import Store
 from tests.support.blockkit import checkin_posts
@@ -26,9 +26,11 @@ from tests.support.slack_stub import SlackStub
 from tests.support.socket_mode_sim import SocketModeEndpoint
 from tests.support.waiting import eventually
 
-# Three workspaces, four channels each: twelve check-ins due at once, three at a time per workspace.
-WORKSPACES = ("T0STOPA", "T0STOPB", "T0STOPC")
-PER_WORKSPACE = 4
+# Twelve workspaces, three channels each: 36 check-ins due at once, three at a time per workspace, on 32
+# post threads (so four wait, handed over but not begun).
+WORKSPACES = tuple(f"T0STOP{letter}" for letter in "ABCDEFGHIJKL")
+PER_WORKSPACE = 3
+CHECKINS = len(WORKSPACES) * PER_WORKSPACE
 # Generous bounds that only keep a broken test from hanging (the 10 s target is the bench's).
 EXIT_BOUND = 25.0
 POSTED_BOUND = 40.0
@@ -104,10 +106,10 @@ def endpoint(mode, stub):
 
 
 def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin_once(mode, endpoint, tmp_path):
-    """Twelve check-ins fall due across three workspaces while Slack never answers a post (half of them it
-    has made, half not): SIGTERM with nine posts stuck in Slack and three not begun. coprod exits 0 saying
-    what it left; started again, it posts the three given back, finds the made ones in their channel and
-    posts the others, so every channel has its check-in exactly once."""
+    """36 check-ins fall due across twelve workspaces while Slack never answers a post (half of them it has
+    made, half not): SIGTERM with 32 posts stuck in Slack and four not begun. coprod exits 0 saying what it
+    left; started again, it posts the four given back, finds the made ones in their channel and posts the
+    others, so every channel has its check-in exactly once."""
     with SlackStub() as stub:
         if endpoint is not None:
             stub.socket_mode_url = endpoint.url
@@ -119,7 +121,7 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         coprod = Coprod(mode, tmp_path, stub, endpoint)
         proc = coprod.start()
         try:
-            stub.wait_for("chat.postMessage", count=3 * len(WORKSPACES), timeout=POSTED_BOUND)
+            stub.wait_for("chat.postMessage", count=POST_WORKERS, timeout=POSTED_BOUND)
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=EXIT_BOUND)
             # Exited while Slack still held every one of those posts unanswered.
@@ -134,7 +136,8 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         assert "Traceback" not in err, err
         [stopped] = [line for line in err.splitlines() if "coprod stopped" in line]
         made = sum(len(checkins_in(stub, c)) for c in channels)  # the held posts Slack carried out
-        assert "left for the next start: 3 scheduled posts not yet begun and 9 still waiting for Slack" in stopped
+        begun = f"{CHECKINS - POST_WORKERS} scheduled posts not yet begun and {POST_WORKERS} still waiting for Slack"
+        assert f"left for the next start: {begun}" in stopped, stopped
 
         stub.reset()  # Slack answers as usual from now on (the messages it made stay in their channels)
         again = coprod.start()
@@ -153,9 +156,9 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         # Only the posts that may have reached Slack were looked for in their channel, and only those it had
         # not made were posted again.
         looked = [c.args["channel"] for c in stub.calls_to("conversations.history")]
-        assert len(looked) == len(set(looked)) == 9, looked
+        assert len(looked) == len(set(looked)) == POST_WORKERS, looked
         posted = [c.args["channel"] for c in stub.calls_to("chat.postMessage")]
-        assert len(posted) == len(set(posted)) == 12 - made, posted
+        assert len(posted) == len(set(posted)) == CHECKINS - made, posted
         # The bot's own user id was asked of Slack once per workspace (and, in Socket Mode, checking the
         # token at start), not once per post.
         assert len(stub.calls_to("auth.test")) == len(WORKSPACES) + (mode == "socket")
