@@ -159,9 +159,9 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         assert len(looked) == len(set(looked)) == POST_WORKERS, looked
         posted = [c.args["channel"] for c in stub.calls_to("chat.postMessage")]
         assert len(posted) == len(set(posted)) == CHECKINS - made, posted
-        # The bot's own user id was asked of Slack once per workspace (and, in Socket Mode, checking the
-        # token at start), not once per post.
-        assert len(stub.calls_to("auth.test")) == len(WORKSPACES) + (mode == "socket")
+        # The bot's own user id was asked of Slack at most once per workspace (and, in Socket Mode, checking
+        # the token at start), not once per post.
+        assert 0 < len(stub.calls_to("auth.test")) <= len(WORKSPACES) + (mode == "socket")
 
 
 def checkins_in(stub: SlackStub, channel: str) -> list[dict]:
