@@ -134,8 +134,9 @@ class FollowUps:
             threads = list(self._threads)
         for _ in threads:
             self._queue.put(_STOP)
+        deadline = time.monotonic() + timeout
         for thread in threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
         while True:  # whatever the workers didn't reach (or, with no workers, everything) is lost
             try:
                 item = self._queue.get_nowait()

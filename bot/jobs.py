@@ -13,7 +13,8 @@ The posts themselves run in lanes (bot/lanes.py), many workspaces side by side a
 meeting reminders have a lane of their own, so they never wait behind a batch of check-ins. A post carries
 its claim in Slack's message metadata, so a claim taken up again (after a failure or a crash) first looks
 for an earlier attempt's message in the channel (bot/delivery.py). Stopping gives back the claims whose
-post never started, so they are posted once after a restart.
+post never started, waits a few seconds for the posts under way, and leaves any still waiting on Slack as a
+failed attempt, so the next start posts each once (looking first for the message an attempt may have made).
 
 Fire times inside a holiday pause are recorded as skipped as the schedule moves past them. The same tick
 sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
@@ -24,6 +25,7 @@ workspace with no client (coprod not installed there) has its posts wait, unclai
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
@@ -80,6 +82,15 @@ class Fired:
 
 
 @dataclass(frozen=True)
+class Stopped:
+    """What stopping left for the next start: claims given back before their post began, and posts still
+    waiting on Slack (each looked for in its channel before it is posted again)."""
+
+    given_back: int
+    under_way: int
+
+
+@dataclass(frozen=True)
 class Job:
     """A post to make: whose, its kind and fire time (its key in the ledger), and how to make it (``post``
     gets the workspace's client and its key). ``attempt``: the claim already taken (1 for the first), or 0 to
@@ -118,22 +129,46 @@ class Dispatcher:
         self._in_flight: set[tuple[int, str, int]] = set()
         self._members_at: dict[int, float] = {}
         self._pauses: dict[int, list[Pause]] | None = None  # this tick's holiday pauses, read when first needed
+        self._stop_lock = threading.Lock()
+        self._stopping = False
+        self._given_back = 0  # claims given back by stopping
 
-    def close(self, timeout: float = STOP_WAIT) -> None:
-        """Stop posting: give back the claims of posts that never started (they are claimed again, as the same
-        attempt, after a restart) once ``timeout`` has passed or the posts under way have finished, then wait
-        for those still under way (a Slack call ends within its 10 s timeout)."""
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop_posting(self) -> None:
+        """Start no more posts, and give back the claims of those that never started: they are claimed again,
+        as the same attempt, by the next start (without looking in the channel: nothing was sent)."""
+        with self._stop_lock:
+            if self._stopping:
+                return
+            self._stopping = True
+        unstarted = [job for lane in (self.urgent, self.bulk) for job in lane.stop() if isinstance(job, Job)]
+        self.chores.stop()
+        self.dms.stop()  # a round under way sends no more prompts: its members not yet prompted miss it
+        self._release([job for job in unstarted if job.attempt])
+
+    def close(self, timeout: float = STOP_WAIT) -> Stopped:
+        """Stop posting (:meth:`stop_posting`), give the posts under way up to ``timeout`` seconds to finish,
+        and leave those still waiting on Slack as failed attempts: the next start takes each up again as a
+        later attempt, which first looks in the channel for the message (bot/delivery.py), so each is posted
+        once. A post's thread is a daemon: one stuck in Slack ends with the process."""
+        self.stop_posting()
         deadline = time.monotonic() + timeout
-        unstarted = self.urgent.stop(timeout) + self.bulk.stop(max(0.0, deadline - time.monotonic()))
-        self.chores.stop(0)
-        self.dms.stop(0)  # a round under way sends no more prompts: its members not yet prompted miss it
-        claimed = [job.key for job in unstarted if isinstance(job, Job) and job.attempt]
-        if claimed:
-            self.deps.store.ledger.release_posts(claimed)
-            log.warning("stopping: %d scheduled posts not yet made are left for the next start", len(claimed))
-        # A post still under way finishes before the store closes.
-        for lane in (self.urgent, self.bulk, self.chores, self.dms):
-            lane.join()
+        under_way = [job for lane in (self.urgent, self.bulk) for job in lane.wait(deadline - time.monotonic())]
+        self.chores.wait(0)
+        self.dms.wait(0)
+        left = [job.key for job in under_way if isinstance(job, Job)]
+        if left:
+            self.deps.store.ledger.abandon_posts(left)
+        return Stopped(given_back=self._given_back, under_way=len(left))
+
+    def _release(self, jobs: list[Job]) -> None:
+        if jobs:
+            self.deps.store.ledger.release_posts([job.key for job in jobs])
+            with self._stop_lock:
+                self._given_back += len(jobs)
 
     def tick(self, *, wait: bool = True) -> list[Fired]:
         """Claim everything due now and post it; returns what this call did. ``wait=False`` (the running
@@ -141,6 +176,8 @@ class Dispatcher:
 
         Posts run side by side, so one partnership whose Slack calls are slow or failing doesn't
         hold up the others."""
+        if self._stopping:
+            return []
         now = self.deps.now()
         store = self.deps.store
         last_text = store.ledger.meta(LAST_TICK)
@@ -152,7 +189,8 @@ class Dispatcher:
         # Workspaces with no client: a schedule of theirs with a fire time to post stays due, unclaimed (and
         # the rest of their schedules wait for the next tick); one with only skips moves on.
         absent: set[str] = set()
-        while True:
+        futures: list[Future] = []
+        while not self._stopping:
             page = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE, leave_out=absent)
             if not page:
                 break
@@ -163,12 +201,15 @@ class Dispatcher:
             ]
             absent |= {team for team, client in clients.items() if client is None}
             by_key = {(i.partnership.id, i.schedule.kind): i for i in page}
+            claimed_jobs: list[Job] = []
             for plan, claimed in store.ledger.take_due(planned, now=int(now.timestamp())):
                 skipped += [
                     Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
                 ]
                 self._log_skips(plan, len(skipped))
-                jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+                claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+            # Posted while the next page is read and its misses written (a long downtime's backlog).
+            futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
             if len(page) < DUE_PAGE:
                 break
         for item, stamp in store.ledger.open_claims(
@@ -188,7 +229,7 @@ class Dispatcher:
             jobs += [
                 job for job in source(now) if job.key not in self._in_flight and self._client(clients, job.p.team_id)
             ]
-        futures = [self._submit(job, clients[job.p.team_id], now) for job in jobs]
+        futures += [self._submit(job, clients[job.p.team_id], now) for job in jobs]
         store.ledger.set_meta(LAST_TICK, now.isoformat())
         if not wait:
             return skipped
@@ -272,6 +313,8 @@ class Dispatcher:
         lane = self.urgent if job.kind == "meeting" else self.bulk
         future = lane.submit(job.p.team_id, partial(background, self._claimed, job, client, now), tag=job)
         future.add_done_callback(lambda _: self._in_flight.discard(job.key))
+        if future.cancelled() and job.attempt:  # the lane has stopped (a tick racing the stop)
+            self._release([job])
         return future
 
     def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:

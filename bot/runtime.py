@@ -7,11 +7,14 @@ in several-workspace mode the install pages (bot/installs.py). Socket Mode needs
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -27,12 +30,16 @@ from bot.catalog import load_catalog
 from bot.deps import Deps, utcnow
 from bot.endpoint import wsgi_app
 from bot.installs import Installations, erase_due
-from bot.jobs import Dispatcher
+from bot.jobs import Dispatcher, Stopped
 from bot.server import SlowClientSafeServer, make_server
 from bot.settings import Settings, SettingsError, TokenRefused
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# SIGTERM ends the process within 10 s: stopping takes at most this long before the store closes, and if
+# anything still holds the process up this long after the signal, it exits there and then.
+STOP_BUDGET = 5.0
+HARD_STOP = 9.5
 
 
 # Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
@@ -126,6 +133,8 @@ class Runtime:
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
+        self._jobs_idle = threading.Condition()
+        self._jobs_running = 0  # scheduled jobs (the tick, retention, erasure) running now
 
     def client_for(self, team: str) -> WebClient | None:
         """The Web API client for a workspace's scheduled posts: the one bot token's, or in several-workspace
@@ -145,24 +154,40 @@ class Runtime:
             id="tick",
             next_run_time=datetime.now().astimezone(),
         )
-        self.scheduler.add_job(self.dispatcher.purge, IntervalTrigger(hours=6), id="retention")
+        self.scheduler.add_job(self._purge, IntervalTrigger(hours=6), id="retention")
         if self.installations is not None:
             self.scheduler.add_job(
                 self._erase_removed, IntervalTrigger(hours=1), id="erase", next_run_time=datetime.now().astimezone()
             )
         self.scheduler.start()
 
-    def _tick(self) -> None:
+    @contextlib.contextmanager
+    def _scheduled(self, what: str) -> Iterator[None]:
+        """A scheduled job's run, counted so stopping can wait for it; a failure is logged and the next run
+        tries again (one cut short by stopping, quietly)."""
+        with self._jobs_idle:
+            self._jobs_running += 1
         try:
+            yield
+        except Exception:
+            if not self.dispatcher.stopping:
+                log.exception("%s failed", what)
+        finally:
+            with self._jobs_idle:
+                self._jobs_running -= 1
+                self._jobs_idle.notify_all()
+
+    def _tick(self) -> None:
+        with self._scheduled("the scheduler's tick"):
             self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
-        except Exception:  # a bad tick is logged and the next one tries again
-            log.exception("the scheduler's tick failed")
+
+    def _purge(self) -> None:
+        with self._scheduled("applying the retention settings"):
+            self.dispatcher.purge()
 
     def _erase_removed(self) -> None:
-        try:
+        with self._scheduled("erasing the data of removed workspaces"):
             self.erase_removed()
-        except Exception:  # logged; the next run tries again
-            log.exception("erasing the data of removed workspaces failed")
 
     def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
         self.server = server = make_server(
@@ -234,31 +259,45 @@ class Runtime:
             if self.executor.wait_idle(0) and followups.idle:  # no listener handed over more meanwhile
                 return True
 
-    def stop(self) -> None:
-        """Stop taking requests, let acknowledged work and a running tick finish, then close the store."""
+    def stop(self, budget: float = STOP_BUDGET) -> Stopped:
+        """Stop within ``budget`` seconds (and the store's close), whatever Slack does: take no more requests or
+        ticks, give back the claims of posts not begun, give acknowledged work, a running tick and the posts
+        under way what is left of the budget, leave any post still waiting on Slack for the next start to
+        settle (bot/jobs.py), and close the store. Threads still in a Slack call are daemons, or are left
+        behind by :func:`run_until_stopped`."""
+        deadline = time.monotonic() + budget
+
+        def left(cap: float) -> float:
+            return max(0.0, min(cap, deadline - time.monotonic()))
+
         if self.server is not None:
             serving = self._serving_thread
             if serving is not None and serving is not threading.current_thread() and not self._served.is_set():
                 # Close every socket from inside the server's own loop, which then ends.
                 try:
                     self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-                    self._served.wait(10)
+                    self._served.wait(left(2.0))
                 except OSError:  # the loop had already closed its sockets
                     pass
             else:
                 self.server.close()
-            self.server.task_dispatcher.shutdown()  # in-flight requests finish first
+            self.server.task_dispatcher.shutdown(timeout=left(2.0))  # in-flight requests finish first
         if self.socket_handler is not None:
             # Stop taking envelopes now; slack_sdk's own threads wind down in the background (closing
             # them waits out its read timeouts, seconds in which nothing more can arrive).
             self.socket_handler.client.disconnect()
             threading.Thread(target=self.socket_handler.close, name="coprod-socket-close", daemon=True).start()
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
-        self.executor.shutdown(wait=True)  # listeners still running hand their follow-ups over first
-        self.deps.followups.close()
-        self.dispatcher.close()
+            self.scheduler.shutdown(wait=False)
+        self.dispatcher.stop_posting()  # a tick still running hands nothing more to the lanes
+        with self._jobs_idle:
+            self._jobs_idle.wait_for(lambda: self._jobs_running == 0, left(2.0))
+        self.executor.wait_idle(left(2.0))  # listeners still running hand their follow-ups over first
+        self.executor.shutdown(wait=False)
+        self.deps.followups.close(timeout=left(3.0))
+        stopped = self.dispatcher.close(timeout=left(budget))
         self.store.close()
+        return stopped
 
 
 def _exit_on_term(signum: int, frame: object) -> None:
@@ -313,10 +352,13 @@ def run_until_stopped(
     runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None
 ) -> int:
     """Start the scheduler (the Slack connection was made already: Socket Mode connected, or the HTTP server
-    bound), say so, and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0."""
+    bound), say so, and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0,
+    within 10 s of the signal whatever Slack does (:data:`HARD_STOP`)."""
     stopping = threading.Event()
 
     def on_term(signum, frame):
+        if stopping.is_set():  # a second SIGTERM while stopping changes nothing
+            return
         stopping.set()
         raise SystemExit(0)
 
@@ -331,10 +373,47 @@ def run_until_stopped(
     except (SystemExit, KeyboardInterrupt):
         pass
     finally:
+        stopping.set()
+        began = time.monotonic()
         log.info("coprod is stopping")
+        watchdog = threading.Timer(HARD_STOP, _hard_stop, args=("stopping took too long",))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            runtime.stop()
+            stopped = runtime.stop()
+            log.info("coprod stopped in %.1f s%s", time.monotonic() - began, _left_for_next_start(stopped))
         finally:
             if after_stop is not None:
                 after_stop()
+        _leave_stuck_threads(began + HARD_STOP)
+        watchdog.cancel()
     return 0
+
+
+def _left_for_next_start(stopped: Stopped) -> str:
+    parts = []
+    if stopped.given_back:
+        parts.append(f"{stopped.given_back} scheduled posts not yet begun")
+    if stopped.under_way:
+        parts.append(f"{stopped.under_way} still waiting for Slack (looked for in their channel before posting)")
+    return f"; left for the next start: {' and '.join(parts)}" if parts else ""
+
+
+def _leave_stuck_threads(deadline: float) -> None:
+    """Python waits for every non-daemon thread before it exits (a listener or a scheduled job stuck in a
+    Slack call): give them until ``deadline``, then exit without them (the database is closed already)."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if stuck:
+        _hard_stop(f"{len(stuck)} threads still waiting ({', '.join(sorted(stuck)[:3])})")
+
+
+def _hard_stop(why: str) -> None:
+    log.warning("coprod is exiting without waiting any longer: %s", why)
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    sys.stdout.flush()
+    os._exit(0)

@@ -125,6 +125,48 @@ def test_a_restart_after_weeks_down_writes_its_skips_in_a_few_transactions(tmp_p
         store.close()
 
 
+def test_after_a_long_downtime_the_first_due_post_does_not_wait_for_every_miss_to_be_written(tmp_path, stub):
+    """Eight days down with 10,001 weekly schedules due: the oldest page (5,000) holds the one check-in still
+    within the grace period, the rest have only misses. Its post reaches Slack while the tick is still
+    writing the later pages' misses, not after all of them; each miss is recorded once."""
+    clock = Clock(START)  # Tuesday 09:00
+    store = Store.open(tmp_path / "down.db", secret_key=b"k" * 32)
+    now, week = int(START.timestamp()), 7 * 86_400
+    with store.db.write() as conn:  # one transaction: the store's verbs take one per schedule
+        conn.executemany(
+            "INSERT INTO partnerships (id, team_id, channel_id, timezone, created_by, created_at)"
+            " VALUES (?, ?, ?, 'UTC', 'U1', ?)",
+            [(n + 1, TEAM, CHANNEL if n == 0 else f"D{n}", now - 5 * week) for n in range(10_001)],
+        )
+        conn.executemany(
+            "INSERT INTO schedules (partnership_id, team_id, kind, cadence, weekday, at_minute, anchor, set_by,"
+            " set_at, next_fire_at) VALUES (?, ?, 'checkins', 'weekly', 1, ?, '2026-11-24', 'U1', ?, ?)",
+            [
+                # The first: Tuesdays 08:00, so today's is an hour late; the others Tuesdays 10:00, still to come.
+                (n + 1, TEAM, 480 if n == 0 else 600, now - 5 * week, now - week + (-3600 if n == 0 else 3600))
+                for n in range(10_001)
+            ],
+        )
+    client = WebClient(token="xoxb-down", base_url=stub.url)
+    d = Dispatcher(Deps(store, load_catalog(), clock), lambda team: client, grace=GRACE)
+    release = stub.hold("chat.postMessage", accepted=True, channel=CHANNEL)
+    ticking = threading.Thread(target=d.tick)
+    ticking.start()
+    try:
+        stub.wait_for("chat.postMessage", timeout=60)
+        written = store.db.one("SELECT COUNT(*) FROM posts WHERE status = 'skipped'")[0]
+        assert written < 10_001, "the post waited until every page's misses were written"
+    finally:
+        release.set()
+        ticking.join(60)
+    try:
+        assert store.db.one("SELECT COUNT(*) FROM posts WHERE status = 'skipped'")[0] == 10_001
+        assert len(checkin_posts(stub)) == 1
+    finally:
+        d.close()
+        store.close()
+
+
 def test_a_meeting_reminder_due_during_a_batch_of_checkins_goes_out_at_once(bot):
     """Six check-ins and a meeting reminder fall due together while Slack takes 3 s over each check-in: the
     reminder has a lane of its own and goes out without waiting for any of them."""
@@ -177,7 +219,7 @@ def test_stopping_gives_back_claims_not_yet_posted_and_a_restart_posts_each_once
     clock.advance(hours=1)
     bot.runtime.dispatcher.tick(wait=False)
     stub.wait_for("chat.postMessage", count=3, timeout=3.0)  # three at once in one workspace
-    bot.runtime.dispatcher.close(timeout=0.2)
+    bot.runtime.dispatcher.close(timeout=5.0)  # the three under way finish
     assert eventually(lambda: sum(len(checkin_posts(stub, c)) for c in channels) == 3)
     restarted = Runtime(make_settings(tmp_path, stub), clock=clock)
     try:

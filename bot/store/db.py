@@ -45,7 +45,7 @@ class Database:
         self.allow_shared = allow_shared  # COPROD_ALLOW_SHARED_DB: others may read the files
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []  # each with its thread
         self._write_lock = threading.RLock()
         # Background writers (scheduled posts) queue here first, one at a time, for the write lock.
         self._background_gate = threading.RLock()
@@ -87,14 +87,18 @@ class Database:
         return [m.name for m in schema.migrations.applied(self._db())]
 
     def close(self) -> None:
-        """Close every thread's connection; the database can't be used afterwards."""
+        """Close the connections of this thread and of threads that have ended; the database can't be used
+        afterwards. A connection another live thread may be using (a post still waiting on Slack when a
+        process stops) is not closed under it: it is let go, and closes as soon as nothing holds it (at once
+        for an idle thread; when the busy one is done with it, or with the process)."""
         with self._lock:
             self._closed = True
-            for conn in self._connections:
+            connections, self._connections = self._connections, []
+        for thread, conn in connections:
+            if thread is threading.current_thread() or not thread.is_alive():
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._local = threading.local()  # each thread's connection goes with it
 
     def _db(self) -> sqlite_utils.Database:
         db = getattr(self._local, "db", None)
@@ -135,7 +139,7 @@ class Database:
             ) from None
         conn.row_factory = sqlite3.Row
         with self._lock:
-            self._connections.append(conn)
+            self._connections.append((threading.current_thread(), conn))
         return conn
 
     @property

@@ -133,6 +133,16 @@ class Ledger:
                 keys,
             )
 
+    def abandon_posts(self, keys: list[tuple[int, str, int]]) -> None:
+        """Leave claims whose post was still waiting on Slack when the process stopped as failed attempts: the
+        next start claims each again as a later attempt, which looks in the channel before posting."""
+        with self.db.write() as conn:
+            conn.executemany(
+                "UPDATE posts SET status = 'failed', detail = 'stopped while waiting for Slack'"
+                " WHERE partnership_id = ? AND kind = ? AND fire_at = ? AND status = 'claimed'",
+                keys,
+            )
+
     def prune_posts(self, *, before: int) -> int:
         """Delete posted and skipped rows whose fire time is before ``before``, a batch per transaction (so
         the write lock is never held long); returns how many."""

@@ -135,9 +135,11 @@ class SlackStub(SlackServer):
         """The next ``times`` calls to ``method`` (for ``channel``, if given) answer {"ok": false, "error": error}."""
         self._queue(method, _Fault("fail", error=error, status=200, channel=channel), times)
 
-    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1) -> None:
-        """The next ``times`` calls to ``method`` answer HTTP 429 with Retry-After and error "ratelimited"."""
-        self._queue(method, _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after), times)
+    def rate_limit(self, method: str, retry_after: int = 1, times: int = 1, channel: str | None = None) -> None:
+        """The next ``times`` calls to ``method`` (for ``channel``, if given) answer HTTP 429 with Retry-After and
+        error "ratelimited"."""
+        fault = _Fault("rate_limit", error="ratelimited", status=429, retry_after=retry_after, channel=channel)
+        self._queue(method, fault, times)
 
     def server_error(self, method: str, status: int = 500, times: int = 1, *, accepted: bool = False) -> None:
         """The next ``times`` calls to ``method`` answer HTTP ``status`` with a non-JSON body.
