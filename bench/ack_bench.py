@@ -199,13 +199,7 @@ def side_by_side(
     cpu: dict[tuple[str, float], float] = {(k, g): 0.0 for g in gaps for k in KINDS}
 
     def click(kind: str, gap: float) -> float:
-        user, channel, cid, rating = streams[kind].next()
-        prepared = clients[kind].prepare(user, channel, cid, rating, response_urls[kind])
-        began = time.perf_counter()
-        status = clients[kind].send(prepared)
-        elapsed = time.perf_counter() - began
-        if status != 200:
-            raise RuntimeError(f"{kind} ({mode}) answered {status}: {apps[kind].log()}")
+        elapsed = h.timed_click(clients[kind], streams[kind], response_urls[kind], f"{kind} ({mode})", apps[kind].log)
         if gap:
             time.sleep(gap)
         return elapsed

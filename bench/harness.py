@@ -642,6 +642,19 @@ class ClickStream:
         return user, channel, cid, self.rnd.randint(1, 5)
 
 
+def timed_click(client, stream: ClickStream, response_url: str, what: str, log: Callable[[], str]) -> float:
+    """Send ``stream``'s next click through ``client`` and return how long until it was acknowledged (the
+    request is built first, outside the timing); raises, naming ``what`` and its log, on anything but 200."""
+    user, channel, cid, rating = stream.next()
+    prepared = client.prepare(user, channel, cid, rating, response_url)
+    began = time.perf_counter()
+    status = client.send(prepared)
+    elapsed = time.perf_counter() - began
+    if status != 200:
+        raise RuntimeError(f"{what} answered {status}: {log()}")
+    return elapsed
+
+
 # ---- many clients at once, and what was kept -----------------------------------------------------------
 
 

@@ -29,7 +29,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -90,14 +89,7 @@ def over_http(workdir: Path, clicks: int, warmup: int, rounds: int) -> dict[str,
         times: dict[str, list[float]] = {kind: [] for kind in KINDS}
 
         def click(kind: str) -> float:
-            user, channel, cid, rating = streams[kind].next()
-            prepared = clients[kind].prepare(user, channel, cid, rating, response_urls[kind])
-            began = time.perf_counter()
-            status = clients[kind].send(prepared)
-            elapsed = time.perf_counter() - began
-            if status != 200:
-                raise RuntimeError(f"{kind} answered {status}: {apps[kind].log()}")
-            return elapsed
+            return h.timed_click(clients[kind], streams[kind], response_urls[kind], kind, apps[kind].log)
 
         for kind in KINDS:
             for _ in range(warmup):
