@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
-from bot.store import nudges, plans
+from bot.store import nudges, partnerships, plans
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
 
@@ -101,7 +101,7 @@ class Answers:
             checkin_id = int(cur.lastrowid or 0)
             if posting is None:
                 _close_earlier(conn, checkin_id)
-                nudges.plan_round(conn, checkin_id)
+                partnerships.plan_round(conn, checkin_id)
             return checkin_id
 
     def set_checkin_message(self, team: str, checkin_id: int, message_ts: str | None) -> None:
@@ -114,7 +114,7 @@ class Answers:
             ).rowcount
             if posted:
                 _close_earlier(conn, checkin_id)
-                nudges.plan_round(conn, checkin_id)
+                partnerships.plan_round(conn, checkin_id)
 
     def unposted_checkin(self, p: Partnership, posting: str) -> Checkin | None:
         """The check-in an earlier attempt of the post ``posting`` wrote and never saw reach Slack."""

@@ -27,22 +27,6 @@ _DUE = f"""
     ORDER BY c.nudge_at, c.id
 """
 
-# When a posted check-in's reminder round falls due: its partnership's hours after it was asked, unless
-# reminders are off or were turned on after that time had passed. ?1 the check-in.
-PLAN_ROUND = """
-    UPDATE checkins SET nudge_at = CASE
-        WHEN p.nudge_hours IS NOT NULL AND checkins.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
-        THEN checkins.asked_at + p.nudge_hours * 3600 END
-    FROM partnerships p
-    WHERE checkins.id = ?1 AND p.id = checkins.partnership_id AND checkins.kind = 'checkin'
-      AND checkins.posting IS NULL
-"""
-
-
-def plan_round(conn: sqlite3.Connection, checkin_id: int) -> None:
-    """Note when the posted check-in's reminder round falls due (or that none will)."""
-    conn.execute(PLAN_ROUND, (checkin_id,))
-
 
 @dataclass(frozen=True)
 class NudgeDue:

@@ -6,6 +6,7 @@ A partnership is looked up once, at the edge, by workspace and channel; every ot
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 
 from bot.holidays import Pause
@@ -36,6 +37,27 @@ def joined_columns() -> str:
     """The partnership's and the schedule's columns, for queries joining the two."""
     partnership = ", ".join(f"p.{c.strip()}" for c in _COLUMNS.split(","))
     return f"{partnership}, " + ", ".join(f"s.{c.strip()}" for c in _SCHEDULE_COLUMNS.split(","))
+
+
+# When posted check-ins' reminder rounds fall due (``checkins.nudge_at``, what a tick looks for): their
+# partnership's hours after each was asked, unless reminders are off or were turned on after that time had
+# passed (NULL: no round). For one check-in as it is posted (?1 its id), or for a partnership's open ones as
+# its setting changes (?1 the partnership, ?2 now).
+_PLAN_ROUNDS = """
+    UPDATE checkins SET nudge_at = CASE
+        WHEN p.nudge_hours IS NOT NULL AND checkins.asked_at + p.nudge_hours * 3600 >= p.nudge_set_at
+        THEN checkins.asked_at + p.nudge_hours * 3600 END
+    FROM partnerships p
+    WHERE p.id = checkins.partnership_id AND p.team_id = checkins.team_id AND checkins.kind = 'checkin'
+      AND checkins.posting IS NULL AND {which}
+"""
+_PLAN_ROUND = _PLAN_ROUNDS.format(which="checkins.id = ?1")
+_PLAN_OPEN_ROUNDS = _PLAN_ROUNDS.format(which="checkins.partnership_id = ?1 AND checkins.closes_at > ?2")
+
+
+def plan_round(conn: sqlite3.Connection, checkin_id: int) -> None:
+    """Note when a check-in just posted has its reminder round (or that it has none)."""
+    conn.execute(_PLAN_ROUND, (checkin_id,))
 
 
 class Partnerships:
@@ -125,15 +147,7 @@ class Partnerships:
                 "UPDATE partnerships SET nudge_hours = ?, nudge_set_at = ? WHERE id = ?",
                 (hours, now if hours else None, p.id),
             )
-            # The open check-ins' rounds follow: a reminder time already past when they were turned on never comes.
-            conn.execute(
-                """
-                UPDATE checkins SET nudge_at = CASE WHEN ?1 IS NOT NULL AND asked_at + ?1 * 3600 >= ?2
-                                                    THEN asked_at + ?1 * 3600 END
-                WHERE partnership_id = ?3 AND team_id = ?4 AND kind = 'checkin' AND posting IS NULL AND closes_at > ?2
-                """,
-                (hours, now, p.id, p.team_id),
-            )
+            conn.execute(_PLAN_OPEN_ROUNDS, (p.id, now))  # the open check-ins' rounds follow
 
     # ---- holiday pauses (not the pause Slack forces: that is paused_reason) ----------------------
 
