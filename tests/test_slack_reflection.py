@@ -57,6 +57,16 @@ def rounds_posted(bot, *channels: str, count: int = 1) -> bool:
     return bool(eventually(lambda: all(posted(c) for c in channels), timeout=10))
 
 
+def big_round(bot, prefix: str, extra: int) -> list[str]:
+    """The channel with ``extra`` more people (``<prefix>00``...), a round scheduled; returns the extra ones."""
+    users = [f"{prefix}{n:02}" for n in range(extra)]
+    for user in users:
+        bot.stub.add_user(user)
+    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, *users], name="partnership")
+    schedule_rounds(bot, CHANNEL)
+    return users
+
+
 def fire(bot, *channels: str, count: int = 1) -> None:
     """Move to Tuesday 10:00 (from Tuesday 09:00), let the real scheduler fire the rounds and wait for them."""
     bot.clock.advance(hours=1)
@@ -156,11 +166,7 @@ def test_a_429_holds_back_the_workspaces_prompts_until_slack_says_and_each_arriv
     """Slack answers one prompt 429 (Retry-After 2 s): no new prompt for that workspace starts until then
     (those already on their way land), the refused one is sent again, and every member gets exactly one."""
     bot = ticking
-    extra = [f"U1{n:02}" for n in range(20)]
-    for user in extra:
-        bot.stub.add_user(user)
-    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, *extra], name="partnership")
-    schedule_rounds(bot, CHANNEL)
+    extra = big_round(bot, "U1", 20)
     bot.stub.reset()
     bot.stub.rate_limit("chat.postMessage", retry_after=2)
     bot.stub.delay("chat.postMessage", 0.1, times=len(extra) + 10)  # Slack's pace: the prompts take a while
@@ -180,11 +186,7 @@ def test_stopping_mid_round_sends_no_more_prompts_and_none_twice(ticking, tmp_pa
     """Stopping while a big round is under way at Slack's pace: the prompts under way land, no more are sent,
     the round counts once, and a restart prompts nobody again."""
     bot = ticking
-    extra = [f"U2{n:02}" for n in range(30)]
-    for user in extra:
-        bot.stub.add_user(user)
-    bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, *extra], name="partnership")
-    schedule_rounds(bot, CHANNEL)
+    extra = big_round(bot, "U2", 30)
     bot.stub.reset()
     bot.stub.delay("chat.postMessage", 0.3, times=100)
     bot.clock.advance(hours=1)
