@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # anything still holds the process up this long after the signal, it exits there and then.
 STOP_BUDGET = 5.0
 HARD_STOP = 9.5
+# Commits are synced to the disk at checkpoints (bot/store/db.py): at most this long after their ack.
+FLUSH_EVERY = 1.0
 
 
 # Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
@@ -154,6 +156,7 @@ class Runtime:
             id="tick",
             next_run_time=datetime.now().astimezone(),
         )
+        self.scheduler.add_job(self._flush, IntervalTrigger(seconds=FLUSH_EVERY), id="flush", misfire_grace_time=None)
         self.scheduler.add_job(self._purge, IntervalTrigger(hours=6), id="retention")
         if self.installations is not None:
             self.scheduler.add_job(
@@ -180,6 +183,10 @@ class Runtime:
     def _tick(self) -> None:
         with self._scheduled("the scheduler's tick"):
             self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
+
+    def _flush(self) -> None:
+        with self._scheduled("syncing the database to the disk"):
+            self.store.db.flush()
 
     def _purge(self) -> None:
         with self._scheduled("applying the retention settings"):
@@ -296,6 +303,8 @@ class Runtime:
         self.executor.shutdown(wait=False)
         self.deps.followups.close(timeout=left(3.0))
         stopped = self.dispatcher.close(timeout=left(budget))
+        with contextlib.suppress(Exception):  # closing the last connection checkpoints too, when it can
+            self.store.db.flush()
         self.store.close()
         return stopped
 

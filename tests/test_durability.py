@@ -8,12 +8,30 @@ database must hold every acknowledged answer with its last acknowledged rating, 
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
 import threading
 
+import pytest
+
 # The click stream and the checks are shared with the benchmarks (bench/harness.py).
-from bench.harness import TEAM, BotProcess, Clicker, Progress, run_clicks, seed, stored_problems
+from bench.harness import (
+    TEAM,
+    BotProcess,
+    Clicker,
+    Progress,
+    click_target,
+    clicker,
+    run_clicks,
+    seed,
+    socket_endpoint,
+    stored_problems,
+)
 from bot.store import Store
+from tests.support.constants import MODES
 from tests.support.slack_stub import SlackStub
+from tests.support.waiting import eventually
 
 KILL_AFTER = 400  # acknowledged clicks before the SIGKILL; the streams keep going until it lands
 
@@ -99,3 +117,42 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
         finally:
             store.close()
         assert "Traceback" not in again.log_path.read_text()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_path, mode):
+    """Commits are in the write-ahead log before the ack (they survive coprod being killed, above); what
+    survives a power cut is what reached the disk, so `coprod run` checkpoints every second: a copy of the
+    database file alone, without its -wal, soon holds every acknowledged answer."""
+    db = tmp_path / "coprod.db"
+    [(channel, cid)] = seed(db, 1)
+    with contextlib.ExitStack() as stack:
+        endpoint = None
+        if mode == "socket":
+            endpoint = socket_endpoint()
+            stack.callback(endpoint.stop)
+        stub = stack.enter_context(SlackStub())
+        stub.add_channel(channel, [])
+        if endpoint is not None:
+            stub.socket_mode_url = endpoint.url
+        bot = stack.enter_context(BotProcess(db, stub.url, tmp_path / "coprod.log", mode=mode, endpoint=endpoint))
+        bot.start()
+        client = clicker(click_target(bot))
+        stack.callback(client.close)
+        for n in range(20):
+            assert client.rate(f"U{n:04d}", channel, cid, 1 + n % 5, stub.response_url("flush")) == 200
+
+        def in_the_file_alone() -> int:
+            copy = tmp_path / "copy.db"
+            shutil.copyfile(db, copy)  # the main file only: what a power cut would leave if the WAL were lost
+            try:
+                with contextlib.closing(sqlite3.connect(copy)) as conn:
+                    return conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (cid,)).fetchone()[0]
+            except sqlite3.DatabaseError:  # copied while a checkpoint was writing it: look again
+                return -1
+            finally:
+                copy.unlink(missing_ok=True)
+
+        assert eventually(lambda: in_the_file_alone() == 20, timeout=10, interval=0.2), (
+            f"the database file holds {in_the_file_alone()} of 20 acknowledged answers"
+        )

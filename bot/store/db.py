@@ -130,9 +130,11 @@ class Database:
             if _switch_to_wal(conn).lower() != "wal":
                 raise StoreError(f"cannot switch database {self.path} to WAL mode")
             conn.execute("PRAGMA foreign_keys = ON")
-            # FULL: an acknowledged answer survives a power cut too, not only a killed process
-            # (NORMAL in WAL mode may lose the last commits to an OS crash); it costs ~0.2 ms a write.
-            conn.execute("PRAGMA synchronous = FULL")
+            # NORMAL: a commit is in the WAL before the ack, so it survives coprod being killed at once; the
+            # WAL reaches the disk at each checkpoint, which `coprod run` makes every second (``flush``), so a
+            # power cut or an OS crash can lose at most about the last second. FULL would wait for the disk on
+            # every commit: 0.2 ms at the median here, but its tail set the slowest acks (BENCHMARKS.md).
+            conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as exc:
             raise StoreError(
                 f"cannot open database {self.path}: {exc} (check COPROD_DB and that the folder is writable)"
@@ -172,6 +174,11 @@ class Database:
                 raise
             else:
                 conn.execute("COMMIT")
+
+    def flush(self) -> None:
+        """Put what is committed on the disk: copy the WAL into the database file as far as readers allow, the
+        WAL synced to the disk first and the file after (a checkpoint that never blocks a writer)."""
+        self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
