@@ -126,9 +126,14 @@ def _unseen_by_bolt() -> Iterator[None]:
 def make_client(settings: Settings, *, timeout: int = 10, token: str | None = None) -> WebClient:
     """A Web API client with coprod's retries; with ``token`` (a workspace's, in several-workspace mode) or
     the one bot token (none in several-workspace mode: Bolt gives each request its workspace's)."""
+    return web_client(settings.api_url, token or settings.bot_token or None, timeout=timeout)
+
+
+def web_client(base_url: str, token: str | None, *, timeout: int = 10) -> WebClient:
+    """A Web API client at ``base_url`` with coprod's retries."""
     return WebClient(
-        token=token or settings.bot_token or None,
-        base_url=settings.api_url,
+        token=token,
+        base_url=base_url,
         timeout=timeout,
         retry_handlers=[
             ConnectionRetryHandler(max_retry_count=1),

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
 from bot.followups import FollowUps
+from bot.replies import Replies
 from bot.roster import Roster
 from bot.store import Store
 
@@ -33,6 +34,7 @@ class Deps:
     clock: Callable[[], datetime] = utcnow  # an aware datetime in UTC; tests move it by hand
     identity: dict[str, str] = field(default_factory=dict)  # workspace -> the bot's own user id there
     followups: FollowUps = field(default_factory=FollowUps)  # the work that follows an acknowledgement
+    replies: Replies = field(default_factory=Replies)  # clicks' confirmations, sent by a process of their own
     # Several-workspace mode (bot/installs.py): the installations, and how long a workspace that removed coprod
     # keeps its data. None and None with one bot token.
     installations: Installations | None = None

@@ -258,10 +258,13 @@ class Runtime:
         """Wait until every acknowledged request's follow-up work has run (delayed count updates run now).
         False if ``timeout`` passed first."""
         deadline = time.monotonic() + timeout
-        followups = self.deps.followups
+        followups, replies = self.deps.followups, self.deps.replies
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         while True:
-            left = max(0.0, deadline - time.monotonic())
-            if not (self.executor.wait_idle(left) and followups.drain(max(0.0, deadline - time.monotonic()))):
+            if not (self.executor.wait_idle(left()) and followups.drain(left()) and replies.drain(left())):
                 return False
             if self.executor.wait_idle(0) and followups.idle:  # no listener handed over more meanwhile
                 return True
@@ -302,6 +305,7 @@ class Runtime:
         self.executor.wait_idle(left(2.0))  # listeners still running hand their follow-ups over first
         self.executor.shutdown(wait=False)
         self.deps.followups.close(timeout=left(3.0))
+        self.deps.replies.close(timeout=left(2.0))
         stopped = self.dispatcher.close(timeout=left(budget))
         with contextlib.suppress(Exception):  # closing the last connection checkpoints too, when it can
             self.store.db.flush()

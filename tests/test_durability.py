@@ -12,6 +12,7 @@ import contextlib
 import shutil
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -136,7 +137,6 @@ def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_
         if endpoint is not None:
             stub.socket_mode_url = endpoint.url
         bot = stack.enter_context(BotProcess(db, stub.url, tmp_path / "coprod.log", mode=mode, endpoint=endpoint))
-        bot.start()
         client = clicker(click_target(bot))
         stack.callback(client.close)
         for n in range(20):
@@ -156,3 +156,51 @@ def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_
         assert eventually(lambda: in_the_file_alone() == 20, timeout=10, interval=0.2), (
             f"the database file holds {in_the_file_alone()} of 20 acknowledged answers"
         )
+
+
+def reply_senders(db) -> list[int]:
+    """The reply-sending processes of the coprod whose database is ``db`` (found by their environment)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"bot.replies" in cmdline and f"COPROD_DB={db}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_the_ack(tmp_path, mode):
+    """Confirmations wait a moment (a double click gets one) in a process of their own: coprod killed outright
+    within that moment, the person still hears their answer was saved, and the sender then ends too."""
+    db = tmp_path / "coprod.db"
+    [(channel, cid)] = seed(db, 1)
+    with contextlib.ExitStack() as stack:
+        endpoint = None
+        if mode == "socket":
+            endpoint = socket_endpoint()
+            stack.callback(endpoint.stop)
+        stub = stack.enter_context(SlackStub())
+        stub.add_channel(channel, [])
+        if endpoint is not None:
+            stub.socket_mode_url = endpoint.url
+        bot = stack.enter_context(BotProcess(db, stub.url, tmp_path / "coprod.log", mode=mode, endpoint=endpoint))
+        client = clicker(click_target(bot))
+        stack.callback(client.close)
+        assert client.rate("U0001", channel, cid, 3, stub.response_url("warm")) == 200  # the sender is started
+        assert eventually(lambda: stub.calls_to("response_url"), timeout=10)
+        assert client.rate("U0002", channel, cid, 4, stub.response_url("killed")) == 200
+        bot.kill()  # within the reply's delay (REPLY_DELAY, 0.3 s)
+
+        def confirmed() -> list:
+            return [c for c in stub.calls_to("response_url") if c.args["_key"] == "killed"]
+
+        assert eventually(confirmed, timeout=10), "the confirmation died with coprod"
+        [reply] = confirmed()
+        assert "4 of 5" in reply.args["text"]
+        assert eventually(lambda: not reply_senders(db), timeout=10), "the reply sender outlived coprod"

@@ -14,7 +14,6 @@ from datetime import date
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import messages, reminders
 from bot.deps import Deps
@@ -91,18 +90,18 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
     text = messages.answer_recorded(
         facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private
     )
-    # A double click sends one reply (the latest): replies to one person's clicks on one check-in
-    # wait a moment and replace each other.
-    deps.followups.submit_latest(
-        ("reply", team, checkin.id, user),
-        FollowUp(
-            lambda: respond(text=text, response_type="ephemeral", replace_original=False),
-            what="confirm a rating",
+    # A double click sends one reply (the latest): replies to one person's clicks on one check-in wait a moment
+    # and replace each other, in the reply sender's own process (bot/replies.py).
+    url = payloads.text(body, "response_url")
+    if url:
+        deps.replies.send(
+            f"{team}:{checkin.id}:{user}",
+            url,
+            {"text": text, "response_type": "ephemeral", "replace_original": False},
+            delay=REPLY_DELAY,
             team=team,
             channel=checkin.channel_id,
-        ),
-        delay=REPLY_DELAY,
-    )
+        )
     if not private:
         # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
         count_changed(deps, client, checkin, payloads.text(body, "container", "message_ts") or None)
@@ -267,17 +266,18 @@ def update_count(deps: Deps, client: WebClient, checkin: Checkin, message_ts: st
     level = deps.catalog.level(checkin.level_id)
     count = deps.store.answers.response_count(checkin.team_id, checkin.id)
     closed = checkin.closed(deps.stamp())
-    try:
-        client.chat_update(
-            channel=checkin.channel_id,
-            ts=ts,
-            text=messages.checkin_text(facilitator),
-            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count, closed=closed),
-        )
-    except SlackApiError as exc:
-        log.warning(
-            "could not update a check-in's count for team %s channel %s: %s",
-            checkin.team_id,
-            checkin.channel_id,
-            exc.response.get("error"),
-        )
+    # Sent by the reply sender's process (bot/replies.py), like the clicks' confirmations: not on this one's
+    # threads, where it would hold up the next acknowledgement.
+    deps.replies.call(
+        f"count:{checkin.team_id}:{checkin.id}",
+        client,
+        "chat.update",
+        {
+            "channel": checkin.channel_id,
+            "ts": ts,
+            "text": messages.checkin_text(facilitator),
+            "blocks": messages.checkin_blocks(level, facilitator, checkin.id, count, closed=closed),
+        },
+        team=checkin.team_id,
+        channel=checkin.channel_id,
+    )
