@@ -52,11 +52,14 @@ class Replies:
         self._drained: dict[int, threading.Event] = {}
         self._order = itertools.count(1)
 
-    def send(self, key: str, url: str, body: dict[str, Any], *, delay: float, team: str, channel: str) -> None:
-        """Post ``body`` to ``url`` after ``delay`` seconds; a reply still waiting with the same ``key`` is replaced."""
-        self._hand_over(
-            {"key": key, "url": url, "body": body, "delay": delay, "team": team, "channel": channel}, "confirm a click"
-        )
+    def send(
+        self, key: str, url: str, body: dict[str, Any], *, delay: float, order: int, team: str, channel: str
+    ) -> None:
+        """Post ``body`` to ``url`` after ``delay`` seconds. A reply still waiting with the same ``key`` is replaced
+        by this one if ``order`` (what it confirms: when that was stored) is not lower than its own: two clicks
+        handed over out of the order they were stored in still end with the reply to the later."""
+        message = {"key": key, "url": url, "body": body, "delay": delay, "order": order}
+        self._hand_over(message | {"team": team, "channel": channel}, "confirm a click")
 
     def call(self, key: str, client: WebClient, method: str, args: dict[str, Any], *, team: str, channel: str) -> None:
         """Call Slack's Web API ``method`` with ``client``'s token, now; a call still waiting with the same ``key``
@@ -170,7 +173,10 @@ class Sender:
         key = str(message["key"])
         due = time.monotonic() + max(0.0, float(message.get("delay") or 0.0))
         with self._lock:
-            if key not in self._latest:
+            waiting = self._latest.get(key)
+            if waiting is not None and int(waiting.get("order") or 0) > int(message.get("order") or 0):
+                return  # it confirms something stored later than this does
+            if waiting is None:
                 self._busy += 1
             self._latest[key] = message | {"due": due}
             heapq.heappush(self._due, (due, next(self._order), key))

@@ -99,6 +99,7 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
             url,
             {"text": text, "response_type": "ephemeral", "replace_original": False},
             delay=REPLY_DELAY,
+            order=answer.order,
             team=team,
             channel=checkin.channel_id,
         )

@@ -226,7 +226,7 @@ class Answers:
                 ),
             )
             count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
-        return Answer(new_rating, new_comment or None, new_anon, before is None, count)
+        return Answer(new_rating, new_comment or None, new_anon, before is None, count, self.db.last_commit)
 
     def my_answer(self, team: str, checkin_id: int, user: str) -> Answer | None:
         """What this person answered to this check-in, if anything."""

@@ -11,6 +11,7 @@ copies the pages into the database file and empties the WAL, so no older copy of
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sqlite3
@@ -49,6 +50,7 @@ class Database:
         self._write_lock = threading.RLock()
         # Background writers (scheduled posts) queue here first, one at a time, for the write lock.
         self._background_gate = threading.RLock()
+        self._commits = itertools.count(1)  # numbers this process's commits in the order they happen
         self._closed = False
 
     def upgrade(self) -> list[str]:
@@ -174,11 +176,17 @@ class Database:
                 raise
             else:
                 conn.execute("COMMIT")
+                self._local.commit = next(self._commits)  # still holding the write lock: in commit order
 
     def flush(self) -> None:
         """Put what is committed on the disk: copy the WAL into the database file as far as readers allow, the
         WAL synced to the disk first and the file after (a checkpoint that never blocks a writer)."""
         self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    @property
+    def last_commit(self) -> int:
+        """The number of this thread's last commit: a later commit in this process has a higher one."""
+        return int(getattr(self._local, "commit", 0))
 
     def query(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()

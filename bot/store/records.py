@@ -77,6 +77,7 @@ class Answer:
     anonymous: bool
     created: bool
     count: int
+    order: int = 0  # when it was stored, among this process's commits (later ones higher); 0 if only read
 
 
 @dataclass(frozen=True)
