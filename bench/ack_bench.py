@@ -11,16 +11,17 @@ a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (
   signature verification on, served by waitress as coprod is (bot/server.py). Socket Mode: Bolt's built-in
   Socket Mode client.
 - **coprod**: ``coprod run --http``, or ``coprod run`` with an app token (Socket Mode). It checks the
-  check-in, commits the answer (``synchronous = FULL``), acks, then replies on its follow-up workers (a
-  response_url post, and the check-in's count, coalesced).
+  check-in, commits the answer (WAL, ``synchronous = NORMAL``, synced to the disk each second), acks, then
+  hands its reply (a response_url post 0.3 s later) and the check-in's count update (coalesced) to its reply
+  sender, a process of its own (bot/replies.py). Its CPU per click counts that process too.
 
 What is timed: HTTP, a signed rating click POSTed to /slack/events on a keep-alive connection, until the
 response; Socket Mode, an ``interactive`` envelope sent over the WebSocket, until its ack comes back. One
 click at a time; the two apps take turns in ``--rounds`` blocks (the order alternating), so drift on a
 shared machine hits both alike; ``--warmup`` clicks each first are not counted. Then a quarter as many
 clicks with ``--gap-ms`` idle after each, as people click. Between blocks the bench waits until coprod's
-delayed follow-ups are due and done, and each app's CPU per click (its whole process: ack and follow-ups)
-comes from /proc. Percentiles are nearest-rank (bench/harness.py).
+delayed follow-ups are due and done, and each app's CPU per click (its process and its reply sender: ack and
+follow-ups) comes from /proc. Percentiles are nearest-rank (bench/harness.py).
 
 The burst (``--burst``): ``--burst`` members, each clicking a rating once, at random moments within
 ``--burst-seconds`` (the same moments for both apps), on one check-in per burst, sent by 16 client threads
@@ -364,7 +365,7 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, h.St
     targets = h.seed(db, 16)
     with h.StubProcess() as stub, h.CoprodInProcess(db, stub.url, mode="http") as coprod:
         application = coprod.runtime.server.application
-        followups = coprod.runtime.deps.followups
+        followups, replies = coprod.runtime.deps.followups, coprod.runtime.deps.replies
         stream = h.ClickStream(targets, seed_value=7)
         response_url = stub.response_url("ack-profile")
 
@@ -373,16 +374,19 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, h.St
 
         for _ in range(min(clicks, 200)):
             handle()
-        # A diagnostic, not coprod's behaviour: with the follow-ups dropped (this instance's submit_latest a no-op),
-        # the ack path runs alone; the difference is what the follow-up workers, running meanwhile, take from it.
+        # A diagnostic, not coprod's behaviour: with the follow-ups dropped (this instance's submit_latest and the
+        # reply hand-over no-ops), the ack path runs alone; the difference is what handing over and the count
+        # update, running meanwhile, take from it.
         times: dict[bool, list[float]] = {True: [], False: []}
         for block in range(10):
             alone = block % 2 == 1
             if alone:
                 followups.submit_latest = lambda *args, **kwargs: None  # type: ignore[method-assign]
+                replies.send = lambda *args, **kwargs: None  # type: ignore[method-assign]
             times[alone].extend(handle() for _ in range(max(1, clicks // 10)))
             if alone:
                 del followups.submit_latest
+                del replies.send
             coprod.drain()
         prof = cProfile.Profile()
         for _ in range(clicks):
