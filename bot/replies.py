@@ -40,6 +40,7 @@ LAST_SEND = 3.0  # seconds the process keeps sending after its pipe closes
 SEND_TIMEOUT = 10.0
 PIPE_SIZE = 1 << 20  # room for a few thousand replies while the process catches up
 NICE = 10  # below the web process's priority
+CLIENTS = 256  # Web API clients kept, one per workspace token
 
 
 class Replies:
@@ -247,6 +248,8 @@ def _call(message: dict[str, Any], where: str) -> None:
     with _clients_lock:
         client = _clients.get(place)
         if client is None:
+            if len(_clients) >= CLIENTS:  # a workspace's token changed, or many workspaces: start afresh
+                _clients.clear()
             client = _clients[place] = web_client(*place)
     try:
         client.api_call(method, json=message["args"])
