@@ -133,15 +133,30 @@ def interleaved(fns: dict[str, Callable[[int], object]], reps: int, warmup: int 
 
 
 def process_cpu(pid: int) -> float:
-    """User + system CPU seconds so far of a process and its live child processes (coprod's reply sender)
-    (Linux /proc)."""
+    """User + system CPU seconds so far of a process and its live child processes (coprod's scheduler and
+    reply sender) (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in tasks.read_text().split():
-            with contextlib.suppress(OSError):
-                total += process_cpu(int(child))
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            total += process_cpu(child)
     return total
+
+
+def process_rss_mib(pid: int) -> float:
+    """Resident memory (MiB) of a process and its live child processes (Linux /proc)."""
+    total = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            total += int(line.split()[1]) / 1024
+    for child in _children(pid):
+        with contextlib.suppress(OSError):
+            total += process_rss_mib(child)
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for tasks in Path(f"/proc/{pid}/task").glob("*/children") for child in tasks.read_text().split()]
 
 
 # ---- the machine -------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import harness as h  # noqa: E402
-from bench.harness import BotProcess, StubProcess, print_machine, process_cpu  # noqa: E402
+from bench.harness import BotProcess, StubProcess, print_machine, process_cpu, process_rss_mib  # noqa: E402
 from bot import reports  # noqa: E402
 from bot.catalog import load_catalog  # noqa: E402
 from bot.deps import Deps  # noqa: E402
@@ -250,7 +250,7 @@ def idle(shape: dict[str, int], spell: float, db: Path, reminding: int = 0) -> d
         cpu0, t0 = process_cpu(bot.proc.pid), time.monotonic()
         time.sleep(spell)
         cpu = (process_cpu(bot.proc.pid) - cpu0) / (time.monotonic() - t0)
-        rss = _rss_mib(bot.proc.pid)
+        rss = process_rss_mib(bot.proc.pid)  # with its scheduler's process and any reply sender
         bot.stop()
     store = Store.open(db)
     d = Dispatcher(Deps(store, load_catalog(), Clock(wall)), lambda team: None, grace=timedelta(hours=6))
@@ -303,13 +303,6 @@ def user_reads(store: Store, wall: datetime, partnerships: int) -> dict[str, flo
             times.append(time.perf_counter() - t)
         out[name] = statistics.median(times) * 1000
     return out
-
-
-def _rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 # ---- part 2: a batch, in this process -------------------------------------------------------------

@@ -34,6 +34,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.settings import configure_logging
+
 log = logging.getLogger(__name__)
 SENDERS = 4  # replies sent at once (each waits on Slack)
 LAST_SEND = 3.0  # seconds the process keeps sending after its pipe closes
@@ -287,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="coprod's reply sender (started by coprod run)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     # Ctrl-C or a platform's SIGTERM reaches the whole process group: this process ends when coprod closes its
     # pipe instead, after sending what it holds.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

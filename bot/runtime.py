@@ -1,8 +1,10 @@
-"""`coprod run`: one process holding the scheduler and the Slack connection.
+"""`coprod run`: the process holding the Slack connection, with the scheduler's process beside it.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
-that runs inside this process, beside the one scheduler), set up against slow clients (bot/server.py), and
-in several-workspace mode the install pages (bot/installs.py). Socket Mode needs no public URL.
+that runs inside this process), set up against slow clients (bot/server.py), and in several-workspace mode
+the install pages (bot/installs.py). Socket Mode needs no public URL. The scheduled jobs run in a process of
+their own (bot/scheduler.py), started once Slack is connected and stopped with this one; clicks'
+confirmations are sent by another (bot/replies.py).
 """
 
 from __future__ import annotations
@@ -14,25 +16,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 
-from bot.app import build_app, make_client
-from bot.catalog import load_catalog
-from bot.deps import Deps, utcnow
+from bot.app import build_app
+from bot.deps import utcnow
 from bot.endpoint import wsgi_app
-from bot.installs import Installations, erase_due
-from bot.jobs import Dispatcher, Stopped
+from bot.jobs import Stopped
+from bot.scheduler import Scheduled, SchedulerProcess, open_parts, write_gate
 from bot.server import SlowClientSafeServer, make_server
-from bot.settings import Settings, SettingsError, TokenRefused
+from bot.settings import Settings, SettingsError, TokenRefused, configure_logging
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,8 +38,8 @@ log = logging.getLogger(__name__)
 # anything still holds the process up this long after the signal, it exits there and then.
 STOP_BUDGET = 5.0
 HARD_STOP = 9.5
-# Commits are synced to the disk at checkpoints (bot/store/db.py): at most this long after their ack.
-FLUSH_EVERY = 1.0
+# How long past that budget stopping waits for the scheduler's process, which stops alongside from the start.
+SCHEDULER_GRACE = 2.0
 
 
 # Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
@@ -110,91 +108,35 @@ class Runtime:
 
     def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow, store: Store | None = None):
         self.settings = settings
-        catalog = load_catalog(settings.facilitators_path)
-        self.store = store or Store.open(
-            settings.db_path, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db
-        )
-        self.client = make_client(settings)
-        self.installations: Installations | None = None
-        if settings.oauth:
-            try:
-                self.installations = Installations(settings, lambda token: make_client(settings, token=token))
-            except BaseException:
-                self.store.close()
-                raise
-            self.deps = Deps(
-                self.store, catalog, clock, installations=self.installations, erase_after_days=settings.erase_after_days
-            )
-        else:
-            self.deps = Deps(self.store, catalog, clock)
+        parts = open_parts(settings, clock, store)
+        self.deps, self.store, self.client = parts.deps, parts.deps.store, parts.client
+        self.installations = parts.installations
+        self.client_for = parts.client_for
         self.executor = ListenerExecutor(max_workers=8)
         self.app = build_app(settings, self.deps, self.client, self.executor)
-        self.dispatcher = Dispatcher(self.deps, self.client_for, grace=timedelta(hours=settings.grace_hours))
-        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        # The scheduled jobs: in this process (tests, start_scheduler), or in their own (coprod run).
+        self.scheduled = Scheduled(settings, self.deps, self.client_for)
+        self.dispatcher, self.scheduler = self.scheduled.dispatcher, self.scheduled.scheduler
+        self.scheduler_process: SchedulerProcess | None = None
         self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
         self._serving_thread: threading.Thread | None = None
-        self._jobs_idle = threading.Condition()
-        self._jobs_running = 0  # scheduled jobs (the tick, retention, erasure) running now
-
-    def client_for(self, team: str) -> WebClient | None:
-        """The Web API client for a workspace's scheduled posts: the one bot token's, or in several-workspace
-        mode the workspace's own (None where coprod is not installed)."""
-        if self.installations is None:
-            return self.client
-        return self.installations.client_for(team)
 
     def erase_removed(self) -> list[str]:
         """Erase the data of workspaces that removed coprod and whose grace period is over."""
-        return erase_due(self.store, now=self.deps.stamp())
+        return self.scheduled.erase_removed()
 
     def start_scheduler(self) -> None:
-        self.scheduler.add_job(
-            self._tick,
-            IntervalTrigger(seconds=self.settings.tick_seconds),
-            id="tick",
-            next_run_time=datetime.now().astimezone(),
-        )
-        self.scheduler.add_job(self._flush, IntervalTrigger(seconds=FLUSH_EVERY), id="flush", misfire_grace_time=None)
-        self.scheduler.add_job(self._purge, IntervalTrigger(hours=6), id="retention")
-        if self.installations is not None:
-            self.scheduler.add_job(
-                self._erase_removed, IntervalTrigger(hours=1), id="erase", next_run_time=datetime.now().astimezone()
-            )
-        self.scheduler.start()
+        """Run the scheduled jobs in this process."""
+        self.scheduled.start()
 
-    @contextlib.contextmanager
-    def _scheduled(self, what: str) -> Iterator[None]:
-        """A scheduled job's run, counted so stopping can wait for it; a failure is logged and the next run
-        tries again (one cut short by stopping, quietly)."""
-        with self._jobs_idle:
-            self._jobs_running += 1
-        try:
-            yield
-        except Exception:
-            if not self.dispatcher.stopping:
-                log.exception("%s failed", what)
-        finally:
-            with self._jobs_idle:
-                self._jobs_running -= 1
-                self._jobs_idle.notify_all()
-
-    def _tick(self) -> None:
-        with self._scheduled("the scheduler's tick"):
-            self.dispatcher.tick(wait=False)  # posts run in their lanes; the next tick is not held up
-
-    def _flush(self) -> None:
-        with self._scheduled("syncing the database to the disk"):
-            self.store.db.flush()
-
-    def _purge(self) -> None:
-        with self._scheduled("applying the retention settings"):
-            self.dispatcher.purge()
-
-    def _erase_removed(self) -> None:
-        with self._scheduled("erasing the data of removed workspaces"):
-            self.erase_removed()
+    def start_scheduler_process(self) -> None:
+        """Run the scheduled jobs in a process of their own (bot/scheduler.py), this process's writes first."""
+        gate = write_gate()
+        self.store.db.share_writes(gate.fileno(), people=True)
+        self.scheduler_process = SchedulerProcess(self.settings, gate)
+        self.scheduler_process.start()
 
     def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
         self.server = server = make_server(
@@ -280,6 +222,8 @@ class Runtime:
         def left(cap: float) -> float:
             return max(0.0, min(cap, deadline - time.monotonic()))
 
+        if self.scheduler_process is not None:
+            self.scheduler_process.begin_stop()  # it stops alongside
         if self.server is not None:
             serving = self._serving_thread
             if serving is not None and serving is not threading.current_thread() and not self._served.is_set():
@@ -297,16 +241,15 @@ class Runtime:
             # them waits out its read timeouts, seconds in which nothing more can arrive).
             self.socket_handler.client.disconnect()
             threading.Thread(target=self.socket_handler.close, name="coprod-socket-close", daemon=True).start()
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        self.dispatcher.stop_posting()  # a tick still running hands nothing more to the lanes
-        with self._jobs_idle:
-            self._jobs_idle.wait_for(lambda: self._jobs_running == 0, left(2.0))
+        self.scheduled.stop_starting(left(2.0))
         self.executor.wait_idle(left(2.0))  # listeners still running hand their follow-ups over first
         self.executor.shutdown(wait=False)
         self.deps.followups.close(timeout=left(3.0))
         self.deps.replies.close(timeout=left(2.0))
         stopped = self.dispatcher.close(timeout=left(budget))
+        if self.scheduler_process is not None:
+            # What its process left; it was given its own few seconds, which may run past this budget's end.
+            stopped = self.scheduler_process.stop(timeout=left(budget) + SCHEDULER_GRACE)
         with contextlib.suppress(Exception):  # closing the last connection checkpoints too, when it can
             self.store.db.flush()
         self.store.close()
@@ -317,15 +260,9 @@ def _exit_on_term(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler says "Running job" and "executed successfully" at INFO on every tick.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
-
-
 def run(settings: Settings, *, fresh: bool = False) -> int:
     """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace."""
-    configure_logging(settings)
+    configure_logging(settings.log_level)
     if settings.local:
         from bot.localslack.launch import run_local
 
@@ -376,7 +313,7 @@ def run_until_stopped(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    runtime.start_scheduler()
+    runtime.start_scheduler_process()
     try:
         announce()
         if runtime.settings.socket_mode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -237,6 +238,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if text not in YES + NO:
         raise SettingsError(f"{name} must be 1 (yes) or 0 (no), not “{env.get(name)}”")
     return text in YES
+
+
+def configure_logging(level: str) -> None:
+    """Log lines to stderr at ``level`` (LOG_LEVEL), the same in each of coprod's processes."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler says "Running job" and "executed successfully" at INFO on every tick.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def load_dotenv_file() -> None:

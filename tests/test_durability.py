@@ -33,6 +33,7 @@ from bench.harness import (
 )
 from bot.store import Store
 from tests.support.constants import MODES
+from tests.support.running import helpers
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually
 
@@ -169,22 +170,6 @@ def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_
         )
 
 
-def reply_senders(db) -> list[int]:
-    """The reply-sending processes of the coprod whose database is ``db`` (found by their environment)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if b"bot.replies" in cmdline and f"COPROD_DB={db}".encode() in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_the_ack(tmp_path, mode):
     """Confirmations wait a moment (a double click gets one) in a process of their own: coprod killed outright
@@ -203,4 +188,4 @@ def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_t
         assert eventually(confirmed, timeout=10), "the confirmation died with coprod"
         [reply] = confirmed()
         assert "4 of 5" in reply.args["text"]
-        assert eventually(lambda: not reply_senders(db), timeout=10), "the reply sender outlived coprod"
+        assert eventually(lambda: not helpers(db, "bot.replies"), timeout=10), "the reply sender outlived coprod"

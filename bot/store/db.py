@@ -11,6 +11,7 @@ copies the pages into the database file and empties the WAL, so no older copy of
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import itertools
 import logging
 import os
@@ -27,6 +28,9 @@ from bot.store import files, schema
 
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 10_000
+# How often a write looks again for another process's transaction to end: SQLite's own busy handler sleeps
+# 1, 2, 5, 10... ms between looks, far longer than the transactions it waits for.
+BEGIN_POLL = 0.0002
 # How long an erasure waits for readers to leave the WAL before it is emptied (it runs before an ack).
 EMPTY_WAL_WAIT_MS = 1_000
 T = TypeVar("T")
@@ -52,6 +56,8 @@ class Database:
         self._background_gate = threading.RLock()
         self._commits = itertools.count(1)  # numbers this process's commits in the order they happen
         self._closed = False
+        self._gate: int | None = None  # see share_writes
+        self._people = False
 
     def upgrade(self) -> list[str]:
         """Create or upgrade the schema; return the migrations applied, or raise StoreError in one line."""
@@ -157,26 +163,47 @@ class Database:
         """This thread's connection."""
         return self._db().conn
 
+    def share_writes(self, gate: int, *, people: bool) -> None:
+        """Write this file from two processes, people's writes first: ``gate`` is a file descriptor of a file
+        both have open. In the process of ``people``'s writes (the web process) each write holds a lock on it
+        while it writes; in the other (the scheduler's) each transaction waits until no such lock is held before
+        it begins. A person's write then waits for at most one of the other process's transactions, as it does
+        for this process's background writes. Both processes wait for each other's transactions by looking
+        every :data:`BEGIN_POLL` seconds."""
+        self._gate, self._people = gate, people
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, committed on success and rolled back on any exception."""
         conn = self.conn
         # One writer at a time within this process: threads queue here in order, where SQLite's busy
         # handler would make them sleep and retry in steps of up to 100 ms (a slow tail under load).
-        # Other processes on the same file still wait on the busy timeout. Background writers queue among
-        # themselves first, so a person's write waits for one of theirs at most, not for all 32 posting threads.
+        # Background writers queue among themselves first, so a person's write waits for one of theirs at
+        # most, not for all 32 posting threads; across processes, share_writes does the same.
         gate = self._background_gate if getattr(_background, "on", False) else contextlib.nullcontext()
         with gate, self._write_lock:
-            conn.execute("BEGIN IMMEDIATE")
+            shared = self._gate
+            if shared is not None:
+                fcntl.lockf(shared, fcntl.LOCK_EX if self._people else fcntl.LOCK_SH)
+                if not self._people:
+                    fcntl.lockf(shared, fcntl.LOCK_UN)
             try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
-                self._local.commit = next(self._commits)  # still holding the write lock: in commit order
+                if shared is None:
+                    conn.execute("BEGIN IMMEDIATE")
+                else:
+                    _begin_polling(conn)
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                else:
+                    conn.execute("COMMIT")
+                    self._local.commit = next(self._commits)  # still holding the write lock: in commit order
+            finally:
+                if shared is not None and self._people:
+                    fcntl.lockf(shared, fcntl.LOCK_UN)
 
     def flush(self) -> None:
         """Put what is committed on the disk: copy the WAL into the database file as far as readers allow, the
@@ -232,6 +259,24 @@ def background(fn: Callable[..., T], /, *args: object) -> T:
         return fn(*args)
     finally:
         _background.on = was
+
+
+def _begin_polling(conn: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, looking again every :data:`BEGIN_POLL` seconds while another process writes (for up to
+    the busy timeout, as SQLite would)."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(BEGIN_POLL)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _switch_to_wal(conn: sqlite3.Connection) -> str:

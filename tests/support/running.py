@@ -130,6 +130,23 @@ def coprod_process(args: list[str], env: dict[str, str], cwd: Path, **kw: Any) -
     )
 
 
+def helpers(db: Path | str, module: str) -> list[int]:
+    """The process ids of the helper processes running ``module`` (``bot.replies``, ``bot.scheduler``) for the
+    coprod whose database is ``db`` (found by their environment, which they share with it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if module.encode() in cmdline.split(b"\0") and f"COPROD_DB={db}".encode() in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 def free_port() -> int:
     """A loopback port nobody is listening on (for ``PORT``)."""
     with socket.socket() as s:
