@@ -15,8 +15,9 @@ MAX_ATTEMPTS = 3
 CLAIM_LEASE = 600
 EVENT_MEMORY = 86_400  # Slack retries an event within minutes; a day is plenty
 HEALTH_KEY = "health_checked_at"
-# Planned fire times are written this many schedules to a transaction (a long downtime's skips included).
-PLAN_BATCH = 500
+# Planned fire times are written this many schedules to a transaction (a long downtime's skips included):
+# a click's write waits for at most one such transaction (bot/store/db.py), a few ms at this size.
+PLAN_BATCH = 50
 # Posted and skipped rows long past are deleted this many at a time.
 PRUNE_BATCH = 2_000
 
