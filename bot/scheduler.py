@@ -57,6 +57,7 @@ NICE = 5  # below the web process's priority: on a busy machine, acknowledgement
 # the interpreter back sooner from the tick's planning and the other posts.
 SWITCH_INTERVAL = 0.0005
 RESTART_AFTER = (1.0, 5.0, 30.0)  # waits before starting the process again, after each unexpected end
+RAN_WELL = 300.0  # a process that ran this long before ending is started again after the first wait
 
 
 class Scheduled:
@@ -234,9 +235,15 @@ class SchedulerProcess:
                 proc = self._proc
             if proc is None:
                 return
+            began = time.monotonic()
             code = proc.wait()
             if self._stopping.is_set():
                 return
+            for pipe in (proc.stdin, proc.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()  # type: ignore[union-attr]
+            if time.monotonic() - began > RAN_WELL:
+                ends = 0
             wait = RESTART_AFTER[min(ends, len(RESTART_AFTER) - 1)]
             ends += 1
             log.error("the scheduler's process ended (exit %s); starting another in %.0f s", code, wait)
