@@ -209,10 +209,11 @@ class SchedulerProcess:
             log.warning("the scheduler was still stopping after %.0f s; it was ended", timeout)
             proc.kill()
             proc.wait()
+            _close_pipes(proc)
             return Stopped(0, 0)
         assert proc.stdout is not None
         out = proc.stdout.read()
-        proc.stdout.close()
+        _close_pipes(proc)
         return _left(out)
 
     def _spawn(self) -> subprocess.Popen:
@@ -239,9 +240,7 @@ class SchedulerProcess:
             code = proc.wait()
             if self._stopping.is_set():
                 return
-            for pipe in (proc.stdin, proc.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()  # type: ignore[union-attr]
+            _close_pipes(proc)
             if time.monotonic() - began > RAN_WELL:
                 ends = 0
             wait = RESTART_AFTER[min(ends, len(RESTART_AFTER) - 1)]
@@ -256,6 +255,13 @@ class SchedulerProcess:
                     self._proc = self._spawn()
                 except OSError as exc:
                     log.error("could not start the scheduler's process: %s", exc)
+
+
+def _close_pipes(proc: subprocess.Popen) -> None:
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _settings_data(settings: Settings) -> dict[str, object]:
