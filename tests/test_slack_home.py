@@ -232,3 +232,16 @@ def test_post_the_summary_on_home_says_when_slack_refused_it(bot):
     assert "Posted the summary" not in shown
     assert not [c for c in summary_posts(bot.stub) if (c.response or {}).get("ok")]
     bot.stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == COORDINATOR)
+
+
+def test_a_home_that_fails_to_refresh_after_a_post_is_no_reason_for_sorry(bot):
+    """The summary went out but Slack refused the refreshed Home: the coordinator is told it was posted (in a
+    direct message), never "sorry, that didn't go through"."""
+    configure(bot, "schedule checkins weekly Tuesday 10:00")
+    open_home(bot)
+    bot.stub.fail("views.publish", "internal_error")
+    bot.slack.click("home_summary", CHANNEL, container_type="view", user=COORDINATOR)
+    [dm] = bot.stub.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == COORDINATOR)
+    assert f"Posted the summary in <#{CHANNEL}>" in dm.args["text"]
+    assert "Sorry" not in dm.args["text"]
+    assert [c for c in summary_posts(bot.stub) if (c.response or {}).get("ok")]
