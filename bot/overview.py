@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -37,7 +37,12 @@ def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None
     for flag in s.flags:
         lines.append(f":warning: _{escape(flag.facilitator.text)}_ is *neglected*: {flag.reason}")
     if not s.reasons and not s.flags:
-        lines.append(":white_check_mark: looking after this well")
+        if s.mean is None:  # answered, but its average is still hidden: too soon to call it well looked after
+            lines.append(
+                ":hourglass_flowing_sand: not enough answers to show yet, so it's too early to say how it's going"
+            )
+        else:
+            lines.append(":white_check_mark: looking after this well")
     return section("\n".join(lines), block_id=f"level:{s.level.id}", **({"accessory": plan} if plan else {}))
 
 
@@ -102,6 +107,11 @@ def summary_text(summary: Summary) -> str:
 
 # ---- App Home ---------------------------------------------------------------------------------
 
+# "up to 50 blocks in each message, and 100 blocks in modals or Home tabs"
+# (https://docs.slack.dev/reference/block-kit/blocks); views.publish refuses more.
+VIEW_BLOCKS_MAX = 100
+COMPACT_MAX = 40  # partnerships listed one line each, well within a section's 3000 characters
+
 
 def coverage_bar(covered: int, total: int, width: int = 10) -> str:
     filled = round(width * covered / total) if total else 0
@@ -124,13 +134,41 @@ class HomeItem:
     paused_until: datetime | None = None  # a holiday pause in force ends then
 
 
-def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
-    """App Home: each partnership's levels with coverage, flags and what is coming next."""
+def posted_note(what: str, channel: str, at: datetime) -> str:
+    """Home's answer to its "Ask a check-in now" and "Post the summary" buttons: ``what`` was posted."""
+    return f":white_check_mark: Posted {what} in <#{channel}> at {at:%H:%M}."
+
+
+def not_posted_note(what: str, channel: str, error: str | None, *, paused: bool = False) -> str:
+    """…and when it wasn't: ``error`` is Slack's refusal, None when Slack didn't answer at all."""
+    if error is None:
+        return (
+            f":warning: I'm not sure {what} reached <#{channel}>: Slack didn't answer. "
+            "Please have a look in the channel before trying again."
+        )
+    if paused:
+        return f":warning: I couldn't post {what} in <#{channel}>, so I've paused its schedules: see above for why."
+    return (
+        f":warning: I couldn't post {what} in <#{channel}> (Slack said “{escape(error)}”). "
+        "Please try again in a minute."
+    )
+
+
+def _latest(item: HomeItem) -> float:
+    """When anything last happened in the partnership's window (a check-in or an answer); -1 when nothing has."""
+    times = [s.last_activity.timestamp() for s in item.summary.levels if s.last_activity]
+    return max(times, default=-1.0)
+
+
+def home_view(partnerships: Iterable[HomeItem], catalog: Catalog, notes: Mapping[str, str] | None = None) -> dict:
+    """App Home: each partnership's levels with coverage, flags and what is coming next, the most recently
+    active first. Those that don't fit in Slack's 100 blocks get a line each, saying where to see them.
+    ``notes``: a line of news for a partnership (channel -> mrkdwn), such as "posted the summary"."""
     blocks: list[dict] = [
         header("coprod"),
         context("How your partnerships are keeping up the practices of co-production."),
     ]
-    items = list(partnerships)
+    items = sorted(partnerships, key=_latest, reverse=True)  # stable: equally quiet ones keep the store's order
     if not items:
         blocks.append(
             section(
@@ -138,51 +176,88 @@ def home_view(partnerships: Iterable[HomeItem], catalog: Catalog) -> dict:
                 "channel with `/invite @coprod`, then type `/coprod help` there."
             )
         )
-    for item in items:
-        channel, summary, tz = item.channel, item.summary, item.timezone
-        blocks.append({"type": "divider"})
-        blocks.append(section(f"*<#{channel}>*  ·  last {summary.window.weeks} weeks"))
-        for s in summary.levels:
-            total = len(catalog.in_level(s.level.id))
-            covered = s.covered
-            line = f"{coverage_bar(covered, total)}  *{escape(s.level.name)}*  {covered} of {total} practices discussed"
-            for reason in s.reasons:
-                line += f"\n      :warning: neglected: {reason}"
-            for flag in s.flags:
-                line += f"\n      :warning: {escape(flag.facilitator.text)}: neglected: {flag.reason}"
-            plan, more = plan_buttons(channel, s)
-            blocks.append(section(line, **({"accessory": plan} if plan else {})))
-            if more:
-                blocks.append(more)
-        if item.picture:
-            file_id, alt = item.picture
-            blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": clip(alt, 2000)})
-        upcoming = []
-        for kind in ("checkins", "summary", "meeting"):
-            when = item.next.get(kind)
-            label = {"checkins": "Next check-in", "summary": "Next summary", "meeting": "Next meeting reminder"}[kind]
-            if when:
-                shown = f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
-            else:
-                shown = "paused" if item.paused and kind in item.next else "not set"
-            upcoming.append(f"{label}: {shown}")
-        blocks.append(context("  ·  ".join(upcoming)))
-        if item.paused:
-            blocks.append(context(":pause_button: " + paused_text(channel, item.paused)))
-        if item.paused_until:
-            blocks.append(context(":palm_tree: " + holiday_text(item.paused_until, tz)))
-        listed = home_actions_block(list(item.actions), catalog, summary.window.end.astimezone(ZoneInfo(tz)).date())
-        if listed:
-            blocks.append(listed)
-        buttons = []
-        if item.coordinator:
-            buttons += [
-                button("Ask a check-in now", "home_checkin", channel, style="primary"),
-                button("Post the summary", "home_summary", channel),
-            ]
-        if item.reflexivity_on:
-            buttons.append(button("Stop my reflection prompts", "reflexivity_off", channel))
+    rest: list[HomeItem] = []
+    for n, item in enumerate(items):
+        shown = [] if rest else _partnership_blocks(item, catalog, (notes or {}).get(item.channel))
+        # Leave room for the divider and the section that point to those after this one, should they not fit.
+        reserve = 2 if n + 1 < len(items) else 0
+        if shown and len(blocks) + len(shown) + reserve <= VIEW_BLOCKS_MAX:
+            blocks.extend(shown)
         else:
-            buttons.append(button("Send me reflection prompts", "reflexivity_on", channel))
-        blocks.append({"type": "actions", "block_id": f"home:{channel}", "elements": buttons})
-    return {"type": "home", "blocks": blocks[:100]}
+            rest.append(item)
+    if rest:
+        blocks.append({"type": "divider"})
+        blocks.append(_compact(rest, len(rest) < len(items)))
+    return {"type": "home", "blocks": blocks}
+
+
+def _compact(items: list[HomeItem], after_others: bool) -> dict:
+    """One line for each partnership there is no room to show in full."""
+    n = len(items)
+    if after_others:
+        title = f"*And {n} more {'partnership' if n == 1 else 'partnerships'}.* There isn't room for them all here"
+    else:
+        title = "*Your partnerships.* There isn't room to show them in full here"
+    lines = []
+    for item in items[:COMPACT_MAX]:
+        neglected = sum(1 for s in item.summary.levels if s.neglected or s.flags)
+        state = f"{neglected} of {len(item.summary.levels)} levels neglected" if neglected else "nothing neglected"
+        lines.append(f"• <#{item.channel}>  ·  {state}")
+    if n > COMPACT_MAX:
+        lines.append(f"…and {n - COMPACT_MAX} more")
+    return section(f"{title}: to see one, open its channel and type `/coprod summary`.\n" + "\n".join(lines))
+
+
+def _partnership_blocks(item: HomeItem, catalog: Catalog, note: str | None) -> list[dict]:
+    """One partnership in full. Its block ids carry the channel: Slack refuses a view whose block ids repeat
+    (https://docs.slack.dev/reference/block-kit/blocks: a block_id is unique within a message or view)."""
+    channel, summary, tz = item.channel, item.summary, item.timezone
+    blocks: list[dict] = [{"type": "divider"}, section(f"*<#{channel}>*  ·  last {summary.window.weeks} weeks")]
+    for s in summary.levels:
+        total = len(catalog.in_level(s.level.id))
+        covered = s.covered
+        line = f"{coverage_bar(covered, total)}  *{escape(s.level.name)}*  {covered} of {total} practices discussed"
+        for reason in s.reasons:
+            line += f"\n      :warning: neglected: {reason}"
+        for flag in s.flags:
+            line += f"\n      :warning: {escape(flag.facilitator.text)}: neglected: {flag.reason}"
+        plan, more = plan_buttons(channel, s)
+        blocks.append(section(line, **({"accessory": plan} if plan else {})))
+        if more:
+            # The Plan buttons say what they plan in their values; the block id only has to be unique here.
+            blocks.append({**more, "block_id": f"plan:{channel}:{s.level.id}"})
+    if item.picture:
+        file_id, alt = item.picture
+        blocks.append({"type": "image", "slack_file": {"id": file_id}, "alt_text": clip(alt, 2000)})
+    upcoming = []
+    for kind in ("checkins", "summary", "meeting"):
+        when = item.next.get(kind)
+        label = {"checkins": "Next check-in", "summary": "Next summary", "meeting": "Next meeting reminder"}[kind]
+        if when:
+            shown = f"{when.astimezone(ZoneInfo(tz)):%a %-d %b, %H:%M}"
+        else:
+            shown = "paused" if item.paused and kind in item.next else "not set"
+        upcoming.append(f"{label}: {shown}")
+    blocks.append(context("  ·  ".join(upcoming)))
+    if item.paused:
+        blocks.append(context(":pause_button: " + paused_text(channel, item.paused)))
+    if item.paused_until:
+        # The emoji itself, not its :palm_tree: code: it reads the same wherever the words are shown.
+        blocks.append(context("🌴 " + holiday_text(item.paused_until, tz)))
+    listed = home_actions_block(list(item.actions), catalog, summary.window.end.astimezone(ZoneInfo(tz)).date())
+    if listed:
+        blocks.append(listed)
+    buttons = []
+    if item.coordinator:
+        buttons += [
+            button("Ask a check-in now", "home_checkin", channel, style="primary"),
+            button("Post the summary", "home_summary", channel),
+        ]
+    if item.reflexivity_on:
+        buttons.append(button("Stop my reflection prompts", "reflexivity_off", channel))
+    else:
+        buttons.append(button("Send me reflection prompts", "reflexivity_on", channel))
+    blocks.append({"type": "actions", "block_id": f"home:{channel}", "elements": buttons})
+    if note:
+        blocks.append(context(note))
+    return blocks

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import holidays, messages, overview, posts
+from bot import delivery, holidays, messages, overview, posts
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners.payloads import action_of, ids
@@ -34,7 +35,8 @@ def viewer_channels(client: WebClient, user: str) -> set[str]:
     return channels
 
 
-def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
+def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dict[str, str] | None = None) -> None:
+    """Publish ``user``'s Home; ``notes``: a line of news to show under a partnership (channel -> mrkdwn)."""
     store, now = deps.store, deps.now()
     mine = viewer_channels(client, user)
     items = []
@@ -65,7 +67,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str) -> None:
                 paused_until=paused_until,
             )
         )
-    client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog))
+    client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog, notes))
 
 
 def on_home_button(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:
@@ -103,6 +105,7 @@ def home_post(deps: Deps, client: WebClient, team: str, user: str, channel: str,
     # A double click posts once: both clicks claim the same one-minute slot.
     if not store.ledger.claim_post(partnership, kind=kind, fire_at=now // 60 * 60, now=now):
         return
+    what = "a check-in" if kind == "home_checkin" else "the summary"
     try:
         if kind == "home_checkin":
             posts.post_checkin(deps, client, partnership)
@@ -110,11 +113,23 @@ def home_post(deps: Deps, client: WebClient, team: str, user: str, channel: str,
             posts.post_summary(deps, client, partnership)
     except SlackApiError as exc:
         error = str(exc.response.get("error", ""))
-        posts.pause_for_error(deps, client, partnership, error)
+        paused = posts.pause_for_error(deps, client, partnership, error)
+        note = overview.not_posted_note(what, channel, error, paused=paused)
         client.chat_postMessage(
             channel=user, text=f"Sorry, I couldn't post in <#{channel}> ({messages.escape(error)})."
         )
-    publish_home(deps, client, team, user)
+    except delivery.NotPosted:
+        note = overview.not_posted_note(what, channel, None)
+        client.chat_postMessage(channel=user, text=note)
+    else:
+        note = overview.posted_note(what, channel, datetime.fromtimestamp(now, ZoneInfo(partnership.timezone)))
+    try:
+        publish_home(deps, client, team, user, notes={channel: note})
+    except SlackApiError as exc:
+        # What was asked for is done, or the person was told why not: a Home that didn't refresh is no reason for
+        # a "sorry", only for saying it another way.
+        log.warning("could not refresh App Home after %s: %s", kind, exc.response.get("error"))
+        client.chat_postMessage(channel=user, text=note)
 
 
 def register(app: App) -> None:
