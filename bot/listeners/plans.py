@@ -96,9 +96,10 @@ def on_plan_open(ack: Ack, body: dict, client: WebClient, respond: Respond, deps
         )
 
     def open_form() -> None:
-        # The modal opens first, within the trigger's 3 s; a click on a summary came from the channel, so the
-        # whole form can. A click on Home must first be checked against the person's channels (pages of
-        # users.conversations), so a waiting modal opens and the form, or why not, follows with views.update.
+        # The modal opens first, within the trigger's 3 s (https://docs.slack.dev/interactivity/handling-user-
+        # interaction#modal_responses); a click on a summary came from the channel, so the whole form can. A
+        # click on Home must first be checked against the person's channels (pages of users.conversations), so a
+        # waiting modal opens and the form, or why not, follows with views.update on the follow-up workers.
         if not from_home:
             client.views_open(trigger_id=trigger_id, view=form())
             return
