@@ -24,6 +24,7 @@ from bot.deps import Deps
 from bot.listeners import installs as install_listeners
 from bot.listeners import register_listeners
 from bot.listeners.payloads import payload_problem
+from bot.listeners.views import failed_form_reply
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,7 @@ def build_app(settings: Settings, deps: Deps, client: WebClient, executor: Execu
             return BoltResponse(
                 status=200,
                 headers={"content-type": "application/json"},
-                body=json.dumps({"response_action": "errors", "errors": {"comment": SORRY}}),
+                body=json.dumps(failed_form_reply(body.get("view"), SORRY)),
             )
         # A click or event we could not handle is not acknowledged as done: Slack tells the person
         # (or retries the event) rather than the answer being silently lost.

@@ -1,9 +1,13 @@
 """Work that follows an acknowledgement: the one place it runs, off the request thread.
 
 Slack wants its acknowledgement within 3 seconds; whatever must be durable is committed before it.
-What follows (posting a check-in, answering through a response_url, updating a check-in's count,
-opening a modal) is handed here as a :class:`FollowUp`, a closure carrying its own data, and runs on
-a few long-lived worker threads. HTTP and Socket Mode hand over the same way.
+What follows (posting a check-in, answering through a response_url, updating a check-in's count)
+is handed here as a :class:`FollowUp`, a closure carrying its own data, and runs on a few long-lived
+worker threads. HTTP and Socket Mode hand over the same way.
+
+Opening a modal has a lane of its own (:meth:`FollowUps.open_modal`): its trigger id expires 3 seconds
+after the click, so it must not queue behind an upload, a 429's wait or a slow page of Slack's on the
+workers above. Whatever is slow to fill the modal in is done afterwards, here, with ``views.update``.
 
 Updates that only need the latest state (a check-in's count) wait a moment and are coalesced: while
 one is waiting, a newer one replaces it, so a whole team clicking at once costs one message update.
@@ -21,10 +25,18 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass
+
+from bot.lanes import Lane
 
 log = logging.getLogger(__name__)
 _STOP = object()
+WORKERS = 4  # the workers that carry out what follows acknowledgements
+# Threads that only open modals (views.open is quick: anything slow comes after, on the workers), and how many
+# of them one workspace may hold, so a burst of clicks in one workspace leaves room for the others' forms.
+MODAL_WORKERS = 8
+MODALS_PER_WORKSPACE = 6
 
 
 @dataclass(frozen=True)
@@ -43,7 +55,7 @@ class FollowUp:
 
 
 class FollowUps:
-    def __init__(self, workers: int = 4):
+    def __init__(self, workers: int = WORKERS):
         self._workers = workers
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._latest: dict[Hashable, FollowUp] = {}
@@ -58,6 +70,7 @@ class FollowUps:
         self._order = itertools.count()
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        self._modals = Lane("modal", workers=MODAL_WORKERS, per_team=MODALS_PER_WORKSPACE)
 
     def submit(self, job: FollowUp) -> None:
         """Run ``job`` soon, on a worker thread."""
@@ -70,6 +83,27 @@ class FollowUps:
             return
         self._start()
         self._queue.put(job)
+
+    def open_modal(self, job: FollowUp) -> None:
+        """Run ``job`` (a ``views.open``, and nothing slow) at once, on the modal lane: a trigger id works for
+        3 seconds after the click (https://docs.slack.dev/reference/methods/views.open), and nothing queued on
+        the workers (uploads, 429 waits, pages of members) may hold it up."""
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._pending += 1
+        if closed:
+            self._lost(job, "the bot was stopping")
+            return
+        future = self._modals.submit(job.team, lambda: _run(job), tag=job)
+        future.add_done_callback(lambda done: self._modal_done(job, done))
+
+    def _modal_done(self, job: FollowUp, done: Future) -> None:
+        if done.cancelled():  # the lane stopped before it began
+            self._lost(job, "the bot stopped before it ran")
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
 
     def submit_latest(self, key: Hashable, job: FollowUp, *, delay: float = 0.0, leading: bool = False) -> None:
         """Run ``job`` after ``delay`` seconds; a job with the same key still waiting is replaced by this one.
@@ -135,6 +169,8 @@ class FollowUps:
         for _ in threads:
             self._queue.put(_STOP)
         deadline = time.monotonic() + timeout
+        self._modals.stop()  # those never begun are cancelled, and reported by _modal_done
+        self._modals.wait(timeout)  # those still opening are left to their daemon threads
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         while True:  # whatever the workers didn't reach (or, with no workers, everything) is lost

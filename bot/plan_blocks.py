@@ -123,6 +123,21 @@ def plan_modal(catalog: Catalog, *, selected: Facilitator, channel: str, seal: s
     }
 
 
+def waiting_modal(channel: str) -> dict:
+    """What the form shows for the moment it takes to check with Slack that the person is in the channel."""
+    return notice_modal(f"One moment: I'm getting the form ready for <#{channel}>…")
+
+
+def notice_modal(text: str) -> dict:
+    """A modal with only something to say (why there is no form), and a button to close it."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Plan something"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [section(text)],
+    }
+
+
 # ---- one action, in words ------------------------------------------------------------------------------------
 
 

@@ -133,3 +133,37 @@ def test_a_leading_job_runs_at_once_and_the_burst_after_it_once():
     assert finished["again"].wait(2)
     assert ran[-1][0] == "again" and ran[-1][1] - at < 0.15
     followups.close()
+
+
+def test_a_modal_opens_while_every_worker_is_busy_and_drain_waits_for_it():
+    """Opening a modal has its own lane: with every worker stuck (an upload Slack doesn't answer), it runs at
+    once, and drain() and idle count it like any follow-up."""
+    followups = FollowUps(workers=2)
+    stuck = threading.Event()
+    for _ in range(2):
+        followups.submit(job(lambda: stuck.wait(10)))
+    opened = threading.Event()
+    followups.open_modal(job(opened.set, what="open a form"))
+    try:
+        assert opened.wait(5), "the modal waited behind the stuck workers"
+    finally:
+        stuck.set()
+    assert followups.drain(timeout=5) and followups.idle
+    followups.close()
+
+
+def test_a_modal_that_fails_to_open_is_apologised_for_and_one_after_close_is_reported(caplog):
+    """A modal that fails is logged and the person told; one handed over after close() is reported lost."""
+    told = []
+    followups = FollowUps(workers=1)
+
+    def fail() -> None:
+        raise RuntimeError("expired_trigger_id")
+
+    followups.open_modal(job(fail, what="open the comment form", apologise=lambda: told.append("sorry")))
+    assert followups.drain(timeout=5)
+    followups.close()
+    with caplog.at_level(logging.ERROR, logger="bot.followups"):
+        followups.open_modal(job(lambda: None, what="open the plan form", apologise=lambda: told.append("late")))
+    assert told == ["sorry", "late"]
+    assert "could not open the plan form" in caplog.text

@@ -14,6 +14,7 @@ from tests.support.flows import (
     ask,
     change_action,
     configure,
+    filled_in,
     open_home,
     open_plan_form,
     plan,
@@ -110,7 +111,8 @@ def test_a_plan_button_naming_another_channel_opens_nothing(bot):
 
 
 def test_app_home_shows_plan_buttons_and_checks_the_person_is_in_the_channel(bot):
-    """App Home's buttons name their channel: a member gets the form; someone not in the channel is told why."""
+    """App Home's buttons name their channel: a member gets the form; someone not in the channel is told why, in
+    the modal that opened at once."""
     configure(bot, SETUP)
     view = open_home(bot, user="U2")
     assert f"{CHANNEL}|level:individual" in plan_buttons_in(view["blocks"])
@@ -120,9 +122,10 @@ def test_app_home_shows_plan_buttons_and_checks_the_person_is_in_the_channel(bot
 
     bot.stub.add_user("UOUT", tz="Europe/London")
     bot.slack.click("plan_open", f"{CHANNEL}|level:group", user="UOUT", container_type="view", trigger_id="t-out")
-    [told] = bot.stub.wait_for("chat.postMessage", where=lambda c: c.args.get("channel") == "UOUT")
-    assert f"Only people in <#{CHANNEL}>" in told.args["text"]
-    assert not [c for c in bot.stub.calls_to("views.open") if c.args.get("trigger_id") == "t-out"]
+    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "t-out")
+    told = filled_in(bot, opened.response["view"]["id"])
+    assert f"Only people in <#{CHANNEL}> can plan something" in json.dumps(told)
+    assert "callback_id" not in told and "submit" not in told  # nothing to plan with
 
 
 def test_coprod_actions_lists_open_actions_with_done_and_drop_for_owners_and_coordinators(bot):

@@ -148,7 +148,17 @@ def on_comment(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: 
             ),
         )
 
-    _after_ack(deps, body, "open the comment form", open_form, _sorry_in_place(respond))
+    # Nothing slow is needed to fill it in (the store is local), so the whole form opens at once, on the lane
+    # kept for opening modals (bot/followups.py): the trigger id expires 3 s after the click.
+    deps.followups.open_modal(
+        FollowUp(
+            open_form,
+            what="open the comment form",
+            team=team,
+            channel=checkin.channel_id,
+            apologise=_sorry_in_place(respond),
+        )
+    )
 
 
 def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:

@@ -2,9 +2,10 @@
 Not yet (a new date) and Drop change it.
 
 Anyone in the channel may plan; a button from App Home names its channel, so the person's membership is
-checked with Slack before the form opens, and the form carries a keyed seal on (person, channel) that its
-submission must match. Only the action's owner (whoever leads or planned it) or a coordinator may change
-it, checked here whatever the payload says. Writes are committed before the acknowledgement.
+checked with Slack before the form is shown (a waiting modal opens at once, within the click's 3 s), and the
+form carries a keyed seal on (person, channel) that its submission must match.
+Only the action's owner (whoever leads or planned it) or a coordinator may change it, checked here whatever
+the payload says. Writes are committed before the acknowledgement.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from bot.blocks import section
 from bot.catalog import Facilitator
 from bot.deps import Deps
 from bot.followups import FollowUp
-from bot.listeners.home import viewer_channels
 from bot.listeners.payloads import USER_ID, action_of, dig, ids, text
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.plans import Action, PlanError
@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 BLOCK = re.compile(r"^action:(\d{1,18})$")
 SORRY = "Sorry, something went wrong on my side and that didn't go through. Please try again in a minute."
 GONE = "Sorry, I can't plan this one any more: please press “Plan something” again."
+NOT_MEMBER = "Only people in <#{channel}> can plan something for it. Ask someone there to add you to the channel."
+UNCHECKED = (
+    "Sorry, I couldn't check with Slack just now that you're in <#{channel}>, so I can't show the form yet. "
+    "Please close this and press “Plan something” again in a minute."
+)
 
 
 def seal(deps: Deps, team: str, user: str, channel: str) -> str:
@@ -84,24 +89,72 @@ def on_plan_open(ack: Ack, body: dict, client: WebClient, respond: Respond, deps
         return
     trigger_id = text(body, "trigger_id")
 
+    def form() -> dict:
+        selected = preselect(deps, p, kind, ident)
+        return plan_blocks.plan_modal(
+            deps.catalog, selected=selected, channel=channel, seal=seal(deps, team, user, channel)
+        )
+
     def open_form() -> None:
-        if from_home and channel not in viewer_channels(client, user):
-            client.chat_postMessage(channel=user, text=f"Only people in <#{channel}> can plan something for it.")
+        # The modal opens first, within the trigger's 3 s (https://docs.slack.dev/interactivity/handling-user-
+        # interaction#modal_responses); a click on a summary came from the channel, so the whole form can. A
+        # click on Home must first be checked against the person's channels (pages of users.conversations), so a
+        # waiting modal opens and the form, or why not, follows with views.update on the follow-up workers.
+        if not from_home:
+            client.views_open(trigger_id=trigger_id, view=form())
             return
-        client.views_open(
-            trigger_id=trigger_id,
-            view=plan_blocks.plan_modal(
-                deps.catalog,
-                selected=preselect(deps, p, kind, ident),
+        opened = client.views_open(trigger_id=trigger_id, view=plan_blocks.waiting_modal(channel))["view"]
+        view_id, view_hash = str(opened["id"]), str(opened.get("hash") or "")
+
+        def fill() -> None:
+            try:
+                member = in_channel(client, user, channel)
+            except SlackApiError as exc:
+                log.warning("could not check a person's channels (team %s): %s", team, exc.response.get("error"))
+                _show(client, view_id, view_hash, plan_blocks.notice_modal(UNCHECKED.format(channel=channel)))
+                return
+            if not member:
+                _show(client, view_id, view_hash, plan_blocks.notice_modal(NOT_MEMBER.format(channel=channel)))
+                return
+            _show(client, view_id, view_hash, form())
+
+        deps.followups.submit(
+            FollowUp(
+                fill,
+                what="fill in the plan form",
+                team=team,
                 channel=channel,
-                seal=seal(deps, team, user, channel),
-            ),
+                apologise=lambda: client.views_update(view_id=view_id, view=plan_blocks.notice_modal(SORRY)),
+            )
         )
 
     apologise = (lambda: client.chat_postMessage(channel=user, text=SORRY)) if from_home else _say(respond, SORRY)
-    deps.followups.submit(
+    deps.followups.open_modal(
         FollowUp(open_form, what="open the plan form", team=team, channel=channel, apologise=apologise)
     )
+
+
+def in_channel(client: WebClient, user: str, channel: str) -> bool:
+    """Whether ``user`` is in ``channel``, from their channels' pages (stops at the page naming it). Slack's
+    refusal is raised: it is not an answer."""
+    for page in client.users_conversations(
+        user=user, types="public_channel,private_channel", exclude_archived=True, limit=200
+    ):
+        if any(c.get("id") == channel for c in page.get("channels", [])):
+            return True
+    return False
+
+
+def _show(client: WebClient, view_id: str, view_hash: str, view: dict) -> None:
+    """Replace the waiting modal. ``hash`` makes Slack refuse if the modal changed meanwhile
+    (https://docs.slack.dev/reference/methods/views.update): then, or when the person closed it, there is
+    nothing left to fill in."""
+    try:
+        client.views_update(view_id=view_id, hash=view_hash or None, view=view)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in ("hash_conflict", "not_found"):
+            raise
+        log.info("the plan form was closed or changed before it was filled in: %s", exc.response.get("error"))
 
 
 def _submitted(view: dict) -> dict[str, str | None]:

@@ -105,5 +105,35 @@ def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps:
         count_changed(deps, client, checkin)
 
 
+def failed_form_reply(view: object, words: str) -> dict:
+    """The answer to a submitted form that coprod couldn't handle: ``words`` beside its first input, so the form
+    stays open with what the person typed. Slack shows ``errors`` only under input blocks of the submitted view,
+    and refuses a reply naming any other block (https://docs.slack.dev/surfaces/modals#displaying_errors): the
+    block is read from the view itself, since each form has its own. A form with no input is replaced by one
+    saying so."""
+    view = view if isinstance(view, dict) else {}
+    blocks = view.get("blocks")
+    inputs = [
+        b["block_id"]
+        for b in (blocks if isinstance(blocks, list) else [])
+        if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)
+    ]
+    if not inputs:  # as Slack sends it back, state.values is keyed by the view's input blocks
+        values = dig(view, "state", "values")
+        inputs = [k for k in values if isinstance(k, str)] if isinstance(values, dict) else []
+    if inputs:
+        return {"response_action": "errors", "errors": {inputs[0]: words}}
+    return {"response_action": "update", "view": _sorry(words)}
+
+
+def _sorry(text: str) -> dict:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Sorry"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
 def register(app: App) -> None:
     app.view("comment")(on_comment_submit)

@@ -208,6 +208,17 @@ def open_plan_form(bot, value: str, user: str, channel: str = CHANNEL, team: str
     [call] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
     view = call.json("view")
     View(**view).validate_json()
+    if home:  # a waiting modal opens at once; the form follows once coprod has checked the person's channels
+        view = filled_in(bot, call.response["view"]["id"])
+        assert view.get("callback_id") == "plan", view
+    return view
+
+
+def filled_in(bot, view_id: str) -> dict:
+    """What the modal ``view_id`` was updated to (views.update), checked as Slack would."""
+    [call] = bot.stub.wait_for("views.update", where=lambda c: c.args.get("view_id") == view_id)
+    view = call.json("view")
+    View(**view).validate_json()
     return view
 
 
