@@ -43,6 +43,10 @@ EMOJI = {
     "information_source": "ℹ️",
     "hourglass_flowing_sand": "⏳",
     "paperclip": "📎",
+    "seedling": "🌱",
+    "heavy_minus_sign": "➖",
+    "alarm_clock": "⏰",
+    "palm_tree": "🌴",
 }
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CODE = re.compile(r"```(.+?)```|`([^`\n]+)`", re.S)
