@@ -108,6 +108,7 @@ def test_a_checkin_is_asked_answered_commented_summarised_and_a_meeting_logged(b
         page.go("coprod · Home")
         home = page.page.locator("#home .home")
         home.wait_for()
+        assert not page.composer.is_visible(), "Slack's Home tab has no message box"
         assert "our-partnership" in home.inner_text() and "practices discussed" in home.inner_text()
         assert home.get_by_role("button", name="Ask a check-in now").is_visible()
         page.shot("06-home")

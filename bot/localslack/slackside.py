@@ -21,6 +21,7 @@ from bot.localslack.workspace import BOT_USER_ID, Hook, Modal, Workspace, dm_of
 
 SLACKBOT = "USLACKBOT"
 PATIENCE = 3.0  # Slack gives an app 3 seconds to answer
+TIMED_OUT, UNREACHABLE = -1, 0  # no HTTP status: the app didn't answer in time, or nobody was listening
 COMMAND = "/coprod"
 REQUIRED = "Please complete this required field."
 # "@coprod" typed in the composer, as a mention of the app.
@@ -45,8 +46,9 @@ class SlackSide:
     def _send(self, built: tuple[bytes, str]) -> tuple[int, bytes]:
         try:
             status, _, data = signed.post(self.events_url, *built, self.secret, timeout=PATIENCE)
-        except OSError:  # no answer within Slack's patience, or nobody listening
-            return 0, b""
+        except OSError as exc:  # no answer within Slack's patience, or nobody listening
+            timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
+            return (TIMED_OUT if timed_out else UNREACHABLE), b""
         return status, data
 
     def _slackbot(self, conv: str, user: str, text: str) -> None:
@@ -112,7 +114,9 @@ class SlackSide:
         )
         status, data = self._send(built)
         if status != 200:
-            error = "operation_timeout" if status == 0 else "dispatch_failed"
+            # Slack's words: "operation_timeout" when the app took over 3 s, "dispatch_failed" when it couldn't
+            # be reached (https://github.com/slackapi/bolt-python/issues/951, a Slack engineer's answer).
+            error = "operation_timeout" if status == TIMED_OUT else "dispatch_failed"
             self._slackbot(conv, user, f'`/coprod` failed with the error "{error}"')
             return
         reply = _json(data)
