@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot import plan_blocks
+from bot import plan_blocks, plans
 from bot.catalog import load_catalog
 from bot.localslack import elements, picked, render, seed
 from bot.localslack.workspace import Modal
@@ -130,6 +130,34 @@ def test_every_element_is_shown_with_its_initial_pick_in_a_form_and_in_a_message
         assert chosen + dated == expected
     assert 'data-act="choose"' in message and f'data-kind="{element["type"]}"' in message
     assert element["type"] in elements.SHOWN
+
+
+def test_the_due_date_follow_ups_date_picker_is_a_labelled_date_sent_as_soon_as_it_changes():
+    catalog = load_catalog(None)
+    action = plans.Action(
+        id=7,
+        partnership_id=1,
+        team_id="T1",
+        channel_id="C1",
+        what="Tea",
+        facilitator_id="others-lead",
+        level_id="group",
+        lead=None,
+        due_on=date(2026, 12, 1),
+        status="open",
+        planned_by="U1",
+        planned_at=0,
+    )
+    blocks = plan_blocks.reminder_blocks(action, catalog, date(2026, 12, 1), to_lead=False)
+    html = render.blocks(blocks, names())
+    assert "can't show" not in html
+    [date_input] = [attrs for tag, attrs in parsed(html).tags if tag == "input"]
+    assert date_input["type"] == "date" and date_input["aria-label"] == "Not yet: pick a new date"
+    assert (date_input["data-act"], date_input["data-block-id"], date_input["data-action-id"]) == (
+        "choose",
+        "action:7",
+        "action_later",
+    )
 
 
 def test_what_a_person_picks_travels_as_slack_sends_it_and_nothing_else_counts():

@@ -43,6 +43,7 @@
         banner("That didn't go through. Please try again.");
         return false;
       }
+      if (!state.down) banner(""); // an earlier "didn't go through" is over
       return true;
     } catch (err) {
       const what = body.act === "type" ? "your message was not sent" : "that was not sent";
@@ -435,6 +436,7 @@
 
   $("who").addEventListener("change", (event) => {
     state.user = event.target.value;
+    state.picked = [];
     localStorage.setItem("coprod.user", state.user);
     restart();
     say(`You are now ${event.target.selectedOptions[0].textContent}`);
