@@ -13,11 +13,13 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.support.browser import ANNOUNCEMENT, WorkspacePage, chromium, local_coprod, missing
+from tests.support.running import free_port
 
 LEVELS = ("Individual", "Group/interpersonal", "Organisational", "Societal", "Paradigmatic")
 NEGLECTED = ("Organisational", "Societal", "Paradigmatic")  # as the seeded history leaves them
@@ -106,6 +108,7 @@ def test_a_checkin_is_asked_answered_commented_summarised_and_a_meeting_logged(b
         page.go("coprod · Home")
         home = page.page.locator("#home .home")
         home.wait_for()
+        assert not page.composer.is_visible(), "Slack's Home tab has no message box"
         assert "our-partnership" in home.inner_text() and "practices discussed" in home.inner_text()
         assert home.get_by_role("button", name="Ask a check-in now").is_visible()
         page.shot("06-home")
@@ -156,7 +159,7 @@ def test_what_people_type_is_shown_as_text_and_keyboard_reaches_every_button(bro
     with local_coprod(tmp_path, "--fresh") as coprod:
         page = WorkspacePage(browser.new_page(), tmp_path / "screenshots")
         page.page.goto(coprod.url + "/")
-        page.page.get_by_role("textbox", name=re.compile("^Message")).wait_for()
+        page.composer.wait_for()
         page.type('<img src=x onerror="alert(1)"> <script>alert(2)</script> *bold* <@UPRIYA>')
         typed = page.messages.last
         typed.wait_for()
@@ -205,4 +208,117 @@ def test_the_coverage_picture_shows_in_the_page_like_any_slack_file(browser, tmp
         assert (picture.get_attribute("alt") or "").startswith("How we looked after each level")
         page.page.wait_for_function("img => img.complete && img.naturalWidth > 500", arg=picture.element_handle())
         page.shot("09-picture")
+        assert page.errors == []
+
+
+def test_an_action_is_planned_from_a_summary_with_a_lead_and_a_date_listed_and_marked_done(browser, tmp_path):
+    """The loop closed in a browser: Plan something beside a neglected level in a summary opens the form with
+    the practices in their levels' groups (the level's first one picked), a lead from the workspace's members and
+    a date from a date picker; the plan is posted in the channel, `/coprod actions` lists it, and Done marks
+    the post done."""
+    due = date.today() + timedelta(days=14)
+    with local_coprod(tmp_path) as coprod:
+        page = open_page(browser, coprod, tmp_path)
+        page.type("/coprod summary")
+        summary = page.ephemeral("How we're doing")
+        summary.wait_for()
+        summary.locator(".sk-section", has_text="Organisational").get_by_role("button", name="Plan something").click()
+        modal = page.page.locator("dialog[open] form", has_text="Plan something")
+        modal.wait_for()
+        practice = modal.get_by_label("Which practice it helps")
+        assert practice.locator("optgroup").evaluate_all("groups => groups.map(g => g.label)") == list(LEVELS)
+        assert practice.locator("option:checked").get_attribute("value") == "shared-ownership"
+        lead = modal.get_by_label("Who leads it")
+        assert "Helen Clarke" in lead.locator("option").all_inner_texts()
+        modal.get_by_label("What we will do").fill("Invite the ward manager to our next meeting")
+        practice.select_option("clear-scope")
+        lead.select_option(label="Helen Clarke")
+        modal.get_by_label("By when").fill(due.isoformat())
+        page.shot("10-plan-form")
+        modal.get_by_role("button", name="Plan it").click()
+        page.page.locator("dialog[open]").wait_for(state="detached")
+
+        posted = page.messages.filter(has_text="will try invite the ward manager").last
+        posted.wait_for()
+        words = posted.inner_text()
+        assert "@Helen Clarke will try invite the ward manager to our next meeting" in words
+        assert f"by {due:%-d %B}" in words and "Scale, size and scope" in words
+        assert posted.get_by_role("button", name="Done").is_visible()
+        key = posted.get_attribute("data-key")
+
+        page.type("/coprod actions")
+        listed = page.ephemeral("What we said we'd do")
+        listed.wait_for()
+        assert "invite the ward manager" in listed.inner_text()
+        page.shot("11-actions")
+        listed.get_by_role("button", name="Done").click()
+        page.page.wait_for_function(
+            "key => document.querySelector(`#messages > article[data-key='${key}']`).textContent.includes('Done on')",
+            arg=key,
+        )
+        assert page.message(key).get_by_role("button", name="Done").count() == 0, "a done action has no buttons"
+        page.shot("12-done")
+        assert page.unlabelled() == []
+        assert page.errors == []
+
+
+def test_typing_at_offers_the_members_and_the_one_picked_is_sent_as_slack_sends_a_mention(browser, tmp_path):
+    """A coordinator adds a coordinator by typing @ and picking from the list (by mouse), and records a role
+    picking by keyboard; coprod answers both, so each mention arrived as Slack encodes it. Home has no
+    message box."""
+    with local_coprod(tmp_path, "--fresh") as coprod:
+        page = WorkspacePage(browser.new_page(viewport={"width": 1280, "height": 900}), tmp_path / "screenshots")
+        page.page.goto(coprod.url + "/")
+        page.composer.wait_for()
+        page.type("/coprod schedule checkins weekly Tuesday 10:00")  # Priya becomes the channel's coordinator
+        page.ephemeral("All set").wait_for()
+
+        page.composer.press_sequentially("/coprod coordinators add @gr")
+        offered = page.page.get_by_role("listbox", name="Members")
+        offered.wait_for()
+        assert offered.get_by_role("option").all_inner_texts() == ["Grace Mensah (patient partner)"]
+        page.shot("13-mention-list")
+        offered.get_by_role("option", name=re.compile("^Grace Mensah")).click()
+        assert page.composer.input_value() == "/coprod coordinators add @Grace Mensah "
+        page.composer.press("Enter")
+        page.ephemeral("Grace Mensah is now a coordinator here").wait_for()
+
+        page.composer.press_sequentially("/coprod role @hel")
+        offered.wait_for()
+        page.composer.press("Enter")  # picks the first match, as in Slack
+        page.composer.press_sequentially("manager")
+        assert page.composer.input_value() == "/coprod role @Helen Clarke manager"
+        page.composer.press("Enter")
+        page.ephemeral("is recorded as manager").wait_for()
+        assert "Helen Clarke" in page.ephemeral("is recorded as manager").inner_text()
+
+        page.go("coprod · Home")
+        page.page.locator("#home .home").wait_for()
+        assert not page.composer.is_visible(), "Slack's Home tab has no message box"
+        assert page.errors == []
+
+
+def test_the_page_says_when_coprod_is_down_and_reconnects_by_itself_when_it_is_back(browser, tmp_path):
+    """coprod stopped: a banner says so at once, and a command typed meanwhile is not sent, says so and stays in
+    the message box. coprod started again on the same port: the banner goes, and the same tab (not reloaded)
+    shows what happens next."""
+    port = free_port()
+    with local_coprod(tmp_path, "--fresh", port=port) as coprod:
+        page = WorkspacePage(browser.new_page(viewport={"width": 1280, "height": 900}), tmp_path / "screenshots")
+        page.page.goto(coprod.url + "/")
+        page.composer.wait_for()
+        page.type("Hello before the restart")
+        page.messages.filter(has_text="Hello before the restart").wait_for()
+    banner = page.page.get_by_role("alert").filter(has_text="isn't answering")
+    banner.wait_for()
+    page.type("/coprod checkin")
+    page.page.get_by_role("alert").filter(has_text="your message was not sent").wait_for()
+    assert page.composer.input_value() == "/coprod checkin", "what was typed is kept, to send again"
+    page.shot("14-coprod-down")
+
+    with local_coprod(tmp_path, port=port):
+        page.page.locator("#banner").wait_for(state="hidden")
+        page.composer.press("Enter")
+        page.checkins().first.wait_for()
+        assert page.messages.filter(has_text="Hello before the restart").count() == 1
         assert page.errors == []

@@ -196,7 +196,7 @@ def test_when_coprod_does_not_answer_slackbot_says_so(local):
     local.side.events_url = f"http://127.0.0.1:{free_port()}/slack/events"
     local.side.type(PRIYA, CHANNEL, "/coprod help")
     [note] = local.ephemerals(PRIYA)
-    assert "Slackbot" in note and "operation_timeout" in note
+    assert "Slackbot" in note and "failed with the error" in note and "dispatch_failed" in note
 
 
 def test_other_slash_commands_and_dms_are_handled_as_slack_would(local):

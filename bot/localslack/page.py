@@ -3,10 +3,11 @@
 Routes (on the stand-in's own port, 127.0.0.1 only):
 
 - ``GET /``, ``/page.js``, ``/page.css``: the page, a small script of our own and its styles (``static/``).
-- ``GET /ui/view?user=U&conv=C&after=N``: what ``user`` sees in conversation ``C`` (a channel, their DM with
-  coprod, or ``home``), the open modal and the member switcher, as JSON with each message rendered to HTML
+- ``GET /ui/view?user=U&conv=C&after=N&boot=B``: what ``user`` sees in conversation ``C`` (a channel, their DM
+  with coprod, or ``home``), the open modal and the member switcher, as JSON with each message rendered to HTML
   (``render``). With ``after``, it waits (up to 25 s) until the workspace has changed since version N: the
-  page's live updates are this long poll.
+  page's live updates are this long poll. ``boot`` names this run; a page that knew another (coprod restarted
+  since) is answered at once, and starts afresh.
 - ``POST /ui/act``: what the member did (typed, clicked, submitted a modal, opened Home, dismissed an
   ephemeral message), as JSON; carried out by :class:`SlackSide`.
 - ``GET /files/<id>/<name>``: a file coprod uploaded (the export), as a download.
@@ -19,6 +20,7 @@ from here only (Content-Security-Policy), no sniffing, no referrer.
 from __future__ import annotations
 
 import json
+import secrets
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -55,8 +57,11 @@ class LocalPage:
         self.ws: Workspace = side.ws
         self.timezone = timezone
         self.port = 0  # set once the server is bound: the only Host it answers to
+        self.boot = secrets.token_hex(8)  # this run: a page open across a restart sees it change
         self._cache: dict[tuple[str, str, int], str] = {}
-        self.names = render.Names(user=self._user_name, channel=self._channel_name)
+        self.names = render.Names(
+            user=self._user_name, channel=self._channel_name, people=self._people, conversations=self._channels
+        )
 
     def _user_name(self, user: str) -> str:
         if user == BOT_USER_ID:
@@ -65,6 +70,14 @@ class LocalPage:
             return "Slackbot"
         found = self.ws.users.get(user)
         return str(found.get("real_name") or user) if found else user
+
+    def _people(self) -> list[tuple[str, str]]:
+        """Whom a users select lists: the workspace's members (called with the lock held, while rendering)."""
+        return sorted(((u, self._user_name(u)) for u in self.people_ids()), key=lambda pair: pair[1].lower())
+
+    def _channels(self) -> list[tuple[str, str]]:
+        """What a conversations or channels select lists: the workspace's open channels."""
+        return [(c["id"], f"#{c['name']}") for c in self.ws.channels.values() if not c["archived"]]
 
     def _channel_name(self, channel: str) -> str:
         found = self.ws.channels.get(channel)
@@ -108,7 +121,8 @@ class LocalPage:
             after = int(query.get("after", "-1"))
         except ValueError:
             after = -1
-        if after >= 0:
+        # A page from before a restart (another boot) is answered at once, so that it starts afresh.
+        if after >= 0 and query.get("boot") == self.boot:
             self.ws.wait_for_change(after, LONG_POLL)
         user = query.get("user", "")
         with self.ws.lock:
@@ -143,6 +157,7 @@ class LocalPage:
         ]
         out: dict[str, Any] = {
             "version": self.ws.version,
+            "boot": self.boot,
             "user": user,
             "conv": conv,
             "people": people,
@@ -214,9 +229,11 @@ class LocalPage:
             return str(act.get(name) or "")
 
         if kind == "type":
-            side.type(user, text("conv"), text("text")[:4000])
+            side.type(user, text("conv"), text("text")[:4000], _mentions(act.get("mentions")))
         elif kind == "click":
-            side.click(user, text("where"), text("key"), text("block_id"), text("action_id"), text("value"))
+            chosen = act.get("selected")
+            selected = chosen if isinstance(chosen, str | list) else None
+            side.click(user, text("where"), text("key"), text("block_id"), text("action_id"), text("value"), selected)
         elif kind == "submit":
             values = act.get("values")
             side.submit(user, text("view_id"), values if isinstance(values, dict) else {})
@@ -253,3 +270,14 @@ class LocalPage:
         headers = {**SECURITY, "Content-Disposition": f'{how}; filename="{name}"'}
         ctype = {".csv": "text/csv; charset=utf-8", ".png": "image/png"}.get(name[-4:], "application/octet-stream")
         exchange.send(200, bytes(record["content"]), ctype, headers)
+
+
+def _mentions(given: Any) -> list[tuple[str, str]]:
+    """The members picked from the message box's @ list: (how the mention reads, their id), at most 50."""
+    if not isinstance(given, list):
+        return []
+    return [
+        (str(m["label"])[:200], str(m["id"]))
+        for m in given[:50]
+        if isinstance(m, dict) and isinstance(m.get("label"), str) and isinstance(m.get("id"), str)
+    ]

@@ -43,6 +43,10 @@ EMOJI = {
     "information_source": "ℹ️",
     "hourglass_flowing_sand": "⏳",
     "paperclip": "📎",
+    "seedling": "🌱",
+    "heavy_minus_sign": "➖",
+    "alarm_clock": "⏰",
+    "palm_tree": "🌴",
 }
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CODE = re.compile(r"```(.+?)```|`([^`\n]+)`", re.S)
@@ -63,10 +67,13 @@ _STYLES = [_marker("*", "strong"), _marker("_", "em"), _marker("~", "s")]
 
 @dataclass(frozen=True)
 class Names:
-    """How ids read on the page: a person's name, a channel's name."""
+    """How ids read on the page: a person's name, a channel's name; and whom and which conversations a select
+    menu of people or conversations lists, as (id, name)."""
 
     user: Callable[[str], str]
     channel: Callable[[str], str]
+    people: Callable[[], list[tuple[str, str]]] = list
+    conversations: Callable[[], list[tuple[str, str]]] = list
 
 
 NO_NAMES = Names(user=lambda u: u, channel=lambda c: c)
@@ -182,11 +189,15 @@ def plain_label(element: dict[str, Any]) -> str:
     return emoji(esc(plain(element.get("text"))))
 
 
-def element(el: Any, block_id: str) -> str:
+def element(el: Any, block_id: str, names: Names = NO_NAMES) -> str:
+    from bot.localslack import elements  # it builds on this module's text helpers
+
     if not isinstance(el, dict):
         return ""
     if el.get("type") == "button":
         return button(el, block_id)
+    if el.get("type") in elements.SHOWN:
+        return elements.interactive(el, block_id, names)
     if el.get("type") == "image" and str(el.get("image_url", "")).startswith(("http://", "https://")):
         return f'<img class="sk-thumb" src="{esc(el["image_url"])}" alt="{esc(el.get("alt_text", ""))}">'
     return f'<span class="sk-unknown">(a “{esc(el.get("type", "?"))}” this page can\'t show)</span>'
@@ -209,7 +220,7 @@ def block(b: Any, names: Names, view_id: str = "", errors: dict[str, str] | None
             cells = "".join(f'<div class="sk-field">{text_object(f, names)}</div>' for f in b["fields"])
             parts.append(f'<div class="sk-fields">{cells}</div>')
         if "accessory" in b:
-            parts.append(f'<div class="sk-accessory">{element(b["accessory"], block_id)}</div>')
+            parts.append(f'<div class="sk-accessory">{element(b["accessory"], block_id, names)}</div>')
         return f'<div class="sk-section">{"".join(parts)}</div>'
     if kind == "context":
         items = []
@@ -219,7 +230,7 @@ def block(b: Any, names: Names, view_id: str = "", errors: dict[str, str] | None
         return f'<div class="sk-context">{"".join(items)}</div>'
     if kind == "actions":
         elements = b.get("elements", []) if isinstance(b.get("elements"), list) else []
-        inner = "".join(element(el, block_id) for el in elements)
+        inner = "".join(element(el, block_id, names) for el in elements)
         return f'<div class="sk-actions" role="group">{inner}</div>'
     if kind == "image":
         url = str(b.get("image_url", ""))
@@ -240,7 +251,9 @@ def blocks(items: Any, names: Names, view_id: str = "", errors: dict[str, str] |
 
 
 def input_block(b: dict[str, Any], names: Names, view_id: str, error: str | None) -> str:
-    """A modal's input: its label, the element (radio buttons, text, checkboxes, a select) and its error."""
+    """A modal's input: its label, the element (text, or any of ``elements.SHOWN``) and its error."""
+    from bot.localslack import elements  # it builds on this module's text helpers
+
     el = b.get("element") if isinstance(b.get("element"), dict) else {}
     assert isinstance(el, dict)
     block_id, action_id, kind = str(b.get("block_id", "")), str(el.get("action_id", "")), str(el.get("type", ""))
@@ -252,26 +265,9 @@ def input_block(b: dict[str, Any], names: Names, view_id: str, error: str | None
     data = f'data-block-id="{esc(block_id)}" data-action-id="{esc(action_id)}" data-kind="{esc(kind)}"'
     hint = f'<p class="sk-hint">{text_object(b["hint"], names)}</p>' if "hint" in b else ""
     said = f'<p class="sk-error" id="{error_id}" role="alert">{mrkdwn(error, names)}</p>' if error else ""
-    if kind in ("radio_buttons", "checkboxes"):
-        choose = "radio" if kind == "radio_buttons" else "checkbox"
-        initial = el.get("initial_option") if kind == "radio_buttons" else el.get("initial_options")
-        chosen = {o.get("value") for o in (initial if isinstance(initial, list) else [initial]) if isinstance(o, dict)}
-        options = []
-        for n, option in enumerate(el.get("options", []) if isinstance(el.get("options"), list) else []):
-            if not isinstance(option, dict):
-                continue
-            value, checked = str(option.get("value", "")), " checked" if option.get("value") in chosen else ""
-            described = ""
-            if "description" in option:
-                described = f'<span class="sk-description">{text_object(option["description"], names)}</span>'
-            options.append(
-                f'<label class="sk-choice"><input type="{choose}" name="{field_id}" value="{esc(value)}" '
-                f'id="{field_id}-{n}"{checked}> <span>{text_object(option.get("text"), names)}</span>'
-                f"{described}</label>"
-            )
-        return (
-            f'<fieldset class="sk-input" {data}{invalid}><legend>{label}{optional}</legend>'
-            f"{''.join(options)}{hint}{said}</fieldset>"
+    if kind in elements.SHOWN:
+        return elements.field(
+            el, names, field_id=field_id, label=label + optional, data=data, invalid=invalid, rest=hint + said
         )
     if kind == "plain_text_input":
         limit = f' maxlength="{int(el["max_length"])}"' if isinstance(el.get("max_length"), int) else ""
@@ -287,20 +283,6 @@ def input_block(b: dict[str, Any], names: Names, view_id: str, error: str | None
         )
         return (
             f'<div class="sk-input" {data}><label for="{field_id}">{label}{optional}</label>{field}{hint}{said}</div>'
-        )
-    if kind == "static_select":
-        chosen_value = el.get("initial_option", {}).get("value") if isinstance(el.get("initial_option"), dict) else None
-        options = ['<option value="">Choose…</option>']
-        for option in el.get("options", []) if isinstance(el.get("options"), list) else []:
-            if isinstance(option, dict):
-                selected = " selected" if option.get("value") == chosen_value else ""
-                options.append(
-                    f'<option value="{esc(option.get("value", ""))}"{selected}>'
-                    f"{esc(plain(option.get('text')))}</option>"
-                )
-        return (
-            f'<div class="sk-input" {data}><label for="{field_id}">{label}{optional}</label>'
-            f'<select id="{field_id}" name="{field_id}"{invalid}>{"".join(options)}</select>{hint}{said}</div>'
         )
     return (
         f'<div class="sk-input" {data}><p class="sk-unknown">{label}: (a “{esc(kind)}” this page can\'t show)</p></div>'

@@ -76,11 +76,11 @@ class LocalCoprod:
 
 @contextlib.contextmanager
 def local_coprod(
-    folder: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30.0
+    folder: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 30.0, port: int = 0
 ) -> Iterator[LocalCoprod]:
-    """`coprod run [args]` with no Slack settings, in ``folder`` (its database lands there), on a free port;
-    stopped with SIGTERM on the way out (and required to exit 0)."""
-    port = free_port()
+    """`coprod run [args]` with no Slack settings, in ``folder`` (its database lands there), on ``port`` (a free
+    one unless given); stopped with SIGTERM on the way out (and required to exit 0)."""
+    port = port or free_port()
     started = time.perf_counter()
     proc = coprod_process(["run", *args], {"PORT": str(port), **(env or {})}, folder)
     printed: list[str] = []
@@ -173,8 +173,13 @@ class WorkspacePage:
     def checkins(self) -> Any:
         return self.messages.filter(has=self.page.locator(".sk-header", has_text="Check-in ·"))
 
+    @property
+    def composer(self) -> Any:
+        """The message box (a combobox: typing @ offers the members)."""
+        return self.page.get_by_role("combobox", name=re.compile("^Message"))
+
     def type(self, text: str) -> None:
-        box = self.page.get_by_role("textbox", name=re.compile("^Message"))
+        box = self.composer
         box.fill(text)
         box.press("Enter")
 

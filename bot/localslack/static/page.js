@@ -16,10 +16,21 @@
     poll: null,
     homeOpened: null, // the member whose Home tab was last opened (Slack says so to the app each time)
     firstMessage: false,
+    boot: "", // the run of coprod this page last heard from: another one means it restarted
+    people: [], // [{id, name}] the @ list offers
+    picked: [], // [{label, id}] members picked from the @ list for the message being typed
+    down: false, // the page can't reach the local workspace
   };
 
   const say = (text) => { $("status").textContent = text; };
 
+  // A visible notice while the local workspace (and coprod with it) can't be reached; gone once it can.
+  function banner(text) {
+    $("banner").textContent = text || "";
+    $("banner").hidden = !text;
+  }
+
+  // What the member did, sent to the workspace; true when it arrived. When it didn't, they are told so.
   async function act(body) {
     try {
       const response = await fetch("/ui/act", {
@@ -27,39 +38,72 @@
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ ...body, user: state.user }),
       });
-      if (!response.ok) say("That didn't go through. Please try again.");
+      if (!response.ok) {
+        say("That didn't go through. Please try again.");
+        banner("That didn't go through. Please try again.");
+        return false;
+      }
+      if (!state.down) banner(""); // an earlier "didn't go through" is over
+      return true;
     } catch (err) {
-      say("The local workspace isn't answering. Is coprod still running?");
+      const what = body.act === "type" ? "your message was not sent" : "that was not sent";
+      state.down = true;
+      banner(`coprod isn't answering; ${what}. This page will reconnect by itself when it is back.`);
+      say(`coprod isn't answering; ${what}.`);
+      return false;
     }
   }
 
   // ---- live updates -------------------------------------------------------------------------------
+  // The long poll; when the workspace can't be reached, a banner says so and the page tries again, waiting a
+  // little longer each time (up to 8 s), then starts afresh from what the workspace now holds.
   async function loop() {
+    let failures = 0;
     for (;;) {
       const waiting = state.version >= 0;
-      const query = new URLSearchParams({ user: state.user, conv: state.conv });
+      const query = new URLSearchParams({ user: state.user, conv: state.conv, boot: state.boot });
       if (waiting) query.set("after", String(state.version));
       const controller = new AbortController();
       state.poll = controller;
       try {
         const response = await fetch(`/ui/view?${query}`, { signal: controller.signal, cache: "no-store" });
-        apply(await response.json());
+        if (!response.ok) throw new Error(`the workspace answered ${response.status}`);
+        const view = await response.json();
+        if (failures || state.down) {
+          failures = 0;
+          state.down = false;
+          banner("");
+          say("Connected again");
+        }
+        apply(view);
       } catch (err) {
-        if (err.name !== "AbortError") await new Promise((resolve) => setTimeout(resolve, 1000));
+        if (err.name === "AbortError") continue;
+        failures += 1;
+        state.down = true;
+        // A notice already up (say, that a message was not sent) stays until the workspace answers again.
+        if ($("banner").hidden) banner("The local workspace isn't answering: coprod may have stopped. Trying again…");
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** (failures - 1), 8000)));
       }
     }
   }
 
-  function restart() {
+  function forget() {
     state.version = -1;
     state.revs.clear();
     state.home = null;
     state.homeOpened = null;
+    state.modal = null;
     $("messages").replaceChildren();
+  }
+
+  function restart() {
+    forget();
     if (state.poll) state.poll.abort();
   }
 
   function apply(view) {
+    if (state.boot && view.boot !== state.boot) forget(); // coprod restarted: everything is shown afresh
+    state.boot = view.boot;
     state.user = view.user;
     state.conv = view.conv;
     const onHome = view.conv === "home";
@@ -71,8 +115,9 @@
     }
     lists(view);
     $("messages").hidden = onHome;
-    $("composer").hidden = onHome;
+    $("composer").hidden = onHome; // Slack's Home tab has no message box
     $("hint").hidden = onHome;
+    if (onHome) closeMentions();
     $("home").hidden = !onHome;
     if (onHome) showHome(view.home);
     else showMessages(view.messages);
@@ -84,6 +129,7 @@
     const key = JSON.stringify([view.user, view.conv, view.people, view.conversations]);
     if (key === state.lists) return;
     state.lists = key;
+    state.people = view.people;
     const who = $("who");
     who.replaceChildren(...view.people.map((p) => {
       const option = document.createElement("option");
@@ -178,10 +224,16 @@
         values[id] = chosen ? chosen.value : null;
       } else {
         const field = input.querySelector("textarea, input, select");
-        values[id] = field ? field.value : null;
+        values[id] = field ? fieldValue(field) : null;
       }
     }
     return values;
+  }
+
+  // A control's value: a multi-select's as a list of what is picked.
+  function fieldValue(field) {
+    if (field.tagName === "SELECT" && field.multiple) return [...field.selectedOptions].map((o) => o.value);
+    return field.value;
   }
 
   // Put back what the person had entered when the same form comes back (with errors, say).
@@ -195,7 +247,11 @@
         for (const box of input.querySelectorAll("input")) box.checked = picked.includes(box.value);
       } else {
         const field = input.querySelector("textarea, input, select");
-        if (field && value !== null) field.value = value;
+        if (field && field.tagName === "SELECT" && field.multiple && Array.isArray(value)) {
+          for (const option of field.options) option.selected = value.includes(option.value);
+        } else if (field && value !== null) {
+          field.value = value;
+        }
       }
     }
   }
@@ -248,6 +304,25 @@
     }
   });
 
+  // A select, date picker, overflow menu or checkbox in a message or on Home: sent as soon as it changes, as
+  // Slack sends a block_actions payload (a modal's inputs wait for Submit).
+  document.addEventListener("change", (event) => {
+    const target = event.target.closest("[data-act='choose']");
+    if (!target) return;
+    const kind = target.dataset.kind;
+    let selected;
+    if (kind === "checkboxes") selected = [...target.querySelectorAll("input:checked")].map((box) => box.value);
+    else if (kind === "radio_buttons") selected = (target.querySelector("input:checked") || {}).value || "";
+    else selected = fieldValue(target);
+    if (selected === "" && kind !== "checkboxes") return;
+    const article = target.closest("article[data-key]");
+    const view = target.closest("[data-view-id]");
+    act({ act: "click", where: article ? state.conv : "view",
+          key: article ? article.dataset.key : view ? view.dataset.viewId : "",
+          block_id: target.dataset.blockId, action_id: target.dataset.actionId, value: "", selected });
+    if (kind === "overflow") target.value = ""; // a menu of actions, not a choice that stays
+  });
+
   $("modal").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = event.target;
@@ -259,18 +334,109 @@
     if (form) act({ act: "close", view_id: form.dataset.viewId });
   });
 
-  $("composer").addEventListener("submit", (event) => {
+  $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const field = $("composer-text");
     const text = field.value.trim();
     if (!text) return;
+    const mentions = state.picked.filter((m) => text.includes(m.label));
     field.value = "";
-    act({ act: "type", conv: state.conv, text });
-    say("Sent");
+    state.picked = [];
+    closeMentions();
+    if (await act({ act: "type", conv: state.conv, text, mentions })) {
+      say("Sent");
+    } else if (!field.value) {
+      field.value = text; // not sent: kept, to send again
+      state.picked = mentions;
+    }
+  });
+
+  // ---- @ names a member, as in Slack: a list of matching members, and the one picked becomes a mention ----
+  const AT = /(^|\s)@([^\s@]*)$/;
+
+  function closeMentions() {
+    $("mentions").hidden = true;
+    $("mentions").replaceChildren();
+    $("composer-text").setAttribute("aria-expanded", "false");
+    $("composer-text").removeAttribute("aria-activedescendant");
+  }
+
+  function mentionQuery() {
+    const field = $("composer-text");
+    const found = AT.exec(field.value.slice(0, field.selectionStart));
+    return found ? found[2] : null;
+  }
+
+  function showMentions() {
+    const query = mentionQuery();
+    if (query === null) { closeMentions(); return; }
+    const wanted = query.toLowerCase();
+    const matching = state.people.filter((p) =>
+      p.name.toLowerCase().split(/\s+/).some((word) => word.startsWith(wanted))
+      || p.name.toLowerCase().startsWith(wanted)).slice(0, 8);
+    if (!matching.length) { closeMentions(); return; }
+    $("mentions").replaceChildren(...matching.map((p, n) => {
+      const item = document.createElement("li");
+      item.id = `mention-${p.id}`;
+      item.setAttribute("role", "option");
+      item.dataset.id = p.id;
+      item.dataset.name = p.name;
+      item.textContent = p.title ? `${p.name} (${p.title})` : p.name;
+      item.setAttribute("aria-selected", n === 0 ? "true" : "false");
+      return item;
+    }));
+    $("mentions").hidden = false;
+    $("composer-text").setAttribute("aria-expanded", "true");
+    $("composer-text").setAttribute("aria-activedescendant", `mention-${matching[0].id}`);
+  }
+
+  function pickMention(item) {
+    const field = $("composer-text");
+    const before = field.value.slice(0, field.selectionStart);
+    const after = field.value.slice(field.selectionStart);
+    const label = `@${item.dataset.name}`;
+    const start = before.replace(AT, (all, space) => space);
+    field.value = `${start}${label} ${after.replace(/^\s+/, "")}`;
+    const caret = start.length + label.length + 1;
+    field.setSelectionRange(caret, caret);
+    state.picked.push({ label, id: item.dataset.id });
+    closeMentions();
+    field.focus();
+  }
+
+  function moveMention(step) {
+    const items = [...$("mentions").children];
+    const at = items.findIndex((i) => i.getAttribute("aria-selected") === "true");
+    const next = items[(at + step + items.length) % items.length];
+    for (const i of items) i.setAttribute("aria-selected", i === next ? "true" : "false");
+    $("composer-text").setAttribute("aria-activedescendant", next.id);
+  }
+
+  $("composer-text").addEventListener("input", showMentions);
+  $("composer-text").addEventListener("keydown", (event) => {
+    if ($("mentions").hidden) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      moveMention(event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      pickMention($("mentions").querySelector("[aria-selected='true']"));
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      closeMentions();
+    }
+  });
+  $("composer-text").addEventListener("blur", () => setTimeout(closeMentions, 150));
+  $("mentions").addEventListener("mousedown", (event) => {
+    const item = event.target.closest("li[data-id]");
+    if (!item) return;
+    event.preventDefault(); // keep the focus (and the caret) in the message box
+    pickMention(item);
   });
 
   $("who").addEventListener("change", (event) => {
     state.user = event.target.value;
+    state.picked = [];
     localStorage.setItem("coprod.user", state.user);
     restart();
     say(`You are now ${event.target.selectedOptions[0].textContent}`);
