@@ -72,7 +72,8 @@ class Installations:
         self._lock = threading.Lock()
 
     def token(self, team: str) -> str | None:
-        bot = self.installation_store.find_bot(enterprise_id=None, team_id=team)
+        """The workspace's bot token, found as Bolt stored it: under its Enterprise Grid organization, if any."""
+        bot = self.installation_store.find_workspace_bot(team)
         return bot.bot_token if bot is not None else None
 
     def client_for(self, team: str) -> WebClient | None:
@@ -91,9 +92,10 @@ class Installations:
         """Delete every token the workspace gave coprod (its installations and its bot)."""
         with self._lock:
             self._clients.pop(team, None)
-        self.installation_store.delete_all(enterprise_id=None, team_id=team)
+        for enterprise in self.installation_store.enterprises_of(team):
+            self.installation_store.delete_all(enterprise_id=enterprise, team_id=team)
         # slack-sdk logs a failed delete and carries on: make sure, so Slack retries the event if it failed.
-        if self.token(team) is not None or self.installation_store.find_installation(enterprise_id=None, team_id=team):
+        if self.installation_store.enterprises_of(team):
             raise RuntimeError(f"could not delete the tokens of workspace {team} from {self.path}")
 
     def authorize(self, client: WebClient) -> InstallationStoreAuthorize:

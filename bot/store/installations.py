@@ -98,6 +98,51 @@ class InstallationFile(SQLite3InstallationStore):
         with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def enterprises_of(self, team: str) -> list[str | None]:
+        """Every Enterprise Grid organization under which a bot or installation of workspace ``team`` is kept,
+        newest first (None: a workspace outside any Grid).
+
+        slack-sdk keys a workspace's rows by (enterprise id, team id), as Bolt's OAuth flow stored them, and
+        finds them only by both; coprod knows a workspace by its team id alone (unique across Slack, and kept
+        when a workspace joins a Grid: https://docs.slack.dev/enterprise-grid/), so it learns the enterprise id
+        here. An organization-wide install (team id "") is not one workspace's and is never returned (coprod's
+        manifests turn org-wide deployment off)."""
+        if not team:
+            return []
+        with contextlib.closing(self.connect()) as conn:
+            rows = conn.execute(
+                """
+                select enterprise_id, max(installed_at) as newest
+                from (
+                    select enterprise_id, installed_at from slack_bots where client_id = ? and team_id = ?
+                    union all
+                    select enterprise_id, installed_at from slack_installations where client_id = ? and team_id = ?
+                )
+                group by enterprise_id
+                order by newest desc
+                """,
+                [self.client_id, team, self.client_id, team],
+            ).fetchall()
+        return [row[0] or None for row in rows]
+
+    def find_workspace_bot(self, team: str) -> Bot | None:
+        """The newest bot of workspace ``team``, whichever Grid organization (or none) it was installed under."""
+        enterprises = self.enterprises_of(team)
+        return self.find_bot(enterprise_id=enterprises[0], team_id=team) if enterprises else None
+
+    def refresh_tokens(self) -> int:
+        """How many bots were installed with token rotation on (they hold a refresh token): coprod refuses
+        to start with any (README, "Token rotation")."""
+        with contextlib.closing(self.connect()) as conn:
+            (count,) = conn.execute(
+                """
+                select count(*) from slack_bots
+                where client_id = ? and bot_refresh_token is not null and bot_refresh_token != ''
+                """,
+                [self.client_id],
+            ).fetchone()
+        return int(count)
+
 
 def installations_path_for(db_path: str | Path) -> Path:
     """Where the installations file of the database at ``db_path`` lives: beside it."""
