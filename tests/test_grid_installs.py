@@ -10,6 +10,7 @@ posts, a removal) know only the workspace, and must find the token where Bolt pu
 from __future__ import annotations
 
 import pytest
+from slack_sdk import WebClient
 
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
@@ -37,6 +38,22 @@ def several(request, tmp_path, stub: SlackStub, clock):
     with running_bot(request, "http", tmp_path, stub, clock, **OAUTH) as running:
         running.base_url = f"http://127.0.0.1:{running.runtime.port}/"
         yield running
+
+
+def test_the_stand_in_answers_an_install_in_a_grid_workspace_as_slack_does(stub):
+    """oauth.v2.access names the organization beside the workspace, and is not an organization-wide install
+    (https://docs.slack.dev/reference/methods/oauth.v2.access, https://api.slack.com/enterprise/apps/reference);
+    auth.test with the token names both (https://docs.slack.dev/reference/methods/auth.test). With token rotation
+    on, the token expires and comes with a refresh token."""
+    client = WebClient(base_url=stub.url)
+    answer = client.oauth_v2_access(client_id="1", client_secret="2", code=stub.grant(GRID, enterprise=ORG))
+    assert answer["team"]["id"] == GRID and answer["enterprise"] == {"id": ORG, "name": f"Organization {ORG}"}
+    assert answer["is_enterprise_install"] is False and "refresh_token" not in answer.data
+    me = client.auth_test(token=answer["access_token"])
+    assert (me["team_id"], me["enterprise_id"], me["is_enterprise_install"]) == (GRID, ORG, False)
+    rotating = client.oauth_v2_access(client_id="1", client_secret="2", code=stub.grant(PLAIN, rotating=True))
+    assert rotating["access_token"].startswith("xoxe.xoxb-") and rotating["refresh_token"].startswith("xoxe-")
+    assert rotating["expires_in"] == 43_200 and rotating["enterprise"] is None
 
 
 def install_in_grid(bot) -> str:
