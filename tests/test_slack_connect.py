@@ -8,10 +8,11 @@ authorizing workspace: the partnership is that workspace's.
 
 from __future__ import annotations
 
+from bot.localslack.signed import action_body, view_submission_body
 from tests.support.blockkit import summary_posts, valid_blocks
 from tests.support.constants import ADMIN, BOT_TOKEN, BOT_USER, CHANNEL, MEMBERS, TEAM
-from tests.support.flows import post_checkin
-from tests.support.org_payloads import connect_event
+from tests.support.flows import modal_values, post_checkin
+from tests.support.org_payloads import connect_event, connect_interaction
 from tests.support.stored import rows
 from tests.support.waiting import eventually, quiet
 
@@ -19,12 +20,14 @@ PARTNER_ORG = "T0PARTNER7ORG"  # the other organization's workspace; coprod is n
 GUEST = "U0GUEST9X"  # a person of the partner organization, in the shared channel
 
 
-def start_partnership(bot) -> None:
+def start_partnership(bot) -> int:
+    """The partnership's channel, shared with GUEST's organization, with a check-in posted; its id."""
     bot.stub.add_user(GUEST, tz="Europe/Paris")
     bot.stub.add_channel(CHANNEL, [*MEMBERS, ADMIN, BOT_USER, GUEST], name="partnership")
-    post_checkin(bot)
+    checkin = post_checkin(bot)
     assert eventually(lambda: bot.store.partnerships.get(TEAM, CHANNEL).member_count is not None)
     bot.stub.reset()
+    return checkin.id
 
 
 def shared(event: dict, event_id: str):
@@ -64,3 +67,30 @@ def test_someone_of_the_partner_organization_joining_updates_the_member_count(bo
     joined = {"type": "member_joined_channel", "user": "U0GUEST2X", "channel": CHANNEL, "channel_type": "C"}
     assert bot.slack.send(*shared(joined, "EvSharedJoin")).status == 200
     assert eventually(lambda: bot.store.partnerships.get(TEAM, CHANNEL).member_count == before + 1)
+
+
+def test_a_partner_organizations_rating_and_comment_count_in_the_partnership(bot):
+    """Someone of the partner organization rates the check-in and comments in the modal coprod opens for them:
+    both are this partnership's answers (the modal's submission names their workspace in team.id, and coprod's
+    in view.app_installed_team_id)."""
+    checkin_id = start_partnership(bot)
+    guest = {"installed_in": TEAM, "happened_in": PARTNER_ORG}
+    rated = action_body("rate:4", "4", block_id=f"checkin:{checkin_id}", user=GUEST, channel=CHANNEL, team=TEAM)
+    assert bot.slack.send(*connect_interaction(rated, **guest)).status == 200
+    assert bot.store.answers.my_answer(TEAM, checkin_id, GUEST).rating == 4
+
+    clicked = action_body(
+        "comment", "comment", block_id=f"checkin:{checkin_id}", user=GUEST, channel=CHANNEL, team=TEAM, trigger_id="tg1"
+    )
+    assert bot.slack.send(*connect_interaction(clicked, **guest)).status == 200
+    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "tg1")
+    form = opened.json("view")
+    values = modal_values(3, "we should meet in person more often")
+    submitted = view_submission_body(
+        "comment", values, private_metadata=form["private_metadata"], user=GUEST, team=TEAM
+    )
+    reply = bot.slack.send(*connect_interaction(submitted, **guest))
+    assert reply.status == 200 and "errors" not in reply.text, reply.text
+    answer = bot.store.answers.my_answer(TEAM, checkin_id, GUEST)
+    assert (answer.rating, answer.comment) == (3, "we should meet in person more often")
+    assert bot.store.answers.my_answer(PARTNER_ORG, checkin_id, GUEST) is None

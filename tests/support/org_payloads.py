@@ -64,3 +64,18 @@ def grid_ask(bot, text: str, *, enterprise: str, team: str, user: str, channel: 
         return answer
     [call] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == key)
     return dict(call.args)
+
+
+def connect_interaction(built: tuple[bytes, str], *, installed_in: str, happened_in: str) -> tuple[bytes, str]:
+    """A click or a modal's submission (built for ``installed_in``) by someone of workspace ``happened_in`` in
+    a Slack Connect channel: ``user.team_id`` is theirs. A click on coprod's message names coprod's workspace in
+    ``team.id``; a modal names the person's there, and coprod's in ``view.app_installed_team_id``."""
+    body, content_type = built
+    fields = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    payload = json.loads(fields["payload"])
+    payload["user"]["team_id"] = happened_in
+    if payload["type"] in ("view_submission", "view_closed"):
+        payload["team"]["id"] = happened_in
+        payload["view"]["app_installed_team_id"] = installed_in
+    fields["payload"] = json.dumps(payload)
+    return urlencode(fields).encode("utf-8"), content_type
