@@ -101,6 +101,8 @@ def test_a_grid_workspace_removing_coprod_loses_its_tokens_and_pauses(several):
     assert grid_token.encode() not in file_bytes(installations_path_for(bot.store.path))
     assert bot.store.partnerships.get(GRID, CHANNEL).paused_reason == "app_uninstalled"
     assert bot.store.workspaces.erase_at(GRID) is not None
+    gone = grid_ask(bot, "summary", enterprise=ORG, team=GRID, user=GIA, channel=CHANNEL)
+    assert "removed from this workspace" in gone["text"]
 
     bot.clock.advance(days=7, hours=1, minutes=1)
     assert [f for f in bot.tick() if f.status == "posted"] == []

@@ -33,13 +33,14 @@ class InstallationFile(SQLite3InstallationStore):
     (``secure_delete``) nor in its WAL (emptied after each deletion).
 
     Bolt looks up the workspace's bot on every request; opening the file for it cost 0.4 ms of each
-    acknowledgement, so a bot found (or not found) is remembered for ``BOT_MEMORY`` seconds. Every write
-    through this object (an install, a removal) forgets what was remembered at once; a change made by another
-    process is seen within ``BOT_MEMORY``."""
+    acknowledgement, so a bot found (or not found), and the organizations a workspace's rows are under, are
+    remembered for ``BOT_MEMORY`` seconds. Every write through this object (an install, a removal) forgets what
+    was remembered at once; a change made by another process is seen within ``BOT_MEMORY``."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._bots: dict[tuple[str, str, bool], tuple[float, Bot | None]] = {}
+        self._enterprises: dict[str, tuple[float, list[str | None]]] = {}  # team -> (when read, its organizations)
         self._bots_lock = threading.Lock()
 
     def find_bot(
@@ -61,6 +62,7 @@ class InstallationFile(SQLite3InstallationStore):
     def _changed(self) -> None:
         with self._bots_lock:
             self._bots.clear()
+            self._enterprises.clear()
 
     def save(self, installation: Installation) -> None:
         try:
@@ -109,6 +111,11 @@ class InstallationFile(SQLite3InstallationStore):
         manifests turn org-wide deployment off)."""
         if not team:
             return []
+        now = time.monotonic()
+        with self._bots_lock:
+            remembered = self._enterprises.get(team)
+        if remembered is not None and now - remembered[0] < BOT_MEMORY:
+            return list(remembered[1])
         with contextlib.closing(self.connect()) as conn:
             rows = conn.execute(
                 """
@@ -123,7 +130,10 @@ class InstallationFile(SQLite3InstallationStore):
                 """,
                 [self.client_id, team, self.client_id, team],
             ).fetchall()
-        return [row[0] or None for row in rows]
+        enterprises = [row[0] or None for row in rows]
+        with self._bots_lock:
+            self._enterprises[team] = (now, enterprises)
+        return list(enterprises)
 
     def find_workspace_bot(self, team: str) -> Bot | None:
         """The newest bot of workspace ``team``, whichever Grid organization (or none) it was installed under."""
