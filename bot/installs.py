@@ -72,9 +72,10 @@ class Installations:
         rotating = self.installation_store.refresh_tokens()
         if rotating:  # such a token stops working 12 hours after it was issued: coprod never refreshes one
             raise SettingsError(
-                f"{rotating} workspace(s) in {self.path} added coprod while its Slack app had token rotation on, "
-                "which coprod does not support: use an app with rotation off, as manifest-several-workspaces.json "
-                'sets it, and add coprod to those workspaces again (README, "Token rotation")'
+                f"{rotating} workspace(s) in {self.path} added coprod from a Slack app with token rotation on, "
+                "which coprod does not support: create an app from manifest-several-workspaces.json (rotation off), "
+                "set its SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, and send each workspace the install link again "
+                '(README, "Token rotation")'
             )
         self._make_client = make_client
         self._clients: dict[str, tuple[str, WebClient]] = {}  # team -> (its token, a client with it)

@@ -50,20 +50,38 @@ def test_a_rotating_bot_token_is_refused_at_start_in_one_line(tmp_path):
 def test_an_installation_kept_with_a_refresh_token_stops_coprod_at_start(tmp_path):
     """Workspaces added while the app had rotation on (by an earlier coprod): coprod says so and does not start."""
     installations, _ = open_stores(installations_path_for(tmp_path / "coprod.db"), client_id=CLIENT_ID)
-    installations.save(
-        Installation(
-            app_id="A1",
-            team_id=TEAM,
-            user_id="U1",
-            bot_token="xoxe.xoxb-1-rotating",
-            bot_id="BBOT",
-            bot_user_id="UBOT",
-            bot_refresh_token="xoxe-1-refresh",
-            bot_token_expires_in=43_200,
-        )
-    )
+    installations.save(installation(TEAM, "xoxe.xoxb-1-rotating", "xoxe-1-refresh"))
     line = one_line(run(tmp_path, **OAUTH))
     assert "1 workspace(s)" in line and "token rotation on" in line and "README" in line
+
+
+def installation(team: str, token: str, refresh: str | None) -> Installation:
+    """An install as Bolt's OAuth flow saves it."""
+    return Installation(
+        app_id="A1",
+        team_id=team,
+        user_id="U1",
+        bot_token=token,
+        bot_id="BBOT",
+        bot_user_id="UBOT",
+        bot_refresh_token=refresh,
+        bot_token_expires_in=43_200 if refresh else None,
+    )
+
+
+def test_only_a_workspaces_newest_install_with_rotation_on_counts(tmp_path):
+    """A workspace added again from an app with rotation off no longer holds coprod back; another app's
+    installations (another Client ID) are not this one's."""
+    path = installations_path_for(tmp_path / "coprod.db")
+    installations, _ = open_stores(path, client_id=CLIENT_ID)
+    installations.save(installation(TEAM, "xoxe.xoxb-1-old", "xoxe-1-old"))
+    assert installations.refresh_tokens() == 1
+    installations.save(installation(TEAM, "xoxb-1-new", None))
+    assert installations.refresh_tokens() == 0
+    installations.save(installation("T0OTHER8WS", "xoxe.xoxb-2", "xoxe-2"))
+    assert installations.refresh_tokens() == 1
+    other_app, _ = open_stores(path, client_id="9999.8888")
+    assert other_app.refresh_tokens() == 0
 
 
 def test_adding_coprod_from_an_app_with_token_rotation_on_is_refused_and_keeps_nothing(request, tmp_path, stub, clock):

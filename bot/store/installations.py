@@ -105,10 +105,9 @@ class InstallationFile(SQLite3InstallationStore):
         newest first (None: a workspace outside any Grid).
 
         slack-sdk keys a workspace's rows by (enterprise id, team id), as Bolt's OAuth flow stored them, and
-        finds them only by both; coprod knows a workspace by its team id alone (unique across Slack, and kept
-        when a workspace joins a Grid: https://docs.slack.dev/enterprise-grid/), so it learns the enterprise id
-        here. An organization-wide install (team id "") is not one workspace's and is never returned (coprod's
-        manifests turn org-wide deployment off)."""
+        finds them only by both; coprod knows a workspace by its team id alone (unique across Slack), so it
+        learns the enterprise id here. An organization-wide install (team id "") is not one workspace's and is
+        never returned (coprod's manifests turn org-wide deployment off)."""
         if not team:
             return []
         now = time.monotonic()
@@ -141,13 +140,20 @@ class InstallationFile(SQLite3InstallationStore):
         return self.find_bot(enterprise_id=enterprises[0], team_id=team) if enterprises else None
 
     def refresh_tokens(self) -> int:
-        """How many bots were installed with token rotation on (they hold a refresh token): coprod refuses
-        to start with any (README, "Token rotation")."""
+        """How many workspaces' newest bots of this app were installed with token rotation on (they hold a
+        refresh token): coprod refuses to start with any (README, "Token rotation")."""
         with contextlib.closing(self.connect()) as conn:
             (count,) = conn.execute(
                 """
-                select count(*) from slack_bots
-                where client_id = ? and bot_refresh_token is not null and bot_refresh_token != ''
+                select count(*) from slack_bots as bot
+                where bot.client_id = ?
+                  and coalesce(bot.bot_refresh_token, '') != ''
+                  and bot.id = (  -- the newest row (installed_at is to the second only, so ties are common)
+                      select max(newer.id) from slack_bots as newer
+                      where newer.client_id = bot.client_id
+                        and newer.enterprise_id = bot.enterprise_id
+                        and newer.team_id = bot.team_id
+                  )
                 """,
                 [self.client_id],
             ).fetchone()
