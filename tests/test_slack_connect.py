@@ -11,8 +11,10 @@ from __future__ import annotations
 from bot.localslack.signed import action_body, view_submission_body
 from tests.support.blockkit import summary_posts, valid_blocks
 from tests.support.constants import ADMIN, BOT_TOKEN, BOT_USER, CHANNEL, MEMBERS, TEAM
-from tests.support.flows import modal_values, post_checkin
+from tests.support.flows import ask, modal_values, post_checkin
+from tests.support.installing import install
 from tests.support.org_payloads import connect_event, connect_interaction
+from tests.support.running import running_bot
 from tests.support.stored import rows
 from tests.support.waiting import eventually, quiet
 
@@ -94,3 +96,25 @@ def test_a_partner_organizations_rating_and_comment_count_in_the_partnership(bot
     answer = bot.store.answers.my_answer(TEAM, checkin_id, GUEST)
     assert (answer.rating, answer.comment) == (3, "we should meet in person more often")
     assert bot.store.answers.my_answer(PARTNER_ORG, checkin_id, GUEST) is None
+
+
+def test_with_several_workspaces_a_shared_channel_is_answered_with_the_installing_workspaces_token(
+    request, tmp_path, stub, clock
+):
+    """Several-workspace mode (over HTTP, OAuth): coprod is installed in the partnership's workspace only, and a
+    person of the partner organization mentions it in the shared channel. The mention is answered with the
+    installing workspace's token, about its partnership."""
+    stub.oauth_client = ("1111.2222", "oauth-client-secret")
+    env = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "oauth-client-secret"}
+    stub.add_user(GUEST, tz="Europe/Paris")
+    stub.add_channel(CHANNEL, [*MEMBERS, GUEST, "UBOT" + TEAM], name="partnership")
+    with running_bot(request, "http", tmp_path, stub, clock, **env) as bot:
+        install(f"http://127.0.0.1:{bot.runtime.port}/", stub, TEAM, installer=MEMBERS[0])
+        [token] = stub.tokens_of(TEAM)
+        assert "All set" in ask(bot, "schedule checkins weekly Tuesday 10:00", user=MEMBERS[0])["text"]
+        stub.reset()
+        mention = {"type": "app_mention", "user": GUEST, "text": "<@UBOT> summary", "channel": CHANNEL, "ts": "1.2"}
+        assert bot.slack.send(*shared(mention, "EvSharedOauth")).status == 200
+        [post] = stub.wait_for("chat.postMessage")
+        assert post.args["channel"] == CHANNEL and post.token == token
+        assert any(b.get("block_id", "").startswith("level:") for b in valid_blocks(post.json("blocks")))
