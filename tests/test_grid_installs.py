@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
+from bot.installs import SCOPES
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
 from tests.support.constants import CHANNEL
@@ -49,6 +50,7 @@ def test_the_stand_in_answers_an_install_in_a_grid_workspace_as_slack_does(stub)
     answer = client.oauth_v2_access(client_id="1", client_secret="2", code=stub.grant(GRID, enterprise=ORG))
     assert answer["team"]["id"] == GRID and answer["enterprise"] == {"id": ORG, "name": f"Organization {ORG}"}
     assert answer["is_enterprise_install"] is False and "refresh_token" not in answer.data
+    assert sorted(answer["scope"].split(",")) == sorted(SCOPES)  # manifest.json's, as tests/test_installs.py keeps
     me = client.auth_test(token=answer["access_token"])
     assert (me["team_id"], me["enterprise_id"], me["is_enterprise_install"]) == (GRID, ORG, False)
     rotating = client.oauth_v2_access(client_id="1", client_secret="2", code=stub.grant(PLAIN, rotating=True))

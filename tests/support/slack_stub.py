@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.localslack.server import ApiRequest, Exchange, SlackServer
@@ -78,6 +79,12 @@ class _Fault:
     answer: dict[str, Any] | None = None  # for "answer": the whole JSON answer
     accepted: bool = False  # "server_error", "hold": the call is carried out (a post is made) first
     released: threading.Event | None = None  # for "hold": when to answer
+
+
+def _manifest_bot_scopes() -> list[str]:
+    """The bot scopes of coprod's app (manifest.json): what a person allows when adding it."""
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text(encoding="utf-8"))
+    return list(manifest["oauth_config"]["scopes"]["bot"])
 
 
 class SlackStub(SlackServer):
@@ -261,7 +268,7 @@ class SlackStub(SlackServer):
                 "ok": True,
                 "app_id": "A1",
                 "authed_user": {"id": grant["installer"]},
-                "scope": "commands,chat:write",
+                "scope": ",".join(_manifest_bot_scopes()),  # what the app asks for, all granted
                 "token_type": "bot",
                 "access_token": token,
                 "bot_user_id": grant["bot_user"],
