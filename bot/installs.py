@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from slack_bolt import BoltResponse
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.error import BoltError
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -28,7 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 
 from bot import pages
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.store.installations import STATE_SECONDS, installations_path_for, open_stores
 
@@ -48,6 +49,7 @@ SCOPES = (
 )
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+ROTATION_ON = "token_rotation"  # the failure page's reason when Slack gave a rotating token
 WELCOME_BACK = "coprod_welcome_back"  # set in the request's context when a workspace's data was waiting for it
 
 
@@ -67,12 +69,21 @@ class Installations:
         self.installation_store, self.state_store = open_stores(
             self.path, client_id=settings.client_id, allow_shared=settings.allow_shared_db
         )
+        rotating = self.installation_store.refresh_tokens()
+        if rotating:  # such a token stops working 12 hours after it was issued: coprod never refreshes one
+            raise SettingsError(
+                f"{rotating} workspace(s) in {self.path} added coprod from a Slack app with token rotation on, "
+                "which coprod does not support: create an app from manifest-several-workspaces.json (rotation off), "
+                "set its SLACK_CLIENT_ID and SLACK_CLIENT_SECRET, and send each workspace the install link again "
+                '(README, "Token rotation")'
+            )
         self._make_client = make_client
         self._clients: dict[str, tuple[str, WebClient]] = {}  # team -> (its token, a client with it)
         self._lock = threading.Lock()
 
     def token(self, team: str) -> str | None:
-        bot = self.installation_store.find_bot(enterprise_id=None, team_id=team)
+        """The workspace's bot token, found as Bolt stored it: under its Enterprise Grid organization, if any."""
+        bot = self.installation_store.find_workspace_bot(team)
         return bot.bot_token if bot is not None else None
 
     def client_for(self, team: str) -> WebClient | None:
@@ -91,9 +102,10 @@ class Installations:
         """Delete every token the workspace gave coprod (its installations and its bot)."""
         with self._lock:
             self._clients.pop(team, None)
-        self.installation_store.delete_all(enterprise_id=None, team_id=team)
+        for enterprise in self.installation_store.enterprises_of(team):
+            self.installation_store.delete_all(enterprise_id=enterprise, team_id=team)
         # slack-sdk logs a failed delete and carries on: make sure, so Slack retries the event if it failed.
-        if self.token(team) is not None or self.installation_store.find_installation(enterprise_id=None, team_id=team):
+        if self.installation_store.enterprises_of(team):
             raise RuntimeError(f"could not delete the tokens of workspace {team} from {self.path}")
 
     def authorize(self, client: WebClient) -> InstallationStoreAuthorize:
@@ -135,6 +147,11 @@ class Installations:
         return flow
 
 
+class RotationOn(BoltError):
+    """Slack answered an install with a refresh token: the app has token rotation on
+    (https://docs.slack.dev/authentication/using-token-rotation), and coprod never refreshes a token."""
+
+
 class InstallFlow(OAuthFlow):
     """Bolt's OAuth flow with coprod's pages, and a workspace's data brought back when it adds coprod again."""
 
@@ -151,6 +168,11 @@ class InstallFlow(OAuthFlow):
         return pages.install_page(url, self.erase_after_days)
 
     def store_installation(self, request: BoltRequest, installation: Installation) -> None:
+        if installation.bot_refresh_token:  # Slack gave a rotating token: keep none, and say why on the page
+            log.warning(
+                "an install from workspace %s was refused: the Slack app has token rotation on", installation.team_id
+            )
+            raise RotationOn("the Slack app has token rotation on")
         super().store_installation(request, installation)
         team = installation.team_id
         back = bool(team) and self.store.workspaces.returned(str(team))
@@ -164,8 +186,9 @@ class InstallFlow(OAuthFlow):
         return self._page(200, html)
 
     def _failed(self, args: FailureArgs) -> BoltResponse:
-        log.warning("an install did not finish: %s", args.reason)
-        return self._page(args.suggested_status_code, pages.failed_page(args.reason, self.install_path))
+        reason = ROTATION_ON if isinstance(args.error, RotationOn) else args.reason
+        log.warning("an install did not finish: %s", reason)
+        return self._page(args.suggested_status_code, pages.failed_page(reason, self.install_path))
 
     def _page(self, status: int, html: str) -> BoltResponse:
         return BoltResponse(

@@ -20,6 +20,10 @@ FAILURES = {
     "missing_code": "Slack did not say that you allowed coprod.",
     "invalid_code": "Slack did not accept this link: it may have been used already.",
     "storage_error": "coprod could not save the installation on its side.",
+    "token_rotation": (
+        "This coprod's Slack app has token rotation turned on, and coprod works only with it off. "
+        "Please ask whoever runs coprod to use an app with token rotation off. Nothing was kept."
+    ),
 }
 
 

@@ -34,6 +34,14 @@ NO = ("", "0", "false", "no", "off")
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
+# coprod keeps each token it is given and never refreshes one, so an app with token rotation on would stop
+# working 12 hours after each install (https://docs.slack.dev/authentication/using-token-rotation).
+ROTATING_TOKEN = (
+    "SLACK_BOT_TOKEN is a rotating token (xoxe.xoxb-…), which expires after 12 hours: coprod needs a Slack app "
+    'with token rotation off, as manifest.json sets it (README, "Token rotation")'
+)
+
+
 class SettingsError(Exception):
     """A setting is missing or malformed; the message says what to set and where to find it."""
 
@@ -108,6 +116,8 @@ class Settings:
                     "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from your app's "
                     "OAuth & Permissions page into .env"
                 )
+            if token.startswith("xoxe."):  # https://docs.slack.dev/authentication/using-token-rotation
+                raise SettingsError(ROTATING_TOKEN)
             if not token.startswith("xoxb-"):
                 raise SettingsError(
                     "SLACK_BOT_TOKEN should start with xoxb-: use the Bot User OAuth Token, not another"

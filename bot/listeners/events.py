@@ -2,6 +2,12 @@
 
 Slack retries an event it thinks we missed; each event id is handled once. Every event is acknowledged
 at once and its work handed to the follow-up workers.
+
+An event belongs to the workspace whose installation it was delivered for (``authorizations[0].team_id``,
+which Bolt puts in ``context.team_id``), not the envelope's ``team_id``: in a Slack Connect channel that is the
+other organization's workspace, where coprod may not even be installed
+(https://docs.slack.dev/apis/slack-connect, https://docs.slack.dev/apis/events-api). The
+token answering it and the partnership it concerns are the authorizing workspace's.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import commands as grammar
@@ -25,10 +31,16 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 HELLO = "Hello! Say `@coprod summary` to see how we're doing, or type `/coprod help`."
 
 
-def _first_time(deps: Deps, body: dict) -> bool:
+def team_of(body: dict, context: BoltContext) -> str:
+    """The workspace an event was delivered for (see the module's docstring)."""
+    team = context.team_id or body.get("team_id")
+    return team if isinstance(team, str) else ""
+
+
+def _first_time(deps: Deps, team: str, body: dict) -> bool:
     """False for Slack's retry of an event we already took."""
-    event_id, team = body.get("event_id"), body.get("team_id")
-    if not isinstance(event_id, str) or not isinstance(team, str) or not event_id:
+    event_id = body.get("event_id")
+    if not isinstance(event_id, str) or not event_id or not team:
         return True  # nothing to recognise a retry by
     return deps.store.ledger.first_time_event(team, event_id, now=deps.stamp())
 
@@ -38,32 +50,28 @@ def _once(
     body: dict,
     event: dict,
     deps: Deps,
+    team: str,
     what: str,
     work: Callable[[], object],
     apologise: Callable[[], object] | None = None,
 ) -> None:
     """Acknowledge; hand a new event's ``work`` to the follow-up workers (a retry's is dropped)."""
-    first = _first_time(deps, body)
+    first = _first_time(deps, team, body)
     ack()
     if first:
         deps.followups.submit(
-            FollowUp(
-                work,
-                what=what,
-                team=str(body.get("team_id", "")),
-                channel=str(event.get("channel", "")),
-                apologise=apologise,
-            )
+            FollowUp(work, what=what, team=team, channel=str(event.get("channel", "")), apologise=apologise)
         )
 
 
-def on_mention(ack: Ack, body: dict, event: dict, client: WebClient, deps: Deps) -> None:
-    team, channel, user = str(body.get("team_id", "")), str(event.get("channel", "")), str(event.get("user", ""))
+def on_mention(ack: Ack, body: dict, event: dict, client: WebClient, context: BoltContext, deps: Deps) -> None:
+    team, channel, user = team_of(body, context), str(event.get("channel", "")), str(event.get("user", ""))
     _once(
         ack,
         body,
         event,
         deps,
+        team,
         "answer a mention",
         lambda: answer_mention(deps, client, team, channel, user, str(event.get("text", ""))),
         apologise=lambda: client.chat_postEphemeral(channel=channel, user=user, text=SORRY),
@@ -92,17 +100,17 @@ def answer_mention(deps: Deps, client: WebClient, team: str, channel: str, user:
     posts.post_summary(deps, client, partnership, weeks=cmd.weeks, level_id=cmd.level.id if cmd.level else None)
 
 
-def on_home_opened(ack: Ack, body: dict, event: dict, client: WebClient, deps: Deps) -> None:
-    team, user = str(body.get("team_id", "")), str(event.get("user", ""))
+def on_home_opened(ack: Ack, body: dict, event: dict, client: WebClient, context: BoltContext, deps: Deps) -> None:
+    team, user = team_of(body, context), str(event.get("user", ""))
     if event.get("tab", "home") != "home":
         ack()
         return
-    _once(ack, body, event, deps, "publish App Home", lambda: publish_home(deps, client, team, user))
+    _once(ack, body, event, deps, team, "publish App Home", lambda: publish_home(deps, client, team, user))
 
 
-def on_join(ack: Ack, body: dict, event: dict, client: WebClient, deps: Deps) -> None:
-    team, channel, user = str(body.get("team_id", "")), str(event.get("channel", "")), str(event.get("user", ""))
-    _once(ack, body, event, deps, "welcome a new member", lambda: welcome(deps, client, team, channel, user))
+def on_join(ack: Ack, body: dict, event: dict, client: WebClient, context: BoltContext, deps: Deps) -> None:
+    team, channel, user = team_of(body, context), str(event.get("channel", "")), str(event.get("user", ""))
+    _once(ack, body, event, deps, team, "welcome a new member", lambda: welcome(deps, client, team, channel, user))
 
 
 def welcome(deps: Deps, client: WebClient, team: str, channel: str, user: str) -> None:

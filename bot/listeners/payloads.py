@@ -30,8 +30,15 @@ def text(data: object, *keys: str) -> str:
 
 
 def ids(body: dict) -> tuple[str, str, str]:
-    """(workspace, channel, user) of an interaction; "" for any that is missing."""
-    team = text(body, "team", "id") or text(body, "user", "team_id")
+    """(workspace, channel, user) of an interaction; "" for any that is missing.
+
+    The workspace is the one coprod is installed in, whose token answers and whose partnership it is. In a
+    Slack Connect channel the person may belong to another organization (``user.team_id``); a click on a
+    message names the app's workspace in ``team.id``, and a modal submitted from there names it in
+    ``view.app_installed_team_id`` while ``team.id`` is the person's
+    (https://docs.slack.dev/reference/interaction-payloads; Bolt's own ``extract_team_id`` reads them in this
+    order, so it is the workspace Bolt authorized)."""
+    team = text(body, "view", "app_installed_team_id") or text(body, "team", "id") or text(body, "user", "team_id")
     return team, text(body, "channel", "id"), text(body, "user", "id")
 
 

@@ -33,13 +33,14 @@ class InstallationFile(SQLite3InstallationStore):
     (``secure_delete``) nor in its WAL (emptied after each deletion).
 
     Bolt looks up the workspace's bot on every request; opening the file for it cost 0.4 ms of each
-    acknowledgement, so a bot found (or not found) is remembered for ``BOT_MEMORY`` seconds. Every write
-    through this object (an install, a removal) forgets what was remembered at once; a change made by another
-    process is seen within ``BOT_MEMORY``."""
+    acknowledgement, so a bot found (or not found), and the organizations a workspace's rows are under, are
+    remembered for ``BOT_MEMORY`` seconds. Every write through this object (an install, a removal) forgets what
+    was remembered at once; a change made by another process is seen within ``BOT_MEMORY``."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._bots: dict[tuple[str, str, bool], tuple[float, Bot | None]] = {}
+        self._enterprises: dict[str, tuple[float, list[str | None]]] = {}  # team -> (when read, its organizations)
         self._bots_lock = threading.Lock()
 
     def find_bot(
@@ -61,6 +62,7 @@ class InstallationFile(SQLite3InstallationStore):
     def _changed(self) -> None:
         with self._bots_lock:
             self._bots.clear()
+            self._enterprises.clear()
 
     def save(self, installation: Installation) -> None:
         try:
@@ -97,6 +99,65 @@ class InstallationFile(SQLite3InstallationStore):
         super().delete_all(enterprise_id=enterprise_id, team_id=team_id)
         with contextlib.closing(sqlite3.connect(self.database, timeout=10)) as conn:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def enterprises_of(self, team: str) -> list[str | None]:
+        """Every Enterprise Grid organization under which a bot or installation of workspace ``team`` is kept,
+        newest first (None: a workspace outside any Grid).
+
+        slack-sdk keys a workspace's rows by (enterprise id, team id), as Bolt's OAuth flow stored them, and
+        finds them only by both; coprod knows a workspace by its team id alone (unique across Slack), so it
+        learns the enterprise id here. An organization-wide install (team id "") is not one workspace's and is
+        never returned (coprod's manifests turn org-wide deployment off)."""
+        if not team:
+            return []
+        now = time.monotonic()
+        with self._bots_lock:
+            remembered = self._enterprises.get(team)
+        if remembered is not None and now - remembered[0] < BOT_MEMORY:
+            return list(remembered[1])
+        with contextlib.closing(self.connect()) as conn:
+            rows = conn.execute(
+                """
+                select enterprise_id, max(installed_at) as newest
+                from (
+                    select enterprise_id, installed_at from slack_bots where client_id = ? and team_id = ?
+                    union all
+                    select enterprise_id, installed_at from slack_installations where client_id = ? and team_id = ?
+                )
+                group by enterprise_id
+                order by newest desc
+                """,
+                [self.client_id, team, self.client_id, team],
+            ).fetchall()
+        enterprises = [row[0] or None for row in rows]
+        with self._bots_lock:
+            self._enterprises[team] = (now, enterprises)
+        return list(enterprises)
+
+    def find_workspace_bot(self, team: str) -> Bot | None:
+        """The newest bot of workspace ``team``, whichever Grid organization (or none) it was installed under."""
+        enterprises = self.enterprises_of(team)
+        return self.find_bot(enterprise_id=enterprises[0], team_id=team) if enterprises else None
+
+    def refresh_tokens(self) -> int:
+        """How many workspaces' newest bots of this app were installed with token rotation on (they hold a
+        refresh token): coprod refuses to start with any (README, "Token rotation")."""
+        with contextlib.closing(self.connect()) as conn:
+            (count,) = conn.execute(
+                """
+                select count(*) from slack_bots as bot
+                where bot.client_id = ?
+                  and coalesce(bot.bot_refresh_token, '') != ''
+                  and bot.id = (  -- the newest row (installed_at is to the second only, so ties are common)
+                      select max(newer.id) from slack_bots as newer
+                      where newer.client_id = bot.client_id
+                        and newer.enterprise_id = bot.enterprise_id
+                        and newer.team_id = bot.team_id
+                  )
+                """,
+                [self.client_id],
+            ).fetchone()
+        return int(count)
 
 
 def installations_path_for(db_path: str | Path) -> Path:

@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bot.localslack.server import ApiRequest, Exchange, SlackServer
@@ -78,6 +79,12 @@ class _Fault:
     answer: dict[str, Any] | None = None  # for "answer": the whole JSON answer
     accepted: bool = False  # "server_error", "hold": the call is carried out (a post is made) first
     released: threading.Event | None = None  # for "hold": when to answer
+
+
+def _manifest_bot_scopes() -> list[str]:
+    """The bot scopes of coprod's app (manifest.json): what a person allows when adding it."""
+    manifest = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text(encoding="utf-8"))
+    return list(manifest["oauth_config"]["scopes"]["bot"])
 
 
 class SlackStub(SlackServer):
@@ -173,18 +180,31 @@ class SlackStub(SlackServer):
     # ------------------------------------------------------------------ inspection
     # ------------------------------------------------------------------ OAuth: several workspaces
     def grant(
-        self, team: str, *, installer: str = "U1", team_name: str | None = None, bot_user: str | None = None
+        self,
+        team: str,
+        *,
+        installer: str = "U1",
+        team_name: str | None = None,
+        bot_user: str | None = None,
+        enterprise: str | None = None,
+        rotating: bool = False,
     ) -> str:
         """A person of ``team`` pressed "Allow" on Slack's install page: the one-time ``code`` Slack sends to the
         app's redirect URL. ``oauth.v2.access`` exchanges it once, as Slack does, for a new bot token of that
         workspace (a code used twice is ``invalid_code``); ``auth.test`` with that token answers for the workspace
-        and its bot user (``bot_user``, default ``UBOT<team>``)."""
+        and its bot user (``bot_user``, default ``UBOT<team>``).
+
+        ``enterprise``: the workspace belongs to that Enterprise Grid organization (installed in this one
+        workspace, not organization-wide). ``rotating``: the app has token rotation on, so the answer carries a
+        refresh token and an expiry beside an ``xoxe.xoxb-`` token."""
         code = f"code-{team}-{next(self._oauth_counter)}"
         with self._cond:
             self._codes[code] = {
                 "team": {"id": team, "name": team_name or f"Workspace {team}"},
                 "installer": installer,
                 "bot_user": bot_user or f"UBOT{team}",
+                "enterprise": {"id": enterprise, "name": f"Organization {enterprise}"} if enterprise else None,
+                "rotating": rotating,
             }
         return code
 
@@ -208,7 +228,7 @@ class SlackStub(SlackServer):
             if method == "auth.test" and token in self._installed:
                 i = self._installed[token]
                 team = i["team"]["id"]
-                return {
+                answer = {
                     "ok": True,
                     "url": f"https://{team.lower()}.slack.com/",
                     "team": i["team"]["name"],
@@ -218,6 +238,9 @@ class SlackStub(SlackServer):
                     "bot_id": "B" + i["bot_user"],
                     "is_enterprise_install": False,
                 }
+                if i["enterprise"]:  # a Grid workspace's token: https://docs.slack.dev/reference/methods/auth.test
+                    answer["enterprise_id"] = i["enterprise"]["id"]
+                return answer
             if method != "oauth.v2.access":
                 return None
             client_id, secret = args.get("client_id"), args.get("client_secret")
@@ -232,20 +255,30 @@ class SlackStub(SlackServer):
             if grant is None:
                 return {"ok": False, "error": "invalid_code"}
             team = grant["team"]["id"]
-            token = f"xoxb-{team}-{len(self._installed) + 1}-{next(self._oauth_counter):08d}"
+            # With token rotation on, Slack issues an expiring token (xoxe.xoxb-…) and a refresh token (xoxe-…):
+            # https://docs.slack.dev/authentication/using-token-rotation
+            prefix = "xoxe.xoxb" if grant["rotating"] else "xoxb"
+            token = f"{prefix}-{team}-{len(self._installed) + 1}-{next(self._oauth_counter):08d}"
             self._installed[token] = grant
-            return {
+            # oauth.v2.access's answer (https://docs.slack.dev/reference/methods/oauth.v2.access): a workspace of
+            # an Enterprise Grid organization has "enterprise" set and is_enterprise_install false; only an
+            # organization-wide install has "team" null and is_enterprise_install true
+            # (https://api.slack.com/enterprise/apps/reference).
+            answer: dict[str, Any] = {
                 "ok": True,
                 "app_id": "A1",
                 "authed_user": {"id": grant["installer"]},
-                "scope": "commands,chat:write",
+                "scope": ",".join(_manifest_bot_scopes()),  # what the app asks for, all granted
                 "token_type": "bot",
                 "access_token": token,
                 "bot_user_id": grant["bot_user"],
                 "team": dict(grant["team"]),
-                "enterprise": None,
+                "enterprise": dict(grant["enterprise"]) if grant["enterprise"] else None,
                 "is_enterprise_install": False,
             }
+            if grant["rotating"]:
+                answer.update(expires_in=43_200, refresh_token=f"xoxe-1-{team}-{next(self._oauth_counter):08d}")
+            return answer
 
     @property
     def calls(self) -> list[Call]:
