@@ -192,19 +192,22 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from bot import reports
+    from bot.summary import DEFAULT_K
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
     now = datetime.now(UTC)
     write = reports.write_json if args.format == "json" else reports.write_csv
+    one = store.partnerships.get(args.team, args.channel) if args.channel else None
+    k = one.k if one is not None else DEFAULT_K
     if args.actions:
         write(
             reports.action_records(store, catalog, args.team, args.channel, now=now), sys.stdout, reports.ACTION_FIELDS
         )
-        print(reports.ACTIONS_NOTE, file=sys.stderr)
+        print(reports.actions_note(k), file=sys.stderr)
         return 0
     write(reports.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
-    print(reports.export_note(store, args.team, args.channel, now=now), file=sys.stderr)
+    print(reports.export_note(store, args.team, args.channel, now=now, k=k), file=sys.stderr)
     return 0
 
 
