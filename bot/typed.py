@@ -20,7 +20,7 @@ def whole_number(word: str, what: str, low: int, high: int) -> int | str:
         return f"“{typed(word)}” is not a number of {what}: use a whole number from {low} to {high}"
     # A number too long for int() is too many anyway (Python refuses to read over 4,300 digits).
     if len(word.lstrip("0")) > len(str(high)) or int(word) > high:
-        return f"{typed(word)} {what} is too many: use a whole number from {low} to {high}"
+        return f"“{typed(word)}” is too many {what}: use a whole number from {low} to {high}"
     if int(word) < low:
-        return f"{int(word)} {what} is too few: use a whole number from {low} to {high}"
+        return f"“{word}” is too few {what}: use a whole number from {low} to {high}"
     return int(word)

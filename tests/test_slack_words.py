@@ -57,10 +57,10 @@ def test_a_number_out_of_range_is_called_that_not_not_a_number(bot):
     configure(bot, SETUP)
     said = configure(bot, "nudge 0")
     assert "is not a number" not in said
-    assert "0 hours is too few: use a whole number from 1 to 167" in said
-    assert "0 months is too few: use a whole number from 1 to 120" in configure(bot, "retention 0")
+    assert "“0” is too few hours: use a whole number from 1 to 167" in said
+    assert "“0” is too few months: use a whole number from 1 to 120" in configure(bot, "retention 0")
     assert "“soon” is not a number of hours" in configure(bot, "nudge soon")
-    assert "is too many" in configure(bot, "nudge " + "9" * 5000)
+    assert "is too many hours" in configure(bot, "nudge " + "9" * 5000)
 
 
 def test_the_export_names_the_least_number_of_people_it_is_3(bot):
