@@ -137,7 +137,8 @@ def export_note(
     )
     if withheld:
         which = "1 check-in" if withheld == 1 else f"{withheld} check-ins"
-        note += f" {which} still open or answered by fewer than {k} people are not included yet."
+        verb = "is" if withheld == 1 else "are"
+        note += f" {which} still open or answered by fewer than {k} people {verb} not included yet."
     return note
 
 
