@@ -78,5 +78,5 @@ def _nudge(rest: list[str]) -> SetNudge:
         raise LoopUsageError(f"Say after how many hours, for example `/coprod nudge 48`. Use: `/coprod {usage}`")
     hours = whole_number(words[0], "hours", 1, MAX_NUDGE_HOURS)
     if isinstance(hours, str):
-        raise LoopUsageError(f"{hours} (a check-in is open for a week)")
+        raise LoopUsageError(f"{hours} (a check-in is open for a week), as in `/coprod nudge 48`")
     return SetNudge(hours)
