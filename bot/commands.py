@@ -13,10 +13,10 @@ from bot.schedule import (
     DAY_NAMES,
     ScheduleError,
     Spec,
-    closest_timezones,
     parse_cadence,
     parse_day,
     parse_time,
+    timezone_refused,
     valid_timezone,
 )
 from bot.typed import typed, whole_number
@@ -245,16 +245,6 @@ def _int(word: str, what: str, low: int, high: int) -> int:
     if isinstance(number, str):
         raise UsageError(number)
     return number
-
-
-def timezone_refused(text: str) -> str:
-    """Why a timezone was refused, with the closest names when something like one was typed."""
-    shown = typed(text) or "nothing"
-    close = closest_timezones(text) if text else []
-    if close:
-        names = " or ".join(close)
-        return f"“{shown}” is not a timezone I know. Did you mean {names}? Type it as `/coprod timezone {close[0]}`"
-    return f"“{shown}” is not a timezone I know. Use a name like Europe/London or America/Toronto"
 
 
 def _schedule_spec(words: list[str], usage: str) -> tuple[str, int, int]:

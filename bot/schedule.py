@@ -13,6 +13,8 @@ from functools import cache
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.typed import typed
+
 CADENCES = ("weekly", "fortnightly", "monthly")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_WORDS = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
@@ -130,6 +132,16 @@ def closest_timezones(text: str, n: int = 3) -> list[str]:
     for key in get_close_matches(wanted, by_key, n=n, cutoff=0.75):
         found += [name for name in sorted(by_key[key]) if name not in found]
     return found[:n]
+
+
+def timezone_refused(text: str) -> str:
+    """Why a timezone was refused, with the closest names when something like one was typed."""
+    shown = typed(text) or "nothing"
+    close = closest_timezones(text) if text else []
+    if close:
+        names = " or ".join(close)
+        return f"“{shown}” is not a timezone I know. Did you mean {names}? Type it as `/coprod timezone {close[0]}`"
+    return f"“{shown}” is not a timezone I know. Use a name like Europe/London or America/Toronto"
 
 
 def _fires_on(spec: Spec, day: date) -> bool:
