@@ -16,6 +16,11 @@ from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
 EXIT_USAGE = 2  # the command line itself is wrong
+# What `coprod run` starts (bot/runtime.py): what --help says of it, and the README's room list says too.
+RUN_HELP = (
+    "run the bot: the Slack connection (or a local workspace in your browser), with the scheduled posts and "
+    "clicks' replies in two small processes of their own beside it"
+)
 
 
 class UsageError(Exception):
@@ -32,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"coprod {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="command", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="run the bot: scheduler and Slack connection in one process")
+    run = sub.add_parser("run", help=RUN_HELP, description=RUN_HELP[0].upper() + RUN_HELP[1:] + ".")
     how = run.add_mutually_exclusive_group()
     how.add_argument("--http", action="store_true", help="serve HTTP on PORT even when SLACK_APP_TOKEN is set")
     how.add_argument(
@@ -40,7 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run in a local workspace on this computer, even when Slack tokens are set (the default without them)",
     )
-    run.add_argument("--fresh", action="store_true", help="start the local workspace empty, without the history")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start the local workspace empty, without the history (its earlier data is kept in "
+        "coprod-local.previous.db)",
+    )
+    again.add_argument(
+        "--demo",
+        action="store_true",
+        help="start the local workspace again with six months of history (its earlier data is kept in "
+        "coprod-local.previous.db)",
+    )
 
     fac = sub.add_parser("facilitators", help="list the practices coprod asks about")
     fac.add_argument("--level", help="only this level (id or name)")
@@ -138,7 +155,9 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(http=args.http, local=args.local)
     if args.fresh and not settings.local:
         raise UsageError("--fresh starts an empty local workspace, and Slack tokens are set: add --local")
-    return run(settings, fresh=args.fresh)
+    if args.demo and not settings.local:
+        raise UsageError("--demo starts the local workspace with its history, and Slack tokens are set: add --local")
+    return run(settings, fresh=args.fresh, demo=args.demo)
 
 
 def _level_id(catalog: Catalog, text: str | None) -> str | None:
@@ -192,19 +211,22 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from bot import reports
+    from bot.summary import DEFAULT_K
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
     now = datetime.now(UTC)
     write = reports.write_json if args.format == "json" else reports.write_csv
+    one = store.partnerships.get(args.team, args.channel) if args.channel else None
+    k = one.k if one is not None else DEFAULT_K
     if args.actions:
         write(
             reports.action_records(store, catalog, args.team, args.channel, now=now), sys.stdout, reports.ACTION_FIELDS
         )
-        print(reports.ACTIONS_NOTE, file=sys.stderr)
+        print(reports.actions_note(k), file=sys.stderr)
         return 0
     write(reports.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
-    print(reports.export_note(store, args.team, args.channel, now=now), file=sys.stderr)
+    print(reports.export_note(store, args.team, args.channel, now=now, k=k), file=sys.stderr)
     return 0
 
 

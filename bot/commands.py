@@ -9,7 +9,17 @@ from datetime import date
 from bot import loop_grammar
 from bot.catalog import Catalog, Facilitator, Level
 from bot.loop_grammar import ListActions, Pause, Resume, SetNudge
-from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
+from bot.schedule import (
+    DAY_NAMES,
+    ScheduleError,
+    Spec,
+    parse_cadence,
+    parse_day,
+    parse_time,
+    timezone_refused,
+    valid_timezone,
+)
+from bot.typed import typed, whole_number
 
 ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
 _ROLE_WORDS = {
@@ -210,7 +220,7 @@ def is_coordinator_only(command: Command) -> bool:
 def _user(word: str) -> str:
     match = _MENTION.match(word)
     if not match:
-        raise UsageError(f"“{word}” is not a person: type @ and pick their name from the list")
+        raise UsageError(f"“{typed(word)}” is not a person: type @ and pick their name from the list")
     return match.group(1)
 
 
@@ -220,21 +230,21 @@ def _target(catalog: Catalog, words: list[str], what: str) -> Level | Facilitato
     if found is None:
         levels = ", ".join(level.name for level in catalog.levels)
         raise UsageError(
-            f"I don't know the {what} “{text}”. Try a level ({levels}) or a practice id from `/coprod help`"
+            f"I don't know the {what} “{typed(text)}”. Try a level ({levels}) or a practice id from `/coprod help`"
         )
     return found
 
 
 def _extra(words: list[str], usage: str) -> None:
     if words:
-        raise UsageError(f"I didn't understand “{' '.join(words)}” at the end. Use: `/coprod {usage}`")
+        raise UsageError(f"I didn't understand “{typed(' '.join(words))}” at the end. Use: `/coprod {usage}`")
 
 
 def _int(word: str, what: str, low: int, high: int) -> int:
-    # isascii too: "²".isdigit() is true, and int() refuses it.
-    if not (word.isascii() and word.isdigit()) or not low <= int(word) <= high:
-        raise UsageError(f"“{word}” is not a number of {what}: use a whole number from {low} to {high}")
-    return int(word)
+    number = whole_number(word, what, low, high)
+    if isinstance(number, str):
+        raise UsageError(number)
+    return number
 
 
 def _schedule_spec(words: list[str], usage: str) -> tuple[str, int, int]:
@@ -269,7 +279,7 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb == "schedule":
         usage = "schedule checkins|summary|reflexivity weekly|fortnightly|monthly <day> <HH:MM>  (or … off)"
         if not rest or rest[0].lower() not in SCHEDULE_KINDS:
-            got = f"“{rest[0]}” is not something I can schedule. " if rest else ""
+            got = f"“{typed(rest[0])}” is not something I can schedule. " if rest else ""
             raise UsageError(f"{got}Use: `/coprod {usage}`")
         kind = rest[0].lower()
         if len(rest) == 2 and rest[1].lower() == "off":
@@ -294,7 +304,7 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
         role = _ROLE_WORDS.get(" ".join(rest[1:]).lower())
         user = _user(rest[0])
         if role is None:
-            raise UsageError(f"“{' '.join(rest[1:])}” is not a role I know. Pick one of: {', '.join(ROLES)}")
+            raise UsageError(f"“{typed(' '.join(rest[1:]))}” is not a role I know. Pick one of: {', '.join(ROLES)}")
         return SetRole(user, role)
     if verb in ("next", "pin"):
         if not rest:
@@ -302,8 +312,7 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
         return PinNext(_target(catalog, rest, "level or practice"))
     if verb in ("timezone", "tz"):
         if len(rest) != 1 or not valid_timezone(rest[0]):
-            shown = " ".join(rest) or "nothing"
-            raise UsageError(f"“{shown}” is not a timezone I know. Use a name like Europe/London or America/Toronto")
+            raise UsageError(timezone_refused(" ".join(rest)))
         return SetTimezone(rest[0])
     if verb == "retention":
         if len(rest) == 1 and rest[0].lower() == "off":
@@ -323,7 +332,7 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
         raise UsageError(str(exc)) from None
     if loop is not None:
         return loop
-    raise UsageError(f"I don't know “{words[0]}”. Try `/coprod help` to see what I can do")
+    raise UsageError(f"I don't know “{typed(words[0])}”. Try `/coprod help` to see what I can do")
 
 
 def _report(rest: list[str], today: date) -> Report:
@@ -335,7 +344,7 @@ def _report(rest: list[str], today: date) -> Report:
     try:
         since = date.fromisoformat(rest[1])
     except ValueError:
-        raise UsageError(f"“{rest[1]}” is not a date I can read. {usage}") from None
+        raise UsageError(f"“{typed(rest[1])}” is not a date I can read. {usage}") from None
     if since >= today:
         raise UsageError(f"“{rest[1]}” is not before today. {usage}")
     return Report(since)
@@ -355,7 +364,7 @@ def _summary(rest: list[str], catalog: Catalog) -> ShowSummary:
         found = catalog.find_level(" ".join(words))
         if found is None:
             levels = ", ".join(level.name for level in catalog.levels)
-            raise UsageError(f"I don't know the level “{' '.join(words)}”. Pick one of: {levels}")
+            raise UsageError(f"I don't know the level “{typed(' '.join(words))}”. Pick one of: {levels}")
         level = found
     return ShowSummary(level, weeks)
 
@@ -375,7 +384,7 @@ def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
     tail = rest[3:]
     if tail:
         if tail[0].lower() != "remind" or len(tail) < 2:
-            raise UsageError(f"I didn't understand “{' '.join(tail)}”. Use: `/coprod {usage}`")
+            raise UsageError(f"I didn't understand “{typed(' '.join(tail))}”. Use: `/coprod {usage}`")
         remind = _int(tail[1], "minutes", 0, MAX_REMIND)
         _extra(tail[2:], usage)
     return SetMeeting(day, minute, remind)

@@ -292,7 +292,7 @@ class Dispatcher:
         p = plan.p
         for n, (at, why) in enumerate(plan.skips):
             if logged - len(plan.skips) + n < SKIPS_LOGGED:
-                log.warning(
+                (log.info if why == "paused for a holiday" else log.warning)(  # a holiday is no fault
                     "skipped a %s for team %s channel %s due at %s: %s",
                     plan.kind,
                     p.team_id,
@@ -324,7 +324,7 @@ class Dispatcher:
         if not store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp())):
             return []
         store.ledger.finish_post(p, kind=kind, fire_at=stamp, status="skipped", detail=why)
-        log.warning(
+        (log.info if why == "paused for a holiday" else log.warning)(  # a holiday is no fault
             "skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id, fire_at.isoformat(), why
         )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]

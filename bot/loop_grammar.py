@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.holidays import PauseError, parse_until
+from bot.typed import typed, whole_number
 
 MAX_NUDGE_HOURS = 167  # a check-in is open for a week at most
 
@@ -61,7 +62,7 @@ def parse(verb: str, rest: list[str], *, today: date) -> LoopCommand | None:
 
 def _nothing_after(words: list[str], usage: str) -> None:
     if words:
-        raise LoopUsageError(f"I didn't understand “{' '.join(words)}” at the end. Use: `/coprod {usage}`")
+        raise LoopUsageError(f"I didn't understand “{typed(' '.join(words))}” at the end. Use: `/coprod {usage}`")
 
 
 def _nudge(rest: list[str]) -> SetNudge:
@@ -75,11 +76,7 @@ def _nudge(rest: list[str]) -> SetNudge:
         words = [words[0][:-1]]
     if len(words) != 1:
         raise LoopUsageError(f"Say after how many hours, for example `/coprod nudge 48`. Use: `/coprod {usage}`")
-    word = words[0]
-    # isascii too: "²".isdigit() is true, and int() refuses it.
-    if not (word.isascii() and word.isdigit()) or not 1 <= int(word) <= MAX_NUDGE_HOURS:
-        raise LoopUsageError(
-            f"“{rest[0]}” is not a number of hours: use a whole number from 1 to {MAX_NUDGE_HOURS} "
-            "(a check-in is open for a week)"
-        )
-    return SetNudge(int(word))
+    hours = whole_number(words[0], "hours", 1, MAX_NUDGE_HOURS)
+    if isinstance(hours, str):
+        raise LoopUsageError(f"{hours} (a check-in is open for a week), as in `/coprod nudge 48`")
+    return SetNudge(hours)

@@ -317,8 +317,13 @@ def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -
 
 def meeting_set_text(weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime) -> str:
     local = next_at.astimezone(ZoneInfo(timezone))
+    when = (
+        "when your meeting starts"
+        if remind == 0
+        else f"{remind} minute{'' if remind == 1 else 's'} before your meeting"
+    )
     return (
-        f"All set: I'll remind the channel {remind} minutes before your meeting every {DAY_NAMES[weekday]} at "
+        f"All set: I'll remind the channel {when} every {DAY_NAMES[weekday]} at "
         f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}."
     )
 

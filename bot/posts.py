@@ -186,7 +186,7 @@ def post_meeting_reminder(
     deps: Deps, client: WebClient, p: Partnership, meeting_at: datetime, remind: int, *, key: delivery.PostKey
 ) -> None:
     # A reminder posted late (after downtime) says how long is really left, not the configured lead time.
-    minutes_left = min(remind, max(0, int((meeting_at - deps.now()).total_seconds() // 60)))
+    minutes_left = min(remind, max(0, -int((deps.now() - meeting_at).total_seconds() // 60)))  # rounded up
     delivery.deliver(
         client,
         p.channel_id,

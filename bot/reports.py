@@ -101,10 +101,13 @@ ACTION_FIELDS = (
     "after",
 )
 
-ACTIONS_NOTE = (
-    "Whoever leads an action is a pseudonym like L-3f9a2c1b, never the P- of their answers; who planned it is "
-    "left out; before and after are shown only where both check-ins closed with at least k answers."
-)
+
+def actions_note(k: int = summaries.DEFAULT_K) -> str:
+    """What the actions' file leaves out, in words for the person who asked for it (``k``: the partnership's)."""
+    return (
+        "Whoever leads an action is a pseudonym like L-3f9a2c1b, never the P- of their answers; who planned it is "
+        f"left out; before and after are shown only where both check-ins closed with at least {k} answers."
+    )
 
 
 def action_records(
@@ -121,17 +124,21 @@ def action_records(
         yield {**row, "text": text}
 
 
-def export_note(store: Store, team: str, channel: str | None = None, *, now: datetime) -> str:
-    """What the export leaves out, in words for the person who asked for it."""
+def export_note(
+    store: Store, team: str, channel: str | None = None, *, now: datetime, k: int = summaries.DEFAULT_K
+) -> str:
+    """What the export leaves out, in words for the person who asked for it (``k``: the partnership's least
+    number of people, 3 unless it was changed)."""
     withheld = store.answers.withheld(team, channel, now=int(now.timestamp()))
     note = (
         "Each person is a pseudonym (like P-3f9a2c1b), the same in every export of this channel, never a name. "
-        "Anonymous answers carry no pseudonym; roles are shown only where at least k people share one; "
+        f"Anonymous answers carry no pseudonym; roles are shown only where at least {k} people share one; "
         "private reflections are left out."
     )
     if withheld:
         which = "1 check-in" if withheld == 1 else f"{withheld} check-ins"
-        note += f" {which} still open or answered by fewer than k people are not included yet."
+        verb = "is" if withheld == 1 else "are"
+        note += f" {which} still open or answered by fewer than {k} people {verb} not included yet."
     return note
 
 

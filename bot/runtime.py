@@ -28,6 +28,7 @@ from bot.app import build_app
 from bot.deps import utcnow
 from bot.endpoint import wsgi_app
 from bot.jobs import Stopped
+from bot.runlock import RunLock
 from bot.scheduler import Scheduled, SchedulerProcess, open_parts, write_gate
 from bot.server import SlowClientSafeServer, make_server
 from bot.settings import Settings, SettingsError, TokenRefused, configure_logging
@@ -260,13 +261,22 @@ def _exit_on_term(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def run(settings: Settings, *, fresh: bool = False) -> int:
-    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace."""
+def run(settings: Settings, *, fresh: bool = False, demo: bool = False) -> int:
+    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace; one at a time
+    on a database (bot/runlock.py), the lock taken before anything else touches it."""
     configure_logging(settings.log_level)
+    lock = RunLock.take(settings.db_path, port=None if settings.socket_mode else settings.port or None)
+    try:
+        return _run(settings, fresh=fresh, demo=demo)
+    finally:
+        lock.release()
+
+
+def _run(settings: Settings, *, fresh: bool, demo: bool) -> int:
     if settings.local:
         from bot.localslack.launch import run_local
 
-        return run_local(settings, fresh=fresh)
+        return run_local(settings, fresh=fresh, demo=demo)
     runtime = Runtime(settings)
     signal.signal(signal.SIGTERM, _exit_on_term)  # SIGTERM while connecting stops cleanly too
     # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything

@@ -8,8 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from difflib import get_close_matches
+from functools import cache
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.typed import typed
 
 CADENCES = ("weekly", "fortnightly", "monthly")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -17,6 +21,7 @@ _DAY_WORDS = {name.lower(): i for i, name in enumerate(DAY_NAMES)}
 _DAY_WORDS.update({name.lower()[:3]: i for i, name in enumerate(DAY_NAMES)})
 _DAY_WORDS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
 # ASCII digits only: int() alone would also take "+9", "1_0" and other scripts' digits.
+MAX_ZONE_TYPED = 40  # longer than any zone's name: more is not compared
 _CLOCK = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2}))?\s*(?P<suffix>am|pm)?")
 
 
@@ -101,6 +106,42 @@ def valid_timezone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as "America", a long name
         return False
     return True
+
+
+@cache
+def _zones_by_key() -> dict[str, list[str]]:
+    """Each zone under its whole name and its city part, lower case (read from the system once)."""
+    by_key: dict[str, list[str]] = {}
+    for name in available_timezones():
+        if name.startswith(("Etc/", "SystemV/")):  # "Etc/GMT+5" counts the other way round; legacy names
+            continue
+        by_key.setdefault(name.lower(), []).append(name)
+        if "/" in name:
+            by_key.setdefault(name.rsplit("/", 1)[-1].lower(), []).append(name)
+    return by_key
+
+
+def closest_timezones(text: str, n: int = 3) -> list[str]:
+    """The timezone names closest to ``text`` (``london`` -> ``Europe/London``), matched on the city part
+    (``New York`` and ``new_york`` alike) and on the whole name, any case; none when nothing is close."""
+    wanted = "_".join(text.strip().lower().split())[:MAX_ZONE_TYPED]
+    by_key = _zones_by_key()
+    if wanted in by_key:  # the city, or the name in another case: nothing else is as close
+        return sorted(by_key[wanted])[:n]
+    found: list[str] = []
+    for key in get_close_matches(wanted, by_key, n=n, cutoff=0.75):
+        found += [name for name in sorted(by_key[key]) if name not in found]
+    return found[:n]
+
+
+def timezone_refused(text: str) -> str:
+    """Why a timezone was refused, with the closest names when something like one was typed."""
+    shown = typed(text) or "nothing"
+    close = closest_timezones(text) if text else []
+    if close:
+        names = " or ".join(close)
+        return f"“{shown}” is not a timezone I know. Did you mean {names}? Type it as `/coprod timezone {close[0]}`"
+    return f"“{shown}” is not a timezone I know. Use a name like Europe/London or America/Toronto"
 
 
 def _fires_on(spec: Spec, day: date) -> bool:

@@ -23,6 +23,7 @@ DEFAULT_WEEKS = 8
 DEFAULT_K = 3
 LOW_MEAN = 2.5
 MEETING_GAP = timedelta(weeks=3)
+PAUSE_NOTED = timedelta(hours=1)  # a shorter pause is not named in the summary
 # Weeks between two check-ins at each cadence; a month is 52/12 weeks.
 CADENCE_WEEKS = {"weekly": 1.0, "fortnightly": 2.0, "monthly": 52 / 12}
 
@@ -243,16 +244,18 @@ def next_focus(catalog: Catalog, levels: Iterable[LevelSummary], history: rotati
 
 
 def pause_note(window: Window, timezone: str) -> str | None:
-    """What the summary says when its window held a holiday pause."""
-    if not window.paused:
+    """What the summary says when its window held a holiday pause. A pause ended within the hour (resumed at
+    once, say) held back nothing worth naming and is left out; one within a day is "on 6 Dec"."""
+    shown = [p for p in window.paused if p.ends_at - p.starts_at >= PAUSE_NOTED.total_seconds()]
+    if not shown:
         return None
     tz = ZoneInfo(timezone)
+    days = [(datetime.fromtimestamp(p.starts_at, tz), datetime.fromtimestamp(p.ends_at, tz)) for p in shown]
     spans = ", ".join(
-        f"{datetime.fromtimestamp(p.starts_at, tz):%-d %b} to {datetime.fromtimestamp(p.ends_at, tz):%-d %b}"
-        for p in window.paused
+        f"on {start:%-d %b}" if start.date() == end.date() else f"{start:%-d %b} to {end:%-d %b}" for start, end in days
     )
     return (
-        f"This time held a pause ({spans}): the weeks paused don't count against any level, so it reaches back "
+        f"This time held a pause ({spans}): the time paused doesn't count against any level, so it reaches back "
         "that much further."
     )
 

@@ -179,7 +179,7 @@ def test_the_export_a_coordinator_gets_names_nobody_and_cannot_eliminate_the_ano
     assert {r["role"] for r in rows} == {""}  # one carer: a role group smaller than k is never shown
     assert "societal" not in raw
     note = done.args["initial_comment"]
-    assert "pseudonym" in note and "1 check-in still open or answered by fewer than k people" in note
+    assert "pseudonym" in note and "1 check-in still open or answered by fewer than 3 people" in note
     # The pseudonyms stay the same from one export to the next.
     ask(bot, "export")
     [_, again] = bot.stub.wait_for("file_upload", count=2)

@@ -215,7 +215,7 @@ def test_export_is_pseudonymous_and_leaves_out_what_could_single_someone_out(pop
     assert len(rows) == 16 and {r["channel"] for r in rows} == {CHANNEL}
     assert "other workspace" not in result.stdout
     assert "paradigmatic" not in {r["level"] for r in rows}
-    assert "1 check-in still open or answered by fewer than k people" in result.stderr
+    assert "1 check-in still open or answered by fewer than 3 people is not included yet" in result.stderr
     anonymous = [r for r in rows if not r["person"]]
     assert [(r["role"], r["rating"], r["comment"]) for r in anonymous] == [("", "1", "quietly, I disagree")]
     people = {r["person"] for r in rows if r["person"]}

@@ -107,7 +107,7 @@ def test_local_forces_the_local_workspace_with_slack_tokens_set_and_talks_to_no_
 
 
 def test_fresh_starts_an_empty_local_workspace(tmp_path):
-    """`--fresh` erases the local workspace's own files and starts with its people and nothing else."""
+    """`--fresh` sets the local workspace's own files aside and starts with its people and nothing else."""
     with local_coprod(tmp_path):
         pass
     with local_coprod(tmp_path, "--fresh") as coprod:

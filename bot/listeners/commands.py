@@ -27,18 +27,20 @@ from bot.listeners import loop
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import (
     ACTION_FIELDS,
-    ACTIONS_NOTE,
     action_records,
+    actions_note,
     coverage_picture,
     export_note,
     export_records,
     partnership_report,
     partnership_summary,
     picture_period,
+    report_period,
     write_csv,
 )
 from bot.schedule import Spec, next_fire
 from bot.store import Partnership, UserInfo
+from bot.summary import DEFAULT_K
 
 log = logging.getLogger(__name__)
 
@@ -319,14 +321,19 @@ def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: gr
     now = deps.now()
     since = utc(cmd.since, p.timezone) if cmd.since else None
     html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
+    # The period in the message and the file's name: a report since a date is told apart from the whole one.
+    tz = ZoneInfo(p.timezone)
+    first, last = (moment.astimezone(tz) for moment in report_period(p, since, None, now))
+    whole = "" if cmd.since else " (all of it, since coprod began there)"
     dm = client.conversations_open(users=req.user)["channel"]["id"]
     client.files_upload_v2(
         channel=dm,
         content=html,
-        filename=f"coprod-report-{req.channel}.html",
-        title="coprod report for funders",
-        initial_comment=f"Here is the report of <#{req.channel}>: open it in a browser, fill in the boxes marked "
-        "“Your words”, and print it or save it as a PDF. It names nobody and quotes no comments.",
+        filename=f"coprod-report-{req.channel}-{first:%Y-%m-%d}-to-{last:%Y-%m-%d}.html",
+        title=f"coprod report for funders, {first:%-d %B %Y} to {last:%-d %B %Y}",
+        initial_comment=f"Here is the report of <#{req.channel}> from {first:%-d %B %Y} to {last:%-d %B %Y}{whole}: "
+        "open it in a browser, fill in the boxes marked “Your words”, and print it or save it as a PDF. It names "
+        "nobody and quotes no comments.",
     )
     return reply("I've sent you the report as a direct message.")
 
@@ -335,7 +342,9 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
     out = io.StringIO()
     now = deps.now()
     rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel, now=now), out)
-    note = export_note(deps.store, req.team, req.channel, now=now)
+    p = deps.store.partnerships.get(req.team, req.channel)
+    k = p.k if p is not None else DEFAULT_K
+    note = export_note(deps.store, req.team, req.channel, now=now, k=k)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
     client.files_upload_v2(
         channel=dm,
@@ -351,6 +360,6 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
             content=actions.getvalue(),
             filename=f"coprod-actions-{req.channel}.csv",
             title="coprod actions",
-            initial_comment=f"And the actions planned in <#{req.channel}>. {ACTIONS_NOTE}",
+            initial_comment=f"And the actions planned in <#{req.channel}>. {actions_note(k)}",
         )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")

@@ -5,13 +5,16 @@ scheduler), on 127.0.0.1 at a port of its own; only its Slack URL, token and sig
 stand-in's. The first start seeds six months of history (``seed``) unless ``--fresh``. The database is
 ``coprod-local.db`` unless ``COPROD_DB`` says otherwise; the stand-in keeps Slack's side (messages, App Home,
 files) beside it in ``coprod-local.slack.json``, 0600 like the database. A database that a real workspace's
-coprod made is refused, never mixed with, and ``--fresh`` erases only a local workspace's files.
+coprod made is refused, never mixed with. ``--fresh`` (start empty) and ``--demo`` (start again with the history)
+set the local workspace's files aside as ``coprod-local.previous.*`` rather than deleting them, so nobody loses
+what they tried by starting over; the set of files set aside before that is replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,10 +76,9 @@ class LocalWorkspace:
         self.workspace.close()
 
 
-def run_local(settings: Settings, *, fresh: bool) -> int:
+def run_local(settings: Settings, *, fresh: bool, demo: bool = False) -> int:
     """Serve a local workspace until SIGTERM or Ctrl-C; see the module docstring."""
-    if fresh:
-        erase(settings)
+    kept = set_aside(settings) if fresh or demo else None
     new = not Path(settings.db_path).exists()
     local = LocalWorkspace(settings)
     local.bind(settings.port)
@@ -95,7 +97,12 @@ def run_local(settings: Settings, *, fresh: bool) -> int:
     local.start(f"http://{HOST}:{runtime.port}/slack/events")
 
     def announce() -> None:
-        print(f"coprod is running in a local workspace: open {local.address}", flush=True)
+        if kept is not None:
+            print(f"The local workspace's earlier data is kept in {kept} ({reopen(kept)} opens it).")
+        print(f"coprod is running in a local workspace: open {local.address}")
+        if fresh:
+            print("It starts empty: `coprod run --local --demo` starts it again with six months of history.")
+        sys.stdout.flush()
 
     return run_until_stopped(runtime, announce, after_stop=local.stop)
 
@@ -120,12 +127,24 @@ def refusal(path: str) -> str:
     )
 
 
-def erase(settings: Settings) -> None:
-    """``--fresh``: remove the local workspace's database, its side files, its key file and Slack's side; only
-    when a local workspace made them."""
+def previous_for(db_path: str) -> Path:
+    """Where ``--fresh`` and ``--demo`` set a local workspace's database aside: ``coprod-local.db`` ->
+    ``coprod-local.previous.db`` (its key file and Slack's side follow the same name)."""
+    path = Path(db_path)
+    return path.with_name(f"{path.stem}.previous{path.suffix or '.db'}")
+
+
+def reopen(kept: Path) -> str:
+    return f"`COPROD_DB={kept} coprod run --local`"
+
+
+def set_aside(settings: Settings) -> Path | None:
+    """``--fresh`` and ``--demo``: move the local workspace's database, its side files, its key file and Slack's
+    side to ``previous_for`` (replacing what an earlier start set aside there), only when a local workspace made
+    them. The run lock is held, so no coprod has them open. Where they went, or None when there was nothing."""
     db = Path(settings.db_path)
     if not db.exists():
-        return
+        return None
     store = Store.open(db, secret_key=settings.secret_key, allow_shared=settings.allow_shared_db)
     try:
         made_here = store.ledger.meta(MARK) is not None
@@ -133,6 +152,16 @@ def erase(settings: Settings) -> None:
         store.close()
     if not made_here:
         raise SettingsError(refusal(str(db)))
-    for path in [*with_side_files(db), key_file_for(str(db)), slack_file_for(str(db))]:
+    kept = previous_for(str(db))
+    moves = [
+        *zip(with_side_files(db), with_side_files(kept), strict=True),
+        (key_file_for(str(db)), key_file_for(str(kept))),
+        (slack_file_for(str(db)), slack_file_for(str(kept))),
+    ]
+    for _, old in moves:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+            old.unlink()
+    for here, there in moves:
+        with contextlib.suppress(FileNotFoundError):
+            here.rename(there)
+    return kept
