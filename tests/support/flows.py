@@ -48,6 +48,12 @@ def replies_to(bot, key: str, count: int = 1) -> list[Call]:
     return bot.stub.wait_for("response_url", count=count, where=lambda c: c.args["_key"] == key)
 
 
+def listings(stub, method: str) -> int:
+    """How many times coprod listed with ``method`` (users.list…): its first pages, whatever pages followed
+    (Slack's pages may be short, so one listing can take several calls)."""
+    return len([c for c in stub.calls_to(method) if not c.args.get("cursor")])
+
+
 # ---- check-ins -------------------------------------------------------------------------------------
 
 

@@ -184,6 +184,13 @@ class SlackStub(SlackServer):
         (good for one views.open or views.push within 3 s)."""
         return self.workspace.new_trigger(user)
 
+    def open_response_urls(self, prefix: str = "") -> str:
+        """For the benches, which build each click's response URL as ``<this><key>`` (in another process, where
+        none can be issued): from now on any response URL is taken as issued on its first post (its 5 posts
+        and 30 minutes still count), recorded with ``_key`` = ``<prefix><key>``."""
+        self.api.open_hooks = True
+        return f"{self.base}response/{prefix}"
+
     @property
     def marketplace(self) -> bool:
         """False: an app distributed outside the Slack Marketplace (see ``__init__``)."""
