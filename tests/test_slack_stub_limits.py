@@ -12,8 +12,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.localslack.server import SlackServer
 from bot.localslack.signed import event_body
-from bot.localslack.workspace import HOOK_USES
+from bot.localslack.workspace import HOOK_USES, Workspace
 from tests.support.constants import CHANNEL, COORDINATOR
 from tests.support.flows import open_comment_form, post_checkin
 from tests.support.slack_stub import SlackStub
@@ -265,3 +266,20 @@ def test_an_event_from_a_slack_connect_channel_names_the_installing_team_in_its_
     assert envelope["is_ext_shared_channel"] is True
     plain = json.loads(event_body({"type": "app_mention"}, team="T1")[0])
     assert plain["authorizations"][0]["team_id"] == "T1" and plain["is_ext_shared_channel"] is False
+
+
+# ---- the local workspace ------------------------------------------------------------------------------------------
+
+
+def test_the_local_workspaces_slack_keeps_the_same_rules():
+    """The page's Slack (``SlackServer``, without the tests' recording) is no more lenient: rate limits, made-up
+    response URLs and triggers are refused there too."""
+    with SlackServer(Workspace()) as local:
+        local.workspace.add_user("U1")
+        web = WebClient(token="xoxb-local", base_url=local.url, retry_handlers=[])
+        for _ in range(20):
+            web.users_list()
+        assert refused(web.users_list).response.status_code == 429
+        answer = WebhookClient(f"{local.base}response/R0001").send(text="hello")
+        assert (answer.status_code, answer.body) == (404, "no_service")
+        assert refused(lambda: web.views_open(trigger_id="t1", view=MODAL)).response["error"] == "invalid_trigger_id"

@@ -4,7 +4,8 @@
 JSON-valued fields such as ``blocks`` arrive as JSON text; a JSON body keeps its types). A method Slack
 has but this stand-in doesn't is ``unknown_method``, as Slack answers a method it doesn't know. Two
 answers are not Web API methods: ``response_url`` (a POST to an interaction's response URL) and
-``file_upload`` (the bytes sent to the URL files.getUploadURLExternal gave).
+``file_upload`` (the bytes sent to the URL files.getUploadURLExternal gave). Slack's rate limits are counted
+by the server before a call is answered (``limits``, ``SlackServer.carry_out``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.localslack.limits import NON_MARKETPLACE_HISTORY_LIMIT, RateLimits, SlackRefusal
-from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, Hook, Modal, Workspace, copy, dm_of
+from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, HOOK_SECONDS, Hook, Modal, Workspace, copy, dm_of
 
 Answer = dict[str, Any]
 
@@ -231,7 +232,7 @@ class WebAPI:
         test made (``SlackStub.response_url``) belongs to no conversation: its posts are only recorded."""
         key = str(args.get("_key") or "")
         if self.open_hooks and key not in self.ws.hooks:
-            self.ws.hooks[key] = Hook("", "", label=key, expires=time.monotonic() + 1800)
+            self.ws.hooks[key] = Hook("", "", label=key, expires=time.monotonic() + HOOK_SECONDS)
         hook, refused = self.ws.use_hook(key)
         if hook is None:
             raise SlackRefusal(404, refused or "no_service", json_body=False)
@@ -330,7 +331,7 @@ class WebAPI:
         return {"ok": True, "user": copy(user)}
 
     def users_list(self, args: dict[str, Any]) -> Answer:
-        paged = self._people_page(list(self.ws.users.values()), args, default_limit=200)
+        paged = self._listing_page(list(self.ws.users.values()), args, default_limit=200)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         members, nxt = paged
@@ -364,7 +365,7 @@ class WebAPI:
         ]
         if "public_channel" not in types and "private_channel" not in types:
             chans = []
-        paged = self._people_page(chans, args)
+        paged = self._listing_page(chans, args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         found, nxt = paged
@@ -374,7 +375,7 @@ class WebAPI:
         ch = self.ws.channels.get(str(args.get("channel") or ""))
         if ch is None:
             return {"ok": False, "error": "channel_not_found"}
-        paged = self._people_page(ch["members"], args)
+        paged = self._listing_page(ch["members"], args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         members, nxt = paged
@@ -432,7 +433,7 @@ class WebAPI:
             "response_metadata": {"next_cursor": nxt},
         }
 
-    def _people_page(self, items: list[Any], args: dict[str, Any], default_limit: int = 100) -> Any:
+    def _listing_page(self, items: list[Any], args: dict[str, Any], default_limit: int = 100) -> Any:
         return (short_first_page if self.short_pages else page)(items, args, default_limit)
 
     # ---- files ---------------------------------------------------------------------------------------
