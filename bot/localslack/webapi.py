@@ -10,13 +10,13 @@ by the server before a call is answered (``limits``, ``SlackServer.carry_out``).
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bot.localslack.limits import NON_MARKETPLACE_HISTORY_LIMIT, RateLimits, SlackRefusal
+from bot.localslack.paging import as_int, page, short_first_page
 from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, HOOK_SECONDS, Hook, Modal, Workspace, copy, dm_of
 
 Answer = dict[str, Any]
@@ -35,57 +35,6 @@ def maybe_json(value: Any) -> Any:
         except ValueError:
             return value
     return value
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(value) if value not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.b64encode(f"offset:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: Any) -> int | None:
-    if not cursor:
-        return 0
-    try:
-        text = base64.b64decode(str(cursor).encode(), validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not text.startswith("offset:") or not text[7:].isdigit():
-        return None
-    return int(text[7:])
-
-
-def page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], str] | None:
-    """One page of ``items`` from ``cursor``, ``limit`` long, and the next cursor ("" at the end); None for a
-    cursor Slack never gave out."""
-    start = decode_cursor(args.get("cursor"))
-    if start is None:
-        return None
-    try:
-        limit = int(args.get("limit") or default_limit)
-    except (TypeError, ValueError):
-        limit = default_limit
-    limit = max(1, limit)
-    nxt = encode_cursor(start + limit) if start + limit < len(items) else ""
-    return items[start : start + limit], nxt
-
-
-def short_first_page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], str] | None:
-    """:func:`page`, except that a first page of two or more items stops short of ``limit`` (about half of
-    what there is, at most half the limit) with a cursor for the rest. Slack may return fewer items than
-    ``limit`` with a next_cursor, "even when there are additional results to retrieve", so a caller must
-    follow the cursor rather than count (https://docs.slack.dev/apis/web-api/pagination#cursors)."""
-    paged = page(items, args, default_limit)
-    if paged is None or args.get("cursor") or len(paged[0]) < 2:
-        return paged
-    found = paged[0]
-    short = len(found) // 2
-    return found[:short], encode_cursor(short)
 
 
 def mimetype(name: str) -> str:
@@ -418,7 +367,7 @@ class WebAPI:
 
         chosen = [m for m in reversed(self.ws.history.get(channel, [])) if within(m)]
         if not self.limits.marketplace:  # at most 15 a page, 15 by default (limits.NON_MARKETPLACE_HISTORY_LIMIT)
-            args = {**args, "limit": min(_int(args.get("limit"), 15), NON_MARKETPLACE_HISTORY_LIMIT)}
+            args = {**args, "limit": min(as_int(args.get("limit"), 15), NON_MARKETPLACE_HISTORY_LIMIT)}
         paged = page(chosen, args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}

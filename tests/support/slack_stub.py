@@ -319,9 +319,11 @@ class SlackStub(SlackServer):
         return self.workspace.messages(channel)
 
     def reset(self) -> None:
-        """Forget recorded calls and pending faults (users, channels and messages stay)."""
+        """Forget recorded calls and pending faults (users, channels and messages stay, and so do the rate
+        limits' counts: Slack's minute goes on)."""
         with self._cond:
             self._calls.clear()
+            self.limited.clear()
             self._faults.clear()
 
     # ------------------------------------------------------------------ HTTP
