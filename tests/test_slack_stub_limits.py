@@ -18,6 +18,7 @@ from bot.localslack.workspace import HOOK_USES, Workspace
 from tests.support.constants import CHANNEL, COORDINATOR
 from tests.support.flows import open_comment_form, post_checkin
 from tests.support.slack_stub import SlackStub
+from tests.support.waiting import eventually
 
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "A form"}, "blocks": []}
 
@@ -30,6 +31,11 @@ def slack() -> Iterator[SlackStub]:
         for n in range(4):
             s.add_channel(f"C{n}", ["UBOT", "U1", "U2", "U3", "U4"], name=f"room-{n}")
         yield s
+
+
+def hold_time(slack: SlackServer) -> None:
+    """Stop the rate limits' clock (real time by default), so a slow machine refills no bucket mid-test."""
+    slack.api.limits.clock = lambda: 1000.0
 
 
 def client(slack: SlackStub, token: str = "xoxb-any") -> WebClient:
@@ -157,6 +163,7 @@ def test_a_first_page_can_be_short_with_a_cursor(slack, method, args, field):
 )
 def test_a_method_over_its_tier_is_answered_429(slack, method, per_minute, args):
     """A minute's worth of calls goes through at once; the next is HTTP 429 ``ratelimited`` with Retry-After."""
+    hold_time(slack)
     web = client(slack)
     for _ in range(per_minute):
         web.api_call(method, params=args) if method != "chat.update" else _update(web, args)
@@ -175,6 +182,7 @@ def _update(web: WebClient, args: dict) -> None:
 
 def test_rate_limits_are_per_workspace(slack):
     """Another workspace's token has a full minute of its own."""
+    hold_time(slack)
     web = client(slack)
     for _ in range(20):
         web.users_list()
@@ -188,6 +196,7 @@ def test_rate_limits_are_per_workspace(slack):
 
 def test_posts_are_limited_per_channel_after_a_burst(slack):
     """chat.postMessage: a short burst, then about one a second per channel; other channels carry on."""
+    hold_time(slack)
     web = client(slack)
     for n in range(10):
         web.chat_postMessage(channel="C1", text=f"post {n}")
@@ -209,11 +218,22 @@ def test_rate_limits_can_be_turned_off_for_a_bench():
 def test_coprod_waits_out_the_post_limit_and_every_check_in_arrives(bot):
     """Twelve check-ins asked for at once in one channel (both modes): Slack refuses some for a moment
     (429), coprod waits as told and posts each exactly once."""
+    resumed: list[float] = []
+
+    def slacks_time() -> float:
+        """Still until Slack first refuses (however slow this machine, the twelve come within Slack's
+        second), then real time."""
+        if not bot.stub.limited:
+            return 1000.0
+        resumed[:] = resumed or [time.monotonic()]
+        return 1000.0 + time.monotonic() - resumed[0]
+
+    bot.stub.api.limits.clock = slacks_time
     for _ in range(12):
         assert bot.command("checkin").status == 200
+    assert eventually(lambda: any(c.method == "chat.postMessage" for c in bot.stub.limited), 10)
     posted = bot.stub.wait_for("chat.postMessage", count=12, timeout=30, where=lambda c: c.status == 200)
     assert len([c for c in posted if c.args.get("channel") == CHANNEL]) >= 12
-    assert any(c.method == "chat.postMessage" for c in bot.stub.limited)
     bot.drain()
     assert len([m for m in bot.stub.messages(CHANNEL) if m.get("blocks")]) == 12
 
@@ -225,6 +245,7 @@ def test_history_outside_the_marketplace_is_fifteen_messages_once_a_minute():
     """An app distributed outside the Marketplace: conversations.history gives at most 15 messages a page and
     is answered once a minute; a Marketplace app (the default) gets its limit and Tier 3."""
     with SlackStub(marketplace=False) as slack:
+        hold_time(slack)
         slack.add_channel("C1", ["UBOT"])
         web = client(slack)
         for n in range(20):
@@ -275,6 +296,7 @@ def test_the_local_workspaces_slack_keeps_the_same_rules():
     """The page's Slack (``SlackServer``, without the tests' recording) is no more lenient: rate limits, made-up
     response URLs and triggers are refused there too."""
     with SlackServer(Workspace()) as local:
+        hold_time(local)
         local.workspace.add_user("U1")
         web = WebClient(token="xoxb-local", base_url=local.url, retry_handlers=[])
         for _ in range(20):
