@@ -193,7 +193,7 @@ def side_by_side(
     """Latency stats and CPU seconds per click for each (app, gap)."""
     mode = run.mode
     apps = run.apps
-    response_urls = {kind: run.stubs[kind].response_url(f"ack-{mode}-{kind}") for kind in KINDS}
+    response_urls = {kind: run.stubs[kind].open_response_urls(f"ack-{mode}-{kind}") for kind in KINDS}
     clients = {kind: h.clicker(h.click_target(app)) for kind, app in apps.items()}
     streams = {kind: h.ClickStream(run.targets) for kind in KINDS}  # the same clicks for each
     times: dict[tuple[str, float], list[float]] = {(k, g): [] for g in gaps for k in KINDS}
@@ -331,7 +331,7 @@ def burst_side_by_side(run: Apps, members: int, seconds: float, rounds: int, set
         warm = h.clicker(h.click_target(app))
         channel, cid = run.targets[-1]
         for n in range(20):
-            warm.rate(f"UW{n:04d}", channel, cid, 1 + n % 5, run.stubs[kind].response_url("warm/"))
+            warm.rate(f"UW{n:04d}", channel, cid, 1 + n % 5, run.stubs[kind].open_response_urls(f"warm/{n}"))
         warm.close()
     time.sleep(settle)
     for r in range(rounds):
@@ -344,7 +344,7 @@ def burst_side_by_side(run: Apps, members: int, seconds: float, rounds: int, set
             pid = app.proc.pid
             stored_before = answers_on(run.db, cid)
             before = h.process_cpu(pid)
-            url = run.stubs[kind].response_url(f"burst/{r}/")
+            url = run.stubs[kind].open_response_urls(f"burst/{r}/")
             acked = burst_once(h.click_target(app), users, channel, cid, moments, url, out[kind])
             time.sleep(settle)  # coprod's replies and count updates go out before the other app's turn
             out[kind].cpu += h.process_cpu(pid) - before
@@ -367,7 +367,7 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, h.St
         application = coprod.runtime.server.application
         followups, replies = coprod.runtime.deps.followups, coprod.runtime.deps.replies
         stream = h.ClickStream(targets, seed_value=7)
-        response_url = stub.response_url("ack-profile")
+        response_url = stub.open_response_urls("ack-profile")
 
         def handle(prof: cProfile.Profile | None = None) -> float:
             return h.handle_click_in_process(application, stream.next(), response_url, port=coprod.port, prof=prof)

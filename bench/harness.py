@@ -26,6 +26,7 @@ import contextlib
 import http.client
 import importlib.metadata
 import io
+import itertools
 import math
 import os
 import platform
@@ -286,6 +287,7 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float =
         for channel in channels:
             stub.add_channel(channel, [], name=f"partnership-{channel.lower()}")
         stub.socket_mode_url = socket_mode_url
+        stub.open_response_urls()  # StubProcess.response_url builds them here, unissued
         if delay:
             for method in SLOW_METHODS:
                 stub.delay(method, delay, times=100_000)
@@ -312,8 +314,9 @@ class StubProcess:
             raise RuntimeError("the Slack stub did not start")
         self.base = self.url.removesuffix("api/")
 
-    def response_url(self, key: str) -> str:
-        return f"{self.base}response/{key}"
+    def open_response_urls(self, prefix: str = "") -> str:
+        """As ``SlackStub.open_response_urls``: the stub in its process takes any response URL as issued."""
+        return f"{self.base}response/{prefix}"
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -536,6 +539,9 @@ def rating_click(user: str, channel: str, checkin_id: int, rating: int, response
     )
 
 
+_timed_clicks = itertools.count(1)  # each click's own response URL, after the bench's prefix
+
+
 def handle_click_in_process(
     application: Any, click: tuple[str, str, int, int], response_url: str, *, port: int = 0, prof: Any = None
 ) -> float:
@@ -543,7 +549,7 @@ def handle_click_in_process(
     ``prof``: a cProfile.Profile to run around the call alone."""
     from bot.localslack.signed import sign
 
-    body, ctype = rating_click(*click, response_url)
+    body, ctype = rating_click(*click, f"{response_url}/{next(_timed_clicks)}")  # a URL of its own, as on Slack
     headers = sign(SECRET, body)
     environ = {
         "REQUEST_METHOD": "POST",
@@ -667,7 +673,8 @@ def timed_click(client, stream: ClickStream, response_url: str, what: str, log: 
     """Send ``stream``'s next click through ``client`` and return how long until it was acknowledged (the
     request is built first, outside the timing); raises, naming ``what`` and its log, on anything but 200."""
     user, channel, cid, rating = stream.next()
-    prepared = client.prepare(user, channel, cid, rating, response_url)
+    # Slack gives each click a response URL of its own (good for 5 posts): ``response_url`` is a prefix.
+    prepared = client.prepare(user, channel, cid, rating, f"{response_url}/{next(_timed_clicks)}")
     began = time.perf_counter()
     status = client.send(prepared)
     elapsed = time.perf_counter() - began
@@ -937,7 +944,7 @@ def smoke(workdir: Path) -> int:
                             clients=3,
                             users_per_client=3,
                             max_clicks_per_client=10,
-                            response_url=stub.response_url(""),
+                            response_url=stub.open_response_urls(""),
                         )
                         drained = app.drain() if where == "in process" else True
                         replies = wait_for_replies(stub, len(result.acked), timeout=10)

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                     clients=args.clients,
                     users_per_client=args.users_per_client,
                     seconds=args.seconds,
-                    response_url=stub.response_url(""),
+                    response_url=stub.open_response_urls(""),
                 )
                 cpu = h.process_cpu(bot.proc.pid) - cpu_before
                 drain_began = time.monotonic()

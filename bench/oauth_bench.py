@@ -80,7 +80,7 @@ def over_http(workdir: Path, clicks: int, warmup: int, rounds: int) -> dict[str,
             apps[kind] = h.BotProcess(dbs[kind], stub.url, workdir / f"oauth-{kind}.log")
             if kind == "several":
                 apps[kind].env = several_env(apps[kind].env or {})
-            response_urls[kind] = stub.response_url(f"oauth-{kind}")
+            response_urls[kind] = stub.open_response_urls(f"oauth-{kind}")
         for app in apps.values():
             app.start()
             stack.callback(app.stop)
@@ -128,7 +128,7 @@ def in_process(workdir: Path, clicks: int, warmup: int) -> dict[str, h.Stats]:
             stack.callback(runtime.stop)
             runtime.make_server(host="127.0.0.1", port=0)
             runtimes[kind], handlers[kind] = runtime, runtime.server.application
-        response_url = stub.response_url("oauth-inproc")
+        response_url = stub.open_response_urls("oauth-inproc")
 
         def handle(kind: str) -> float:
             return h.handle_click_in_process(handlers[kind], streams[kind].next(), response_url)

@@ -372,7 +372,7 @@ def clicks_with_batch(
         began = time.monotonic()
         clicker = h.clicker(bot.port)
         stream = h.ClickStream(targets)
-        response_url = stub.response_url("scale")
+        response_url = stub.open_response_urls("scale")
         watch = sqlite3.connect(f"file:{db}?mode=ro", uri=True, check_same_thread=False)
         done = threading.Event()
         finished_at: list[float] = []
@@ -445,7 +445,7 @@ def profile_clicks(checkins: int, workspaces: int, delay: float, gap: float, wor
         assert coprod.runtime is not None and coprod.runtime.server is not None
         application = coprod.runtime.server.application
         stream = h.ClickStream(targets)
-        response_url = stub.response_url("scale-profile")
+        response_url = stub.open_response_urls("scale-profile")
         store = coprod.runtime.store
         coprod.runtime.start_scheduler()
         began = time.monotonic()

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                             time.sleep(min(2.0, 2 * args.every))  # every slow client has started trickling
                         for _ in range(args.clicks):
                             user, channel, checkin, rating = stream.next()
-                            prepared = signer.prepare(user, channel, checkin, rating, stub.response_url(user))
+                            prepared = signer.prepare(user, channel, checkin, rating, stub.open_response_urls(user))
                             condition.add(*click_on_a_new_connection(bot.port, prepared, h.SLACK_ACK_TIMEOUT))
                             time.sleep(args.gap_ms / 1000)
                         status = str(healthz(bot.port))

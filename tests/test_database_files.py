@@ -109,7 +109,7 @@ def test_coprod_run_keeps_the_database_its_side_files_and_key_private_under_umas
         proc = coprod_process(["run", "--http"], run_env(db, port, stub.url), tmp_path, umask=0o022)
         try:
             wait_healthy(port, proc)
-            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET)
+            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET, triggers=stub.trigger)
             reply = slack.command("timezone Europe/Paris", user="U1", response_url=stub.response_url("set"))
             assert reply.status == 200
             stub.wait_for("response_url", where=lambda c: c.args["_key"] == "set")

@@ -350,7 +350,7 @@ def test_one_workspace_mode_is_unchanged_when_oauth_credentials_are_in_the_envir
         proc = coprod_process(["run", "--http"], env, tmp_path)
         try:
             wait_healthy(port, proc)
-            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET)
+            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET, triggers=stub.trigger)
             reply = slack.command("help")
             assert reply.status == 200 and "what I can do" in reply.text, reply.text
             assert "kept for" not in reply.text  # one workspace: nothing is erased when the app is removed

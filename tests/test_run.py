@@ -90,7 +90,7 @@ def test_http_mode_serves_events_and_healthz_and_stops_on_sigterm(tmp_path):
         try:
             wait_healthy(port, proc)
             assert stub.calls == [], "coprod called Slack before anyone asked it anything"
-            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET)
+            slack = SlackClientSim(f"http://127.0.0.1:{port}/", SECRET, triggers=stub.trigger)
             assert slack.command("help").status == 200
             assert "checkin" in json.dumps(slack.command("help").json())
             assert slack.command("help", bad_signature=True).status == 401

@@ -82,7 +82,7 @@ def test_stopping_in_socket_mode_lets_an_envelope_being_handled_finish_first(tmp
     runtime = Runtime(settings, clock=clock)
     runtime.start_socket_mode()
     socket_endpoint.wait_connected()
-    bot = Bot(runtime, SocketModeSim(socket_endpoint), stub, clock, "socket")
+    bot = Bot(runtime, SocketModeSim(socket_endpoint, triggers=stub.trigger), stub, clock, "socket")
     stopper = None
     try:
         checkin = post_checkin(bot)

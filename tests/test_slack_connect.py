@@ -82,10 +82,16 @@ def test_a_partner_organizations_rating_and_comment_count_in_the_partnership(bot
     assert bot.store.answers.my_answer(TEAM, checkin_id, GUEST).rating == 4
 
     clicked = action_body(
-        "comment", "comment", block_id=f"checkin:{checkin_id}", user=GUEST, channel=CHANNEL, team=TEAM, trigger_id="tg1"
+        "comment",
+        "comment",
+        block_id=f"checkin:{checkin_id}",
+        user=GUEST,
+        channel=CHANNEL,
+        team=TEAM,
+        trigger_id=(trigger := bot.stub.trigger(GUEST)),
     )
     assert bot.slack.send(*connect_interaction(clicked, **guest)).status == 200
-    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "tg1")
+    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
     form = opened.json("view")
     values = modal_values(3, "we should meet in person more often")
     submitted = view_submission_body(

@@ -18,9 +18,12 @@ from tests.support.flows import filled_in, open_comment_form, open_plan_form, po
 SETUP = "schedule checkins weekly Tuesday 10:00"
 
 
-def _click_plan_on_home(bot, user: str, trigger: str) -> None:
+def _click_plan_on_home(bot, user: str) -> str:
+    """``user`` presses Plan something on Home; the trigger id Slack issued for the click."""
+    trigger = bot.stub.trigger(user)
     reply = bot.slack.click("plan_open", f"{CHANNEL}|level:group", user=user, container_type="view", trigger_id=trigger)
     assert reply.status == 200
+    return trigger
 
 
 def _first(bot, *methods: str) -> str:
@@ -36,8 +39,8 @@ def test_the_plan_form_on_home_opens_before_slack_lists_the_persons_channels(bot
     bot.drain()
     held = bot.stub.hold("users.conversations", accepted=True)
     try:
-        _click_plan_on_home(bot, "U2", "t-slow")
-        [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "t-slow")
+        trigger = _click_plan_on_home(bot, "U2")
+        [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
         assert "One moment" in json.dumps(opened.json("view"))
         assert _first(bot, "views.open", "users.conversations") == "views.open"
         assert not bot.stub.calls_to("views.update")  # still waiting on Slack's answer
@@ -56,8 +59,8 @@ def test_when_slack_cant_list_the_persons_channels_the_open_modal_says_so(bot):
     bot.command(SETUP)
     bot.drain()
     bot.stub.fail("users.conversations", "internal_error")
-    _click_plan_on_home(bot, "U2", "t-fail")
-    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "t-fail")
+    trigger = _click_plan_on_home(bot, "U2")
+    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
     said = json.dumps(filled_in(bot, opened.response["view"]["id"]))
     assert "couldn't check with Slack" in said and "again in a minute" in said
     assert "Only people in" not in said and "internal_error" not in said

@@ -20,8 +20,9 @@ def checkin(bot):
     return posted.id, posted.block_id, posted.ts
 
 
-def open_modal(bot, block_id: str, user: str = "U2", trigger_id: str = "trig-1") -> dict:
+def open_modal(bot, block_id: str, user: str = "U2", trigger_id: str | None = None) -> dict:
     before = len(bot.stub.calls_to("views.open"))
+    trigger_id = trigger_id or bot.stub.trigger(user)
     reply = bot.slack.click("comment", "comment", block_id=block_id, user=user, trigger_id=trigger_id)
     assert reply.status == 200
     call = bot.stub.wait_for("views.open", count=before + 1)[before]

@@ -9,7 +9,7 @@ import json
 
 from tests.support.blockkit import check_message_blocks, texts_in
 from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, TEAM
-from tests.support.flows import ask, configure, post_checkin, rate, replies_to, submit_comment
+from tests.support.flows import ask, configure, listings, post_checkin, rate, replies_to, submit_comment
 from tests.support.stored import rows
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -73,7 +73,7 @@ def test_each_member_who_has_not_answered_is_reminded_once_and_anonymous_answers
     assert nudged(bot) == sorted([COORDINATOR, "U4", ADMIN])
     # Who is a person came from one listing of the workspace, not a look-up per member.
     assert len(bot.stub.calls_to("users.info")) == looked_up
-    assert len(bot.stub.calls_to("users.list")) == 1
+    assert listings(bot.stub, "users.list") == 1
     for minutes in (1, 60, 60 * 24):
         bot.clock.advance(minutes=minutes)
         bot.tick()

@@ -105,7 +105,7 @@ def test_a_plan_button_naming_another_channel_opens_nothing(bot):
     """A click in one channel whose button names another (forged), or a partnership that doesn't exist: no form."""
     configure(bot, SETUP)
     for value in ("C2|level:group", f"{CHANNEL}|bogus:x", "nonsense"):
-        assert bot.slack.click("plan_open", value, user="U3", channel=CHANNEL, trigger_id="t-forged").status == 200
+        assert bot.slack.click("plan_open", value, user="U3", channel=CHANNEL).status == 200
     bot.drain()
     assert bot.stub.calls_to("views.open") == []
 
@@ -121,8 +121,9 @@ def test_app_home_shows_plan_buttons_and_checks_the_person_is_in_the_channel(bot
     assert practice["initial_option"]["value"] == "regular-interaction"  # the level's least recently asked
 
     bot.stub.add_user("UOUT", tz="Europe/London")
-    bot.slack.click("plan_open", f"{CHANNEL}|level:group", user="UOUT", container_type="view", trigger_id="t-out")
-    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "t-out")
+    trigger = bot.stub.trigger("UOUT")
+    bot.slack.click("plan_open", f"{CHANNEL}|level:group", user="UOUT", container_type="view", trigger_id=trigger)
+    [opened] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == trigger)
     told = filled_in(bot, opened.response["view"]["id"])
     assert f"Only people in <#{CHANNEL}> can plan something" in json.dumps(told)
     assert "callback_id" not in told and "submit" not in told  # nothing to plan with

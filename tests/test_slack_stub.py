@@ -319,9 +319,10 @@ def test_bolt_parses_every_payload_builder() -> None:
         thread.start()
         try:
             sim = SlackClientSim(f"http://127.0.0.1:{server.server_port}/", SECRET)
-            r = sim.command("status", user="U7", response_url=api.response_url())
+            url = api.response_url()
+            r = sim.command("status", user="U7", response_url=url)
             assert r.status == 200 and r.text == "got it"  # Bolt acks text-only as text/plain
-            assert seen["command"] == ("status", "U7", api.response_url())
+            assert seen["command"] == ("status", "U7", url)
 
             assert sim.click("go", "42").status == 200
             assert seen["action"] == ("42", "message", {"id": "C1", "name": "partnership"})

@@ -40,7 +40,7 @@ def running(tmp_path):
         proc = coprod_process(["run"], env, tmp_path)
         try:
             endpoint.wait_connected(timeout=30)
-            yield proc, stub, SocketModeSim(endpoint), tmp_path / "coprod.db"
+            yield proc, stub, SocketModeSim(endpoint, triggers=stub.trigger), tmp_path / "coprod.db"
         finally:
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=30)

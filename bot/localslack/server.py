@@ -18,9 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.localslack.limits import SlackRefusal
 from bot.localslack.serving import ServedInThread
 from bot.localslack.webapi import WebAPI
-from bot.localslack.workspace import Workspace
+from bot.localslack.workspace import Hook, Workspace
 
 HOST = "127.0.0.1"  # loopback only: nobody else on the network reaches it
 
@@ -206,8 +207,20 @@ class SlackServer(ServedInThread):
         return f"{self.base}api/"
 
     def response_url(self, key: str = "r1") -> str:
-        """A URL that takes JSON POSTs as Slack's response_url does."""
-        return f"{self.base}response/{key}"
+        """A new response URL, issued as Slack issues one with each interaction (5 posts, 30 minutes); the
+        posts to it are recorded with ``_key`` = ``key``, so several URLs may share a key."""
+        return self.workspace.new_hook(Hook("", "", label=key), self.base)
+
+    def carry_out(self, request: ApiRequest, team: str | None = None) -> tuple[int, Any, dict[str, str], bool]:
+        """The call counted against Slack's limits for ``team`` (the workspace's, by default), then carried out:
+        (status, answer, extra headers, whether the answer is JSON). A refusal's answer is its text."""
+        try:
+            channel = str(request.args.get("channel") or "")
+            self.api.limits.check(team or self.workspace.team_id, request.method, channel)
+            return 200, self.api.answer(request.method, request.args, request.token), {}, True
+        except SlackRefusal as refusal:
+            body: Any = json.loads(refusal.body) if refusal.json_body else refusal.body
+            return refusal.status, body, refusal.headers, refusal.json_body
 
     def handle(self, exchange: Exchange) -> None:
         request = parse_api_request(exchange)
@@ -217,7 +230,11 @@ class SlackServer(ServedInThread):
             self.handle_other(exchange, urlsplit(exchange.path).path)
 
     def handle_api(self, exchange: Exchange, request: ApiRequest) -> None:
-        exchange.send_json(200, self.api.answer(request.method, request.args, request.token))
+        status, answer, headers, is_json = self.carry_out(request)
+        if is_json:
+            exchange.send_json(status, answer, headers)
+        else:
+            exchange.send(status, str(answer).encode("utf-8"), "text/plain; charset=utf-8", headers)
 
     def handle_other(self, exchange: Exchange, path: str) -> None:
         exchange.send_json(404, {"ok": False, "error": "not_found"})

@@ -16,6 +16,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -254,9 +255,23 @@ def view_submission_body(
 
 
 def event_body(
-    event: dict[str, Any], *, team: str = "T1", event_id: str = "Ev1", event_time: int | None = None
+    event: dict[str, Any],
+    *,
+    team: str = "T1",
+    event_id: str = "Ev1",
+    event_time: int | None = None,
+    authorizing_team: str | None = None,
+    enterprise: str | None = None,
+    authorizations: list[dict[str, Any]] | None = None,
 ) -> tuple[bytes, str]:
-    """An Events API ``event_callback`` envelope around ``event``, as JSON."""
+    """An Events API ``event_callback`` envelope around ``event``, as JSON.
+
+    In a Slack Connect channel the envelope's ``team_id`` is the team the event happened in, which may not be
+    the one that installed the app: that one is ``authorizations[0].team_id`` (``authorizing_team``), and
+    ``is_ext_shared_channel`` is true (https://docs.slack.dev/apis/events-api/, "authorizations";
+    https://api.slack.com/apis/channels-between-orgs). ``enterprise``: the Enterprise Grid org of the installation;
+    ``authorizations`` replaces the whole list."""
+    owner = authorizing_team or team
     envelope = {
         "token": VERIFICATION_TOKEN,
         "team_id": team,
@@ -265,16 +280,18 @@ def event_body(
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()) if event_time is None else event_time,
-        "authorizations": [
+        "authorizations": authorizations
+        if authorizations is not None
+        else [
             {
-                "enterprise_id": None,
-                "team_id": team,
+                "enterprise_id": enterprise,
+                "team_id": owner,
                 "user_id": BOT_USER_ID,
                 "is_bot": True,
                 "is_enterprise_install": False,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": owner != team,
         "event_context": f"4-{event_id}",
     }
     return json.dumps(envelope).encode("utf-8"), JSON
@@ -357,6 +374,13 @@ class Reply:
 _POST_KW = ("timestamp", "headers", "bad_signature")
 
 
+def with_trigger(kw: dict[str, Any], triggers: Callable[[str], str] | None) -> dict[str, Any]:
+    """``kw`` with a trigger_id issued for its ``user`` (U1 by default, as the builders'), unless it names one."""
+    if triggers is not None and "trigger_id" not in kw:
+        kw = {**kw, "trigger_id": triggers(str(kw.get("user", "U1")))}
+    return kw
+
+
 class SlackClientSim:
     """Slack's side of the conversation: builds, signs and posts to ``<base_url>slack/events``.
 
@@ -364,10 +388,15 @@ class SlackClientSim:
     which go to :func:`post`. :class:`socket_mode_sim.SocketModeSim` has the same methods over Socket Mode.
     """
 
-    def __init__(self, base_url: str, secret: str, path: str = "slack/events") -> None:
+    def __init__(
+        self, base_url: str, secret: str, path: str = "slack/events", triggers: Callable[[str], str] | None = None
+    ) -> None:
+        """``triggers``: Slack's side issuing a trigger_id for a person (``SlackStub.trigger``), put in each
+        command, click and submission that doesn't name one, as Slack puts a fresh one in each."""
         self.base_url = base_url
         self.secret = secret
         self.url = base_url.rstrip("/") + "/" + path.lstrip("/")
+        self.triggers = triggers
 
     def send(self, body: bytes, content_type: str, **post_kw: Any) -> Reply:
         status, headers, data = post(self.url, body, content_type, self.secret, **post_kw)
@@ -382,15 +411,15 @@ class SlackClientSim:
         return kw, post_kw
 
     def command(self, text: str, **kw: Any) -> Reply:
-        kw, post_kw = self._split(kw)
+        kw, post_kw = self._split(with_trigger(kw, self.triggers))
         return self._go(command_body(text, **kw), post_kw)
 
     def click(self, action_id: str, value: str | None, **kw: Any) -> Reply:
-        kw, post_kw = self._split(kw)
+        kw, post_kw = self._split(with_trigger(kw, self.triggers))
         return self._go(action_body(action_id, value, **kw), post_kw)
 
     def submit(self, callback_id: str, values: dict[str, Any], **kw: Any) -> Reply:
-        kw, post_kw = self._split(kw)
+        kw, post_kw = self._split(with_trigger(kw, self.triggers))
         return self._go(view_submission_body(callback_id, values, **kw), post_kw)
 
     def event(

@@ -4,18 +4,20 @@
 JSON-valued fields such as ``blocks`` arrive as JSON text; a JSON body keeps its types). A method Slack
 has but this stand-in doesn't is ``unknown_method``, as Slack answers a method it doesn't know. Two
 answers are not Web API methods: ``response_url`` (a POST to an interaction's response URL) and
-``file_upload`` (the bytes sent to the URL files.getUploadURLExternal gave).
+``file_upload`` (the bytes sent to the URL files.getUploadURLExternal gave). Slack's rate limits are counted
+by the server before a call is answered (``limits``, ``SlackServer.carry_out``).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, Modal, Workspace, copy, dm_of
+from bot.localslack.limits import NON_MARKETPLACE_HISTORY_LIMIT, RateLimits, SlackRefusal
+from bot.localslack.paging import as_int, page, short_first_page
+from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, HOOK_SECONDS, Hook, Modal, Workspace, copy, dm_of
 
 Answer = dict[str, Any]
 
@@ -35,37 +37,6 @@ def maybe_json(value: Any) -> Any:
     return value
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.b64encode(f"offset:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: Any) -> int | None:
-    if not cursor:
-        return 0
-    try:
-        text = base64.b64decode(str(cursor).encode(), validate=True).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not text.startswith("offset:") or not text[7:].isdigit():
-        return None
-    return int(text[7:])
-
-
-def page(items: list[Any], args: dict[str, Any], default_limit: int = 100) -> tuple[list[Any], str] | None:
-    """One page of ``items`` from ``cursor``, ``limit`` long, and the next cursor ("" at the end); None for a
-    cursor Slack never gave out."""
-    start = decode_cursor(args.get("cursor"))
-    if start is None:
-        return None
-    try:
-        limit = int(args.get("limit") or default_limit)
-    except (TypeError, ValueError):
-        limit = default_limit
-    limit = max(1, limit)
-    nxt = encode_cursor(start + limit) if start + limit < len(items) else ""
-    return items[start : start + limit], nxt
-
-
 def mimetype(name: str) -> str:
     """The type Slack reports for a file coprod uploads (a CSV export, a PNG picture, an HTML report)."""
     return {".csv": "text/csv", ".png": "image/png", ".html": "text/html"}.get(
@@ -80,6 +51,11 @@ class WebAPI:
         self.ws = workspace
         self.base = base
         self.socket_mode_url: str | None = None  # where apps.connections.open sends a Socket Mode client
+        self.limits = RateLimits()  # per-method tiers, counted by the server before a call is carried out
+        self.short_pages = True  # users.list, users.conversations, conversations.members: first page short
+        # Benches build response URLs from a prefix in another process, so none is issued there: with this
+        # set, an unknown one is taken as issued on first use (its 5 uses and 30 minutes still count).
+        self.open_hooks = False
         self.methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.connections_open,
@@ -199,9 +175,17 @@ class WebAPI:
 
     def response_url(self, args: dict[str, Any]) -> Answer:
         """A POST to a response_url: replace or delete the message it came from, post in the channel, or (the
-        default) show the person an ephemeral message. A URL this workspace never gave out is answered ok."""
-        hook = self.ws.hooks.get(str(args.get("_key") or ""))
+        default) show the person an ephemeral message. A URL this workspace never gave out, used 5 times or older
+        than 30 minutes is refused with a 404 (:meth:`Workspace.use_hook`), as Slack's hooks answer
+        (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks#handling-errors). A hook a
+        test made (``SlackStub.response_url``) belongs to no conversation: its posts are only recorded."""
+        key = str(args.get("_key") or "")
+        if self.open_hooks and key not in self.ws.hooks:
+            self.ws.hooks[key] = Hook("", "", label=key, expires=time.monotonic() + HOOK_SECONDS)
+        hook, refused = self.ws.use_hook(key)
         if hook is None:
+            raise SlackRefusal(404, refused or "no_service", json_body=False)
+        if not hook.conv:
             return {"ok": True}
         # Slack replaces the whole message: what isn't given is gone.
         fields = {"text": args.get("text", ""), "blocks": maybe_json(args.get("blocks") or [])}
@@ -261,11 +245,11 @@ class WebAPI:
 
     def views_open(self, args: dict[str, Any], *, replacing: bool) -> Answer:
         """views.open (``replacing`` the person's open modal) or views.push (on top of it)."""
-        trigger = str(args.get("trigger_id") or "")
-        known = self.ws.triggers.pop(trigger, None)
-        if known is not None and known[1] < time.monotonic():
-            return {"ok": False, "error": "expired_trigger_id"}
-        user = known[0] if known is not None else None
+        # A trigger must have been issued by Slack, is good for 3 s and is exchanged once
+        # (https://docs.slack.dev/reference/methods/views.open, https://docs.slack.dev/reference/methods/views.push).
+        user, refused = self.ws.take_trigger(str(args.get("trigger_id") or ""))
+        if refused is not None:
+            return {"ok": False, "error": refused}
         if replacing and user is not None:
             for view_id in [v for v, m in self.ws.modals.items() if m.user == user]:
                 del self.ws.modals[view_id]
@@ -296,7 +280,7 @@ class WebAPI:
         return {"ok": True, "user": copy(user)}
 
     def users_list(self, args: dict[str, Any]) -> Answer:
-        paged = page(list(self.ws.users.values()), args, default_limit=200)
+        paged = self._listing_page(list(self.ws.users.values()), args, default_limit=200)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         members, nxt = paged
@@ -330,7 +314,7 @@ class WebAPI:
         ]
         if "public_channel" not in types and "private_channel" not in types:
             chans = []
-        paged = page(chans, args)
+        paged = self._listing_page(chans, args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         found, nxt = paged
@@ -340,7 +324,7 @@ class WebAPI:
         ch = self.ws.channels.get(str(args.get("channel") or ""))
         if ch is None:
             return {"ok": False, "error": "channel_not_found"}
-        paged = page(ch["members"], args)
+        paged = self._listing_page(ch["members"], args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
         members, nxt = paged
@@ -382,6 +366,8 @@ class WebAPI:
             return oldest <= ts <= latest if inclusive else oldest < ts < latest
 
         chosen = [m for m in reversed(self.ws.history.get(channel, [])) if within(m)]
+        if not self.limits.marketplace:  # at most 15 a page, 15 by default (limits.NON_MARKETPLACE_HISTORY_LIMIT)
+            args = {**args, "limit": min(as_int(args.get("limit"), 15), NON_MARKETPLACE_HISTORY_LIMIT)}
         paged = page(chosen, args)
         if paged is None:
             return {"ok": False, "error": "invalid_cursor"}
@@ -395,6 +381,9 @@ class WebAPI:
             "pin_count": 0,
             "response_metadata": {"next_cursor": nxt},
         }
+
+    def _listing_page(self, items: list[Any], args: dict[str, Any], default_limit: int = 100) -> Any:
+        return (short_first_page if self.short_pages else page)(items, args, default_limit)
 
     # ---- files ---------------------------------------------------------------------------------------
     def files_get_upload_url(self, args: dict[str, Any]) -> Answer:

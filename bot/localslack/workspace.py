@@ -31,7 +31,13 @@ TEAM_NAME = "Team One"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 APP_ID = "A1"
-TRIGGER_SECONDS = 3.0  # Slack's trigger_id expires 3 seconds after the interaction that made it
+# A trigger_id expires 3 seconds after the interaction that made it and can be exchanged once
+# (https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses).
+TRIGGER_SECONDS = 3.0
+# A response_url can be used up to 5 times within 30 minutes
+# (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
+HOOK_USES = 5
+HOOK_SECONDS = 30 * 60.0
 SAVE_EVERY = 1.0
 FORMAT = 1  # the saved file's layout
 
@@ -74,6 +80,9 @@ class Hook:
     user: str
     source_ts: str | None = None
     source_ephemeral: str | None = None
+    label: str = ""  # a test's name for it (``SlackStub.response_url(key)``); the recorded calls' ``_key``
+    uses: int = 0
+    expires: float = 0.0  # monotonic; set when issued
 
 
 @dataclass
@@ -112,6 +121,7 @@ class Workspace:
         self.modals: dict[str, Modal] = {}  # view id -> an open modal
         self.files: dict[str, dict[str, Any]] = {}  # file id -> its record, content included
         self.triggers: dict[str, tuple[str, float]] = {}  # trigger id -> (user, expires at, monotonic)
+        self.exchanged: set[str] = set()  # trigger ids already used
         self.hooks: dict[str, Hook] = {}  # response_url key -> what it answers for
         self._last_ts = 0  # microseconds: each new ts is later than the one before
         self._ids = itertools.count(1)
@@ -265,12 +275,40 @@ class Workspace:
             self.triggers[trigger] = (user, time.monotonic() + TRIGGER_SECONDS)
             return trigger
 
+    def take_trigger(self, trigger: str) -> tuple[str | None, str | None]:
+        """Exchange ``trigger`` (views.open, views.push): (its person, None), or (None, Slack's error) for one it
+        never issued, already exchanged or expired (https://docs.slack.dev/reference/methods/views.open)."""
+        with self.lock:
+            if trigger in self.exchanged:
+                return None, "exchanged_trigger_id"
+            known = self.triggers.pop(trigger, None)
+            if known is None:
+                return None, "invalid_trigger_id"
+            self.exchanged.add(trigger)
+            if known[1] < time.monotonic():
+                return None, "expired_trigger_id"
+            return known[0], None
+
     def new_hook(self, hook: Hook, base: str) -> str:
-        """A response_url for ``hook``."""
+        """A response_url for ``hook``, good for :data:`HOOK_USES` posts within :data:`HOOK_SECONDS`."""
         with self.lock:
             key = self.new_id("R")
+            hook.expires = time.monotonic() + HOOK_SECONDS
             self.hooks[key] = hook
             return f"{base}response/{key}"
+
+    def use_hook(self, key: str) -> tuple[Hook | None, str | None]:
+        """Count a post to response URL ``key``: (its hook, None), or (None, why Slack refuses it)."""
+        with self.lock:
+            hook = self.hooks.get(key)
+            if hook is None:
+                return None, "no_service"
+            if hook.expires < time.monotonic():
+                return None, "expired_url"
+            if hook.uses >= HOOK_USES:
+                return None, "used_url"
+            hook.uses += 1
+            return hook, None
 
     # ---- saving ----------------------------------------------------------------------------------------
     def start_saving(self) -> None:

@@ -48,6 +48,12 @@ def replies_to(bot, key: str, count: int = 1) -> list[Call]:
     return bot.stub.wait_for("response_url", count=count, where=lambda c: c.args["_key"] == key)
 
 
+def listings(stub, method: str) -> int:
+    """How many times coprod listed with ``method`` (users.list…): its first pages, whatever pages followed
+    (Slack's pages may be short, so one listing can take several calls)."""
+    return len([c for c in stub.calls_to(method) if not c.args.get("cursor")])
+
+
 # ---- check-ins -------------------------------------------------------------------------------------
 
 
@@ -120,7 +126,7 @@ def open_comment_form(
 ) -> dict:
     """``user`` clicks "Add a comment" on the check-in (``prefix="reflect"``: on a reflection prompt in their
     DM ``channel``); the modal coprod opened, checked as Slack would."""
-    trigger = f"trigger-{next(_keys)}"
+    trigger = bot.stub.trigger(user)
     reply = bot.slack.click(
         "comment",
         "comment",
@@ -201,7 +207,7 @@ def plan_buttons_in(blocks: list[dict]) -> list[str]:
 def open_plan_form(bot, value: str, user: str, channel: str = CHANNEL, team: str = TEAM, home: bool = False) -> dict:
     """``user`` presses "Plan something" (value ``<channel>|level:<id>``) on a summary in ``channel``, or on App
     Home; the form coprod opened, checked as Slack would."""
-    trigger = f"trigger-{next(_keys)}"
+    trigger = bot.stub.trigger(user)
     where = {"container_type": "view"} if home else {"channel": channel}
     reply = bot.slack.click("plan_open", value, user=user, team=team, trigger_id=trigger, **where)
     assert reply.status == 200

@@ -77,7 +77,9 @@ def running_bot(request, mode: str, tmp_path, stub: SlackStub, clock: Clock, **e
         runtime = Runtime(make_settings(tmp_path, stub, **env), clock=clock)
         runtime.make_server(host="127.0.0.1", port=0)
         threading.Thread(target=runtime.serve, daemon=True).start()
-        slack: SlackClientSim | SocketModeSim = SlackClientSim(f"http://127.0.0.1:{runtime.port}/", SECRET)
+        slack: SlackClientSim | SocketModeSim = SlackClientSim(
+            f"http://127.0.0.1:{runtime.port}/", SECRET, triggers=stub.trigger
+        )
         stopping = contextlib.nullcontext
     elif mode == "socket":
         endpoint = request.getfixturevalue("socket_endpoint")
@@ -91,7 +93,7 @@ def running_bot(request, mode: str, tmp_path, stub: SlackStub, clock: Clock, **e
         except BaseException:
             runtime.stop()
             raise
-        slack = SocketModeSim(endpoint)
+        slack = SocketModeSim(endpoint, triggers=stub.trigger)
         stopping = endpoint.pinging  # or the client's close waits out its 3 s read timeout
     else:
         raise ValueError(f"no such mode {mode!r}; one of {MODES}")

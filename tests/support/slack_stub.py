@@ -6,7 +6,10 @@ The bot is pointed at ``SlackStub().url`` (its SLACK_API_URL); slack_sdk's WebCl
 keeps (people, channels, messages, views, files) are the package's :class:`bot.localslack.server.SlackServer`,
 the same one ``coprod run`` serves a local workspace with. On top, this module records every request as a
 :class:`Call` and can queue faults per method (errors, rate limits, 5xx, slowness, a post Slack takes but
-never answers). Nothing is pre-populated: tests add the users and channels they need. A message's ``ts``
+never answers). Slack's own rules hold as on Slack (docs/design.md, "The Slack stand-in's rules"): a trigger
+must come from :meth:`SlackStub.trigger` (the tests' Slack side puts one in each interaction), a response URL
+from :meth:`SlackStub.response_url`, and rate limits are on (calls they refuse are kept in ``limited``, not
+``calls``). Nothing is pre-populated: tests add the users and channels they need. A message's ``ts``
 follows the stub's clock (the test's, when given), as Slack's follows real time.
 
     with SlackStub() as slack:
@@ -92,8 +95,16 @@ class SlackStub(SlackServer):
 
     thread_name = "slack-stub"
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, *, marketplace: bool = True, rate_limits: bool = True
+    ) -> None:
+        """``marketplace`` False: coprod as an app distributed outside the Slack Marketplace (conversations.history
+        once a minute, 15 messages a page). ``rate_limits`` False: no method is rate limited (only for a bench
+        measuring coprod's own throughput); Slack's limits are on by default, as on Slack (bot/localslack/limits.py)."""
         super().__init__(Workspace(clock=clock))
+        self.api.limits.marketplace = marketplace
+        self.api.limits.enabled = rate_limits
+        self.limited: list[Call] = []  # calls answered 429 by Slack's own limits (kept out of ``calls``)
         self._cond = threading.Condition()
         self._calls: list[Call] = []
         self._faults: dict[str, deque[_Fault]] = {}
@@ -176,6 +187,28 @@ class SlackStub(SlackServer):
         released = threading.Event()
         self._queue(method, _Fault("hold", accepted=accepted, released=released, channel=channel), 1)
         return released
+
+    # ------------------------------------------------------------------ interactions
+    def trigger(self, user: str) -> str:
+        """A trigger_id issued for an interaction by ``user``, as Slack puts in each command, click and submission
+        (good for one views.open or views.push within 3 s)."""
+        return self.workspace.new_trigger(user)
+
+    def open_response_urls(self, prefix: str = "") -> str:
+        """For the benches, which build each click's response URL as ``<this><key>`` (in another process, where
+        none can be issued): from now on any response URL is taken as issued on its first post (its 5 posts
+        and 30 minutes still count), recorded with ``_key`` = ``<prefix><key>``."""
+        self.api.open_hooks = True
+        return f"{self.base}response/{prefix}"
+
+    @property
+    def marketplace(self) -> bool:
+        """False: an app distributed outside the Slack Marketplace (see ``__init__``)."""
+        return self.api.limits.marketplace
+
+    @marketplace.setter
+    def marketplace(self, value: bool) -> None:
+        self.api.limits.marketplace = value
 
     # ------------------------------------------------------------------ inspection
     # ------------------------------------------------------------------ OAuth: several workspaces
@@ -319,9 +352,11 @@ class SlackStub(SlackServer):
         return self.workspace.messages(channel)
 
     def reset(self) -> None:
-        """Forget recorded calls and pending faults (users, channels and messages stay)."""
+        """Forget recorded calls and pending faults (users, channels and messages stay, and so do the rate
+        limits' counts: Slack's minute goes on)."""
         with self._cond:
             self._calls.clear()
+            self.limited.clear()
             self._faults.clear()
 
     # ------------------------------------------------------------------ HTTP
@@ -339,6 +374,12 @@ class SlackStub(SlackServer):
                     return fault
             return None
 
+    def _team_of(self, token: str | None) -> str:
+        """The workspace a token was issued for (Slack counts rate limits per workspace)."""
+        with self._cond:
+            installed = self._installed.get(token or "")
+        return str(installed["team"]["id"]) if installed else self.workspace.team_id
+
     def handle_other(self, exchange: Exchange, path: str) -> None:
         call = Call(method=path, args={}, time=time.time(), status=404, path=path)
         call.response = {"ok": False, "error": "not_found"}
@@ -354,14 +395,18 @@ class SlackStub(SlackServer):
         extra_headers: dict[str, str] = {}
         status = 200
         text_body: bytes | None = None
+        team = self._team_of(request.token)
         if fault is not None and fault.kind == "server_error":
             if fault.accepted:
-                self.api.answer(method, args, request.token)  # carried out; only its answer is lost
+                self.carry_out(request, team)  # carried out; only its answer is lost
             status = fault.status
             response: dict[str, Any] = {"ok": False, "error": "fatal_error"}
             text_body = f"<html><body>{status} server error</body></html>".encode()
         elif fault is None or fault.kind in ("delay", "drop") or (fault.kind == "hold" and fault.accepted):
-            response = self.api.answer(method, args, request.token)
+            status, answer, extra_headers, is_json = self.carry_out(request, team)
+            response = answer if is_json else {"ok": False, "error": answer}
+            if not is_json:
+                text_body = str(answer).encode("utf-8")
         elif fault.kind == "hold":
             response = {}  # never sent: nothing was carried out, and the connection closes unanswered
         elif fault.kind == "fail":
@@ -373,18 +418,26 @@ class SlackStub(SlackServer):
             response = {"ok": False, "error": "ratelimited"}
             extra_headers["Retry-After"] = str(fault.retry_after)
 
-        self._record(
-            Call(
-                method=method,
-                args=args,
-                token=request.token,
-                time=request.arrived,
-                status=status,
-                response=response,
-                path=request.path,
-                headers=request.headers,
-            )
+        if method == "response_url":  # recorded under the test's name for it, when it has one
+            hook = self.workspace.hooks.get(str(args.get("_key") or ""))
+            label = hook.label if hook is not None and hook.label else args.get("_key")
+            args = {**args, "_hook": args.get("_key"), "_key": label}
+        call = Call(
+            method=method,
+            args=args,
+            token=request.token,
+            time=request.arrived,
+            status=status,
+            response=response,
+            path=request.path,
+            headers=request.headers,
         )
+        if fault is None and status == 429:
+            with self._cond:
+                self.limited.append(call)
+                self._cond.notify_all()
+        else:
+            self._record(call)
         if fault is not None and fault.kind == "hold" and fault.released is not None:
             fault.released.wait(30)
         if fault is not None and (fault.kind == "drop" or (fault.kind == "hold" and not fault.accepted)):
@@ -393,6 +446,7 @@ class SlackStub(SlackServer):
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         if text_body is not None:
-            exchange.send(status, text_body, "text/html", extra_headers)
+            ctype = "text/html" if fault is not None else "text/plain; charset=utf-8"
+            exchange.send(status, text_body, ctype, extra_headers)
         else:
             exchange.send_json(status, response, extra_headers)

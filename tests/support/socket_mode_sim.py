@@ -29,7 +29,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
@@ -48,6 +48,7 @@ from bot.localslack.signed import (
     command_body,
     event_body,
     view_submission_body,
+    with_trigger,
 )
 
 # Slack's deadline for an acknowledgement; after it, Slack shows the person an error (or retries an event).
@@ -264,9 +265,17 @@ class SocketModeSim:
     and no headers. Events take ``retry_attempt``/``retry_reason`` as the HTTP sim does.
     """
 
-    def __init__(self, endpoint: SocketModeEndpoint, ack_timeout: float = ACK_TIMEOUT) -> None:
+    def __init__(
+        self,
+        endpoint: SocketModeEndpoint,
+        ack_timeout: float = ACK_TIMEOUT,
+        triggers: Callable[[str], str] | None = None,
+    ) -> None:
+        """``triggers``: as :class:`bot.localslack.signed.SlackClientSim`'s, a trigger_id issued by Slack's side
+        for each command, click and submission that doesn't name one."""
         self.endpoint = endpoint
         self.ack_timeout = ack_timeout
+        self.triggers = triggers
 
     @staticmethod
     def _refuse_http_only(kw: dict[str, Any]) -> None:
@@ -294,13 +303,14 @@ class SocketModeSim:
         return kw
 
     def command(self, text: str, **kw: Any) -> Reply:
-        return self.send(*command_body(text, **self._builder_kw(kw)))
+        return self.send(*command_body(text, **self._builder_kw(with_trigger(kw, self.triggers))))
 
     def click(self, action_id: str, value: str | None, **kw: Any) -> Reply:
-        return self.send(*action_body(action_id, value, **self._builder_kw(kw)))
+        return self.send(*action_body(action_id, value, **self._builder_kw(with_trigger(kw, self.triggers))))
 
     def submit(self, callback_id: str, values: dict[str, Any], **kw: Any) -> Reply:
-        return self.send(*view_submission_body(callback_id, values, **self._builder_kw(kw)))
+        kw = self._builder_kw(with_trigger(kw, self.triggers))
+        return self.send(*view_submission_body(callback_id, values, **kw))
 
     def event(
         self, event: dict[str, Any], *, retry_attempt: int | None = None, retry_reason: str | None = None, **kw: Any
