@@ -23,7 +23,8 @@ from bot.coverage import utc
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.holidays import holiday_text
-from bot.listeners import loop
+from bot.involvement_blocks import who_came_blocks
+from bot.listeners import involvement, loop
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import (
     ACTION_FIELDS,
@@ -53,6 +54,8 @@ class Request:
     channel: str
     user: str
     now: int
+    trigger_id: str = ""  # opens a form (`/coprod changed`)
+    channel_name: str = ""  # the report names the channel by it
 
     @classmethod
     def from_command(cls, command: dict, deps: Deps) -> Request:
@@ -61,6 +64,8 @@ class Request:
             command.get("channel_id", ""),
             command.get("user_id", ""),
             int(deps.now().timestamp()),
+            command.get("trigger_id", ""),
+            command.get("channel_name", ""),
         )
 
 
@@ -144,7 +149,7 @@ class Standing:
     def must_ask_slack(self, cmd: grammar.Command) -> bool:
         """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
         is), so that it must wait until after the acknowledgement."""
-        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report)
+        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report, *involvement.SLACK_WORK)
         return isinstance(cmd, slack_work) or (self.needs_info and self.info is None)
 
 
@@ -217,6 +222,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return _report(deps, client, req, p, cmd)
     if isinstance(cmd, loop.LOOP_COMMANDS):
         return loop.apply(deps, cmd, req.user, p, req.now)
+    if isinstance(cmd, involvement.INVOLVEMENT_COMMANDS):
+        _remember_name(deps, req, p)
+        return involvement.apply(deps, cmd, req.user, p, client, req.trigger_id)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
@@ -255,9 +263,8 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
         new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
-        return reply(
-            "Thank you: today's meeting is logged." if new else "Today's meeting was already logged. Thank you!"
-        )
+        said = "Thank you: today's meeting is logged." if new else "Today's meeting was already logged. Thank you!"
+        return reply(said, who_came_blocks(said, today))
     if isinstance(cmd, grammar.StopMeeting):
         removed = store.partnerships.clear_schedule(p, "meeting")
         return reply("Done: no more meeting reminders." if removed else "There were no meeting reminders to stop.")
@@ -282,6 +289,19 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
             return reply("Done: comments are kept until someone erases them.")
         return reply(f"Done: comments older than {cmd.months} months will be deleted (ratings are kept).")
     raise TypeError(f"unhandled command {type(cmd).__name__}")
+
+
+def _remember_name(deps: Deps, req: Request, p: Partnership) -> None:
+    """The channel's name as Slack sent it with the command, so the report names the channel by it (Slack
+    sends ``channel_name`` with every slash command: https://docs.slack.dev/interactivity/implementing-slash-commands).
+    A private channel may come as "privategroup", which is no name."""
+    name = req.channel_name
+    if (
+        name
+        and name not in ("privategroup", "directmessage")
+        and deps.store.involvement.texts(p).get("channel_name") != name
+    ):
+        deps.store.involvement.set_text(p, "channel_name", name)
 
 
 def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: Partnership) -> Reply:
@@ -317,6 +337,7 @@ def _picture(deps: Deps, client: WebClient, req: Request, p: Partnership | None)
 
 def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: grammar.Report) -> Reply:
     now = deps.now()
+    _remember_name(deps, req, p)
     since = utc(cmd.since, p.timezone) if cmd.since else None
     html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
