@@ -36,6 +36,8 @@ from bot.reports import (
     partnership_report,
     partnership_summary,
     picture_period,
+    report_filename,
+    report_period,
     write_csv,
 )
 from bot.schedule import Spec, next_fire
@@ -340,11 +342,12 @@ def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: gr
     _remember_name(deps, req, p)
     since = utc(cmd.since, p.timezone) if cmd.since else None
     html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
+    start, end = report_period(p, since, None, now)
     dm = client.conversations_open(users=req.user)["channel"]["id"]
     client.files_upload_v2(
         channel=dm,
         content=html,
-        filename=f"coprod-report-{req.channel}.html",
+        filename=report_filename(deps.store, p, start, end),
         title="coprod report for funders",
         initial_comment=f"Here is the report of <#{req.channel}>: open it in a browser, fill in the boxes marked "
         "“Your words”, and print it or save it as a PDF. It names nobody and quotes no comments.",
