@@ -263,6 +263,13 @@ def partnership_report(
     return gripp_report.render(facts, catalog)
 
 
+def ledger_records(store: Store, p: Partnership) -> list[dict]:
+    """The partnership's involvement ledger for finance: one row per line, naming people (payment needs names),
+    with nothing that joins to any answer (see ``involvement.LEDGER_FIELDS``)."""
+    inv = store.involvement
+    return involvement.ledger_rows(inv.lines(p), inv.rates(p), inv.choices(p), inv.names(p))
+
+
 def channel_name(store: Store, p: Partnership) -> str:
     """The channel as people know it (#name), learned from the commands Slack sent; its id until then."""
     name = store.involvement.texts(p).get("channel_name")

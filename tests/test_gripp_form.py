@@ -66,7 +66,7 @@ def test_the_short_form_is_filled_from_the_record_of_involvement(store: Store, t
     assert "To shape the &lt;study&gt; with carers" in form and "Living well with diabetes" in form
     assert "Slack channel #diabetes-study" in html and "<title>Co-production report: #diabetes-study" in html
     assert "2 people logged 3 hours" in form and "owed 75.00 GBP, paid none" in form
-    assert "<td>design</td><td class=\"n\">3.0</td>" in form and "<td>carer</td><td class=\"n\">1.5</td>" in form
+    assert '<td>design</td><td class="n">3.0</td>' in form and '<td>carer</td><td class="n">1.5</td>' in form
     assert "Papers go out a week ahead" in form.split("<h3>3. Results</h3>")[1].split("<h3>4.")[0]
     assert "2 ledger lines were unpaid 30 days after" in form
     assert "UCARER" not in html and "UNAMED" not in html  # totals, never names

@@ -160,3 +160,20 @@ def test_only_coordinators_may_record_a_change(bot):
     values = {"said": {"said": {"type": "static_select", "selected_option": {"value": "l:organisational"}}}}
     reply = bot.slack.submit("we_changed", values, user="U2", private_metadata=json.dumps({"channel": CHANNEL}))
     assert "coordinators" in reply.json()["errors"]["said"]
+
+
+def test_aim_title_and_the_report_named_for_its_channel_and_period(bot):
+    """`/coprod aim` and `/coprod title` fill the report's short form; the report names the channel by the name
+    Slack sent with the command, and its file name says the channel and the period."""
+    ask(bot, SETUP)
+    assert "coordinators" in ask(bot, "aim to shape the study", user="U2")["text"]  # refused
+    assert "involvement aim" in ask(bot, "aim To shape the <study> with carers")["text"]
+    ask(bot, "title Living well with diabetes")
+    ask(bot, "report")
+    [ticket] = bot.stub.wait_for("files.getUploadURLExternal")
+    [upload] = bot.stub.wait_for("file_upload")
+    start = bot.clock.now.date().isoformat()
+    assert ticket.args["filename"] == f"coprod-report-partnership-{start}-to-{start}.html"
+    html = upload.args["_raw"]
+    assert "Slack channel #partnership" in html and "To shape the &lt;study&gt; with carers" in html
+    assert "Living well with diabetes" in html

@@ -25,6 +25,7 @@ from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners.payloads import action_of, dig, ids, text
 from bot.people import known_user
+from bot.reports import ledger_records, write_csv
 from bot.store import Partnership
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,8 @@ def _name(client: WebClient, user: str) -> str | None:
 
 def ledger_csv(deps: Deps, p: Partnership) -> tuple[str, int]:
     """The partnership's ledger as CSV for finance, and how many lines."""
-    from bot.reports import write_csv  # noqa: PLC0415 - the spreadsheet-safe CSV writer
-
-    store = deps.store.involvement
-    rows = involvement.ledger_rows(store.lines(p), store.rates(p), store.choices(p), store.names(p))
     out = io.StringIO()
-    n = write_csv(rows, out, involvement.LEDGER_FIELDS)
+    n = write_csv(ledger_records(deps.store, p), out, involvement.LEDGER_FIELDS)
     return out.getvalue(), n
 
 
