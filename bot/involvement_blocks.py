@@ -166,3 +166,19 @@ def ledger_blocks(lines: Sequence[Line], rates: Sequence[Rate], choice: str | No
             "`/coprod payment paid|voucher|none`. Correct a line with `/coprod ledger fix <number> 1.5h <stage>`."
         ),
     ]
+
+
+def summary_context(changes: int, overdue: int) -> list[dict]:
+    """The summary's line on the record of involvement: changes made because of the team's input in the period,
+    and, for the coordinators, how many ledger lines are unpaid 30 days after (a count, never a name)."""
+    words = []
+    if changes:
+        words.append(
+            f":seedling: You said, we changed: {changes} {'change' if changes == 1 else 'changes'} in this period."
+        )
+    if overdue:
+        words.append(
+            f"For the coordinators: {overdue} involvement {'line is' if overdue == 1 else 'lines are'} still unpaid "
+            "30 days after. `/coprod ledger export` lists them."
+        )
+    return [context(" ".join(words))] if words else []

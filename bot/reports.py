@@ -270,6 +270,23 @@ def ledger_records(store: Store, p: Partnership) -> list[dict]:
     return involvement.ledger_rows(inv.lines(p), inv.rates(p), inv.choices(p), inv.names(p))
 
 
+def with_involvement(
+    blocks: list[dict], store: Store, p: Partnership, result: summaries.Summary, *, coordinators: bool = True
+) -> list[dict]:
+    """A summary's blocks with its line on the record of involvement (bot/involvement_blocks.py), where a message
+    has room for it (50 blocks: https://docs.slack.dev/reference/block-kit/blocks)."""
+    from bot.involvement_blocks import summary_context  # noqa: PLC0415 - Block Kit only for Slack's summaries
+
+    tz = ZoneInfo(p.timezone)
+    first = result.window.start.astimezone(tz).date().isoformat()
+    last = result.window.end.astimezone(tz).date().isoformat()
+    inv = store.involvement
+    changes = len(inv.changes(p, first=first, last=last))
+    overdue = involvement.overdue(inv.lines(p), inv.rates(p), inv.choices(p), result.window.end.astimezone(tz).date())
+    extra = summary_context(changes, overdue if coordinators else 0)
+    return blocks + extra if len(blocks) + len(extra) <= 50 else blocks
+
+
 def channel_name(store: Store, p: Partnership) -> str:
     """The channel as people know it (#name), learned from the commands Slack sent; its id until then."""
     name = store.involvement.texts(p).get("channel_name")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 from slack_sdk.models.views import View
 
@@ -177,3 +178,29 @@ def test_aim_title_and_the_report_named_for_its_channel_and_period(bot):
     html = upload.args["_raw"]
     assert "Slack channel #partnership" in html and "To shape the &lt;study&gt; with carers" in html
     assert "Living well with diabetes" in html
+
+
+def test_the_summary_counts_changes_and_tells_coordinators_of_lines_unpaid_30_days_after(bot):
+    """A change recorded shows in everyone's summary as a count; a line owed and unpaid 31 days after its
+    meeting shows, as a count, only in a coordinator's."""
+    ask(bot, SETUP)
+    ask(bot, "payment rate 20 GBP per hour")
+    long_ago = (bot.clock.now.date() - timedelta(days=31)).isoformat()
+    ask(bot, f"log {long_ago} 2h wrote the lay summary", user="U2")
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    bot.store.involvement.record_change(
+        p,
+        changed_on=bot.clock.now.date().isoformat(),
+        source="level",
+        said="The summary's flag on Organisational",
+        what_changed="a budget line for carers",
+        difference="carers can come",
+        recorded_by=COORDINATOR,
+        now=0,
+    )
+    mine = json.dumps(ask(bot, "summary")["blocks"])
+    assert "You said, we changed: 1 change" in mine and "1 involvement line is still unpaid" in mine
+    theirs = json.dumps(ask(bot, "summary", user="U3")["blocks"])
+    assert "You said, we changed: 1 change" in theirs and "unpaid" not in theirs
+    ask(bot, "payment made <@U2>")
+    assert "unpaid" not in json.dumps(ask(bot, "summary")["blocks"])

@@ -38,6 +38,7 @@ from bot.reports import (
     picture_period,
     report_filename,
     report_period,
+    with_involvement,
     write_csv,
 )
 from bot.schedule import Spec, next_fire
@@ -175,7 +176,7 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
         return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
     partnership, info = standing.partnership, standing.info
     if isinstance(cmd, grammar.ShowSummary):
-        return _summary(deps, cmd, partnership)
+        return _summary(deps, cmd, partnership, req.user)
     if isinstance(cmd, grammar.ShowPicture):
         return _picture(deps, client, req, partnership)
     if info is None and standing.needs_info:
@@ -196,7 +197,7 @@ NOT_SET_UP = (
 )
 
 
-def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None) -> Reply:
+def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None, user: str) -> Reply:
     if partnership is None:
         return reply(NOT_SET_UP)
     result = partnership_summary(
@@ -207,9 +208,10 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | No
         weeks=cmd.weeks,
         level_id=cmd.level.id if cmd.level else None,
     )
+    shown = overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id)
+    boss = deps.store.people.is_coordinator(partnership, user)
     return reply(
-        overview.summary_text(result),
-        overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id),
+        overview.summary_text(result), with_involvement(shown, deps.store, partnership, result, coordinators=boss)
     )
 
 
