@@ -182,3 +182,15 @@ def summary_context(changes: int, overdue: int) -> list[dict]:
             "30 days after. `/coprod ledger export` lists them."
         )
     return [context(" ".join(words))] if words else []
+
+
+def home_line(lines: Sequence[Line], rates: Sequence[Rate], choice: str | None) -> str | None:
+    """A person's own involvement in one partnership, for their App Home (only they see it)."""
+    if not lines:
+        return None
+    minutes = sum(line.minutes for line in lines)
+    owed = sum(owed_pence(line, rates, choice) for line in lines)
+    paid = sum(owed_pence(line, rates, choice) for line in lines if line.paid_on)
+    currency = next((r.currency for line in lines if (r := rate_for(line, rates))), "")
+    money = f", owed {money_text(owed, currency)}, paid {money_text(paid, currency)}" if currency else ""
+    return f":bookmark_tabs: Your involvement here: {hours_text(minutes)}{money}. `/coprod ledger` lists it."

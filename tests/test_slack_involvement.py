@@ -13,7 +13,7 @@ from datetime import timedelta
 from slack_sdk.models.views import View
 
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
-from tests.support.flows import ask, post_checkin, rate, submit_comment
+from tests.support.flows import ask, open_home, post_checkin, rate, submit_comment
 from tests.support.waiting import eventually
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -204,3 +204,12 @@ def test_the_summary_counts_changes_and_tells_coordinators_of_lines_unpaid_30_da
     assert "You said, we changed: 1 change" in theirs and "unpaid" not in theirs
     ask(bot, "payment made <@U2>")
     assert "unpaid" not in json.dumps(ask(bot, "summary")["blocks"])
+
+
+def test_app_home_shows_each_person_only_their_own_involvement(bot):
+    ask(bot, SETUP)
+    ask(bot, "payment rate 20 GBP per hour")
+    ask(bot, "log 3h reviewed the topic guide", user="U2")
+    home = json.dumps(open_home(bot, "U2"))
+    assert "Your involvement here: 3 hours, owed 60.00 GBP, paid 0.00 GBP" in home
+    assert "Your involvement here" not in json.dumps(open_home(bot, "U3"))
