@@ -287,6 +287,24 @@ def with_involvement(
     return blocks + extra if len(blocks) + len(extra) <= 50 else blocks
 
 
+CHANGE_FIELDS = ("changed_on", "source", "said", "what_changed", "difference")
+
+
+def change_records(store: Store, p: Partnership) -> list[dict]:
+    """The "you said, we changed" log with PIRIT's fields: when, whose input (naming nobody), what changed, the
+    difference it made."""
+    return [
+        {
+            "changed_on": c.changed_on,
+            "source": c.source,
+            "said": c.said,
+            "what_changed": c.what_changed,
+            "difference": c.difference,
+        }
+        for c in store.involvement.changes(p)
+    ]
+
+
 def channel_name(store: Store, p: Partnership) -> str:
     """The channel as people know it (#name), learned from the commands Slack sent; its id until then."""
     name = store.involvement.texts(p).get("channel_name")

@@ -213,3 +213,39 @@ def test_app_home_shows_each_person_only_their_own_involvement(bot):
     home = json.dumps(open_home(bot, "U2"))
     assert "Your involvement here: 3 hours, owed 60.00 GBP, paid 0.00 GBP" in home
     assert "Your involvement here" not in json.dumps(open_home(bot, "U3"))
+
+
+def test_we_met_on_a_reminder_offers_the_form_to_say_who_came(bot):
+    """The reminder's “We met” logs the meeting as before and then offers, privately, “Who came, and for how
+    long?”."""
+    ask(bot, SETUP)
+    today = bot.clock.now.date().isoformat()
+    reply = bot.slack.click(
+        "met", today, block_id=f"meeting:{today}", user="U3", response_url=bot.stub.response_url("met")
+    )
+    assert reply.status == 200
+    [said] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "met" and "blocks" in c.args)
+    [button] = [e for b in said.json("blocks") if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["value"]) == ("met_who", today)
+    assert said.args["response_type"] == "ephemeral"
+
+
+def test_the_export_carries_the_change_log(bot):
+    ask(bot, SETUP)
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    bot.store.involvement.record_change(
+        p,
+        changed_on="2026-11-20",
+        source="level",
+        said="The summary's flag on Societal",
+        what_changed="=we met the council",
+        difference="the study reaches further",
+        recorded_by=COORDINATOR,
+        now=0,
+    )
+    ask(bot, "export")
+    uploads = bot.stub.wait_for("file_upload", count=2)
+    rows = list(csv.DictReader(io.StringIO(uploads[-1].args["_raw"])))
+    assert [(r["changed_on"], r["said"], r["what_changed"]) for r in rows] == [
+        ("2026-11-20", "The summary's flag on Societal", "'=we met the council")
+    ]

@@ -29,7 +29,9 @@ from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import (
     ACTION_FIELDS,
     ACTIONS_NOTE,
+    CHANGE_FIELDS,
     action_records,
+    change_records,
     coverage_picture,
     export_note,
     export_records,
@@ -378,5 +380,15 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
             filename=f"coprod-actions-{req.channel}.csv",
             title="coprod actions",
             initial_comment=f"And the actions planned in <#{req.channel}>. {ACTIONS_NOTE}",
+        )
+    p = deps.store.partnerships.get(req.team, req.channel)
+    changes = io.StringIO()
+    if p and write_csv(change_records(deps.store, p), changes, CHANGE_FIELDS):
+        client.files_upload_v2(
+            channel=dm,
+            content=changes.getvalue(),
+            filename=f"coprod-changes-{req.channel}.csv",
+            title="coprod: you said, we changed",
+            initial_comment=f"And what changed because of the team's input in <#{req.channel}>. It names nobody.",
         )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")
