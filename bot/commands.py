@@ -78,7 +78,7 @@ EXAMPLES = (
     ("payment made @name", "mark someone's lines paid (coordinators)"),
     ("ledger export", "everyone's involvement as a file for finance (coordinators)"),
     ("changed", "record “you said, we changed” for a comment or a flagged level (coordinators)"),
-    ("aim …", "the aim of involvement in this study, for the report (or title …)"),
+    ("aim To shape the study with carers", "the aim of involvement, for the report (and `title …`) (coordinators)"),
     ("forget-me", "erase your own answers and settings"),
 )
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bot.blocks import button, clip, context, escape, section
-from bot.catalog import Catalog
+from bot.catalog import Catalog, Level
 from bot.involvement import CHOICE_WORDS, STAGES, Change, Line, Rate, hours_text, money_text, owed_pence, rate_for
 from bot.store.said import Comment
 
@@ -71,7 +71,7 @@ def met_modal(channel: str, held_on: str, user: str) -> dict:
     }
 
 
-def change_modal(channel: str, comments: Sequence[Comment], catalog: Catalog, timezone: str) -> dict:
+def change_modal(channel: str, comments: Sequence[Comment], flagged: Sequence[Level], timezone: str) -> dict:
     """The "you said, we changed" form, with PIRIT's fields: which input, when, what changed, the difference."""
     from zoneinfo import ZoneInfo  # noqa: PLC0415 - only this form needs it
 
@@ -80,7 +80,7 @@ def change_modal(channel: str, comments: Sequence[Comment], catalog: Catalog, ti
     for c in comments:
         asked = datetime.fromtimestamp(c.asked_at, UTC).astimezone(tz)
         options.append({"text": _plain(clip(f"{asked:%-d %b}: “{c.comment}”", 75)), "value": f"c:{c.id}"})
-    options += [{"text": _plain(clip(f"The flag on {lv.name}", 75)), "value": f"l:{lv.id}"} for lv in catalog.levels]
+    options += [{"text": _plain(clip(f"The flag on {lv.name}", 75)), "value": f"l:{lv.id}"} for lv in flagged]
     text_box = {"type": "plain_text_input", "multiline": True, "max_length": TEXT_MAX}
     return {
         "type": "modal",

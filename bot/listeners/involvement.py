@@ -25,7 +25,7 @@ from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.listeners.payloads import action_of, dig, ids, text
 from bot.people import known_user
-from bot.reports import ledger_records, write_csv
+from bot.reports import ledger_records, partnership_summary, write_csv
 from bot.store import Partnership
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,14 @@ def apply(
         return _export(deps, client, user, p)
     if isinstance(cmd, grammar.RecordChange):
         comments = deps.store.said.comments(p, now=deps.stamp())
-        client.views_open(
-            trigger_id=trigger_id, view=blocks.change_modal(p.channel_id, comments, deps.catalog, p.timezone)
-        )
+        flagged = [s.level for s in partnership_summary(deps.store, deps.catalog, p, now=deps.now()).neglected]
+        if not comments and not flagged:
+            return _reply(
+                "There's nothing to answer yet: no comment the export shows (check-ins that closed with enough "
+                "answers) and no level the summary flags. Try again after the next check-in closes."
+            )
+        view = blocks.change_modal(p.channel_id, comments, flagged, p.timezone)
+        client.views_open(trigger_id=trigger_id, view=view)
         return None
     raise TypeError(f"unhandled command {type(cmd).__name__}")
 
