@@ -249,3 +249,24 @@ def test_the_export_carries_the_change_log(bot):
     assert [(r["changed_on"], r["said"], r["what_changed"]) for r in rows] == [
         ("2026-11-20", "The summary's flag on Societal", "'=we met the council")
     ]
+
+
+def test_the_summary_posted_in_the_channel_counts_changes_and_lines_unpaid_for_coordinators(bot):
+    """The summary coprod posts in the channel (here for `@coprod summary`; a scheduled one is made by the same
+    function) carries the count of changes and, addressed to the coordinators, the count of late lines."""
+    ask(bot, SETUP)
+    ask(bot, "payment rate 20 GBP per hour")
+    ask(bot, f"log {(bot.clock.now.date() - timedelta(days=40)).isoformat()} 1h checked the survey", user="U2")
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    day = bot.clock.now.date().isoformat()
+    for what in ("papers sent early", "a carers' budget"):
+        bot.store.involvement.record_change(
+            p, changed_on=day, source="level", said="x", what_changed=what, difference="y", recorded_by="U1", now=0
+        )
+    event = {"type": "app_mention", "user": "U2", "text": "<@UBOT> summary", "channel": CHANNEL, "ts": "1.1"}
+    assert bot.slack.event(event, event_id="EvInv").status == 200
+    [post] = bot.stub.wait_for("chat.postMessage", where=lambda c: "level:" in json.dumps(c.json("blocks") or []))
+    shown = json.dumps(post.json("blocks"))
+    assert "You said, we changed: 2 changes" in shown
+    assert "For the coordinators: 1 involvement line is still unpaid 30 days after" in shown
+    assert "U2" not in shown
