@@ -149,7 +149,7 @@ def totals(
     paid: dict[str, int] = {}
     for line in lines:
         people.add(line.user_id)
-        stage = line.stage or "not said"
+        stage = line.stage or "no stage given"
         by_stage[stage] = by_stage.get(stage, 0) + line.minutes
         group = roles.get(line.user_id, "role not recorded")
         by_group[group] = by_group.get(group, 0) + line.minutes

@@ -76,6 +76,7 @@ def seed_involvement(
     inv.set_rate(p, activity="meeting", pence_per_hour=2500, currency="GBP", set_by="UPRIYA")
     inv.set_choice(p, "UMO", "voucher")
     inv.set_choice(p, "UTOM", "none")  # paid by the NHS for his time already
+    inv.set_choice(p, "UPRIYA", "none")  # the study pays her salary
     meetings = fire_times(Spec("weekly", 2, 14 * 60, created.date()), timezone, now - timedelta(weeks=12), now)
     held = [at.astimezone(tz).date() for at in meetings if at < now - timedelta(days=1)]
     for (stage, people), day in zip(ATTENDANCE, held[-len(ATTENDANCE) :], strict=False):
