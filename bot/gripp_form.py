@@ -97,7 +97,7 @@ def _box(n: int, prompt: str) -> str:
 
 def _table(head: tuple[str, str], rows: Sequence[tuple[str, str]]) -> str:
     body = "".join(f'<tr><td>{escape(a)}</td><td class="n">{escape(b)}</td></tr>' for a, b in rows)
-    return f"<table><thead><tr><th>{head[0]}</th><th>{head[1]}</th></tr></thead><tbody>{body}</tbody></table>"
+    return f'<table><thead><tr><th>{head[0]}</th><th class="n">{head[1]}</th></tr></thead><tbody>{body}</tbody></table>'
 
 
 def _money(amounts: Mapping[str, int]) -> str:
@@ -138,7 +138,8 @@ def _results(f: FormFacts) -> str:
     if not f.changes:
         return '<p>You said, we changed: <span class="missing">not recorded</span>.</p>'
     rows = "".join(
-        f"<tr><td>{escape(c.changed_on)}</td><td>{escape(c.said)}</td><td>{escape(c.what_changed)}</td>"
+        f'<tr><td class="day">{escape(c.changed_on)}</td>'
+        f"<td>{escape(c.said)}</td><td>{escape(c.what_changed)}</td>"
         f"<td>{escape(c.difference)}</td></tr>"
         for c in f.changes
     )

@@ -47,7 +47,8 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { font-size: 1.2rem; margin-top: 1.8rem; border-bottom: 1px solid #bbb; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text-align: left; padding: .3rem .5rem;
        border-bottom: 1px solid #ddd; vertical-align: top; } th { background: #f2f2f2; }
-td.n { text-align: right; white-space: nowrap; } tr.level td { font-weight: 600; background: #fafafa; }
+td.n, th.n { text-align: right; white-space: nowrap; } td.day { white-space: nowrap; }
+tr.level td { font-weight: 600; background: #fafafa; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 .yours { border: 2px dashed #7a4d00; background: #fff7e6; padding: .5rem .8rem; margin: .4rem 0; min-height: 3em;
          white-space: pre-wrap; }
