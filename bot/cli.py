@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--until", type=_day, help="last day, YYYY-MM-DD (default: today)")
     rep.add_argument("--out", required=True, help="the HTML file to write, e.g. report.html")
 
+    led = sub.add_parser("ledger", help="write a partnership's involvement ledger (CSV, names people) for finance")
+    led.add_argument("--team", required=True, help="Slack workspace id (T…)")
+    led.add_argument("--channel", required=True, help="Slack channel id (C…)")
+    led.add_argument("--out", required=True, help="the CSV file to write, e.g. ledger.csv (readable by you alone)")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="action", parser_class=_Parser, required=True)
     db_sub.add_parser("upgrade", help="create or upgrade the database at COPROD_DB")
@@ -128,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             return _picture(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "ledger":
+            return _ledger(args)
         if args.command == "db" and args.db_command == "backup":
             return _db_backup(args)
         if args.command == "db" and args.db_command == "restore":
@@ -276,6 +283,21 @@ def _report(args: argparse.Namespace) -> int:
     html = partnership_report(store, catalog, p, now=now, since=since, until=min(until, now) if until else None)
     _write_private(args.out, html.encode("utf-8"))
     print(f"{args.out}: the report of {args.channel}")
+    return 0
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    import io
+
+    from bot import involvement
+    from bot.reports import ledger_records, write_csv
+
+    store = _open_store()
+    p = _partnership(store, args.team, args.channel)
+    out = io.StringIO()
+    n = write_csv(ledger_records(store, p), out, involvement.LEDGER_FIELDS)
+    _write_private(args.out, out.getvalue().encode("utf-8"))
+    print(f"{args.out}: {n} {'line' if n == 1 else 'lines'} of the involvement ledger of {args.channel}")
     return 0
 
 

@@ -6,8 +6,19 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from bot import loop_grammar
+from bot import involvement_grammar, loop_grammar
 from bot.catalog import Catalog, Facilitator, Level
+from bot.involvement_grammar import (
+    ChoosePayment,
+    ExportLedger,
+    FixLine,
+    LogWork,
+    MarkPaid,
+    RecordChange,
+    SetRate,
+    SetReportText,
+    ShowLedger,
+)
 from bot.loop_grammar import ListActions, Pause, Resume, SetNudge
 from bot.schedule import (
     DAY_NAMES,
@@ -70,6 +81,14 @@ EXAMPLES = (
     ("nudge 48", "remind people who haven't answered a check-in after 48 hours, once, privately (or nudge off)"),
     ("pause until 2027-01-04", "pause every scheduled post for a holiday"),
     ("resume", "end a holiday pause now"),
+    ("log 2h reviewed the participant leaflet", "log work you did for the study (hours and what)"),
+    ("ledger", "your own involvement: hours, what you did, owed and paid (only you see it)"),
+    ("payment voucher", "how you want to be paid: paid, voucher or none (private to you and coordinators)"),
+    ("payment rate 25 GBP per hour", "the rate card, per activity if you like (coordinators)"),
+    ("payment made @name", "mark someone's lines paid (coordinators)"),
+    ("ledger export", "everyone's involvement as a file for finance (coordinators)"),
+    ("changed", "record “you said, we changed” for a comment or a flagged level (coordinators)"),
+    ("aim To shape the study with carers", "the aim of involvement, for the report (and `title …`) (coordinators)"),
     ("forget-me", "erase your own answers and settings"),
 )
 
@@ -191,6 +210,15 @@ Command = (
     | SetNudge
     | Pause
     | Resume
+    | LogWork
+    | SetRate
+    | ChoosePayment
+    | MarkPaid
+    | ShowLedger
+    | ExportLedger
+    | FixLine
+    | SetReportText
+    | RecordChange
 )
 
 # Commands that change settings or read everyone's answers: coordinators only, and what a refusal
@@ -210,6 +238,11 @@ COORDINATOR_ONLY = {
     SetNudge: "change reminders to people who haven't answered",
     Pause: "pause coprod for a holiday",
     Resume: "end a holiday pause",
+    SetRate: "set the rate card",
+    MarkPaid: "mark payments made",
+    ExportLedger: "export everyone's involvement",
+    SetReportText: "set the report's aim and title",
+    RecordChange: "record what changed",
 }
 
 
@@ -326,6 +359,12 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
     if verb in ("forget-me", "forgetme", "forget"):
         _extra(rest, "forget-me")
         return ForgetMe()
+    try:
+        involvement = involvement_grammar.parse(verb, rest, today=today)
+    except involvement_grammar.InvolvementUsageError as exc:
+        raise UsageError(str(exc)) from None
+    if involvement is not None:
+        return involvement
     try:
         loop = loop_grammar.parse(verb, rest, today=today)
     except loop_grammar.LoopUsageError as exc:

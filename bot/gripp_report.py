@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot import gripp_form
 from bot.catalog import Catalog
 from bot.coverage import Asked, format_mean
 
@@ -46,12 +47,17 @@ h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { font-size: 1.2rem; margin-top: 1.8rem; border-bottom: 1px solid #bbb; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text-align: left; padding: .3rem .5rem;
        border-bottom: 1px solid #ddd; vertical-align: top; } th { background: #f2f2f2; }
-td.n { text-align: right; white-space: nowrap; } tr.level td { font-weight: 600; background: #fafafa; }
+td.n, th.n { text-align: right; white-space: nowrap; } td.day { white-space: nowrap; }
+tr.level td { font-weight: 600; background: #fafafa; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-.yours { border: 2px dashed #7a4d00; background: #fff7e6; padding: .5rem .8rem; margin: .4rem 0; }
+.yours { border: 2px dashed #7a4d00; background: #fff7e6; padding: .5rem .8rem; margin: .4rem 0; min-height: 3em;
+         white-space: pre-wrap; }
 .yours::before { content: "Your words: "; font-weight: 700; color: #7a4d00; }
+.yours:empty::after { content: attr(data-prompt); color: #8a6d3b; font-style: italic; }
+.missing { color: #8a1c1c; font-style: italic; }
 .meta { color: #555; } .note { color: #555; font-size: .95em; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } h2 { break-after: avoid; }
+  .noprint { display: none; } .yours:empty::after { content: ""; }
   table, figure, .yours { break-inside: avoid; } a { color: inherit; } }
 @page { size: A4; margin: 16mm; }
 @page letter { size: letter; margin: 0.6in; }
@@ -60,7 +66,7 @@ img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 
 @dataclass(frozen=True)
 class ReportFacts:
-    channel: str
+    channel: str  # by its name, like #diabetes-study (its id only when coprod never learned the name)
     timezone: str
     start: datetime
     end: datetime
@@ -76,6 +82,8 @@ class ReportFacts:
     actions: Sequence[Mapping[str, object]]  # the actions export's rows of the period (pseudonymous)
     picture_png: bytes
     picture_alt: str
+    form: gripp_form.FormFacts
+    filename: str
 
 
 def render(facts: ReportFacts, catalog: Catalog) -> str:
@@ -85,19 +93,30 @@ def render(facts: ReportFacts, catalog: Catalog) -> str:
     checkins = sum(1 for a in facts.asked if a.kind == "checkin")
     rounds = sum(1 for a in facts.asked if a.kind == "reflexivity")
     practices = len({a.facilitator_id for a in facts.asked if a.kind == "checkin"})
-    rated_levels = [name for name, mean in totals if mean is not None]
     low = [name for name, mean in totals if mean is not None and mean <= 2.5]
     unasked = [name for name, mean in totals if mean is None]
     picture = base64.b64encode(facts.picture_png).decode("ascii")
+    form = replace(
+        facts.form,
+        period=period,
+        meetings=len(facts.meetings),
+        checkins=checkins,
+        practices_asked=practices,
+        practices=len(catalog.facilitators),
+        rounds=rounds,
+        low_levels=low,
+        unasked_levels=unasked,
+        never_asked=len(catalog.facilitators) - practices,
+    )
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Co-production report: {escape(facts.channel)}, {escape(period)}</title>",
-        f"<style>{STYLE}</style></head><body>",
+        f'<style>{STYLE}</style></head><body data-filename="{escape(facts.filename)}">',
         "<header>",
         "<h1>How we worked together: a co-production report</h1>",
-        f'<p class="meta">Partnership: Slack channel <code>{escape(facts.channel)}</code>. Period: {escape(period)}. '
+        f'<p class="meta">Partnership: Slack channel {escape(facts.channel)}. Period: {escape(period)}. '
         f"Made by coprod on {facts.made.astimezone(tz):%-d %B %Y}.</p>",
         '<p class="note">Every average here comes from check-ins that had closed and that at least '
         f"{facts.k} people answered, so no one person's answer can be worked out. Names and comments are "
@@ -128,37 +147,10 @@ def render(facts: ReportFacts, catalog: Catalog) -> str:
         f"<p>{rounds} private reflection {'round' if rounds == 1 else 'rounds'} sent. "
         + _optin(facts)
         + " What people reflected is private to them and never reported.</p></section>",
-        '<section id="gripp2"><h2>GRIPP2 short form</h2>',
-        '<p class="note">Laid out as the GRIPP2 short form (Staniszewska et al. 2017). coprod filled in what it '
-        "knows; the boxes are for your team's own words.</p>",
-        "<h3>1. Aim</h3>",
-        '<div class="yours">The aim of patient and public involvement in this study.</div>',
-        "<h3>2. Methods</h3>",
-        f"<p>The team used coprod in Slack to keep up the everyday practices of co-production described by "
-        f"Beckett et al. (2018). Over {escape(period)}, coprod asked the team {checkins} "
-        f"{'check-in' if checkins == 1 else 'check-ins'} about {practices} of the {len(catalog.facilitators)} "
-        f"practices, sent {rounds} private reflection {'round' if rounds == 1 else 'rounds'}, and the team "
-        f"logged {len(facts.meetings)} {'meeting' if len(facts.meetings) == 1 else 'meetings'}.</p>",
-        '<div class="yours">How members were recruited and supported, and how decisions were made.</div>',
-        "<h3>3. Results</h3>",
-        "<p>"
-        + (
-            f"Levels with averages: {escape(', '.join(rated_levels))}. "
-            if rated_levels
-            else "No level has an average yet. "
-        )
-        + (f"Rated 2.5 or lower: {escape(', '.join(low))}. " if low else "")
-        + (f"Not asked, or too few answers to show: {escape(', '.join(unasked))}." if unasked else "")
-        + "</p>",
-        '<div class="yours">What involvement changed in the research, in your words.</div>',
-        "<h3>4. Outcomes</h3>",
-        '<div class="yours">The effect of involvement on the people involved, the research and beyond.</div>',
-        "<h3>5. Critical reflection</h3>",
-        '<div class="yours">What went well, what did not, and what you would do differently.</div>',
-        "</section>",
+        gripp_form.render(form),
         "<footer><h2>References</h2><ol>",
-        f"<li>{escape(BECKETT)}</li><li>{escape(GRIPP2)}</li>",
-        "</ol></footer></body></html>",
+        f"<li>{escape(BECKETT)}</li><li>{escape(GRIPP2)}</li><li>{escape(gripp_form.UKSPI)}</li>",
+        f"</ol></footer><script>{gripp_form.SCRIPT}</script></body></html>",
     ]
     return "\n".join(parts) + "\n"
 

@@ -19,7 +19,7 @@ from bot import delivery, messages, overview, rotation
 from bot.catalog import Facilitator, Level
 from bot.deps import Deps
 from bot.lanes import Lane
-from bot.reports import coverage_picture, partnership_summary, picture_period
+from bot.reports import coverage_picture, partnership_summary, picture_period, with_involvement
 from bot.store import Partnership
 
 PAUSE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
@@ -151,7 +151,9 @@ def post_summary(
         p.channel_id,
         key or delivery.asked_now(deps.stamp()),
         text=overview.summary_text(result),
-        blocks=overview.summary_blocks(result, p.timezone, title=title, channel=p.channel_id),
+        blocks=with_involvement(
+            overview.summary_blocks(result, p.timezone, title=title, channel=p.channel_id), deps.store, p, result
+        ),
     )
     if result.loop and result.loop.overdue:
         deps.store.plans.mark_overdue_listed(p.team_id, list(result.loop.overdue))

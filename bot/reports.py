@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, gripp_report, plans
+from bot import coverage, gripp_form, gripp_report, involvement, plans
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
@@ -248,7 +248,7 @@ def partnership_report(
     start, end = report_period(p, since, until, now)
     grid, seen, actions = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     facts = gripp_report.ReportFacts(
-        channel=p.channel_id,
+        channel=channel_name(store, p),
         timezone=p.timezone,
         start=start,
         end=end,
@@ -264,5 +264,87 @@ def partnership_report(
         actions=actions,
         picture_png=picture.draw(grid),
         picture_alt=coverage.alt_text(grid),
+        form=involvement_facts(store, p, seen, start=start, end=end, now=now),
+        filename=report_filename(store, p, start, end),
     )
     return gripp_report.render(facts, catalog)
+
+
+def ledger_records(store: Store, p: Partnership) -> list[dict]:
+    """The partnership's involvement ledger for finance: one row per line, naming people (payment needs names),
+    with nothing that joins to any answer (see ``involvement.LEDGER_FIELDS``)."""
+    inv = store.involvement
+    return involvement.ledger_rows(inv.lines(p), inv.rates(p), inv.choices(p), inv.names(p))
+
+
+def with_involvement(
+    blocks: list[dict], store: Store, p: Partnership, result: summaries.Summary, *, coordinators: bool = True
+) -> list[dict]:
+    """A summary's blocks with its line on the record of involvement (bot/involvement_blocks.py), where a message
+    has room for it (50 blocks: https://docs.slack.dev/reference/block-kit/blocks)."""
+    from bot.involvement_blocks import summary_context  # noqa: PLC0415 - Block Kit only for Slack's summaries
+
+    tz = ZoneInfo(p.timezone)
+    first = result.window.start.astimezone(tz).date().isoformat()
+    last = result.window.end.astimezone(tz).date().isoformat()
+    inv = store.involvement
+    changes = len(inv.changes(p, first=first, last=last))
+    overdue = involvement.overdue(inv.lines(p), inv.rates(p), inv.choices(p), result.window.end.astimezone(tz).date())
+    extra = summary_context(changes, overdue if coordinators else 0)
+    return blocks + extra if len(blocks) + len(extra) <= 50 else blocks
+
+
+CHANGE_FIELDS = ("changed_on", "source", "said", "what_changed", "difference")
+
+
+def change_records(store: Store, p: Partnership) -> list[dict]:
+    """The "you said, we changed" log with PIRIT's fields: when, whose input (naming nobody), what changed, the
+    difference it made."""
+    return [
+        {
+            "changed_on": c.changed_on,
+            "source": c.source,
+            "said": c.said,
+            "what_changed": c.what_changed,
+            "difference": c.difference,
+        }
+        for c in store.involvement.changes(p)
+    ]
+
+
+def channel_name(store: Store, p: Partnership) -> str:
+    """The channel as people know it (#name), learned from the commands Slack sent; its id until then."""
+    name = store.involvement.texts(p).get("channel_name")
+    return f"#{name}" if name else p.channel_id
+
+
+def report_filename(store: Store, p: Partnership, start: datetime, end: datetime) -> str:
+    """A report's file name, saying its channel and its period: coprod-report-diabetes-2026-01-01-to-2026-06-30.html."""
+    tz = ZoneInfo(p.timezone)
+    name = re.sub(r"[^a-z0-9_-]+", "-", channel_name(store, p).lstrip("#").lower()).strip("-") or "channel"
+    return f"coprod-report-{name}-{start.astimezone(tz):%Y-%m-%d}-to-{end.astimezone(tz):%Y-%m-%d}.html"
+
+
+def involvement_facts(
+    store: Store, p: Partnership, seen: ReportInputs, *, start: datetime, end: datetime, now: datetime
+) -> gripp_form.FormFacts:
+    """What the GRIPP2 short form shows of the record of involvement in [start, end]: totals, never names."""
+    tz = ZoneInfo(p.timezone)
+    first, last = start.astimezone(tz).date().isoformat(), end.astimezone(tz).date().isoformat()
+    inv = store.involvement
+    lines = [line for line in inv.lines(p) if first <= line.done_on <= last]
+    rates, choices, roles = inv.rates(p), inv.choices(p), store.people.roles(p)
+    texts = inv.texts(p)
+    counts: dict[str, int] = {}
+    for role in roles.values():
+        counts[role] = counts.get(role, 0) + 1
+    return gripp_form.FormFacts(
+        aim=texts.get("aim"),
+        title=texts.get("title"),
+        roles=counts,
+        unroled=max(0, (p.member_count or 0) - len(roles)),
+        involvement=involvement.totals(lines, rates, choices, roles),
+        changes=inv.changes(p, first=first, last=last),
+        unheard_roles=sorted(r for r, n in seen.role_answers.items() if n == 0),
+        unpaid=involvement.overdue(lines, rates, choices, now.astimezone(tz).date()),
+    )

@@ -35,6 +35,17 @@ from bot.commands import (
     UsageError,
     parse,
 )
+from bot.involvement_grammar import (
+    ChoosePayment,
+    ExportLedger,
+    FixLine,
+    LogWork,
+    MarkPaid,
+    RecordChange,
+    SetRate,
+    SetReportText,
+    ShowLedger,
+)
 from bot.schedule import Spec
 
 CATALOG: Catalog = load_catalog()
@@ -72,8 +83,57 @@ EXPECTED = {
     "nudge 48": SetNudge(48),
     "pause until 2027-01-04": Pause(date(2027, 1, 4)),
     "resume": Resume(),
+    "log 2h reviewed the participant leaflet": LogWork(None, 120, "reviewed the participant leaflet"),
+    "ledger": ShowLedger(),
+    "payment voucher": ChoosePayment("voucher"),
+    "payment rate 25 GBP per hour": SetRate(2500, "GBP", ""),
+    "payment made @name": MarkPaid("U123", None),
+    "ledger export": ExportLedger(),
+    "changed": RecordChange(),
+    "aim To shape the study with carers": SetReportText("aim", "To shape the study with carers"),
     "forget-me": ForgetMe(),
 }
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("log 2026-06-01 90m read the protocol", LogWork(date(2026, 6, 1), 90, "read the protocol")),
+        ("log 1.5h met the carers' group", LogWork(None, 90, "met the carers' group")),
+        ("payment rate 12.50 eur per hour for meetings", SetRate(1250, "EUR", "meeting")),
+        ("payment rate 30 GBP per hour for analysis", SetRate(3000, "GBP", "analysis")),
+        ("payment choose none", ChoosePayment("none")),
+        ("payment made @name 2026-06-01", MarkPaid("U123", date(2026, 6, 1))),
+        ("ledger fix 2 45m writing", FixLine(2, 45, "writing")),
+        ("title Living well", SetReportText("title", "Living well")),
+    ],
+)
+def test_involvement_words_parse(text: str, expected: object) -> None:
+    assert p(text.replace("@name", MENTION)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("log", "how long and what you did"),
+        ("log 2h", "how long and what you did"),
+        ("log 0h nothing", "more than nothing"),
+        ("log 25h too much", "at most 24 hours"),
+        ("log 2026-07-01 1h later", "hasn't come yet"),
+        ("log 2026-02-30 1h bad day", "not a date I can read"),
+        ("payment rate lots GBP per hour", "Use: `/coprod payment paid`"),
+        ("payment rate 25 GBP per hour for lunch", "not an activity I know"),
+        ("payment made Ann", "is not a person"),
+        ("payment cash", "Use: `/coprod payment paid`"),
+        ("ledger everything", "Use: `/coprod ledger`"),
+        ("aim", "Tell me the aim"),
+        ("changed the agenda", "a form opens"),
+    ],
+)
+def test_bad_involvement_words_say_what_was_wrong(text: str, says: str) -> None:
+    with pytest.raises(UsageError) as err:
+        p(text)
+    assert says in str(err.value)
 
 
 def test_every_help_example_has_an_expectation() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot import messages
+from bot import involvement, messages, reports
 from bot.catalog import load_catalog
 from bot.deps import Deps
 from bot.jobs import Dispatcher
@@ -232,3 +232,19 @@ def test_a_fresh_database_is_marked_as_the_local_workspaces(tmp_path):
     with local_coprod(tmp_path, "--fresh"):
         pass
     assert rows(tmp_path / "coprod-local.db", "SELECT value FROM meta WHERE key = ?", MARK) == [("empty",)]
+
+
+def test_the_seeded_history_has_a_record_of_involvement_to_see_at_once(seeded):
+    """Meetings with who came, logged work, a rate card, paid and unpaid lines, and two "you said, we changed"
+    entries posted in the channel: the ledger, the summary and the report show them from the first open."""
+    store, catalog, stub, p = seeded
+    inv = store.involvement
+    lines = inv.lines(p)
+    assert {line.kind for line in lines} == {"meeting", "work"} and len({line.done_on for line in lines}) >= 8
+    assert inv.rates(p) and any(line.paid_on for line in lines) and any(not line.paid_on for line in lines)
+    assert len(inv.changes(p)) == 2
+    assert len([m for m in stub.messages(seed.CHANNEL_ID) if "You said, we changed" in m["text"]]) == 2
+    rates, choices = inv.rates(p), inv.choices(p)
+    assert involvement.overdue(lines, rates, choices, NOW.date()) > 0  # the summary tells the coordinators
+    html = reports.partnership_report(store, catalog, p, now=NOW)
+    assert "Slack channel #our-partnership" in html and "Meeting papers now go out a week ahead" in html

@@ -90,17 +90,22 @@ def test_the_report_has_every_section_the_summarys_figures_and_no_identity(store
     html = out.read_text(encoding="utf-8")
     for section in SECTIONS:
         assert f'<section id="{section}">' in html
-    assert html.count('<div class="yours">') == 5  # places for the team's own words
+    # Places for the team's own words, one under each of GRIPP2's five headings, that a browser lets people type in.
+    assert html.count('<div class="yours" id="yours-') == 5 and html.count('contenteditable="true"') == 5
     assert "GRIPP2 short form" in html and "BMJ. 2017;358:j3453" in html and "Beckett K" in html
     assert re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}" alt="How we looked after', html)
-    assert "<script" not in html and "http://" not in html and "https://" not in html  # self-contained
+    # Self-contained: nothing is fetched (its one script, which keeps the words typed, is inline).
+    assert not re.search(r"<script[^>]*\bsrc=", html) and "http://" not in html and "https://" not in html
     # The same averages as the summary of the same weeks, level by level.
     for s in summary.levels:
         row = re.search(rf"<tr class=\"level\"><td>{re.escape(s.level.name)} \(\w+\)</td>(.*?)</tr>", html)
         assert row, s.level.name
         shown = re.findall(r'<td class="n">([^<]*)</td>', row.group(1))[-1]
         assert shown == (f"{s.mean:.1f}" if s.mean is not None else "too few answers to show"), s.level.name
-    assert 'researcher</td><td class="n">3</td>' in html and "carer" not in html  # one carer: not shown
+    people = html.split('<section id="people">')[1].split("</section>")[0]
+    assert 'researcher</td><td class="n">3</td>' in people and "carer" not in people  # one carer: not shown
+    # The team's composition is no one's answer: GRIPP2's Methods counts every role, however few hold it.
+    assert 'carer</td><td class="n">1</td>' in html.split('<section id="gripp2">')[1]
     words = re.sub(r"base64,[A-Za-z0-9+/=]+", "", html)
     assert not re.search(r"\bU[A-Z0-9]{4,}\b", words) and "UNAMED" not in html and "UCARER" not in html
     assert SECRET_COMMENT not in html
@@ -119,7 +124,8 @@ def test_text_from_a_custom_catalog_is_escaped(store: Store, tmp_path: Path) -> 
     result, out = coprod_report(store, tmp_path, COPROD_FACILITATORS=str(path))
     assert result.returncode == 0, result.stderr
     html = out.read_text(encoding="utf-8")
-    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("<script") == 1  # coprod's own, which keeps the words typed
 
 
 def test_a_bad_date_changes_nothing_and_says_what_to_type(store: Store, tmp_path: Path) -> None:

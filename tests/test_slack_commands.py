@@ -63,6 +63,11 @@ def test_help_lists_every_command_with_an_example(bot):
         "pause",
         "resume",
         "forget-me",
+        "log",
+        "ledger",
+        "payment",
+        "changed",
+        "aim",
     }
     assert verbs == {example.split()[0] for example, _ in EXAMPLES}
 

@@ -57,7 +57,8 @@ def test_report_goes_to_a_coordinators_direct_messages_and_members_are_refused(b
     assert answer["text"] == "I've sent you the report as a direct message."
     [(ticket, html, done)] = uploads_to(bot, "D" + COORDINATOR)
     text = html.decode("utf-8")
-    assert ticket.args["filename"].startswith(f"coprod-report-{CHANNEL}-2026-01-01-to-")
+    # Named for the channel (by the name Slack sent with the command) and the period the report covers.
+    assert ticket.args["filename"] == f"coprod-report-partnership-2026-01-01-to-{bot.clock.now.date().isoformat()}.html"
     assert text.startswith("<!doctype html>") and "GRIPP2 short form" in text and "1 January 2026" in text
     assert "Your words" in done.args["initial_comment"]
     assert "U2" not in text.replace("base64,", "").split("<img")[0]

@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, datetime
 
 from tests.support.blockkit import texts_in
-from tests.support.constants import CHANNEL, COORDINATOR
+from tests.support.constants import COORDINATOR
 from tests.support.flows import ask, configure, plan, post_checkin, rate
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -113,8 +113,8 @@ def test_a_report_since_a_date_is_told_apart_from_the_whole_report(bot):
     whole, since = (call.args["initial_comment"] for call in done)
     names = [call.args["filename"] for call in bot.stub.calls_to("files.getUploadURLExternal")]
     assert names == [
-        f"coprod-report-{CHANNEL}-2026-11-24-to-2026-11-24.html",
-        f"coprod-report-{CHANNEL}-2026-01-01-to-2026-11-24.html",
+        "coprod-report-partnership-2026-11-24-to-2026-11-24.html",
+        "coprod-report-partnership-2026-01-01-to-2026-11-24.html",
     ]
     assert "from 24 November 2026 to 24 November 2026 (all of it, since coprod began there)" in whole
     assert "from 1 January 2026 to 24 November 2026:" in since

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, events, home, nudges, plans, views
+from bot.listeners import actions, commands, events, home, involvement, nudges, plans, views
 
 
 def register_listeners(app: App) -> None:
-    for kind in (commands, actions, home, views, events, plans, nudges):
+    for kind in (commands, actions, home, views, events, plans, nudges, involvement):
         kind.register(app)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot import messages, reminders
 from bot.deps import Deps
 from bot.followups import FollowUp
+from bot.involvement_blocks import who_came_blocks
 from bot.listeners import payloads
 from bot.listeners.home import publish_home
 from bot.listeners.payloads import action_of, ids
@@ -183,6 +184,8 @@ def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps
             client.chat_update(
                 channel=channel, ts=ts, text="Meeting logged", blocks=messages.meeting_logged_blocks(held_on, user)
             )
+            said = "Thank you for logging the meeting. Who came, and for how long? (Their involvement is recorded.)"
+            respond(text=said, blocks=who_came_blocks(said, held_on), response_type="ephemeral", replace_original=False)
         elif not new:
             respond(
                 text="That meeting is already logged. Thank you!", response_type="ephemeral", replace_original=False

@@ -23,19 +23,24 @@ from bot.coverage import utc
 from bot.deps import Deps
 from bot.followups import FollowUp
 from bot.holidays import holiday_text
-from bot.listeners import loop
+from bot.involvement_blocks import who_came_blocks
+from bot.listeners import involvement, loop
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import (
     ACTION_FIELDS,
+    CHANGE_FIELDS,
     action_records,
     actions_note,
+    change_records,
     coverage_picture,
     export_note,
     export_records,
     partnership_report,
     partnership_summary,
     picture_period,
+    report_filename,
     report_period,
+    with_involvement,
     write_csv,
 )
 from bot.schedule import Spec, next_fire
@@ -55,6 +60,8 @@ class Request:
     channel: str
     user: str
     now: int
+    trigger_id: str = ""  # opens a form (`/coprod changed`)
+    channel_name: str = ""  # the report names the channel by it
 
     @classmethod
     def from_command(cls, command: dict, deps: Deps) -> Request:
@@ -63,6 +70,8 @@ class Request:
             command.get("channel_id", ""),
             command.get("user_id", ""),
             int(deps.now().timestamp()),
+            command.get("trigger_id", ""),
+            command.get("channel_name", ""),
         )
 
 
@@ -146,7 +155,7 @@ class Standing:
     def must_ask_slack(self, cmd: grammar.Command) -> bool:
         """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
         is), so that it must wait until after the acknowledgement."""
-        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report)
+        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report, *involvement.SLACK_WORK)
         return isinstance(cmd, slack_work) or (self.needs_info and self.info is None)
 
 
@@ -170,7 +179,7 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
         return reply("Please use `/coprod` in your partnership's channel, not in a direct message.")
     partnership, info = standing.partnership, standing.info
     if isinstance(cmd, grammar.ShowSummary):
-        return _summary(deps, cmd, partnership)
+        return _summary(deps, cmd, partnership, req.user)
     if isinstance(cmd, grammar.ShowPicture):
         return _picture(deps, client, req, partnership)
     if info is None and standing.needs_info:
@@ -191,7 +200,7 @@ NOT_SET_UP = (
 )
 
 
-def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None) -> Reply:
+def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None, user: str) -> Reply:
     if partnership is None:
         return reply(NOT_SET_UP)
     result = partnership_summary(
@@ -202,9 +211,10 @@ def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | No
         weeks=cmd.weeks,
         level_id=cmd.level.id if cmd.level else None,
     )
+    shown = overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id)
+    boss = deps.store.people.is_coordinator(partnership, user)
     return reply(
-        overview.summary_text(result),
-        overview.summary_blocks(result, partnership.timezone, channel=partnership.channel_id),
+        overview.summary_text(result), with_involvement(shown, deps.store, partnership, result, coordinators=boss)
     )
 
 
@@ -219,6 +229,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return _report(deps, client, req, p, cmd)
     if isinstance(cmd, loop.LOOP_COMMANDS):
         return loop.apply(deps, cmd, req.user, p, req.now)
+    if isinstance(cmd, involvement.INVOLVEMENT_COMMANDS):
+        _remember_name(deps, req, p)
+        return involvement.apply(deps, cmd, req.user, p, client, req.trigger_id)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
         spec = replace(cmd.spec, anchor=deps.now().astimezone(ZoneInfo(tz)).date())
@@ -257,9 +270,8 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
         new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
-        return reply(
-            "Thank you: today's meeting is logged." if new else "Today's meeting was already logged. Thank you!"
-        )
+        said = "Thank you: today's meeting is logged." if new else "Today's meeting was already logged. Thank you!"
+        return reply(said, who_came_blocks(said, today))
     if isinstance(cmd, grammar.StopMeeting):
         removed = store.partnerships.clear_schedule(p, "meeting")
         return reply("Done: no more meeting reminders." if removed else "There were no meeting reminders to stop.")
@@ -284,6 +296,19 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
             return reply("Done: comments are kept until someone erases them.")
         return reply(f"Done: comments older than {cmd.months} months will be deleted (ratings are kept).")
     raise TypeError(f"unhandled command {type(cmd).__name__}")
+
+
+def _remember_name(deps: Deps, req: Request, p: Partnership) -> None:
+    """The channel's name as Slack sent it with the command, so the report names the channel by it (Slack
+    sends ``channel_name`` with every slash command: https://docs.slack.dev/interactivity/implementing-slash-commands).
+    A private channel may come as "privategroup", which is no name."""
+    name = req.channel_name
+    if (
+        name
+        and name not in ("privategroup", "directmessage")
+        and deps.store.involvement.texts(p).get("channel_name") != name
+    ):
+        deps.store.involvement.set_text(p, "channel_name", name)
 
 
 def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: Partnership) -> Reply:
@@ -319,6 +344,7 @@ def _picture(deps: Deps, client: WebClient, req: Request, p: Partnership | None)
 
 def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: grammar.Report) -> Reply:
     now = deps.now()
+    _remember_name(deps, req, p)
     since = utc(cmd.since, p.timezone) if cmd.since else None
     html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
     # The period in the message and the file's name: a report since a date is told apart from the whole one.
@@ -329,7 +355,7 @@ def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: gr
     client.files_upload_v2(
         channel=dm,
         content=html,
-        filename=f"coprod-report-{req.channel}-{first:%Y-%m-%d}-to-{last:%Y-%m-%d}.html",
+        filename=report_filename(deps.store, p, first, last),
         title=f"coprod report for funders, {first:%-d %B %Y} to {last:%-d %B %Y}",
         initial_comment=f"Here is the report of <#{req.channel}> from {first:%-d %B %Y} to {last:%-d %B %Y}{whole}: "
         "open it in a browser, fill in the boxes marked “Your words”, and print it or save it as a PDF. It names "
@@ -361,5 +387,15 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
             filename=f"coprod-actions-{req.channel}.csv",
             title="coprod actions",
             initial_comment=f"And the actions planned in <#{req.channel}>. {actions_note(k)}",
+        )
+    p = deps.store.partnerships.get(req.team, req.channel)
+    changes = io.StringIO()
+    if p and write_csv(change_records(deps.store, p), changes, CHANGE_FIELDS):
+        client.files_upload_v2(
+            channel=dm,
+            content=changes.getvalue(),
+            filename=f"coprod-changes-{req.channel}.csv",
+            title="coprod: you said, we changed",
+            initial_comment=f"And what changed because of the team's input in <#{req.channel}>. It names nobody.",
         )
     return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")

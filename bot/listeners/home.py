@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import delivery, holidays, messages, overview, posts
 from bot.deps import Deps
 from bot.followups import FollowUp
+from bot.involvement_blocks import home_line
 from bot.listeners.payloads import action_of, ids
 from bot.people import known_user, look_up_user, may_coordinate
 from bot.reports import partnership_summary
@@ -67,7 +68,22 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dic
                 paused_until=paused_until,
             )
         )
+    notes = {**own_involvement(deps, team, user, [i.channel for i in items]), **(notes or {})}
     client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog, notes))
+
+
+def own_involvement(deps: Deps, team: str, user: str, channels: list[str]) -> dict[str, str]:
+    """Each partnership's line on the person's own involvement (bot/involvement_blocks.py), where they have one."""
+    lines = {}
+    for channel in channels:
+        p = deps.store.partnerships.get(team, channel)
+        if p is None:
+            continue
+        inv = deps.store.involvement
+        line = home_line(inv.lines(p, user), inv.rates(p), inv.choices(p).get(user))
+        if line:
+            lines[channel] = line
+    return lines
 
 
 def on_home_button(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:

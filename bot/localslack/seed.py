@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot import messages, overview
 from bot.catalog import Catalog, Facilitator
+from bot.localslack.seed_involvement import seed_involvement
 from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, Workspace, dm_of
 from bot.reports import partnership_summary
 from bot.schedule import Spec, fire_times
@@ -166,6 +167,7 @@ class _History:
                 events.append((at, self._event(kind, at, ago)))
         for _, happen in sorted(events, key=lambda pair: pair[0]):
             happen()
+        seed_involvement(self.store, self.p, self.now, created, TIMEZONE, self.post, CHANNEL_ID)
         self._finish()
         found = self.store.partnerships.get(TEAM_ID, CHANNEL_ID)
         assert found is not None

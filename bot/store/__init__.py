@@ -10,6 +10,8 @@
 - ``store.workspaces``: workspaces that removed coprod, and erasing a workspace's data (``workspaces.py``)
 - ``store.plans``: actions planned from a flag and their status changes (``plans.py``)
 - ``store.nudges``: reminders to those who haven't answered, and who said "don't remind me" (``nudges.py``)
+- ``store.involvement``: who took part and was paid, the rate card, "you said, we changed" (``involvement.py``)
+- ``store.said``: the comments a change can answer, and telling their author privately (``said.py``)
 
 The database and its side files are private to this account (``files``), and the key behind the
 responder hash lives outside the database (``keys``).
@@ -25,6 +27,7 @@ import os
 from bot.store.activity import Activity
 from bot.store.answers import Answers
 from bot.store.db import Database, StoreError
+from bot.store.involvement import Involvement
 from bot.store.keys import ResponderKey
 from bot.store.ledger import Ledger
 from bot.store.nudges import Nudges
@@ -42,6 +45,7 @@ from bot.store.records import (
     SummaryInputs,
     UserInfo,
 )
+from bot.store.said import Said
 from bot.store.workspaces import Workspaces
 
 __all__ = [
@@ -75,6 +79,8 @@ class Store:
         self.workspaces = Workspaces(self.db)
         self.plans = Plans(self.db)
         self.nudges = Nudges(self.db, self.answers.responder_key)
+        self.involvement = Involvement(self.db)
+        self.said = Said(self.db, self.answers.responder_key)
 
     @classmethod
     def open(

@@ -347,6 +347,80 @@ def m012_nudge_at(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX checkins_nudge_at ON checkins (nudge_at) WHERE nudge_at IS NOT NULL")
 
 
+@_known
+def m013_involvement(db: sqlite_utils.Database) -> None:
+    # The record of involvement (issue 24). It names people, because paying them needs names, so it is kept
+    # apart from the answers: no column here holds a responder hash, a check-in id or anything else that
+    # joins to ``responses`` (docs/design.md, "Involvement"). A change record points at nothing either: the
+    # person whose comment it answers is found once, when it is recorded, and told; nothing of that is kept.
+    _execute_each(
+        db,
+        """
+        CREATE TABLE involvement (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('meeting', 'work')),
+            done_on TEXT NOT NULL,
+            minutes INTEGER NOT NULL CHECK (minutes > 0),
+            stage TEXT,
+            what TEXT NOT NULL,
+            logged_by TEXT NOT NULL,
+            logged_at INTEGER NOT NULL,
+            paid_on TEXT,
+            paid_by TEXT
+        );
+        CREATE INDEX involvement_by_person ON involvement (partnership_id, user_id, done_on);
+        CREATE UNIQUE INDEX involvement_one_meeting_line ON involvement (partnership_id, user_id, done_on)
+            WHERE kind = 'meeting';
+        CREATE TABLE pay_rates (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            activity TEXT NOT NULL,
+            pence_per_hour INTEGER NOT NULL CHECK (pence_per_hour >= 0),
+            currency TEXT NOT NULL,
+            set_by TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, activity)
+        );
+        CREATE TABLE pay_choices (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            choice TEXT NOT NULL CHECK (choice IN ('paid', 'voucher', 'none')),
+            PRIMARY KEY (partnership_id, user_id)
+        );
+        CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            changed_on TEXT NOT NULL,
+            source TEXT NOT NULL,
+            said TEXT NOT NULL,
+            what_changed TEXT NOT NULL,
+            difference TEXT NOT NULL,
+            recorded_by TEXT NOT NULL,
+            recorded_at INTEGER NOT NULL
+        );
+        CREATE INDEX changes_by_time ON changes (partnership_id, changed_on);
+        CREATE TABLE ledger_names (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, user_id)
+        );
+        CREATE TABLE report_texts (
+            partnership_id INTEGER NOT NULL REFERENCES partnerships(id) ON DELETE CASCADE,
+            team_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (partnership_id, name)
+        )
+        """,
+    )
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
