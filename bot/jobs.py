@@ -381,6 +381,14 @@ class Dispatcher:
         except delivery.NotPosted as exc:  # tried again on a later tick, looking first
             status, detail = "failed", "no answer from Slack"
             log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+        except delivery.LookLater as exc:
+            # The post may be in the channel: nothing is undone, and the claim waits out Slack's Retry-After
+            # without spending a try, then looks again (within the grace period, like any open claim).
+            store.ledger.postpone_post(
+                p, kind=kind, fire_at=stamp, until=self.deps.stamp() + int(exc.after + 0.999), detail=str(exc)
+            )
+            log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+            return Fired(p.team_id, p.channel_id, kind, job.fire_at, "unknown")
         except Exception as exc:  # one partnership's trouble must not stop the others' posts
             status, detail = "failed", type(exc).__name__
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)

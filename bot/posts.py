@@ -22,7 +22,27 @@ from bot.lanes import Lane
 from bot.reports import coverage_picture, partnership_summary, picture_period
 from bot.store import Partnership
 
-PAUSE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
+# Slack errors after which no later post can succeed until someone acts: the channel is gone or closed to
+# coprod, the app lacks a permission, the workspace's access is gone, or the channel won't take its posts
+# (https://docs.slack.dev/reference/methods/chat.postMessage, "Errors").
+PAUSE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "missing_scope",
+        "team_access_not_granted",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        *("invalid_auth", "token_revoked", "token_expired"),
+    }
+)
+# Of those, the ones that mean coprod's token can't be used at all: it can't DM anyone either, so the pause is
+# logged, and told on the next /coprod command in the channel (answered without the token).
+DEAD_TOKEN = frozenset({"invalid_auth", "token_revoked", "token_expired"})
 log = logging.getLogger(__name__)
 
 
@@ -285,8 +305,27 @@ def _sent(futures: list[Future], p: Partnership) -> int:
     return sent
 
 
+def cannot_post_in(client: WebClient, channel: str) -> str | None:
+    """Why coprod can't post in ``channel`` now, as Slack's error for a post would say it, or None (as far as
+    conversations.info tells: https://docs.slack.dev/reference/methods/conversations.info, ``is_member``). A
+    private channel coprod isn't in is ``channel_not_found`` to it."""
+    try:
+        found = client.conversations_info(channel=channel)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if error in PAUSE_ERRORS:
+            return error
+        log.warning("could not check coprod's membership of channel %s: %s", channel, error)
+        return None  # can't tell: a post that fails later pauses the schedule and says so
+    info = found.get("channel") or {}
+    if info.get("is_archived"):
+        return "is_archived"
+    return None if info.get("is_member") else "not_in_channel"
+
+
 def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -> bool:
-    """Pause a partnership whose channel Slack won't let us post to, telling coordinators once."""
+    """Pause a partnership whose channel Slack won't let us post to, telling coordinators once (by DM, unless
+    the token itself is dead: then whoever next uses /coprod there is told, bot/listeners/commands.py)."""
     if error not in PAUSE_ERRORS:
         return False
     current = deps.store.partnerships.get(p.team_id, p.channel_id)  # fresh: another post may have paused it
@@ -294,6 +333,8 @@ def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -
         return True
     deps.store.partnerships.set_paused(p, error)
     log.warning("paused the schedules of team %s channel %s: %s", p.team_id, p.channel_id, error)
+    if error in DEAD_TOKEN:
+        return True
     for coordinator in deps.store.people.coordinators(p):
         try:
             client.chat_postMessage(channel=coordinator, text=messages.paused_text(p.channel_id, error))
