@@ -110,11 +110,15 @@ def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient
         log.warning(
             "/coprod %s failed at Slack for team %s channel %s: %s", type(cmd).__name__, req.team, req.channel, error
         )
-        outcome = reply(
-            NOT_IN_CHANNEL
-            if error in ("not_in_channel", "channel_not_found")
-            else "Sorry, Slack didn't accept that just now. Please try again in a minute."
-        )
+        if error in ("not_in_channel", "channel_not_found"):
+            outcome = reply(NOT_IN_CHANNEL)
+        elif exc.response.status_code >= 500:  # a post or a file's sharing, never repeated blind (bot/app.py)
+            outcome = reply(
+                "Slack didn't answer properly just now, so I can't tell whether that went through. If you don't "
+                "see it in a minute or two, please try again."
+            )
+        else:
+            outcome = reply("Sorry, Slack didn't accept that just now. Please try again in a minute.")
     except delivery.LookLater:  # the post may be in the channel: asking again could make it twice
         outcome = reply(
             "Slack is slow to answer just now, so I can't tell whether the check-in went out. If you don't see it "
