@@ -20,7 +20,7 @@ from bot.catalog import Facilitator, Level
 from bot.deps import Deps
 from bot.lanes import Lane
 from bot.reports import coverage_picture, partnership_summary, picture_period
-from bot.store import Partnership
+from bot.store import Checkin, Partnership
 
 # Slack errors after which no later post can succeed until someone acts: the channel is gone or closed to
 # coprod, the app lacks a permission, the workspace's access is gone, or the channel won't take its posts
@@ -40,6 +40,9 @@ PAUSE_ERRORS = frozenset(
         *("invalid_auth", "token_revoked", "token_expired"),
     }
 )
+# chat.update's answers meaning a message can't be updated, now or later
+# (https://docs.slack.dev/reference/methods/chat.update, "Errors"): showing a check-in closed isn't retried.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", *PAUSE_ERRORS})
 # Of those, the ones that mean coprod's token can't be used at all: it can't DM anyone either, so the pause is
 # logged, and told on the next /coprod command in the channel (answered without the token).
 DEAD_TOKEN = frozenset({"invalid_auth", "token_revoked", "token_expired"})
@@ -123,6 +126,28 @@ def earlier_checkin(deps: Deps, p: Partnership, key: delivery.PostKey) -> tuple[
     except KeyError:  # the catalog changed since: that attempt's message can't be in Slack in a form we know
         deps.store.answers.delete_checkin(p.team_id, row.id)
         return None
+
+
+def show_closed(deps: Deps, client: WebClient, checkin: Checkin) -> None:
+    """Show a check-in that has closed as closed in its message: its buttons taken off and its final count
+    shown, as a click after closing shows it (bot/listeners/actions.py). The scheduler's tick does it, once,
+    off the posting path (bot/jobs.py). Raises SlackApiError when Slack may take the update later."""
+    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+    level = deps.catalog.level(checkin.level_id)
+    count = deps.store.answers.response_count(checkin.team_id, checkin.id)
+    try:
+        client.chat_update(
+            channel=checkin.channel_id,
+            ts=checkin.message_ts or "",  # only posted check-ins, which have their message's ts, are shown closed
+            text=messages.checkin_text(facilitator),
+            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count, closed=True),
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if exc.response.status_code != 200 or error not in GONE:
+            raise
+        log.warning("could not show check-in %s of team %s closed: %s", checkin.id, checkin.team_id, error)
+    deps.store.answers.shown_closed(checkin.team_id, checkin.id)
 
 
 def channel_members(client: WebClient, channel: str) -> list[str]:

@@ -186,6 +186,19 @@ class Ledger:
                 settled.add(key)
         return settled
 
+    def given_up_among(self, keys: list[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+        """Which of these (partnership id, kind, fire time) failed every try they had."""
+        given_up: set[tuple[int, str, int]] = set()
+        for key in keys:
+            row = self.db.one(
+                "SELECT 1 FROM posts WHERE partnership_id = ? AND kind = ? AND fire_at = ? AND status = 'failed'"
+                " AND attempts >= ?",
+                (*key, MAX_ATTEMPTS),
+            )
+            if row:
+                given_up.add(key)
+        return given_up
+
     def finish_post(self, p: Partnership, *, kind: str, fire_at: int, status: str, detail: str = "") -> None:
         """Record how a claimed post ended: posted, skipped or failed (with Slack's error)."""
         with self.db.write() as conn:
