@@ -247,6 +247,18 @@ class SlackStub(SlackServer):
                 "is_enterprise_install": False,
             }
 
+    def _as_installed_bot(self, method: str, response: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """conversations.info's ``is_member`` is the asking token's bot's membership
+        (https://docs.slack.dev/reference/methods/conversations.info): with a token OAuth issued, that bot is the
+        workspace's own, not the one-workspace bot the shared channels are otherwise seen by."""
+        with self._cond:
+            installed = self._installed.get(token or "")
+        channel = response.get("channel") if method == "conversations.info" and response.get("ok") else None
+        if installed is None or not isinstance(channel, dict) or "is_member" not in channel:
+            return response
+        members = (self.workspace.channels.get(str(channel.get("id"))) or {}).get("members") or []
+        return {**response, "channel": {**channel, "is_member": installed["bot_user"] in members}}
+
     @property
     def calls(self) -> list[Call]:
         """A snapshot of every recorded call, in arrival order."""
@@ -328,7 +340,7 @@ class SlackStub(SlackServer):
             response: dict[str, Any] = {"ok": False, "error": "fatal_error"}
             text_body = f"<html><body>{status} server error</body></html>".encode()
         elif fault is None or fault.kind in ("delay", "drop") or (fault.kind == "hold" and fault.accepted):
-            response = self.api.answer(method, args, request.token)
+            response = self._as_installed_bot(method, self.api.answer(method, args, request.token), request.token)
         elif fault.kind == "hold":
             response = {}  # never sent: nothing was carried out, and the connection closes unanswered
         elif fault.kind == "fail":
