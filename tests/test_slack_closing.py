@@ -5,8 +5,6 @@ again on a later tick when Slack fails."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from tests.support.constants import CHANNEL
 from tests.support.flows import Checkin, post_checkin, rate
 from tests.support.slack_stub import Call
