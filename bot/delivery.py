@@ -204,5 +204,8 @@ def _without_rate_limit_waits(client: WebClient) -> WebClient:
         token=client.token,
         base_url=client.base_url,
         timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        headers=client.headers,
         retry_handlers=[h for h in client.retry_handlers if not isinstance(h, RateLimitErrorRetryHandler)],
     )

@@ -94,10 +94,21 @@ class Answers:
             cur = conn.execute(
                 """
                 INSERT INTO checkins (partnership_id, team_id, kind, facilitator_id, level_id, asked_at, message_ts,
-                                      closes_at, posting)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      closes_at, posting, show_closed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-                (p.id, p.team_id, kind, facilitator_id, level_id, asked_at, message_ts, closes_at(asked_at), posting),
+                (
+                    p.id,
+                    p.team_id,
+                    kind,
+                    facilitator_id,
+                    level_id,
+                    asked_at,
+                    message_ts,
+                    closes_at(asked_at),
+                    posting,
+                    closes_at(asked_at) if kind == "checkin" and message_ts and posting is None else None,
+                ),
             )
             checkin_id = int(cur.lastrowid or 0)
             if posting is None:
