@@ -338,8 +338,9 @@ def cannot_post_in(client: WebClient, channel: str) -> str | None:
         found = client.conversations_info(channel=channel)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or "")
-        if error in PAUSE_ERRORS:
+        if error in ("channel_not_found", "not_in_channel", "is_archived") or error in DEAD_TOKEN:
             return error
+        # A missing channels:read (or a passing failure) says nothing of posting itself.
         log.warning("could not check coprod's membership of channel %s: %s", channel, error)
         return None  # can't tell: a post that fails later pauses the schedule and says so
     info = found.get("channel") or {}

@@ -105,3 +105,18 @@ def test_a_dead_token_pauses_without_a_dm_and_the_next_command_says_so(bot, erro
     assert bot.tick() == []
     assert "paused" not in configure(bot, "schedule checkins weekly Tuesday 10:00")
     assert bot.store.partnerships.get(TEAM, CHANNEL).paused_reason is None
+
+
+def test_a_schedule_with_a_token_slack_no_longer_takes_says_to_install_again(bot):
+    """The membership check answered `token_revoked`: nothing is set, and the answer says what to do."""
+    bot.stub.add_channel("C9", [*MEMBERS, BOT_USER], name="elsewhere")
+    bot.stub.fail("conversations.info", "token_revoked")
+    answer = ask(bot, "schedule checkins weekly Tuesday 10:00", channel="C9")
+    assert "changed nothing" in answer["text"] and "install" in answer["text"]
+    assert bot.store.partnerships.get(TEAM, "C9") is None
+
+
+def test_a_membership_check_slack_cant_answer_does_not_stop_the_schedule(bot):
+    """Without channels:read the check can't tell: the schedule is set (a post that fails later pauses it)."""
+    bot.stub.fail("conversations.info", "missing_scope")
+    assert configure(bot, "schedule checkins weekly Tuesday 10:00").startswith("All set")
