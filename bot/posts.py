@@ -106,6 +106,12 @@ def post_checkin(
         if delivery.refused(exc):  # nothing was posted; otherwise the row waits, counting nowhere, for a retry
             answers.delete_checkin(p.team_id, checkin_id)
         raise
+    found_id = posted.payload.get("checkin") if posted.found else None
+    if isinstance(found_id, int) and found_id != checkin_id and answers.checkin(p.team_id, found_id) is not None:
+        # The message found is an earlier attempt's check-in, which a click already showed was in Slack
+        # (bot/listeners/actions.py): that one stands, and this attempt's row, never posted, goes.
+        answers.delete_checkin(p.team_id, checkin_id)
+        checkin_id = found_id
     answers.set_checkin_message(p.team_id, checkin_id, posted.ts)
     if used_pin:  # only once the team has really been asked
         deps.store.partnerships.set_pin(p, None)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from tests.support.blockkit import checkin_id_of
 from tests.support.clock import stamp
 from tests.support.constants import CHANNEL, START, TEAM
-from tests.support.flows import configure, rate
+from tests.support.flows import ask, configure, rate
 from tests.support.slack_stub import Call
 
 TUESDAY_10 = START + timedelta(hours=1)
@@ -53,7 +53,9 @@ def test_a_lost_post_whose_look_is_rate_limited_keeps_its_checkin_and_counts_cli
     checkin_id = lost_checkin(bot, retry_after=60)
     p = bot.store.partnerships.get(TEAM, CHANNEL)
     assert bot.store.answers.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
-    rate(bot, checkin_id, 4, "U2")
+    rate(bot, checkin_id, 4, "U2", message_ts=checkins_in_channel(bot)[0]["ts"])  # a click on that message
+    # The click showed Slack has the message: the check-in counts at once.
+    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
     # Slack asked for a minute: a tick before then neither looks nor posts.
     bot.clock.advance(seconds=30)
     assert bot.tick() == []
@@ -66,7 +68,8 @@ def test_a_lost_post_whose_look_is_rate_limited_keeps_its_checkin_and_counts_cli
     assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == message["ts"]
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     levels = bot.store.activity.summary_inputs(p, since=0, until=stamp(bot.clock.now) + 1).levels
-    assert sum(a.checkins for a in levels.values()) == 1
+    assert sum(a.checkins for a in levels.values()) == 1 and len(bot.store.activity.last_asked(p)) == 1
+    assert bot.store.answers.checkin(TEAM, checkin_id + 1) is None, "the look made a second check-in"
     assert bot.store.ledger.posts(p) == [("checkins", stamp(TUESDAY_10), "posted")]
     for look in bot.stub.calls_to("conversations.history"):
         assert int(look.args["limit"]) <= 15
@@ -99,3 +102,23 @@ def test_looks_wait_for_slack_without_spending_the_posts_tries(bot):
     assert [f.status for f in bot.tick()] == ["posted"]
     assert len(posts_to_channel(bot)) == 1
     assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
+
+
+def test_a_checkin_asked_by_hand_whose_look_is_rate_limited_is_kept_and_counts_when_clicked(bot):
+    """`/coprod checkin`: Slack takes the post but answers 500, and the look is rate limited. The person is
+    told coprod can't tell (not to ask again at once); the check-in in the channel is kept, and the first
+    click on it is stored and makes it count."""
+    bot.stub.server_error("chat.postMessage", 500, accepted=True)
+    bot.stub.rate_limit("conversations.history", retry_after=60)
+    answer = ask(bot, "checkin")
+    assert "can't tell" in answer["text"]
+    [message] = checkins_in_channel(bot)
+    checkin_id = checkin_id_of(Call("chat.postMessage", {"blocks": message["blocks"]}))
+    p = bot.store.partnerships.get(TEAM, CHANNEL)
+    assert bot.store.answers.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
+    assert bot.store.activity.last_asked(p) == {}  # not known to be in Slack yet
+    rate(bot, checkin_id, 5, "U3", message_ts=message["ts"])
+    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == message["ts"]
+    assert len(bot.store.activity.last_asked(p)) == 1
+    assert bot.store.answers.response_count(TEAM, checkin_id) == 1
+    assert len(posts_to_channel(bot)) == 1

@@ -133,6 +133,23 @@ class Answers:
                 _close_earlier(conn, checkin_id)
                 partnerships.plan_round(conn, checkin_id)
 
+    def seen_in_slack(self, team: str, checkin_id: int, message_ts: str) -> bool:
+        """A click on the message of a check-in still posting (Slack's answer to its post was lost, and its
+        channel's history not read yet) proves Slack has it: it counts from now, as :meth:`set_checkin_message`
+        would have made it. False when it was not still posting."""
+        with self.db.write() as conn:
+            posted = conn.execute(
+                """
+                UPDATE checkins SET message_ts = ?1, posting = NULL, show_closed_at = closes_at
+                WHERE id = ?2 AND team_id = ?3 AND kind = 'checkin' AND posting IS NOT NULL
+                """,
+                (message_ts, checkin_id, team),
+            ).rowcount
+            if posted:
+                _close_earlier(conn, checkin_id)
+                partnerships.plan_round(conn, checkin_id)
+            return bool(posted)
+
     def unposted_checkin(self, p: Partnership, posting: str) -> Checkin | None:
         """The check-in an earlier attempt of the post ``posting`` wrote and never saw reach Slack."""
         row = self.db.one(
