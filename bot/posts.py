@@ -79,8 +79,9 @@ def post_checkin(
     """Ask the channel about the next facilitator (or the one chosen), once; returns the check-in id.
 
     The check-in's row is written before the post (its buttons carry the id) and counts nowhere until Slack
-    has the message. A scheduled post taken up again re-uses the row an earlier attempt left (and that
-    attempt's message, if it reached Slack); one Slack refused is deleted."""
+    has the message (or a click on it shows Slack has it). A scheduled post taken up again re-uses the row an
+    earlier attempt left (and that attempt's message, if it reached Slack); one Slack refused is deleted, and
+    one whose outcome can't be told yet (delivery.LookLater) is kept."""
     answers = deps.store.answers
     key = key or delivery.asked_now(deps.stamp())
     earlier = earlier_checkin(deps, p, key)
