@@ -18,7 +18,9 @@ failed attempt, so the next start posts each once (looking first for the message
 
 Fire times inside a holiday pause are recorded as skipped as the schedule moves past them. The same tick
 sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
-(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. A
+(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. It also
+shows check-ins closed once they close (bot/posts.py ``show_closed``), claimed in the ledger too, in the
+chores lane, never holding up a post. A
 workspace with no client (coprod not installed there) has its posts wait, unclaimed, until it has one.
 """
 
