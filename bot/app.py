@@ -32,12 +32,15 @@ SORRY = "Sorry, something went wrong on my side and nothing was changed. Please 
 
 
 # A post Slack may have taken must not be sent again blind: a second copy would be a second check-in.
-# bot/delivery.py looks for it in the channel's history first; these handlers leave such posts alone.
-POST_URL_END = "/chat.postMessage"
+# bot/delivery.py looks for it in the channel's history first; these handlers leave such posts alone. The
+# last step of a file upload shares the file (https://docs.slack.dev/reference/methods/files.completeUploadExternal):
+# repeated after a 5xx or a timeout Slack may already have acted on, it shares the file twice, so it is left
+# alone too, and the caller says it can't tell.
+NOT_REPEATED = ("/chat.postMessage", "/files.completeUploadExternal")
 
 
 def _is_post(request: HttpRequest) -> bool:
-    return request.url.split("?", 1)[0].endswith(POST_URL_END)
+    return request.url.split("?", 1)[0].endswith(NOT_REPEATED)
 
 
 class TimeoutRetryHandler(RetryHandler):

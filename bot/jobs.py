@@ -18,7 +18,9 @@ failed attempt, so the next start posts each once (looking first for the message
 
 Fire times inside a holiday pause are recorded as skipped as the schedule moves past them. The same tick
 sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
-(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. A
+(bot/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. It also
+shows check-ins closed once they close (bot/posts.py ``show_closed``), claimed in the ledger too, in the
+chores lane, never holding up a post. A
 workspace with no client (coprod not installed there) has its posts wait, unclaimed, until it has one.
 """
 
@@ -41,7 +43,7 @@ from bot.deps import Deps
 from bot.holidays import Pause
 from bot.lanes import Lane
 from bot.schedule import fire_times, offset_of, spec_of
-from bot.store import DueSchedule, Partnership, ScheduledPartnership
+from bot.store import Checkin, DueSchedule, Partnership, ScheduledPartnership
 from bot.store.db import background
 from bot.store.ledger import Planned
 from bot.store.partnerships import next_fire_after
@@ -68,6 +70,10 @@ UNPOSTED_GIVE_UP = timedelta(days=1)
 STOP_WAIT = 6.0
 # Channels' member counts are refreshed after a scheduled check-in, off its path, at most this often.
 MEMBERS_EVERY = 86_400.0
+# Check-ins' messages shown closed per tick, at most (the rest wait for the next tick); each is claimed in the
+# ledger as "close:<check-in id>" at its closing time.
+CLOSING_PAGE = 500
+CLOSING = "close"
 # Skips logged one by one per tick; beyond this, one line says how many more.
 SKIPS_LOGGED = 20
 
@@ -120,7 +126,7 @@ class Dispatcher:
         self.deps = deps
         self.client_for = client_for
         self.grace = grace
-        self.sources: list[Source] = [self._loop_jobs]
+        self.sources: list[Source] = [self._loop_jobs, self._closing_jobs]
         # Long-lived, so the threads (and their database connections) are made once.
         self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
         self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
@@ -239,7 +245,7 @@ class Dispatcher:
                 fired = future.result()
             except CancelledError:  # stopping
                 continue
-            if fired:
+            if fired and not fired.kind.startswith(CLOSING):  # a message's update, not a post
                 done.append(fired)
         return done
 
@@ -310,7 +316,8 @@ class Dispatcher:
     def _submit(self, job: Job, client: WebClient | None, now: datetime) -> Future:
         assert client is not None  # jobs of workspaces with no client are left out before
         self._in_flight.add(job.key)
-        lane = self.urgent if job.kind == "meeting" else self.bulk
+        # Showing a check-in closed is a chore: it never holds up a post.
+        lane = self.urgent if job.kind == "meeting" else self.chores if job.kind.startswith(CLOSING) else self.bulk
         future = lane.submit(job.p.team_id, partial(background, self._claimed, job, client, now), tag=job)
         future.add_done_callback(lambda _: self._in_flight.discard(job.key))
         if future.cancelled() and job.attempt:  # the lane has stopped (a tick racing the stop)
@@ -354,6 +361,27 @@ class Dispatcher:
         settled = store.ledger.settled_among([job.key for job in jobs], now=stamp)
         return [job for job in jobs if job.key not in settled]
 
+    def _closing_jobs(self, now: datetime) -> list[Job]:
+        """Check-ins that have closed and whose message still shows its buttons, from their index; each is
+        claimed in the ledger under its closing time. One that failed every try is left as it is."""
+        store, stamp = self.deps.store, int(now.timestamp())
+        checkins = store.answers.closing_due(now=stamp, limit=CLOSING_PAGE)
+        by_id = {c.id: c for c in checkins}
+        jobs = []
+        for c in checkins:
+            p = store.partnerships.get(c.team_id, c.channel_id)
+            if p is not None:
+                jobs.append(Job(p, f"{CLOSING}:{c.id}", _utc(c.closes_at), partial(self._show_closed, c)))
+        keys = [job.key for job in jobs]
+        for _, kind, _ in store.ledger.given_up_among(keys):
+            given_up = by_id[int(kind.split(":")[1])]
+            store.answers.shown_closed(given_up.team_id, given_up.id)
+        settled = store.ledger.settled_among(keys, now=stamp)
+        return [job for job in jobs if job.key not in settled]
+
+    def _show_closed(self, checkin: Checkin, client: WebClient, key: delivery.PostKey) -> None:
+        posts.show_closed(self.deps, client, checkin)
+
     def _remind(self, p: Partnership, action: plans.Action, client: WebClient, key: delivery.PostKey) -> None:
         reminders.remind(self.deps, client, p, action, key)
 
@@ -381,6 +409,14 @@ class Dispatcher:
         except delivery.NotPosted as exc:  # tried again on a later tick, looking first
             status, detail = "failed", "no answer from Slack"
             log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+        except delivery.LookLater as exc:
+            # The post may be in the channel: nothing is undone, and the claim waits out Slack's Retry-After
+            # without spending a try, then looks again (within the grace period, like any open claim).
+            store.ledger.postpone_post(
+                p, kind=kind, fire_at=stamp, until=self.deps.stamp() + int(exc.after + 0.999), detail=str(exc)
+            )
+            log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+            return Fired(p.team_id, p.channel_id, kind, job.fire_at, "unknown")
         except Exception as exc:  # one partnership's trouble must not stop the others' posts
             status, detail = "failed", type(exc).__name__
             log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)

@@ -328,15 +328,45 @@ def meeting_set_text(weekday: int, at_minute: int, remind: int, timezone: str, n
     )
 
 
+# Why coprod's schedules in a channel stopped, and what someone can do about it, in plain words; the errors
+# are chat.postMessage's (https://docs.slack.dev/reference/methods/chat.postMessage).
+_INVITE = "When it's sorted, invite me back and type `/coprod schedule checkins …` to start again."
+_REINSTALL = (
+    "A workspace admin can fix this by installing coprod again (from its manifest.json, which asks for every "
+    "permission I need); then type `/coprod schedule checkins …` here to start again."
+)
+_LET_ME_POST = (
+    "A channel manager can let me post in the channel's settings (or choose another channel); then type "
+    "`/coprod schedule checkins …` to start again."
+)
+PAUSE_REASONS = {
+    "channel_not_found": ("I can't find the channel any more", _INVITE),
+    "is_archived": ("the channel was archived", _INVITE),
+    "not_in_channel": ("I'm no longer in the channel", _INVITE),
+    "account_inactive": ("my Slack account was deactivated", _INVITE),
+    "missing_scope": ("Slack says I'm missing a permission I need to post", _REINSTALL),
+    "invalid_auth": ("Slack no longer accepts my sign-in for this workspace", _REINSTALL),
+    "token_revoked": ("coprod's access to this workspace was taken away", _REINSTALL),
+    "token_expired": ("coprod's access to this workspace expired", _REINSTALL),
+    "team_access_not_granted": ("this workspace hasn't given coprod access", _REINSTALL),
+    "restricted_action": ("the workspace doesn't let me post in the channel", _LET_ME_POST),
+    "restricted_action_read_only_channel": ("the channel is read-only for me", _LET_ME_POST),
+    "restricted_action_thread_only_channel": ("the channel only takes replies in threads", _LET_ME_POST),
+    "restricted_action_non_threadable_channel": ("the channel doesn't let me post there", _LET_ME_POST),
+}
+
+
+def cannot_schedule_text(error: str) -> str:
+    """The answer to a schedule set in a channel coprod can't post in: nothing was changed."""
+    if error in ("not_in_channel", "channel_not_found"):
+        return (
+            "I'm not in this channel yet, so I couldn't post anything you schedule here, and I've changed nothing. "
+            "Please invite me first: type `/invite @coprod` in this channel, then try again."
+        )
+    why, fix = PAUSE_REASONS.get(error, (f"Slack said “{escape(error)}”", "Please try again in a minute."))
+    return f"I couldn't set that up, and I've changed nothing: {why}. {fix}"
+
+
 def paused_text(channel: str, error: str) -> str:
-    reasons = {
-        "channel_not_found": "I can't find the channel any more",
-        "is_archived": "the channel was archived",
-        "not_in_channel": "I'm no longer in the channel",
-        "account_inactive": "my Slack account was deactivated",
-    }
-    why = reasons.get(error, f"Slack said “{escape(error)}”")
-    return (
-        f"I've paused coprod's schedules for <#{channel}> because {why}. Nothing is lost. "
-        f"When it's sorted, invite me back and type `/coprod schedule checkins …` to start again."
-    )
+    why, fix = PAUSE_REASONS.get(error, (f"Slack said “{escape(error)}”", _INVITE))
+    return f"I've paused coprod's schedules for <#{channel}> because {why}. Nothing is lost. {fix}"

@@ -20,9 +20,32 @@ from bot.catalog import Facilitator, Level
 from bot.deps import Deps
 from bot.lanes import Lane
 from bot.reports import coverage_picture, partnership_summary, picture_period, with_involvement
-from bot.store import Partnership
+from bot.store import Checkin, Partnership
 
-PAUSE_ERRORS = frozenset({"channel_not_found", "is_archived", "not_in_channel", "account_inactive"})
+# Slack errors after which no later post can succeed until someone acts: the channel is gone or closed to
+# coprod, the app lacks a permission, the workspace's access is gone, or the channel won't take its posts
+# (https://docs.slack.dev/reference/methods/chat.postMessage, "Errors").
+PAUSE_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "account_inactive",
+        "missing_scope",
+        "team_access_not_granted",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        *("invalid_auth", "token_revoked", "token_expired"),
+    }
+)
+# chat.update's answers meaning a message can't be updated, now or later
+# (https://docs.slack.dev/reference/methods/chat.update, "Errors"): showing a check-in closed isn't retried.
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed", *PAUSE_ERRORS})
+# Of those, the ones that mean coprod's token can't be used at all: it can't DM anyone either, so the pause is
+# logged, and told on the next /coprod command in the channel (answered without the token).
+DEAD_TOKEN = frozenset({"invalid_auth", "token_revoked", "token_expired"})
 log = logging.getLogger(__name__)
 
 
@@ -56,8 +79,9 @@ def post_checkin(
     """Ask the channel about the next facilitator (or the one chosen), once; returns the check-in id.
 
     The check-in's row is written before the post (its buttons carry the id) and counts nowhere until Slack
-    has the message. A scheduled post taken up again re-uses the row an earlier attempt left (and that
-    attempt's message, if it reached Slack); one Slack refused is deleted."""
+    has the message (or a click on it shows Slack has it). A scheduled post taken up again re-uses the row an
+    earlier attempt left (and that attempt's message, if it reached Slack); one Slack refused is deleted, and
+    one whose outcome can't be told yet (delivery.LookLater) is kept."""
     answers = deps.store.answers
     key = key or delivery.asked_now(deps.stamp())
     earlier = earlier_checkin(deps, p, key)
@@ -83,6 +107,12 @@ def post_checkin(
         if delivery.refused(exc):  # nothing was posted; otherwise the row waits, counting nowhere, for a retry
             answers.delete_checkin(p.team_id, checkin_id)
         raise
+    found_id = posted.payload.get("checkin") if posted.found else None
+    if isinstance(found_id, int) and found_id != checkin_id and answers.checkin(p.team_id, found_id) is not None:
+        # The message found is an earlier attempt's check-in, which a click already showed was in Slack
+        # (bot/listeners/actions.py): that one stands, and this attempt's row, never posted, goes.
+        answers.delete_checkin(p.team_id, checkin_id)
+        checkin_id = found_id
     answers.set_checkin_message(p.team_id, checkin_id, posted.ts)
     if used_pin:  # only once the team has really been asked
         deps.store.partnerships.set_pin(p, None)
@@ -103,6 +133,28 @@ def earlier_checkin(deps: Deps, p: Partnership, key: delivery.PostKey) -> tuple[
     except KeyError:  # the catalog changed since: that attempt's message can't be in Slack in a form we know
         deps.store.answers.delete_checkin(p.team_id, row.id)
         return None
+
+
+def show_closed(deps: Deps, client: WebClient, checkin: Checkin) -> None:
+    """Show a check-in that has closed as closed in its message: its buttons taken off and its final count
+    shown, as a click after closing shows it (bot/listeners/actions.py). The scheduler's tick does it, once,
+    off the posting path (bot/jobs.py). Raises SlackApiError when Slack may take the update later."""
+    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+    level = deps.catalog.level(checkin.level_id)
+    count = deps.store.answers.response_count(checkin.team_id, checkin.id)
+    try:
+        client.chat_update(
+            channel=checkin.channel_id,
+            ts=checkin.message_ts or "",  # only posted check-ins, which have their message's ts, are shown closed
+            text=messages.checkin_text(facilitator),
+            blocks=messages.checkin_blocks(level, facilitator, checkin.id, count, closed=True),
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if exc.response.status_code != 200 or error not in GONE:
+            raise
+        log.warning("could not show check-in %s of team %s closed: %s", checkin.id, checkin.team_id, error)
+    deps.store.answers.shown_closed(checkin.team_id, checkin.id)
 
 
 def channel_members(client: WebClient, channel: str) -> list[str]:
@@ -287,8 +339,28 @@ def _sent(futures: list[Future], p: Partnership) -> int:
     return sent
 
 
+def cannot_post_in(client: WebClient, channel: str) -> str | None:
+    """Why coprod can't post in ``channel`` now, as Slack's error for a post would say it, or None (as far as
+    conversations.info tells: https://docs.slack.dev/reference/methods/conversations.info, ``is_member``). A
+    private channel coprod isn't in is ``channel_not_found`` to it."""
+    try:
+        found = client.conversations_info(channel=channel)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "")
+        if error in ("channel_not_found", "not_in_channel", "is_archived") or error in DEAD_TOKEN:
+            return error
+        # A missing channels:read (or a passing failure) says nothing of posting itself.
+        log.warning("could not check coprod's membership of channel %s: %s", channel, error)
+        return None  # can't tell: a post that fails later pauses the schedule and says so
+    info = found.get("channel") or {}
+    if info.get("is_archived"):
+        return "is_archived"
+    return None if info.get("is_member") else "not_in_channel"
+
+
 def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -> bool:
-    """Pause a partnership whose channel Slack won't let us post to, telling coordinators once."""
+    """Pause a partnership whose channel Slack won't let us post to, telling coordinators once (by DM, unless
+    the token itself is dead: then whoever next uses /coprod there is told, bot/listeners/commands.py)."""
     if error not in PAUSE_ERRORS:
         return False
     current = deps.store.partnerships.get(p.team_id, p.channel_id)  # fresh: another post may have paused it
@@ -296,6 +368,8 @@ def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -
         return True
     deps.store.partnerships.set_paused(p, error)
     log.warning("paused the schedules of team %s channel %s: %s", p.team_id, p.channel_id, error)
+    if error in DEAD_TOKEN:
+        return True
     for coordinator in deps.store.people.coordinators(p):
         try:
             client.chat_postMessage(channel=coordinator, text=messages.paused_text(p.channel_id, error))

@@ -8,7 +8,7 @@ import io
 import json
 
 from tests.support.blockkit import check_message_blocks, texts_in
-from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, TEAM
+from tests.support.constants import ADMIN, BOT_USER, CHANNEL, COORDINATOR, TEAM
 from tests.support.flows import (
     action_posts,
     ask,
@@ -86,6 +86,7 @@ def test_a_plan_form_not_opened_for_this_person_and_channel_stores_nothing(bot):
     """The form carries a keyed seal on (person, channel): submitted by someone else, edited to name another
     channel, or made up, it is refused."""
     configure(bot, SETUP)
+    bot.stub.add_channel("C2", ["U1", "U3", BOT_USER], name="other")  # a second channel coprod is in
     configure(bot, SETUP, channel="C2")
     form = open_plan_form(bot, f"{CHANNEL}|level:group", "U3")
     other = json.loads(form["private_metadata"]) | {"channel": "C2"}

@@ -86,6 +86,10 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
         ack()
         _refuse_closed(deps, body, client, respond, checkin)
         return
+    clicked_ts = payloads.text(body, "container", "message_ts")
+    if checkin.message_ts is None and not private and ids(body)[1] == checkin.channel_id and clicked_ts:
+        # Its post's outcome was unknown to coprod (bot/delivery.py): this click on it shows Slack has it.
+        deps.store.answers.seen_in_slack(team, checkin.id, clicked_ts)
     ack()
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)
     text = messages.answer_recorded(

@@ -17,7 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import commands as grammar
-from bot import messages, overview, pages, posts
+from bot import delivery, messages, overview, pages, posts
+from bot.blocks import section
 from bot.catalog import Facilitator
 from bot.coverage import utc
 from bot.deps import Deps
@@ -120,11 +121,22 @@ def _after_ack(deps: Deps, cmd: grammar.Command, req: Request, client: WebClient
         log.warning(
             "/coprod %s failed at Slack for team %s channel %s: %s", type(cmd).__name__, req.team, req.channel, error
         )
+        if error in ("not_in_channel", "channel_not_found"):
+            outcome = reply(NOT_IN_CHANNEL)
+        elif exc.response.status_code >= 500:  # a post or a file's sharing, never repeated blind (bot/app.py)
+            outcome = reply(
+                "Slack didn't answer properly just now, so I can't tell whether that went through. If you don't "
+                "see it in a minute or two, please try again."
+            )
+        else:
+            outcome = reply("Sorry, Slack didn't accept that just now. Please try again in a minute.")
+    except delivery.LookLater:  # the post may be in the channel: asking again could make it twice
         outcome = reply(
-            NOT_IN_CHANNEL
-            if error in ("not_in_channel", "channel_not_found")
-            else "Sorry, Slack didn't accept that just now. Please try again in a minute."
+            "Slack is slow to answer just now, so I can't tell whether the check-in went out. If you don't see it "
+            "in the channel in a few minutes, please try again."
         )
+    except delivery.NotPosted:
+        outcome = reply("Sorry, Slack didn't answer, and nothing was posted. Please try again in a minute.")
     if outcome:
         respond(**outcome, replace_original=False)
 
@@ -155,7 +167,16 @@ class Standing:
     def must_ask_slack(self, cmd: grammar.Command) -> bool:
         """Whether carrying out ``cmd`` means calling Slack (to post, to upload, or to learn who the person
         is), so that it must wait until after the acknowledgement."""
-        slack_work = (grammar.CheckinNow, grammar.Export, grammar.ShowPicture, grammar.Report, *involvement.SLACK_WORK)
+        # A schedule asks Slack whether coprod is in the channel, so it never says "All set" where it can't post.
+        schedules = (grammar.SetSchedule, grammar.SetMeeting)
+        slack_work = (
+            grammar.CheckinNow,
+            grammar.Export,
+            grammar.ShowPicture,
+            grammar.Report,
+            *schedules,
+            *involvement.SLACK_WORK,
+        )
         return isinstance(cmd, slack_work) or (self.needs_info and self.info is None)
 
 
@@ -188,10 +209,31 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
         assert partnership is not None  # may_coordinate says yes to a channel nobody has set up
         what = grammar.COORDINATOR_ONLY[type(cmd)]
         return reply(messages.refusal_text(what, store.people.coordinators(partnership)))
+    if isinstance(cmd, (grammar.SetSchedule, grammar.SetMeeting)):
+        closed = posts.cannot_post_in(client, req.channel)
+        if closed:  # before anything is stored: a channel set up only to pause later helps nobody
+            return reply(messages.cannot_schedule_text(closed))
     if partnership is None:
         tz = info.timezone if info and info.timezone else "UTC"
         partnership = store.partnerships.ensure(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
-    return _apply(deps, cmd, req, partnership, client)
+    return _with_pause_notice(deps, req, _apply(deps, cmd, req, partnership, client))
+
+
+def _with_pause_notice(deps: Deps, req: Request, outcome: Reply | None) -> Reply | None:
+    """The answer, led by why the channel's schedules are paused when coprod's token stopped working there
+    (it could DM nobody then, bot/posts.py): whoever next uses /coprod in the channel is told."""
+    p = deps.store.partnerships.get(req.team, req.channel)
+    if p is None or p.paused_reason not in posts.DEAD_TOKEN:
+        return outcome
+    notice = messages.paused_text(p.channel_id, p.paused_reason)
+    if not outcome:
+        return reply(notice)
+    blocks = outcome.get("blocks")
+    return {
+        **outcome,
+        "text": f"{notice}\n\n{outcome.get('text', '')}",
+        **({"blocks": [section(notice), *blocks]} if blocks else {}),
+    }
 
 
 NOT_SET_UP = (

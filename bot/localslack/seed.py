@@ -271,6 +271,8 @@ class _History:
     def _finish(self) -> None:
         """The check-ins' messages as they stand now (counts, closed or open), then everything into the channel."""
         for checkin_id, ts, practice, count, still_open in self.checkins:
+            if not still_open:  # written closed below: the scheduler has nothing to show closed
+                self.store.answers.shown_closed(TEAM_ID, checkin_id)
             level = self.catalog.level(practice.level_id)
             blocks = messages.checkin_blocks(level, practice, checkin_id, count, closed=not still_open)
             message = {

@@ -144,6 +144,19 @@ class Ledger:
                 keys,
             )
 
+    def postpone_post(self, p: Partnership, *, kind: str, fire_at: int, until: int, detail: str) -> None:
+        """A claimed post whose outcome can't be told before ``until`` (Slack asked to wait before its channel's
+        history can be read): it stays claimed until then and is taken up again after, as a later attempt
+        (which looks before posting). Waiting spends no try: at least one is always left for the look."""
+        with self.db.write() as conn:
+            conn.execute(
+                """
+                UPDATE posts SET status = 'claimed', claimed_at = ?, detail = ?, attempts = MIN(attempts, ?)
+                WHERE partnership_id = ? AND kind = ? AND fire_at = ?
+                """,
+                (until - CLAIM_LEASE, detail, MAX_ATTEMPTS - 1, p.id, kind, fire_at),
+            )
+
     def prune_posts(self, *, before: int) -> int:
         """Delete posted and skipped rows whose fire time is before ``before``, a batch per transaction (so
         the write lock is never held long); returns how many."""
@@ -172,6 +185,19 @@ class Ledger:
             if row:
                 settled.add(key)
         return settled
+
+    def given_up_among(self, keys: list[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+        """Which of these (partnership id, kind, fire time) failed every try they had."""
+        given_up: set[tuple[int, str, int]] = set()
+        for key in keys:
+            row = self.db.one(
+                "SELECT 1 FROM posts WHERE partnership_id = ? AND kind = ? AND fire_at = ? AND status = 'failed'"
+                " AND attempts >= ?",
+                (*key, MAX_ATTEMPTS),
+            )
+            if row:
+                given_up.add(key)
+        return given_up
 
     def finish_post(self, p: Partnership, *, kind: str, fire_at: int, status: str, detail: str = "") -> None:
         """Record how a claimed post ended: posted, skipped or failed (with Slack's error)."""

@@ -421,6 +421,22 @@ def m013_involvement(db: sqlite_utils.Database) -> None:
     )
 
 
+@_known
+def m014_show_closed(db: sqlite_utils.Database) -> None:
+    # A posted check-in's message is shown closed (its buttons taken off) when it closes: each keeps the time
+    # that falls due (NULL once shown, or for none to show), so a tick reads only those due. Filled in for the
+    # check-ins still open or closed within the last day; older ones stay as they were.
+    db.execute("ALTER TABLE checkins ADD COLUMN show_closed_at INTEGER")
+    db.execute(
+        """
+        UPDATE checkins SET show_closed_at = closes_at
+        WHERE kind = 'checkin' AND message_ts IS NOT NULL AND posting IS NULL
+          AND closes_at > CAST(strftime('%s', 'now') AS INTEGER) - 86400
+        """
+    )
+    db.execute("CREATE INDEX checkins_show_closed ON checkins (show_closed_at) WHERE show_closed_at IS NOT NULL")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

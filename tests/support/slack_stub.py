@@ -313,6 +313,18 @@ class SlackStub(SlackServer):
                 answer.update(expires_in=43_200, refresh_token=f"xoxe-1-{team}-{next(self._oauth_counter):08d}")
             return answer
 
+    def _as_installed_bot(self, method: str, response: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """conversations.info's ``is_member`` is the asking token's bot's membership
+        (https://docs.slack.dev/reference/methods/conversations.info): with a token OAuth issued, that bot is the
+        workspace's own, not the one-workspace bot the shared channels are otherwise seen by."""
+        with self._cond:
+            installed = self._installed.get(token or "")
+        channel = response.get("channel") if method == "conversations.info" and response.get("ok") else None
+        if installed is None or not isinstance(channel, dict) or "is_member" not in channel:
+            return response
+        members = (self.workspace.channels.get(str(channel.get("id"))) or {}).get("members") or []
+        return {**response, "channel": {**channel, "is_member": installed["bot_user"] in members}}
+
     @property
     def calls(self) -> list[Call]:
         """A snapshot of every recorded call, in arrival order."""
@@ -404,7 +416,9 @@ class SlackStub(SlackServer):
             text_body = f"<html><body>{status} server error</body></html>".encode()
         elif fault is None or fault.kind in ("delay", "drop") or (fault.kind == "hold" and fault.accepted):
             status, answer, extra_headers, is_json = self.carry_out(request, team)
-            response = answer if is_json else {"ok": False, "error": answer}
+            response = (
+                self._as_installed_bot(method, answer, request.token) if is_json else {"ok": False, "error": answer}
+            )
             if not is_json:
                 text_body = str(answer).encode("utf-8")
         elif fault.kind == "hold":
