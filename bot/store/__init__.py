@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 
+from bot.store import labels
 from bot.store.activity import Activity
 from bot.store.answers import Answers
 from bot.store.db import Database, StoreError
@@ -74,7 +75,7 @@ class Store:
         self.ledger = Ledger(self.db)
         self.workspaces = Workspaces(self.db)
         self.plans = Plans(self.db)
-        self.nudges = Nudges(self.db, self.answers.responder_key)
+        self.nudges = Nudges(self.db, self.answers)
 
     @classmethod
     def open(
@@ -99,6 +100,10 @@ class Store:
         self.db.refuse_if_shared([self.responder_key.path])  # before anything is opened or written
         applied = self.db.upgrade()
         self.responder_key()
+        with self.db.write() as conn:  # older stable hashes become per-purpose labels (bot/store/labels.py)
+            relabelled = labels.relabel(conn, self.responder_key)
+        if relabelled:
+            self.db.vacuum()  # the old hashes leave no copy in the file's free pages nor in its WAL
         return applied
 
     def applied_migrations(self) -> list[str]:
