@@ -45,7 +45,7 @@ def every_value(conn: sqlite3.Connection) -> list[tuple[str, str, object]]:
     cells = []
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
         for row in conn.execute(f'SELECT * FROM "{table}"'):
-            cells.extend((table, column, row[column]) for column in row.keys())
+            cells.extend((table, column, row[column]) for column in row.keys())  # noqa: SIM118 - a Row iterates its values
     return cells
 
 
