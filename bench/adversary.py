@@ -2,7 +2,7 @@
 
     python bench/adversary.py [--examples 2000] [--e2e 40] [--seed N]
 
-CI runs the adversary derandomized with 40 store-level examples and 4 through Slack in each mode (well under
+CI runs the adversary derandomized with 100 store-level examples and 4 through Slack in each mode (well under
 a minute); this runs the same properties with far more examples and, given ``--seed``, another part of the
 search space. It prints pytest's last lines and exits as pytest does.
 """
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=2000, help="store-level examples (CI: 40)")
+    parser.add_argument("--examples", type=int, default=2000, help="store-level examples (CI: 100)")
     parser.add_argument("--e2e", type=int, default=40, help="examples through Slack, per mode (CI: 4)")
     parser.add_argument("--seed", type=int, default=None, help="search at random from this seed, not derandomized")
     args = parser.parse_args()

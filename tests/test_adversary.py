@@ -31,7 +31,7 @@ from tests.support.stored import rows
 
 DAY = 86_400
 START = 1_800_000_000
-EXAMPLES = int(os.environ.get("ADVERSARY_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("ADVERSARY_EXAMPLES", "100"))
 FIXED = os.environ.get("ADVERSARY_RANDOM") != "1"  # CI: derandomized, the same examples each run
 LEVELS = ("individual", "group", "organisational")
 
