@@ -12,7 +12,7 @@
 - ``store.nudges``: reminders to those who haven't answered, and who said "don't remind me" (``nudges.py``)
 
 The database and its side files are private to this account (``files``), and the key behind the
-responder hash lives outside the database (``keys``).
+keyed labels that stand for people (``labels``) lives outside the database (``keys``).
 
 Every verb is scoped by workspace: it takes a :class:`Partnership` (looked up once, by workspace and
 channel, at the edge) or the workspace id itself. Times are integer Unix seconds (UTC).

@@ -314,7 +314,7 @@ class Answers:
 
         Answers to check-ins still open are deleted. Answers to closed check-ins are unlinked instead: the
         rating stays in its group (taking it out would let two summaries give it away) but loses everything
-        that ties it to the person: user id, responder hash, role and comment. Coordinator rights stay (a
+        that ties it to the person: user id, label (replaced by a random one), role and comment. Coordinator rights stay (a
         channel must keep a coordinator; `coordinators remove` takes them away), but the person's id is
         cleared from who-set-what records."""
         with self.db.write() as conn:
