@@ -314,9 +314,9 @@ class Answers:
 
         Answers to check-ins still open are deleted. Answers to closed check-ins are unlinked instead: the
         rating stays in its group (taking it out would let two summaries give it away) but loses everything
-        that ties it to the person: user id, label (replaced by a random one), role and comment. Coordinator rights stay (a
-        channel must keep a coordinator; `coordinators remove` takes them away), but the person's id is
-        cleared from who-set-what records."""
+        that ties it to the person: user id, label (replaced by a random one), role and comment.
+        Coordinator rights stay (a channel must keep a coordinator; `coordinators remove` takes them away),
+        but the person's id is cleared from who-set-what records."""
         with self.db.write() as conn:
             # The person's labels are recomputed for every check-in and partnership of the workspace: nothing
             # stored links their answers, reminders or opt-outs to them (bot/store/labels.py).
