@@ -131,6 +131,12 @@ def check_copy(world: World, folder: Path) -> None:
         assert not conn.execute(
             "SELECT 1 FROM responses WHERE anonymous = 1 AND (user_id IS NOT NULL OR role IS NOT NULL)"
         ).fetchall()
+        # An anonymous answer's time is kept to the hour (or its check-in's asking), so no moment of it matches
+        # a named answer, a reminder or anything else done in the same second.
+        assert not conn.execute(
+            "SELECT 1 FROM responses r JOIN checkins c ON c.id = r.checkin_id"
+            " WHERE r.anonymous = 1 AND r.answered_at % 3600 != 0 AND r.answered_at != c.asked_at"
+        ).fetchall()
     finally:
         conn.close()
         copy.unlink()

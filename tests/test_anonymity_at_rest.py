@@ -90,6 +90,10 @@ def test_a_copy_of_the_database_links_no_anonymous_answer_and_names_nobody_remin
         for column in ("responder", "comment"):
             assert [c for c in cells if c[2] == row[column]] == [("responses", column, row[column])]
         assert row["user_id"] is None and row["role"] is None
+        assert (
+            row["answered_at"] % 3600 == 0
+            or row["answered_at"] == bot.store.answers.checkin(TEAM, row["checkin_id"]).asked_at
+        )
     reminded = {r[0] for r in copy.execute("SELECT responder FROM nudges UNION SELECT responder FROM nudge_optouts")}
     assert reminded and not reminded & {r[0] for r in copy.execute("SELECT responder FROM responses")}
     assert not [c for c in cells if c[0] in ("nudges", "nudge_optouts") and str(c[2]).startswith("U")]

@@ -7,6 +7,7 @@ recomputing the label; a copy of the database can't join it to anything else the
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 
@@ -31,6 +32,15 @@ EXPORT_SQL = """
 
 # Comments blanked per transaction by the retention purge.
 PURGE_BATCH = 500
+
+
+# An anonymous answer's time is kept to the hour (never before its check-in was asked): to the second it
+# could be matched with a named answer, a reminder or a profile look-up in the same moment.
+ANONYMOUS_TIME_STEP = 3600
+
+
+def _at_rest(now: int, asked_at: int) -> int:
+    return max(asked_at, now - now % ANONYMOUS_TIME_STEP)
 
 
 class CheckinClosed(Exception):
@@ -197,7 +207,7 @@ class Answers:
             # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
             found = conn.execute(
                 """
-                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at
+                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at, c.asked_at
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?
                 WHERE c.id = ? AND c.team_id = ?
                 """,
@@ -218,14 +228,15 @@ class Answers:
                 new_anon = anonymous if anonymous is not None else bool(before["anonymous"])
             conn.execute(
                 """
-                INSERT INTO responses (checkin_id, team_id, responder, user_id, anonymous, private, rating, comment,
-                                       role, answered_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO responses (id, checkin_id, team_id, responder, user_id, anonymous, private, rating,
+                                       comment, role, answered_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (checkin_id, responder) DO UPDATE SET
                     user_id = excluded.user_id, anonymous = excluded.anonymous, rating = excluded.rating,
                     comment = excluded.comment, role = excluded.role, answered_at = excluded.answered_at
                 """,
                 (
+                    secrets.randbits(62) + 1,  # a random row id: ids in order would tell who answered just before
                     checkin_id,
                     team,
                     responder,
@@ -235,7 +246,7 @@ class Answers:
                     new_rating,
                     new_comment or None,
                     None if new_anon else role,  # a role can single out an anonymous answer
-                    now,
+                    _at_rest(now, found["asked_at"]) if new_anon else now,
                 ),
             )
             count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
@@ -331,7 +342,9 @@ class Answers:
                 "unlinked": conn.executemany(
                     """
                     UPDATE responses SET responder = 'unlinked:' || lower(hex(randomblob(16))), user_id = NULL,
-                        anonymous = 1, role = NULL, comment = NULL
+                        anonymous = 1, role = NULL, comment = NULL,
+                        answered_at = MAX(answered_at - answered_at % 3600,
+                                          (SELECT asked_at FROM checkins WHERE id = responses.checkin_id))
                     WHERE checkin_id = ? AND responder = ? AND team_id = ?
                     """,
                     mine,

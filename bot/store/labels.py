@@ -84,13 +84,20 @@ def relabel(conn: sqlite3.Connection, key: Callable[[], bytes]) -> int:
     ).fetchone()[0]:
         k = key()
         who = {(team, person(k, team, user)): user for team, user in conn.execute(_KNOWN_PEOPLE)}
-        answers = conn.execute("SELECT id, team_id, checkin_id, responder, user_id FROM responses").fetchall()
-        for rid, team, checkin_id, old, user_id in answers:
+        answers = conn.execute(
+            "SELECT r.id, r.team_id, r.checkin_id, r.responder, r.user_id, r.anonymous, r.answered_at, c.asked_at"
+            " FROM responses r JOIN checkins c ON c.id = r.checkin_id"
+        ).fetchall()
+        for rid, team, checkin_id, old, user_id, anonymous, answered_at, asked_at in answers:
             user = user_id or who.get((team, old))
             new = answer(k, team, checkin_id, user) if user else (old if old.startswith(UNLINKED) else unlinked())
-            if new != old:
-                conn.execute("UPDATE responses SET responder = ? WHERE id = ?", (new, rid))
-                changed += 1
+            # As answers are stored now (answers.py): a random row id, an anonymous answer's time to the hour.
+            at = max(asked_at, answered_at - answered_at % 3600) if anonymous else answered_at
+            conn.execute(
+                "UPDATE responses SET id = ?, responder = ?, answered_at = ? WHERE id = ?",
+                (secrets.randbits(62) + 1, new, at, rid),
+            )
+            changed += 1
         for checkin_id, team, old in conn.execute("SELECT checkin_id, team_id, responder FROM nudges").fetchall():
             user = who.get((team, old))
             if user:
