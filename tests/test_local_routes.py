@@ -45,3 +45,14 @@ def test_a_cross_site_post_cannot_rewrite_an_export_or_answer_for_a_hook(local):
     for url, headers in ((f"{base}response/{key}", plain), (f"{base}run/{token}/response/{key}", attacker)):
         assert http(url, method="POST", data=said, headers=headers)[0] in (403, 421)
     assert len(local.ws.messages(CHANNEL)) == before
+
+
+def test_a_cross_site_post_to_the_web_api_is_refused_even_with_the_token(local):  # noqa: F811
+    """The Web API needs the bot token already; a page elsewhere (its Origin) is refused before that."""
+    base = local.workspace.server.base
+    token = local.workspace.bot_token if hasattr(local.workspace, "bot_token") else local.ws.bot_token
+    said = f"token={token}&channel={CHANNEL}&text=hello+from+elsewhere".encode()
+    headers = {"Content-Type": "text/plain", "Origin": "http://attacker.example"}
+    before = len(local.ws.messages(CHANNEL))
+    assert http(f"{base}api/chat.postMessage", method="POST", data=said, headers=headers)[0] == 421
+    assert len(local.ws.messages(CHANNEL)) == before
