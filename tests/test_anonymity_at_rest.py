@@ -106,6 +106,34 @@ def test_a_copy_of_the_database_links_no_anonymous_answer_and_names_nobody_remin
     assert bot.store.nudges.opted_out(bot.store.partnerships.get(TEAM, CHANNEL), "U4")
 
 
+def test_a_copy_of_the_database_names_nobody_who_was_reminded_or_said_dont_remind_me(bot, tmp_path: Path):
+    """Finding 2: U4 and U3 are reminded about a check-in they hadn't answered, U3 says "don't remind me",
+    then both answer the next check-in by name. In a copy of the database no reminder or opt-out joins any
+    answer, so the copy can't tell who was reminded, nor so who hadn't answered."""
+    configure(bot, SETUP)
+    first = post_checkin(bot).id
+    rate(bot, first, 4, "U2")
+    configure(bot, "nudge 24")
+    bot.clock.advance(hours=24)
+    bot.tick()
+    assert bot.store.nudges.was_reminded(TEAM, first, "U4") and bot.store.nudges.was_reminded(TEAM, first, "U3")
+    dont_remind_me(bot, "U3")
+    second = post_checkin(bot).id
+    for user in ("U3", "U4"):
+        rate(bot, second, 3, user)
+
+    copy = copy_of_database(bot, tmp_path)
+    named = copy.execute(
+        "SELECT DISTINCT r.user_id FROM responses r JOIN nudges n ON n.responder = r.responder"
+        " UNION SELECT DISTINCT r.user_id FROM responses r JOIN nudge_optouts o ON o.responder = r.responder"
+    ).fetchall()
+    assert named == []
+    assert copy.execute("SELECT COUNT(*) FROM nudges").fetchone()[0] >= 2  # how many, never who
+    assert not {r[0] for r in copy.execute("SELECT responder FROM nudges")} & {
+        r[0] for r in copy.execute("SELECT responder FROM nudge_optouts")
+    }
+
+
 def test_an_old_database_is_relabelled_on_first_start_and_the_old_hashes_leave_its_bytes(tmp_path: Path):
     """Finding 1's migration: a database whose answers carry the old stable hash of "team:user" is relabelled
     on first start with the key; afterwards neither the file nor its WAL holds any old hash, and U2's
