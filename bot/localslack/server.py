@@ -10,9 +10,9 @@ Any web page the person has open could send a request to this port, so every rou
 the Host is this port's own (no DNS rebinding), an Origin, when a browser sends one, is this port's own (no
 cross-site POST, which a browser sends with an Origin), and the URLs handed out for response URLs, uploads
 and files carry a token made for this run (``/run/<token>/...``), without which ``/response/`` and
-``/upload/`` are refused. Slack's own upload URLs take one upload
-(https://docs.slack.dev/reference/methods/files.getUploadURLExternal: "upload the file to the upload_url",
-then files.completeUploadExternal); here, once an upload is completed, its URL takes no more bytes.
+``/upload/`` are refused. Slack's upload flow is: get a URL from files.getUploadURLExternal, POST the file to
+it, then finish with files.completeUploadExternal (https://api.slack.com/methods/files.getUploadURLExternal,
+https://api.slack.com/methods/files.completeUploadExternal); here, once finished, its URL takes no more bytes.
 """
 
 from __future__ import annotations
