@@ -49,6 +49,8 @@ from bot.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.store import answers as answers_store
 from bot.store import plans as plans_store
+from bot.store.activity import _PEOPLE
+from bot.store.labels import UNLINKED
 
 GENERATOR_VERSION = 2  # bump when the generated data changes shape, so old files are rebuilt
 WORKSPACES = 50
@@ -73,7 +75,7 @@ COMMENTS = (
 # "core": the aggregate that Store.level_activity runs, verbatim, for a known partnership id and
 # window; the one query whose work grows with the data.
 LEVEL_ACTIVITY_SQL = (
-    "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), COUNT(DISTINCT r.responder), NULL,"
+    "SELECT c.level_id, COUNT(DISTINCT c.id), COUNT(r.id), NULL, NULL,"
     " MAX(c.asked_at), MAX(r.answered_at), COUNT(DISTINCT c.facilitator_id)"
     " FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id"
     " WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL"
@@ -137,8 +139,19 @@ def bare_sql_differs(
             differs.add("partnership/schedules")
         since, until = windows[p.id]
         means = dict(raw.execute(LEVEL_MEANS_SQL, (p.id, since, until, p.k)).fetchall())
+        # People (issue 22): the most who answered one check-in, or the named people (activity._PEOPLE).
+        people = {
+            r[0]: max(r[1] or 0, r[2] or 0) for r in raw.execute(_PEOPLE, (p.id, since, until, UNLINKED)).fetchall()
+        }
         bare = {
-            r[0]: (r[1], r[2], r[3], means.get(r[0]), max(t for t in (r[5], r[6]) if t is not None), r[7])
+            r[0]: (
+                r[1],
+                r[2],
+                people.get(r[0], 0),
+                means.get(r[0]),
+                max(t for t in (r[5], r[6]) if t is not None),
+                r[7],
+            )
             for r in raw.execute(LEVEL_ACTIVITY_SQL, (p.id, since, until)).fetchall()
         }
         activity = store.activity.level_activity(store.partnerships.get(team, channel), since=since, until=until, k=p.k)

@@ -15,6 +15,7 @@ import hashlib
 from datetime import timedelta
 
 CLOSE_AFTER = timedelta(days=7)
+MIN_K = 3  # the fewest answers a figure about ratings may come from; coprod never sets a partnership's k lower
 
 
 def closes_at(asked_at: int) -> int:

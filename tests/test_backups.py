@@ -85,7 +85,7 @@ def test_a_backup_taken_while_coprod_answers_clicks_is_one_private_consistent_fi
     # Every answer acknowledged before the backup began is in it.
     live = Store.open(db)
     try:
-        key_of = {(user, cid): live.answers.responder_key(TEAM, user) for user, cid in result.acked}
+        key_of = {(user, cid): live.answers.label_for(TEAM, cid, user) for user, cid in result.acked}
     finally:
         live.close()
     in_backup = {(cid, responder) for cid, responder, _ in answers_of(dest)}
@@ -198,3 +198,73 @@ def test_backup_refuses_to_overwrite_or_to_back_up_nothing(tmp_path, used):
     sqlite3.connect(not_coprods).close()
     code, _, err = coprod(["db", "restore", str(not_coprods)], used, tmp_path)
     assert code == 1 and "not a coprod database" in err
+
+
+def edited(backup: Path, *statements: str) -> None:
+    """Someone edits a backup by hand, as anyone holding the file can."""
+    conn = sqlite3.connect(backup)
+    try:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_backup_claiming_a_later_time_still_cannot_overwrite_newer_answers(tmp_path, used):
+    """Issue 22, finding 4: the backup says it was taken in 2099, after the answer given since. The restore
+    compares the two databases' rows, not the time the backup states: refused, and nothing is lost."""
+    backup = tmp_path / "b.db"
+    assert coprod(["db", "backup", str(backup)], used, tmp_path)[0] == 0
+    edited(backup, "UPDATE meta SET value = '4102444800.0' WHERE key = 'backup_taken_at'")
+    os.utime(backup, (4102444800, 4102444800))  # its file time lies too
+    store = Store.open(used)
+    try:
+        store.answers.record_response(TEAM, 1, "U3", rating=5, now=1_003)  # acknowledged after the backup
+    finally:
+        store.close()
+    before = answers_of(used)
+    code, _, err = coprod(["db", "restore", str(backup)], used, tmp_path)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "1 in responses" in err and "--force" in err
+    assert answers_of(used) == before
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE partnerships SET k = 1",
+        "CREATE TRIGGER leak AFTER INSERT ON responses BEGIN UPDATE meta SET value = NEW.user_id; END",
+        "CREATE VIEW everyone AS SELECT * FROM responses",
+        "CREATE TABLE copies (responder TEXT, user_id TEXT)",
+        "CREATE INDEX extra ON responses (comment)",
+        "UPDATE responses SET role = 'carer' WHERE anonymous = 1",
+    ],
+)
+def test_a_restore_refuses_what_coprod_would_never_have_written_even_forced(tmp_path, used, edit):
+    """Issue 22, finding 4: an edited backup bringing k = 1, a trigger, a view, an unknown table or index, or
+    an anonymous answer with a role is refused in one line, --force or not, and the database is untouched."""
+    backup = tmp_path / "b.db"
+    assert coprod(["db", "backup", str(backup)], used, tmp_path)[0] == 0
+    edited(backup, edit)
+    before = answers_of(used)
+    for args in ([], ["--force"]):
+        code, _, err = coprod(["db", "restore", str(backup), *args], used, tmp_path)
+        assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+        assert "never" in err or "otherwise than coprod does" in err
+    assert answers_of(used) == before
+    assert rows(used, "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')") == []
+
+
+def test_a_restore_is_refused_while_coprod_holds_its_run_lock(tmp_path, used):
+    """Issue 22, finding 4: `coprod run` holds `<db>.lock` with flock (issue 26); while it is held a restore
+    is refused, even forced, and writes nothing."""
+    import fcntl
+
+    backup = tmp_path / "b.db"
+    assert coprod(["db", "backup", str(backup)], used, tmp_path)[0] == 0
+    with open(used.with_name(used.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = coprod(["db", "restore", str(backup), "--force"], used, tmp_path)
+        assert code == 1 and "coprod is running" in err and "stop it first" in err
+    assert coprod(["db", "restore", str(backup), "--force"], used, tmp_path)[0] == 0

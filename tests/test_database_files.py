@@ -234,7 +234,8 @@ def test_a_key_from_the_environment_is_used_and_no_key_file_is_written(tmp_path:
 
 def old_database(path: Path) -> tuple[str, int]:
     """A database as coprod wrote it before the key moved out: the key in meta.responder_key, an anonymous
-    answer by U2 (kept only as the keyed hash of "team:user") and a named one by U3. (key hex, check-in id)"""
+    answer by U2 (kept only as the keyed hash of "team:user"; U2's cached profile tells coprod who U2 may be)
+    and a named one by U3. (key hex, check-in id)"""
     db = sqlite_utils.Database(path)
     schema.migrations.apply(db)
     key_hex = db.execute("SELECT value FROM meta WHERE key = 'responder_key'").fetchone()[0]
@@ -246,6 +247,7 @@ def old_database(path: Path) -> tuple[str, int]:
         " VALUES (7, 1, ?, 'reflexivity', 'individual', ?, ?)",
         [TEAM, NOW, NOW + 7 * 86_400],
     )
+    db.execute("INSERT INTO users (team_id, user_id, fetched_at) VALUES (?, 'U2', ?)", [TEAM, NOW])
     for user, anonymous, rating in (("U2", 1, 2), ("U3", 0, 4)):
         responder = hmac.new(bytes.fromhex(key_hex), f"{TEAM}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
         db.execute(

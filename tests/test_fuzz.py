@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.listeners import plans as plan_listener
 from bot.localslack.signed import (
     FORM,
     JSON,
@@ -461,7 +462,7 @@ def _plan_field_ok(name: str, value) -> bool:
 def test_fuzzed_plan_forms_never_500_and_plan_only_when_valid(bot, meta, what, practice, lead, due):
     ensure_checkin(bot)
     sealed_for = "U4" if meta == "another person's" else "U3"
-    seal = bot.store.answers.responder_key(TEAM, f"{sealed_for}#plan:{CHANNEL}")
+    seal = plan_listener.seal(bot.runtime.deps, TEAM, sealed_for, CHANNEL)
     metadata = {
         "valid": json.dumps({"channel": CHANNEL, "seal": seal}),
         "another person's": json.dumps({"channel": CHANNEL, "seal": seal}),

@@ -102,6 +102,27 @@ def test_a_plan_form_not_opened_for_this_person_and_channel_stores_nothing(bot):
         assert bot.store.plans.open_actions(bot.store.partnerships.get(TEAM, channel)) == []
 
 
+def test_a_plan_forms_seal_names_its_one_form_and_expires(bot):
+    """Issue 22, finding 6: a seal on (person, channel) alone could be reused for any number of forms. Now a
+    form planned from once can't be submitted again, a seal made for (person, channel) only is refused, and a
+    form left open past its seal's life is refused kindly; a fresh form still plans."""
+    configure(bot, SETUP)
+    form = open_plan_form(bot, f"{CHANNEL}|level:group", "U3")
+    assert not (submit_plan(bot, form, "U3").json() or {}).get("errors")
+    again = submit_plan(bot, form, "U3", what="Something else entirely").json()
+    assert again["response_action"] == "errors" and "press “Plan something” again" in again["errors"]["what"]
+    old_style = bot.store.answers.responder_key(TEAM, f"U3#plan:{CHANNEL}")  # the seal before issue 22
+    body = submit_plan(bot, {"private_metadata": json.dumps({"channel": CHANNEL, "seal": old_style})}, "U3").json()
+    assert body["response_action"] == "errors"
+    stale = open_plan_form(bot, f"{CHANNEL}|level:group", "U3")
+    bot.clock.advance(hours=24, minutes=1)
+    body = submit_plan(bot, stale, "U3", what="Late but keen").json()
+    assert body["response_action"] == "errors" and "press “Plan something” again" in body["errors"]["what"]
+    fresh = open_plan_form(bot, f"{CHANNEL}|level:group", "U3")
+    assert not (submit_plan(bot, fresh, "U3", what="Fresh and on time").json() or {}).get("errors")
+    assert len(bot.store.plans.open_actions(bot.store.partnerships.get(TEAM, CHANNEL))) == 2
+
+
 def test_a_plan_button_naming_another_channel_opens_nothing(bot):
     """A click in one channel whose button names another (forged), or a partnership that doesn't exist: no form."""
     configure(bot, SETUP)

@@ -111,7 +111,8 @@ def test_each_response_url_is_new(slack):
 
 def test_a_response_url_slack_never_issued_is_refused(slack):
     """A made-up response URL is a 404 ``no_service``, as Slack's hooks answer."""
-    answer = WebhookClient(f"{slack.base}response/cmd-U1").send(text="hello")
+    # This run's address (every URL the stand-in hands out carries its run token), with a key never issued.
+    answer = WebhookClient(f"{slack.api.base}response/cmd-U1").send(text="hello")
     assert (answer.status_code, answer.body) == (404, "no_service")
 
 
@@ -302,6 +303,6 @@ def test_the_local_workspaces_slack_keeps_the_same_rules():
         for _ in range(20):
             web.users_list()
         assert refused(web.users_list).response.status_code == 429
-        answer = WebhookClient(f"{local.base}response/R0001").send(text="hello")
+        answer = WebhookClient(f"{local.api.base}response/R0001").send(text="hello")
         assert (answer.status_code, answer.body) == (404, "no_service")
         assert refused(lambda: web.views_open(trigger_id="t1", view=MODAL)).response["error"] == "invalid_trigger_id"

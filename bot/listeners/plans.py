@@ -3,7 +3,8 @@ Not yet (a new date) and Drop change it.
 
 Anyone in the channel may plan; a button from App Home names its channel, so the person's membership is
 checked with Slack before the form is shown (a waiting modal opens at once, within the click's 3 s), and the
-form carries a keyed seal on (person, channel) that its submission must match.
+form carries a keyed seal on (person, channel, this one form, when it was issued) that its submission must
+match: it expires after SEAL_LIFETIME, and a form once planned from can't be submitted again.
 Only the action's owner (whoever leads or planned it) or a coordinator may change it, checked here whatever
 the payload says. Writes are committed before the acknowledgement.
 """
@@ -14,6 +15,8 @@ import hmac
 import json
 import logging
 import re
+import secrets
+import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -43,9 +46,53 @@ UNCHECKED = (
 )
 
 
+# How long a plan form's seal holds: a form left open longer is refused kindly (press the button again).
+SEAL_LIFETIME = 24 * 3600
+_spent: dict[str, int] = {}  # forms planned from (form id -> when its seal expires), so none is used twice
+_spent_lock = threading.Lock()
+
+
+def _mac(deps: Deps, team: str, user: str, channel: str, form: str, issued: int) -> str:
+    # "#" and "|" never occur in a user id, channel id, form id or number: the fields can't run into each other.
+    return deps.store.answers.responder_key(team, f"{user}#plan|{channel}|{form}|{issued}")
+
+
 def seal(deps: Deps, team: str, user: str, channel: str) -> str:
-    """A keyed seal on a plan form: only a form coprod opened for this person and channel carries it."""
-    return deps.store.answers.responder_key(team, f"{user}#plan:{channel}")  # "#" never occurs in a user id
+    """A keyed seal on one plan form: ``form.issued.mac``, a fresh form id, when it was issued, and a keyed
+    hash over them with the person and channel. Only the one form coprod opened for this person and channel
+    carries it, and only until it expires."""
+    form, issued = secrets.token_hex(8), deps.stamp()
+    return f"{form}.{issued}.{_mac(deps, team, user, channel, form, issued)}"
+
+
+def unseal(deps: Deps, team: str, user: str, channel: str, sealed: str) -> str | None:
+    """The form id a submitted seal names, if it is this person's, for this channel, unexpired and unspent."""
+    form, _, rest = sealed.partition(".")
+    issued_text, _, mac = rest.partition(".")
+    if not form or not issued_text.isdigit() or len(issued_text) > 12:
+        return None
+    issued = int(issued_text)
+    if not hmac.compare_digest(mac, _mac(deps, team, user, channel, form, issued)):
+        return None
+    now = deps.stamp()
+    if not issued <= now < issued + SEAL_LIFETIME:
+        return None
+    with _spent_lock:
+        if form in _spent:
+            return None
+    return form
+
+
+def spend(deps: Deps, form: str) -> bool:
+    """Claim the form for the one plan it may make: False if it already made one (a second submission)."""
+    now = deps.stamp()
+    with _spent_lock:
+        for old in [f for f, until in _spent.items() if until <= now]:
+            del _spent[old]  # past its seal's life: the seal alone refuses it now
+        if form in _spent:
+            return False
+        _spent[form] = now + SEAL_LIFETIME
+        return True
 
 
 def _say(respond: Respond, words: str, *, replace: bool = False) -> Callable[[], object]:
@@ -176,7 +223,8 @@ def on_plan_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: De
     except (ValueError, KeyError, TypeError):
         channel, sealed = "", ""
     p = deps.store.partnerships.get(team, channel) if channel else None
-    if p is None or not hmac.compare_digest(sealed, seal(deps, team, user, channel)):
+    form = unseal(deps, team, user, channel, sealed) if p is not None else None
+    if p is None or form is None:
         log.warning("refused a plan form that doesn't match one coprod opened (team %s)", team)
         ack(response_action="errors", errors={"what": GONE})
         return
@@ -200,6 +248,10 @@ def on_plan_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: De
         errors["due"] = str(exc)
     if errors:
         ack(response_action="errors", errors=errors)
+        return
+    if not spend(deps, form):
+        log.warning("refused a plan form submitted a second time (team %s)", team)
+        ack(response_action="errors", errors={"what": GONE})
         return
     action = deps.store.plans.plan(
         p,

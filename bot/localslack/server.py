@@ -5,6 +5,14 @@ slack_sdk's WebClient posts to ``<url><method>`` exactly as it would to https://
 parsed once into an :class:`ApiRequest` and answered through :meth:`SlackServer.handle_api`, which a subclass
 may wrap (the tests' recording stand-in injects faults there). Anything else goes to the page, when there is
 one, and is otherwise a 404.
+
+Any web page the person has open could send a request to this port, so every route first checks (issue 22):
+the Host is this port's own (no DNS rebinding), an Origin, when a browser sends one, is this port's own (no
+cross-site POST, which a browser sends with an Origin), and the URLs handed out for response URLs, uploads
+and files carry a token made for this run (``/run/<token>/...``), without which ``/response/`` and
+``/upload/`` are refused. Slack's upload flow is: get a URL from files.getUploadURLExternal, POST the file to
+it, then finish with files.completeUploadExternal (https://api.slack.com/methods/files.getUploadURLExternal,
+https://api.slack.com/methods/files.completeUploadExternal); here, once finished, its URL takes no more bytes.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -179,10 +188,11 @@ class SlackServer(ServedInThread):
         self.api = WebAPI(self.workspace)
         self.page = page
         self._port = port
+        self.run_token = secrets.token_urlsafe(16)  # this run's: in every URL handed out for a hook or a file
 
     def _make_server(self) -> _Server:
         server = _Server(self, self._port)
-        self.api.base = f"http://{HOST}:{server.server_address[1]}/"
+        self.api.base = f"http://{HOST}:{server.server_address[1]}/run/{self.run_token}/"
         return server
 
     def _serve(self, server: _Server) -> None:
@@ -208,8 +218,9 @@ class SlackServer(ServedInThread):
 
     def response_url(self, key: str = "r1") -> str:
         """A new response URL, issued as Slack issues one with each interaction (5 posts, 30 minutes); the
-        posts to it are recorded with ``_key`` = ``key``, so several URLs may share a key."""
-        return self.workspace.new_hook(Hook("", "", label=key), self.base)
+        posts to it are recorded with ``_key`` = ``key``, so several URLs may share a key. It carries this run's
+        token, as every URL the stand-in hands out does."""
+        return self.workspace.new_hook(Hook("", "", label=key), self.api.base)
 
     def carry_out(self, request: ApiRequest, team: str | None = None) -> tuple[int, Any, dict[str, str], bool]:
         """The call counted against Slack's limits for ``team`` (the workspace's, by default), then carried out:
@@ -222,7 +233,34 @@ class SlackServer(ServedInThread):
             body: Any = json.loads(refusal.body) if refusal.json_body else refusal.body
             return refusal.status, body, refusal.headers, refusal.json_body
 
+    def _refusal(self, exchange: Exchange) -> str | None:
+        """Why this request may not be answered (see the module docstring), or None; strips the run token."""
+        allowed = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
+        if exchange.header("Host") not in allowed:
+            return "wrong_host"
+        origin = exchange.header("Origin")
+        if origin and origin not in {f"http://{h}" for h in allowed}:
+            return "cross_site"
+        path = urlsplit(exchange.path).path
+        prefix = f"/run/{self.run_token}/"
+        if path.startswith(prefix):
+            exchange.handler.path = "/" + exchange.path[len(prefix) :]
+        elif path.startswith(("/response/", "/upload/", "/run/")):
+            return "invalid_token"
+        path = urlsplit(exchange.path).path
+        if path.startswith("/upload/"):
+            record = self.workspace.files.get(path[len("/upload/") :])
+            if record is not None and record.get("complete"):
+                return "upload_complete"
+        return None
+
     def handle(self, exchange: Exchange) -> None:
+        refused = self._refusal(exchange)
+        if refused is not None:
+            exchange.body()  # read what was sent, so the connection closes cleanly
+            status = {"wrong_host": 421, "cross_site": 421, "upload_complete": 409}.get(refused, 403)
+            exchange.send_json(status, {"ok": False, "error": refused})
+            return
         request = parse_api_request(exchange)
         if request is not None:
             self.handle_api(exchange, request)

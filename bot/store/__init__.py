@@ -14,7 +14,7 @@
 - ``store.said``: the comments a change can answer, and telling their author privately (``said.py``)
 
 The database and its side files are private to this account (``files``), and the key behind the
-responder hash lives outside the database (``keys``).
+keyed labels that stand for people (``labels``) lives outside the database (``keys``).
 
 Every verb is scoped by workspace: it takes a :class:`Partnership` (looked up once, by workspace and
 channel, at the edge) or the workspace id itself. Times are integer Unix seconds (UTC).
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 
+from bot.store import labels
 from bot.store.activity import Activity
 from bot.store.answers import Answers
 from bot.store.db import Database, StoreError
@@ -78,9 +79,9 @@ class Store:
         self.ledger = Ledger(self.db)
         self.workspaces = Workspaces(self.db)
         self.plans = Plans(self.db)
-        self.nudges = Nudges(self.db, self.answers.responder_key)
+        self.nudges = Nudges(self.db, self.answers)
         self.involvement = Involvement(self.db)
-        self.said = Said(self.db, self.answers.responder_key)
+        self.said = Said(self.db, self.answers)
 
     @classmethod
     def open(
@@ -105,6 +106,10 @@ class Store:
         self.db.refuse_if_shared([self.responder_key.path])  # before anything is opened or written
         applied = self.db.upgrade()
         self.responder_key()
+        with self.db.write() as conn:  # older stable hashes become per-purpose labels (bot/store/labels.py)
+            relabelled = labels.relabel(conn, self.responder_key)
+        if relabelled:
+            self.db.vacuum()  # the old hashes leave no copy in the file's free pages nor in its WAL
         return applied
 
     def applied_migrations(self) -> list[str]:

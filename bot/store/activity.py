@@ -3,7 +3,30 @@
 from __future__ import annotations
 
 from bot.store.db import Database
+from bot.store.labels import UNLINKED
 from bot.store.records import AskedFacts, LevelActivity, Partnership, ReportInputs, SummaryInputs
+
+# People who answered, per level, without linking anyone's answers across check-ins (an anonymous answer's
+# label is per check-in, bot/store/labels.py): the most people who answered any one check-in, or the named
+# people, whichever is more. A lower bound on the people who answered (exact when one check-in had everyone),
+# never above the people who could have answered; an erased person's kept ratings (unlinked) count as answers,
+# not as people. ?1 partnership, ?2 since, ?3 until, ?4 the unlinked prefix.
+_PEOPLE = """
+    SELECT level_id, MAX(n) AS most, MAX(named) AS named FROM (
+        SELECT c.level_id, COUNT(r.id) AS n, NULL AS named FROM checkins c JOIN responses r ON r.checkin_id = c.id
+        WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
+          AND substr(r.responder, 1, length(?4)) != ?4
+        GROUP BY c.id
+        UNION ALL
+        SELECT c.level_id, NULL, COUNT(DISTINCT r.user_id) FROM checkins c JOIN responses r ON r.checkin_id = c.id
+        WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
+        GROUP BY c.level_id)
+    GROUP BY level_id
+"""
+
+
+def _people(rows: list) -> dict[str, int]:
+    return {r["level_id"]: max(r["most"] or 0, r["named"] or 0) for r in rows}
 
 
 class Activity:
@@ -48,21 +71,21 @@ class Activity:
         }
         rows = self.db.query(
             """
-            SELECT c.level_id, COUNT(DISTINCT c.id) AS checkins, COUNT(r.id) AS responses,
-                   COUNT(DISTINCT r.responder) AS responders, MAX(c.asked_at) AS asked, MAX(r.answered_at) AS answered,
-                   COUNT(DISTINCT c.facilitator_id) AS covered
+            SELECT c.level_id, COUNT(DISTINCT c.id) AS checkins, COUNT(r.id) AS responses, MAX(c.asked_at) AS asked,
+                   MAX(r.answered_at) AS answered, COUNT(DISTINCT c.facilitator_id) AS covered
             FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
             WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
             GROUP BY c.level_id
             """,
             (p.id, since, until),
         )
+        people = _people(self.db.query(_PEOPLE, (p.id, since, until, UNLINKED)))
         return {
             r["level_id"]: LevelActivity(
                 r["level_id"],
                 r["checkins"],
                 r["responses"],
-                r["responders"],
+                people.get(r["level_id"], 0),
                 means.get(r["level_id"]),
                 max(t for t in (r["asked"], r["answered"]) if t is not None),
                 r["covered"],
@@ -125,13 +148,24 @@ class Activity:
                 (p.id, since, until),
             )
         ]
-        people = self.db.one(
+        # Across all levels, as per level above: the most who answered one check-in, or the named people.
+        most = self.db.one(
             """
-            SELECT COUNT(DISTINCT r.responder) FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            SELECT MAX(n) FROM (SELECT COUNT(r.id) AS n FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
+                  AND substr(r.responder, 1, length(?4)) != ?4
+                GROUP BY c.id)
+            """,
+            (p.id, since, until, UNLINKED),
+        )
+        named = self.db.one(
+            """
+            SELECT COUNT(DISTINCT r.user_id) FROM checkins c JOIN responses r ON r.checkin_id = c.id
             WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
             """,
             (p.id, since, until),
         )
+        people = max((most[0] if most else 0) or 0, (named[0] if named else 0) or 0)
         sizes = {
             r["role"]: r["n"]
             for r in self.db.query(
@@ -154,7 +188,7 @@ class Activity:
         return ReportInputs(
             asked=asked,
             meetings=meetings,
-            people=int(people[0]) if people else 0,
+            people=int(people),
             role_answers={role: answers.get(role, 0) for role in sizes},
             role_sizes=sizes,
             reflexivity_optouts=int(optouts[0]) if optouts else 0,

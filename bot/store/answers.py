@@ -1,18 +1,18 @@
 """Check-ins and the answers to them: recording, reading back, exporting, erasing and expiring.
 
-An answer belongs to a responder: a keyed hash of workspace and person, so an anonymous answer keeps
-no user id and still stays one answer per person (and forget-me can still find it).
+An answer carries a keyed label of workspace, check-in and person (``labels.answer``), so an anonymous
+answer keeps no user id, stays one answer per person per check-in, and forget-me can still find it by
+recomputing the label; a copy of the database can't join it to anything else the person left.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 
 from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
-from bot.store import nudges, partnerships, plans
+from bot.store import labels, nudges, partnerships, plans
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
 
@@ -21,7 +21,7 @@ from bot.store.records import Answer, Checkin, Partnership, from_row
 # or NULL, ?3 now.
 EXPORT_SQL = """
     SELECT p.channel_id AS channel, p.id AS partnership_id, c.level_id AS level, c.facilitator_id AS facilitator,
-           c.kind, date(c.asked_at, 'unixepoch') AS asked_on, r.responder, r.anonymous, r.role, r.rating, r.comment
+           c.kind, date(c.asked_at, 'unixepoch') AS asked_on, r.user_id, r.anonymous, r.role, r.rating, r.comment
     FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
     JOIN responses r ON r.checkin_id = c.id AND r.private = 0
     WHERE c.team_id = ?1 AND p.team_id = ?1 AND r.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2)
@@ -32,6 +32,15 @@ EXPORT_SQL = """
 
 # Comments blanked per transaction by the retention purge.
 PURGE_BATCH = 500
+
+
+# An anonymous answer's time is kept to the hour (never before its check-in was asked): to the second it
+# could be matched with a named answer, a reminder or a profile look-up in the same moment.
+ANONYMOUS_TIME_STEP = 3600
+
+
+def _at_rest(now: int, asked_at: int) -> int:
+    return max(asked_at, now - now % ANONYMOUS_TIME_STEP)
 
 
 class CheckinClosed(Exception):
@@ -65,8 +74,22 @@ class Answers:
         self._key = key  # the responder key, kept outside the database (bot/store/keys.py)
 
     def responder_key(self, team: str, user: str) -> str:
-        """A keyed hash standing for one person in one workspace; the user id itself is not kept."""
-        return hmac.new(self._key(), f"{team}:{user}".encode(), hashlib.sha256).hexdigest()[:32]
+        """A keyed hash standing for one person in one workspace, computed when needed and never stored
+        (export pseudonyms, seals): stored, it would tie a person's answers together."""
+        return labels.person(self._key(), team, user)
+
+    def label_for(self, team: str, checkin_id: int, user: str) -> str:
+        """The label this person's answer to this check-in carries (``labels.answer``).
+
+        The one way to find who wrote an anonymous answer: recompute it for each person who could have
+        (forget-me; "you said, we changed" tries each channel member). Nothing stored links them."""
+        return labels.answer(self._key(), team, checkin_id, user)
+
+    def nudge_label(self, team: str, checkin_id: int, user: str) -> str:
+        return labels.nudge(self._key(), team, checkin_id, user)
+
+    def optout_label(self, team: str, partnership_id: int, user: str) -> str:
+        return labels.optout(self._key(), team, partnership_id, user)
 
     def form_seal(self, team: str, user: str, checkin_id: int) -> str:
         """A keyed seal on a comment form: only a form coprod opened for this person and check-in carries it."""
@@ -230,15 +253,15 @@ class Answers:
         """Store or update one person's answer to one check-in, in one transaction.
 
         ``rating=None`` keeps an earlier rating (a comment added later); ``anonymous=None`` keeps
-        the earlier choice. Anonymous answers keep no user id, only the keyed responder hash, and no role.
+        the earlier choice. Anonymous answers keep no user id, only the per-check-in label, and no role.
         Raises ``CheckinClosed`` once the check-in has closed (``KeyError`` for another workspace's).
         """
-        responder = self.responder_key(team, user)
+        responder = self.label_for(team, checkin_id, user)
         with self.db.write() as conn:
             # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
             found = conn.execute(
                 """
-                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at
+                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at, c.asked_at
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?
                 WHERE c.id = ? AND c.team_id = ?
                 """,
@@ -259,14 +282,15 @@ class Answers:
                 new_anon = anonymous if anonymous is not None else bool(before["anonymous"])
             conn.execute(
                 """
-                INSERT INTO responses (checkin_id, team_id, responder, user_id, anonymous, private, rating, comment,
-                                       role, answered_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO responses (id, checkin_id, team_id, responder, user_id, anonymous, private, rating,
+                                       comment, role, answered_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (checkin_id, responder) DO UPDATE SET
                     user_id = excluded.user_id, anonymous = excluded.anonymous, rating = excluded.rating,
                     comment = excluded.comment, role = excluded.role, answered_at = excluded.answered_at
                 """,
                 (
+                    secrets.randbits(62) + 1,  # a random row id: ids in order would tell who answered just before
                     checkin_id,
                     team,
                     responder,
@@ -276,7 +300,7 @@ class Answers:
                     new_rating,
                     new_comment or None,
                     None if new_anon else role,  # a role can single out an anonymous answer
-                    now,
+                    _at_rest(now, found["asked_at"]) if new_anon else now,
                 ),
             )
             count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
@@ -290,7 +314,7 @@ class Answers:
                    (SELECT COUNT(*) FROM responses WHERE checkin_id = ?1 AND +team_id = ?3) AS count
             FROM responses WHERE checkin_id = ?1 AND responder = ?2 AND team_id = ?3
             """,
-            (checkin_id, self.responder_key(team, user), team),
+            (checkin_id, self.label_for(team, checkin_id, user), team),
         )
         if row is None:
             return None
@@ -331,7 +355,7 @@ class Answers:
                 "facilitator": r["facilitator"],
                 "kind": r["kind"],
                 "asked_on": r["asked_on"],
-                "person": pseudonym(r["partnership_id"], r["responder"]) if named else None,
+                "person": pseudonym(r["partnership_id"], self.responder_key(team, r["user_id"])) if named else None,
                 "role": r["role"] if named and (r["partnership_id"], r["role"]) in roles else None,
                 "rating": r["rating"],
                 "comment": r["comment"],
@@ -355,24 +379,29 @@ class Answers:
 
         Answers to check-ins still open are deleted. Answers to closed check-ins are unlinked instead: the
         rating stays in its group (taking it out would let two summaries give it away) but loses everything
-        that ties it to the person: user id, responder hash, role and comment. Coordinator rights stay (a
-        channel must keep a coordinator; `coordinators remove` takes them away), but the person's id is
-        cleared from who-set-what records."""
-        responder = self.responder_key(team, user)
+        that ties it to the person: user id, label (replaced by a random one), role and comment.
+        Coordinator rights stay (a channel must keep a coordinator; `coordinators remove` takes them away),
+        but the person's id is cleared from who-set-what records."""
         with self.db.write() as conn:
-            open_ids = "SELECT id FROM checkins WHERE team_id = ?1 AND closes_at > ?3"
+            # The person's labels are recomputed for every check-in and partnership of the workspace: nothing
+            # stored links their answers, reminders or opt-outs to them (bot/store/labels.py).
+            asked = [r[0] for r in conn.execute("SELECT id FROM checkins WHERE team_id = ?", (team,))]
+            mine = [(cid, self.label_for(team, cid, user), team) for cid in asked]
             counts = {
-                "answers": conn.execute(
-                    f"DELETE FROM responses WHERE team_id = ?1 AND responder = ?2 AND checkin_id IN ({open_ids})",
-                    (team, responder, now),
+                "answers": conn.executemany(
+                    "DELETE FROM responses WHERE checkin_id = ?1 AND responder = ?2 AND team_id = ?3"
+                    " AND checkin_id IN (SELECT id FROM checkins WHERE id = ?1 AND closes_at > ?4)",
+                    [(*m, now) for m in mine],
                 ).rowcount,
-                "unlinked": conn.execute(
+                "unlinked": conn.executemany(
                     """
                     UPDATE responses SET responder = 'unlinked:' || lower(hex(randomblob(16))), user_id = NULL,
-                        anonymous = 1, role = NULL, comment = NULL
-                    WHERE team_id = ? AND responder = ?
+                        anonymous = 1, role = NULL, comment = NULL,
+                        answered_at = MAX(answered_at - answered_at % 3600,
+                                          (SELECT asked_at FROM checkins WHERE id = responses.checkin_id))
+                    WHERE checkin_id = ? AND responder = ? AND team_id = ?
                     """,
-                    (team, responder),
+                    mine,
                 ).rowcount,
                 "roles": conn.execute("DELETE FROM roles WHERE team_id = ? AND user_id = ?", (team, user)).rowcount,
                 "reflexivity settings": conn.execute(
@@ -385,7 +414,10 @@ class Answers:
             conn.execute("UPDATE coordinators SET added_by = NULL WHERE team_id = ? AND added_by = ?", (team, user))
             conn.execute("UPDATE partnerships SET created_by = NULL WHERE team_id = ? AND created_by = ?", (team, user))
             counts.update(plans.erase_person(conn, team, user))  # names on actions and pauses (issue 12)
-            counts.update(nudges.erase_person(conn, team, responder))  # reminders sent, "don't remind me"
+            partnered = [r[0] for r in conn.execute("SELECT id FROM partnerships WHERE team_id = ?", (team,))]
+            reminded = [(cid, self.nudge_label(team, cid, user)) for cid in asked]
+            opted = [(pid, self.optout_label(team, pid, user)) for pid in partnered]
+            counts.update(nudges.erase_person(conn, team, reminded, opted))  # reminders sent, "don't remind me"
         self.db.empty_wal()  # no older copy of what was erased stays in the WAL
         return counts
 

@@ -11,8 +11,11 @@ whose answers were made with another key (its ``responder_key_check`` says so): 
 on it anyway, and the answers would no longer match their people.
 
 A restore copies the backup into the database with the same backup API (one transaction: a reader sees the
-old database or the new one, never half of each), and refuses to overwrite a database that was changed after
-the backup was taken unless forced: that would lose those changes.
+old database or the new one, never half of each). It takes no fact about safety from the backup (anyone can
+edit one; ``restoring``): it refuses while coprod runs, refuses a backup holding what coprod never writes
+(a trigger, a view, an unknown table, k below the minimum), and refuses, unless forced, to overwrite a
+database holding rows the backup lacks, found by comparing the two databases' rows, not by any time the
+backup states (``backup_taken_at`` is only shown).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.store import files, schema
+from bot.store import files, restoring, schema
 from bot.store.db import BUSY_TIMEOUT_MS, StoreError
 from bot.store.keys import CHECK, key_check, key_file_for
 
@@ -117,27 +120,14 @@ def read_backup(path: str | Path) -> tuple[Backup, str | None, int]:
             ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot read {path}: {exc}") from None
-    newer = sorted(names - set(schema.KNOWN))
-    if newer:
-        raise StoreError(f"{path} was written by a newer coprod (it has {newer[0]}): upgrade coprod first")
-    if ok != "ok":
-        raise StoreError(f"{path} is damaged ({ok}): restore another backup")
+        newer = sorted(names - set(schema.KNOWN))
+        if newer:
+            raise StoreError(f"{path} was written by a newer coprod (it has {newer[0]}): upgrade coprod first")
+        if ok != "ok":
+            raise StoreError(f"{path} is damaged ({ok}): restore another backup")
+        restoring.refuse_foreign(conn, path, complete=not set(schema.KNOWN) - names)
     taken_at = float(meta[TAKEN_AT]) if TAKEN_AT in meta else path.stat().st_mtime
     return Backup(path, taken_at, answers, partnerships), meta.get(CHECK), len(set(schema.KNOWN) - names)
-
-
-def changed_since(db: Path, moment: float) -> float | None:
-    """When the database (or its WAL) was last written, if that is after ``moment`` and it holds partnerships."""
-    written = max(p.stat().st_mtime for p in files.with_side_files(db) if p.exists())
-    if written <= moment:
-        return None
-    with contextlib.closing(_connect(db, read_only=True)) as conn:
-        try:
-            if not conn.execute("SELECT EXISTS (SELECT 1 FROM partnerships)").fetchone()[0]:
-                return None  # a database nobody has used yet (coprod started on an empty disk): nothing to lose
-        except sqlite3.DatabaseError:
-            return written
-    return written
 
 
 def restore(
@@ -156,14 +146,20 @@ def restore(
     problem = None if allow_shared else files.shared_problem([*files.with_side_files(db), key_file_for(str(db))])
     if problem:
         raise StoreError(problem)
-    if db.exists() and not force:
-        written = changed_since(db, found.taken_at)
-        if written is not None:
-            at = datetime.fromtimestamp(written, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise StoreError(
-                f"{db} was changed at {at}, after this backup was taken ({found.when}): restoring it would lose those "
-                "changes; stop coprod, and add --force to restore anyway"
-            )
+    with restoring.not_running(db):
+        if db.exists() and not force:
+            lost = restoring.lost_by_restoring(db, Path(source))
+            if lost:
+                what = ", ".join(f"{n} in {table}" for table, n in sorted(lost.items()))
+                raise StoreError(
+                    f"{db} holds rows this backup doesn't ({what}), written after this backup was taken or never in "
+                    "it: restoring would lose them; add --force to restore anyway"
+                )
+        _copy_in(Path(source), db, found, secret_key, check)
+    return found
+
+
+def _copy_in(source: Path, db: Path, found: Backup, secret_key: bytes | None, check: str | None) -> None:
     key = secret_key if secret_key is not None else _key_in_file(key_file_for(str(db)))
     if found.answers and key is None:
         raise StoreError(
@@ -186,7 +182,6 @@ def restore(
         raise StoreError(
             f"cannot restore {db} from {source}: {exc} (is coprod still running on it? stop it first)"
         ) from None
-    return found
 
 
 def _key_in_file(path: Path) -> bytes | None:

@@ -1,4 +1,4 @@
-"""The responder key: the secret behind the keyed hash that stands for a person in ``answers``.
+"""The responder key: the secret behind the keyed labels that stand for a person (``labels``).
 
 It lives outside the database, so a copy of the database alone links no anonymous answer to anyone:
 in ``COPROD_SECRET_KEY`` when that is set, else in a key file beside the database (``coprod.db`` ->
@@ -7,10 +7,10 @@ in ``COPROD_SECRET_KEY`` when that is set, else in a key file beside the databas
 Databases made before the key moved out keep it in ``meta.responder_key`` (and every new database gets
 one there from the first migration, which is never edited). On opening, that key is moved to the key
 file (or checked against ``COPROD_SECRET_KEY``), deleted from ``meta``, and the file rewritten
-(``VACUUM``, then the WAL emptied) so no copy of it stays in the database's bytes. Existing answers keep
-their hashes, so they still belong to their people. A key that differs from the one a database's answers
-were made with is refused in one line rather than used: those answers would silently stop matching the
-people who gave them (one answer per person, forget-me).
+(``VACUUM``, then the WAL emptied) so no copy of it stays in the database's bytes. Existing answers are then
+relabelled with it (``labels.relabel``), so they still belong to their people. A key that differs from the
+one a database's answers were made with is refused in one line rather than used: those answers would
+silently stop matching the people who gave them (one answer per person, forget-me).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The gentle reminder to those who haven't answered an open check-in: who was reminded, once, and who said
-"don't remind me". Both are kept by responder hash (``Answers.responder_key``), never by Slack user id, so
-the database alone tells nobody who hadn't answered, nor who gave an anonymous answer."""
+"don't remind me". Both are kept by keyed labels of their own (``labels.nudge``: per check-in;
+``labels.optout``: per partnership), never by Slack user id and never equal to an answer's label, so the
+database alone tells nobody who was reminded, who hadn't answered, nor who gave an anonymous answer."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.store.db import Database
 from bot.store.partnerships import _COLUMNS
@@ -35,17 +36,33 @@ class NudgeDue:
     asked_at: int  # the reminder round's key in the post ledger, with the check-in id
 
 
-def erase_person(conn: sqlite3.Connection, team: str, responder: str) -> dict[str, int]:
-    """Within forget-me's transaction: the reminders sent to the person and their "don't remind me"."""
-    conn.execute("DELETE FROM nudges WHERE team_id = ? AND responder = ?", (team, responder))
-    cleared = conn.execute("DELETE FROM nudge_optouts WHERE team_id = ? AND responder = ?", (team, responder))
+def erase_person(
+    conn: sqlite3.Connection, team: str, reminded: list[tuple[int, str]], opted: list[tuple[int, str]]
+) -> dict[str, int]:
+    """Within forget-me's transaction: the reminders sent to the person ((check-in, nudge label) for each
+    check-in of the workspace) and their "don't remind me" ((partnership, opt-out label))."""
+    conn.executemany(
+        "DELETE FROM nudges WHERE checkin_id = ? AND responder = ? AND team_id = ?", [(*r, team) for r in reminded]
+    )
+    cleared = conn.executemany(
+        "DELETE FROM nudge_optouts WHERE partnership_id = ? AND responder = ? AND team_id = ?",
+        [(*o, team) for o in opted],
+    )
     return {"reminder settings": cleared.rowcount}
 
 
+class Labels(Protocol):
+    """The keyed labels (Answers): an answer's, a reminder's, an opt-out's, each of its own."""
+
+    def label_for(self, team: str, checkin_id: int, user: str) -> str: ...
+    def nudge_label(self, team: str, checkin_id: int, user: str) -> str: ...
+    def optout_label(self, team: str, partnership_id: int, user: str) -> str: ...
+
+
 class Nudges:
-    def __init__(self, db: Database, key: Callable[[str, str], str]):
+    def __init__(self, db: Database, labels: Labels):
         self.db = db
-        self._key = key  # Answers.responder_key: the keyed hash standing for one person in one workspace
+        self._labels = labels
 
     def due(self, *, now: int) -> list[NudgeDue]:
         """Open check-ins whose reminder time has come, in partnerships that remind and Slack hasn't paused (all
@@ -63,10 +80,10 @@ class Nudges:
         ]
 
     def answered(self, team: str, checkin_id: int, user: str) -> bool:
-        """Whether the person answered, named or anonymously: the responder hash tells either way."""
+        """Whether the person answered, named or anonymously: the answer's label tells either way."""
         row = self.db.one(
             "SELECT 1 FROM responses WHERE checkin_id = ? AND responder = ? AND team_id = ?",
-            (checkin_id, self._key(team, user), team),
+            (checkin_id, self._labels.label_for(team, checkin_id, user), team),
         )
         return row is not None
 
@@ -76,7 +93,7 @@ class Nudges:
             return (
                 conn.execute(
                     "INSERT OR IGNORE INTO nudges (checkin_id, team_id, responder, sent_at) VALUES (?, ?, ?, ?)",
-                    (checkin_id, team, self._key(team, user), now),
+                    (checkin_id, team, self._labels.nudge_label(team, checkin_id, user), now),
                 ).rowcount
                 > 0
             )
@@ -85,7 +102,7 @@ class Nudges:
         """Whether coprod reminded this person about this check-in (a rating from the reminder's DM needs it)."""
         row = self.db.one(
             "SELECT 1 FROM nudges WHERE checkin_id = ? AND responder = ? AND team_id = ?",
-            (checkin_id, self._key(team, user), team),
+            (checkin_id, self._labels.nudge_label(team, checkin_id, user), team),
         )
         return row is not None
 
@@ -100,16 +117,17 @@ class Nudges:
             if opted_out:
                 conn.execute(
                     "INSERT OR IGNORE INTO nudge_optouts (partnership_id, team_id, responder) VALUES (?, ?, ?)",
-                    (p.id, p.team_id, self._key(p.team_id, user)),
+                    (p.id, p.team_id, self._labels.optout_label(p.team_id, p.id, user)),
                 )
             else:
                 conn.execute(
                     "DELETE FROM nudge_optouts WHERE partnership_id = ? AND responder = ?",
-                    (p.id, self._key(p.team_id, user)),
+                    (p.id, self._labels.optout_label(p.team_id, p.id, user)),
                 )
 
     def opted_out(self, p: Partnership, user: str) -> bool:
         row = self.db.one(
-            "SELECT 1 FROM nudge_optouts WHERE partnership_id = ? AND responder = ?", (p.id, self._key(p.team_id, user))
+            "SELECT 1 FROM nudge_optouts WHERE partnership_id = ? AND responder = ?",
+            (p.id, self._labels.optout_label(p.team_id, p.id, user)),
         )
         return row is not None

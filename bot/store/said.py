@@ -9,11 +9,15 @@ anonymous), and the caller only sends that person a private message.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.store.db import Database
 from bot.store.records import Partnership, from_row
+
+if TYPE_CHECKING:
+    from bot.store.answers import Answers
 
 # The comments the export shows: closed, posted check-ins that k or more people answered, reflection answers
 # (private to their authors) left out. ?1 partnership, ?2 now, ?3 one answer's id or NULL.
@@ -39,9 +43,9 @@ class Comment:
 
 
 class Said:
-    def __init__(self, db: Database, label: Callable[[str, str], str]):
+    def __init__(self, db: Database, answers: Answers):
         self.db = db
-        self._label = label  # the keyed label an answer carries for (workspace, person)
+        self._answers = answers  # the keyed label an answer carries for (workspace, check-in, person)
 
     def comments(self, p: Partnership, *, now: int, limit: int = 100) -> list[Comment]:
         """The comments a coordinator may pick from, newest first (as many as a Slack menu holds)."""
@@ -55,16 +59,16 @@ class Said:
     def author_among(self, p: Partnership, answer_id: int, members: Iterable[str]) -> str | None:
         """Which of ``members`` wrote the answer, found by recomputing each one's label; None if none did.
 
-        Until anonymous answers carry a per-check-in label (issue 22), the label is the workspace-wide
-        responder hash; the idea is the same: nothing stored links the answer to a person."""
+        Each answer carries the label of (workspace, check-in, person) (``Answers.label_for``): nothing stored
+        links it to a person, and an unlinked answer (its person erased) matches nobody."""
         row = self.db.one(
-            "SELECT r.responder FROM responses r JOIN checkins c ON c.id = r.checkin_id "
+            "SELECT r.responder, r.checkin_id FROM responses r JOIN checkins c ON c.id = r.checkin_id "
             "WHERE r.id = ? AND c.partnership_id = ?",
             (answer_id, p.id),
         )
         if row is None:
             return None
         for member in members:
-            if hmac.compare_digest(self._label(p.team_id, member), row["responder"]):
+            if hmac.compare_digest(self._answers.label_for(p.team_id, row["checkin_id"], member), row["responder"]):
                 return member
         return None

@@ -50,7 +50,8 @@ def rows(db: str | Path, sql: str, *params) -> list[tuple]:
 
 def stored_answers(bot, team: str = TEAM) -> list[dict]:
     """Every answer stored in ``team``'s partnerships, as rows of the file (``user`` is None for an
-    anonymous one), in the order they were first given."""
+    anonymous one), by check-in, then in the order they were given (row ids are random, and an anonymous
+    answer's time is kept to the hour, so two in one hour come lowest rating first)."""
     bot.drain()
     with read_only(bot.store.path) as conn:
         conn.row_factory = sqlite3.Row
@@ -58,7 +59,7 @@ def stored_answers(bot, team: str = TEAM) -> list[dict]:
             """
             SELECT c.level_id AS level, r.user_id AS user, r.role, r.rating, r.comment, r.anonymous, r.private
             FROM responses r JOIN checkins c ON c.id = r.checkin_id
-            WHERE r.team_id = ? AND c.team_id = ? ORDER BY r.id
+            WHERE r.team_id = ? AND c.team_id = ? ORDER BY c.asked_at, c.id, r.answered_at, r.rating
             """,
             (team, team),
         ).fetchall()
