@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
+from bot.findings import gap_line
 from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
@@ -66,7 +67,7 @@ def summary_blocks(
     loop = loop_blocks(summary.loop, today)
     levels = [(s, *(plan_buttons(channel, s) if channel else (None, None))) for s in summary.levels]
     # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
-    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles) - len(loop)
+    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles) - bool(summary.gaps) - len(loop)
     shown: list[tuple[LevelSummary, dict | None, dict | None]] = []
     used = 0
     for s, plan, more in levels:
@@ -84,6 +85,8 @@ def summary_blocks(
                 f"…and {len(summary.levels) - len(shown)} more levels. See one with `/coprod summary &lt;level&gt;`."
             )
         )
+    if summary.gaps:
+        blocks.append(gaps_block(summary))
     if summary.silent_roles:
         blocks.append(
             context(
@@ -96,6 +99,16 @@ def summary_blocks(
     focus = summary.next_focus
     blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
     return blocks
+
+
+def gaps_block(summary: Summary) -> dict:
+    """The practices not asked for a long time, each with why (bot/findings.py)."""
+    lines = ["*Not asked for a long time*"]
+    lines += [f":warning: _{escape(g.facilitator.text)}_: {gap_line(g)}" for g in summary.gaps]
+    lines.append(
+        "Pin one for the next check-in with `/coprod next &lt;practice&gt;`, or ask it now with `/coprod checkin`."
+    )
+    return section(clip("\n".join(lines), 3000), block_id="gaps")
 
 
 def summary_text(summary: Summary) -> str:

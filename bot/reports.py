@@ -66,6 +66,7 @@ def partnership_summary(
         roles=store.people.roles(p).values(),
         answered_roles=seen.answered_roles,
         history=seen.history,
+        asked_at=seen.asked_at,
         level_id=level_id,
         pauses=pauses,
     )

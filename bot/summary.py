@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot import holidays, rotation
+from bot import findings, holidays, rotation
 from bot.catalog import Catalog, Facilitator, Level
 from bot.holidays import Pause
 from bot.plans import Loop, Tried
@@ -98,6 +98,7 @@ class Summary:
     silent_roles: tuple[str, ...]
     next_focus: Facilitator
     loop: Loop | None = None  # the team's actions (bot/plans.py), when the store was asked for them
+    gaps: tuple[findings.Gap, ...] = ()  # practices not asked for a long time (bot/findings.py)
 
     @property
     def neglected(self) -> tuple[LevelSummary, ...]:
@@ -193,6 +194,8 @@ def summarize(
     history: rotation.History | None = None,
     level_id: str | None = None,
     pauses: Iterable[Pause] = (),
+    asked_at: Mapping[str, int] | None = None,
+    size: str | None = None,
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
@@ -229,17 +232,24 @@ def summarize(
         members=members,
         levels=tuple(levels),
         silent_roles=silent,
-        next_focus=next_focus(catalog, levels, history or {}),
+        next_focus=next_focus(catalog, levels, history or {}, size),
+        gaps=findings.gaps(
+            [f for f in rotation.in_play(catalog, size) if level_id is None or f.level_id == level_id],
+            asked_at or {},
+            now,
+        ),
     )
 
 
-def next_focus(catalog: Catalog, levels: Iterable[LevelSummary], history: rotation.History) -> Facilitator:
+def next_focus(
+    catalog: Catalog, levels: Iterable[LevelSummary], history: rotation.History, size: str | None = None
+) -> Facilitator:
     """Suggest what to talk about next: the neglected level the rotation would reach first."""
     flagged = {s.level.id for s in levels if s.neglected}
     for level_id in rotation.levels_by_need(catalog, history):
         if level_id in flagged:
-            return rotation.next_in_level(catalog, level_id, history)
-    return rotation.next_facilitator(catalog, history)
+            return rotation.next_in_level(catalog, level_id, history, size)
+    return rotation.next_facilitator(catalog, history, size=size)
 
 
 def pause_note(window: Window, timezone: str) -> str | None:
@@ -293,6 +303,11 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    if summary.gaps:
+        lines.append("")
+        lines.append("Practices not asked for a long time:")
+        for gap in summary.gaps:
+            lines.append(f"  {gap.facilitator.text}: {findings.gap_line(gap)}")
     loop = summary.loop
     if loop and (loop.open or loop.tried):
         lines.append("")

@@ -433,3 +433,60 @@ def test_render_text_dates_are_in_the_partnerships_timezone() -> None:
     assert render_text(result, timezone="Pacific/Auckland").startswith(
         "Summary for 06 Jun 2024 to 13 Jun 2024 (1 week)\n"
     )
+
+
+# ---- issue 23: every practice asked, self-ratings apart ------------------------------------------
+
+
+def test_a_practice_not_asked_for_six_months_is_named(store: Store) -> None:
+    """A team asking for seven months names each practice it hasn't asked since six months ago."""
+    setup(store)
+    for n, fac in enumerate(f for f in CATALOG.facilitators if f.id != "online-tools"):
+        ask(store, fac.level_id, NOW - timedelta(days=20 + n), fac=fac.id)
+    ask(store, "organisational", NOW - timedelta(days=220), fac="online-tools")
+    result = summary_of(store)
+    assert [g.facilitator.id for g in result.gaps] == ["online-tools"]
+    text = render_text(result)
+    assert "Practices not asked for a long time" in text and "not asked since" in text
+
+
+def test_a_power_sharing_practice_is_flagged_after_three_months(store: Store) -> None:
+    """shared-data-analysis (now tagged power) asked four months ago is flagged; a plain practice is not."""
+    assert {f.id for f in CATALOG.tagged("power")} >= {"shared-data-analysis", "shared-ownership"}
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=200), fac="keeping-on-track")
+    for n, fac in enumerate(CATALOG.facilitators):
+        if fac.id not in ("shared-data-analysis", "clear-scope"):
+            ask(store, fac.level_id, NOW - timedelta(days=10 + n), fac=fac.id)
+    ask(store, "group", NOW - timedelta(days=120), fac="shared-data-analysis")
+    ask(store, "organisational", NOW - timedelta(days=120), fac="clear-scope")
+    gaps = {g.facilitator.id: g for g in summary_of(store).gaps}
+    assert set(gaps) == {"shared-data-analysis"} and gaps["shared-data-analysis"].power
+    assert "sharing power" in render_text(summary_of(store))
+
+
+def test_a_new_team_is_not_told_of_practices_it_has_not_reached(store: Store) -> None:
+    """Never asked counts as a gap only once the team has been asking for longer than the gap."""
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=30))
+    assert summary_of(store).gaps == ()
+
+
+def test_reflection_ratings_never_enter_a_team_figure(store: Store) -> None:
+    """Private self-ratings (a reflection round) neither make a level's mean nor clear "not discussed"."""
+    setup(store)
+    p = store.partnerships.get(TEAM, CHANNEL)
+    cid = store.answers.record_checkin(
+        p,
+        facilitator_id="reflexivity",
+        level_id="individual",
+        asked_at=stamp(NOW - timedelta(days=10)),
+        kind="reflexivity",
+    )
+    for n in range(4):
+        store.answers.record_response(TEAM, cid, f"UR{n}", rating=5, now=stamp(NOW - timedelta(days=10)) + 60)
+    individual = level(summary_of(store), "individual")
+    assert individual.mean is None and individual.responses == 0
+    assert individual.reasons and "not discussed" in individual.reasons[0]
+    facts = store.activity.report_inputs(p, since=0, until=stamp(NOW), now=stamp(NOW))
+    assert [a.total for a in facts.asked if a.kind == "reflexivity"] == [None]

@@ -30,7 +30,8 @@ class Activity:
 
         The mean counts only closed check-ins (closed before ``until``) that ``k`` or more people answered: their
         groups of answers never change again, so two summaries, at any windows and times, differ by whole
-        groups of k or more and never by one person's rating (bot/anonymity.py)."""
+        groups of k or more and never by one person's rating (bot/anonymity.py). Private reflection rounds
+        count nowhere here: a rating given in a DM about oneself is not the team's view of the team."""
         means = {
             r["level_id"]: r["mean"]
             for r in self.db.query(
@@ -39,7 +40,7 @@ class Activity:
                 SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
                 FROM checkins c JOIN responses r ON r.checkin_id = c.id
                 WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.closes_at < ?3
-                  AND c.posting IS NULL
+                  AND c.posting IS NULL AND c.kind = 'checkin'
                 GROUP BY c.id HAVING COUNT(r.id) >= ?4)
             GROUP BY level_id
             """,
@@ -53,6 +54,7 @@ class Activity:
                    COUNT(DISTINCT c.facilitator_id) AS covered
             FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
             WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
+              AND c.kind = 'checkin'
             GROUP BY c.level_id
             """,
             (p.id, since, until),
@@ -76,22 +78,37 @@ class Activity:
             """
             SELECT DISTINCT r.role FROM checkins c JOIN responses r ON r.checkin_id = c.id
             WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.posting IS NULL
-              AND r.role IS NOT NULL
+              AND r.role IS NOT NULL AND c.kind = 'checkin'
             """,
             (p.id, since, until),
         )
         return {r["role"] for r in rows}
 
     def last_asked(self, p: Partnership, kind: str = "checkin") -> dict[str, tuple[str, int]]:
-        """facilitator id -> (level id, when it was last asked), for the rotation."""
+        """facilitator id -> (level id, the row number of its last check-in), for the rotation.
+
+        Row numbers keep the order check-ins were asked in and never tie: two asked in the same second (a
+        coordinator typing `/coprod checkin` twice) are still one after the other, so none is asked twice
+        before every practice has had its turn."""
         rows = self.db.query(
             """
-            SELECT facilitator_id, level_id, MAX(asked_at) AS asked FROM checkins
+            SELECT facilitator_id, level_id, MAX(id) AS asked FROM checkins
             WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id
             """,
             (p.id, kind),
         )
         return {r["facilitator_id"]: (r["level_id"], r["asked"]) for r in rows}
+
+    def last_asked_at(self, p: Partnership) -> dict[str, int]:
+        """facilitator id -> when a check-in (not a private reflection) last asked about it, in Unix time."""
+        rows = self.db.query(
+            """
+            SELECT facilitator_id, MAX(asked_at) AS asked FROM checkins
+            WHERE partnership_id = ? AND kind = 'checkin' AND posting IS NULL GROUP BY facilitator_id
+            """,
+            (p.id,),
+        )
+        return {r["facilitator_id"]: r["asked"] for r in rows}
 
     def summary_inputs(self, p: Partnership, *, since: int, until: int) -> SummaryInputs:
         """Everything of the partnership's activity the summary of [since, until) reads."""
@@ -100,6 +117,7 @@ class Activity:
             last_meeting=self.last_meeting(p),
             answered_roles=self.answered_roles(p, since=since, until=until),
             history=self.last_asked(p),
+            asked_at=self.last_asked_at(p),
         )
 
     def report_inputs(self, p: Partnership, *, since: int, until: int, now: int) -> ReportInputs:
@@ -109,7 +127,8 @@ class Activity:
             for r in self.db.query(
                 """
                 SELECT c.level_id, c.facilitator_id, c.kind, c.asked_at, COUNT(r.id) AS answers,
-                       CASE WHEN c.closes_at <= ?4 AND COUNT(r.id) >= ?5 THEN SUM(r.rating) END AS total
+                       CASE WHEN c.kind = 'checkin' AND c.closes_at <= ?4 AND COUNT(r.id) >= ?5
+                            THEN SUM(r.rating) END AS total
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
                 WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
                 GROUP BY c.id ORDER BY c.asked_at, c.id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -115,12 +115,14 @@ class SummaryInputs:
     last_meeting: int | None
     answered_roles: set[str]
     history: dict[str, tuple[str, int]]
+    asked_at: dict[str, int] = field(default_factory=dict)  # facilitator id -> when last asked (Unix time)
 
 
 @dataclass(frozen=True)
 class AskedFacts:
     """One posted check-in (or reflection round) as the picture and the report read it. ``total`` is the sum
-    of its ratings only once it has closed with k or more answers (bot/anonymity.py); otherwise None."""
+    of its ratings only once a check-in has closed with k or more answers (bot/anonymity.py); otherwise None,
+    and always None for a reflection round: private self-ratings never enter a team figure."""
 
     level_id: str
     facilitator_id: str
