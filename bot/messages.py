@@ -16,6 +16,7 @@ from bot.catalog import Facilitator, Level
 from bot.commands import help_lines
 from bot.schedule import DAY_NAMES, Spec, format_minute
 
+# The "how much" scale; each question names its own (Facilitator.labels, bot/catalog.py).
 RATING_LABELS = {1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Mostly", 5: "Very much"}
 COMMENT_MAX = 2000
 KIND_NAMES = {
@@ -38,7 +39,42 @@ def people(users: Sequence[str]) -> str:
 
 
 def level_title(level: Level) -> str:
-    return f"{level.name} level ({level.scale})"
+    """ "Paradigmatic: how research is done in general": the paper's name with a plain gloss, when it has one."""
+    return f"{level.name}: {level.gloss}" if level.gloss else f"{level.name} level"
+
+
+def scale_line(facilitator: Facilitator) -> str:
+    """ "1 means never, 5 means always": the ends of this question's own scale."""
+    labels = facilitator.labels
+    return f"1 means {labels[1].lower()}, 5 means {labels[5].lower()}."
+
+
+def rating_buttons(facilitator: Facilitator) -> list[dict]:
+    return [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in facilitator.labels.items()]
+
+
+def source_button(facilitator: Facilitator) -> dict:
+    """Opens the paper's words for this practice: the question leads, the research is one click away."""
+    return button("Where this comes from", "source", facilitator.id)
+
+
+def source_modal(level: Level, facilitator: Facilitator, source: str) -> dict:
+    """The paper's words behind a question (bot/listeners/actions.py opens it)."""
+    blocks = [
+        section(f"*{escape(facilitator.prompt)}*"),
+        section(
+            f"This question comes from the *{escape(level.name)}* level of the research "
+            f"({escape(level.gloss or level.scale)}). The research describes it as:\n_{escape(facilitator.text)}_"
+        ),
+    ]
+    if source:
+        blocks.append(context(escape(source)))
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Where this comes from"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }
 
 
 def answers_line(count: int, *, closed: bool = False) -> str:
@@ -72,21 +108,24 @@ def checkin_blocks(
     reflexive_channel: str | None = None,
     closed: bool = False,
 ) -> list[dict]:
-    """A check-in: level, the paper's words, our question, five ratings and a comment button.
+    """A check-in: level, our question, five answers on its own scale, a comment button and "Where this comes
+    from" (the paper's words, in a modal: the question leads).
 
     ``reflexive_channel`` makes it a private reflection prompt (sent by DM) for that channel's team;
     ``closed`` shows a closed check-in, with its count and no buttons.
     """
     prefix = "reflect" if reflexive_channel else "checkin"
-    ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in RATING_LABELS.items()]
     blocks = [
         header(("A moment to reflect · " if reflexive_channel else "Check-in · ") + level_title(level)),
-        section(f"*From the research:* _{escape(facilitator.text)}_"),
-        section(f"*{escape(facilitator.prompt)}*\n1 means not at all, 5 means very much."),
+        section(f"*{escape(facilitator.prompt)}*\n{scale_line(facilitator)}"),
         {
             "type": "actions",
             "block_id": f"{prefix}:{checkin_id}",
-            "elements": [*ratings, button("Add a comment", "comment", "comment")],
+            "elements": [
+                *rating_buttons(facilitator),
+                button("Add a comment", "comment", "comment"),
+                source_button(facilitator),
+            ],
         },
     ]
     if reflexive_channel:
@@ -119,7 +158,7 @@ def answer_recorded(
 ) -> str:
     how = " anonymously" if anonymous else ""
     lines = [
-        f"Thank you! I recorded your answer{how}: *{rating} of 5 ({RATING_LABELS[rating]})* for "
+        f"Thank you! I recorded your answer{how}: *{rating} of 5 ({facilitator.labels[rating]})* for "
         f"“{escape(facilitator.prompt)}”"
     ]
     if comment:
@@ -136,7 +175,7 @@ def comment_modal(
     """The comment form; ``seal`` is the store's keyed seal on (person, check-in), checked when it comes back."""
     rating_options = [
         {"text": {"type": "plain_text", "text": f"{n} · {label}"}, "value": str(n)}
-        for n, label in RATING_LABELS.items()
+        for n, label in facilitator.labels.items()
     ]
     rating_element: dict = {"type": "radio_buttons", "action_id": "rating", "options": rating_options}
     if rating:
