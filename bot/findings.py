@@ -7,9 +7,10 @@ after three, because those are the ones a team most easily lets slide.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.catalog import Facilitator
 
@@ -51,3 +52,70 @@ def gap_line(gap: Gap) -> str:
     if gap.power:
         return f"{when}: it's about sharing power, so we look for it at least every three months"
     return f"{when}: every practice should come round at least every six months"
+
+
+# ---- partners and professionals -----------------------------------------------------------------
+
+# Public partners: the people the research is for and with. Everyone else with a role is a professional.
+PARTNER_ROLES = ("service user/patient", "patient", "carer", "public", "public member", "community member")
+DISAGREE = 1.0  # a gap of a whole point or more between the sides' means is a finding
+
+
+class SideFacts(Protocol):
+    """What is read of one practice's named answers from one side (the store's SideRatings)."""
+
+    @property
+    def level_id(self) -> str: ...
+    @property
+    def facilitator_id(self) -> str: ...
+    @property
+    def partner(self) -> bool: ...
+    @property
+    def answers(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Partners and professionals rate a level or a practice a point or more apart: shown as a band only."""
+
+    level_id: str
+    facilitator: Facilitator | None  # None: the level as a whole
+    partners_lower: bool
+    band: int  # the gap is at least ``band`` and less than ``band + 1`` points
+
+    def words(self) -> str:
+        """ "partners rate this lower than professionals by 1 to 2 points": never either side's mean."""
+        how = "lower" if self.partners_lower else "higher"
+        return f"partners rate this {how} than professionals by {self.band} to {self.band + 1} points"
+
+
+def disagreements(
+    practices: Sequence[Facilitator], sides: Iterable[SideFacts], *, k: int, level_id: str | None = None
+) -> tuple[Disagreement, ...]:
+    """Levels, then practices, whose partners' and professionals' means differ by a point or more.
+
+    Said only when each side gave k or more answers pooled over the window's closed groups, and the rest of
+    those answers (the other side) is not smaller than k either: otherwise nothing is said, since a side of
+    one or two would give its members' ratings away. Only the band of whole points is told, never a mean."""
+    known = {f.id: f for f in practices}
+    # (level id, None) for a level, (level id, practice) for a practice -> [partner n, total, other n, total]
+    pooled: dict[tuple[str, Facilitator | None], list[int]] = {}
+    for side in sides:
+        fac = known.get(side.facilitator_id)
+        if fac is None or (level_id is not None and side.level_id != level_id):
+            continue
+        at = 0 if side.partner else 2
+        for key in ((side.level_id, None), (side.level_id, fac)):
+            bucket = pooled.setdefault(key, [0, 0, 0, 0])
+            bucket[at] += side.answers
+            bucket[at + 1] += side.total
+    found = []
+    for (level, fac), (pn, pt, qn, qt) in pooled.items():
+        if pn < k or qn < k or (fac is not None and pooled[(level, None)] == [pn, pt, qn, qt]):
+            continue  # too few on a side; or a practice that is all its level had (the level says it)
+        gap = pt / pn - qt / qn
+        if abs(gap) >= DISAGREE:
+            found.append(Disagreement(level, fac, gap < 0, min(int(abs(gap)), 3)))
+    return tuple(found)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
-from bot.findings import gap_line
+from bot.findings import Disagreement, gap_line
 from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
@@ -19,8 +19,10 @@ from bot.summary import LevelSummary, Summary, format_mean, pause_note
 # ---- summaries --------------------------------------------------------------------------------
 
 
-def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None = None) -> dict:
-    lines = [f"*{escape(s.level.name)}* ({escape(s.level.scale)})"]
+def _level_block(
+    s: LevelSummary, k: int, members: int | None, plan: dict | None = None, apart: tuple[Disagreement, ...] = ()
+) -> dict:
+    lines = [f"*{escape(s.level.name)}*: {escape(s.level.gloss)}" if s.level.gloss else f"*{escape(s.level.name)}*"]
     if s.checkins:
         asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
         who = "1 person" if s.responders == 1 else f"{s.responders} people"
@@ -37,7 +39,10 @@ def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None
         lines.append(f":warning: *neglected*: {reason}")
     for flag in s.flags:
         lines.append(f":warning: _{escape(flag.facilitator.text)}_ is *neglected*: {flag.reason}")
-    if not s.reasons and not s.flags:
+    for d in apart:
+        what = f"_{escape(d.facilitator.prompt)}_: " if d.facilitator else ""
+        lines.append(f":left_right_arrow: *seen differently*: {what}{d.words()}. Worth talking about together.")
+    if not s.reasons and not s.flags and not apart:
         if s.mean is None:  # answered, but its average is still hidden: too soon to call it well looked after
             lines.append(
                 ":hourglass_flowing_sand: not enough answers to show yet, so it's too early to say how it's going"
@@ -76,7 +81,7 @@ def summary_blocks(
             break
         shown.append((s, plan, more))
     for s, plan, more in shown:
-        blocks.append(_level_block(s, summary.k, summary.members, plan))
+        blocks.append(_level_block(s, summary.k, summary.members, plan, summary.disagreements_at(s.level.id)))
         if more:
             blocks.append(more)
     if len(shown) < len(summary.levels):

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, gripp_report, plans
+from bot import coverage, findings, gripp_report, plans
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
@@ -67,6 +67,7 @@ def partnership_summary(
         answered_roles=seen.answered_roles,
         history=seen.history,
         asked_at=seen.asked_at,
+        sides=store.activity.ratings_by_side(p, since=since, until=until, partner_roles=findings.PARTNER_ROLES),
         level_id=level_id,
         pauses=pauses,
     )

@@ -99,6 +99,10 @@ class Summary:
     next_focus: Facilitator
     loop: Loop | None = None  # the team's actions (bot/plans.py), when the store was asked for them
     gaps: tuple[findings.Gap, ...] = ()  # practices not asked for a long time (bot/findings.py)
+    disagreements: tuple[findings.Disagreement, ...] = ()  # partners and professionals a point or more apart
+
+    def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
+        return tuple(d for d in self.disagreements if d.level_id == level_id)
 
     @property
     def neglected(self) -> tuple[LevelSummary, ...]:
@@ -196,6 +200,7 @@ def summarize(
     pauses: Iterable[Pause] = (),
     asked_at: Mapping[str, int] | None = None,
     size: str | None = None,
+    sides: Iterable[findings.SideFacts] = (),
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
@@ -238,6 +243,7 @@ def summarize(
             asked_at or {},
             now,
         ),
+        disagreements=findings.disagreements(catalog.facilitators, sides, k=k, level_id=level_id),
     )
 
 
@@ -300,6 +306,8 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
             lines.append(f"  neglected: {reason}")
         for flag in s.flags:
             lines.append(f"  neglected: {flag.facilitator.text}: {flag.reason}")
+        for d in summary.disagreements_at(s.level.id):
+            lines.append(f"  seen differently: {d.facilitator.text + ': ' if d.facilitator else ''}{d.words()}")
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))

@@ -490,3 +490,58 @@ def test_reflection_ratings_never_enter_a_team_figure(store: Store) -> None:
     assert individual.reasons and "not discussed" in individual.reasons[0]
     facts = store.activity.report_inputs(p, since=0, until=stamp(NOW), now=stamp(NOW))
     assert [a.total for a in facts.asked if a.kind == "reflexivity"] == [None]
+
+
+# ---- issue 23: partners and professionals seen apart -----------------------------------------------
+
+
+def rated(store: Store, fac: str, at: datetime, answers: list[tuple[str, int]]) -> None:
+    """A check-in of ``fac`` answered by one named person per (role, rating), closed by now."""
+    level_id = CATALOG.facilitator(fac).level_id
+    cid = ask(store, level_id, at, fac=fac)
+    for n, (role, rating) in enumerate(answers):
+        store.answers.record_response(TEAM, cid, f"U{fac[:4]}{n}", rating=rating, role=role, now=stamp(at) + 60)
+
+
+PARTNERS_LOW = [("service user/patient", 2), ("carer", 2), ("service user/patient", 2)]
+PROFESSIONALS_HIGH = [("researcher", 5), ("practitioner", 5), ("manager", 5)]
+
+
+def test_partners_and_professionals_apart_is_shown_as_a_band_never_a_mean(store: Store) -> None:
+    """Partners 2, professionals 5: the level's mean 3.5 flags nothing, but the gap is named as a band."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=20), PARTNERS_LOW + PROFESSIONALS_HIGH)
+    result = summary_of(store)
+    assert level(result, "group").mean == 3.5 and not level(result, "group").reasons
+    [apart] = result.disagreements
+    assert apart.level_id == "group" and apart.facilitator is None
+    words = "partners rate this lower than professionals by 3 to 4 points"
+    assert apart.words() == words
+    text = render_text(result)
+    assert words in text and "2.0" not in text and "5.0" not in text
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        PARTNERS_LOW[:2] + PROFESSIONALS_HIGH,  # two partners: fewer than k on one side
+        PARTNERS_LOW + PROFESSIONALS_HIGH[:2],  # two professionals: the rest of the team is smaller than k
+        [("carer", 4), ("carer", 4), ("carer", 4)] + [("researcher", 5), ("researcher", 4), ("researcher", 5)],
+    ],
+)
+def test_too_few_on_a_side_or_a_gap_under_a_point_says_nothing(store: Store, answers) -> None:
+    """Under k answers on either side, or means under a point apart, nothing is said."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=20), answers)
+    assert summary_of(store).disagreements == ()
+
+
+def test_sides_pool_over_the_windows_closed_checkins_and_name_the_practice(store: Store) -> None:
+    """Two check-ins of two practices pool per level; the one practice that differs is named on its own."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=30), PARTNERS_LOW[:2] + PROFESSIONALS_HIGH[:2])
+    rated(store, "power-imbalances", NOW - timedelta(days=20), PARTNERS_LOW[:1] + PROFESSIONALS_HIGH[:2])
+    rated(store, "online-tools", NOW - timedelta(days=10), [("carer", 4)] * 3 + [("researcher", 4)] * 3)
+    found = {(d.facilitator.id if d.facilitator else None): d for d in summary_of(store).disagreements}
+    assert set(found) == {None, "power-imbalances"}
+    assert found["power-imbalances"].band == 3 and found[None].band == 1

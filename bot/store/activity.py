@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.store.db import Database
-from bot.store.records import AskedFacts, LevelActivity, Partnership, ReportInputs, SummaryInputs
+from bot.store.records import AskedFacts, LevelActivity, Partnership, ReportInputs, SideRatings, SummaryInputs
 
 
 class Activity:
@@ -71,6 +73,28 @@ class Activity:
             )
             for r in rows
         }
+
+    def ratings_by_side(
+        self, p: Partnership, *, since: int, until: int, partner_roles: Iterable[str]
+    ) -> list[SideRatings]:
+        """Per practice asked in [since, until): named answers' count and rating total from public partners
+        (``partner_roles``) and from everyone else with a role, over the same closed groups of k or more as
+        every mean (bot/anonymity.py). Anonymous answers carry no role, so they are in neither side."""
+        roles = sorted(set(partner_roles))
+        marks = ", ".join("?" for _ in roles) or "NULL"
+        rows = self.db.query(
+            f"""
+            SELECT c.level_id, c.facilitator_id, r.role IN ({marks}) AS partner,
+                   COUNT(r.id) AS n, SUM(r.rating) AS total
+            FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.closes_at < ?
+              AND c.posting IS NULL AND c.kind = 'checkin' AND r.role IS NOT NULL
+              AND c.id IN (SELECT checkin_id FROM responses GROUP BY checkin_id HAVING COUNT(*) >= ?)
+            GROUP BY c.level_id, c.facilitator_id, partner
+            """,
+            (*roles, p.id, since, until, until, p.k),
+        )
+        return [SideRatings(r["level_id"], r["facilitator_id"], bool(r["partner"]), r["n"], r["total"]) for r in rows]
 
     def answered_roles(self, p: Partnership, *, since: int, until: int) -> set[str]:
         """The roles that named answers in [since, until) came from."""

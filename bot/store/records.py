@@ -119,6 +119,17 @@ class SummaryInputs:
 
 
 @dataclass(frozen=True)
+class SideRatings:
+    """One practice's named answers from one side (public partners, or professionals) over closed groups."""
+
+    level_id: str
+    facilitator_id: str
+    partner: bool
+    answers: int
+    total: int
+
+
+@dataclass(frozen=True)
 class AskedFacts:
     """One posted check-in (or reflection round) as the picture and the report read it. ``total`` is the sum
     of its ratings only once a check-in has closed with k or more answers (bot/anonymity.py); otherwise None,
