@@ -15,6 +15,8 @@ from bot.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
 from tests.support.clock import stamp
+from tests.support.flows import ask as slack_ask
+from tests.support.flows import post_checkin, rate
 
 CATALOG: Catalog = load_catalog()
 LEVELS = [level.id for level in CATALOG.levels]
@@ -545,3 +547,32 @@ def test_sides_pool_over_the_windows_closed_checkins_and_name_the_practice(store
     found = {(d.facilitator.id if d.facilitator else None): d for d in summary_of(store).disagreements}
     assert set(found) == {None, "power-imbalances"}
     assert found["power-imbalances"].band == 3 and found[None].band == 1
+
+
+def summary_blocks_of(answer: dict) -> dict[str, str]:
+    """block id -> its text, in a summary coprod sent to Slack."""
+    return {b["block_id"]: b["text"]["text"] for b in answer["blocks"] if b.get("block_id") and "text" in b}
+
+
+def test_through_slack_partners_rating_power_sharing_lower_is_named_as_a_band(bot) -> None:
+    """Three patients and carers rate 2, three professionals rate 5: `/coprod summary` names the gap as a band
+    under the level, and says neither side's average."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    for user, role in (
+        ("U2", "patient"),
+        ("U3", "carer"),
+        ("U4", "carer"),
+        ("U5", "researcher"),
+        ("U6", "clinician"),
+        ("U7", "manager"),
+    ):
+        slack_ask(bot, f"role <@{user}> {role}")
+    checkin_id = post_checkin(bot, "power-imbalances").id
+    for user, rating in (("U2", 2), ("U3", 2), ("U4", 2), ("U5", 5), ("U6", 5), ("U7", 5)):
+        rate(bot, checkin_id, rating, user)
+    before = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "seen differently" not in before  # still open: no figure about it yet
+    post_checkin(bot, "societal")  # closes it
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "partners rate this lower than professionals by 3 to 4 points" in group
+    assert "Average rating: *3.5 of 5*" in group and "2.0" not in group and "5.0" not in group
