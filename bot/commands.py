@@ -47,6 +47,7 @@ EXAMPLES = (
     ("schedule reflexivity fortnightly Monday 09:30", "a private reflection prompt for each member"),
     ("schedule checkins off", "stop scheduled check-ins"),
     ("meeting every Wednesday 14:00 remind 30", "remind the channel 30 minutes before your meeting"),
+    ("meeting monthly Wednesday 14:00", "a team that meets on the first Wednesday of each month"),
     ("meeting off", "stop meeting reminders"),
     ("met", "tell me the team met today (or press “We met” on a reminder)"),
     ("next power-imbalances", "choose what the next scheduled check-in asks about"),
@@ -110,6 +111,7 @@ class SetMeeting:
     weekday: int
     at_minute: int
     remind_minutes: int
+    cadence: str = "weekly"  # how often the team meets: the summary's "no meeting logged" follows it
 
 
 @dataclass(frozen=True)
@@ -361,10 +363,17 @@ def _summary(rest: list[str], catalog: Catalog) -> ShowSummary:
 
 
 def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
-    usage = "meeting every <day> <HH:MM> [remind <minutes>]  (or meeting off)"
+    usage = (
+        "meeting every <day> <HH:MM> [remind <minutes>]  (or meeting fortnightly|monthly <day> <HH:MM>, or meeting off)"
+    )
     if len(rest) == 1 and rest[0].lower() == "off":
         return StopMeeting()
-    if len(rest) < 3 or rest[0].lower() != "every":
+    cadence = "weekly"
+    if rest and rest[0].lower() in ("weekly", "fortnightly", "biweekly", "monthly"):
+        cadence = parse_cadence(rest[0])
+    elif not rest or rest[0].lower() != "every":
+        raise UsageError(f"Use: `/coprod {usage}`")
+    if len(rest) < 3:
         raise UsageError(f"Use: `/coprod {usage}`")
     try:
         day = parse_day(rest[1])
@@ -378,7 +387,7 @@ def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
             raise UsageError(f"I didn't understand “{' '.join(tail)}”. Use: `/coprod {usage}`")
         remind = _int(tail[1], "minutes", 0, MAX_REMIND)
         _extra(tail[2:], usage)
-    return SetMeeting(day, minute, remind)
+    return SetMeeting(day, minute, remind, cadence)
 
 
 def help_lines() -> list[tuple[str, str]]:

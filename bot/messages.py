@@ -354,11 +354,18 @@ def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -
     return f"All set: {KIND_NAMES[kind]} {spec.describe()} ({timezone}). The next one is on {local:%A %-d %B at %H:%M}."
 
 
-def meeting_set_text(weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime) -> str:
+def meeting_set_text(
+    weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime, cadence: str = "weekly"
+) -> str:
     local = next_at.astimezone(ZoneInfo(timezone))
+    day = DAY_NAMES[weekday]
+    when = {"fortnightly": f"every other {day}", "monthly": f"on the first {day} of each month"}.get(
+        cadence, f"every {day}"
+    )
     return (
-        f"All set: I'll remind the channel {remind} minutes before your meeting every {DAY_NAMES[weekday]} at "
-        f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}."
+        f"All set: I'll remind the channel {remind} minutes before your meeting {when} at "
+        f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}. "
+        "The summary says a meeting wasn't logged only once one of these has passed without one."
     )
 
 

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, findings, gripp_report, plans
+from bot import coverage, findings, gripp_report, plans, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
 from bot.store.answers import EXPORT_COLUMNS
-from bot.store.records import ReportInputs
+from bot.store.records import ReportInputs, ScheduleRow
 
 # The store's export columns, with the practice's words beside its id.
 EXPORT_FIELDS = (*EXPORT_COLUMNS[:3], "text", *EXPORT_COLUMNS[3:])
@@ -35,7 +35,8 @@ def partnership_summary(
 ) -> summaries.Summary:
     """The level summary of one partnership, with its actions; ``scheduled``: a scheduled summary, which lists
     the actions past their date that no scheduled summary listed yet."""
-    cadence = store.partnerships.schedules(p).get("checkins")
+    schedules = store.partnerships.schedules(p)
+    cadence = schedules.get("checkins")
     pauses = store.partnerships.pauses(p, since=0)
     window = summaries.window_for(
         now,
@@ -70,8 +71,19 @@ def partnership_summary(
         sides=store.activity.ratings_by_side(p, since=since, until=until, partner_roles=findings.PARTNER_ROLES),
         level_id=level_id,
         pauses=pauses,
+        meetings_scheduled=meetings_scheduled(schedules.get("meeting"), p.timezone, now),
     )
     return replace(result, loop=loop)
+
+
+def meetings_scheduled(meeting: ScheduleRow | None, timezone: str, now: datetime) -> list[datetime] | None:
+    """The team's meeting times since its meeting schedule was set (the last nine weeks of them: enough for
+    two monthly meetings), or None when it has no schedule."""
+    if meeting is None:
+        return None
+    start = max(datetime.fromtimestamp(meeting.set_at, UTC), now - timedelta(weeks=9))
+    local = ZoneInfo(timezone)  # the summary names the missed meeting's day as the team knows it
+    return [t.astimezone(local) for t in schedule.fire_times(schedule.spec_of(meeting), timezone, start, now)]
 
 
 def export_records(

@@ -8,7 +8,7 @@ meeting was logged for three weeks. Means are hidden below k people so nobody ca
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -174,8 +174,33 @@ def format_mean(mean: float) -> str:
     return text
 
 
-def meeting_flag(last_meeting: datetime | None, now: datetime, pauses: Iterable[Pause] = ()) -> str | None:
-    """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count."""
+def meeting_flag(
+    last_meeting: datetime | None,
+    now: datetime,
+    pauses: Iterable[Pause] = (),
+    scheduled: Sequence[datetime] | None = None,
+) -> str | None:
+    """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count.
+
+    ``scheduled``: the team's meeting times (`/coprod meeting`) since the schedule was set, when it has one.
+    Then "no meeting logged" follows the team's own rhythm: a scheduled meeting passed (a day ago or more,
+    outside any pause) with no meeting logged from the day before it on. Without a schedule: three weeks."""
+    if scheduled is not None:
+        grace = timedelta(days=1)
+        held = last_meeting + grace if last_meeting is not None else None
+        missed = [
+            t
+            for t in scheduled
+            if t + grace <= now
+            and (held is None or t > held)
+            and not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)
+        ]
+        if not missed:
+            return None
+        return (
+            f"the meeting planned for {missed[-1]:%A %-d %B} wasn't logged: after you meet, type `/coprod met` "
+            "or press “We met” on a reminder"
+        )
     if last_meeting is None:
         return "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder"
     since, until = int(last_meeting.timestamp()), int(now.timestamp())
@@ -201,12 +226,13 @@ def summarize(
     asked_at: Mapping[str, int] | None = None,
     size: str | None = None,
     sides: Iterable[findings.SideFacts] = (),
+    meetings_scheduled: Sequence[datetime] | None = None,
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
     answered = set(answered_roles)
     silent = tuple(sorted(set(roles) - answered))
-    meeting_reason = meeting_flag(last_meeting, now, pauses)
+    meeting_reason = meeting_flag(last_meeting, now, pauses, meetings_scheduled)
     meeting_items = catalog.tagged("meeting")
     levels = []
     for level in catalog.levels:

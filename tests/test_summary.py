@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import reports
+from bot import reports, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
 from tests.support.clock import stamp
+from tests.support.constants import CHANNEL as SLACK_CHANNEL
+from tests.support.constants import TEAM as SLACK_TEAM
 from tests.support.flows import ask as slack_ask
 from tests.support.flows import post_checkin, rate
 
@@ -576,3 +578,31 @@ def test_through_slack_partners_rating_power_sharing_lower_is_named_as_a_band(bo
     group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
     assert "partners rate this lower than professionals by 3 to 4 points" in group
     assert "Average rating: *3.5 of 5*" in group and "2.0" not in group and "5.0" not in group
+
+
+# ---- issue 23: the meeting gap follows the team's own rhythm --------------------------------------
+
+
+def test_a_monthly_team_is_flagged_only_when_a_scheduled_meeting_passes_unlogged(bot) -> None:
+    """`/coprod meeting monthly …`: four weeks after a meeting is not a gap; the next meeting passing unlogged is."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    assert "first Wednesday of each month" in slack_ask(bot, "meeting monthly Wednesday 14:00")["text"]
+    p = bot.store.partnerships.get(SLACK_TEAM, SLACK_CHANNEL)
+    spec = schedule.spec_of(bot.store.partnerships.schedules(p)["meeting"])
+    meeting = schedule.next_fire(spec, p.timezone, bot.clock())
+    bot.clock.advance(seconds=(meeting - bot.clock()).total_seconds() + 3600)
+    assert "logged" in slack_ask(bot, "met")["text"]
+    following = schedule.next_fire(spec, p.timezone, bot.clock())
+    bot.clock.advance(days=27)
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "no meeting logged" not in group and "wasn't logged" not in group
+    bot.clock.advance(seconds=(following - bot.clock()).total_seconds() + 86400 + 60)
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    local = following.astimezone(ZoneInfo(p.timezone))
+    assert f"the meeting planned for {local:%A %-d %B} wasn't logged" in group
+
+
+def test_without_a_meeting_schedule_the_gap_is_three_weeks() -> None:
+    """No schedule: three weeks without a logged meeting is flagged, as before."""
+    assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW) == "no meeting logged in the last 3 weeks"
+    assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW, scheduled=[]) is None
