@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Protocol
 
 from bot.catalog import Facilitator
@@ -119,3 +119,60 @@ def disagreements(
         if abs(gap) >= DISAGREE:
             found.append(Disagreement(level, fac, gap < 0, min(int(abs(gap)), 3)))
     return tuple(found)
+
+
+# ---- falls --------------------------------------------------------------------------------------
+
+FALL = 0.75  # a practice rated this much lower than when it was last asked is flagged, with both figures
+
+
+class MeanFacts(Protocol):
+    """One closed check-in's mean (the store's PracticeMean)."""
+
+    @property
+    def facilitator_id(self) -> str: ...
+    @property
+    def asked_at(self) -> int: ...
+    @property
+    def mean(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Fall:
+    facilitator: Facilitator
+    before: float
+    before_at: datetime
+    now: float
+    now_at: datetime
+
+
+def falls(practices: Sequence[Facilitator], means: Iterable[MeanFacts], *, since: int) -> tuple[Fall, ...]:
+    """Practices whose latest closed check-in (asked since ``since``) is 0.75 or more below the one before it.
+
+    Both are whole closed groups of k or more, each already shown by a summary cut either side of it."""
+    known = {f.id: f for f in practices}
+    last_two: dict[str, list[MeanFacts]] = {}
+    for m in sorted(means, key=lambda m: m.asked_at):
+        if m.facilitator_id in known:
+            last_two[m.facilitator_id] = [*last_two.get(m.facilitator_id, [])[-1:], m]
+    found = []
+    for fac_id, pair in last_two.items():
+        if len(pair) == 2 and pair[1].asked_at >= since and pair[0].mean - pair[1].mean >= FALL:
+            found.append(
+                Fall(
+                    known[fac_id],
+                    pair[0].mean,
+                    datetime.fromtimestamp(pair[0].asked_at, UTC),
+                    pair[1].mean,
+                    datetime.fromtimestamp(pair[1].asked_at, UTC),
+                )
+            )
+    return tuple(found)
+
+
+def fall_words(fall: Fall, tz: tzinfo) -> str:
+    """ "4.0 when asked on 3 Mar, 3.0 on 7 Apr": both figures, each a closed group's mean."""
+    return (
+        f"{fall.before:.1f} of 5 when asked on {fall.before_at.astimezone(tz):%-d %b}, "
+        f"{fall.now:.1f} of 5 on {fall.now_at.astimezone(tz):%-d %b}"
+    )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
-from bot.findings import Disagreement, gap_line
+from bot.findings import Disagreement, Fall, fall_words, gap_line
 from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
@@ -20,7 +20,12 @@ from bot.summary import LevelSummary, Summary, format_mean, pause_note
 
 
 def _level_block(
-    s: LevelSummary, k: int, members: int | None, plan: dict | None = None, apart: tuple[Disagreement, ...] = ()
+    s: LevelSummary,
+    k: int,
+    members: int | None,
+    plan: dict | None = None,
+    apart: tuple[Disagreement, ...] = (),
+    fell: tuple[tuple[Fall, str], ...] = (),
 ) -> dict:
     lines = [f"*{escape(s.level.name)}*: {escape(s.level.gloss)}" if s.level.gloss else f"*{escape(s.level.name)}*"]
     if s.checkins:
@@ -42,7 +47,11 @@ def _level_block(
     for d in apart:
         what = f"_{escape(d.facilitator.prompt)}_: " if d.facilitator else ""
         lines.append(f":left_right_arrow: *seen differently*: {what}{d.words()}. Worth talking about together.")
-    if not s.reasons and not s.flags and not apart:
+    for fall, words in fell:
+        lines.append(
+            f":chart_with_downwards_trend: *rated lower than last time*: _{escape(fall.facilitator.prompt)}_: {words}"
+        )
+    if not s.reasons and not s.flags and not apart and not fell:
         if s.mean is None:  # answered, but its average is still hidden: too soon to call it well looked after
             lines.append(
                 ":hourglass_flowing_sand: not enough answers to show yet, so it's too early to say how it's going"
@@ -81,7 +90,8 @@ def summary_blocks(
             break
         shown.append((s, plan, more))
     for s, plan, more in shown:
-        blocks.append(_level_block(s, summary.k, summary.members, plan, summary.disagreements_at(s.level.id)))
+        fell = tuple((f, fall_words(f, tz)) for f in summary.falls if f.facilitator.level_id == s.level.id)
+        blocks.append(_level_block(s, summary.k, summary.members, plan, summary.disagreements_at(s.level.id), fell))
         if more:
             blocks.append(more)
     if len(shown) < len(summary.levels):

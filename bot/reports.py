@@ -72,6 +72,7 @@ def partnership_summary(
         level_id=level_id,
         pauses=pauses,
         meetings_scheduled=meetings_scheduled(schedules.get("meeting"), p.timezone, now),
+        means=store.activity.practice_means(p, until=until),
     )
     return replace(result, loop=loop)
 

@@ -100,6 +100,7 @@ class Summary:
     loop: Loop | None = None  # the team's actions (bot/plans.py), when the store was asked for them
     gaps: tuple[findings.Gap, ...] = ()  # practices not asked for a long time (bot/findings.py)
     disagreements: tuple[findings.Disagreement, ...] = ()  # partners and professionals a point or more apart
+    falls: tuple[findings.Fall, ...] = ()  # practices rated 0.75 or more lower than when last asked
 
     def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
         return tuple(d for d in self.disagreements if d.level_id == level_id)
@@ -227,6 +228,7 @@ def summarize(
     size: str | None = None,
     sides: Iterable[findings.SideFacts] = (),
     meetings_scheduled: Sequence[datetime] | None = None,
+    means: Iterable[findings.MeanFacts] = (),
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
@@ -270,6 +272,11 @@ def summarize(
             now,
         ),
         disagreements=findings.disagreements(catalog.facilitators, sides, k=k, level_id=level_id),
+        falls=findings.falls(
+            [f for f in catalog.facilitators if level_id is None or f.level_id == level_id],
+            means,
+            since=int(window.start.timestamp()),
+        ),
     )
 
 
@@ -337,6 +344,9 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    for fall in summary.falls:
+        lines.append("")
+        lines.append(f"Rated lower than last time: {fall.facilitator.text}: {findings.fall_words(fall, tz)}")
     if summary.gaps:
         lines.append("")
         lines.append("Practices not asked for a long time:")

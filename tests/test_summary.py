@@ -606,3 +606,31 @@ def test_without_a_meeting_schedule_the_gap_is_three_weeks() -> None:
     """No schedule: three weeks without a logged meeting is flagged, as before."""
     assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW) == "no meeting logged in the last 3 weeks"
     assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW, scheduled=[]) is None
+
+
+# ---- issue 23: trends ----------------------------------------------------------------------------------
+
+
+def test_through_slack_a_practice_rated_lower_than_last_time_is_flagged_with_both_figures(bot) -> None:
+    """Asked twice, 4.0 then 3.0 (each closed with three answers): the summary says so, with both figures."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    for ratings in ((4, 4, 4), (3, 3, 3)):
+        checkin_id = post_checkin(bot, "power-imbalances").id
+        for user, rating in zip(("U2", "U3", "U4"), ratings, strict=True):
+            rate(bot, checkin_id, rating, user)
+        bot.clock.advance(days=8)  # closes it
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "rated lower than last time" in group and "4.0 of 5 when asked on" in group and "3.0 of 5 on" in group
+
+
+@pytest.mark.parametrize("second, flagged", [(3.25, True), (3.5, False)])
+def test_a_fall_of_three_quarters_of_a_point_is_the_line(store: Store, second: float, flagged: bool) -> None:
+    """4.0 then 3.25 is flagged (a fall of 0.75); 4.0 then 3.5 is not."""
+    setup(store)
+    ask(store, "group", NOW - timedelta(days=40), [4, 4, 4, 4], fac="power-imbalances")
+    ratings = [3, 3, 3, 4] if second == 3.25 else [3, 3, 4, 4]
+    ask(store, "group", NOW - timedelta(days=20), ratings, fac="power-imbalances")
+    falls = summary_of(store).falls
+    assert bool(falls) is flagged
+    if flagged:
+        assert (falls[0].before, falls[0].now) == (4.0, second)

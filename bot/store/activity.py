@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.store.db import Database
-from bot.store.records import AskedFacts, LevelActivity, Partnership, ReportInputs, SideRatings, SummaryInputs
+from bot.store.records import (
+    AskedFacts,
+    LevelActivity,
+    Partnership,
+    PracticeMean,
+    ReportInputs,
+    SideRatings,
+    SummaryInputs,
+)
 
 
 class Activity:
@@ -95,6 +103,21 @@ class Activity:
             (*roles, p.id, since, until, until, p.k),
         )
         return [SideRatings(r["level_id"], r["facilitator_id"], bool(r["partner"]), r["n"], r["total"]) for r in rows]
+
+    def practice_means(self, p: Partnership, *, until: int) -> list[PracticeMean]:
+        """Each closed check-in asked before ``until`` that k or more people answered, oldest first, with its
+        mean: one whole closed group each, as the before-and-after of an action shows (bot/anonymity.py)."""
+        rows = self.db.query(
+            """
+            SELECT c.facilitator_id, c.level_id, c.asked_at, CAST(SUM(r.rating) AS REAL) / COUNT(r.id) AS mean
+            FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.asked_at < ? AND c.closes_at < ? AND c.posting IS NULL
+              AND c.kind = 'checkin'
+            GROUP BY c.id HAVING COUNT(r.id) >= ? ORDER BY c.asked_at, c.id
+            """,
+            (p.id, until, until, p.k),
+        )
+        return [PracticeMean(r["facilitator_id"], r["level_id"], r["asked_at"], r["mean"]) for r in rows]
 
     def answered_roles(self, p: Partnership, *, since: int, until: int) -> set[str]:
         """The roles that named answers in [since, until) came from."""

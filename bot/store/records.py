@@ -119,6 +119,16 @@ class SummaryInputs:
 
 
 @dataclass(frozen=True)
+class PracticeMean:
+    """One closed check-in of k or more answers: its practice, when it was asked, and its mean."""
+
+    facilitator_id: str
+    level_id: str
+    asked_at: int
+    mean: float
+
+
+@dataclass(frozen=True)
 class SideRatings:
     """One practice's named answers from one side (public partners, or professionals) over closed groups."""
 
