@@ -14,7 +14,7 @@ from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
 from bot.plans import Action
-from bot.summary import LevelSummary, Summary, format_mean, pause_note
+from bot.summary import LevelSummary, Summary, format_mean, pause_note, stuck_words
 
 # ---- summaries --------------------------------------------------------------------------------
 
@@ -77,6 +77,11 @@ def summary_blocks(
     if note:
         intro += f" {note}"
     blocks.append(context(intro))
+    for s in summary.levels:
+        if s.level.id in summary.stuck:  # raised first, with its own Plan something button
+            plan = plan_buttons(channel, s)[0] if channel else None
+            text = f":rotating_light: *Stuck:* {escape(stuck_words(summary, s.level.id))}"
+            blocks.append(section(text, block_id=f"stuck:{s.level.id}", **({"accessory": plan} if plan else {})))
     today = w.end.astimezone(tz).date()
     loop = loop_blocks(summary.loop, today)
     levels = [(s, *(plan_buttons(channel, s) if channel else (None, None))) for s in summary.levels]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, findings, gripp_report, plans, schedule
+from bot import coverage, findings, gripp_report, holidays, plans, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
@@ -74,7 +74,38 @@ def partnership_summary(
         meetings_scheduled=meetings_scheduled(schedules.get("meeting"), p.timezone, now),
         means=store.activity.practice_means(p, until=until),
     )
-    return replace(result, loop=loop)
+    stuck = stuck_levels(store, catalog, p, result, now) if scheduled and level_id is None else ()
+    return replace(result, loop=loop, stuck=stuck)
+
+
+STUCK_RUN = 4  # regular summaries in a row that flagged a level, with nothing planned for it
+
+
+def stuck_levels(
+    store: Store, catalog: Catalog, p: Partnership, now_summary: summaries.Summary, now: datetime
+) -> tuple[str, ...]:
+    """Levels flagged in each of the last four regular summaries (the summary schedule's times before now,
+    outside holiday pauses), still flagged now, with no action planned for them since the first of those."""
+    rows = store.partnerships.schedules(p).get("summary")
+    flagged_now = {s.level.id for s in now_summary.neglected}
+    if rows is None or not flagged_now:
+        return ()
+    pauses = store.partnerships.pauses(p, since=0)
+    start = max(datetime.fromtimestamp(rows.set_at, UTC), now - timedelta(weeks=STUCK_RUN * 5))
+    times = [
+        t
+        for t in schedule.fire_times(schedule.spec_of(rows), p.timezone, start, now - timedelta(minutes=1))
+        if not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)
+    ][-STUCK_RUN:]
+    if len(times) < STUCK_RUN:
+        return ()
+    stuck = set(flagged_now)
+    for t in times:
+        stuck &= {s.level.id for s in partnership_summary(store, catalog, p, now=t).neglected}
+    first = int(times[0].timestamp())
+    actions = store.plans.for_summary(p, since=first, now=int(now.timestamp()))[0]
+    planned = {a.level_id for a in actions if a.status == "open" or a.planned_at >= first}
+    return tuple(level.id for level in catalog.levels if level.id in stuck - planned)
 
 
 def meetings_scheduled(meeting: ScheduleRow | None, timezone: str, now: datetime) -> list[datetime] | None:

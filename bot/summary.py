@@ -101,6 +101,7 @@ class Summary:
     gaps: tuple[findings.Gap, ...] = ()  # practices not asked for a long time (bot/findings.py)
     disagreements: tuple[findings.Disagreement, ...] = ()  # partners and professionals a point or more apart
     falls: tuple[findings.Fall, ...] = ()  # practices rated 0.75 or more lower than when last asked
+    stuck: tuple[str, ...] = ()  # level ids flagged in four regular summaries running, nothing planned
 
     def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
         return tuple(d for d in self.disagreements if d.level_id == level_id)
@@ -291,6 +292,15 @@ def next_focus(
     return rotation.next_facilitator(catalog, history, size=size)
 
 
+def stuck_words(summary: Summary, level_id: str) -> str:
+    """Why a level is raised at the top: flagged four summaries running, nothing planned."""
+    name = next((s.level.name for s in summary.levels if s.level.id == level_id), level_id)
+    return (
+        f"{name} has been flagged in the last 4 regular summaries and nothing is planned for it yet. "
+        "Could you plan one small thing together?"
+    )
+
+
 def pause_note(window: Window, timezone: str) -> str | None:
     """What the summary says when its window held a holiday pause."""
     if not window.paused:
@@ -318,6 +328,8 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     tz = ZoneInfo(timezone)
     w = summary.window
     lines = [f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})"]
+    for level_id in summary.stuck:
+        lines.append(f"Stuck: {stuck_words(summary, level_id)}")
     if w.widened_from:
         lines.append(f"(widened from {_weeks(w.widened_from)} so every level has had its turn)")
     note = pause_note(w, timezone)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import reports, schedule
+from bot import overview, reports, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog, load_catalog
 from bot.store import Store
@@ -634,3 +634,60 @@ def test_a_fall_of_three_quarters_of_a_point_is_the_line(store: Store, second: f
     assert bool(falls) is flagged
     if flagged:
         assert (falls[0].before, falls[0].now) == (4.0, second)
+
+
+# ---- issue 23: stuck levels -------------------------------------------------------------------------------
+
+
+def weekly_summaries_since(store: Store, start: datetime) -> None:
+    store.partnerships.set_schedule(
+        store.partnerships.get(TEAM, CHANNEL),
+        kind="summary",
+        cadence="weekly",
+        weekday=NOW.weekday(),
+        at_minute=9 * 60,
+        anchor=start.date().isoformat(),
+        set_by="UCOORD",
+        now=stamp(start),
+    )
+
+
+def test_a_level_flagged_four_regular_summaries_running_is_raised_first_with_plan_something(store: Store) -> None:
+    """Organisational never looked after in five weeks of weekly summaries: the next regular summary opens with
+    it and its Plan something button; a summary asked for by hand does not."""
+    from bot import overview
+
+    setup(store)
+    weekly_summaries_since(store, NOW - timedelta(weeks=5))
+    for level_id in LEVELS:
+        if level_id != "organisational":
+            for weeks in (1, 3, 5, 7):
+                ask(store, level_id, NOW - timedelta(weeks=weeks, days=1), [4, 4, 4])
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on=NOW.date().isoformat(), user="UCOORD", now=stamp(NOW)
+    )
+    regular = summary_of(store, scheduled=True)
+    assert regular.stuck == ("organisational",)
+    assert summary_of(store).stuck == ()
+    blocks = overview.summary_blocks(regular, "UTC", channel=CHANNEL)
+    top = next(b for b in blocks if b["type"] == "section")
+    assert top["block_id"] == "stuck:organisational" and "last 4 regular summaries" in top["text"]["text"]
+    assert top["accessory"]["text"]["text"] == "Plan something"
+
+
+def test_a_level_with_an_action_planned_is_not_stuck(store: Store) -> None:
+    """Something planned for the level since the run began: it is not raised."""
+    setup(store)
+    weekly_summaries_since(store, NOW - timedelta(weeks=5))
+    store.plans.plan(
+        store.partnerships.get(TEAM, CHANNEL),
+        what="Ask our trust's R&D office to join",
+        facilitator_id="clear-scope",
+        level_id="organisational",
+        lead=None,
+        due_on=None,
+        planned_by="UCOORD",
+        now=stamp(NOW - timedelta(weeks=2)),
+    )
+    assert "organisational" not in summary_of(store, scheduled=True).stuck
+    assert "group" in summary_of(store, scheduled=True).stuck
