@@ -655,7 +655,6 @@ def weekly_summaries_since(store: Store, start: datetime) -> None:
 def test_a_level_flagged_four_regular_summaries_running_is_raised_first_with_plan_something(store: Store) -> None:
     """Organisational never looked after in five weeks of weekly summaries: the next regular summary opens with
     it and its Plan something button; a summary asked for by hand does not."""
-    from bot import overview
 
     setup(store)
     weekly_summaries_since(store, NOW - timedelta(weeks=5))
