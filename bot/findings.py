@@ -176,3 +176,12 @@ def fall_words(fall: Fall, tz: tzinfo) -> str:
         f"{fall.before:.1f} of 5 when asked on {fall.before_at.astimezone(tz):%-d %b}, "
         f"{fall.now:.1f} of 5 on {fall.now_at.astimezone(tz):%-d %b}"
     )
+
+
+# ---- not sure yet -----------------------------------------------------------------------------------
+
+
+def to_explain(practices: Sequence[Facilitator], not_sure: Mapping[str, tuple[int, int]]) -> tuple[Facilitator, ...]:
+    """Practices most people answered "Not sure yet" about (more than half, over closed groups of k or more):
+    ones to explain to the team, since people can't rate what they haven't seen yet."""
+    return tuple(f for f in practices if f.id in not_sure and 2 * not_sure[f.id][1] > not_sure[f.id][0])

@@ -46,11 +46,16 @@ def level_title(level: Level) -> str:
 def scale_line(facilitator: Facilitator) -> str:
     """ "1 means never, 5 means always": the ends of this question's own scale."""
     labels = facilitator.labels
-    return f"1 means {labels[1].lower()}, 5 means {labels[5].lower()}."
+    return f"1 means {labels[1].lower()}, 5 means {labels[5].lower()}. Not sure yet? That's an answer too."
+
+
+NOT_SURE = "Not sure yet"
 
 
 def rating_buttons(facilitator: Facilitator) -> list[dict]:
-    return [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in facilitator.labels.items()]
+    """The five answers on the question's scale, then "Not sure yet": taking part without guessing."""
+    ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in facilitator.labels.items()]
+    return [*ratings, button(NOT_SURE, "rate:0", "0")]
 
 
 def source_button(facilitator: Facilitator) -> dict:
@@ -157,10 +162,10 @@ def answer_recorded(
     facilitator: Facilitator, rating: int, *, anonymous: bool, comment: str | None, private: bool = False
 ) -> str:
     how = " anonymously" if anonymous else ""
-    lines = [
-        f"Thank you! I recorded your answer{how}: *{rating} of 5 ({facilitator.labels[rating]})* for "
-        f"“{escape(facilitator.prompt)}”"
-    ]
+    what = f"{rating} of 5 ({facilitator.labels[rating]})" if rating else NOT_SURE.lower()
+    lines = [f"Thank you! I recorded your answer{how}: *{what}* for “{escape(facilitator.prompt)}”"]
+    if not rating:
+        lines.append("That's a fine answer: it counts as taking part, and it isn't in any average.")
     if comment:
         lines.append(f"Your comment: “{escape(clip(comment, 500))}”")
     lines.append("Changed your mind? Click another number, or add a comment, and I'll update your answer.")
@@ -173,13 +178,11 @@ def comment_modal(
     facilitator: Facilitator, checkin_id: int, *, seal: str, rating: int | None, comment: str | None, anonymous: bool
 ) -> dict:
     """The comment form; ``seal`` is the store's keyed seal on (person, check-in), checked when it comes back."""
-    rating_options = [
-        {"text": {"type": "plain_text", "text": f"{n} · {label}"}, "value": str(n)}
-        for n, label in facilitator.labels.items()
-    ]
+    choices = [(f"{n} · {label}", str(n)) for n, label in facilitator.labels.items()] + [(NOT_SURE, "0")]
+    rating_options = [{"text": {"type": "plain_text", "text": text}, "value": value} for text, value in choices]
     rating_element: dict = {"type": "radio_buttons", "action_id": "rating", "options": rating_options}
-    if rating:
-        rating_element["initial_option"] = rating_options[rating - 1]
+    if rating is not None:
+        rating_element["initial_option"] = next(o for o in rating_options if o["value"] == str(rating))
     comment_element: dict = {
         "type": "plain_text_input",
         "action_id": "comment",

@@ -86,7 +86,15 @@ def summary_blocks(
     loop = loop_blocks(summary.loop, today)
     levels = [(s, *(plan_buttons(channel, s) if channel else (None, None))) for s in summary.levels]
     # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
-    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles) - bool(summary.gaps) - len(loop)
+    room = (
+        MESSAGE_BLOCKS_MAX
+        - len(blocks)
+        - 1
+        - bool(summary.silent_roles)
+        - bool(summary.gaps)
+        - bool(summary.to_explain)
+        - len(loop)
+    )
     shown: list[tuple[LevelSummary, dict | None, dict | None]] = []
     used = 0
     for s, plan, more in levels:
@@ -105,6 +113,8 @@ def summary_blocks(
                 f"…and {len(summary.levels) - len(shown)} more levels. See one with `/coprod summary &lt;level&gt;`."
             )
         )
+    if summary.to_explain:
+        blocks.append(explain_block(summary))
     if summary.gaps:
         blocks.append(gaps_block(summary))
     if summary.silent_roles:
@@ -119,6 +129,14 @@ def summary_blocks(
     focus = summary.next_focus
     blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
     return blocks
+
+
+def explain_block(summary: Summary) -> dict:
+    """Practices most people are "not sure yet" about: ones to explain, not to worry about."""
+    lines = ["*Worth explaining to the team*: most people said “not sure yet” about"]
+    lines += [f":grey_question: _{escape(f.prompt)}_" for f in summary.to_explain]
+    lines.append("A few words at your next meeting about what this means for your project could help.")
+    return section(clip("\n".join(lines), 3000), block_id="explain")
 
 
 def gaps_block(summary: Summary) -> dict:

@@ -73,6 +73,7 @@ def partnership_summary(
         pauses=pauses,
         meetings_scheduled=meetings_scheduled(schedules.get("meeting"), p.timezone, now),
         means=store.activity.practice_means(p, until=until),
+        not_sure=store.activity.not_sure(p, since=since, until=until),
     )
     stuck = stuck_levels(store, catalog, p, result, now) if scheduled and level_id is None else ()
     return replace(result, loop=loop, stuck=stuck)

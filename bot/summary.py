@@ -102,6 +102,7 @@ class Summary:
     disagreements: tuple[findings.Disagreement, ...] = ()  # partners and professionals a point or more apart
     falls: tuple[findings.Fall, ...] = ()  # practices rated 0.75 or more lower than when last asked
     stuck: tuple[str, ...] = ()  # level ids flagged in four regular summaries running, nothing planned
+    to_explain: tuple[Facilitator, ...] = ()  # practices most people are "not sure yet" about
 
     def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
         return tuple(d for d in self.disagreements if d.level_id == level_id)
@@ -230,6 +231,7 @@ def summarize(
     sides: Iterable[findings.SideFacts] = (),
     meetings_scheduled: Sequence[datetime] | None = None,
     means: Iterable[findings.MeanFacts] = (),
+    not_sure: Mapping[str, tuple[int, int]] | None = None,
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
@@ -273,6 +275,9 @@ def summarize(
             now,
         ),
         disagreements=findings.disagreements(catalog.facilitators, sides, k=k, level_id=level_id),
+        to_explain=findings.to_explain(
+            [f for f in catalog.facilitators if level_id is None or f.level_id == level_id], not_sure or {}
+        ),
         falls=findings.falls(
             [f for f in catalog.facilitators if level_id is None or f.level_id == level_id],
             means,
@@ -359,6 +364,10 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     for fall in summary.falls:
         lines.append("")
         lines.append(f"Rated lower than last time: {fall.facilitator.text}: {findings.fall_words(fall, tz)}")
+    if summary.to_explain:
+        lines.append("")
+        lines.append("Most people are not sure yet about these, so they may be worth explaining to the team:")
+        lines += [f"  {f.text}" for f in summary.to_explain]
     if summary.gaps:
         lines.append("")
         lines.append("Practices not asked for a long time:")

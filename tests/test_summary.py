@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 from bot import overview, reports, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog, load_catalog
+from bot.nudge_blocks import nudge_blocks
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
 from tests.support.clock import stamp
 from tests.support.constants import CHANNEL as SLACK_CHANNEL
 from tests.support.constants import TEAM as SLACK_TEAM
 from tests.support.flows import ask as slack_ask
-from tests.support.flows import post_checkin, rate
+from tests.support.flows import open_comment_form, post_checkin, rate, replies_to, submit_comment
+from tests.support.waiting import eventually
 
 CATALOG: Catalog = load_catalog()
 LEVELS = [level.id for level in CATALOG.levels]
@@ -690,3 +692,48 @@ def test_a_level_with_an_action_planned_is_not_stuck(store: Store) -> None:
     )
     assert "organisational" not in summary_of(store, scheduled=True).stuck
     assert "group" in summary_of(store, scheduled=True).stuck
+
+
+# ---- issue 23: "Not sure yet" is an answer ------------------------------------------------------------
+
+
+def test_through_slack_not_sure_yet_takes_part_in_no_mean_and_names_a_practice_to_explain(bot) -> None:
+    """Every check-in offers "Not sure yet": four of seven say so about shared-data-analysis. They count as
+    answering, the average is the three ratings' alone, and the summary names it as one to explain."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    posted = post_checkin(bot, "shared-data-analysis")
+    buttons = [e for b in posted.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert any(e["text"]["text"] == "Not sure yet" and e["value"] == "0" for e in buttons)
+    for user in ("U2", "U3", "U4", "U5"):
+        rate(bot, posted.id, 0, user)
+    confirm = replies_to(bot, "rate-U2")[0]
+    assert "not sure yet" in confirm.args["text"] and "isn't in any average" in confirm.args["text"]
+    for user, rating in (("U6", 4), ("U7", 5), ("U8", 3)):
+        rate(bot, posted.id, rating, user)
+    bot.clock.advance(days=8)  # closes it
+    answer = slack_ask(bot, "summary group")
+    group = summary_blocks_of(answer)["level:group"]
+    assert "7 answers from 7 people" in group and "Average rating: *4.0 of 5*" in group
+    explain = summary_blocks_of(answer)["explain"]
+    assert "not sure yet" in explain and "How much is everyone involved in looking at the findings" in explain
+
+
+def test_through_slack_the_comment_form_offers_not_sure_yet(bot) -> None:
+    """The comment modal lists "Not sure yet" with the ratings; choosing it records an answer in no mean."""
+    checkin_id = post_checkin(bot).id
+    form = open_comment_form(bot, checkin_id, "U3")
+    options = form["blocks"][1]["element"]["options"]
+    assert options[-1] == {"text": {"type": "plain_text", "text": "Not sure yet"}, "value": "0"}
+    assert submit_comment(bot, checkin_id, "U3", 0, "I haven't seen the data yet", form=form).status == 200
+    assert eventually(lambda: bot.store.answers.my_answer(SLACK_TEAM, checkin_id, "U3") is not None)
+    assert bot.store.answers.my_answer(SLACK_TEAM, checkin_id, "U3").rating == 0
+
+
+def test_the_reminder_dm_offers_not_sure_yet() -> None:
+    """The nudge DM carries the same answers as the check-in, "Not sure yet" among them."""
+    fac = CATALOG.facilitator("bridging-people")
+    blocks = nudge_blocks(
+        CATALOG.level(fac.level_id), fac, checkin_id=7, channel="C1", closes_at=stamp(NOW), timezone="UTC"
+    )
+    values = [e["value"] for b in blocks if b.get("block_id") == "nudge:7" for e in b["elements"]]
+    assert values[:6] == ["1", "2", "3", "4", "5", "0"]

@@ -25,7 +25,7 @@ from bot.store import Checkin
 from bot.store.answers import CheckinClosed
 
 log = logging.getLogger(__name__)
-RATE = re.compile(r"^rate:([1-5])$")
+RATE = re.compile(r"^rate:([0-5])$")  # 0: "Not sure yet", an answer that is in no mean
 BLOCK = re.compile(r"^(checkin|reflect|nudge):(\d{1,18})$")
 # A check-in's count is updated at once after a quiet second, then at most about once a second however many
 # people click at once (the rest of a burst collapses into one update).

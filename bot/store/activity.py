@@ -48,7 +48,7 @@ class Activity:
                 """
             SELECT level_id, CAST(SUM(total) AS REAL) / SUM(n) AS mean FROM (
                 SELECT c.level_id, SUM(r.rating) AS total, COUNT(r.id) AS n
-                FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                FROM checkins c JOIN responses r ON r.checkin_id = c.id AND r.unsure = 0
                 WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.closes_at < ?3
                   AND c.posting IS NULL AND c.kind = 'checkin'
                 GROUP BY c.id HAVING COUNT(r.id) >= ?4)
@@ -94,10 +94,10 @@ class Activity:
             f"""
             SELECT c.level_id, c.facilitator_id, r.role IN ({marks}) AS partner,
                    COUNT(r.id) AS n, SUM(r.rating) AS total
-            FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            FROM checkins c JOIN responses r ON r.checkin_id = c.id AND r.unsure = 0
             WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.closes_at < ?
               AND c.posting IS NULL AND c.kind = 'checkin' AND r.role IS NOT NULL
-              AND c.id IN (SELECT checkin_id FROM responses GROUP BY checkin_id HAVING COUNT(*) >= ?)
+              AND c.id IN (SELECT checkin_id FROM responses WHERE unsure = 0 GROUP BY checkin_id HAVING COUNT(*) >= ?)
             GROUP BY c.level_id, c.facilitator_id, partner
             """,
             (*roles, p.id, since, until, until, p.k),
@@ -110,7 +110,7 @@ class Activity:
         rows = self.db.query(
             """
             SELECT c.facilitator_id, c.level_id, c.asked_at, CAST(SUM(r.rating) AS REAL) / COUNT(r.id) AS mean
-            FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            FROM checkins c JOIN responses r ON r.checkin_id = c.id AND r.unsure = 0
             WHERE c.partnership_id = ? AND c.asked_at < ? AND c.closes_at < ? AND c.posting IS NULL
               AND c.kind = 'checkin'
             GROUP BY c.id HAVING COUNT(r.id) >= ? ORDER BY c.asked_at, c.id
@@ -118,6 +118,23 @@ class Activity:
             (p.id, until, until, p.k),
         )
         return [PracticeMean(r["facilitator_id"], r["level_id"], r["asked_at"], r["mean"]) for r in rows]
+
+    def not_sure(self, p: Partnership, *, since: int, until: int) -> dict[str, tuple[int, int]]:
+        """facilitator id -> (answers, of which "not sure yet") over the closed check-ins asked in [since, until)
+        that k or more people answered: whole closed groups, like every figure (bot/anonymity.py)."""
+        rows = self.db.query(
+            """
+            SELECT facilitator_id, SUM(n) AS answers, SUM(unsure) AS unsure FROM (
+                SELECT c.facilitator_id, COUNT(r.id) AS n, SUM(r.unsure) AS unsure
+                FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ? AND c.asked_at >= ? AND c.asked_at < ? AND c.closes_at < ?
+                  AND c.posting IS NULL AND c.kind = 'checkin'
+                GROUP BY c.id HAVING COUNT(r.id) >= ?)
+            GROUP BY facilitator_id
+            """,
+            (p.id, since, until, until, p.k),
+        )
+        return {r["facilitator_id"]: (r["answers"], r["unsure"]) for r in rows}
 
     def answered_roles(self, p: Partnership, *, since: int, until: int) -> set[str]:
         """The roles that named answers in [since, until) came from."""
@@ -170,12 +187,16 @@ class Activity:
     def report_inputs(self, p: Partnership, *, since: int, until: int, now: int) -> ReportInputs:
         """Everything the coverage picture and the report read of [since, until), as of ``now``."""
         asked = [
-            AskedFacts(r["level_id"], r["facilitator_id"], r["kind"], r["asked_at"], r["answers"], r["total"])
+            AskedFacts(
+                r["level_id"], r["facilitator_id"], r["kind"], r["asked_at"], r["answers"], r["total"], r["rated"]
+            )
             for r in self.db.query(
                 """
                 SELECT c.level_id, c.facilitator_id, c.kind, c.asked_at, COUNT(r.id) AS answers,
-                       CASE WHEN c.kind = 'checkin' AND c.closes_at <= ?4 AND COUNT(r.id) >= ?5
-                            THEN SUM(r.rating) END AS total
+                       COUNT(CASE WHEN r.unsure = 0 THEN r.id END) AS rated,
+                       CASE WHEN c.kind = 'checkin' AND c.closes_at <= ?4
+                                 AND COUNT(CASE WHEN r.unsure = 0 THEN r.id END) >= ?5
+                            THEN SUM(CASE WHEN r.unsure = 0 THEN r.rating END) END AS total
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id
                 WHERE c.partnership_id = ?1 AND c.asked_at >= ?2 AND c.asked_at < ?3 AND c.posting IS NULL
                 GROUP BY c.id ORDER BY c.asked_at, c.id

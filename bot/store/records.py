@@ -149,8 +149,9 @@ class AskedFacts:
     facilitator_id: str
     kind: str
     asked_at: int
-    answers: int
+    answers: int  # everyone who took part, "not sure yet" included
     total: int | None
+    rated: int = 0  # the answers that gave a rating (not "not sure yet"): ``total``'s divisor
 
 
 @dataclass(frozen=True)

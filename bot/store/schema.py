@@ -347,6 +347,13 @@ def m012_nudge_at(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX checkins_nudge_at ON checkins (nudge_at) WHERE nudge_at IS NOT NULL")
 
 
+@_known
+def m013_not_sure(db: sqlite_utils.Database) -> None:
+    # "Not sure yet" is an answer: it counts as taking part and in no mean. Its `rating` holds a placeholder
+    # (the column is NOT NULL, CHECK 1..5, since the first schema); every figure reads only `unsure = 0`.
+    db.execute("ALTER TABLE responses ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
