@@ -15,6 +15,9 @@ from bot.store.records import (
     SummaryInputs,
 )
 
+# Orders check-ins by time, then row, in one integer (row ids stay below 2**31; times below 2**32).
+ORDER_SCALE = 2**31
+
 
 class Activity:
     def __init__(self, db: Database):
@@ -149,14 +152,15 @@ class Activity:
         return {r["role"] for r in rows}
 
     def last_asked(self, p: Partnership, kind: str = "checkin") -> dict[str, tuple[str, int]]:
-        """facilitator id -> (level id, the row number of its last check-in), for the rotation.
+        """facilitator id -> (level id, an order key of its last check-in), for the rotation.
 
-        Row numbers keep the order check-ins were asked in and never tie: two asked in the same second (a
-        coordinator typing `/coprod checkin` twice) are still one after the other, so none is asked twice
-        before every practice has had its turn."""
+        The key is the time it was asked, then its row number (``asked_at * ORDER_SCALE + id``), so it never
+        ties: two asked in the same second (a coordinator typing `/coprod checkin` twice) are still one after
+        the other, and none is asked twice before every practice has had its turn. ``key // ORDER_SCALE`` is
+        the time."""
         rows = self.db.query(
-            """
-            SELECT facilitator_id, level_id, MAX(id) AS asked FROM checkins
+            f"""
+            SELECT facilitator_id, level_id, MAX(asked_at * {ORDER_SCALE} + id) AS asked FROM checkins
             WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id
             """,
             (p.id, kind),
