@@ -136,8 +136,9 @@ def checkin_blocks(
     if reflexive_channel:
         blocks.append(
             context(
-                f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: only the "
-                "rating is counted, without your name, in the team's summary."
+                f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: it is in no "
+                "team figure (the team sees only how many took part), and only you can look back at it, on my "
+                "Home tab."
             )
         )
         blocks.append(
@@ -170,7 +171,9 @@ def answer_recorded(
         lines.append(f"Your comment: “{escape(clip(comment, 500))}”")
     lines.append("Changed your mind? Click another number, or add a comment, and I'll update your answer.")
     if private:
-        lines.append("This stays private to you; only the rating counts, without your name, in the summary.")
+        lines.append(
+            "This stays private to you: it is in no team figure, and you can look back at it on my Home tab."
+        )
     return "\n".join(lines)
 
 

@@ -183,6 +183,9 @@ class HomeItem:
     picture: tuple[str, str] | None = None  # (Slack file id, alt text) of the last coverage picture shared
     actions: tuple[Action, ...] = ()  # open actions (bot/plans.py)
     paused_until: datetime | None = None  # a holiday pause in force ends then
+    # The viewer's own reflection answers, latest first: (asked at, practice id, rating; 0 "not sure yet").
+    # Only ever this viewer's: App Home is published to one person.
+    reflections: tuple[tuple[int, str, int], ...] = ()
 
 
 def posted_note(what: str, channel: str, at: datetime) -> str:
@@ -259,6 +262,21 @@ def _compact(items: list[HomeItem], after_others: bool) -> dict:
     return section(f"{title}: to see one, open its channel and type `/coprod summary`.\n" + "\n".join(lines))
 
 
+def reflections_block(item: HomeItem, catalog: Catalog) -> dict | None:
+    """Your own reflections, for you alone: they are in no team figure (the team sees only how many took part)."""
+    tz = ZoneInfo(item.timezone)
+    lines = []
+    for asked_at, fac_id, rating in item.reflections:
+        fac = next((f for f in catalog.facilitators if f.id == fac_id), None)
+        if fac is None:
+            continue
+        answer = f"{rating} of 5 ({fac.labels[rating]})" if rating else "not sure yet"
+        lines.append(f"{datetime.fromtimestamp(asked_at, tz):%-d %b}: _{escape(fac.prompt)}_ {answer}")
+    if not lines:
+        return None
+    return context(clip("*Your reflections* (only you see these):\n" + "\n".join(lines), 3000))
+
+
 def _partnership_blocks(item: HomeItem, catalog: Catalog, note: str | None) -> list[dict]:
     """One partnership in full. Its block ids carry the channel: Slack refuses a view whose block ids repeat
     (https://docs.slack.dev/reference/block-kit/blocks: a block_id is unique within a message or view)."""
@@ -304,6 +322,9 @@ def _partnership_blocks(item: HomeItem, catalog: Catalog, note: str | None) -> l
             button("Ask a check-in now", "home_checkin", channel, style="primary"),
             button("Post the summary", "home_summary", channel),
         ]
+    mine = reflections_block(item, catalog)
+    if mine:
+        blocks.append(mine)
     if item.reflexivity_on:
         buttons.append(button("Stop my reflection prompts", "reflexivity_off", channel))
     else:

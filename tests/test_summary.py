@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from tests.support.clock import stamp
 from tests.support.constants import CHANNEL as SLACK_CHANNEL
 from tests.support.constants import TEAM as SLACK_TEAM
 from tests.support.flows import ask as slack_ask
-from tests.support.flows import open_comment_form, post_checkin, rate, replies_to, submit_comment
+from tests.support.flows import open_comment_form, open_home, post_checkin, rate, replies_to, submit_comment
 from tests.support.waiting import eventually
 
 CATALOG: Catalog = load_catalog()
@@ -737,3 +738,33 @@ def test_the_reminder_dm_offers_not_sure_yet() -> None:
     )
     values = [e["value"] for b in blocks if b.get("block_id") == "nudge:7" for e in b["elements"]]
     assert values[:6] == ["1", "2", "3", "4", "5", "0"]
+
+
+# ---- issue 23: private self-ratings stay private ---------------------------------------------------------
+
+
+def test_through_slack_reflections_are_in_no_team_figure_and_each_person_sees_only_their_own(bot) -> None:
+    """A reflection round: U2 rates 5, U3 "not sure yet", U4 rates 5. The Individual level stays "not discussed"
+    with no average; U2's App Home lists U2's own answer, U3's lists theirs, U1 (who didn't answer) sees none."""
+    slack_ask(bot, "schedule reflexivity fortnightly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.status) == ("reflexivity", "posted")
+    sent = {
+        c.args["channel"]: c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if str(c.args.get("channel", "")).startswith("U") and "reflect:" in str(c.args.get("blocks"))
+    }
+    for user, rating in (("U2", 5), ("U3", 0), ("U4", 5)):
+        block_id = next(
+            b["block_id"] for b in sent[user].json("blocks") if b.get("block_id", "").startswith("reflect:")
+        )
+        reply = bot.slack.click(f"rate:{rating}", str(rating), block_id=block_id, user=user, channel=f"D{user}")
+        assert reply.status == 200
+        assert bot.store.answers.my_answer(SLACK_TEAM, int(block_id.split(":")[1]), user).rating == rating
+    individual = summary_blocks_of(slack_ask(bot, "summary individual"))["level:individual"]
+    assert "not discussed yet" in individual and "Average" not in individual and "answer" not in individual
+    mine = json.dumps(open_home(bot, "U2"))
+    assert "Your reflections" in mine and "5 of 5 (Always)" in mine and "not sure yet" not in mine
+    assert "not sure yet" in json.dumps(open_home(bot, "U3"))
+    assert "Your reflections" not in json.dumps(open_home(bot, "U1"))

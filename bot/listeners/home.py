@@ -65,6 +65,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dic
                 picture=store.partnerships.picture(p),
                 actions=tuple(store.plans.open_actions(p)),
                 paused_until=paused_until,
+                reflections=tuple(store.activity.my_reflections(p, store.answers.responder_key(team, user))),
             )
         )
     client.views_publish(user_id=user, view=overview.home_view(items, deps.catalog, notes))

@@ -139,6 +139,20 @@ class Activity:
         )
         return {r["facilitator_id"]: (r["answers"], r["unsure"]) for r in rows}
 
+    def my_reflections(self, p: Partnership, responder: str, limit: int = 5) -> list[tuple[int, str, int]]:
+        """One person's own answers to their private reflection prompts, latest first: (asked at, practice,
+        rating; 0 for "not sure yet"). Only for showing to that person (App Home)."""
+        rows = self.db.query(
+            """
+            SELECT c.asked_at, c.facilitator_id, CASE WHEN r.unsure THEN 0 ELSE r.rating END AS rating
+            FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.kind = 'reflexivity' AND r.responder = ? AND c.posting IS NULL
+            ORDER BY c.asked_at DESC, c.id DESC LIMIT ?
+            """,
+            (p.id, responder, limit),
+        )
+        return [(r["asked_at"], r["facilitator_id"], r["rating"]) for r in rows]
+
     def answered_roles(self, p: Partnership, *, since: int, until: int) -> set[str]:
         """The roles that named answers in [since, until) came from."""
         rows = self.db.query(
