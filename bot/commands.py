@@ -54,6 +54,7 @@ EXAMPLES = (
     ("coordinators add @name", "let someone else change settings (or remove)"),
     ("role @name carer", "record someone's role: " + ", ".join(ROLES)),
     ("timezone Europe/London", "the partnership's timezone"),
+    ("size small", "a small partnership: asks about flexible roles, not defined ones (size large, or size off)"),
     ("retention 24", "delete comments older than 24 months (or retention off)"),
     ("export", "download every answer as a file (coordinators)"),
     ("report since 2026-01-01", "a report for funders (GRIPP2), sent to you as a file (coordinators)"),
@@ -147,6 +148,11 @@ class SetTimezone:
 
 
 @dataclass(frozen=True)
+class SetSize:
+    size: str | None  # "small", "large", or None: not set (both role practices are asked)
+
+
+@dataclass(frozen=True)
 class SetRetention:
     months: int | None
 
@@ -176,6 +182,7 @@ Command = (
     | SetRole
     | PinNext
     | SetTimezone
+    | SetSize
     | SetRetention
     | Export
     | ForgetMe
@@ -196,6 +203,7 @@ COORDINATOR_ONLY = {
     SetRole: "record people's roles",
     PinNext: "choose the next check-in",
     SetTimezone: "change the timezone",
+    SetSize: "set the partnership's size",
     SetRetention: "change how long comments are kept",
     Export: "export the answers",
     Report: "make the report for funders",
@@ -307,6 +315,13 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
             shown = " ".join(rest) or "nothing"
             raise UsageError(f"“{shown}” is not a timezone I know. Use a name like Europe/London or America/Toronto")
         return SetTimezone(rest[0])
+    if verb == "size":
+        word = " ".join(rest).lower()
+        if word in ("small", "large"):
+            return SetSize(word)
+        if word in ("off", "unset", "not set"):
+            return SetSize(None)
+        raise UsageError(f"“{' '.join(rest) or 'nothing'}” is not a size I know. Use: `/coprod size small|large|off`")
     if verb == "retention":
         if len(rest) == 1 and rest[0].lower() == "off":
             return SetRetention(None)

@@ -171,9 +171,7 @@ def answer_recorded(
         lines.append(f"Your comment: “{escape(clip(comment, 500))}”")
     lines.append("Changed your mind? Click another number, or add a comment, and I'll update your answer.")
     if private:
-        lines.append(
-            "This stays private to you: it is in no team figure, and you can look back at it on my Home tab."
-        )
+        lines.append("This stays private to you: it is in no team figure, and you can look back at it on my Home tab.")
     return "\n".join(lines)
 
 
@@ -373,6 +371,20 @@ def meeting_set_text(
         f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}. "
         "The summary says a meeting wasn't logged only once one of these has passed without one."
     )
+
+
+def size_set_text(size: str | None) -> str:
+    if size == "small":
+        return (
+            "Done: this is a small partnership, so I'll ask how easily you shift who does what, not about defined "
+            "roles (the research suggests fluid roles for small teams)."
+        )
+    if size == "large":
+        return (
+            "Done: this is a large partnership, so I'll ask how clear roles and structures are, not about fluid "
+            "roles (the research suggests defined roles for large projects)."
+        )
+    return "Done: I'll ask about both defined and fluid roles, as I do until a partnership's size is set."
 
 
 def paused_text(channel: str, error: str) -> str:

@@ -68,6 +68,7 @@ def partnership_summary(
         answered_roles=seen.answered_roles,
         history=seen.history,
         asked_at=seen.asked_at,
+        size=p.size,
         sides=store.activity.ratings_by_side(p, since=since, until=until, partner_roles=findings.PARTNER_ROLES),
         level_id=level_id,
         pauses=pauses,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot import rotation
 from bot.catalog import Catalog, load_catalog
 from tests.support.constants import TEAM
-from tests.support.flows import post_checkin
+from tests.support.flows import ask, post_checkin
 
 CATALOG: Catalog = load_catalog()
 LEVELS = [level.id for level in CATALOG.levels]
@@ -192,3 +192,12 @@ def test_thirty_checkin_commands_in_a_row_ask_all_thirty_practices(bot) -> None:
     asked = [bot.store.answers.checkin(TEAM, post_checkin(bot).id) for _ in range(30)]
     practices = [c.facilitator_id for c in asked if c is not None]
     assert sorted(practices) == sorted(FACILITATORS)
+
+
+def test_through_slack_a_small_partnership_is_asked_about_fluid_roles_not_defined_ones(bot) -> None:
+    """`/coprod size small`: nine Group check-ins in a row ask its nine other practices, never defined roles;
+    a size coprod doesn't know gets a clear message."""
+    assert "not a size I know" in ask(bot, "size medium")["text"]
+    assert "small partnership" in ask(bot, "size small")["text"]
+    asked = {bot.store.answers.checkin(TEAM, post_checkin(bot, "group").id).facilitator_id for _ in range(9)}
+    assert "roles-and-structure" not in asked and "flexible-relationships" in asked and len(asked) == 9

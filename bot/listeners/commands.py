@@ -276,6 +276,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
     if isinstance(cmd, grammar.SetTimezone):
         store.partnerships.set_timezone(p, cmd.timezone, now=req.now)
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
+    if isinstance(cmd, grammar.SetSize):
+        store.partnerships.set_size(p, cmd.size)
+        return reply(messages.size_set_text(cmd.size))
     if isinstance(cmd, grammar.SetRetention):
         store.partnerships.set_retention(p, cmd.months)
         if cmd.months is None:

@@ -32,6 +32,7 @@ class Partnership:
     retention_months: int | None
     nudge_hours: int | None = None  # remind those who haven't answered a check-in after this many hours
     nudge_set_at: int | None = None  # nobody is reminded about a check-in that was due a reminder before this
+    size: str | None = None  # "small" or "large" (`/coprod size`); None: both of the paper's role practices
 
 
 @dataclass(frozen=True)

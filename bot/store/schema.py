@@ -354,6 +354,13 @@ def m013_not_sure(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE responses ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0")
 
 
+@_known
+def m014_partnership_size(db: sqlite_utils.Database) -> None:
+    # The paper defines roles in large projects and keeps them fluid in small ones: the rotation asks the one
+    # that fits (bot/rotation.py). NULL: not said yet, so both are asked.
+    db.execute("ALTER TABLE partnerships ADD COLUMN size TEXT")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
