@@ -53,7 +53,9 @@ NOT_SURE = "Not sure yet"
 
 
 def rating_buttons(facilitator: Facilitator) -> list[dict]:
-    """The five answers on the question's scale, then "Not sure yet": taking part without guessing."""
+    """The five answers on the question's scale, then "Not sure yet": taking part without guessing. With the
+    comment and "Where this comes from" buttons that is 8 elements, within an actions block's 25
+    (https://docs.slack.dev/reference/block-kit/blocks/actions-block)."""
     ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in facilitator.labels.items()]
     return [*ratings, button(NOT_SURE, "rate:0", "0")]
 
@@ -74,6 +76,8 @@ def source_modal(level: Level, facilitator: Facilitator, source: str) -> dict:
     ]
     if source:
         blocks.append(context(escape(source)))
+    # A modal's title and close button hold at most 24 characters
+    # (https://docs.slack.dev/reference/views/modal-views): "Where this comes from" is 21.
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": "Where this comes from"},
