@@ -11,7 +11,19 @@ from bot.catalog import Catalog, Facilitator, Level
 from bot.loop_grammar import ListActions, Pause, Resume, SetNudge
 from bot.schedule import DAY_NAMES, ScheduleError, Spec, parse_cadence, parse_day, parse_time, valid_timezone
 
-ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
+# Public partners (service user/patient, carer, public, community member) and professionals (the rest) are the
+# two sides the summary compares (bot/findings.py).
+ROLES = (
+    "researcher",
+    "practitioner",
+    "service user/patient",
+    "carer",
+    "public",
+    "community member",
+    "policy-maker",
+    "manager",
+    "other",
+)
 _ROLE_WORDS = {
     "researcher": "researcher",
     "academic": "researcher",
@@ -23,6 +35,11 @@ _ROLE_WORDS = {
     "patient": "service user/patient",
     "carer": "carer",
     "caregiver": "carer",
+    "public": "public",
+    "member of the public": "public",
+    "public member": "public",
+    "community member": "community member",
+    "community": "community member",
     "policy-maker": "policy-maker",
     "policy maker": "policy-maker",
     "policymaker": "policy-maker",

@@ -57,7 +57,7 @@ def gap_line(gap: Gap) -> str:
 # ---- partners and professionals -----------------------------------------------------------------
 
 # Public partners: the people the research is for and with. Everyone else with a role is a professional.
-PARTNER_ROLES = ("service user/patient", "patient", "carer", "public", "public member", "community member")
+PARTNER_ROLES = ("service user/patient", "carer", "public", "community member")  # as `/coprod role` records them
 DISAGREE = 1.0  # a gap of a whole point or more between the sides' means is a finding
 
 

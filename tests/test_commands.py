@@ -189,7 +189,11 @@ def test_malformed_command_names_the_wrong_word(text: str, named: str) -> None:
         ("meeting at Monday 10:00", "/coprod meeting every"),
         ("coordinators", "/coprod coordinators add|remove"),
         ("coordinators promote <@U1>", "/coprod coordinators add|remove"),
-        ("role <@U1>", "researcher, practitioner, service user/patient, carer, policy-maker, manager, other"),
+        (
+            "role <@U1>",
+            "researcher, practitioner, service user/patient, carer, public, community member, policy-maker, "
+            "manager, other",
+        ),
         ("next", "/coprod next"),
         ("summary weeks", "how many weeks"),
         ("retention", "/coprod retention"),

@@ -56,6 +56,7 @@ def test_help_lists_every_command_with_an_example(bot):
         "coordinators",
         "role",
         "timezone",
+        "size",
         "retention",
         "export",
         "report",

@@ -768,3 +768,11 @@ def test_through_slack_reflections_are_in_no_team_figure_and_each_person_sees_on
     assert "Your reflections" in mine and "5 of 5 (Always)" in mine and "not sure yet" not in mine
     assert "not sure yet" in json.dumps(open_home(bot, "U3"))
     assert "Your reflections" not in json.dumps(open_home(bot, "U1"))
+
+
+def test_public_partner_roles_are_roles_a_coordinator_can_record() -> None:
+    """Patient, carer, public and community member are public partners, and `/coprod role` records each."""
+    from bot import commands, findings
+
+    assert set(findings.PARTNER_ROLES) == {"service user/patient", "carer", "public", "community member"}
+    assert set(findings.PARTNER_ROLES) <= set(commands.ROLES)
