@@ -14,7 +14,7 @@ from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
 from bot.plans import Action
-from bot.summary import LevelSummary, Summary, format_mean, pause_note, stuck_words
+from bot.summary import LevelSummary, Summary, format_mean, pause_note, reflected_words, stuck_words
 
 # ---- summaries --------------------------------------------------------------------------------
 
@@ -93,6 +93,7 @@ def summary_blocks(
         - bool(summary.silent_roles)
         - bool(summary.gaps)
         - bool(summary.to_explain)
+        - bool(summary.reflected)
         - len(loop)
     )
     shown: list[tuple[LevelSummary, dict | None, dict | None]] = []
@@ -125,6 +126,8 @@ def summary_blocks(
                 + ". A gentle invitation might help."
             )
         )
+    if summary.reflected:
+        blocks.append(context(reflected_words(summary.reflected)))
     blocks.extend(loop)
     focus = summary.next_focus
     blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))

@@ -77,7 +77,8 @@ def partnership_summary(
         not_sure=store.activity.not_sure(p, since=since, until=until),
     )
     stuck = stuck_levels(store, catalog, p, result, now) if scheduled and level_id is None else ()
-    return replace(result, loop=loop, stuck=stuck)
+    reflected = store.activity.reflected(p, since=since, until=until)
+    return replace(result, loop=loop, stuck=stuck, reflected=reflected)
 
 
 STUCK_RUN = 4  # regular summaries in a row that flagged a level, with nothing planned for it

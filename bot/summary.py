@@ -103,6 +103,7 @@ class Summary:
     falls: tuple[findings.Fall, ...] = ()  # practices rated 0.75 or more lower than when last asked
     stuck: tuple[str, ...] = ()  # level ids flagged in four regular summaries running, nothing planned
     to_explain: tuple[Facilitator, ...] = ()  # practices most people are "not sure yet" about
+    reflected: int = 0  # people who answered a private reflection prompt in the window: nothing of what
 
     def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
         return tuple(d for d in self.disagreements if d.level_id == level_id)
@@ -297,6 +298,12 @@ def next_focus(
     return rotation.next_facilitator(catalog, history, size=size)
 
 
+def reflected_words(people: int) -> str:
+    """All the team is told of private reflections: how many took part."""
+    who = "1 person" if people == 1 else f"{people} people"
+    return f"Private reflections: {who} took part. What each person reflected stays with them."
+
+
 def stuck_words(summary: Summary, level_id: str) -> str:
     """Why a level is raised at the top: flagged four summaries running, nothing planned."""
     name = next((s.level.name for s in summary.levels if s.level.id == level_id), level_id)
@@ -361,6 +368,9 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    if summary.reflected:
+        lines.append("")
+        lines.append(reflected_words(summary.reflected))
     for fall in summary.falls:
         lines.append("")
         lines.append(f"Rated lower than last time: {fall.facilitator.text}: {findings.fall_words(fall, tz)}")

@@ -762,8 +762,10 @@ def test_through_slack_reflections_are_in_no_team_figure_and_each_person_sees_on
         reply = bot.slack.click(f"rate:{rating}", str(rating), block_id=block_id, user=user, channel=f"D{user}")
         assert reply.status == 200
         assert bot.store.answers.my_answer(SLACK_TEAM, int(block_id.split(":")[1]), user).rating == rating
-    individual = summary_blocks_of(slack_ask(bot, "summary individual"))["level:individual"]
+    answer = slack_ask(bot, "summary individual")
+    individual = summary_blocks_of(answer)["level:individual"]
     assert "not discussed yet" in individual and "Average" not in individual and "answer" not in individual
+    assert "Private reflections: 3 people took part" in json.dumps(answer)  # all the team is told
     mine = json.dumps(open_home(bot, "U2"))
     assert "Your reflections" in mine and "5 of 5 (Always)" in mine and "not sure yet" not in mine
     assert "not sure yet" in json.dumps(open_home(bot, "U3"))

@@ -139,6 +139,18 @@ class Activity:
         )
         return {r["facilitator_id"]: (r["answers"], r["unsure"]) for r in rows}
 
+    def reflected(self, p: Partnership, *, since: int, until: int) -> int:
+        """How many people answered a private reflection prompt asked in [since, until): all the team is told."""
+        row = self.db.one(
+            """
+            SELECT COUNT(DISTINCT r.responder) FROM checkins c JOIN responses r ON r.checkin_id = c.id
+            WHERE c.partnership_id = ? AND c.kind = 'reflexivity' AND c.asked_at >= ? AND c.asked_at < ?
+              AND c.posting IS NULL
+            """,
+            (p.id, since, until),
+        )
+        return int(row[0]) if row else 0
+
     def my_reflections(self, p: Partnership, responder: str, limit: int = 5) -> list[tuple[int, str, int]]:
         """One person's own answers to their private reflection prompts, latest first: (asked at, practice,
         rating; 0 for "not sure yet"). Only for showing to that person (App Home)."""
