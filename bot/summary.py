@@ -23,6 +23,8 @@ DEFAULT_WEEKS = 8
 DEFAULT_K = 3
 LOW_MEAN = 2.5
 MEETING_GAP = timedelta(weeks=3)
+# A scheduled meeting may be logged up to a week after it ("We met" takes a date within 7 days of today).
+MEETING_LOG_DAYS = timedelta(days=7)
 # Weeks between two check-ins at each cadence; a month is 52/12 weeks.
 CADENCE_WEEKS = {"weekly": 1.0, "fortnightly": 2.0, "monthly": 52 / 12}
 
@@ -187,15 +189,15 @@ def meeting_flag(
     """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count.
 
     ``scheduled``: the team's meeting times (`/coprod meeting`) since the schedule was set, when it has one.
-    Then "no meeting logged" follows the team's own rhythm: a scheduled meeting passed (a day ago or more,
-    outside any pause) with no meeting logged from the day before it on. Without a schedule: three weeks."""
+    Then "no meeting logged" follows the team's own rhythm: a scheduled meeting passed (a week ago or more:
+    the time anyone has to press "We met" on its reminder; outside any pause) with no meeting logged from
+    the day before it on. Without a schedule: three weeks."""
     if scheduled is not None:
-        grace = timedelta(days=1)
-        held = last_meeting + grace if last_meeting is not None else None
+        held = last_meeting + timedelta(days=1) if last_meeting is not None else None
         missed = [
             t
             for t in scheduled
-            if t + grace <= now
+            if t + MEETING_LOG_DAYS <= now
             and (held is None or t > held)
             and not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)
         ]

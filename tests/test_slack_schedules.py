@@ -237,7 +237,8 @@ def meetings_flag(post) -> str:
 
 def test_a_weekly_meeting_passing_unlogged_flags_regular_meetings_in_the_summary(bot):
     """A logged meeting clears the flag; with a weekly meeting schedule, the summary flags the next meeting that
-    passed (a day ago or more) with none logged: the team's own rhythm, not three weeks (issue 23)."""
+    passed (a week ago or more: the time "We met" allows) with none logged: the team's own rhythm, not three
+    weeks (issue 23)."""
     configure(bot, "meeting every Wednesday 14:00 remind 30")
     configure(bot, "schedule summary weekly Wednesday 15:00")
     reminder = reminder_after_setup(bot)
@@ -253,7 +254,7 @@ def test_a_weekly_meeting_passing_unlogged_flags_regular_meetings_in_the_summary
     bot.clock.now = WEDNESDAY_1330 + timedelta(minutes=90)
     assert [f.kind for f in bot.tick()] == ["summary"]
     assert meetings_flag(summary_posts(bot.stub)[-1]) == ""
-    bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=1, minutes=90)  # that day's meeting: a day's grace to log it
+    bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=1, minutes=90)  # that day's meeting: a week to log it
     bot.tick()
     assert meetings_flag(summary_posts(bot.stub)[-1]) == ""
     bot.clock.now = WEDNESDAY_1330 + timedelta(weeks=2, minutes=90)

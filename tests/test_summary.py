@@ -599,7 +599,7 @@ def test_a_monthly_team_is_flagged_only_when_a_scheduled_meeting_passes_unlogged
     bot.clock.advance(days=27)
     group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
     assert "no meeting logged" not in group and "wasn't logged" not in group
-    bot.clock.advance(seconds=(following - bot.clock()).total_seconds() + 86400 + 60)
+    bot.clock.advance(seconds=(following - bot.clock()).total_seconds() + 7 * 86400 + 60)
     group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
     local = following.astimezone(ZoneInfo(p.timezone))
     assert f"the meeting planned for {local:%A %-d %B} wasn't logged" in group

@@ -281,7 +281,7 @@ class _History:
     def _meeting(self, at: datetime, ago: int) -> None:
         meeting_at = at + timedelta(minutes=30)
         held_on = meeting_at.astimezone(ZoneInfo(TIMEZONE)).date()
-        logged = ago not in (9, 16) and meeting_at + timedelta(hours=1) < self.now
+        logged = ago > 0 and ago not in (9, 16) and meeting_at + timedelta(hours=1) < self.now
         if logged:
             who = PRIYA if ago % 3 else TOM
             self.store.activity.log_meeting(
