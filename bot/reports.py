@@ -87,19 +87,18 @@ STUCK_RUN = 4  # regular summaries in a row that flagged a level, with nothing p
 def stuck_levels(
     store: Store, catalog: Catalog, p: Partnership, now_summary: summaries.Summary, now: datetime
 ) -> tuple[str, ...]:
-    """Levels flagged in each of the last four regular summaries (the summary schedule's times before now,
-    outside holiday pauses), still flagged now, with no action planned for them since the first of those."""
+    """Levels flagged in each of the last four regular summaries (the summary schedule's times before the one
+    due now, outside holiday pauses), still flagged now, with no action planned for them since the first."""
     rows = store.partnerships.schedules(p).get("summary")
     flagged_now = {s.level.id for s in now_summary.neglected}
     if rows is None or not flagged_now:
         return ()
     pauses = store.partnerships.pauses(p, since=0)
     start = max(datetime.fromtimestamp(rows.set_at, UTC), now - timedelta(weeks=STUCK_RUN * 5))
-    times = [
-        t
-        for t in schedule.fire_times(schedule.spec_of(rows), p.timezone, start, now - timedelta(minutes=1))
-        if not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)
-    ][-STUCK_RUN:]
+    # The latest time due is the summary being posted now; the ones before it are the run.
+    earlier = schedule.fire_times(schedule.spec_of(rows), p.timezone, start, now)[:-1]
+    times = [t for t in earlier if not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)]
+    times = times[-STUCK_RUN:]
     if len(times) < STUCK_RUN:
         return ()
     stuck = set(flagged_now)

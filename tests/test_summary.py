@@ -16,6 +16,7 @@ from bot.catalog import Catalog, load_catalog
 from bot.nudge_blocks import nudge_blocks
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
+from tests.support.blockkit import summary_posts
 from tests.support.clock import stamp
 from tests.support.constants import CHANNEL as SLACK_CHANNEL
 from tests.support.constants import TEAM as SLACK_TEAM
@@ -778,3 +779,23 @@ def test_public_partner_roles_are_roles_a_coordinator_can_record() -> None:
 
     assert set(findings.PARTNER_ROLES) == {"service user/patient", "carer", "public", "community member"}
     assert set(findings.PARTNER_ROLES) <= set(commands.ROLES)
+
+
+def test_through_slack_the_fifth_weekly_summary_of_a_neglected_organisational_level_opens_with_it(bot) -> None:
+    """Scheduled weekly summaries and Organisational never asked: the fifth regular summary (four before it
+    flagged it) opens with the stuck level and its Plan something button; the fourth does not."""
+    slack_ask(bot, "schedule summary weekly Wednesday 15:00")
+    p = bot.store.partnerships.get(SLACK_TEAM, SLACK_CHANNEL)
+    spec = schedule.spec_of(bot.store.partnerships.schedules(p)["summary"])
+    for week in range(5):
+        due = schedule.next_fire(spec, p.timezone, bot.clock())
+        bot.clock.advance(seconds=(due - bot.clock()).total_seconds() + 60)
+        assert [(f.kind, f.status) for f in bot.tick()] == [("summary", "posted")], week
+    posts = summary_posts(bot.stub, SLACK_CHANNEL)
+    assert len(posts) == 5
+    assert not any(b.get("block_id", "").startswith("stuck:") for b in posts[3].json("blocks"))
+    top = [b for b in posts[4].json("blocks") if b["type"] == "section"][0]
+    assert top["block_id"] == "stuck:individual" and "last 4 regular summaries" in top["text"]["text"]
+    assert top["accessory"]["text"]["text"] == "Plan something"
+    stuck = {b["block_id"] for b in posts[4].json("blocks") if b.get("block_id", "").startswith("stuck:")}
+    assert "stuck:organisational" in stuck

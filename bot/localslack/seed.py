@@ -73,7 +73,7 @@ RECENT = (
     "organisational",
     "individual",
 )
-OLDER = ("group", "societal", "paradigmatic", "organisational", "individual")
+OLDER = ("group", "organisational", "paradigmatic", "societal", "individual")
 TYPICAL = {"individual": 4, "group": 4, "organisational": 2, "paradigmatic": 3, "societal": 3}
 # Check-ins written as they happened, to show each of the summary's findings (issue 23): weeks ago -> the practice
 # (None: the level's turn) and who answered what (0: "Not sure yet"; True: anonymously). What they show:
