@@ -166,6 +166,22 @@ def test_among_never_asked_practices_the_least_recently_covered_level_goes_first
         assert pick.level_id == min(never, key=need.index)
 
 
+@settings(max_examples=100, deadline=None)
+@given(histories, st.sampled_from(["small", "large"]))
+def test_with_a_size_any_29_consecutive_picks_ask_every_practice_in_play(
+    history: dict[str, tuple[str, int]], size: str
+) -> None:
+    """With a size set, any 29 check-ins in a row ask each of the 29 practices that size is asked about."""
+    picks = []
+    history = dict(history)
+    for i in range(29 * 2):
+        fac = rotation.next_facilitator(CATALOG, history, size=size)
+        history[fac.id] = (fac.level_id, T0 + 60 * (i + 1))
+        picks.append(fac.id)
+    in_play = sorted(f.id for f in rotation.in_play(CATALOG, size))
+    assert len(in_play) == 29 and sorted(picks[29:]) == in_play
+
+
 @pytest.mark.parametrize("size, left_out", [("small", "roles-and-structure"), ("large", "flexible-relationships")])
 def test_a_partnership_size_asks_the_practice_the_paper_names_for_it(size: str, left_out: str) -> None:
     """Defined roles for large projects, fluid ones for small: 29 picks ask every practice but the other one."""
