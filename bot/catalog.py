@@ -15,6 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LEVEL_SCALES = ("micro", "meso", "macro")
+# The five answers to a question, by what it asks: "how much" or "how often". A question that asks how often
+# we do something is answered "Never … Always", not "Not at all … Very much".
+ANSWER_SCALES: dict[str, tuple[str, str, str, str, str]] = {
+    "how much": ("Not at all", "A little", "Somewhat", "Mostly", "Very much"),
+    "how often": ("Never", "Rarely", "Sometimes", "Often", "Always"),
+}
+DEFAULT_ANSWER_SCALE = "how much"
 
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _SLUG_MAX = 40
@@ -37,6 +44,7 @@ class Level:
     id: str
     name: str
     scale: str
+    gloss: str = ""  # what the level means in plain words: "how research is done in general"
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,16 @@ class Facilitator:
     text: str
     prompt: str
     tags: tuple[str, ...] = ()
+    answers: str = DEFAULT_ANSWER_SCALE  # "how much" or "how often": which five labels its answers carry
 
     def __post_init__(self) -> None:
         # A list passed by a caller would make the frozen instance unhashable.
         object.__setattr__(self, "tags", tuple(self.tags))
+
+    @property
+    def labels(self) -> dict[int, str]:
+        """Rating -> its label on this question's scale, 1 to 5."""
+        return dict(enumerate(ANSWER_SCALES.get(self.answers, ANSWER_SCALES[DEFAULT_ANSWER_SCALE]), start=1))
 
 
 def _fold(text: str) -> str:
@@ -228,8 +242,11 @@ def parse_catalog(data: object, where: str = "catalog") -> Catalog:
         scale = _text(entry, "scale", label, fail)
         if scale not in LEVEL_SCALES:
             raise fail(f"{label} has scale {scale!r}; it must be one of {', '.join(LEVEL_SCALES)}")
+        gloss = entry.get("gloss", "")
+        if not isinstance(gloss, str):
+            raise fail(f"{label}: 'gloss' must be a string, not {_kind(gloss)}")
         level_ids.add(level_id)
-        levels.append(Level(id=level_id, name=name, scale=scale))
+        levels.append(Level(id=level_id, name=name, scale=scale, gloss=gloss.strip()))
 
     facilitators: list[Facilitator] = []
     facilitator_ids: set[str] = set()
@@ -248,8 +265,14 @@ def parse_catalog(data: object, where: str = "catalog") -> Catalog:
         text = _text(entry, "text", label, fail)
         prompt = _text(entry, "prompt", label, fail)
         tags = _tags(entry, label, fail)
+        answers = entry.get("scale", DEFAULT_ANSWER_SCALE)
+        if answers not in ANSWER_SCALES:
+            choices = " or ".join(repr(name) for name in ANSWER_SCALES)
+            raise fail(f"{label} has scale {answers!r}; it must be {choices}")
         facilitator_ids.add(fac_id)
-        facilitators.append(Facilitator(id=fac_id, level_id=level_id, text=text, prompt=prompt, tags=tags))
+        facilitators.append(
+            Facilitator(id=fac_id, level_id=level_id, text=text, prompt=prompt, tags=tags, answers=str(answers))
+        )
 
     covered = {fac.level_id for fac in facilitators}
     for level in levels:

@@ -32,7 +32,19 @@ from bot.schedule import (
 )
 from bot.typed import typed, whole_number
 
-ROLES = ("researcher", "practitioner", "service user/patient", "carer", "policy-maker", "manager", "other")
+# Public partners (service user/patient, carer, public, community member) and professionals (the rest) are the
+# two sides the summary compares (bot/findings.py).
+ROLES = (
+    "researcher",
+    "practitioner",
+    "service user/patient",
+    "carer",
+    "public",
+    "community member",
+    "policy-maker",
+    "manager",
+    "other",
+)
 _ROLE_WORDS = {
     "researcher": "researcher",
     "academic": "researcher",
@@ -44,6 +56,11 @@ _ROLE_WORDS = {
     "patient": "service user/patient",
     "carer": "carer",
     "caregiver": "carer",
+    "public": "public",
+    "member of the public": "public",
+    "public member": "public",
+    "community member": "community member",
+    "community": "community member",
     "policy-maker": "policy-maker",
     "policy maker": "policy-maker",
     "policymaker": "policy-maker",
@@ -68,12 +85,14 @@ EXAMPLES = (
     ("schedule reflexivity fortnightly Monday 09:30", "a private reflection prompt for each member"),
     ("schedule checkins off", "stop scheduled check-ins"),
     ("meeting every Wednesday 14:00 remind 30", "remind the channel 30 minutes before your meeting"),
+    ("meeting monthly Wednesday 14:00", "a team that meets on the first Wednesday of each month"),
     ("meeting off", "stop meeting reminders"),
     ("met", "tell me the team met today (or press “We met” on a reminder)"),
     ("next power-imbalances", "choose what the next scheduled check-in asks about"),
     ("coordinators add @name", "let someone else change settings (or remove)"),
     ("role @name carer", "record someone's role: " + ", ".join(ROLES)),
     ("timezone Europe/London", "the partnership's timezone"),
+    ("size small", "a small partnership: asks about flexible roles, not defined ones (size large, or size off)"),
     ("retention 24", "delete comments older than 24 months (or retention off)"),
     ("export", "download every answer as a file (coordinators)"),
     ("report since 2026-01-01", "a report for funders (GRIPP2), sent to you as a file (coordinators)"),
@@ -139,6 +158,7 @@ class SetMeeting:
     weekday: int
     at_minute: int
     remind_minutes: int
+    cadence: str = "weekly"  # how often the team meets: the summary's "no meeting logged" follows it
 
 
 @dataclass(frozen=True)
@@ -174,6 +194,11 @@ class SetTimezone:
 
 
 @dataclass(frozen=True)
+class SetSize:
+    size: str | None  # "small", "large", or None: not set (both role practices are asked)
+
+
+@dataclass(frozen=True)
 class SetRetention:
     months: int | None
 
@@ -203,6 +228,7 @@ Command = (
     | SetRole
     | PinNext
     | SetTimezone
+    | SetSize
     | SetRetention
     | Export
     | ForgetMe
@@ -232,6 +258,7 @@ COORDINATOR_ONLY = {
     SetRole: "record people's roles",
     PinNext: "choose the next check-in",
     SetTimezone: "change the timezone",
+    SetSize: "set the partnership's size",
     SetRetention: "change how long comments are kept",
     Export: "export the answers",
     Report: "make the report for funders",
@@ -347,6 +374,13 @@ def parse(text: str, catalog: Catalog, *, today: date) -> Command:
         if len(rest) != 1 or not valid_timezone(rest[0]):
             raise UsageError(timezone_refused(" ".join(rest)))
         return SetTimezone(rest[0])
+    if verb == "size":
+        word = " ".join(rest).lower()
+        if word in ("small", "large"):
+            return SetSize(word)
+        if word in ("off", "unset", "not set"):
+            return SetSize(None)
+        raise UsageError(f"“{' '.join(rest) or 'nothing'}” is not a size I know. Use: `/coprod size small|large|off`")
     if verb == "retention":
         if len(rest) == 1 and rest[0].lower() == "off":
             return SetRetention(None)
@@ -409,10 +443,17 @@ def _summary(rest: list[str], catalog: Catalog) -> ShowSummary:
 
 
 def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
-    usage = "meeting every <day> <HH:MM> [remind <minutes>]  (or meeting off)"
+    usage = (
+        "meeting every <day> <HH:MM> [remind <minutes>]  (or meeting fortnightly|monthly <day> <HH:MM>, or meeting off)"
+    )
     if len(rest) == 1 and rest[0].lower() == "off":
         return StopMeeting()
-    if len(rest) < 3 or rest[0].lower() != "every":
+    cadence = "weekly"
+    if rest and rest[0].lower() in ("weekly", "fortnightly", "biweekly", "monthly"):
+        cadence = parse_cadence(rest[0])
+    elif not rest or rest[0].lower() != "every":
+        raise UsageError(f"Use: `/coprod {usage}`")
+    if len(rest) < 3:
         raise UsageError(f"Use: `/coprod {usage}`")
     try:
         day = parse_day(rest[1])
@@ -426,7 +467,7 @@ def _meeting(rest: list[str]) -> SetMeeting | StopMeeting:
             raise UsageError(f"I didn't understand “{typed(' '.join(tail))}”. Use: `/coprod {usage}`")
         remind = _int(tail[1], "minutes", 0, MAX_REMIND)
         _extra(tail[2:], usage)
-    return SetMeeting(day, minute, remind)
+    return SetMeeting(day, minute, remind, cadence)
 
 
 def help_lines() -> list[tuple[str, str]]:

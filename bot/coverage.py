@@ -33,6 +33,8 @@ class Asked(Protocol):
     def answers(self) -> int: ...
     @property
     def total(self) -> int | None: ...
+    @property
+    def rated(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def build(
         c = counts.setdefault((a.level_id, i), [0, 0, 0])
         c[0] += 1
         if a.total is not None:
-            c[1] += a.answers
+            c[1] += a.rated  # "not sure yet" takes part but is in no mean
             c[2] += a.total
     cells = {}
     for level in catalog.levels:

@@ -16,6 +16,7 @@ from bot.catalog import Facilitator, Level
 from bot.commands import help_lines
 from bot.schedule import DAY_NAMES, Spec, format_minute
 
+# The "how much" scale; each question names its own (Facilitator.labels, bot/catalog.py).
 RATING_LABELS = {1: "Not at all", 2: "A little", 3: "Somewhat", 4: "Mostly", 5: "Very much"}
 COMMENT_MAX = 2000
 KIND_NAMES = {
@@ -38,7 +39,51 @@ def people(users: Sequence[str]) -> str:
 
 
 def level_title(level: Level) -> str:
-    return f"{level.name} level ({level.scale})"
+    """ "Paradigmatic: how research is done in general": the paper's name with a plain gloss, when it has one."""
+    return f"{level.name}: {level.gloss}" if level.gloss else f"{level.name} level"
+
+
+def scale_line(facilitator: Facilitator) -> str:
+    """ "1 means never, 5 means always": the ends of this question's own scale."""
+    labels = facilitator.labels
+    return f"1 means {labels[1].lower()}, 5 means {labels[5].lower()}. Not sure yet? That's an answer too."
+
+
+NOT_SURE = "Not sure yet"
+
+
+def rating_buttons(facilitator: Facilitator) -> list[dict]:
+    """The five answers on the question's scale, then "Not sure yet": taking part without guessing. With the
+    comment and "Where this comes from" buttons that is 8 elements, within an actions block's 25
+    (https://docs.slack.dev/reference/block-kit/blocks/actions-block)."""
+    ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in facilitator.labels.items()]
+    return [*ratings, button(NOT_SURE, "rate:0", "0")]
+
+
+def source_button(facilitator: Facilitator) -> dict:
+    """Opens the paper's words for this practice: the question leads, the research is one click away."""
+    return button("Where this comes from", "source", facilitator.id)
+
+
+def source_modal(level: Level, facilitator: Facilitator, source: str) -> dict:
+    """The paper's words behind a question (bot/listeners/actions.py opens it)."""
+    blocks = [
+        section(f"*{escape(facilitator.prompt)}*"),
+        section(
+            f"This question comes from the *{escape(level.name)}* level of the research "
+            f"({escape(level.gloss or level.scale)}). The research describes it as:\n_{escape(facilitator.text)}_"
+        ),
+    ]
+    if source:
+        blocks.append(context(escape(source)))
+    # A modal's title and close button hold at most 24 characters
+    # (https://docs.slack.dev/reference/views/modal-views): "Where this comes from" is 21.
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Where this comes from"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }
 
 
 def answers_line(count: int, *, closed: bool = False) -> str:
@@ -72,28 +117,32 @@ def checkin_blocks(
     reflexive_channel: str | None = None,
     closed: bool = False,
 ) -> list[dict]:
-    """A check-in: level, the paper's words, our question, five ratings and a comment button.
+    """A check-in: level, our question, five answers on its own scale, a comment button and "Where this comes
+    from" (the paper's words, in a modal: the question leads).
 
     ``reflexive_channel`` makes it a private reflection prompt (sent by DM) for that channel's team;
     ``closed`` shows a closed check-in, with its count and no buttons.
     """
     prefix = "reflect" if reflexive_channel else "checkin"
-    ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in RATING_LABELS.items()]
     blocks = [
         header(("A moment to reflect · " if reflexive_channel else "Check-in · ") + level_title(level)),
-        section(f"*From the research:* _{escape(facilitator.text)}_"),
-        section(f"*{escape(facilitator.prompt)}*\n1 means not at all, 5 means very much."),
+        section(f"*{escape(facilitator.prompt)}*\n{scale_line(facilitator)}"),
         {
             "type": "actions",
             "block_id": f"{prefix}:{checkin_id}",
-            "elements": [*ratings, button("Add a comment", "comment", "comment")],
+            "elements": [
+                *rating_buttons(facilitator),
+                button("Add a comment", "comment", "comment"),
+                source_button(facilitator),
+            ],
         },
     ]
     if reflexive_channel:
         blocks.append(
             context(
-                f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: only the "
-                "rating is counted, without your name, in the team's summary."
+                f"Just for you, about your work in <#{reflexive_channel}>. Your answer stays private: it is in no "
+                "team figure (the team sees only how many took part), and only you can look back at it, on my "
+                "Home tab."
             )
         )
         blocks.append(
@@ -118,15 +167,15 @@ def answer_recorded(
     facilitator: Facilitator, rating: int, *, anonymous: bool, comment: str | None, private: bool = False
 ) -> str:
     how = " anonymously" if anonymous else ""
-    lines = [
-        f"Thank you! I recorded your answer{how}: *{rating} of 5 ({RATING_LABELS[rating]})* for "
-        f"“{escape(facilitator.prompt)}”"
-    ]
+    what = f"{rating} of 5 ({facilitator.labels[rating]})" if rating else NOT_SURE.lower()
+    lines = [f"Thank you! I recorded your answer{how}: *{what}* for “{escape(facilitator.prompt)}”"]
+    if not rating:
+        lines.append("That's a fine answer: it counts as taking part, and it isn't in any average.")
     if comment:
         lines.append(f"Your comment: “{escape(clip(comment, 500))}”")
     lines.append("Changed your mind? Click another number, or add a comment, and I'll update your answer.")
     if private:
-        lines.append("This stays private to you; only the rating counts, without your name, in the summary.")
+        lines.append("This stays private to you: it is in no team figure, and you can look back at it on my Home tab.")
     return "\n".join(lines)
 
 
@@ -134,13 +183,11 @@ def comment_modal(
     facilitator: Facilitator, checkin_id: int, *, seal: str, rating: int | None, comment: str | None, anonymous: bool
 ) -> dict:
     """The comment form; ``seal`` is the store's keyed seal on (person, check-in), checked when it comes back."""
-    rating_options = [
-        {"text": {"type": "plain_text", "text": f"{n} · {label}"}, "value": str(n)}
-        for n, label in RATING_LABELS.items()
-    ]
+    choices = [(f"{n} · {label}", str(n)) for n, label in facilitator.labels.items()] + [(NOT_SURE, "0")]
+    rating_options = [{"text": {"type": "plain_text", "text": text}, "value": value} for text, value in choices]
     rating_element: dict = {"type": "radio_buttons", "action_id": "rating", "options": rating_options}
-    if rating:
-        rating_element["initial_option"] = rating_options[rating - 1]
+    if rating is not None:
+        rating_element["initial_option"] = next(o for o in rating_options if o["value"] == str(rating))
     comment_element: dict = {
         "type": "plain_text_input",
         "action_id": "comment",
@@ -315,17 +362,38 @@ def schedule_set_text(kind: str, spec: Spec, timezone: str, next_at: datetime) -
     return f"All set: {KIND_NAMES[kind]} {spec.describe()} ({timezone}). The next one is on {local:%A %-d %B at %H:%M}."
 
 
-def meeting_set_text(weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime) -> str:
+def meeting_set_text(
+    weekday: int, at_minute: int, remind: int, timezone: str, next_at: datetime, cadence: str = "weekly"
+) -> str:
     local = next_at.astimezone(ZoneInfo(timezone))
-    when = (
+    day = DAY_NAMES[weekday]
+    every = {"fortnightly": f"every other {day}", "monthly": f"on the first {day} of each month"}.get(
+        cadence, f"every {day}"
+    )
+    lead = (
         "when your meeting starts"
         if remind == 0
         else f"{remind} minute{'' if remind == 1 else 's'} before your meeting"
     )
     return (
-        f"All set: I'll remind the channel {when} every {DAY_NAMES[weekday]} at "
-        f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}."
+        f"All set: I'll remind the channel {lead} {every} at "
+        f"{format_minute(at_minute)} ({timezone}). The next reminder is on {local:%A %-d %B at %H:%M}. "
+        "The summary says a meeting wasn't logged only once one of these has passed without one."
     )
+
+
+def size_set_text(size: str | None) -> str:
+    if size == "small":
+        return (
+            "Done: this is a small partnership, so I'll ask how easily you shift who does what, not about defined "
+            "roles (the research suggests fluid roles for small teams)."
+        )
+    if size == "large":
+        return (
+            "Done: this is a large partnership, so I'll ask how clear roles and structures are, not about fluid "
+            "roles (the research suggests defined roles for large projects)."
+        )
+    return "Done: I'll ask about both defined and fluid roles, as I do until a partnership's size is set."
 
 
 # Why coprod's schedules in a channel stopped, and what someone can do about it, in plain words; the errors

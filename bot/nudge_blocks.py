@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import button, context, escape, section
 from bot.catalog import Facilitator, Level
-from bot.messages import RATING_LABELS, level_title
+from bot.messages import level_title, rating_buttons, scale_line, source_button
 
 
 def nudge_text(facilitator: Facilitator) -> str:
@@ -23,15 +23,17 @@ def nudge_blocks(
     level: Level, facilitator: Facilitator, *, checkin_id: int, channel: str, closes_at: int, timezone: str
 ) -> list[dict]:
     closes = datetime.fromtimestamp(closes_at, ZoneInfo(timezone))
-    ratings = [button(f"{n} · {label}", f"rate:{n}", str(n)) for n, label in RATING_LABELS.items()]
     return [
         section(
             f"Hello! The team's check-in in <#{channel}> is open until {closes:%A %-d %B}, and I don't "
             "think you've answered yet. It takes one click: answer here or in the channel."
         ),
-        section(f"*{escape(level_title(level))}*\n*From the research:* _{escape(facilitator.text)}_"),
-        section(f"*{escape(facilitator.prompt)}*\n1 means not at all, 5 means very much."),
-        {"type": "actions", "block_id": f"nudge:{checkin_id}", "elements": ratings},
+        section(f"*{escape(facilitator.prompt)}*\n_{escape(level_title(level))}_ · {scale_line(facilitator)}"),
+        {
+            "type": "actions",
+            "block_id": f"nudge:{checkin_id}",
+            "elements": [*rating_buttons(facilitator), source_button(facilitator)],
+        },
         context("Only you got this message. Nobody is told who was reminded, or who answered what."),
         {
             "type": "actions",

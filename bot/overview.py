@@ -9,17 +9,25 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
 from bot.catalog import Catalog
+from bot.findings import Disagreement, Fall, fall_words, gap_line
 from bot.holidays import holiday_text
 from bot.messages import paused_text
 from bot.plan_blocks import home_actions_block, loop_blocks, plan_buttons
 from bot.plans import Action
-from bot.summary import LevelSummary, Summary, format_mean, pause_note
+from bot.summary import LevelSummary, Summary, format_mean, pause_note, reflected_words, stuck_words
 
 # ---- summaries --------------------------------------------------------------------------------
 
 
-def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None = None) -> dict:
-    lines = [f"*{escape(s.level.name)}* ({escape(s.level.scale)})"]
+def _level_block(
+    s: LevelSummary,
+    k: int,
+    members: int | None,
+    plan: dict | None = None,
+    apart: tuple[Disagreement, ...] = (),
+    fell: tuple[tuple[Fall, str], ...] = (),
+) -> dict:
+    lines = [f"*{escape(s.level.name)}*: {escape(s.level.gloss)}" if s.level.gloss else f"*{escape(s.level.name)}*"]
     if s.checkins:
         asked = "1 check-in" if s.checkins == 1 else f"{s.checkins} check-ins"
         who = "1 person" if s.responders == 1 else f"{s.responders} people"
@@ -36,7 +44,14 @@ def _level_block(s: LevelSummary, k: int, members: int | None, plan: dict | None
         lines.append(f":warning: *neglected*: {reason}")
     for flag in s.flags:
         lines.append(f":warning: _{escape(flag.facilitator.text)}_ is *neglected*: {flag.reason}")
-    if not s.reasons and not s.flags:
+    for d in apart:
+        what = f"_{escape(d.facilitator.prompt)}_: " if d.facilitator else ""
+        lines.append(f":left_right_arrow: *seen differently*: {what}{d.words()}. Worth talking about together.")
+    for fall, words in fell:
+        lines.append(
+            f":chart_with_downwards_trend: *rated lower than last time*: _{escape(fall.facilitator.prompt)}_: {words}"
+        )
+    if not s.reasons and not s.flags and not apart and not fell:
         if s.mean is None:  # answered, but its average is still hidden: too soon to call it well looked after
             lines.append(
                 ":hourglass_flowing_sand: not enough answers to show yet, so it's too early to say how it's going"
@@ -62,11 +77,25 @@ def summary_blocks(
     if note:
         intro += f" {note}"
     blocks.append(context(intro))
+    for s in summary.levels:
+        if s.level.id in summary.stuck:  # raised first, with its own Plan something button
+            plan = plan_buttons(channel, s)[0] if channel else None
+            text = f":rotating_light: *Stuck:* {escape(stuck_words(summary, s.level.id))}"
+            blocks.append(section(text, block_id=f"stuck:{s.level.id}", **({"accessory": plan} if plan else {})))
     today = w.end.astimezone(tz).date()
     loop = loop_blocks(summary.loop, today)
     levels = [(s, *(plan_buttons(channel, s) if channel else (None, None))) for s in summary.levels]
     # A message holds 50 blocks: a long custom catalog shows the levels that fit and says how to see the rest.
-    room = MESSAGE_BLOCKS_MAX - len(blocks) - 1 - bool(summary.silent_roles) - len(loop)
+    room = (
+        MESSAGE_BLOCKS_MAX
+        - len(blocks)
+        - 1
+        - bool(summary.silent_roles)
+        - bool(summary.gaps)
+        - bool(summary.to_explain)
+        - bool(summary.reflected)
+        - len(loop)
+    )
     shown: list[tuple[LevelSummary, dict | None, dict | None]] = []
     used = 0
     for s, plan, more in levels:
@@ -75,7 +104,8 @@ def summary_blocks(
             break
         shown.append((s, plan, more))
     for s, plan, more in shown:
-        blocks.append(_level_block(s, summary.k, summary.members, plan))
+        fell = tuple((f, fall_words(f, tz)) for f in summary.falls if f.facilitator.level_id == s.level.id)
+        blocks.append(_level_block(s, summary.k, summary.members, plan, summary.disagreements_at(s.level.id), fell))
         if more:
             blocks.append(more)
     if len(shown) < len(summary.levels):
@@ -84,6 +114,10 @@ def summary_blocks(
                 f"…and {len(summary.levels) - len(shown)} more levels. See one with `/coprod summary &lt;level&gt;`."
             )
         )
+    if summary.to_explain:
+        blocks.append(explain_block(summary))
+    if summary.gaps:
+        blocks.append(gaps_block(summary))
     if summary.silent_roles:
         blocks.append(
             context(
@@ -92,10 +126,30 @@ def summary_blocks(
                 + ". A gentle invitation might help."
             )
         )
+    if summary.reflected:
+        blocks.append(context(reflected_words(summary.reflected)))
     blocks.extend(loop)
     focus = summary.next_focus
     blocks.append(section(f"*A suggestion for next time:* _{escape(focus.text)}_\n{escape(focus.prompt)}"))
     return blocks
+
+
+def explain_block(summary: Summary) -> dict:
+    """Practices most people are "not sure yet" about: ones to explain, not to worry about."""
+    lines = ["*Worth explaining to the team*: most people said “not sure yet” about"]
+    lines += [f":grey_question: _{escape(f.prompt)}_" for f in summary.to_explain]
+    lines.append("A few words at your next meeting about what this means for your project could help.")
+    return section(clip("\n".join(lines), 3000), block_id="explain")
+
+
+def gaps_block(summary: Summary) -> dict:
+    """The practices not asked for a long time, each with why (bot/findings.py)."""
+    lines = ["*Not asked for a long time*"]
+    lines += [f":warning: _{escape(g.facilitator.text)}_: {gap_line(g)}" for g in summary.gaps]
+    lines.append(
+        "Pin one for the next check-in with `/coprod next &lt;practice&gt;`, or ask it now with `/coprod checkin`."
+    )
+    return section(clip("\n".join(lines), 3000), block_id="gaps")
 
 
 def summary_text(summary: Summary) -> str:
@@ -132,6 +186,9 @@ class HomeItem:
     picture: tuple[str, str] | None = None  # (Slack file id, alt text) of the last coverage picture shared
     actions: tuple[Action, ...] = ()  # open actions (bot/plans.py)
     paused_until: datetime | None = None  # a holiday pause in force ends then
+    # The viewer's own reflection answers, latest first: (asked at, practice id, rating; 0 "not sure yet").
+    # Only ever this viewer's: App Home is published to one person.
+    reflections: tuple[tuple[int, str, int], ...] = ()
 
 
 def posted_note(what: str, channel: str, at: datetime) -> str:
@@ -208,6 +265,21 @@ def _compact(items: list[HomeItem], after_others: bool) -> dict:
     return section(f"{title}: to see one, open its channel and type `/coprod summary`.\n" + "\n".join(lines))
 
 
+def reflections_block(item: HomeItem, catalog: Catalog) -> dict | None:
+    """Your own reflections, for you alone: they are in no team figure (the team sees only how many took part)."""
+    tz = ZoneInfo(item.timezone)
+    lines = []
+    for asked_at, fac_id, rating in item.reflections:
+        fac = next((f for f in catalog.facilitators if f.id == fac_id), None)
+        if fac is None:
+            continue
+        answer = f"{rating} of 5 ({fac.labels[rating]})" if rating else "not sure yet"
+        lines.append(f"{datetime.fromtimestamp(asked_at, tz):%-d %b}: _{escape(fac.prompt)}_ {answer}")
+    if not lines:
+        return None
+    return context(clip("*Your reflections* (only you see these):\n" + "\n".join(lines), 3000))
+
+
 def _partnership_blocks(item: HomeItem, catalog: Catalog, note: str | None) -> list[dict]:
     """One partnership in full. Its block ids carry the channel: Slack refuses a view whose block ids repeat
     (https://docs.slack.dev/reference/block-kit/blocks: a block_id is unique within a message or view)."""
@@ -253,6 +325,9 @@ def _partnership_blocks(item: HomeItem, catalog: Catalog, note: str | None) -> l
             button("Ask a check-in now", "home_checkin", channel, style="primary"),
             button("Post the summary", "home_summary", channel),
         ]
+    mine = reflections_block(item, catalog)
+    if mine:
+        blocks.append(mine)
     if item.reflexivity_on:
         buttons.append(button("Stop my reflection prompts", "reflexivity_off", channel))
     else:

@@ -57,14 +57,14 @@ def choose_facilitator(
     A pin (`/coprod next …`) is for the next *scheduled* check-in; one asked by hand leaves it alone."""
     history = deps.store.activity.last_asked(p)
     if target is not None:
-        return rotation.next_facilitator(deps.catalog, history, pinned=target.id), False
+        return rotation.next_facilitator(deps.catalog, history, pinned=target.id, size=p.size), False
     pinned = p.pinned if scheduled else None
     if scheduled and not pinned:
         # A done action's practice is asked next, so the summary can show whether it helped (bot/plans.py).
         after = deps.store.plans.awaiting_after(p)
         if after is not None and after in {f.id for f in deps.catalog.facilitators}:
             return rotation.next_facilitator(deps.catalog, history, pinned=after), False
-    return rotation.next_facilitator(deps.catalog, history, pinned=pinned), bool(pinned)
+    return rotation.next_facilitator(deps.catalog, history, pinned=pinned, size=p.size), bool(pinned)
 
 
 def post_checkin(

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, gripp_form, gripp_report, involvement, plans
+from bot import coverage, findings, gripp_form, gripp_report, holidays, involvement, plans, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog
 from bot.store import Partnership, Store
 from bot.store.answers import EXPORT_COLUMNS
-from bot.store.records import ReportInputs
+from bot.store.records import ReportInputs, ScheduleRow
 
 # The store's export columns, with the practice's words beside its id.
 EXPORT_FIELDS = (*EXPORT_COLUMNS[:3], "text", *EXPORT_COLUMNS[3:])
@@ -35,7 +35,8 @@ def partnership_summary(
 ) -> summaries.Summary:
     """The level summary of one partnership, with its actions; ``scheduled``: a scheduled summary, which lists
     the actions past their date that no scheduled summary listed yet."""
-    cadence = store.partnerships.schedules(p).get("checkins")
+    schedules = store.partnerships.schedules(p)
+    cadence = schedules.get("checkins")
     pauses = store.partnerships.pauses(p, since=0)
     window = summaries.window_for(
         now,
@@ -66,10 +67,57 @@ def partnership_summary(
         roles=store.people.roles(p).values(),
         answered_roles=seen.answered_roles,
         history=seen.history,
+        asked_at=seen.asked_at,
+        size=p.size,
+        sides=store.activity.ratings_by_side(p, since=since, until=until, partner_roles=findings.PARTNER_ROLES),
         level_id=level_id,
         pauses=pauses,
+        meetings_scheduled=meetings_scheduled(schedules.get("meeting"), p.timezone, now),
+        means=store.activity.practice_means(p, until=until),
+        not_sure=store.activity.not_sure(p, since=since, until=until),
     )
-    return replace(result, loop=loop)
+    stuck = stuck_levels(store, catalog, p, result, now) if scheduled and level_id is None else ()
+    reflected = store.activity.reflected(p, since=since, until=until)
+    return replace(result, loop=loop, stuck=stuck, reflected=reflected)
+
+
+STUCK_RUN = 4  # regular summaries in a row that flagged a level, with nothing planned for it
+
+
+def stuck_levels(
+    store: Store, catalog: Catalog, p: Partnership, now_summary: summaries.Summary, now: datetime
+) -> tuple[str, ...]:
+    """Levels flagged in each of the last four regular summaries (the summary schedule's times before the one
+    due now, outside holiday pauses), still flagged now, with no action planned for them since the first."""
+    rows = store.partnerships.schedules(p).get("summary")
+    flagged_now = {s.level.id for s in now_summary.neglected}
+    if rows is None or not flagged_now:
+        return ()
+    pauses = store.partnerships.pauses(p, since=0)
+    start = max(datetime.fromtimestamp(rows.set_at, UTC), now - timedelta(weeks=STUCK_RUN * 5))
+    # The latest time due is the summary being posted now; the ones before it are the run.
+    earlier = schedule.fire_times(schedule.spec_of(rows), p.timezone, start, now)[:-1]
+    times = [t for t in earlier if not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)]
+    times = times[-STUCK_RUN:]
+    if len(times) < STUCK_RUN:
+        return ()
+    stuck = set(flagged_now)
+    for t in times:
+        stuck &= {s.level.id for s in partnership_summary(store, catalog, p, now=t).neglected}
+    first = int(times[0].timestamp())
+    actions = store.plans.for_summary(p, since=first, now=int(now.timestamp()))[0]
+    planned = {a.level_id for a in actions if a.status == "open" or a.planned_at >= first}
+    return tuple(level.id for level in catalog.levels if level.id in stuck - planned)
+
+
+def meetings_scheduled(meeting: ScheduleRow | None, timezone: str, now: datetime) -> list[datetime] | None:
+    """The team's meeting times since its meeting schedule was set (the last nine weeks of them: enough for
+    two monthly meetings), or None when it has no schedule."""
+    if meeting is None:
+        return None
+    start = max(datetime.fromtimestamp(meeting.set_at, UTC), now - timedelta(weeks=9))
+    local = ZoneInfo(timezone)  # the summary names the missed meeting's day as the team knows it
+    return [t.astimezone(local) for t in schedule.fire_times(schedule.spec_of(meeting), timezone, start, now)]
 
 
 def export_records(

@@ -8,13 +8,13 @@ meeting was logged for three weeks. Means are hidden below k people so nobody ca
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot import holidays, rotation
+from bot import findings, holidays, rotation
 from bot.catalog import Catalog, Facilitator, Level
 from bot.holidays import Pause
 from bot.plans import Loop, Tried
@@ -24,6 +24,8 @@ DEFAULT_K = 3
 LOW_MEAN = 2.5
 MEETING_GAP = timedelta(weeks=3)
 PAUSE_NOTED = timedelta(hours=1)  # a shorter pause is not named in the summary
+# A scheduled meeting may be logged up to a week after it ("We met" takes a date within 7 days of today).
+MEETING_LOG_DAYS = timedelta(days=7)
 # Weeks between two check-ins at each cadence; a month is 52/12 weeks.
 CADENCE_WEEKS = {"weekly": 1.0, "fortnightly": 2.0, "monthly": 52 / 12}
 
@@ -99,6 +101,15 @@ class Summary:
     silent_roles: tuple[str, ...]
     next_focus: Facilitator
     loop: Loop | None = None  # the team's actions (bot/plans.py), when the store was asked for them
+    gaps: tuple[findings.Gap, ...] = ()  # practices not asked for a long time (bot/findings.py)
+    disagreements: tuple[findings.Disagreement, ...] = ()  # partners and professionals a point or more apart
+    falls: tuple[findings.Fall, ...] = ()  # practices rated 0.75 or more lower than when last asked
+    stuck: tuple[str, ...] = ()  # level ids flagged in four regular summaries running, nothing planned
+    to_explain: tuple[Facilitator, ...] = ()  # practices most people are "not sure yet" about
+    reflected: int = 0  # people who answered a private reflection prompt in the window: nothing of what
+
+    def disagreements_at(self, level_id: str) -> tuple[findings.Disagreement, ...]:
+        return tuple(d for d in self.disagreements if d.level_id == level_id)
 
     @property
     def neglected(self) -> tuple[LevelSummary, ...]:
@@ -170,8 +181,33 @@ def format_mean(mean: float) -> str:
     return text
 
 
-def meeting_flag(last_meeting: datetime | None, now: datetime, pauses: Iterable[Pause] = ()) -> str | None:
-    """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count."""
+def meeting_flag(
+    last_meeting: datetime | None,
+    now: datetime,
+    pauses: Iterable[Pause] = (),
+    scheduled: Sequence[datetime] | None = None,
+) -> str | None:
+    """Why the regular-meetings practice is flagged, if it is; time spent in a holiday pause doesn't count.
+
+    ``scheduled``: the team's meeting times (`/coprod meeting`) since the schedule was set, when it has one.
+    Then "no meeting logged" follows the team's own rhythm: a scheduled meeting passed (a week ago or more:
+    the time anyone has to press "We met" on its reminder; outside any pause) with no meeting logged from
+    the day before it on. Without a schedule: three weeks."""
+    if scheduled is not None:
+        held = last_meeting + timedelta(days=1) if last_meeting is not None else None
+        missed = [
+            t
+            for t in scheduled
+            if t + MEETING_LOG_DAYS <= now
+            and (held is None or t > held)
+            and not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)
+        ]
+        if not missed:
+            return None
+        return (
+            f"the meeting planned for {missed[-1]:%A %-d %B} wasn't logged: after you meet, type `/coprod met` "
+            "or press “We met” on a reminder"
+        )
     if last_meeting is None:
         return "no meeting logged yet: after you meet, type `/coprod met` or press “We met” on a reminder"
     since, until = int(last_meeting.timestamp()), int(now.timestamp())
@@ -194,12 +230,18 @@ def summarize(
     history: rotation.History | None = None,
     level_id: str | None = None,
     pauses: Iterable[Pause] = (),
+    asked_at: Mapping[str, int] | None = None,
+    size: str | None = None,
+    sides: Iterable[findings.SideFacts] = (),
+    meetings_scheduled: Sequence[datetime] | None = None,
+    means: Iterable[findings.MeanFacts] = (),
+    not_sure: Mapping[str, tuple[int, int]] | None = None,
 ) -> Summary:
     """Summarize every level (or one) for the window. ``roles``: the roles recorded for members; ``pauses``:
     the partnership's holiday pauses since its last meeting (they don't count toward a gap in meetings)."""
     answered = set(answered_roles)
     silent = tuple(sorted(set(roles) - answered))
-    meeting_reason = meeting_flag(last_meeting, now, pauses)
+    meeting_reason = meeting_flag(last_meeting, now, pauses, meetings_scheduled)
     meeting_items = catalog.tagged("meeting")
     levels = []
     for level in catalog.levels:
@@ -230,17 +272,48 @@ def summarize(
         members=members,
         levels=tuple(levels),
         silent_roles=silent,
-        next_focus=next_focus(catalog, levels, history or {}),
+        next_focus=next_focus(catalog, levels, history or {}, size),
+        gaps=findings.gaps(
+            [f for f in rotation.in_play(catalog, size) if level_id is None or f.level_id == level_id],
+            asked_at or {},
+            now,
+        ),
+        disagreements=findings.disagreements(catalog.facilitators, sides, k=k, level_id=level_id),
+        to_explain=findings.to_explain(
+            [f for f in catalog.facilitators if level_id is None or f.level_id == level_id], not_sure or {}
+        ),
+        falls=findings.falls(
+            [f for f in catalog.facilitators if level_id is None or f.level_id == level_id],
+            means,
+            since=int(window.start.timestamp()),
+        ),
     )
 
 
-def next_focus(catalog: Catalog, levels: Iterable[LevelSummary], history: rotation.History) -> Facilitator:
+def next_focus(
+    catalog: Catalog, levels: Iterable[LevelSummary], history: rotation.History, size: str | None = None
+) -> Facilitator:
     """Suggest what to talk about next: the neglected level the rotation would reach first."""
     flagged = {s.level.id for s in levels if s.neglected}
     for level_id in rotation.levels_by_need(catalog, history):
         if level_id in flagged:
-            return rotation.next_in_level(catalog, level_id, history)
-    return rotation.next_facilitator(catalog, history)
+            return rotation.next_in_level(catalog, level_id, history, size)
+    return rotation.next_facilitator(catalog, history, size=size)
+
+
+def reflected_words(people: int) -> str:
+    """All the team is told of private reflections: how many took part."""
+    who = "1 person" if people == 1 else f"{people} people"
+    return f"Private reflections: {who} took part. What each person reflected stays with them."
+
+
+def stuck_words(summary: Summary, level_id: str) -> str:
+    """Why a level is raised at the top: flagged four summaries running, nothing planned."""
+    name = next((s.level.name for s in summary.levels if s.level.id == level_id), level_id)
+    return (
+        f"{name} has been flagged in the last 4 regular summaries and nothing is planned for it yet. "
+        "Could you plan one small thing together?"
+    )
 
 
 def pause_note(window: Window, timezone: str) -> str | None:
@@ -272,6 +345,8 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
     tz = ZoneInfo(timezone)
     w = summary.window
     lines = [f"Summary for {w.start.astimezone(tz):%d %b %Y} to {w.end.astimezone(tz):%d %b %Y} ({_weeks(w.weeks)})"]
+    for level_id in summary.stuck:
+        lines.append(f"Stuck: {stuck_words(summary, level_id)}")
     if w.widened_from:
         lines.append(f"(widened from {_weeks(w.widened_from)} so every level has had its turn)")
     note = pause_note(w, timezone)
@@ -293,9 +368,26 @@ def render_text(summary: Summary, *, timezone: str = "UTC") -> str:
             lines.append(f"  neglected: {reason}")
         for flag in s.flags:
             lines.append(f"  neglected: {flag.facilitator.text}: {flag.reason}")
+        for d in summary.disagreements_at(s.level.id):
+            lines.append(f"  seen differently: {d.facilitator.text + ': ' if d.facilitator else ''}{d.words()}")
     if summary.silent_roles:
         lines.append("")
         lines.append("Not heard from in this window: " + ", ".join(summary.silent_roles))
+    if summary.reflected:
+        lines.append("")
+        lines.append(reflected_words(summary.reflected))
+    for fall in summary.falls:
+        lines.append("")
+        lines.append(f"Rated lower than last time: {fall.facilitator.text}: {findings.fall_words(fall, tz)}")
+    if summary.to_explain:
+        lines.append("")
+        lines.append("Most people are not sure yet about these, so they may be worth explaining to the team:")
+        lines += [f"  {f.text}" for f in summary.to_explain]
+    if summary.gaps:
+        lines.append("")
+        lines.append("Practices not asked for a long time:")
+        for gap in summary.gaps:
+            lines.append(f"  {gap.facilitator.text}: {findings.gap_line(gap)}")
     loop = summary.loop
     if loop and (loop.open or loop.tried):
         lines.append("")

@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from slack_sdk.models.views import View
 
 from bot.catalog import (
+    ANSWER_SCALES,
     LEVEL_SCALES,
     Catalog,
     CatalogError,
@@ -19,7 +21,9 @@ from bot.catalog import (
     load_catalog,
     parse_catalog,
 )
+from tests.support.blockkit import valid_blocks
 from tests.support.edits import deleting, setting
+from tests.support.flows import post_checkin
 
 # The paper's Table 4, shipped with the repository (docs/table4-facilitators.txt).
 SEED = Path(__file__).resolve().parents[1] / "docs/table4-facilitators.txt"
@@ -446,3 +450,67 @@ def test_loader_accepts_a_byte_order_mark(tmp_path):
     path = tmp_path / "bom.json"
     path.write_text(json.dumps(minimal()), encoding="utf-8-sig")
     assert len(load_catalog(path).levels) == 2
+
+
+# ---- issue 23: answer labels fit the question, plain level names ---------------------------------
+
+HOW_OFTEN = {"regular-interaction", "reflexivity", "regular-meetings", "others-lead", "wide-sharing"}
+
+
+def test_every_bundled_question_names_its_scale_and_how_often_questions_say_so() -> None:
+    """A question asking "how often" is answered Never … Always; the rest Not at all … Very much."""
+    raw = json.loads(bundled_catalog_path().read_text(encoding="utf-8"))
+    assert all(entry.get("scale") in ANSWER_SCALES for entry in raw["facilitators"])
+    catalog = load_catalog()
+    for fac in catalog.facilitators:
+        expected = "how often" if fac.id in HOW_OFTEN else "how much"
+        assert fac.answers == expected, fac.id
+        assert list(fac.labels.values()) == list(ANSWER_SCALES[expected])
+    assert catalog.facilitator("regular-meetings").labels[1] == "Never"
+
+
+def test_every_bundled_level_has_a_plain_gloss() -> None:
+    """Level names carry plain words ("Paradigmatic: how research is done in general")."""
+    catalog = load_catalog()
+    assert all(level.gloss for level in catalog.levels)
+    assert catalog.level("paradigmatic").gloss == "how research is done in general"
+
+
+def test_a_custom_catalog_may_choose_a_scale_and_defaults_to_how_much() -> None:
+    """A custom catalog names a scale per question (or leaves it out: "how much"); an unknown one is refused."""
+    data = {
+        "levels": [{"id": "one", "name": "One", "scale": "micro"}],
+        "facilitators": [
+            {"id": "a", "level": "one", "text": "A", "prompt": "How often?", "scale": "how often"},
+            {"id": "b", "level": "one", "text": "B", "prompt": "How much?"},
+        ],
+    }
+    catalog = parse_catalog(data)
+    assert catalog.facilitator("a").labels[5] == "Always" and catalog.facilitator("b").labels[5] == "Very much"
+    data["facilitators"][1]["scale"] = "how loud"
+    with pytest.raises(
+        CatalogError, match="facilitator 'b' has scale 'how loud'; it must be 'how much' or 'how often'"
+    ):
+        parse_catalog(data)
+
+
+def test_a_checkin_leads_with_the_question_on_its_own_scale_and_shows_the_research_on_request(bot) -> None:
+    """Through Slack: the header glosses the level, the question comes first with its scale's labels, the
+    paper's words are not in the message but one click away in "Where this comes from"."""
+    posted = post_checkin(bot, "regular-meetings")
+    blocks = valid_blocks(posted.blocks)
+    header = blocks[0]["text"]["text"]
+    assert header == "Check-in · Group/interpersonal: how we work together as a team"
+    assert "From the research" not in json.dumps(blocks)
+    assert blocks[1]["text"]["text"].startswith("*How regularly do we meet")
+    labels = [e["text"]["text"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert labels[:5] == ["1 · Never", "2 · Rarely", "3 · Sometimes", "4 · Often", "5 · Always"]
+    assert "Where this comes from" in labels
+    reply = bot.slack.click(
+        "source", "regular-meetings", block_id=posted.block_id, user="U2", trigger_id="trigger-source"
+    )
+    assert reply.status == 200
+    [call] = bot.stub.wait_for("views.open", where=lambda c: c.args.get("trigger_id") == "trigger-source")
+    view = call.json("view")
+    View(**view).validate_json()
+    assert "Regular meetings (face-to-face or web-based)" in json.dumps(view) and "Beckett" in json.dumps(view)

@@ -157,7 +157,7 @@ def test_the_comment_modal_is_a_labelled_form_and_shows_errors_beside_their_fiel
     html = render.modal(modal.view, NAMES, modal.errors)
     tags = parsed(html).tags
     radios = [a for t, a in tags if t == "input" and a.get("type") == "radio"]
-    assert len(radios) == 5 and all(a["name"] == radios[0]["name"] for a in radios)
+    assert len(radios) == 6 and all(a["name"] == radios[0]["name"] for a in radios)  # five ratings and "Not sure yet"
     [box] = [a for t, a in tags if t == "input" and a.get("type") == "checkbox"]
     assert "checked" in box
     [area] = [a for t, a in tags if t == "textarea"]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.messages import RATING_LABELS
+from bot.catalog import load_catalog
 from tests.support.blockkit import valid_blocks
 from tests.support.constants import CHANNEL, COORDINATOR, MEMBERS, TEAM
 from tests.support.flows import click_rating, open_comment_form, post_checkin, replies_to, submit_comment
@@ -71,7 +71,8 @@ def test_private_confirmation_says_what_was_recorded_and_how_to_change_it(bot, r
     click_rating(bot, checkin_id, rating, "U3")
     confirm = replies_to(bot, "rate-U3")[0]
     text = confirm.args["text"]
-    assert f"{rating} of 5 ({RATING_LABELS[rating]})" in text
+    practice = bot.store.answers.checkin(TEAM, checkin_id).facilitator_id
+    assert f"{rating} of 5 ({load_catalog().facilitator(practice).labels[rating]})" in text
     assert "Click another number" in text
     assert confirm.args["response_type"] == "ephemeral"
     assert confirm.args.get("replace_original") is False

@@ -20,7 +20,8 @@ SETUP = "schedule checkins weekly Tuesday 10:00"
 
 
 def text_of(catalog_id: str) -> str:
-    return CATALOG.facilitator(catalog_id).text
+    """The question a check-in of this practice leads with (the paper's words are behind "Where this comes from")."""
+    return CATALOG.facilitator(catalog_id).prompt
 
 
 def level_blocks(answer: dict) -> dict[str, str]:
@@ -55,6 +56,7 @@ def test_help_lists_every_command_with_an_example(bot):
         "coordinators",
         "role",
         "timezone",
+        "size",
         "retention",
         "export",
         "report",

@@ -47,7 +47,7 @@ def test_comment_button_opens_the_modal(bot, checkin):
     assert anonymous["type"] == "checkboxes"
     assert [o["value"] for o in anonymous["options"]] == ["anonymous"]
     rating = element(view, "rating")
-    assert [o["value"] for o in rating["options"]] == ["1", "2", "3", "4", "5"]
+    assert [o["value"] for o in rating["options"]] == ["1", "2", "3", "4", "5", "0"]  # 0: "Not sure yet"
     assert "initial_option" not in rating
 
 

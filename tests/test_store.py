@@ -13,6 +13,7 @@ import sqlite_utils
 
 from bot.store import Store, StoreError, schema
 from bot.store import db as store_db
+from bot.store.activity import ORDER_SCALE
 from tests.support.stored import read_only
 
 T1, T2 = "T0001", "T0002"
@@ -249,9 +250,9 @@ def test_first_answer_without_rating_is_refused(store: Store) -> None:
     assert store.answers.response_count(T1, cid) == 0
 
 
-@pytest.mark.parametrize("rating", [0, 6, -1, 100])
+@pytest.mark.parametrize("rating", [6, -1, 100])
 def test_rating_outside_one_to_five_is_refused_by_the_database(store: Store, rating: int) -> None:
-    """The CHECK constraint keeps ratings within 1..5."""
+    """The CHECK constraint keeps ratings within 1..5 (0 is "Not sure yet", stored as ``unsure``)."""
     partnership(store)
     cid = checkin(store)
     with pytest.raises(sqlite3.IntegrityError):
@@ -387,7 +388,7 @@ def test_two_workspaces_with_the_same_channel_id_never_see_each_other(store: Sto
     assert [r["comment"] for r in store.answers.export_rows(T2, C, now=LATER)] == ["team two"] * 3
     assert set(store.activity.level_activity(store.partnerships.get(T1, C), since=0, until=NOW * 2)) == {"individual"}
     assert set(store.activity.level_activity(store.partnerships.get(T2, C), since=0, until=NOW * 2)) == {"societal"}
-    assert store.activity.last_asked(store.partnerships.get(T1, C)) == {"reflexivity": ("individual", NOW)}
+    assert times(store.activity.last_asked(store.partnerships.get(T1, C))) == {"reflexivity": ("individual", NOW)}
     assert store.activity.last_meeting(store.partnerships.get(T1, C)) is None
     assert store.activity.last_meeting(store.partnerships.get(T2, C)) == NOW + 2
     assert store.answers.my_answer(T2, c1, "UX") is None
@@ -462,12 +463,17 @@ def test_forget_user_removes_named_and_anonymous_answers_and_reports_counts(stor
 # ---- check-ins still posting ----------------------------------------------------------------
 
 
+def times(history: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
+    """The rotation's history with each order key turned back into the time it was asked."""
+    return {fac: (level, key // ORDER_SCALE) for fac, (level, key) in history.items()}
+
+
 def counted(store: Store) -> tuple[dict, dict, list]:
     """What the rotation, the summary and the export count of the partnership's check-ins."""
     p = store.partnerships.get(T1, C)
     levels = store.activity.summary_inputs(p, since=0, until=NOW + DAY).levels
     return (
-        store.activity.last_asked(p),
+        times(store.activity.last_asked(p)),
         {lid: (a.checkins, a.responses) for lid, a in levels.items()},
         list(store.answers.export_rows(T1, now=LATER)),
     )
@@ -670,13 +676,23 @@ def test_last_asked_keeps_the_latest_time_per_facilitator(store: Store) -> None:
     checkin(store, level="group", fac="online-tools", at=NOW + 50)
     checkin(store, level="societal", fac="decision-makers", at=NOW + 20)
     checkin(store, level="individual", fac="reflexivity", at=NOW + 99, kind="reflexivity")
-    assert store.activity.last_asked(store.partnerships.get(T1, C)) == {
+    assert times(store.activity.last_asked(store.partnerships.get(T1, C))) == {
         "online-tools": ("group", NOW + 50),
         "decision-makers": ("societal", NOW + 20),
     }
-    assert store.activity.last_asked(store.partnerships.get(T1, C), "reflexivity") == {
+    assert times(store.activity.last_asked(store.partnerships.get(T1, C), "reflexivity")) == {
         "reflexivity": ("individual", NOW + 99)
     }
+
+
+def test_last_asked_orders_checkins_asked_in_the_same_second_by_row(store: Store) -> None:
+    """Two check-ins in one second are still one after the other, so the rotation never repeats a practice."""
+    partnership(store)
+    checkin(store, level="group", fac="online-tools", at=NOW)
+    checkin(store, level="societal", fac="decision-makers", at=NOW)
+    order = store.activity.last_asked(store.partnerships.get(T1, C))
+    assert order["decision-makers"][1] > order["online-tools"][1]
+    assert times(order) == {"online-tools": ("group", NOW), "decision-makers": ("societal", NOW)}
 
 
 def test_answered_roles_are_those_of_answers_in_the_window(store: Store) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,12 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import reports
+from bot import overview, reports, schedule
 from bot import summary as summaries
 from bot.catalog import Catalog, load_catalog
+from bot.nudge_blocks import nudge_blocks
 from bot.store import Store
 from bot.summary import Activity, render_text, summarize, window_for
+from tests.support.blockkit import summary_posts
 from tests.support.clock import stamp
+from tests.support.constants import CHANNEL as SLACK_CHANNEL
+from tests.support.constants import TEAM as SLACK_TEAM
+from tests.support.flows import ask as slack_ask
+from tests.support.flows import open_comment_form, open_home, post_checkin, rate, replies_to, submit_comment
+from tests.support.waiting import eventually
 
 CATALOG: Catalog = load_catalog()
 LEVELS = [level.id for level in CATALOG.levels]
@@ -433,3 +441,361 @@ def test_render_text_dates_are_in_the_partnerships_timezone() -> None:
     assert render_text(result, timezone="Pacific/Auckland").startswith(
         "Summary for 06 Jun 2024 to 13 Jun 2024 (1 week)\n"
     )
+
+
+# ---- issue 23: every practice asked, self-ratings apart ------------------------------------------
+
+
+def test_a_practice_not_asked_for_six_months_is_named(store: Store) -> None:
+    """A team asking for seven months names each practice it hasn't asked since six months ago."""
+    setup(store)
+    for n, fac in enumerate(f for f in CATALOG.facilitators if f.id != "online-tools"):
+        ask(store, fac.level_id, NOW - timedelta(days=20 + n), fac=fac.id)
+    ask(store, "organisational", NOW - timedelta(days=220), fac="online-tools")
+    result = summary_of(store)
+    assert [g.facilitator.id for g in result.gaps] == ["online-tools"]
+    text = render_text(result)
+    assert "Practices not asked for a long time" in text and "not asked since" in text
+
+
+def test_a_power_sharing_practice_is_flagged_after_three_months(store: Store) -> None:
+    """shared-data-analysis (now tagged power) asked four months ago is flagged; a plain practice is not."""
+    assert {f.id for f in CATALOG.tagged("power")} >= {"shared-data-analysis", "shared-ownership"}
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=200), fac="keeping-on-track")
+    for n, fac in enumerate(CATALOG.facilitators):
+        if fac.id not in ("shared-data-analysis", "clear-scope"):
+            ask(store, fac.level_id, NOW - timedelta(days=10 + n), fac=fac.id)
+    ask(store, "group", NOW - timedelta(days=120), fac="shared-data-analysis")
+    ask(store, "organisational", NOW - timedelta(days=120), fac="clear-scope")
+    gaps = {g.facilitator.id: g for g in summary_of(store).gaps}
+    assert set(gaps) == {"shared-data-analysis"} and gaps["shared-data-analysis"].power
+    assert "sharing power" in render_text(summary_of(store))
+
+
+def test_a_new_team_is_not_told_of_practices_it_has_not_reached(store: Store) -> None:
+    """Never asked counts as a gap only once the team has been asking for longer than the gap."""
+    setup(store)
+    ask(store, "individual", NOW - timedelta(days=30))
+    assert summary_of(store).gaps == ()
+
+
+def test_reflection_ratings_never_enter_a_team_figure(store: Store) -> None:
+    """Private self-ratings (a reflection round) neither make a level's mean nor clear "not discussed"."""
+    setup(store)
+    p = store.partnerships.get(TEAM, CHANNEL)
+    cid = store.answers.record_checkin(
+        p,
+        facilitator_id="reflexivity",
+        level_id="individual",
+        asked_at=stamp(NOW - timedelta(days=10)),
+        kind="reflexivity",
+    )
+    for n in range(4):
+        store.answers.record_response(TEAM, cid, f"UR{n}", rating=5, now=stamp(NOW - timedelta(days=10)) + 60)
+    individual = level(summary_of(store), "individual")
+    assert individual.mean is None and individual.responses == 0
+    assert individual.reasons and "not discussed" in individual.reasons[0]
+    facts = store.activity.report_inputs(p, since=0, until=stamp(NOW), now=stamp(NOW))
+    assert [a.total for a in facts.asked if a.kind == "reflexivity"] == [None]
+
+
+# ---- issue 23: partners and professionals seen apart -----------------------------------------------
+
+
+def rated(store: Store, fac: str, at: datetime, answers: list[tuple[str, int]]) -> None:
+    """A check-in of ``fac`` answered by one named person per (role, rating), closed by now."""
+    level_id = CATALOG.facilitator(fac).level_id
+    cid = ask(store, level_id, at, fac=fac)
+    for n, (role, rating) in enumerate(answers):
+        store.answers.record_response(TEAM, cid, f"U{fac[:4]}{n}", rating=rating, role=role, now=stamp(at) + 60)
+
+
+PARTNERS_LOW = [("service user/patient", 2), ("carer", 2), ("service user/patient", 2)]
+PROFESSIONALS_HIGH = [("researcher", 5), ("practitioner", 5), ("manager", 5)]
+
+
+def test_partners_and_professionals_apart_is_shown_as_a_band_never_a_mean(store: Store) -> None:
+    """Partners 2, professionals 5: the level's mean 3.5 flags nothing, but the gap is named as a band."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=20), PARTNERS_LOW + PROFESSIONALS_HIGH)
+    result = summary_of(store)
+    assert level(result, "group").mean == 3.5 and not level(result, "group").reasons
+    [apart] = result.disagreements
+    assert apart.level_id == "group" and apart.facilitator is None
+    words = "partners rate this lower than professionals by 3 to 4 points"
+    assert apart.words() == words
+    text = render_text(result)
+    assert words in text and "2.0" not in text and "5.0" not in text
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        PARTNERS_LOW[:2] + PROFESSIONALS_HIGH,  # two partners: fewer than k on one side
+        PARTNERS_LOW + PROFESSIONALS_HIGH[:2],  # two professionals: the rest of the team is smaller than k
+        [("carer", 4), ("carer", 4), ("carer", 4)] + [("researcher", 5), ("researcher", 4), ("researcher", 5)],
+    ],
+)
+def test_too_few_on_a_side_or_a_gap_under_a_point_says_nothing(store: Store, answers) -> None:
+    """Under k answers on either side, or means under a point apart, nothing is said."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=20), answers)
+    assert summary_of(store).disagreements == ()
+
+
+def test_sides_pool_over_the_windows_closed_checkins_and_name_the_practice(store: Store) -> None:
+    """Two check-ins of two practices pool per level; the one practice that differs is named on its own."""
+    setup(store)
+    rated(store, "power-imbalances", NOW - timedelta(days=30), PARTNERS_LOW[:2] + PROFESSIONALS_HIGH[:2])
+    rated(store, "power-imbalances", NOW - timedelta(days=20), PARTNERS_LOW[:1] + PROFESSIONALS_HIGH[:2])
+    rated(store, "online-tools", NOW - timedelta(days=10), [("carer", 4)] * 3 + [("researcher", 4)] * 3)
+    found = {(d.facilitator.id if d.facilitator else None): d for d in summary_of(store).disagreements}
+    assert set(found) == {None, "power-imbalances"}
+    assert found["power-imbalances"].band == 3 and found[None].band == 1
+
+
+def summary_blocks_of(answer: dict) -> dict[str, str]:
+    """block id -> its text, in a summary coprod sent to Slack."""
+    return {b["block_id"]: b["text"]["text"] for b in answer["blocks"] if b.get("block_id") and "text" in b}
+
+
+def test_through_slack_partners_rating_power_sharing_lower_is_named_as_a_band(bot) -> None:
+    """Three patients and carers rate 2, three professionals rate 5: `/coprod summary` names the gap as a band
+    under the level, and says neither side's average."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    for user, role in (
+        ("U2", "patient"),
+        ("U3", "carer"),
+        ("U4", "carer"),
+        ("U5", "researcher"),
+        ("U6", "clinician"),
+        ("U7", "manager"),
+    ):
+        slack_ask(bot, f"role <@{user}> {role}")
+    checkin_id = post_checkin(bot, "power-imbalances").id
+    for user, rating in (("U2", 2), ("U3", 2), ("U4", 2), ("U5", 5), ("U6", 5), ("U7", 5)):
+        rate(bot, checkin_id, rating, user)
+    before = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "seen differently" not in before  # still open: no figure about it yet
+    post_checkin(bot, "societal")  # closes it
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "partners rate this lower than professionals by 3 to 4 points" in group
+    assert "Average rating: *3.5 of 5*" in group and "2.0" not in group and "5.0" not in group
+
+
+# ---- issue 23: the meeting gap follows the team's own rhythm --------------------------------------
+
+
+def test_a_monthly_team_is_flagged_only_when_a_scheduled_meeting_passes_unlogged(bot) -> None:
+    """`/coprod meeting monthly …`: four weeks after a meeting is not a gap; the next meeting passing unlogged is."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    assert "first Wednesday of each month" in slack_ask(bot, "meeting monthly Wednesday 14:00")["text"]
+    p = bot.store.partnerships.get(SLACK_TEAM, SLACK_CHANNEL)
+    spec = schedule.spec_of(bot.store.partnerships.schedules(p)["meeting"])
+    meeting = schedule.next_fire(spec, p.timezone, bot.clock())
+    bot.clock.advance(seconds=(meeting - bot.clock()).total_seconds() + 3600)
+    assert "logged" in slack_ask(bot, "met")["text"]
+    following = schedule.next_fire(spec, p.timezone, bot.clock())
+    bot.clock.advance(days=27)
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "no meeting logged" not in group and "wasn't logged" not in group
+    bot.clock.advance(seconds=(following - bot.clock()).total_seconds() + 7 * 86400 + 60)
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    local = following.astimezone(ZoneInfo(p.timezone))
+    assert f"the meeting planned for {local:%A %-d %B} wasn't logged" in group
+
+
+def test_without_a_meeting_schedule_the_gap_is_three_weeks() -> None:
+    """No schedule: three weeks without a logged meeting is flagged, as before."""
+    assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW) == "no meeting logged in the last 3 weeks"
+    assert summaries.meeting_flag(NOW - timedelta(weeks=3), NOW, scheduled=[]) is None
+
+
+# ---- issue 23: trends ----------------------------------------------------------------------------------
+
+
+def test_through_slack_a_practice_rated_lower_than_last_time_is_flagged_with_both_figures(bot) -> None:
+    """Asked twice, 4.0 then 3.0 (each closed with three answers): the summary says so, with both figures."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    for ratings in ((4, 4, 4), (3, 3, 3)):
+        checkin_id = post_checkin(bot, "power-imbalances").id
+        for user, rating in zip(("U2", "U3", "U4"), ratings, strict=True):
+            rate(bot, checkin_id, rating, user)
+        bot.clock.advance(days=8)  # closes it
+    group = summary_blocks_of(slack_ask(bot, "summary group"))["level:group"]
+    assert "rated lower than last time" in group and "4.0 of 5 when asked on" in group and "3.0 of 5 on" in group
+
+
+@pytest.mark.parametrize("second, flagged", [(3.25, True), (3.5, False)])
+def test_a_fall_of_three_quarters_of_a_point_is_the_line(store: Store, second: float, flagged: bool) -> None:
+    """4.0 then 3.25 is flagged (a fall of 0.75); 4.0 then 3.5 is not."""
+    setup(store)
+    ask(store, "group", NOW - timedelta(days=40), [4, 4, 4, 4], fac="power-imbalances")
+    ratings = [3, 3, 3, 4] if second == 3.25 else [3, 3, 4, 4]
+    ask(store, "group", NOW - timedelta(days=20), ratings, fac="power-imbalances")
+    falls = summary_of(store).falls
+    assert bool(falls) is flagged
+    if flagged:
+        assert (falls[0].before, falls[0].now) == (4.0, second)
+
+
+# ---- issue 23: stuck levels -------------------------------------------------------------------------------
+
+
+def weekly_summaries_since(store: Store, start: datetime) -> None:
+    store.partnerships.set_schedule(
+        store.partnerships.get(TEAM, CHANNEL),
+        kind="summary",
+        cadence="weekly",
+        weekday=NOW.weekday(),
+        at_minute=9 * 60,
+        anchor=start.date().isoformat(),
+        set_by="UCOORD",
+        now=stamp(start),
+    )
+
+
+def test_a_level_flagged_four_regular_summaries_running_is_raised_first_with_plan_something(store: Store) -> None:
+    """Organisational never looked after in five weeks of weekly summaries: the next regular summary opens with
+    it and its Plan something button; a summary asked for by hand does not."""
+
+    setup(store)
+    weekly_summaries_since(store, NOW - timedelta(weeks=5))
+    for level_id in LEVELS:
+        if level_id != "organisational":
+            for weeks in (1, 3, 5, 7):
+                ask(store, level_id, NOW - timedelta(weeks=weeks, days=1), [4, 4, 4])
+    store.activity.log_meeting(
+        store.partnerships.get(TEAM, CHANNEL), held_on=NOW.date().isoformat(), user="UCOORD", now=stamp(NOW)
+    )
+    regular = summary_of(store, scheduled=True)
+    assert regular.stuck == ("organisational",)
+    assert summary_of(store).stuck == ()
+    blocks = overview.summary_blocks(regular, "UTC", channel=CHANNEL)
+    top = next(b for b in blocks if b["type"] == "section")
+    assert top["block_id"] == "stuck:organisational" and "last 4 regular summaries" in top["text"]["text"]
+    assert top["accessory"]["text"]["text"] == "Plan something"
+
+
+def test_a_level_with_an_action_planned_is_not_stuck(store: Store) -> None:
+    """Something planned for the level since the run began: it is not raised."""
+    setup(store)
+    weekly_summaries_since(store, NOW - timedelta(weeks=5))
+    store.plans.plan(
+        store.partnerships.get(TEAM, CHANNEL),
+        what="Ask our trust's R&D office to join",
+        facilitator_id="clear-scope",
+        level_id="organisational",
+        lead=None,
+        due_on=None,
+        planned_by="UCOORD",
+        now=stamp(NOW - timedelta(weeks=2)),
+    )
+    assert "organisational" not in summary_of(store, scheduled=True).stuck
+    assert "group" in summary_of(store, scheduled=True).stuck
+
+
+# ---- issue 23: "Not sure yet" is an answer ------------------------------------------------------------
+
+
+def test_through_slack_not_sure_yet_takes_part_in_no_mean_and_names_a_practice_to_explain(bot) -> None:
+    """Every check-in offers "Not sure yet": four of seven say so about shared-data-analysis. They count as
+    answering, the average is the three ratings' alone, and the summary names it as one to explain."""
+    slack_ask(bot, "schedule checkins weekly Tuesday 10:00")
+    posted = post_checkin(bot, "shared-data-analysis")
+    buttons = [e for b in posted.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert any(e["text"]["text"] == "Not sure yet" and e["value"] == "0" for e in buttons)
+    for user in ("U2", "U3", "U4", "U5"):
+        rate(bot, posted.id, 0, user)
+    confirm = replies_to(bot, "rate-U2")[0]
+    assert "not sure yet" in confirm.args["text"] and "isn't in any average" in confirm.args["text"]
+    for user, rating in (("U6", 4), ("U7", 5), ("U8", 3)):
+        rate(bot, posted.id, rating, user)
+    bot.clock.advance(days=8)  # closes it
+    answer = slack_ask(bot, "summary group")
+    group = summary_blocks_of(answer)["level:group"]
+    assert "7 answers from 7 people" in group and "Average rating: *4.0 of 5*" in group
+    explain = summary_blocks_of(answer)["explain"]
+    assert "not sure yet" in explain and "How much is everyone involved in looking at the findings" in explain
+
+
+def test_through_slack_the_comment_form_offers_not_sure_yet(bot) -> None:
+    """The comment modal lists "Not sure yet" with the ratings; choosing it records an answer in no mean."""
+    checkin_id = post_checkin(bot).id
+    form = open_comment_form(bot, checkin_id, "U3")
+    options = form["blocks"][1]["element"]["options"]
+    assert options[-1] == {"text": {"type": "plain_text", "text": "Not sure yet"}, "value": "0"}
+    assert submit_comment(bot, checkin_id, "U3", 0, "I haven't seen the data yet", form=form).status == 200
+    assert eventually(lambda: bot.store.answers.my_answer(SLACK_TEAM, checkin_id, "U3") is not None)
+    assert bot.store.answers.my_answer(SLACK_TEAM, checkin_id, "U3").rating == 0
+
+
+def test_the_reminder_dm_offers_not_sure_yet() -> None:
+    """The nudge DM carries the same answers as the check-in, "Not sure yet" among them."""
+    fac = CATALOG.facilitator("bridging-people")
+    blocks = nudge_blocks(
+        CATALOG.level(fac.level_id), fac, checkin_id=7, channel="C1", closes_at=stamp(NOW), timezone="UTC"
+    )
+    values = [e["value"] for b in blocks if b.get("block_id") == "nudge:7" for e in b["elements"]]
+    assert values[:6] == ["1", "2", "3", "4", "5", "0"]
+
+
+# ---- issue 23: private self-ratings stay private ---------------------------------------------------------
+
+
+def test_through_slack_reflections_are_in_no_team_figure_and_each_person_sees_only_their_own(bot) -> None:
+    """A reflection round: U2 rates 5, U3 "not sure yet", U4 rates 5. The Individual level stays "not discussed"
+    with no average; U2's App Home lists U2's own answer, U3's lists theirs, U1 (who didn't answer) sees none."""
+    slack_ask(bot, "schedule reflexivity fortnightly Tuesday 10:00")
+    bot.clock.advance(hours=1)
+    [fired] = bot.tick()
+    assert (fired.kind, fired.status) == ("reflexivity", "posted")
+    sent = {
+        c.args["channel"]: c
+        for c in bot.stub.calls_to("chat.postMessage")
+        if str(c.args.get("channel", "")).startswith("U") and "reflect:" in str(c.args.get("blocks"))
+    }
+    for user, rating in (("U2", 5), ("U3", 0), ("U4", 5)):
+        block_id = next(
+            b["block_id"] for b in sent[user].json("blocks") if b.get("block_id", "").startswith("reflect:")
+        )
+        reply = bot.slack.click(f"rate:{rating}", str(rating), block_id=block_id, user=user, channel=f"D{user}")
+        assert reply.status == 200
+        assert bot.store.answers.my_answer(SLACK_TEAM, int(block_id.split(":")[1]), user).rating == rating
+    answer = slack_ask(bot, "summary individual")
+    individual = summary_blocks_of(answer)["level:individual"]
+    assert "not discussed yet" in individual and "Average" not in individual and "answer" not in individual
+    assert "Private reflections: 3 people took part" in json.dumps(answer)  # all the team is told
+    mine = json.dumps(open_home(bot, "U2"))
+    assert "Your reflections" in mine and "5 of 5 (Always)" in mine and "not sure yet" not in mine
+    assert "not sure yet" in json.dumps(open_home(bot, "U3"))
+    assert "Your reflections" not in json.dumps(open_home(bot, "U1"))
+
+
+def test_public_partner_roles_are_roles_a_coordinator_can_record() -> None:
+    """Patient, carer, public and community member are public partners, and `/coprod role` records each."""
+    from bot import commands, findings
+
+    assert set(findings.PARTNER_ROLES) == {"service user/patient", "carer", "public", "community member"}
+    assert set(findings.PARTNER_ROLES) <= set(commands.ROLES)
+
+
+def test_through_slack_the_fifth_weekly_summary_of_a_neglected_organisational_level_opens_with_it(bot) -> None:
+    """Scheduled weekly summaries and Organisational never asked: the fifth regular summary (four before it
+    flagged it) opens with the stuck level and its Plan something button; the fourth does not."""
+    slack_ask(bot, "schedule summary weekly Wednesday 15:00")
+    p = bot.store.partnerships.get(SLACK_TEAM, SLACK_CHANNEL)
+    spec = schedule.spec_of(bot.store.partnerships.schedules(p)["summary"])
+    for week in range(5):
+        due = schedule.next_fire(spec, p.timezone, bot.clock())
+        bot.clock.advance(seconds=(due - bot.clock()).total_seconds() + 60)
+        assert [(f.kind, f.status) for f in bot.tick()] == [("summary", "posted")], week
+    posts = summary_posts(bot.stub, SLACK_CHANNEL)
+    assert len(posts) == 5
+    assert not any(b.get("block_id", "").startswith("stuck:") for b in posts[3].json("blocks"))
+    top = [b for b in posts[4].json("blocks") if b["type"] == "section"][0]
+    assert top["block_id"] == "stuck:individual" and "last 4 regular summaries" in top["text"]["text"]
+    assert top["accessory"]["text"]["text"] == "Plan something"
+    stuck = {b["block_id"] for b in posts[4].json("blocks") if b.get("block_id", "").startswith("stuck:")}
+    assert "stuck:organisational" in stuck

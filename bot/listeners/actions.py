@@ -26,7 +26,7 @@ from bot.store import Checkin
 from bot.store.answers import CheckinClosed
 
 log = logging.getLogger(__name__)
-RATE = re.compile(r"^rate:([1-5])$")
+RATE = re.compile(r"^rate:([0-5])$")  # 0: "Not sure yet", an answer that is in no mean
 BLOCK = re.compile(r"^(checkin|reflect|nudge):(\d{1,18})$")
 # A check-in's count is updated at once after a quiet second, then at most about once a second however many
 # people click at once (the rest of a burst collapses into one update).
@@ -166,6 +166,28 @@ def on_comment(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: 
     )
 
 
+def on_source(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
+    """ "Where this comes from": the paper's words for the practice, in a modal. Only a practice of our own
+    catalog is shown; anything else in the value is ignored."""
+    ack()
+    fac_id = str(action_of(body).get("value", ""))
+    facilitator = next((f for f in deps.catalog.facilitators if f.id == fac_id), None)
+    if facilitator is None:
+        return
+    team, channel, _ = ids(body)
+    view = messages.source_modal(deps.catalog.level(facilitator.level_id), facilitator, deps.catalog.source)
+    trigger_id = payloads.text(body, "trigger_id")
+    deps.followups.open_modal(
+        FollowUp(
+            lambda: client.views_open(trigger_id=trigger_id, view=view),
+            what="show where a question comes from",
+            team=team,
+            channel=channel,
+            apologise=_sorry_in_place(respond),
+        )
+    )
+
+
 def on_met(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
     team, channel, user = ids(body)
     try:
@@ -254,6 +276,7 @@ def register(app: App) -> None:
     # Any "rate:…" click is acknowledged (a forged "rate:9" too); on_rate checks it before storing.
     app.action(re.compile(r"^rate:"))(on_rate)
     app.action("comment")(on_comment)
+    app.action("source")(on_source)
     app.action("met")(on_met)
     app.action("forget_me_confirm")(on_forget)
     app.action("forget_me_cancel")(on_forget_cancel)

@@ -294,11 +294,11 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         what = messages.KIND_NAMES[cmd.kind]
         return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
     if isinstance(cmd, grammar.SetMeeting):
-        spec = Spec("weekly", cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
+        spec = Spec(cmd.cadence, cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
         store.partnerships.set_schedule(
             p,
             kind="meeting",
-            cadence="weekly",
+            cadence=cmd.cadence,
             weekday=cmd.weekday,
             at_minute=cmd.at_minute,
             anchor=spec.anchor.isoformat(),
@@ -308,7 +308,7 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         )
         store.partnerships.set_paused(p, None)
         first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
-        return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first))
+        return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first, cmd.cadence))
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
         new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
@@ -332,6 +332,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
     if isinstance(cmd, grammar.SetTimezone):
         store.partnerships.set_timezone(p, cmd.timezone, now=req.now)
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
+    if isinstance(cmd, grammar.SetSize):
+        store.partnerships.set_size(p, cmd.size)
+        return reply(messages.size_set_text(cmd.size))
     if isinstance(cmd, grammar.SetRetention):
         store.partnerships.set_retention(p, cmd.months)
         if cmd.months is None:

@@ -118,8 +118,8 @@ def preselect(deps: Deps, p: Partnership, kind: str, ident: str) -> Facilitator:
             pass
     history = deps.store.activity.last_asked(p)
     if kind == "level" and ident in {level.id for level in catalog.levels}:
-        return rotation.next_in_level(catalog, ident, history)
-    return rotation.next_facilitator(catalog, history)
+        return rotation.next_in_level(catalog, ident, history, p.size)
+    return rotation.next_facilitator(catalog, history, size=p.size)
 
 
 def on_plan_open(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Deps) -> None:

@@ -30,7 +30,7 @@ def parse_submission(view: dict) -> tuple[int | None, str, int | None, str | Non
         checkin_id = None
     values = dig(view, "state", "values")
     rating_text = dig(values, "rating", "rating", "selected_option", "value")
-    rating = int(rating_text) if rating_text in ("1", "2", "3", "4", "5") else None
+    rating = int(rating_text) if rating_text in ("0", "1", "2", "3", "4", "5") else None  # 0: "Not sure yet"
     comment = dig(values, "comment", "comment", "value")
     comment = comment.strip() if isinstance(comment, str) else None
     boxes = dig(values, "anonymous", "anonymous", "selected_options")
@@ -69,7 +69,7 @@ def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps:
         ack(response_action="errors", errors={"comment": f"Please keep it under {messages.COMMENT_MAX} characters."})
         return
     if rating is None and answers.my_answer(team, checkin.id, user) is None:
-        ack(response_action="errors", errors={"rating": "Please pick a rating from 1 to 5."})
+        ack(response_action="errors", errors={"rating": "Please pick a rating from 1 to 5, or “Not sure yet”."})
         return
     private = checkin.kind == "reflexivity"
     role = None if private or anonymous else deps.store.people.role(checkin.partnership_id, user)

@@ -7,7 +7,9 @@ closes as coprod closes them, when the next is posted), fortnightly reflection p
 logged, monthly summaries, and every scheduled post claimed in the ledger as made. The channel gets the
 messages coprod would have posted. What it shows on first open: healthy Individual and Group levels, a low
 Organisational average, Paradigmatic answered by only two people, Societal not discussed in the last 8
-weeks, the manager heard only anonymously (a silent role), and this week's check-in still open.
+weeks, the manager heard only anonymously (a silent role), and this week's check-in still open; and each
+finding of issue 23 at least once (``SHOWN``): a stuck level, power-sharing practices never asked, a fall,
+partners and professionals apart, and a practice most people are not sure about yet.
 """
 
 from __future__ import annotations
@@ -72,8 +74,26 @@ RECENT = (
     "organisational",
     "individual",
 )
-OLDER = ("group", "societal", "paradigmatic", "organisational", "individual")
+OLDER = ("group", "organisational", "paradigmatic", "societal", "individual")
 TYPICAL = {"individual": 4, "group": 4, "organisational": 2, "paradigmatic": 3, "societal": 3}
+# Check-ins written as they happened, to show each of the summary's findings (issue 23): weeks ago -> the practice
+# (None: the level's turn) and who answered what (0: "Not sure yet"; True: anonymously). What they show:
+# - a fall: power-imbalances, 4.25 thirteen weeks ago, 3.0 last week
+# - partners and professionals apart: on Individual, the patient partner and carer rate 2 points lower
+# - a practice most people are not sure about yet: shared-data-analysis (there is no data to look at yet)
+# - a gap: shared-ownership and others-lead, about sharing power, never asked (the old rotation left them)
+# - a stuck level: Organisational, rated low in every monthly summary, with nothing planned
+SHOWN: dict[int, tuple[str | None, tuple[tuple[Member, int, bool], ...]]] = {
+    13: ("power-imbalances", ((PRIYA, 4, False), (TOM, 5, False), (GRACE, 4, False), (MO, 4, False))),
+    1: ("power-imbalances", ((PRIYA, 4, False), (TOM, 4, False), (GRACE, 2, False), (MO, 2, False), (HELEN, 3, True))),
+    4: (None, ((PRIYA, 5, False), (TOM, 4, False), (GRACE, 2, False), (MO, 3, False), (HELEN, 4, True))),
+    5: (
+        "shared-data-analysis",
+        ((PRIYA, 4, False), (TOM, 3, False), (GRACE, 0, False), (MO, 0, False), (HELEN, 0, True)),
+    ),
+    7: (None, ((PRIYA, 4, False), (TOM, 5, False), (GRACE, 3, False), (MO, 2, False))),
+}
+NEVER_ASKED = ("shared-ownership", "others-lead")
 COMMENTS = {
     (1, GRACE): ("Getting the papers a week before the meeting, not the night before, made all the difference.", True),
     (2, TOM): ("Our trust's approvals still take months, and that slows everyone down.", False),
@@ -186,7 +206,10 @@ class _History:
     # ---- what happened ------------------------------------------------------------------------------------
     def _checkin(self, at: datetime, ago: int) -> None:
         level_id = RECENT[ago] if ago < len(RECENT) else OLDER[(ago - len(RECENT)) % len(OLDER)]
-        practice = next(self.asked[level_id])
+        chosen = SHOWN.get(ago, (None, ()))[0]
+        practice = self.catalog.facilitator(chosen) if chosen else next(self.asked[level_id])
+        while practice.id in {*(fid for fid, _ in SHOWN.values() if fid), *NEVER_ASKED} and not chosen:
+            practice = next(self.asked[level_id])  # the shown ones are asked only when the story says
         ts = self.ts(at)
         checkin_id = self.store.answers.record_checkin(
             self.p, facilitator_id=practice.id, level_id=level_id, asked_at=self.stamp(at), message_ts=ts
@@ -215,6 +238,15 @@ class _History:
         """Who answered the check-in asked ``ago`` weeks back, when (after it was asked), how, and anonymously."""
         if ago == 0:  # this week's: two answers so far, in its first minutes
             return [(timedelta(minutes=3), TOM, 4, False), (timedelta(minutes=12), GRACE, 5, True)]
+        if ago in SHOWN:
+            delays = [
+                timedelta(minutes=20),
+                timedelta(hours=2),
+                timedelta(hours=6),
+                timedelta(days=1),
+                timedelta(days=3),
+            ]
+            return [(delays[n], m, rating, anon) for n, (m, rating, anon) in enumerate(SHOWN[ago][1])]
         if ago == 3:  # Paradigmatic: only two people answered
             return [(timedelta(hours=2), PRIYA, 3, False), (timedelta(days=1), TOM, 2, False)]
         if ago < len(RECENT):  # the last eight weeks: the manager answers only anonymously, now and then
@@ -225,8 +257,8 @@ class _History:
         out = []
         for n, member in enumerate(who):
             rating = TYPICAL[level_id] + self.rng.choice((-1, 0, 0, 1))
-            if level_id == "organisational" and ago < len(RECENT):
-                rating = self.rng.choice((2, 2, 3))
+            if level_id == "organisational":  # rated low all along, with nothing planned: a stuck level
+                rating = 3 if n == 0 else 2
             anonymous = (member is HELEN and ago < len(RECENT)) or (member is GRACE and self.rng.random() < 0.3)
             out.append((delays[n], member, max(1, min(5, rating)), anonymous))
         return out
@@ -264,7 +296,7 @@ class _History:
             self.post(CHANNEL_ID, at, "Your team meeting is coming up", blocks)
 
     def _summary(self, at: datetime, ago: int) -> None:
-        result = partnership_summary(self.store, self.catalog, self.p, now=at)
+        result = partnership_summary(self.store, self.catalog, self.p, now=at, scheduled=True)
         title = "Our regular summary: how we're doing"
         self.post(CHANNEL_ID, at, overview.summary_text(result), overview.summary_blocks(result, TIMEZONE, title=title))
 

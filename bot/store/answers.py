@@ -21,7 +21,8 @@ from bot.store.records import Answer, Checkin, Partnership, from_row
 # or NULL, ?3 now.
 EXPORT_SQL = """
     SELECT p.channel_id AS channel, p.id AS partnership_id, c.level_id AS level, c.facilitator_id AS facilitator,
-           c.kind, date(c.asked_at, 'unixepoch') AS asked_on, r.user_id, r.anonymous, r.role, r.rating, r.comment
+           c.kind, date(c.asked_at, 'unixepoch') AS asked_on, r.user_id, r.anonymous, r.role,
+           CASE WHEN r.unsure THEN 'not sure yet' ELSE r.rating END AS rating, r.comment
     FROM checkins c JOIN partnerships p ON p.id = c.partnership_id
     JOIN responses r ON r.checkin_id = c.id AND r.private = 0
     WHERE c.team_id = ?1 AND p.team_id = ?1 AND r.team_id = ?1 AND (?2 IS NULL OR p.channel_id = ?2)
@@ -29,6 +30,9 @@ EXPORT_SQL = """
       AND (SELECT COUNT(*) FROM responses n WHERE n.checkin_id = c.id AND n.private = 0) >= p.k
     ORDER BY c.asked_at, c.id, r.rating, r.comment
 """
+
+# "Not sure yet" is stored with this in the NOT NULL rating column and ``unsure = 1``; no figure reads it.
+NOT_SURE_PLACEHOLDER = 3
 
 # Comments blanked per transaction by the retention purge.
 PURGE_BATCH = 500
@@ -252,8 +256,9 @@ class Answers:
     ) -> Answer:
         """Store or update one person's answer to one check-in, in one transaction.
 
-        ``rating=None`` keeps an earlier rating (a comment added later); ``anonymous=None`` keeps
-        the earlier choice. Anonymous answers keep no user id, only the per-check-in label, and no role.
+        ``rating=None`` keeps an earlier rating (a comment added later); ``rating=0`` is "Not sure yet"
+        (stored as ``unsure``: it takes part, in no mean); ``anonymous=None`` keeps the earlier choice.
+        Anonymous answers keep no user id, only the per-check-in label, and no role.
         Raises ``CheckinClosed`` once the check-in has closed (``KeyError`` for another workspace's).
         """
         responder = self.label_for(team, checkin_id, user)
@@ -261,7 +266,8 @@ class Answers:
             # One statement: the check-in is this workspace's, and this person's earlier answer, if any.
             found = conn.execute(
                 """
-                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.comment, r.anonymous, c.closes_at, c.asked_at
+                SELECT r.checkin_id IS NOT NULL AS answered, r.rating, r.unsure, r.comment, r.anonymous, c.closes_at,
+                       c.asked_at
                 FROM checkins c LEFT JOIN responses r ON r.checkin_id = c.id AND r.responder = ?
                 WHERE c.id = ? AND c.team_id = ?
                 """,
@@ -277,16 +283,17 @@ class Answers:
                     raise ValueError("a first answer needs a rating")
                 new_rating, new_comment, new_anon = rating, comment, bool(anonymous)
             else:  # what isn't given now stays as it was
-                new_rating = rating if rating is not None else before["rating"]
+                new_rating = rating if rating is not None else (0 if before["unsure"] else before["rating"])
                 new_comment = comment if comment is not None else before["comment"]
                 new_anon = anonymous if anonymous is not None else bool(before["anonymous"])
             conn.execute(
                 """
                 INSERT INTO responses (id, checkin_id, team_id, responder, user_id, anonymous, private, rating,
-                                       comment, role, answered_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                       comment, role, answered_at, unsure)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (checkin_id, responder) DO UPDATE SET
                     user_id = excluded.user_id, anonymous = excluded.anonymous, rating = excluded.rating,
+                    unsure = excluded.unsure,
                     comment = excluded.comment, role = excluded.role, answered_at = excluded.answered_at
                 """,
                 (
@@ -297,10 +304,11 @@ class Answers:
                     None if new_anon else user,
                     int(new_anon),
                     int(private),
-                    new_rating,
+                    new_rating or NOT_SURE_PLACEHOLDER,
                     new_comment or None,
                     None if new_anon else role,  # a role can single out an anonymous answer
                     _at_rest(now, found["asked_at"]) if new_anon else now,
+                    int(new_rating == 0),
                 ),
             )
             count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
@@ -310,7 +318,7 @@ class Answers:
         """What this person answered to this check-in, if anything."""
         row = self.db.one(
             """
-            SELECT rating, comment, anonymous,
+            SELECT CASE WHEN unsure THEN 0 ELSE rating END AS rating, comment, anonymous,
                    (SELECT COUNT(*) FROM responses WHERE checkin_id = ?1 AND +team_id = ?3) AS count
             FROM responses WHERE checkin_id = ?1 AND responder = ?2 AND team_id = ?3
             """,

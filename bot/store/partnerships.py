@@ -16,7 +16,7 @@ from bot.store.records import DueSchedule, Partnership, ScheduledPartnership, Sc
 
 _COLUMNS = (
     "id, team_id, channel_id, timezone, window_weeks, k, member_count, pinned, paused_reason, "
-    "created_by, created_at, retention_months, nudge_hours, nudge_set_at"
+    "created_by, created_at, retention_months, nudge_hours, nudge_set_at, size"
 )
 _SCHEDULE_COLUMNS = "kind, cadence, weekday, at_minute, remind_minutes, anchor, set_at"
 # A schedule whose next fire time the scheduler works out on its next tick (after a pause, on upgrade).
@@ -98,6 +98,10 @@ class Partnerships:
     def _set(self, p: Partnership, column: str, value: object) -> None:
         with self.db.write() as conn:
             conn.execute(f"UPDATE partnerships SET {column} = ? WHERE id = ?", (value, p.id))
+
+    def set_size(self, p: Partnership, size: str | None) -> None:
+        """Set the partnership's size ("small", "large" or None: not set), which picks the role practice asked."""
+        self._set(p, "size", size)
 
     def set_timezone(self, p: Partnership, timezone: str, *, now: int) -> None:
         """Change the timezone; schedules count as set now, so a time already passed today isn't posted again,

@@ -43,7 +43,7 @@ def _with_groups(where: str) -> str:
         FROM actions a JOIN partnerships p ON p.id = a.partnership_id WHERE {where}
     ), g AS (
         SELECT c.id, CAST(SUM(r.rating) AS REAL) / COUNT(r.id) AS mean, COUNT(r.id) AS n
-        FROM checkins c JOIN responses r ON r.checkin_id = c.id
+        FROM checkins c JOIN responses r ON r.checkin_id = c.id AND r.unsure = 0
         WHERE c.id IN (SELECT before_id FROM a UNION SELECT after_id FROM a) AND c.closes_at < :until
         GROUP BY c.id
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -32,6 +32,7 @@ class Partnership:
     retention_months: int | None
     nudge_hours: int | None = None  # remind those who haven't answered a check-in after this many hours
     nudge_set_at: int | None = None  # nobody is reminded about a check-in that was due a reminder before this
+    size: str | None = None  # "small" or "large" (`/coprod size`); None: both of the paper's role practices
 
 
 @dataclass(frozen=True)
@@ -115,19 +116,43 @@ class SummaryInputs:
     last_meeting: int | None
     answered_roles: set[str]
     history: dict[str, tuple[str, int]]
+    asked_at: dict[str, int] = field(default_factory=dict)  # facilitator id -> when last asked (Unix time)
+
+
+@dataclass(frozen=True)
+class PracticeMean:
+    """One closed check-in of k or more answers: its practice, when it was asked, and its mean."""
+
+    facilitator_id: str
+    level_id: str
+    asked_at: int
+    mean: float
+
+
+@dataclass(frozen=True)
+class SideRatings:
+    """One practice's named answers from one side (public partners, or professionals) over closed groups."""
+
+    level_id: str
+    facilitator_id: str
+    partner: bool
+    answers: int
+    total: int
 
 
 @dataclass(frozen=True)
 class AskedFacts:
     """One posted check-in (or reflection round) as the picture and the report read it. ``total`` is the sum
-    of its ratings only once it has closed with k or more answers (bot/anonymity.py); otherwise None."""
+    of its ratings only once a check-in has closed with k or more answers (bot/anonymity.py); otherwise None,
+    and always None for a reflection round: private self-ratings never enter a team figure."""
 
     level_id: str
     facilitator_id: str
     kind: str
     asked_at: int
-    answers: int
+    answers: int  # everyone who took part, "not sure yet" included
     total: int | None
+    rated: int = 0  # the answers that gave a rating (not "not sure yet"): ``total``'s divisor
 
 
 @dataclass(frozen=True)

@@ -437,6 +437,20 @@ def m014_show_closed(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX checkins_show_closed ON checkins (show_closed_at) WHERE show_closed_at IS NOT NULL")
 
 
+@_known
+def m015_not_sure(db: sqlite_utils.Database) -> None:
+    # "Not sure yet" is an answer: it counts as taking part and in no mean. Its `rating` holds a placeholder
+    # (the column is NOT NULL, CHECK 1..5, since the first schema); every figure reads only `unsure = 0`.
+    db.execute("ALTER TABLE responses ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0")
+
+
+@_known
+def m016_partnership_size(db: sqlite_utils.Database) -> None:
+    # The paper defines roles in large projects and keeps them fluid in small ones: the rotation asks the one
+    # that fits (bot/rotation.py). NULL: not said yet, so both are asked.
+    db.execute("ALTER TABLE partnerships ADD COLUMN size TEXT")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]
