@@ -238,13 +238,16 @@ def test_response_urls_post_in_channel_replace_and_delete(local):
     assert [m["text"] for m in local.ws.messages(CHANNEL)] == ["for everyone"]
 
 
+MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": [{"type": "divider"}]}
+
+
 def test_a_trigger_expires_after_three_seconds_as_on_slack(local):
     client = WebClient(token=local.ws.bot_token, base_url=local.workspace.server.url)
     trigger = local.ws.new_trigger(TOM)
     user, _ = local.ws.triggers[trigger]
     local.ws.triggers[trigger] = (user, time.monotonic() - 1)
     with pytest.raises(SlackApiError, match="expired_trigger_id"):
-        client.views_open(trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "x"}})
+        client.views_open(trigger_id=trigger, view=MODAL)
 
 
 # ---- the page's own guard ------------------------------------------------------------------------------------

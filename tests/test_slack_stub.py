@@ -34,7 +34,12 @@ from tests.support.waiting import eventually
 
 @pytest.fixture
 def stub() -> Iterator[SlackStub]:
+    """The stand-in with a person and the bot in two channels: Slack answers only for conversations it knows."""
     with SlackStub() as s:
+        s.add_user("U1")
+        s.add_user("UBOT", is_bot=True)
+        s.add_channel("C1", ["U1", "UBOT"])
+        s.add_channel("C2", ["U1", "UBOT"], name="second")
         yield s
 
 
@@ -71,7 +76,7 @@ def test_post_message_is_recorded_with_channel_text_and_blocks(stub: SlackStub, 
 def test_form_encoded_and_query_string_args_are_decoded(stub: SlackStub) -> None:
     """Form bodies and query strings are decoded; JSON-valued form fields stay strings until .json()."""
     blocks = [{"type": "divider"}]
-    body = urllib.parse.urlencode({"channel": "C9", "blocks": json.dumps(blocks)}).encode()
+    body = urllib.parse.urlencode({"channel": "C1", "blocks": json.dumps(blocks)}).encode()
     req = urllib.request.Request(
         stub.url + "chat.postMessage?thread_ts=1.2",
         data=body,
@@ -172,21 +177,24 @@ def test_rate_limit_without_retry_handler_raises(stub: SlackStub, client: WebCli
     assert err.value.response.headers["Retry-After"] in ("7", ["7"])
 
 
+HOME = {"type": "home", "blocks": [{"type": "divider"}]}
+
+
 def test_server_error_and_delay(stub: SlackStub) -> None:
     """server_error answers a 5xx; delay holds the answer long enough for a client timeout."""
     stub.server_error("views.publish", status=503)
     client = WebClient(token="xoxb-test", base_url=stub.url, timeout=1)
     with pytest.raises(SlackApiError):
-        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+        client.views_publish(user_id="U1", view=HOME)
     assert stub.calls_to("views.publish")[0].status == 503
 
     stub.delay("views.publish", 2.0)
     started = time.monotonic()
     with pytest.raises(Exception):  # noqa: B017 - urllib's timeout error type varies by Python version
-        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+        client.views_publish(user_id="U1", view=HOME)
     assert time.monotonic() - started < 1.9
     assert len(stub.calls_to("views.publish")) == 2
-    assert client.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]["type"] == "home"
+    assert client.views_publish(user_id="U1", view=HOME)["view"]["type"] == "home"
 
 
 def test_posts_are_kept_and_read_back_by_history_with_their_metadata_when_asked(stub: SlackStub) -> None:

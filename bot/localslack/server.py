@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.localslack import access
 from bot.localslack.serving import ServedInThread
 from bot.localslack.webapi import WebAPI
 from bot.localslack.workspace import Workspace
@@ -217,7 +218,8 @@ class SlackServer(ServedInThread):
             self.handle_other(exchange, urlsplit(exchange.path).path)
 
     def handle_api(self, exchange: Exchange, request: ApiRequest) -> None:
-        exchange.send_json(200, self.api.answer(request.method, request.args, request.token))
+        answer = self.api.answer(request.method, request.args, request.token)
+        exchange.send_json(access.http_status(request.method, answer), answer)
 
     def handle_other(self, exchange: Exchange, path: str) -> None:
         exchange.send_json(404, {"ok": False, "error": "not_found"})

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.localslack import access
 from bot.localslack.server import ApiRequest, Exchange, SlackServer
 from bot.localslack.workspace import BOT_ID, BOT_USER_ID, TEAM_ID, Workspace
 
@@ -96,6 +97,7 @@ class SlackStub(SlackServer):
         self._installed: dict[str, dict[str, Any]] = {}  # bot token -> its workspace's installation
         self._revoked: set[str] = set()
         self._oauth_counter = itertools.count(1)
+        self.api.bot_user_of = self._bot_user_of
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -125,6 +127,17 @@ class SlackStub(SlackServer):
     ) -> None:
         """Add (or replace) a channel that conversations.* and users.conversations answer with."""
         self.workspace.add_channel(channel_id, members, name=name, archived=archived)
+
+    def grant_only(self, *scopes: str) -> None:
+        """The app was granted only ``scopes`` (not manifest.json's): other calls answer ``missing_scope``."""
+        with self.workspace.lock:
+            self.workspace.scopes = set(scopes)
+
+    def _bot_user_of(self, token: str | None) -> str:
+        """The bot user a token acts as: an installed workspace's, or the one workspace's ``UBOT``."""
+        with self._cond:
+            installed = self._installed.get(token or "")
+        return str(installed["bot_user"]) if installed else BOT_USER_ID
 
     # ------------------------------------------------------------------ faults
     def _queue(self, method: str, fault: _Fault, times: int) -> None:
@@ -329,6 +342,7 @@ class SlackStub(SlackServer):
             text_body = f"<html><body>{status} server error</body></html>".encode()
         elif fault is None or fault.kind in ("delay", "drop") or (fault.kind == "hold" and fault.accepted):
             response = self.api.answer(method, args, request.token)
+            status = access.http_status(method, response)
         elif fault.kind == "hold":
             response = {}  # never sent: nothing was carried out, and the connection closes unanswered
         elif fault.kind == "fail":
