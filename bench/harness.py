@@ -284,7 +284,7 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float =
 
     with SlackStub() as stub:
         for channel in channels:
-            stub.add_channel(channel, [], name=f"partnership-{channel.lower()}")
+            stub.add_channel(channel, ["UBOT"], name=f"partnership-{channel.lower()}")
         stub.socket_mode_url = socket_mode_url
         if delay:
             for method in SLOW_METHODS:
@@ -922,7 +922,7 @@ def smoke(workdir: Path) -> int:
             try:
                 with SlackStub() as stub:
                     for channel in CHANNELS:
-                        stub.add_channel(channel, [])
+                        stub.add_channel(channel, ["UBOT"])
                     if endpoint is not None:
                         stub.socket_mode_url = endpoint.url
                     app = (
