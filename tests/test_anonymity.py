@@ -193,7 +193,7 @@ def test_a_comment_form_edited_to_name_another_channels_checkin_stores_nothing(b
     (or one made up) is refused, because only a form coprod opened for that person and check-in carries its
     seal."""
     ask(bot, SETUP)
-    bot.stub.add_channel("C2", ["U1", "U9"], name="other")
+    bot.stub.add_channel("C2", ["U1", "U9", "UBOT"], name="other")
     ask(bot, SETUP, channel="C2")
     elsewhere = post_checkin(bot, "organisational", channel="C2").id
     mine = post_checkin(bot, "organisational").id
