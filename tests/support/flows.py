@@ -261,3 +261,10 @@ def change_action(bot, action_id: int, what: str, user: str, *, date: str | None
         extra = {"action": {"type": "datepicker", "selected_date": date}}
         return bot.slack.click("action_later", None, block_id=f"action:{action_id}", user=user, **extra, **kw)
     return bot.slack.click(f"action_{what}", str(action_id), block_id=f"action:{action_id}", user=user, **kw)
+
+
+def message_in(bot, channel: str = CHANNEL, text: str = "A meeting reminder") -> str:
+    """The ts of a message coprod has in ``channel`` (put there directly, no call recorded), for a click on a
+    message Slack has: Slack updates only messages it keeps (chat.update of another is message_not_found)."""
+    stub = bot.stub
+    return stub.workspace.add_message(channel, stub.api.bot_message({"text": text}, stub.workspace.next_ts()))["ts"]
