@@ -584,6 +584,10 @@ def test_the_bot_reaches_only_channels_it_is_in(stub, client) -> None:
     refused = _refusal(lambda: client.chat_postEphemeral(channel="C1", user="U2", text="x"))
     assert refused["error"] == "user_not_in_channel"
     assert client.chat_postEphemeral(channel="C1", user="U1", text="x")["ok"]
+    # an app granted chat:write.public may post in a public channel it isn't in (and only post there)
+    stub.grant_only(*stub.workspace.scopes, "chat:write.public")
+    assert client.chat_postMessage(channel="C3", text="from outside")["ok"]
+    assert _refusal(lambda: client.conversations_history(channel="C3"))["error"] == "not_in_channel"
 
 
 def test_messages_are_changed_only_where_they_exist_and_a_dm_is_its_d_id(stub, client) -> None:
