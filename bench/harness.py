@@ -285,7 +285,7 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float =
 
     with SlackStub() as stub:
         for channel in channels:
-            stub.add_channel(channel, [], name=f"partnership-{channel.lower()}")
+            stub.add_channel(channel, ["UBOT"], name=f"partnership-{channel.lower()}")
         stub.socket_mode_url = socket_mode_url
         stub.open_response_urls()  # StubProcess.response_url builds them here, unissued
         if delay:
@@ -929,7 +929,7 @@ def smoke(workdir: Path) -> int:
             try:
                 with SlackStub() as stub:
                     for channel in CHANNELS:
-                        stub.add_channel(channel, [])
+                        stub.add_channel(channel, ["UBOT"])
                     if endpoint is not None:
                         stub.socket_mode_url = endpoint.url
                     app = (

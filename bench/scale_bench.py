@@ -321,7 +321,7 @@ def batch(checkins: int, workspaces: int, delay: float, work: Path) -> dict[str,
     stub.__enter__()
     try:
         for n in range(checkins + 1):
-            stub.add_channel(f"C{n}", [], name=f"p{n}")
+            stub.add_channel(f"C{n}", ["UBOT"], name=f"p{n}")
         stub.delay("chat.postMessage", delay, times=checkins + 1)
         stub.delay("conversations.members", delay, times=checkins + 1)
         from slack_sdk import WebClient

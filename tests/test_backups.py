@@ -43,7 +43,7 @@ def test_a_backup_taken_while_coprod_answers_clicks_is_one_private_consistent_fi
     taken: dict[str, object] = {}
     with SlackStub() as stub:
         for channel, _ in targets:
-            stub.add_channel(channel, [])
+            stub.add_channel(channel, ["UBOT"])
         bot = BotProcess(db, stub.url, tmp_path / "coprod.log").start()
         progress, stop = Progress(), threading.Event()
 

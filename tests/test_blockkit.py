@@ -92,10 +92,11 @@ def run_broad_scenario(bot, comment: str) -> list[dict]:
     met = [b for b in reminder.json("blocks") if b["type"] == "actions"][0]["elements"][0]
     json_of(
         bot.slack.click(
-            "met", met["value"], user="U2", message_ts="1700000000.000400", response_url=stub.response_url("met")
+            "met", met["value"], user="U2", message_ts=reminder.response["ts"], response_url=stub.response_url("met")
         )
     )
     stub.wait_for("chat.update", where=lambda c: "logged by" in blocks_json(c))
+    stub.add_channel("C2", ["U1", "U2", "UBOT"], name="second")  # coprod is added to a second channel
     for n, (user, event) in enumerate(
         [
             (COORDINATOR, {"type": "app_home_opened", "tab": "home"}),

@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, SECRET, TEAM
-from tests.support.flows import click_rating, posted_checkin, replies_to, submit_comment
+from tests.support.flows import click_rating, message_in, posted_checkin, replies_to, submit_comment
 
 HOSTILE = "<!channel> <!here> <!everyone> <@U999> <http://evil.example|click me> <!subteam^S1|@team> & co"
 ESCAPED = "&lt;!channel&gt;"
@@ -244,7 +244,7 @@ def test_tokens_and_secrets_are_never_logged_or_echoed(bot, caplog):
         bot.slack.send(b"payload=%7Bbroken", "application/x-www-form-urlencoded")  # a broken one
     else:  # Socket Mode has no signature to forge; a broken payload can still arrive
         bot.slack.envelope("interactive", {"type": "block_actions", "actions": "broken"})
-    said.ack(bot.slack.click("met", "2026-11-20", user="U9"))  # a listener error path (unknown user)
+    said.ack(bot.slack.click("met", "2026-11-20", user="U9", message_ts=message_in(bot)))  # an unknown user
     bot.drain()
     assert caplog.records, "the scenario logged nothing: the test would prove nothing"
     assert any(r.levelno == logging.DEBUG for r in caplog.records)

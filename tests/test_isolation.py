@@ -14,7 +14,16 @@ import pytest
 
 from tests.support.blockkit import words
 from tests.support.constants import CHANNEL, COORDINATOR
-from tests.support.flows import ask, click_rating, open_comment_form, open_home, post_checkin, rate, submit_comment
+from tests.support.flows import (
+    ask,
+    click_rating,
+    message_in,
+    open_comment_form,
+    open_home,
+    post_checkin,
+    rate,
+    submit_comment,
+)
 from tests.support.stored import store_state
 
 T1, T2 = "T1", "T2"
@@ -189,13 +198,16 @@ def test_a_modal_naming_the_other_workspaces_checkin_is_refused(bot, two):
 
 def test_we_met_logs_only_its_own_workspaces_meeting(bot, two):
     before = store_state(bot, T2)
-    reply = bot.slack.click("met", "2026-11-23", block_id="meeting:2026-11-23", user="U3", team=T1)
+    reminder = message_in(bot)
+    reply = bot.slack.click("met", "2026-11-23", block_id="meeting:2026-11-23", user="U3", team=T1, message_ts=reminder)
     assert reply.status == 200
     assert store_state(bot, T1)["last_meeting"] is not None
     assert store_state(bot, T2) == before
     assert before["last_meeting"] is None
     # The same date in T2 is T2's own first log.
-    bot.slack.click("met", "2026-11-23", block_id="meeting:2026-11-23", user=T2_COORDINATOR, team=T2)
+    bot.slack.click(
+        "met", "2026-11-23", block_id="meeting:2026-11-23", user=T2_COORDINATOR, team=T2, message_ts=message_in(bot)
+    )
     assert store_state(bot, T2)["last_meeting"] is not None
 
 

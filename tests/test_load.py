@@ -23,7 +23,7 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
     targets = seed(db, 8)  # eight partnerships, one open check-in each, with a message whose count is updated
     with SlackStub() as stub:
         for channel, _ in targets:
-            stub.add_channel(channel, [])
+            stub.add_channel(channel, ["UBOT"])
         with BotProcess(db, stub.url, tmp_path / "coprod.log") as bot:
             # 50 clients x 20 users = 1,000 people over 8 check-ins; each client's users click in turn, so
             # a user's later click (another rating for the same check-in) is the one that must be kept.

@@ -6,6 +6,7 @@ Only the browser is missing here (``tests/test_browser.py`` has it); everything 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,8 +24,9 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.localslack import seed
 from bot.localslack.launch import LocalWorkspace, prepare
-from bot.localslack.slackside import REQUIRED
-from bot.localslack.workspace import Hook, dm_of
+from bot.localslack.slackside import REQUIRED, SlackSide
+from bot.localslack.webapi import WebAPI
+from bot.localslack.workspace import Hook, Workspace, dm_of
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.support.running import free_port
@@ -238,13 +241,16 @@ def test_response_urls_post_in_channel_replace_and_delete(local):
     assert [m["text"] for m in local.ws.messages(CHANNEL)] == ["for everyone"]
 
 
+MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "x"}, "blocks": [{"type": "divider"}]}
+
+
 def test_a_trigger_expires_after_three_seconds_as_on_slack(local):
     client = WebClient(token=local.ws.bot_token, base_url=local.workspace.server.url)
     trigger = local.ws.new_trigger(TOM)
     user, _ = local.ws.triggers[trigger]
     local.ws.triggers[trigger] = (user, time.monotonic() - 1)
     with pytest.raises(SlackApiError, match="expired_trigger_id"):
-        client.views_open(trigger_id=trigger, view={"type": "modal", "title": {"type": "plain_text", "text": "x"}})
+        client.views_open(trigger_id=trigger, view=MODAL)
 
 
 # ---- the page's own guard ------------------------------------------------------------------------------------
@@ -277,3 +283,66 @@ def test_the_page_answers_only_at_its_own_address_and_takes_only_json_from_itsel
     assert http(page + "/ui/act", method="POST", data=nobody, headers={"Content-Type": "application/json"})[0] == 400
     assert local.ws.ephemerals == [] and local.ws.messages(CHANNEL) == []
     assert local.workspace.server.base.startswith("http://127.0.0.1:")
+
+
+# ---- what comes back in an acknowledgement is held to Slack's Block Kit rules ---------------------------------
+
+
+@contextlib.contextmanager
+def app_answering(body: dict[str, Any]) -> Iterator[str]:
+    """An app at the returned request URL that acknowledges everything with ``body``."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+TWICE = [{"type": "section", "block_id": "same", "text": {"type": "mrkdwn", "text": t}} for t in ("a", "b")]
+
+
+def test_a_commands_acknowledgement_with_blocks_slack_refuses_is_not_shown():
+    """A slash command's acknowledgement carrying blocks Slack refuses (a repeated block_id) shows Slackbot's
+    failure note instead, as a response URL refuses them (https://docs.slack.dev/interactivity/
+    handling-user-interaction#message_responses)."""
+    ws = Workspace()
+    ws.add_user("U1")
+    ws.add_channel("C1", ["U1", "UBOT"])
+    with app_answering({"blocks": TWICE, "text": "hi"}) as url:
+        side = SlackSide(WebAPI(ws), "secret", url)
+        side.command("U1", "C1", "help")
+    [note] = ws.ephemerals
+    assert note.message["user"] == "USLACKBOT" and "invalid_blocks" in note.message["text"]
+
+
+def test_a_modal_updated_by_its_acknowledgement_with_a_view_slack_refuses_stays_as_it_was():
+    """A view_submission's ``response_action: update`` (or push) whose view Slack refuses leaves the modal as it
+    was with an error, as views.update would refuse it (https://docs.slack.dev/surfaces/modals)."""
+    ws = Workspace()
+    ws.add_user("U1")
+    api = WebAPI(ws)
+    form = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "blocks": [{"type": "divider"}]}
+    opened = api.answer("views.open", {"trigger_id": ws.new_trigger("U1"), "view": form})
+    view_id = opened["view"]["id"]
+    for action in ("update", "push"):
+        bad = {"response_action": action, "view": {**form, "blocks": TWICE}}
+        with app_answering(bad) as url:
+            SlackSide(api, "secret", url).submit("U1", view_id, {})
+        assert [m.view["blocks"] for m in ws.modals.values()] == [[{"type": "divider"}]]
+        assert ws.modals[view_id].errors == {"": "We had some trouble connecting. Try again?"}

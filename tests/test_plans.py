@@ -300,7 +300,7 @@ def test_every_loop_message_is_valid_block_kit_and_leaks_no_typed_markup() -> No
     messages = [
         plan_blocks.action_post_blocks(a, CATALOG, "Europe/London", today),
         plan_blocks.action_post_blocks(done, CATALOG, "Europe/London", today),
-        plan_blocks.actions_list_blocks([a] * 30, CATALOG, today, may_change=[a.id]),
+        plan_blocks.actions_list_blocks([sample_action(id=n) for n in range(1, 31)], CATALOG, today, may_change=[a.id]),
         plan_blocks.actions_list_blocks([], CATALOG, today),
         plan_blocks.reminder_blocks(a, CATALOG, today, to_lead=True),
         plan_blocks.reminder_blocks(a, CATALOG, today + timedelta(days=3), to_lead=False),

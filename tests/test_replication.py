@@ -52,7 +52,7 @@ def test_every_acknowledged_answer_is_back_after_the_host_loses_its_disk(tmp_pat
     key_file.unlink()
     with SlackStub() as stub:
         for channel, _ in targets:
-            stub.add_channel(channel, [])
+            stub.add_channel(channel, ["UBOT"])
         port = free_port()
         env = wrapper_env(db, replica, stub.url, port, key)
         bot = started(env, port, tmp_path / "first.log")

@@ -28,10 +28,11 @@ def test_checkin_command_posts_a_checkin_with_five_ratings(bot):
 
 def test_rating_click_records_answer_before_ack(bot):
     """A click is stored by the time Slack gets its acknowledgement."""
-    bot.command("checkin")
-    call = bot.stub.wait_for("chat.postMessage")[0]
-    block_id = [b for b in call.json("blocks") if b["type"] == "actions"][0]["block_id"]
-    reply = bot.slack.click("rate:4", "4", block_id=block_id, user="U2", response_url=bot.stub.response_url("r2"))
+    checkin = post_checkin(bot)  # posted, and its message's ts stored, as before anyone could click it
+    block_id = checkin.block_id
+    reply = bot.slack.click(
+        "rate:4", "4", block_id=block_id, user="U2", message_ts=checkin.ts, response_url=bot.stub.response_url("r2")
+    )
     assert reply.status == 200
     checkin_id = int(block_id.split(":")[1])
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1

@@ -63,6 +63,7 @@ def test_retried_event_is_handled_once(bot, retry_reason):
 
 def test_bot_joining_a_channel_posts_a_welcome(bot):
     """When coprod itself is added to a channel it says hello and how to start."""
+    bot.stub.add_channel("C7", ["U1", "UBOT"], name="new-partnership")  # coprod is in it now
     reply = bot.slack.event(
         {"type": "member_joined_channel", "user": "UBOT", "channel": "C7", "channel_type": "C", "team": TEAM},
         event_id="EvJoinBot",

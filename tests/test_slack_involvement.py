@@ -13,7 +13,7 @@ from datetime import timedelta
 from slack_sdk.models.views import View
 
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
-from tests.support.flows import ask, open_home, post_checkin, rate, submit_comment
+from tests.support.flows import ask, message_in, open_home, post_checkin, rate, submit_comment
 from tests.support.waiting import eventually
 
 SETUP = "schedule checkins weekly Tuesday 10:00"
@@ -221,7 +221,12 @@ def test_we_met_on_a_reminder_offers_the_form_to_say_who_came(bot):
     ask(bot, SETUP)
     today = bot.clock.now.date().isoformat()
     reply = bot.slack.click(
-        "met", today, block_id=f"meeting:{today}", user="U3", response_url=bot.stub.response_url("met")
+        "met",
+        today,
+        block_id=f"meeting:{today}",
+        user="U3",
+        response_url=bot.stub.response_url("met"),
+        message_ts=message_in(bot),  # the reminder Slack has
     )
     assert reply.status == 200
     [said] = bot.stub.wait_for("response_url", where=lambda c: c.args.get("_key") == "met" and "blocks" in c.args)

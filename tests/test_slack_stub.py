@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
@@ -34,7 +35,12 @@ from tests.support.waiting import eventually
 
 @pytest.fixture
 def stub() -> Iterator[SlackStub]:
+    """The stand-in with a person and the bot in two channels: Slack answers only for conversations it knows."""
     with SlackStub() as s:
+        s.add_user("U1")
+        s.add_user("UBOT", is_bot=True)
+        s.add_channel("C1", ["U1", "UBOT"])
+        s.add_channel("C2", ["U1", "UBOT"], name="second")
         yield s
 
 
@@ -71,7 +77,7 @@ def test_post_message_is_recorded_with_channel_text_and_blocks(stub: SlackStub, 
 def test_form_encoded_and_query_string_args_are_decoded(stub: SlackStub) -> None:
     """Form bodies and query strings are decoded; JSON-valued form fields stay strings until .json()."""
     blocks = [{"type": "divider"}]
-    body = urllib.parse.urlencode({"channel": "C9", "blocks": json.dumps(blocks)}).encode()
+    body = urllib.parse.urlencode({"channel": "C1", "blocks": json.dumps(blocks)}).encode()
     req = urllib.request.Request(
         stub.url + "chat.postMessage?thread_ts=1.2",
         data=body,
@@ -172,21 +178,24 @@ def test_rate_limit_without_retry_handler_raises(stub: SlackStub, client: WebCli
     assert err.value.response.headers["Retry-After"] in ("7", ["7"])
 
 
+HOME = {"type": "home", "blocks": [{"type": "divider"}]}
+
+
 def test_server_error_and_delay(stub: SlackStub) -> None:
     """server_error answers a 5xx; delay holds the answer long enough for a client timeout."""
     stub.server_error("views.publish", status=503)
     client = WebClient(token="xoxb-test", base_url=stub.url, timeout=1)
     with pytest.raises(SlackApiError):
-        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+        client.views_publish(user_id="U1", view=HOME)
     assert stub.calls_to("views.publish")[0].status == 503
 
     stub.delay("views.publish", 2.0)
     started = time.monotonic()
     with pytest.raises(Exception):  # noqa: B017 - urllib's timeout error type varies by Python version
-        client.views_publish(user_id="U1", view={"type": "home", "blocks": []})
+        client.views_publish(user_id="U1", view=HOME)
     assert time.monotonic() - started < 1.9
     assert len(stub.calls_to("views.publish")) == 2
-    assert client.views_publish(user_id="U1", view={"type": "home", "blocks": []})["view"]["type"] == "home"
+    assert client.views_publish(user_id="U1", view=HOME)["view"]["type"] == "home"
 
 
 def test_posts_are_kept_and_read_back_by_history_with_their_metadata_when_asked(stub: SlackStub) -> None:
@@ -392,3 +401,216 @@ def test_oauth_v2_access_exchanges_a_code_once_for_a_workspace_token_as_slack_do
     with pytest.raises(SlackApiError, match="token_revoked"):
         client.chat_postMessage(token=answer["access_token"], channel="C1", text="hi")
     assert client.auth_test(token="xoxb-test-token")["team_id"] == "T1"  # other tokens answer as before
+
+
+# ---- the stand-in refuses what Slack refuses (bot/localslack/blockkit.py, access.py) -------------------------
+
+
+def _refusal(call) -> dict:
+    with pytest.raises(SlackApiError) as err:
+        call()
+    return dict(err.value.response.data)
+
+
+def _section(text: str, block_id: str | None = None) -> dict:
+    block: dict = {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def _button(**kw) -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "action_id": "go", **kw}
+
+
+def _select(initial: dict | None = None, **kw) -> dict:
+    option = {"text": {"type": "plain_text", "text": "One"}, "value": "1"}
+    select = {"type": "static_select", "action_id": "pick", "options": [option], **kw}
+    if initial is not None:
+        select["initial_option"] = initial
+    return select
+
+
+def _modal(blocks: list[dict], **kw) -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Plan"}, "blocks": blocks, **kw}
+
+
+OTHER_OPTION = {"text": {"type": "plain_text", "text": "Two"}, "value": "2"}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "wrong"),
+    [
+        # https://docs.slack.dev/reference/methods/chat.postMessage: up to 50 blocks a message
+        ([{"type": "divider"}] * 51, "no more than 50"),
+        # https://docs.slack.dev/reference/block-kit/blocks: block_id unique within a message
+        ([_section("a", "same"), _section("b", "same")], "duplicate block_id"),
+        # https://docs.slack.dev/reference/block-kit/blocks/section-block: text at most 3000
+        ([_section("x" * 3001)], "3000"),
+        # https://docs.slack.dev/reference/block-kit/blocks/header-block: text at most 150
+        ([{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}], "150"),
+        # https://docs.slack.dev/reference/block-kit/block-elements/button-element: text 75, value 2000
+        ([{"type": "actions", "elements": [_button(text={"type": "plain_text", "text": "b" * 76})]}], "75"),
+        ([{"type": "actions", "elements": [_button(value="v" * 2001)]}], "button value"),
+        # https://docs.slack.dev/reference/block-kit/blocks, block-elements: ids at most 255
+        ([_section("a", "b" * 256)], "block_id"),
+        ([{"type": "actions", "elements": [_button(action_id="a" * 256)]}], "action_id"),
+        # https://docs.slack.dev/reference/block-kit/composition-objects/option-object: option text 75
+        (
+            [
+                {
+                    "type": "actions",
+                    "elements": [_select(options=[{"text": {"type": "plain_text", "text": "o" * 76}, "value": "1"}])],
+                }
+            ],
+            "option text",
+        ),
+        # https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element: placeholder 150,
+        # initial_option one of the options
+        ([{"type": "actions", "elements": [_select(placeholder={"type": "plain_text", "text": "p" * 151})]}], "150"),
+        ([{"type": "actions", "elements": [_select(OTHER_OPTION)]}], "initial_option"),
+        # https://docs.slack.dev/reference/block-kit/composition-objects/slack-file-object: a file that exists
+        ([{"type": "image", "slack_file": {"id": "F404"}, "alt_text": "a chart"}], "slack_file"),
+        # https://docs.slack.dev/reference/block-kit/blocks: a block type Slack has
+        ([{"type": "marquee", "text": "hi"}], "unknown block type"),
+    ],
+)
+def test_the_stand_in_refuses_blocks_slack_refuses_on_every_message_path(stub, client, blocks, wrong) -> None:
+    """chat.postMessage, chat.update, chat.postEphemeral answer invalid_blocks with what was wrong, as Slack
+    does (https://docs.slack.dev/reference/methods/chat.postMessage, errors), and a response URL answers
+    HTTP 400; nothing is posted or changed."""
+    posted = client.chat_postMessage(channel="C1", text="before")
+    for call in (
+        lambda: client.chat_postMessage(channel="C1", text="t", blocks=blocks),
+        lambda: client.chat_update(channel="C1", ts=posted["ts"], text="t", blocks=blocks),
+        lambda: client.chat_postEphemeral(channel="C1", user="U1", text="t", blocks=blocks),
+    ):
+        answer = _refusal(call)
+        assert answer["error"] == "invalid_blocks"
+        assert any(wrong in m for m in answer["response_metadata"]["messages"]), answer
+    sent = WebhookClient(stub.response_url("r")).send(text="t", blocks=blocks)
+    assert sent.status_code == 400
+    assert [m["text"] for m in stub.messages("C1")] == ["before"]
+
+
+def test_blocks_within_slacks_rules_are_taken_and_an_uploaded_file_can_be_shown(stub, client) -> None:
+    """The limits themselves are allowed: 50 blocks, 3000 characters, an initial option inside an option
+    group, and an image of a file uploaded to the workspace."""
+    upload = client.files_getUploadURLExternal(filename="chart.png", length=3)
+    grouped = _select(
+        initial=OTHER_OPTION,
+        options=None,
+        option_groups=[{"label": {"type": "plain_text", "text": "G"}, "options": [OTHER_OPTION]}],
+    )
+    del grouped["options"]
+    blocks = [
+        _section("x" * 3000, "long"),
+        {"type": "actions", "elements": [grouped]},
+        {"type": "image", "slack_file": {"id": upload["file_id"]}, "alt_text": "a chart"},
+        *[{"type": "divider"}] * 47,
+    ]
+    assert client.chat_postMessage(channel="C1", text="t", blocks=blocks)["ok"]
+
+
+@pytest.mark.parametrize(
+    ("view", "wrong"),
+    [
+        # https://docs.slack.dev/surfaces/modals: up to 100 blocks in a modal or Home
+        ({"type": "home", "blocks": [{"type": "divider"}] * 101}, "100"),
+        ({"type": "home", "blocks": [_section("a", "plan:x"), _section("b", "plan:x")]}, "duplicate block_id"),
+        # https://docs.slack.dev/reference/views/modal-views: title at most 24, private_metadata at most 3000
+        (_modal([{"type": "divider"}], title={"type": "plain_text", "text": "t" * 25}), "title"),
+        (_modal([{"type": "divider"}], private_metadata="m" * 3001), "private_metadata"),
+        (
+            _modal([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": _select(OTHER_OPTION)}]),
+            "initial_option",
+        ),
+    ],
+)
+def test_the_stand_in_refuses_views_slack_refuses(stub, client, view, wrong) -> None:
+    """views.publish, views.open, views.push and views.update answer invalid_arguments with the reasons, as
+    Slack does for a view it won't show (https://docs.slack.dev/reference/methods/views.publish, errors)."""
+    stub.add_user("U1")
+    opened = client.views_open(trigger_id=stub.workspace.new_trigger("U1"), view=_modal([{"type": "divider"}]))
+    for call in (
+        lambda: client.views_publish(user_id="U1", view=view),
+        lambda: client.views_open(trigger_id=stub.workspace.new_trigger("U1"), view=view),
+        lambda: client.views_push(trigger_id=stub.workspace.new_trigger("U1"), view=view),
+        lambda: client.views_update(view_id=opened["view"]["id"], view=view),
+    ):
+        answer = _refusal(call)
+        assert answer["error"] == "invalid_arguments"
+        assert any(wrong in m for m in answer["response_metadata"]["messages"]), answer
+
+
+def test_a_method_needs_the_scope_slack_lists_and_the_stand_in_grants_manifest_json(stub, client) -> None:
+    """Each method needs its page's scope (https://docs.slack.dev/reference/methods/<method>); the stand-in
+    grants manifest.json's bot scopes and answers missing_scope with needed and provided, as Slack does."""
+    manifest = json.loads((Path(__file__).parents[1] / "manifest.json").read_text(encoding="utf-8"))
+    assert stub.workspace.scopes == set(manifest["oauth_config"]["scopes"]["bot"])
+    assert client.users_info(user="U1")["ok"]
+    # coprod has no im:history: reading a DM's history is refused
+    answer = _refusal(lambda: client.conversations_history(channel="DU1"))
+    assert (answer["error"], answer["needed"]) == ("missing_scope", "im:history")
+    stub.grant_only("chat:write")
+    for call, needed in (
+        (lambda: client.users_info(user="U1"), "users:read"),
+        (lambda: client.users_list(), "users:read"),
+        (lambda: client.users_conversations(types="public_channel,private_channel"), "channels:read"),
+        (lambda: client.conversations_members(channel="C1"), "channels:read"),
+        (lambda: client.conversations_history(channel="C1"), "channels:history"),
+        (lambda: client.conversations_open(users="U1"), "im:write"),
+        (lambda: client.files_getUploadURLExternal(filename="a.csv", length=1), "files:write"),
+    ):
+        answer = _refusal(call)
+        assert (answer["error"], answer["needed"], answer["provided"]) == ("missing_scope", needed, "chat:write")
+    assert client.chat_postMessage(channel="C1", text="still allowed")["ok"]
+
+
+def test_the_bot_reaches_only_channels_it_is_in(stub, client) -> None:
+    """https://docs.slack.dev/reference/methods/chat.postMessage, chat.update, conversations.history: a public
+    channel the bot isn't in is not_in_channel (coprod has no chat:write.public), a private one or one that
+    doesn't exist channel_not_found; https://docs.slack.dev/reference/methods/chat.postEphemeral: a person not
+    in the channel is user_not_in_channel."""
+    stub.add_user("U2")
+    stub.add_channel("C3", ["U1"], name="without-the-bot")
+    stub.add_channel("G1", ["U1"], name="private")
+    posted = client.chat_postMessage(channel="C1", text="here")
+    for channel, error in (("C3", "not_in_channel"), ("G1", "channel_not_found"), ("C404", "channel_not_found")):
+        assert _refusal(lambda ch=channel: client.chat_postMessage(channel=ch, text="x"))["error"] == error
+        assert _refusal(lambda ch=channel: client.conversations_history(channel=ch))["error"] == error
+        assert _refusal(lambda ch=channel: client.chat_update(channel=ch, ts=posted["ts"], text="x"))["error"] == error
+    assert _refusal(lambda: client.conversations_members(channel="G1"))["error"] == "channel_not_found"
+    assert client.conversations_members(channel="C3")["members"] == ["U1"]  # a public channel's members are open
+    refused = _refusal(lambda: client.chat_postEphemeral(channel="C1", user="U2", text="x"))
+    assert refused["error"] == "user_not_in_channel"
+    assert client.chat_postEphemeral(channel="C1", user="U1", text="x")["ok"]
+    # an app granted chat:write.public may post in a public channel it isn't in (and only post there)
+    stub.grant_only(*stub.workspace.scopes, "chat:write.public")
+    assert client.chat_postMessage(channel="C3", text="from outside")["ok"]
+    assert _refusal(lambda: client.conversations_history(channel="C3"))["error"] == "not_in_channel"
+
+
+def test_messages_are_changed_only_where_they_exist_and_a_dm_is_its_d_id(stub, client) -> None:
+    """https://docs.slack.dev/reference/methods/chat.update: an unknown ts is message_not_found, and blocks
+    not given are kept (an empty list removes them); chat.postMessage to a person's user id posts in their DM
+    and answers its D… id, which every other method needs (a user id there is channel_not_found)."""
+    assert _refusal(lambda: client.chat_update(channel="C1", ts="1700000000.000100", text="x"))["error"] == (
+        "message_not_found"
+    )
+    assert _refusal(lambda: client.chat_delete(channel="C1", ts="1700000000.000100"))["error"] == "message_not_found"
+    blocks = [_section("with buttons", "b")]
+    posted = client.chat_postMessage(channel="C1", text="first", blocks=blocks)
+    client.chat_update(channel="C1", ts=posted["ts"], text="fallback only")
+    assert stub.messages("C1")[-1]["blocks"] == blocks and stub.messages("C1")[-1]["text"] == "fallback only"
+    client.chat_update(channel="C1", ts=posted["ts"], text="plain now", blocks=[])
+    assert stub.messages("C1")[-1]["blocks"] == []
+
+    dm = client.chat_postMessage(channel="U1", text="hello you")
+    assert dm["channel"] == "DU1"
+    assert client.chat_update(channel="DU1", ts=dm["ts"], text="edited")["ok"]
+    for call in (
+        lambda: client.chat_update(channel="U1", ts=dm["ts"], text="x"),
+        lambda: client.chat_delete(channel="U1", ts=dm["ts"]),
+    ):
+        assert _refusal(call)["error"] == "channel_not_found"

@@ -20,7 +20,11 @@ from tests.support.flows import open_comment_form, post_checkin
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually
 
-MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "A form"}, "blocks": []}
+MODAL = {
+    "type": "modal",
+    "title": {"type": "plain_text", "text": "A form"},
+    "blocks": [{"type": "section", "text": {"type": "plain_text", "text": "Hello"}}],
+}
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from slack_sdk import WebClient
 
 from tests.support.blockkit import checkin_id_of, checkin_posts, is_checkin_post
 from tests.support.constants import APP_TOKEN, BOT_USER, CHANNEL, COORDINATOR, TEAM
@@ -90,9 +91,11 @@ def test_socket_mode_walks_the_whole_loop(running):
 
     # "We met" on a reminder logs today's meeting and updates the reminder.
     today = datetime.now(UTC).date().isoformat()
-    assert slack.click("met", today, user=ANN, channel=CHANNEL, message_ts="1700000000.000200").acknowledged
+    # The reminder is a message in the channel (Slack updates only a message it has).
+    reminder = WebClient(token="xoxb-1", base_url=stub.url).chat_postMessage(channel=CHANNEL, text="Meeting today")
+    assert slack.click("met", today, user=ANN, channel=CHANNEL, message_ts=reminder["ts"]).acknowledged
     [logged] = stub.wait_for("chat.update", where=lambda c: c.args.get("text") == "Meeting logged", timeout=10)
-    assert logged.args["ts"] == "1700000000.000200"
+    assert logged.args["ts"] == reminder["ts"] and logged.response["ok"]
     assert rows(db, "SELECT held_on FROM meetings") == [(today,)]
 
     # App Home is published when opened.

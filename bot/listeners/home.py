@@ -66,7 +66,9 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dic
                 picture=store.partnerships.picture(p),
                 actions=tuple(store.plans.open_actions(p)),
                 paused_until=paused_until,
-                reflections=tuple(store.activity.my_reflections(p, store.answers.responder_key(team, user))),
+                reflections=tuple(
+                    store.activity.my_reflections(p, lambda checkin: store.answers.label_for(team, checkin, user))
+                ),
             )
         )
     notes = {**own_involvement(deps, team, user, [i.channel for i in items]), **(notes or {})}

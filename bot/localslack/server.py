@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.localslack import access
 from bot.localslack.limits import SlackRefusal
 from bot.localslack.serving import ServedInThread
 from bot.localslack.webapi import WebAPI
@@ -228,7 +229,8 @@ class SlackServer(ServedInThread):
         try:
             channel = str(request.args.get("channel") or "")
             self.api.limits.check(team or self.workspace.team_id, request.method, channel)
-            return 200, self.api.answer(request.method, request.args, request.token), {}, True
+            answer = self.api.answer(request.method, request.args, request.token)
+            return access.http_status(request.method, answer), answer, {}, True
         except SlackRefusal as refusal:
             body: Any = json.loads(refusal.body) if refusal.json_body else refusal.body
             return refusal.status, body, refusal.headers, refusal.json_body

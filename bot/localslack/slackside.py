@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from bot.localslack import picked, signed
+from bot.localslack import access, picked, signed
 from bot.localslack.webapi import WebAPI
 from bot.localslack.workspace import BOT_USER_ID, Hook, Modal, Workspace, dm_of
 
@@ -122,6 +122,10 @@ class SlackSide:
         reply = _json(data)
         if reply is None and data.strip():
             reply = {"text": data.decode("utf-8", "replace")}
+        if isinstance(reply, dict) and "blocks" in reply and access.blocks_refusal(self.ws, "response_url", reply):
+            # Slack takes an acknowledgement's message as it takes a response URL's, and refuses it alike
+            self._slackbot(conv, user, '`/coprod` failed with the error "invalid_blocks"')
+            return
         if isinstance(reply, dict) and (reply.get("text") or reply.get("blocks")):
             message = self.api.bot_message(reply, self.ws.next_ts())
             if reply.get("response_type") == "in_channel":
@@ -241,6 +245,12 @@ class SlackSide:
     def _after_submit(self, user: str, modal: Modal, answer: Any) -> None:
         action = answer.get("response_action") if isinstance(answer, dict) else None
         view_id = str(modal.view.get("id"))
+        if action in ("update", "push") and access.blocks_refusal(self.ws, "views.update", answer):
+            # https://docs.slack.dev/surfaces/modals: a response_action's view is held to the views.* rules;
+            # Slack keeps the modal open and says it couldn't go on
+            modal.errors, modal.rev = {"": "We had some trouble connecting. Try again?"}, modal.rev + 1
+            self.ws.changed()
+            return
         if action == "errors" and isinstance(answer.get("errors"), dict):
             modal.errors = {str(k): str(v) for k, v in answer["errors"].items()}
         elif action == "update" and isinstance(answer.get("view"), dict):

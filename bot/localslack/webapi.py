@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.localslack import access
 from bot.localslack.limits import NON_MARKETPLACE_HISTORY_LIMIT, RateLimits, SlackRefusal
 from bot.localslack.paging import as_int, page, short_first_page
 from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, HOOK_SECONDS, Hook, Modal, Workspace, copy, dm_of
@@ -56,6 +57,7 @@ class WebAPI:
         # Benches build response URLs from a prefix in another process, so none is issued there: with this
         # set, an unknown one is taken as issued on first use (its 5 uses and 30 minutes still count).
         self.open_hooks = False
+        self.bot_user_of: Callable[[str | None], str] = lambda token: BOT_USER_ID  # whose token it is
         self.methods: dict[str, Callable[[dict[str, Any]], Answer]] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.connections_open,
@@ -82,7 +84,7 @@ class WebAPI:
         """Carry out ``method`` and answer as Slack does."""
         with self.ws.lock:
             if method == "response_url":
-                return self.response_url(args)
+                return access.blocks_refusal(self.ws, method, args) or self.response_url(args)
             if method == "file_upload":
                 return self.file_upload(args)
             handler = self.methods.get(method)
@@ -90,7 +92,7 @@ class WebAPI:
                 return {"ok": False, "error": "unknown_method"}
             if self.ws.bot_token is not None and token != self.ws.bot_token:
                 return {"ok": False, "error": "not_authed" if not token else "invalid_auth"}
-            return handler(args)
+            return access.refusal(self.ws, method, args, self.bot_user_of(token)) or handler(args)
 
     # ---- identity ------------------------------------------------------------------------------------
     def auth_test(self, args: dict[str, Any]) -> Answer:
@@ -151,9 +153,13 @@ class WebAPI:
         if refused or not ts:
             return refused or {"ok": False, "error": "message_not_found"}
         given = self.bot_message(args, ts)
-        # A ts this workspace never gave out is answered ok, as the tests' clicks on made-up messages expect.
-        self.ws.edit(conv, ts, {k: v for k, v in given.items() if k in args})
-        return {"ok": True, "channel": conv, "ts": ts, "text": args.get("text", ""), "message": given}
+        # https://docs.slack.dev/reference/methods/chat.update: a ts never given out is message_not_found;
+        # blocks not given are kept ("If you don't include this field, the message's previous blocks will be
+        # retained. To remove previous blocks, include an empty array"), and so is metadata.
+        kept = self.ws.edit(conv, ts, {k: v for k, v in given.items() if k in args})
+        if kept is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": conv, "ts": ts, "text": args.get("text", ""), "message": copy(kept)}
 
     def chat_ephemeral(self, args: dict[str, Any]) -> Answer:
         conv, refused = self._conversation(args)
@@ -170,7 +176,8 @@ class WebAPI:
         if refused:
             return refused
         ts = str(args.get("ts") or "")
-        self.ws.delete(conv, ts)
+        if not self.ws.delete(conv, ts):  # https://docs.slack.dev/reference/methods/chat.delete
+            return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": conv, "ts": ts}
 
     def response_url(self, args: dict[str, Any]) -> Answer:

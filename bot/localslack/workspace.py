@@ -42,6 +42,20 @@ SAVE_EVERY = 1.0
 FORMAT = 1  # the saved file's layout
 
 
+def _manifest_scopes() -> frozenset[str]:
+    """The bot scopes manifest.json asks for (coprod's own, when the file isn't beside the package)."""
+    try:
+        data = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text(encoding="utf-8"))
+        return frozenset(str(s) for s in data["oauth_config"]["scopes"]["bot"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from bot.installs import SCOPES  # the same list; tests/test_installs.py keeps them equal
+
+        return frozenset(SCOPES)
+
+
+BOT_SCOPES = _manifest_scopes()
+
+
 def dm_of(user: str) -> str:
     """The conversation id of a person's DM with the app (posting to a user id lands there, as on Slack)."""
     return "D" + user
@@ -109,6 +123,7 @@ class Workspace:
         self.clock = clock  # seconds since the epoch: each new message's ts
         self.path = path
         self.bot_token: str | None = None  # when set, Web API calls must carry it
+        self.scopes: set[str] = set(BOT_SCOPES)  # what the app was granted: manifest.json's bot scopes
         self.lock = threading.Condition(threading.RLock())
         self.version = 0
         self.users: dict[str, dict[str, Any]] = {}

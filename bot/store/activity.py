@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.store.db import Database
 from bot.store.labels import UNLINKED
@@ -176,17 +176,32 @@ class Activity:
         )
         return int(row[0]) if row else 0
 
-    def my_reflections(self, p: Partnership, responder: str, limit: int = 5) -> list[tuple[int, str, int]]:
+    def my_reflections(
+        self, p: Partnership, label_of: Callable[[int], str], limit: int = 5
+    ) -> list[tuple[int, str, int]]:
         """One person's own answers to their private reflection prompts, latest first: (asked at, practice,
-        rating; 0 for "not sure yet"). Only for showing to that person (App Home)."""
-        rows = self.db.query(
+        rating; 0 for "not sure yet"). Only for showing to that person (App Home). ``label_of`` gives the keyed
+        label this person's answer to a check-in carries (``Answers.label_for``): labels are per check-in, so
+        they are recomputed for the partnership's recent reflection rounds (about five years of weekly ones)."""
+        rounds = self.db.query(
             """
+            SELECT id FROM checkins WHERE partnership_id = ? AND kind = 'reflexivity' AND posting IS NULL
+            ORDER BY asked_at DESC, id DESC LIMIT 260
+            """,
+            (p.id,),
+        )
+        labels = [label_of(r["id"]) for r in rounds]
+        if not labels:
+            return []
+        marks = ", ".join("?" for _ in labels)
+        rows = self.db.query(
+            f"""
             SELECT c.asked_at, c.facilitator_id, CASE WHEN r.unsure THEN 0 ELSE r.rating END AS rating
             FROM checkins c JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.kind = 'reflexivity' AND r.responder = ? AND c.posting IS NULL
+            WHERE c.partnership_id = ? AND c.kind = 'reflexivity' AND r.responder IN ({marks})
             ORDER BY c.asked_at DESC, c.id DESC LIMIT ?
             """,
-            (p.id, responder, limit),
+            (p.id, *labels, limit),
         )
         return [(r["asked_at"], r["facilitator_id"], r["rating"]) for r in rows]
 

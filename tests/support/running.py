@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.localslack import access
 from bot.localslack.signed import SlackClientSim
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -50,8 +51,18 @@ class Bot:
         assert finished is not False, "the work that follows acknowledgements did not finish in time"
 
     def command(self, text: str, user: str = COORDINATOR, channel: str = CHANNEL, **kw):
+        """`/coprod <text>`; Slack's reply. An acknowledgement carrying blocks is held to the stand-in's Block
+        Kit rules, as Slack holds it (it would show the person "failed with the error invalid_blocks")."""
         kw.setdefault("response_url", self.stub.response_url(f"cmd-{user}"))
-        return self.slack.command(text, user=user, channel=channel, **kw)
+        reply = self.slack.command(text, user=user, channel=channel, **kw)
+        try:
+            body = reply.json()
+        except ValueError:
+            return reply
+        if isinstance(body, dict) and "blocks" in body:
+            refused = access.blocks_refusal(self.stub.workspace, "response_url", body)
+            assert refused is None, f"Slack would refuse /coprod {text}'s answer: {refused}"
+        return reply
 
     def tick(self):
         return self.runtime.dispatcher.tick()

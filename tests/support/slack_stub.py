@@ -114,6 +114,7 @@ class SlackStub(SlackServer):
         self._installed: dict[str, dict[str, Any]] = {}  # bot token -> its workspace's installation
         self._revoked: set[str] = set()
         self._oauth_counter = itertools.count(1)
+        self.api.bot_user_of = self._bot_user_of
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -143,6 +144,17 @@ class SlackStub(SlackServer):
     ) -> None:
         """Add (or replace) a channel that conversations.* and users.conversations answer with."""
         self.workspace.add_channel(channel_id, members, name=name, archived=archived)
+
+    def grant_only(self, *scopes: str) -> None:
+        """The app was granted only ``scopes`` (not manifest.json's): other calls answer ``missing_scope``."""
+        with self.workspace.lock:
+            self.workspace.scopes = set(scopes)
+
+    def _bot_user_of(self, token: str | None) -> str:
+        """The bot user a token acts as: an installed workspace's, or the one workspace's ``UBOT``."""
+        with self._cond:
+            installed = self._installed.get(token or "")
+        return str(installed["bot_user"]) if installed else BOT_USER_ID
 
     # ------------------------------------------------------------------ faults
     def _queue(self, method: str, fault: _Fault, times: int) -> None:
