@@ -244,6 +244,15 @@ class FollowUps:
 def _run(job: FollowUp) -> None:
     try:
         job.run()
+    except OSError as exc:  # Slack (or a response URL) didn't answer: no fault of coprod's, so no traceback
+        log.warning(
+            "could not %s for team %s channel %s after acknowledging it: %s",
+            job.what,
+            job.team or "?",
+            job.channel or "?",
+            type(exc).__name__,
+        )
+        _apologise(job)
     except Exception:  # one failed follow-up must not stop the others; the person hears it didn't happen
         log.exception(
             "could not %s for team %s channel %s after acknowledging it", job.what, job.team or "?", job.channel or "?"

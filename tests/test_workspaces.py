@@ -41,6 +41,24 @@ def fill(store: Store, team: str, channel: str = "C1") -> None:
     store.nudges.claim(team, checkin, f"U{team}3", now=NOW)
     store.nudges.set_optout(p, f"U{team}3", True)
     store.partnerships.pause(p, until_on=date(2027, 2, 1), ends_at=NOW + 86_400, set_by=f"U{team}1", now=NOW)
+    # The record of involvement: who came and was paid, the rate card, "you said, we changed", the report's words.
+    store.involvement.log_meeting(
+        p, held_on="2027-01-15", minutes=60, stage="design", people=[f"U{team}2"], logged_by=f"U{team}1", now=NOW
+    )
+    store.involvement.remember_names(p, {f"U{team}2": f"name of {team}"})
+    store.involvement.set_rate(p, activity="meeting", pence_per_hour=2500, currency="GBP", set_by=f"U{team}1")
+    store.involvement.set_choice(p, f"U{team}2", "voucher")
+    store.involvement.record_change(
+        p,
+        changed_on="2027-01-16",
+        source="level",
+        said=f"words of {team}",
+        what_changed="we met the council",
+        difference="the study reaches further",
+        recorded_by=f"U{team}1",
+        now=NOW,
+    )
+    store.involvement.set_text(p, "aim", f"words of {team}")
 
 
 def counts(store: Store, team: str) -> dict[str, int]:

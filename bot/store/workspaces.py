@@ -29,6 +29,12 @@ WORKSPACE_TABLES = (
     "users",
     "events_seen",
     "pictures",
+    "involvement",
+    "pay_rates",
+    "pay_choices",
+    "changes",
+    "ledger_names",
+    "report_texts",
     "partnerships",
     "removed_workspaces",
 )
