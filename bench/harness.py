@@ -287,11 +287,12 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float =
         for channel in channels:
             stub.add_channel(channel, ["UBOT"], name=f"partnership-{channel.lower()}")
         stub.socket_mode_url = socket_mode_url
-        stub.open_response_urls()  # StubProcess.response_url builds them here, unissued
+        hooks = stub.open_response_urls()  # StubProcess.response_url builds them here, unissued
         if delay:
             for method in SLOW_METHODS:
                 stub.delay(method, delay, times=100_000)
         print(stub.url, flush=True)
+        print(hooks, flush=True)  # with this run's token, as every URL the stand-in hands out
         sys.stdin.read()
 
 
@@ -313,10 +314,11 @@ class StubProcess:
             self.close()
             raise RuntimeError("the Slack stub did not start")
         self.base = self.url.removesuffix("api/")
+        self.hooks = self.proc.stdout.readline().strip()  # <base>run/<token>/response/
 
     def open_response_urls(self, prefix: str = "") -> str:
         """As ``SlackStub.open_response_urls``: the stub in its process takes any response URL as issued."""
-        return f"{self.base}response/{prefix}"
+        return f"{self.hooks}{prefix}"
 
     def close(self) -> None:
         if self.proc.poll() is None:

@@ -109,7 +109,8 @@ LAST_MEETING_SQL = "SELECT MAX(held_at) FROM meetings WHERE partnership_id = ?"
 # The export's query, as Store.export_rows runs it, for the "bare export SQL" line.
 EXPORT_SQL = answers_store.EXPORT_SQL
 LAST_ASKED_SQL = (
-    "SELECT facilitator_id, level_id, MAX(asked_at) FROM checkins"
+    # The order key: when asked, then the row (bot/store/activity.py ORDER_SCALE), so two never tie.
+    "SELECT facilitator_id, level_id, MAX(asked_at * 2147483648 + id) FROM checkins"
     " WHERE partnership_id = ? AND kind = ? AND posting IS NULL GROUP BY facilitator_id"
 )
 # The loop (issue 12): the partnership's holiday pauses (the window reaches back past them), and its open

@@ -74,26 +74,26 @@ class FollowUps:
 
     def submit(self, job: FollowUp) -> None:
         """Run ``job`` soon, on a worker thread."""
+        if not self._taken(job):
+            return
+        self._start()
+        self._queue.put(job)
+
+    def _taken(self, job: FollowUp) -> bool:
+        """Whether ``job`` is counted as pending (False, and the person told, once the bot is stopping)."""
         with self._lock:
             closed = self._closed
             if not closed:
                 self._pending += 1
         if closed:
             self._lost(job, "the bot was stopping")
-            return
-        self._start()
-        self._queue.put(job)
+        return not closed
 
     def open_modal(self, job: FollowUp) -> None:
         """Run ``job`` (a ``views.open``, and nothing slow) at once, on the modal lane: a trigger id works for
         3 seconds after the click (https://docs.slack.dev/reference/methods/views.open), and nothing queued on
         the workers (uploads, 429 waits, pages of members) may hold it up."""
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._pending += 1
-        if closed:
-            self._lost(job, "the bot was stopping")
+        if not self._taken(job):
             return
         future = self._modals.submit(job.team, lambda: _run(job), tag=job)
         future.add_done_callback(lambda done: self._modal_done(job, done))

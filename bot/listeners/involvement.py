@@ -175,11 +175,7 @@ def on_who_came(ack: Ack, body: dict, client: WebClient, respond: Respond, deps:
 
 def on_met_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
     team, _, user = ids(body)
-    try:
-        channel = str(json.loads(view.get("private_metadata") or "{}").get("channel", ""))
-    except (ValueError, AttributeError):
-        channel = ""
-    p = deps.store.partnerships.get(team, channel) if channel else None
+    channel, p = _form_partnership(deps, team, view)
     values = dig(view, "state", "values")
     day = dig(values, "day", "day", "selected_date")
     people = dig(values, "people", "people", "selected_users")
@@ -234,11 +230,7 @@ def on_met_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Dep
 
 def on_change_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
     team, _, user = ids(body)
-    try:
-        channel = str(json.loads(view.get("private_metadata") or "{}").get("channel", ""))
-    except (ValueError, AttributeError):
-        channel = ""
-    p = deps.store.partnerships.get(team, channel) if channel else None
+    channel, p = _form_partnership(deps, team, view)
     values = dig(view, "state", "values")
     said = str(dig(values, "said", "said", "selected_option", "value") or "")
     when = str(dig(values, "when", "when", "selected_date") or "")
@@ -325,3 +317,12 @@ def register(app: App) -> None:
 
 
 __all__ = ["INVOLVEMENT_COMMANDS", "SLACK_WORK", "apply", "ledger_csv", "register"]
+
+
+def _form_partnership(deps: Deps, team: str, view: dict) -> tuple[str, Partnership | None]:
+    """The channel a form was opened for (its private_metadata) and that channel's partnership, if any."""
+    try:
+        channel = str(json.loads(view.get("private_metadata") or "{}").get("channel", ""))
+    except (ValueError, AttributeError):
+        channel = ""
+    return channel, deps.store.partnerships.get(team, channel) if channel else None

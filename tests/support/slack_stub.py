@@ -211,7 +211,7 @@ class SlackStub(SlackServer):
         none can be issued): from now on any response URL is taken as issued on its first post (its 5 posts
         and 30 minutes still count), recorded with ``_key`` = ``<prefix><key>``."""
         self.api.open_hooks = True
-        return f"{self.base}response/{prefix}"
+        return f"{self.api.base}response/{prefix}"  # the run's token in it, as in every URL the stand-in gives
 
     @property
     def marketplace(self) -> bool:
