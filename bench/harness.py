@@ -243,6 +243,14 @@ def seed(db: Path, count: int, channels: tuple[str, ...] = CHANNELS) -> list[tup
         store.close()
 
 
+def channel_with_checkin(stub: Any, channel: str, name: str | None = None) -> None:
+    """``channel`` on the Slack stand-in, coprod in it, holding the message of the check-in :func:`seed` wrote
+    there (ts ``MESSAGE_TS``): Slack updates only messages it has (chat.update of another is
+    message_not_found), so a click's count update is carried out as it would be on Slack."""
+    stub.add_channel(channel, ["UBOT"], name=name or f"partnership-{channel.lower()}")
+    stub.workspace.add_message(channel, stub.api.bot_message({"text": "A check-in"}, MESSAGE_TS))
+
+
 def remove_db(db: Path) -> None:
     """The database, its side files, and the key file coprod keeps beside it."""
     for path in (*(Path(f"{db}{suffix}") for suffix in ("", "-wal", "-shm")), db.with_suffix(".key")):
@@ -285,7 +293,7 @@ def _serve_stub(channels: list[str], socket_mode_url: str | None, delay: float =
 
     with SlackStub() as stub:
         for channel in channels:
-            stub.add_channel(channel, ["UBOT"], name=f"partnership-{channel.lower()}")
+            channel_with_checkin(stub, channel)
         stub.socket_mode_url = socket_mode_url
         hooks = stub.open_response_urls()  # StubProcess.response_url builds them here, unissued
         if delay:
@@ -931,7 +939,7 @@ def smoke(workdir: Path) -> int:
             try:
                 with SlackStub() as stub:
                     for channel in CHANNELS:
-                        stub.add_channel(channel, ["UBOT"])
+                        channel_with_checkin(stub, channel)
                     if endpoint is not None:
                         stub.socket_mode_url = endpoint.url
                     app = (

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with SlackStub() as stub:
             for channel in h.CHANNELS:
-                stub.add_channel(channel, ["UBOT"], name=f"partnership-{channel.lower()}")
+                h.channel_with_checkin(stub, channel)
             if endpoint is not None:
                 stub.socket_mode_url = endpoint.url
             bot = h.BotProcess(db, stub.url, workdir / "coprod.log", mode=args.mode, endpoint=endpoint)

@@ -24,6 +24,7 @@ from bench.harness import (
     BotProcess,
     Clicker,
     Progress,
+    channel_with_checkin,
     click_target,
     clicker,
     run_clicks,
@@ -47,7 +48,7 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
     targets = seed(db, 6)
     with SlackStub() as stub:
         for channel, _ in targets:
-            stub.add_channel(channel, ["UBOT"])
+            channel_with_checkin(stub, channel)
         bot = BotProcess(db, stub.url, tmp_path / "coprod.log").start()
         progress = Progress()
         stop = threading.Event()
@@ -133,7 +134,7 @@ def coprod_run(db: Path, mode: str, channel: str) -> Iterator[tuple[SlackStub, B
             endpoint = socket_endpoint()
             stack.callback(endpoint.stop)
         stub = stack.enter_context(SlackStub())
-        stub.add_channel(channel, ["UBOT"])
+        channel_with_checkin(stub, channel)
         if endpoint is not None:
             stub.socket_mode_url = endpoint.url
         log = db.with_suffix(".log")

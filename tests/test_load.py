@@ -10,7 +10,15 @@ from __future__ import annotations
 import time
 
 # The click stream and the checks are shared with the benchmarks (bench/harness.py).
-from bench.harness import BotProcess, percentile, run_clicks, seed, stored_problems, wait_for_replies
+from bench.harness import (
+    BotProcess,
+    channel_with_checkin,
+    percentile,
+    run_clicks,
+    seed,
+    stored_problems,
+    wait_for_replies,
+)
 from tests.support.slack_stub import SlackStub
 
 CLIENTS = 50
@@ -23,7 +31,7 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
     targets = seed(db, 8)  # eight partnerships, one open check-in each, with a message whose count is updated
     with SlackStub() as stub:
         for channel, _ in targets:
-            stub.add_channel(channel, ["UBOT"])
+            channel_with_checkin(stub, channel)
         with BotProcess(db, stub.url, tmp_path / "coprod.log") as bot:
             # 50 clients x 20 users = 1,000 people over 8 check-ins; each client's users click in turn, so
             # a user's later click (another rating for the same check-in) is the one that must be kept.
