@@ -773,6 +773,27 @@ def test_through_slack_reflections_are_in_no_team_figure_and_each_person_sees_on
     assert "Your reflections" not in json.dumps(open_home(bot, "U1"))
 
 
+def test_through_slack_people_who_reflect_every_round_are_counted_once(bot) -> None:
+    """Two reflection rounds answered by the same people: the team is told 3 people took part, not 5 (a
+    person's answers carry a label per round, so counting labels would count them once a round)."""
+    slack_ask(bot, "schedule reflexivity fortnightly Tuesday 10:00")
+    for round_, people in enumerate((("U2", "U3", "U4"), ("U2", "U3"))):
+        bot.clock.advance(hours=1) if round_ == 0 else bot.clock.advance(weeks=2)
+        [fired] = bot.tick()
+        assert (fired.kind, fired.status) == ("reflexivity", "posted")
+        for user in people:
+            [prompt] = [
+                c
+                for c in bot.stub.calls_to("chat.postMessage")
+                if c.args.get("channel") == user and "reflect:" in str(c.args.get("blocks"))
+            ][round_ : round_ + 1]
+            block_id = next(
+                b["block_id"] for b in prompt.json("blocks") if b.get("block_id", "").startswith("reflect:")
+            )
+            assert bot.slack.click("rate:4", "4", block_id=block_id, user=user, channel=f"D{user}").status == 200
+    assert "Private reflections: 3 people took part" in json.dumps(slack_ask(bot, "summary individual"))
+
+
 def test_public_partner_roles_are_roles_a_coordinator_can_record() -> None:
     """Patient, carer, public and community member are public partners, and `/coprod role` records each."""
     from bot import commands, findings

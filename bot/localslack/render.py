@@ -47,6 +47,11 @@ EMOJI = {
     "heavy_minus_sign": "➖",
     "alarm_clock": "⏰",
     "palm_tree": "🌴",
+    "left_right_arrow": "↔️",
+    "chart_with_downwards_trend": "📉",
+    "grey_question": "❔",
+    "rotating_light": "🚨",
+    "bookmark_tabs": "📑",
 }
 LINK_SCHEMES = ("http://", "https://", "mailto:")
 _CODE = re.compile(r"```(.+?)```|`([^`\n]+)`", re.S)

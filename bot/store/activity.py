@@ -165,16 +165,25 @@ class Activity:
         return {r["facilitator_id"]: (r["answers"], r["unsure"]) for r in rows}
 
     def reflected(self, p: Partnership, *, since: int, until: int) -> int:
-        """How many people answered a private reflection prompt asked in [since, until): all the team is told."""
+        """How many people answered a private reflection prompt asked in [since, until): all the team is told.
+
+        Counted as people are everywhere (``_PEOPLE``): the most who answered one round, or the named people,
+        whichever is more. Labels are per round, so counting them would count each person once a round."""
         row = self.db.one(
             """
-            SELECT COUNT(DISTINCT r.responder) FROM checkins c JOIN responses r ON r.checkin_id = c.id
-            WHERE c.partnership_id = ? AND c.kind = 'reflexivity' AND c.asked_at >= ? AND c.asked_at < ?
-              AND c.posting IS NULL
+            SELECT MAX(most), MAX(named) FROM (
+                SELECT COUNT(r.id) AS most, NULL AS named FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ?1 AND c.kind = 'reflexivity' AND c.asked_at >= ?2 AND c.asked_at < ?3
+                  AND c.posting IS NULL AND substr(r.responder, 1, length(?4)) != ?4
+                GROUP BY c.id
+                UNION ALL
+                SELECT NULL, COUNT(DISTINCT r.user_id) FROM checkins c JOIN responses r ON r.checkin_id = c.id
+                WHERE c.partnership_id = ?1 AND c.kind = 'reflexivity' AND c.asked_at >= ?2 AND c.asked_at < ?3
+                  AND c.posting IS NULL)
             """,
-            (p.id, since, until),
+            (p.id, since, until, UNLINKED),
         )
-        return int(row[0]) if row else 0
+        return max(int(row[0] or 0), int(row[1] or 0)) if row else 0
 
     def my_reflections(
         self, p: Partnership, label_of: Callable[[int], str], limit: int = 5
