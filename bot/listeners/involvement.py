@@ -208,20 +208,11 @@ def on_met_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: Dep
     n = deps.store.involvement.log_meeting(
         p, held_on=held_on.isoformat(), minutes=minutes, stage=str(stage), people=who, logged_by=user, now=deps.stamp()
     )
-    ack(
-        response_action="update",
-        view={
-            "type": "modal",
-            "title": {"type": "plain_text", "text": "Thank you"},
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [
-                blocks.section(
-                    f"The meeting of {held_on:%-d %B} is logged: {n} {'person' if n == 1 else 'people'}, "
-                    f"{involvement.hours_text(minutes)}, {stage}. Each can see and correct their own line "
-                    "with `/coprod ledger`."
-                )
-            ],
-        },
+    _thank(
+        ack,
+        f"The meeting of {held_on:%-d %B} is logged: {n} {'person' if n == 1 else 'people'}, "
+        f"{involvement.hours_text(minutes)}, {stage}. Each can see and correct their own line "
+        "with `/coprod ledger`.",
     )
 
 
@@ -272,23 +263,10 @@ def on_change_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps: 
         recorded_by=user,
         now=deps.stamp(),
     )
-    ack(
-        response_action="update",
-        view={
-            "type": "modal",
-            "title": {"type": "plain_text", "text": "Thank you"},
-            "close": {"type": "plain_text", "text": "Close"},
-            "blocks": [
-                blocks.section(
-                    "Recorded. I'll post a short “You said, we changed” in the channel"
-                    + (
-                        " and tell whoever wrote the comment, privately. I won't tell you who it was."
-                        if comment
-                        else "."
-                    )
-                )
-            ],
-        },
+    _thank(
+        ack,
+        "Recorded. I'll post a short “You said, we changed” in the channel"
+        + (" and tell whoever wrote the comment, privately. I won't tell you who it was." if comment else "."),
     )
     change = next(c for c in deps.store.involvement.changes(p) if c.id == change_id)
 
@@ -326,3 +304,14 @@ def _form_partnership(deps: Deps, team: str, view: dict) -> tuple[str, Partnersh
     except (ValueError, AttributeError):
         channel = ""
     return channel, deps.store.partnerships.get(team, channel) if channel else None
+
+
+def _thank(ack: Ack, words: str) -> None:
+    """Answer a form's Submit by turning it into a short "Thank you" that says what was done."""
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Thank you"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [blocks.section(words)],
+    }
+    ack(response_action="update", view=view)
