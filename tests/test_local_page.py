@@ -18,7 +18,7 @@ import pytest
 
 from bot import plan_blocks, plans
 from bot.catalog import load_catalog
-from bot.localslack import elements, picked, render, seed
+from bot.localslack import elements, picked, render, seed, slacktext
 from bot.localslack.workspace import Modal
 from tests.support.waiting import eventually
 from tests.test_local_slack import CHANNEL, MO, PRIYA, TOM, Local
@@ -30,8 +30,8 @@ GRACE, HELEN = "UGRACE", "UHELEN"
 PEOPLE = [(GRACE, "Grace <Mensah>"), (HELEN, "Helen Clarke")]
 
 
-def names() -> render.Names:
-    return render.Names(
+def names() -> slacktext.Names:
+    return slacktext.Names(
         user=lambda u: u, channel=lambda c: c, people=lambda: PEOPLE, conversations=lambda: [("C1", "#our-partnership")]
     )
 

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from bot import messages, overview
 from bot.catalog import load_catalog
-from bot.localslack import render
+from bot.localslack import render, slacktext
 from bot.localslack.workspace import Modal
 
-NAMES = render.Names(
+NAMES = slacktext.Names(
     user=lambda u: {"U1": "Ann <Admin>"}.get(u, u), channel=lambda c: {"C1": "our-partnership"}.get(c, c)
 )
 MADE = {"strong", "em", "s", "code", "pre", "br", "span", "a"}
@@ -73,7 +73,7 @@ def parsed(html: str) -> Tags:
     ],
 )
 def test_mrkdwn_reads_as_slack_reads_it_and_escapes_the_rest(mrkdwn, html):
-    assert render.mrkdwn(mrkdwn, NAMES) == html
+    assert slacktext.mrkdwn(mrkdwn, NAMES) == html
 
 
 @settings(max_examples=300, deadline=None)
@@ -84,12 +84,12 @@ def test_whatever_text_holds_the_html_has_only_the_renderers_own_tags(text):
     """Any text, escaped as coprod escapes typed text or raw: only the renderer's own tags and attributes,
     and links only to http(s) and mailto."""
     for given_text in (text, messages.escape(text)):
-        html = render.mrkdwn(given_text, NAMES)
+        html = slacktext.mrkdwn(given_text, NAMES)
         for tag, attrs in parsed(html).tags:
             assert tag in MADE, html
             assert set(attrs) <= MADE_ATTRIBUTES, html
             if tag == "a":
-                assert (attrs["href"] or "").startswith(render.LINK_SCHEMES), html
+                assert (attrs["href"] or "").startswith(slacktext.LINK_SCHEMES), html
 
 
 def test_attributes_are_escaped_everywhere_a_value_lands():
@@ -191,4 +191,4 @@ def test_every_emoji_shortcode_coprod_writes_is_shown_as_an_emoji_on_the_page():
     not_emoji = {"class", "meth", "func", "data", "until", "empty"}
     written = set(re.findall(r"(?<![\w:]):([a-z0-9_+-]+):(?![\w:])", source)) - not_emoji
     assert written, "found no shortcode at all: the pattern is wrong"
-    assert written <= set(render.EMOJI), sorted(written - set(render.EMOJI))
+    assert written <= set(slacktext.EMOJI), sorted(written - set(slacktext.EMOJI))

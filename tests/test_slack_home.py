@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bot.localslack import render
+from bot.localslack import render, slacktext
 from tests.support.blockkit import check_view, summary_posts
 from tests.support.constants import ADMIN, BOT_USER, CHANNEL, COORDINATOR, MEMBERS, TEAM
 from tests.support.flows import configure, home_of, open_home, plan_buttons_in, post_checkin
@@ -204,7 +204,7 @@ def test_home_holiday_note_shows_an_emoji_not_its_code(bot):
     configure(bot, "pause until 2026-12-08")
     view = open_home(bot)
     assert "Paused for a holiday until Tuesday 8 December 2026" in texts(view)
-    page = render.home(view, render.NO_NAMES)
+    page = render.home(view, slacktext.NO_NAMES)
     assert "Paused for a holiday" in page
     assert not re.findall(r":[a-z0-9_+-]+:", page), re.findall(r":[a-z0-9_+-]+:", page)
 

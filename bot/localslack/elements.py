@@ -4,7 +4,7 @@ Select menus (of options, option groups, the workspace's members or its conversa
 time pickers, checkboxes, radio buttons and overflow menus, each showing its ``initial_*`` pick
 (https://api.slack.com/reference/block-kit/block-elements). In a modal's input block the page reads them on
 Submit; in an actions block or as a section's accessory a change is sent at once, as Slack sends a
-``block_actions`` payload for it (``data-act="choose"``). Every text is escaped here (``render.esc``).
+``block_actions`` payload for it (``data-act="choose"``). Every text is escaped here (``slacktext.esc``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import itertools
 from typing import Any
 
 from bot.localslack import picked
-from bot.localslack.render import Names, esc, plain, text_object
+from bot.localslack.slacktext import Names, esc, plain, text_object
 
 CHOICES = ("radio_buttons", "checkboxes")
 MENUS = ("static_select", "multi_static_select", "external_select", "multi_external_select", *picked.PICKERS)

@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.localslack import render
+from bot.localslack import render, slacktext
 from bot.localslack.server import Exchange
 from bot.localslack.slackside import SLACKBOT, SlackSide
 from bot.localslack.workspace import BOT_USER_ID, Workspace, dm_of
@@ -59,7 +59,7 @@ class LocalPage:
         self.port = 0  # set once the server is bound: the only Host it answers to
         self.boot = secrets.token_hex(8)  # this run: a page open across a restart sees it change
         self._cache: dict[tuple[str, str, int], str] = {}
-        self.names = render.Names(
+        self.names = slacktext.Names(
             user=self._user_name, channel=self._channel_name, people=self._people, conversations=self._channels
         )
 
