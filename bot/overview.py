@@ -270,8 +270,9 @@ def reflections_block(item: HomeItem, catalog: Catalog) -> dict | None:
     tz = ZoneInfo(item.timezone)
     lines = []
     for asked_at, fac_id, rating in item.reflections:
-        fac = next((f for f in catalog.facilitators if f.id == fac_id), None)
-        if fac is None:
+        try:
+            fac = catalog.facilitator(fac_id)
+        except KeyError:  # a practice since taken out of a custom catalog
             continue
         answer = f"{rating} of 5 ({fac.labels[rating]})" if rating else "not sure yet"
         lines.append(f"{datetime.fromtimestamp(asked_at, tz):%-d %b}: _{escape(fac.prompt)}_ {answer}")

@@ -171,8 +171,9 @@ def on_source(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: D
     catalog is shown; anything else in the value is ignored."""
     ack()
     fac_id = str(action_of(body).get("value", ""))
-    facilitator = next((f for f in deps.catalog.facilitators if f.id == fac_id), None)
-    if facilitator is None:
+    try:
+        facilitator = deps.catalog.facilitator(fac_id)
+    except KeyError:
         return
     team, channel, _ = ids(body)
     view = messages.source_modal(deps.catalog.level(facilitator.level_id), facilitator, deps.catalog.source)

@@ -433,7 +433,6 @@ def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
             title="coprod actions",
             initial_comment=f"And the actions planned in <#{req.channel}>. {actions_note(k)}",
         )
-    p = deps.store.partnerships.get(req.team, req.channel)
     changes = io.StringIO()
     if p and write_csv(change_records(deps.store, p), changes, CHANGE_FIELDS):
         client.files_upload_v2(
