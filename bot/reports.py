@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
@@ -76,7 +77,11 @@ def partnership_summary(
         means=store.activity.practice_means(p, until=until),
         not_sure=store.activity.not_sure(p, since=since, until=until),
     )
-    stuck = stuck_levels(store, catalog, p, result, now) if scheduled and level_id is None else ()
+    stuck = (
+        stuck_levels(store, catalog, p, result, now, summary=schedules.get("summary"), pauses=pauses)
+        if scheduled and level_id is None
+        else ()
+    )
     reflected = store.activity.reflected(p, since=since, until=until)
     return replace(result, loop=loop, stuck=stuck, reflected=reflected)
 
@@ -85,18 +90,24 @@ STUCK_RUN = 4  # regular summaries in a row that flagged a level, with nothing p
 
 
 def stuck_levels(
-    store: Store, catalog: Catalog, p: Partnership, now_summary: summaries.Summary, now: datetime
+    store: Store,
+    catalog: Catalog,
+    p: Partnership,
+    now_summary: summaries.Summary,
+    now: datetime,
+    *,
+    summary: ScheduleRow | None,
+    pauses: Sequence[holidays.Pause],
 ) -> tuple[str, ...]:
-    """Levels flagged in each of the last four regular summaries (the summary schedule's times before the one
-    due now, outside holiday pauses), still flagged now, with no action planned for them since the first."""
-    rows = store.partnerships.schedules(p).get("summary")
+    """Levels flagged in each of the last four regular summaries (the ``summary`` schedule's times before the
+    one due now, outside holiday ``pauses``), still flagged now, with no action planned for them since the
+    first."""
     flagged_now = {s.level.id for s in now_summary.neglected}
-    if rows is None or not flagged_now:
+    if summary is None or not flagged_now:
         return ()
-    pauses = store.partnerships.pauses(p, since=0)
-    start = max(datetime.fromtimestamp(rows.set_at, UTC), now - timedelta(weeks=STUCK_RUN * 5))
+    start = max(datetime.fromtimestamp(summary.set_at, UTC), now - timedelta(weeks=STUCK_RUN * 5))
     # The latest time due is the summary being posted now; the ones before it are the run.
-    earlier = schedule.fire_times(schedule.spec_of(rows), p.timezone, start, now)[:-1]
+    earlier = schedule.fire_times(schedule.spec_of(summary), p.timezone, start, now)[:-1]
     times = [t for t in earlier if not holidays.paused_seconds(pauses, int(t.timestamp()), int(t.timestamp()) + 1)]
     times = times[-STUCK_RUN:]
     if len(times) < STUCK_RUN:
@@ -383,9 +394,7 @@ def involvement_facts(
     lines = [line for line in inv.lines(p) if first <= line.done_on <= last]
     rates, choices, roles = inv.rates(p), inv.choices(p), store.people.roles(p)
     texts = inv.texts(p)
-    counts: dict[str, int] = {}
-    for role in roles.values():
-        counts[role] = counts.get(role, 0) + 1
+    counts = dict(Counter(roles.values()))
     return gripp_form.FormFacts(
         aim=texts.get("aim"),
         title=texts.get("title"),
