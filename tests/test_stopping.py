@@ -9,6 +9,7 @@ hanging.
 
 from __future__ import annotations
 
+import re
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,6 +140,8 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         begun = f"{CHECKINS - POST_WORKERS} scheduled posts not yet begun and {POST_WORKERS} still waiting for Slack"
         assert f"left for the next start: {begun}" in stopped, stopped
 
+        held = {c.args["channel"] for c in stub.calls_to("chat.postMessage")}  # the posts Slack held
+        assert len(held) == POST_WORKERS, held
         stub.reset()  # Slack answers as usual from now on (the messages it made stay in their channels)
         again = coprod.start()
         try:
@@ -155,8 +158,12 @@ def test_sigterm_during_a_batch_exits_cleanly_and_the_restart_posts_each_checkin
         assert {c: len(checkins_in(stub, c)) for c in channels} == dict.fromkeys(channels, 1)
         # Only the posts that may have reached Slack were looked for in their channel, and only those it had
         # not made were posted again.
+        # (A post of the restart whose answer was lost on the way, which a loaded machine can do, may have
+        # reached Slack too: coprod says so, and looks for it as well.)
         looked = [c.args["channel"] for c in stub.calls_to("conversations.history")]
-        assert len(looked) == len(set(looked)) == POST_WORKERS, looked
+        lost = set(re.findall(r"a post in channel (\S+) was lost", err))
+        assert len(looked) == len(set(looked)) == POST_WORKERS + len(lost - held), (looked, lost)
+        assert held <= set(looked), (held, looked)
         posted = [c.args["channel"] for c in stub.calls_to("chat.postMessage")]
         assert len(posted) == len(set(posted)) == CHECKINS - made, posted
         # The bot's own user id was asked of Slack at most once per workspace (and, in Socket Mode, checking

@@ -154,6 +154,9 @@ def parse_api_request(exchange: Exchange) -> ApiRequest | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections when a batch opens dozens at once (a restart
+    # posting 36 check-ins); Slack's front door takes them all.
+    request_queue_size = 128
 
     def __init__(self, owner: SlackServer, port: int):
         self.owner = owner
