@@ -8,12 +8,12 @@ a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (
 
 - **bare**: a Bolt app configured as coprod is, whose ``rate:`` action listener only calls ``ack()``:
   ``process_before_response=True`` in both modes (the ack is sent when the listener returns). HTTP:
-  signature verification on, served by waitress as coprod is (bot/server.py). Socket Mode: Bolt's built-in
+  signature verification on, served by waitress as coprod is (bot/slack/server.py). Socket Mode: Bolt's built-in
   Socket Mode client.
 - **coprod**: ``coprod run --http``, or ``coprod run`` with an app token (Socket Mode). It checks the
   check-in, commits the answer (WAL, ``synchronous = NORMAL``, synced to the disk each second), acks, then
   hands its reply (a response_url post 0.3 s later) and the check-in's count update (coalesced) to its reply
-  sender, a process of its own (bot/replies.py). Its CPU per click counts that process too.
+  sender, a process of its own (bot/runtime/replies.py). Its CPU per click counts that process too.
 
 What is timed: HTTP, a signed rating click POSTed to /slack/events on a keep-alive connection, until the
 response; Socket Mode, an ``interactive`` envelope sent over the WebSocket, until its ack comes back. One
@@ -59,7 +59,7 @@ from pathlib import Path
 
 import harness as h
 
-from bot.listeners.actions import COUNT_DELAY, REPLY_DELAY
+from bot.slack.listeners.actions import COUNT_DELAY, REPLY_DELAY
 from bot.store import Store
 
 RATE = re.compile(r"^rate:([1-5])$")
@@ -107,7 +107,7 @@ def serve_bare(mode: str, api_url: str, port: int | None) -> None:
 
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-    from bot.server import make_server
+    from bot.slack.server import make_server
 
     slack = SlackRequestHandler(app, path="/slack/events")
 

@@ -7,7 +7,7 @@ The benchmarks (ack_bench.py, load_bench.py, summary_bench.py) are short scripts
   in its own (:class:`StubProcess`, so its threads take no time from whatever is being timed here), and for
   Socket Mode the WebSocket endpoint ``SocketModeEndpoint`` (tests/support/socket_mode_sim.py).
 - coprod: ``coprod run`` as a subprocess (:class:`BotProcess`, ``--http`` or Socket Mode), or
-  ``bot.runtime.Runtime`` in this process (:class:`CoprodInProcess`, HTTP or Socket Mode).
+  ``bot.runtime.run.Runtime`` in this process (:class:`CoprodInProcess`, HTTP or Socket Mode).
 - Clicks: signed rating clicks over a keep-alive HTTP connection, or interactive envelopes over Socket
   Mode, one interface (:func:`clicker`); :func:`run_clicks` runs many clients at once and records what
   was acknowledged; :func:`stored_problems` compares the database with it.
@@ -476,7 +476,7 @@ class BotProcess(AppProcess):
 
 
 class CoprodInProcess:
-    """``bot.runtime.Runtime`` in this process, serving HTTP on a free port or connected to ``endpoint`` in
+    """``bot.runtime.run.Runtime`` in this process, serving HTTP on a free port or connected to ``endpoint`` in
     Socket Mode; ``drain()`` waits for the follow-ups of everything acknowledged so far."""
 
     def __init__(
@@ -497,9 +497,9 @@ class CoprodInProcess:
         self._thread: threading.Thread | None = None
 
     def start(self) -> CoprodInProcess:
-        from bot.deps import utcnow
-        from bot.runtime import Runtime
+        from bot.runtime.run import Runtime
         from bot.settings import Settings
+        from bot.slack.deps import utcnow
 
         settings = Settings.from_env(coprod_env(self.db, self.api_url, mode=self.mode, secret=self.secret, port=0))
         self.runtime = Runtime(settings, clock=self.clock or utcnow)

@@ -108,7 +108,7 @@ def over_http(workdir: Path, clicks: int, warmup: int, rounds: int) -> dict[str,
 
 def in_process(workdir: Path, clicks: int, warmup: int) -> dict[str, h.Stats]:
     """coprod's WSGI handler for each app in this process, called in turn (no sockets)."""
-    from bot.runtime import Runtime
+    from bot.runtime.run import Runtime
     from bot.settings import Settings
 
     runtimes = {}

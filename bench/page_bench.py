@@ -10,7 +10,7 @@
 3. **Click to count**: the coordinator types ``/coprod checkin``; a click on a rating of the new check-in, timed
    in the page from the click to its count reading "1 answer so far" (a MutationObserver). One click per
    check-in, so each changes the count. coprod waits a second before updating a count (it coalesces a burst of
-   clicks into one update, ``COUNT_DELAY`` in bot/listeners/actions.py), which this figure includes. The same
+   clicks into one update, ``COUNT_DELAY`` in bot/slack/listeners/actions.py), which this figure includes. The same
    click is timed to the private "Thank you!" too (coprod waits 0.3 s before it, ``REPLY_DELAY``, so that a
    double click gets one reply).
 

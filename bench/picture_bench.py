@@ -8,7 +8,7 @@ check-ins, and what the drawing library costs.
 2. In a fresh process for each (so peak memory is theirs alone): draws the picture ``--reps`` times and
    renders the report ``--reps`` times, printing nearest-rank p50 and max and the process's peak RSS.
 3. Measures what Pillow adds: its installed size, its cold import time in a fresh interpreter, and
-   whether starting coprod (``import bot.runtime``) imports it (it must not: it is imported only when a
+   whether starting coprod (``import bot.runtime.run``) imports it (it must not: it is imported only when a
    picture is drawn).
 
 ``--smoke``: 1 year, 6 members, 2 reps. Not a test: the figures go into BENCHMARKS.md.
@@ -34,7 +34,7 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def generate(path: Path, years: int, members: int) -> int:
-    from bot.catalog import load_catalog
+    from bot.domain.catalog import load_catalog
     from bot.store import Store
 
     catalog = load_catalog()
@@ -72,7 +72,7 @@ def generate(path: Path, years: int, members: int) -> int:
 
 def child(path: str, what: str, reps: int) -> None:
     """Run in a fresh process: draw the picture or render the report ``reps`` times; print JSON."""
-    from bot.catalog import load_catalog
+    from bot.domain.catalog import load_catalog
     from bot.reports import coverage_picture, partnership_report
     from bot.store import Store
 
@@ -117,7 +117,7 @@ def pillow_cost() -> dict:
         float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
         for _ in range(3)
     ]
-    check = "import sys, bot.runtime, bot.cli; print('PIL' in sys.modules)"
+    check = "import sys, bot.runtime.run, bot.cli; print('PIL' in sys.modules)"
     at_start = subprocess.run(
         [sys.executable, "-c", check], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout

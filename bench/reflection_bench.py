@@ -1,7 +1,7 @@
 """Reflection rounds at Slack's pace (issue 11, item 3): Slack calls made and seconds taken.
 
 A reflexivity schedule due now for a channel of ``--members`` people, Slack taking ``--delay`` seconds over
-every call (the stand-in's ``delay`` fault, in this process): the dispatcher's tick (bot/jobs.py), timed until
+every call (the stand-in's ``delay`` fault, in this process): the dispatcher's tick (bot/runtime/jobs.py), timed until
 the round is finished, with the calls the stand-in received, by method. Then ``--partnerships`` channels of
 one workspace due at once, each with ``--members`` of the workspace's ``--people`` (overlapping). Every person
 must get exactly one prompt, and no bot any.
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk import WebClient  # noqa: E402
 
 from bench.harness import print_machine  # noqa: E402
-from bot.catalog import load_catalog  # noqa: E402
-from bot.deps import Deps  # noqa: E402
-from bot.jobs import Dispatcher  # noqa: E402
+from bot.domain.catalog import load_catalog  # noqa: E402
+from bot.runtime.jobs import Dispatcher  # noqa: E402
+from bot.slack.deps import Deps  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.support.clock import Clock  # noqa: E402
 from tests.support.slack_stub import BOT_USER_ID, SlackStub  # noqa: E402

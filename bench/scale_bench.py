@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 from bench import harness as h  # noqa: E402
 from bench.harness import BotProcess, StubProcess, print_machine, process_cpu, process_rss_mib  # noqa: E402
 from bot import reports  # noqa: E402
-from bot.catalog import load_catalog  # noqa: E402
-from bot.deps import Deps  # noqa: E402
-from bot.jobs import Dispatcher  # noqa: E402
+from bot.domain.catalog import load_catalog  # noqa: E402
+from bot.runtime.jobs import Dispatcher  # noqa: E402
+from bot.slack.deps import Deps  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.support.clock import Clock  # noqa: E402
 from tests.support.slack_stub import SlackStub  # noqa: E402

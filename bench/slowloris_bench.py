@@ -16,10 +16,10 @@ request are held open against `coprod run --http` from one address, against the 
    one GET /healthz.
 3. Prints, per condition, p50/p95/p99/max (nearest rank) of the acknowledged clicks, how many took over
    1 s or got no answer within 3 s, /healthz answers, how many slow connections coprod closed (the
-   request deadline and idle timeout, bot/server.py), and coprod's CPU.
+   request deadline and idle timeout, bot/slack/server.py), and coprod's CPU.
 
 Exits 1 when a click with slow clients held open failed or took over 1 s (issue 8's promise), or /healthz
-was not ok. ``--coprod-root DIR`` runs coprod from another checkout (say, the code before bot/server.py),
+was not ok. ``--coprod-root DIR`` runs coprod from another checkout (say, the code before bot/slack/server.py),
 to see the difference. ``--smoke``: 30 slow clients, 20 clicks a block, one round.
 
 Not a test: the figures go into BENCHMARKS.md; tests/test_http_edge.py is the CI form.

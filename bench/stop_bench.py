@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import BotProcess, print_machine, socket_endpoint  # noqa: E402
-from bot.jobs import POST_WORKERS  # noqa: E402
+from bot.runtime.jobs import POST_WORKERS  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.support.slack_stub import SlackStub  # noqa: E402
 

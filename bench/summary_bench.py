@@ -43,9 +43,10 @@ from zoneinfo import ZoneInfo
 
 import harness as h
 
-from bot import holidays, reports, summary
-from bot.anonymity import closes_at
-from bot.catalog import Catalog, load_catalog
+from bot import reports
+from bot.domain import holidays, summary
+from bot.domain.anonymity import closes_at
+from bot.domain.catalog import Catalog, load_catalog
 from bot.store import Store
 from bot.store import answers as answers_store
 from bot.store import plans as plans_store

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot import __version__
-from bot.catalog import Catalog, CatalogError, load_catalog
+from bot.domain.catalog import Catalog, CatalogError, load_catalog
 from bot.settings import Settings, SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
 from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
 EXIT_USAGE = 2  # the command line itself is wrong
-# What `coprod run` starts (bot/runtime.py): what --help says of it, and the README's room list says too.
+# What `coprod run` starts (bot/runtime/run.py): what --help says of it, and the README's room list says too.
 RUN_HELP = (
     "run the bot: the Slack connection (or a local workspace in your browser), with the scheduled posts and "
     "clicks' replies in two small processes of their own beside it"
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runtime import run
+    from bot.runtime.run import run
 
     settings = Settings.from_env(http=args.http, local=args.local)
     if args.fresh and not settings.local:
@@ -200,8 +200,8 @@ def _open_store() -> Store:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    from bot.domain.summary import render_text
     from bot.reports import partnership_summary
-    from bot.summary import render_text
 
     catalog = load_catalog(facilitators_path_from_env())
     level_id = _level_id(catalog, args.level)
@@ -218,7 +218,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from bot import reports
-    from bot.summary import DEFAULT_K
+    from bot.domain.summary import DEFAULT_K
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
@@ -269,7 +269,7 @@ def _picture(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bot.coverage import utc
+    from bot.domain.coverage import utc
     from bot.reports import partnership_report
 
     catalog = load_catalog(facilitators_path_from_env())
@@ -289,7 +289,7 @@ def _report(args: argparse.Namespace) -> int:
 def _ledger(args: argparse.Namespace) -> int:
     import io
 
-    from bot import involvement
+    from bot.domain import involvement
     from bot.reports import ledger_records, write_csv
 
     store = _open_store()

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import coverage, findings, gripp_form, gripp_report, holidays, involvement, plans, schedule
-from bot import summary as summaries
-from bot.catalog import Catalog
+from bot.domain import coverage, findings, holidays, involvement, plans, schedule
+from bot.domain import summary as summaries
+from bot.domain.catalog import Catalog
+from bot.render import gripp_form, gripp_report
 from bot.store import Partnership, Store
 from bot.store.answers import EXPORT_COLUMNS
 from bot.store.records import ReportInputs, ScheduleRow
@@ -270,7 +271,7 @@ def coverage_picture(
     store: Store, catalog: Catalog, p: Partnership, *, start: datetime, end: datetime, now: datetime
 ) -> tuple[bytes, str]:
     """The coverage picture of [start, end) as PNG bytes, and its alt text."""
-    from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
+    from bot.render import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
     grid, _, _ = coverage_grid(store, catalog, p, start=start, end=end, now=now)
     return picture.draw(grid), coverage.alt_text(grid)
@@ -302,7 +303,7 @@ def partnership_report(
     until: datetime | None = None,
 ) -> str:
     """The funder's report of one partnership, as one self-contained HTML file."""
-    from bot import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
+    from bot.render import picture  # noqa: PLC0415 - Pillow only when a picture is drawn
 
     start, end = report_period(p, since, until, now)
     grid, seen, actions = coverage_grid(store, catalog, p, start=start, end=end, now=now)
@@ -339,9 +340,9 @@ def ledger_records(store: Store, p: Partnership) -> list[dict]:
 def with_involvement(
     blocks: list[dict], store: Store, p: Partnership, result: summaries.Summary, *, coordinators: bool = True
 ) -> list[dict]:
-    """A summary's blocks with its line on the record of involvement (bot/involvement_blocks.py), where a message
+    """A summary's blocks with its line on the record of involvement (bot/render/involvement_blocks.py), where a message
     has room for it (50 blocks: https://docs.slack.dev/reference/block-kit/blocks)."""
-    from bot.involvement_blocks import summary_context  # noqa: PLC0415 - Block Kit only for Slack's summaries
+    from bot.render.involvement_blocks import summary_context  # noqa: PLC0415 - Block Kit only for Slack's summaries
 
     tz = ZoneInfo(p.timezone)
     first = result.window.start.astimezone(tz).date().isoformat()

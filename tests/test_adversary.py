@@ -22,9 +22,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.summary import format_mean
 from bot.store import Store
 from bot.store.answers import CheckinClosed
-from bot.summary import format_mean
 from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, TEAM
 from tests.support.flows import ask, click_rating, post_checkin, replies_to, submit_comment
 from tests.support.stored import rows

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import messages, overview
-from bot.catalog import Catalog, Facilitator, Level
-from bot.summary import summarize, window_for
+from bot.domain.catalog import Catalog, Facilitator, Level
+from bot.domain.summary import summarize, window_for
+from bot.render import messages, overview
 from tests.support.blockkit import (
     MESSAGE_BLOCKS_MAX,
     VIEW_BLOCKS_MAX,

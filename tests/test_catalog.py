@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.models.views import View
 
-from bot.catalog import (
+from bot.domain.catalog import (
     ANSWER_SCALES,
     LEVEL_SCALES,
     Catalog,

@@ -16,7 +16,7 @@ import pytest
 import sqlite_utils
 
 from bot import reports
-from bot.catalog import load_catalog
+from bot.domain.catalog import load_catalog
 from bot.store import Store, schema
 from tests.support.running import clean_env
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import commands
-from bot.catalog import Catalog, load_catalog
-from bot.commands import (
+from bot.domain import commands
+from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.commands import (
     ChangeCoordinator,
     CheckinNow,
     Export,
@@ -36,7 +36,7 @@ from bot.commands import (
     UsageError,
     parse,
 )
-from bot.involvement_grammar import (
+from bot.domain.involvement_grammar import (
     ChoosePayment,
     ExportLedger,
     FixLine,
@@ -47,7 +47,7 @@ from bot.involvement_grammar import (
     SetReportText,
     ShowLedger,
 )
-from bot.schedule import Spec
+from bot.domain.schedule import Spec
 
 CATALOG: Catalog = load_catalog()
 TODAY = date(2026, 6, 12)

@@ -189,4 +189,6 @@ def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_t
         assert eventually(confirmed, timeout=10), "the confirmation died with coprod"
         [reply] = confirmed()
         assert "4 of 5" in reply.args["text"]
-        assert eventually(lambda: not helpers(db, "bot.replies"), timeout=10), "the reply sender outlived coprod"
+        assert eventually(lambda: not helpers(db, "bot.runtime.replies"), timeout=10), (
+            "the reply sender outlived coprod"
+        )

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from bot.followups import FollowUp, FollowUps
+from bot.work.followups import FollowUp, FollowUps
 
 
 def job(run, what: str = "do a thing", **kw) -> FollowUp:
@@ -163,7 +163,7 @@ def test_a_modal_that_fails_to_open_is_apologised_for_and_one_after_close_is_rep
     followups.open_modal(job(fail, what="open the comment form", apologise=lambda: told.append("sorry")))
     assert followups.drain(timeout=5)
     followups.close()
-    with caplog.at_level(logging.ERROR, logger="bot.followups"):
+    with caplog.at_level(logging.ERROR, logger="bot.work.followups"):
         followups.open_modal(job(lambda: None, what="open the plan form", apologise=lambda: told.append("late")))
     assert told == ["sorry", "late"]
     assert "could not open the plan form" in caplog.text

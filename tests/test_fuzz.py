@@ -23,7 +23,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.listeners import plans as plan_listener
 from bot.localslack.signed import (
     FORM,
     JSON,
@@ -35,6 +34,7 @@ from bot.localslack.signed import (
     post,
     view_submission_body,
 )
+from bot.slack.listeners import plans as plan_listener
 from tests.support.constants import CHANNEL, COORDINATOR, SECRET, TEAM
 from tests.support.edits import setting
 from tests.support.flows import post_checkin, rate

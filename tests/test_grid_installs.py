@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk import WebClient
 
-from bot.installs import SCOPES
+from bot.slack.installs import SCOPES
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
 from tests.support.constants import CHANNEL

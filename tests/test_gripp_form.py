@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.gripp_form import HEADINGS, STANDARDS
+from bot.render.gripp_form import HEADINGS, STANDARDS
 from bot.store import Store
 from tests.test_report import CHANNEL, CHROMIUM, TEAM, browser, coprod_report, populate
 

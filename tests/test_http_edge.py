@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 
-from bot.server import make_server
+from bot.slack.server import make_server
 from tests.support.constants import TEAM
 from tests.support.flows import click_rating, post_checkin
 from tests.support.slow_clients import REQUEST_LINE, SlowClients

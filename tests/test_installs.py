@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.installs import REDIRECT_PATH, SCOPES
 from bot.localslack.signed import SlackClientSim
 from bot.settings import Settings, SettingsError
+from bot.slack.installs import REDIRECT_PATH, SCOPES
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
 from tests.support.clock import stamp

@@ -16,10 +16,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot import plan_blocks, plans
-from bot.catalog import load_catalog
+from bot.domain import plans
+from bot.domain.catalog import load_catalog
 from bot.localslack import elements, picked, render, seed, slacktext
 from bot.localslack.workspace import Modal
+from bot.render import plan_blocks
 from tests.support.waiting import eventually
 from tests.test_local_slack import CHANNEL, MO, PRIYA, TOM, Local
 from tests.test_local_slack import local as in_process

@@ -27,7 +27,7 @@ from bot.localslack.launch import LocalWorkspace, prepare
 from bot.localslack.slackside import REQUIRED, SlackSide
 from bot.localslack.webapi import WebAPI
 from bot.localslack.workspace import Hook, Workspace, dm_of
-from bot.runtime import Runtime
+from bot.runtime.run import Runtime
 from bot.settings import Settings
 from tests.support.running import free_port
 from tests.support.waiting import eventually

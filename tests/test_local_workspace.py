@@ -17,16 +17,18 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
-from bot import involvement, messages, reports
-from bot.catalog import load_catalog
-from bot.deps import Deps
-from bot.jobs import Dispatcher
+from bot import reports
+from bot.domain import involvement
+from bot.domain.catalog import load_catalog
+from bot.domain.schedule import fire_times, spec_of
+from bot.domain.summary import render_text
 from bot.localslack import seed
 from bot.localslack.launch import MARK
+from bot.render import messages
 from bot.reports import partnership_summary
-from bot.schedule import fire_times, spec_of
+from bot.runtime.jobs import Dispatcher
+from bot.slack.deps import Deps
 from bot.store import Store
-from bot.summary import render_text
 from tests.support.browser import ANNOUNCEMENT, local_coprod
 from tests.support.running import coprod_process, free_port
 from tests.support.slack_stub import SlackStub

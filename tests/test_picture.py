@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot import coverage, picture, reports
-from bot.catalog import load_catalog
+from bot import reports
+from bot.domain import coverage
+from bot.domain.catalog import load_catalog
+from bot.render import picture
 from bot.store import Store
 
 CATALOG = load_catalog()
@@ -146,7 +148,7 @@ def test_five_years_of_weekly_checkins_fit_slacks_alt_text_and_a_readable_width(
 
 def test_starting_coprod_does_not_import_the_drawing_library() -> None:
     """Pillow is imported only when a picture is drawn: `coprod run`'s modules don't pull it in."""
-    code = "import sys, bot.runtime, bot.cli, bot.reports, bot.posts; print('PIL' in sys.modules)"
+    code = "import sys, bot.runtime.run, bot.cli, bot.reports, bot.slack.posts; print('PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

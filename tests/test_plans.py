@@ -8,14 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import holidays, plan_blocks, plans, reports
-from bot import summary as summaries
-from bot.catalog import Catalog, load_catalog
-from bot.holidays import Pause, PauseError
-from bot.messages import forgotten_text
-from bot.nudge_blocks import nudge_blocks, optout_blocks
-from bot.overview import summary_blocks
-from bot.plans import Action, PlanError
+from bot import reports
+from bot.domain import holidays, plans
+from bot.domain import summary as summaries
+from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.holidays import Pause, PauseError
+from bot.domain.plans import Action, PlanError
+from bot.render import plan_blocks
+from bot.render.messages import forgotten_text
+from bot.render.nudge_blocks import nudge_blocks, optout_blocks
+from bot.render.overview import summary_blocks
 from bot.store import Store
 from tests.support.blockkit import check_message_blocks, check_view, texts_in
 from tests.support.clock import stamp
@@ -353,7 +355,7 @@ def test_each_neglected_level_and_flagged_practice_has_a_plan_button(store: Stor
 
 def test_a_long_custom_catalog_still_fits_one_message_with_its_buttons() -> None:
     """60 neglected levels, each with a button and a flagged practice: the summary shows what fits in 50 blocks."""
-    from bot.catalog import Facilitator, Level
+    from bot.domain.catalog import Facilitator, Level
 
     levels = tuple(Level(f"l{n}", f"Level {n}", "micro") for n in range(60))
     facs = tuple(Facilitator(f"f{n}", f"l{n}", f"Practice {n}", "How?", ("meeting",)) for n in range(60))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import RUN_HELP, build_parser
-from bot.commands import EXAMPLES
+from bot.domain.commands import EXAMPLES
 from bot.localslack.launch import previous_for
-from bot.runlock import already_running
+from bot.runtime.runlock import already_running
 from tests.support.flows import ask, open_comment_form, plan, post_checkin, submit_comment
 from tests.support.stored import rows
 from tests.support.waiting import eventually

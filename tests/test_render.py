@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import messages, overview
-from bot.catalog import load_catalog
+from bot.domain.catalog import load_catalog
 from bot.localslack import render, slacktext
 from bot.localslack.workspace import Modal
+from bot.render import messages, overview
 
 NAMES = slacktext.Names(
     user=lambda u: {"U1": "Ann <Admin>"}.get(u, u), channel=lambda c: {"C1": "our-partnership"}.get(c, c)
@@ -138,7 +138,7 @@ def test_every_kind_of_message_coprod_sends_is_shown_whole(name):
 
 
 def test_the_summary_and_app_home_are_shown_whole():
-    from bot.summary import summarize, window_for
+    from bot.domain.summary import summarize, window_for
 
     catalog = load_catalog(None)
     now = datetime(2026, 11, 30, 12, tzinfo=UTC)

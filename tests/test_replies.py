@@ -1,4 +1,4 @@
-"""The reply sender (bot/replies.py) as its process runs it: lines in, replies out to a response_url on the
+"""The reply sender (bot/runtime/replies.py) as its process runs it: lines in, replies out to a response_url on the
 stand-in for Slack. The whole path (a click in either Slack mode, its confirmation from the sender's own
 process) is in tests/test_slack_checkins.py and tests/test_durability.py."""
 
@@ -9,7 +9,7 @@ import json
 import logging
 import time
 
-from bot.replies import serve
+from bot.runtime.replies import serve
 from tests.support.slack_stub import SlackStub
 
 
@@ -43,14 +43,14 @@ def test_a_drain_sends_waiting_replies_at_once_and_says_so():
 
 
 def test_a_line_that_is_not_json_is_logged_and_the_rest_are_still_sent(caplog):
-    with SlackStub() as stub, caplog.at_level(logging.ERROR, logger="bot.replies"):
+    with SlackStub() as stub, caplog.at_level(logging.ERROR, logger="bot.runtime.replies"):
         serve(io.BytesIO(b"{not json\n" + reply(stub, "b", "kept", order=1, delay=0)), io.BytesIO())
         assert [c.args["text"] for c in stub.calls_to("response_url")] == ["kept"]
         assert "not JSON" in caplog.text
 
 
 def test_a_reply_slack_refuses_is_logged_with_its_workspace_and_channel(caplog):
-    with SlackStub() as stub, caplog.at_level(logging.WARNING, logger="bot.replies"):
+    with SlackStub() as stub, caplog.at_level(logging.WARNING, logger="bot.runtime.replies"):
         refused = line(key="c", url=f"{stub.base}nowhere", body={"text": "x"}, delay=0, team="T9", channel="C9")
         serve(io.BytesIO(refused), io.BytesIO())
         assert "could not confirm a click for team T9 channel C9: Slack answered HTTP 404" in caplog.text

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import reports
-from bot.catalog import load_catalog
+from bot.domain.catalog import load_catalog
 from bot.store import Store
 
 CATALOG = load_catalog()

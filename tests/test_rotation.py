@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import rotation
-from bot.catalog import Catalog, load_catalog
+from bot.domain import rotation
+from bot.domain.catalog import Catalog, load_catalog
 from tests.support.constants import TEAM
 from tests.support.flows import ask, post_checkin
 

@@ -1,4 +1,4 @@
-"""The scheduler's process beside `coprod run` (bot/scheduler.py), from outside.
+"""The scheduler's process beside `coprod run` (bot/runtime/scheduler.py), from outside.
 
 `coprod run` (both Slack modes) makes its scheduled posts from a process of its own, which it starts again
 if that process ends, and which ends with it however coprod ends. The two processes write one database,
@@ -94,10 +94,10 @@ def test_scheduled_posts_come_from_a_process_coprod_starts_again_when_it_ends(mo
     """The scheduler's process is killed: coprod says so, starts another, and a check-in that falls due
     afterwards is posted once; stopping coprod then stops its scheduler too."""
     with coprod_run(mode, tmp_path) as (proc, stub, db):
-        assert eventually(lambda: len(helpers(db, "bot.scheduler")) == 1, BOUND)
-        [first] = helpers(db, "bot.scheduler")
+        assert eventually(lambda: len(helpers(db, "bot.runtime.scheduler")) == 1, BOUND)
+        [first] = helpers(db, "bot.runtime.scheduler")
         os.kill(first, signal.SIGKILL)
-        assert eventually(lambda: helpers(db, "bot.scheduler") not in ([], [first]), BOUND)
+        assert eventually(lambda: helpers(db, "bot.runtime.scheduler") not in ([], [first]), BOUND)
 
         schedule_checkin_due_now(db)
         assert eventually(lambda: posted_in(stub, CHANNEL), BOUND, interval=0.2)
@@ -107,7 +107,7 @@ def test_scheduled_posts_come_from_a_process_coprod_starts_again_when_it_ends(mo
     assert "the scheduler's process ended (exit -9); starting another in 1 s" in err, err
     assert "Traceback" not in err, err
     assert len(posted_in(stub, CHANNEL)) == 1
-    assert helpers(db, "bot.scheduler") == []
+    assert helpers(db, "bot.runtime.scheduler") == []
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -115,10 +115,10 @@ def test_coprod_killed_outright_takes_its_scheduler_with_it(mode, tmp_path):
     """SIGKILL leaves coprod no time to stop its scheduler: the scheduler sees its pipe close and stops by
     itself, so no second poster is left behind on the database."""
     with coprod_run(mode, tmp_path) as (proc, _stub, db):
-        assert eventually(lambda: len(helpers(db, "bot.scheduler")) == 1, BOUND)
+        assert eventually(lambda: len(helpers(db, "bot.runtime.scheduler")) == 1, BOUND)
         proc.kill()
         proc.wait(BOUND)
-        assert eventually(lambda: helpers(db, "bot.scheduler") == [], BOUND), "the scheduler outlived coprod"
+        assert eventually(lambda: helpers(db, "bot.runtime.scheduler") == [], BOUND), "the scheduler outlived coprod"
 
 
 GIVE_WAY = textwrap.dedent(

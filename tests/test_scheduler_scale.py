@@ -14,10 +14,10 @@ from pathlib import Path
 
 from slack_sdk import WebClient
 
-from bot.catalog import load_catalog
-from bot.deps import Deps
-from bot.jobs import Dispatcher
-from bot.runtime import Runtime
+from bot.domain.catalog import load_catalog
+from bot.runtime.jobs import Dispatcher
+from bot.runtime.run import Runtime
+from bot.slack.deps import Deps
 from bot.store import Store
 from bot.store.ledger import PLAN_BATCH
 from tests.support.blockkit import checkin_posts

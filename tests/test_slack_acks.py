@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-from bot.runtime import Runtime
+from bot.runtime.run import Runtime
 from bot.store import Store
 from tests.support.constants import APP_TOKEN, TEAM
 from tests.support.flows import ask, click_rating, post_checkin

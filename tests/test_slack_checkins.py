@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.catalog import load_catalog
+from bot.domain.catalog import load_catalog
 from tests.support.blockkit import valid_blocks
 from tests.support.constants import CHANNEL, COORDINATOR, MEMBERS, TEAM
 from tests.support.flows import click_rating, open_comment_form, post_checkin, replies_to, submit_comment

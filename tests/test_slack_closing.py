@@ -1,5 +1,5 @@
 """A check-in's message shows it closed once it closes: when the next check-in is posted, or when its week runs
-out (bot/anonymity.py). The scheduler's tick updates the message (chat.update,
+out (bot/domain/anonymity.py). The scheduler's tick updates the message (chat.update,
 https://docs.slack.dev/reference/methods/chat.update) to the closed form a late click shows, once, and tries
 again on a later tick when Slack fails."""
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.commands import EXAMPLES
+from bot.domain.catalog import load_catalog
+from bot.domain.commands import EXAMPLES
 from tests.support.blockkit import slack_calls, texts_in, words
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
 from tests.support.flows import ask, post_checkin, posted_checkin, rate, submit_comment

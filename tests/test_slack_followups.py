@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-from bot.runtime import Runtime
+from bot.runtime.run import Runtime
 from tests.support.blockkit import check_message_blocks, checkin_id_of, checkin_posts, summary_posts, texts_in
 from tests.support.constants import CHANNEL, TEAM
 from tests.support.flows import ask, change_action, configure, plan, post_checkin, rate, replies_to

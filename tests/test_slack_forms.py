@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from bot.followups import WORKERS
+from bot.work.followups import WORKERS
 from tests.support.constants import CHANNEL
 from tests.support.flows import filled_in, open_comment_form, open_plan_form, post_checkin, submit_comment
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from slack_sdk.models.views import View
 
-from bot.messages import COMMENT_MAX
+from bot.render.messages import COMMENT_MAX
 from tests.support.constants import CHANNEL, TEAM
 from tests.support.flows import click_rating, modal_values, open_comment_form, post_checkin, submit_comment
 from tests.support.stored import stored_answers

@@ -1,14 +1,14 @@
 """Reflection rounds at scale: who is a person read once per workspace (users.list), prompts sent side by side.
 
 coprod runs as in production, in each Slack mode, with the real APScheduler ticking every 0.2 s; the
-Slack stand-in records every call. A round is one reflexivity schedule firing (bot/posts.py, bot/roster.py).
+Slack stand-in records every call. A round is one reflexivity schedule firing (bot/slack/posts.py, bot/slack/roster.py).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bot.runtime import Runtime
+from bot.runtime.run import Runtime
 from tests.support.blockkit import block_id_of
 from tests.support.constants import ADMIN, BOT_USER, CHANNEL, MEMBERS, MODES, TEAM
 from tests.support.flows import configure, listings

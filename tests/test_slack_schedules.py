@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.messages import escape
-from bot.runtime import Runtime
+from bot.render.messages import escape
+from bot.runtime.run import Runtime
 from tests.support.blockkit import block_id_of, blocks_json, checkin_id_of, checkin_posts, summary_posts, valid_blocks
 from tests.support.clock import stamp
 from tests.support.constants import ADMIN, CHANNEL, COORDINATOR, MEMBERS, MODES, START, TEAM

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import POST_WORKERS, POSTS_PER_WORKSPACE
-from bot.runtime import Runtime
+from bot.runtime.jobs import POST_WORKERS, POSTS_PER_WORKSPACE
+from bot.runtime.run import Runtime
 from bot.store import Store
 from tests.support.blockkit import checkin_posts
 from tests.support.constants import APP_TOKEN, CHANNEL, MEMBERS, MODES, SECRET, TEAM

@@ -865,7 +865,7 @@ def test_forgetting_old_events_does_not_read_the_days_events(store: Store) -> No
 
 
 def test_a_persons_write_waits_for_one_scheduled_posts_write_at_most(store: Store) -> None:
-    """Scheduled posts write from many threads at once (bot/jobs.py marks them background); a person's write (a
+    """Scheduled posts write from many threads at once (bot/runtime/jobs.py marks them background); a person's write (a
     click's answer) that arrives while four of them wait goes in after the one under way, not after all four.
     (It used to queue behind each: clicks during a batch of 10,000 check-ins had a p99 several times that
     without one, the time spent waiting for the write lock.)"""

@@ -10,12 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import overview, reports, schedule
-from bot import summary as summaries
-from bot.catalog import Catalog, load_catalog
-from bot.nudge_blocks import nudge_blocks
+from bot import reports
+from bot.domain import schedule
+from bot.domain import summary as summaries
+from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.summary import Activity, render_text, summarize, window_for
+from bot.render import overview
+from bot.render.nudge_blocks import nudge_blocks
 from bot.store import Store
-from bot.summary import Activity, render_text, summarize, window_for
 from tests.support.blockkit import summary_posts
 from tests.support.clock import stamp
 from tests.support.constants import CHANNEL as SLACK_CHANNEL
@@ -796,7 +798,7 @@ def test_through_slack_people_who_reflect_every_round_are_counted_once(bot) -> N
 
 def test_public_partner_roles_are_roles_a_coordinator_can_record() -> None:
     """Patient, carer, public and community member are public partners, and `/coprod role` records each."""
-    from bot import commands, findings
+    from bot.domain import commands, findings
 
     assert set(findings.PARTNER_ROLES) == {"service user/patient", "carer", "public", "community member"}
     assert set(findings.PARTNER_ROLES) <= set(commands.ROLES)

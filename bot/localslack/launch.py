@@ -1,6 +1,6 @@
 """`coprod run` in a local workspace: the Slack stand-in and its page on 127.0.0.1:PORT, coprod behind it.
 
-coprod runs exactly as over HTTP (``bot.runtime.Runtime``, its signed ``/slack/events`` endpoint, the
+coprod runs exactly as over HTTP (``bot.runtime.run.Runtime``, its signed ``/slack/events`` endpoint, the
 scheduler), on 127.0.0.1 at a port of its own; only its Slack URL, token and signing secret are the
 stand-in's. The first start seeds six months of history (``seed``) unless ``--fresh``. The database is
 ``coprod-local.db`` unless ``COPROD_DB`` says otherwise; the stand-in keeps Slack's side (messages, App Home,
@@ -23,7 +23,7 @@ from bot.localslack.page import LocalPage
 from bot.localslack.server import HOST, SlackServer
 from bot.localslack.slackside import SlackSide
 from bot.localslack.workspace import Workspace
-from bot.runtime import Runtime, run_until_stopped
+from bot.runtime.run import Runtime, run_until_stopped
 from bot.settings import Settings, SettingsError
 from bot.store import Store
 from bot.store.files import with_side_files

@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import messages, overview
-from bot.catalog import Catalog, Facilitator
+from bot.domain.catalog import Catalog, Facilitator
+from bot.domain.schedule import Spec, fire_times
 from bot.localslack.seed_involvement import seed_involvement
 from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, Workspace, dm_of
+from bot.render import messages, overview
 from bot.reports import partnership_summary
-from bot.schedule import Spec, fire_times
 from bot.store import Partnership, Store
 
 TEAM_ID = "TLOCAL"

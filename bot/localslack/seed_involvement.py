@@ -10,8 +10,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import involvement_blocks
-from bot.schedule import Spec, fire_times
+from bot.domain.schedule import Spec, fire_times
+from bot.render import involvement_blocks
 from bot.store import Partnership, Store
 
 # Who came to each of the last eight meetings (oldest first), and the study stage then.

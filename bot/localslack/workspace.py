@@ -48,7 +48,7 @@ def _manifest_scopes() -> frozenset[str]:
         data = json.loads((Path(__file__).resolve().parents[2] / "manifest.json").read_text(encoding="utf-8"))
         return frozenset(str(s) for s in data["oauth_config"]["scopes"]["bot"])
     except (OSError, ValueError, KeyError, TypeError):
-        from bot.installs import SCOPES  # the same list; tests/test_installs.py keeps them equal
+        from bot.slack.installs import SCOPES  # the same list; tests/test_installs.py keeps them equal
 
         return frozenset(SCOPES)
 

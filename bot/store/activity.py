@@ -68,7 +68,7 @@ class Activity:
 
         The mean counts only closed check-ins (closed before ``until``) that ``k`` or more people answered: their
         groups of answers never change again, so two summaries, at any windows and times, differ by whole
-        groups of k or more and never by one person's rating (bot/anonymity.py). Private reflection rounds
+        groups of k or more and never by one person's rating (bot/domain/anonymity.py). Private reflection rounds
         count nowhere here: a rating given in a DM about oneself is not the team's view of the team."""
         means = {
             r["level_id"]: r["mean"]
@@ -115,7 +115,7 @@ class Activity:
     ) -> list[SideRatings]:
         """Per practice asked in [since, until): named answers' count and rating total from public partners
         (``partner_roles``) and from everyone else with a role, over the same closed groups of k or more as
-        every mean (bot/anonymity.py). Anonymous answers carry no role, so they are in neither side."""
+        every mean (bot/domain/anonymity.py). Anonymous answers carry no role, so they are in neither side."""
         roles = sorted(set(partner_roles))
         marks = ", ".join("?" for _ in roles) or "NULL"
         rows = self.db.query(
@@ -134,7 +134,7 @@ class Activity:
 
     def practice_means(self, p: Partnership, *, until: int) -> list[PracticeMean]:
         """Each closed check-in asked before ``until`` that k or more people answered, oldest first, with its
-        mean: one whole closed group each, as the before-and-after of an action shows (bot/anonymity.py)."""
+        mean: one whole closed group each, as the before-and-after of an action shows (bot/domain/anonymity.py)."""
         rows = self.db.query(
             """
             SELECT c.facilitator_id, c.level_id, c.asked_at, CAST(SUM(r.rating) AS REAL) / COUNT(r.id) AS mean
@@ -149,7 +149,7 @@ class Activity:
 
     def not_sure(self, p: Partnership, *, since: int, until: int) -> dict[str, tuple[int, int]]:
         """facilitator id -> (answers, of which "not sure yet") over the closed check-ins asked in [since, until)
-        that k or more people answered: whole closed groups, like every figure (bot/anonymity.py)."""
+        that k or more people answered: whole closed groups, like every figure (bot/domain/anonymity.py)."""
         rows = self.db.query(
             """
             SELECT facilitator_id, SUM(n) AS answers, SUM(unsure) AS unsure FROM (

@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from bot.anonymity import CLOSE_AFTER, closes_at, pseudonym
+from bot.domain.anonymity import CLOSE_AFTER, closes_at, pseudonym
 from bot.store import labels, nudges, partnerships, plans
 from bot.store.db import Database
 from bot.store.records import Answer, Checkin, Partnership, from_row
@@ -116,7 +116,7 @@ class Answers:
 
         ``posting``: the claim of the post about to carry it. Until :meth:`set_checkin_message` says Slack
         has it, the check-in counts nowhere (not in summaries, the rotation or exports). Once it is posted,
-        it closes the partnership's earlier check-ins of its kind that are still open (bot/anonymity.py)."""
+        it closes the partnership's earlier check-ins of its kind that are still open (bot/domain/anonymity.py)."""
         with self.db.write() as conn:
             cur = conn.execute(
                 """

@@ -9,7 +9,7 @@ record holds a description of the input it answers, never a link to the answer.
 
 from __future__ import annotations
 
-from bot.involvement import CHOICE_WORDS, Change, Line, Rate
+from bot.domain.involvement import CHOICE_WORDS, Change, Line, Rate
 from bot.store.db import Database
 from bot.store.records import Partnership, from_row
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, date, datetime
 
-from bot.holidays import Pause
-from bot.schedule import next_fire, offset_of, spec_of
+from bot.domain.holidays import Pause
+from bot.domain.schedule import next_fire, offset_of, spec_of
 from bot.store.db import Database
 from bot.store.records import DueSchedule, Partnership, ScheduledPartnership, ScheduleRow, from_row
 

@@ -12,8 +12,8 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 
-from bot.anonymity import lead_pseudonym
-from bot.plans import Action
+from bot.domain.anonymity import lead_pseudonym
+from bot.domain.plans import Action
 from bot.store.db import Database
 from bot.store.partnerships import _COLUMNS as _PARTNERSHIP
 from bot.store.records import Partnership

@@ -65,7 +65,7 @@ class Checkin:
     level_id: str
     asked_at: int
     message_ts: str | None
-    closes_at: int = 0  # after this, answers can't be added, changed or taken out (bot/anonymity.py)
+    closes_at: int = 0  # after this, answers can't be added, changed or taken out (bot/domain/anonymity.py)
 
     def closed(self, now: int) -> bool:
         return now >= self.closes_at
@@ -143,7 +143,7 @@ class SideRatings:
 @dataclass(frozen=True)
 class AskedFacts:
     """One posted check-in (or reflection round) as the picture and the report read it. ``total`` is the sum
-    of its ratings only once a check-in has closed with k or more answers (bot/anonymity.py); otherwise None,
+    of its ratings only once a check-in has closed with k or more answers (bot/domain/anonymity.py); otherwise None,
     and always None for a reflection round: private self-ratings never enter a team figure."""
 
     level_id: str

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from bot.anonymity import MIN_K
-from bot.loop_grammar import MAX_NUDGE_HOURS
+from bot.domain.anonymity import MIN_K
+from bot.domain.loop_grammar import MAX_NUDGE_HOURS
 from bot.store import schema
 from bot.store.db import StoreError
 

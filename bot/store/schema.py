@@ -11,7 +11,7 @@ import secrets
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from bot.anonymity import CLOSE_AFTER
+from bot.domain.anonymity import CLOSE_AFTER
 
 MIGRATION_SET = "coprod"
 CLOSE_SECONDS = int(CLOSE_AFTER.total_seconds())
@@ -190,7 +190,7 @@ def m005_checkin_posting(db: sqlite_utils.Database) -> None:
 
 @_known
 def m006_checkins_close(db: sqlite_utils.Database) -> None:
-    # A check-in's answers count toward any mean only once it has closed (bot/anonymity.py): when the next
+    # A check-in's answers count toward any mean only once it has closed (bot/domain/anonymity.py): when the next
     # check-in of its kind was posted, or a week after it was posted.
     db.execute("ALTER TABLE checkins ADD COLUMN closes_at INTEGER")
     db.execute(
@@ -447,7 +447,7 @@ def m015_not_sure(db: sqlite_utils.Database) -> None:
 @_known
 def m016_partnership_size(db: sqlite_utils.Database) -> None:
     # The paper defines roles in large projects and keeps them fluid in small ones: the rotation asks the one
-    # that fits (bot/rotation.py). NULL: not said yet, so both are asked.
+    # that fits (bot/domain/rotation.py). NULL: not said yet, so both are asked.
     db.execute("ALTER TABLE partnerships ADD COLUMN size TEXT")
 
 

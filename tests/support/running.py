@@ -23,7 +23,7 @@ from typing import Any
 
 from bot.localslack import access
 from bot.localslack.signed import SlackClientSim
-from bot.runtime import Runtime
+from bot.runtime.run import Runtime
 from bot.settings import Settings
 from tests.support.clock import Clock
 from tests.support.constants import APP_TOKEN, BOT_TOKEN, CHANNEL, COORDINATOR, MODES, SECRET
@@ -144,8 +144,9 @@ def coprod_process(args: list[str], env: dict[str, str], cwd: Path, **kw: Any) -
 
 
 def helpers(db: Path | str, module: str) -> list[int]:
-    """The process ids of the helper processes running ``module`` (``bot.replies``, ``bot.scheduler``) for the
-    coprod whose database is ``db`` (found by their environment, which they share with it)."""
+    """The process ids of the helper processes running ``module`` (``bot.runtime.replies``,
+    ``bot.runtime.scheduler``)
+    for the coprod whose database is ``db`` (found by their environment, which they share with it)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -1,0 +1,1 @@
+"""The product's rules, on plain data: no Slack, no SQL."""

@@ -1,0 +1,1 @@
+"""What people see: Block Kit, pages and pictures, from plain data. Pure."""

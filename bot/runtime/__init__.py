@@ -1,0 +1,1 @@
+"""The processes and what they run: the web process, the worker, the jobs."""

@@ -1,0 +1,459 @@
+"""Scheduled work: the time-triggered twin of the listeners.
+
+Schedules live in our own table, each with its next fire time (indexed), so a tick reads only what is
+due: APScheduler runs ``Dispatcher.tick`` every few seconds, and with nothing due it reads two indexes and
+writes one row, however many partnerships there are. For each due schedule the tick works out which fire
+times fell due within the grace period, and in one transaction per batch claims each (partnership, kind,
+fire time) in the database (so a post happens once, across restarts and even with a second process on the
+same database), records the fire times older than the grace period as skipped, and moves the schedule on
+to its next fire time. Claims that failed, or whose process vanished, are read back from the ledger's
+index of open claims and tried again while still within the grace period.
+
+The posts themselves run in lanes (bot/work/lanes.py), many workspaces side by side and each within its bounds;
+meeting reminders have a lane of their own, so they never wait behind a batch of check-ins. A post carries
+its claim in Slack's message metadata, so a claim taken up again (after a failure or a crash) first looks
+for an earlier attempt's message in the channel (bot/slack/delivery.py). Stopping gives back the claims whose
+post never started, waits a few seconds for the posts under way, and leaves any still waiting on Slack as a
+failed attempt, so the next start posts each once (looking first for the message an attempt may have made).
+
+Fire times inside a holiday pause are recorded as skipped as the schedule moves past them. The same tick
+sends actions' due-date follow-ups and the reminders to those who haven't answered a check-in
+(bot/slack/reminders.py), each claimed in the same ledger; both wait while a holiday pause is in force. It also
+shows check-ins closed once they close (bot/slack/posts.py ``show_closed``), claimed in the ledger too, in the
+chores lane, never holding up a post. A
+workspace with no client (coprod not installed there) has its posts wait, unclaimed, until it has one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.domain import holidays, plans
+from bot.domain.holidays import Pause
+from bot.domain.schedule import fire_times, offset_of, spec_of
+from bot.slack import delivery, posts, reminders
+from bot.slack.deps import Deps
+from bot.store import Checkin, DueSchedule, Partnership, ScheduledPartnership
+from bot.store.db import background
+from bot.store.ledger import Planned
+from bot.store.partnerships import next_fire_after
+from bot.work.lanes import Lane
+
+log = logging.getLogger(__name__)
+LAST_TICK = "last_tick"
+# How far back a restart looks for fire times it missed, to log them as skipped.
+LOOKBACK = timedelta(days=35)
+# Scheduled posts made at once, in all; and at once for one workspace (Slack limits each workspace).
+POST_WORKERS = 32
+POSTS_PER_WORKSPACE = 3
+# Meeting reminders' own lane, so they never wait behind a batch of check-ins.
+URGENT_WORKERS = 4
+# Reflection prompts (one DM each) sent at once, in all; and at once for one workspace (bot/slack/posts.py).
+DM_WORKERS = 16
+DMS_PER_WORKSPACE = 4
+# Due schedules read per query (a long downtime's backlog is read a page at a time).
+DUE_PAGE = 5_000
+# A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
+MEETING_LATE = timedelta(minutes=5)
+# A check-in still posting this long after it was asked has been given up on (its claim is out of grace).
+UNPOSTED_GIVE_UP = timedelta(days=1)
+# How long stopping waits for posts already under way (SIGTERM must end the process within 10 s).
+STOP_WAIT = 6.0
+# Channels' member counts are refreshed after a scheduled check-in, off its path, at most this often.
+MEMBERS_EVERY = 86_400.0
+# Check-ins' messages shown closed per tick, at most (the rest wait for the next tick); each is claimed in the
+# ledger as "close:<check-in id>" at its closing time.
+CLOSING_PAGE = 500
+CLOSING = "close"
+# Skips logged one by one per tick; beyond this, one line says how many more.
+SKIPS_LOGGED = 20
+
+
+@dataclass(frozen=True)
+class Fired:
+    team: str
+    channel: str
+    kind: str
+    fire_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What stopping left for the next start: claims given back before their post began, and posts still
+    waiting on Slack (each looked for in its channel before it is posted again)."""
+
+    given_back: int
+    under_way: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A post to make: whose, its kind and fire time (its key in the ledger), and how to make it (``post``
+    gets the workspace's client and its key). ``attempt``: the claim already taken (1 for the first), or 0 to
+    claim it before posting."""
+
+    p: Partnership
+    kind: str
+    fire_at: datetime
+    post: Callable[[WebClient, delivery.PostKey], object]
+    attempt: int = 0
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        return (self.p.id, self.kind, int(self.fire_at.timestamp()))
+
+
+# More due work for the tick (actions' follow-ups, nudges...): called with now, returns the jobs due then,
+# each claimed before it is made. A source reads only what is due (an index), as the schedules do; a job
+# already settled in the ledger is dropped by its claim.
+Source = Callable[[datetime], list[Job]]
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, client_for: Callable[[str], WebClient | None], *, grace: timedelta):
+        """``client_for``: a workspace's Web API client (its own token in several-workspace mode), or None when
+        coprod is not installed there: its posts wait, unclaimed, until it is (within the grace period)."""
+        self.deps = deps
+        self.client_for = client_for
+        self.grace = grace
+        self.sources: list[Source] = [self._loop_jobs, self._closing_jobs]
+        # Long-lived, so the threads (and their database connections) are made once.
+        self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
+        self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
+        self.chores = Lane("members", workers=2, per_team=1)
+        self.dms = Lane("dm", workers=DM_WORKERS, per_team=DMS_PER_WORKSPACE)
+        self._in_flight: set[tuple[int, str, int]] = set()
+        self._members_at: dict[int, float] = {}
+        self._pauses: dict[int, list[Pause]] | None = None  # this tick's holiday pauses, read when first needed
+        self._stop_lock = threading.Lock()
+        self._stopping = False
+        self._given_back = 0  # claims given back by stopping
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop_posting(self) -> None:
+        """Start no more posts, and give back the claims of those that never started: they are claimed again,
+        as the same attempt, by the next start (without looking in the channel: nothing was sent)."""
+        with self._stop_lock:
+            if self._stopping:
+                return
+            self._stopping = True
+        unstarted = [job for lane in (self.urgent, self.bulk) for job in lane.stop() if isinstance(job, Job)]
+        self.chores.stop()
+        self.dms.stop()  # a round under way sends no more prompts: its members not yet prompted miss it
+        self._release([job for job in unstarted if job.attempt])
+
+    def close(self, timeout: float = STOP_WAIT) -> Stopped:
+        """Stop posting (:meth:`stop_posting`), give the posts under way up to ``timeout`` seconds to finish,
+        and leave those still waiting on Slack as failed attempts: the next start takes each up again as a
+        later attempt, which first looks in the channel for the message (bot/slack/delivery.py), so each is posted
+        once. A post's thread is a daemon: one stuck in Slack ends with the process."""
+        self.stop_posting()
+        deadline = time.monotonic() + timeout
+        under_way = [job for lane in (self.urgent, self.bulk) for job in lane.wait(deadline - time.monotonic())]
+        self.chores.wait(0)
+        self.dms.wait(0)
+        left = [job.key for job in under_way if isinstance(job, Job)]
+        if left:
+            self.deps.store.ledger.abandon_posts(left)
+        return Stopped(given_back=self._given_back, under_way=len(left))
+
+    def _release(self, jobs: list[Job]) -> None:
+        if jobs:
+            self.deps.store.ledger.release_posts([job.key for job in jobs])
+            with self._stop_lock:
+                self._given_back += len(jobs)
+
+    def tick(self, *, wait: bool = True) -> list[Fired]:
+        """Claim everything due now and post it; returns what this call did. ``wait=False`` (the running
+        scheduler) returns once the posts are handed to their lanes, with only the skips.
+
+        Posts run side by side, so one partnership whose Slack calls are slow or failing doesn't
+        hold up the others."""
+        if self._stopping:
+            return []
+        now = self.deps.now()
+        store = self.deps.store
+        last_text = store.ledger.meta(LAST_TICK)
+        last = datetime.fromisoformat(last_text) if last_text else None
+        skipped: list[Fired] = []
+        jobs: list[Job] = []
+        clients: dict[str, WebClient | None] = {}
+        self._pauses = None
+        # Workspaces with no client: a schedule of theirs with a fire time to post stays due, unclaimed (and
+        # the rest of their schedules wait for the next tick); one with only skips moves on.
+        absent: set[str] = set()
+        futures: list[Future] = []
+        while not self._stopping:
+            page = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE, leave_out=absent)
+            if not page:
+                break
+            planned = [
+                plan
+                for plan in (self._plan(item, now, last) for item in page)
+                if self._client(clients, plan.p.team_id) or not plan.claims
+            ]
+            absent |= {team for team, client in clients.items() if client is None}
+            by_key = {(i.partnership.id, i.schedule.kind): i for i in page}
+            claimed_jobs: list[Job] = []
+            for plan, claimed in store.ledger.take_due(planned, now=int(now.timestamp())):
+                skipped += [
+                    Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
+                ]
+                self._log_skips(plan, len(skipped))
+                claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+            # Posted while the next page is read and its misses written (a long downtime's backlog).
+            futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
+            if len(page) < DUE_PAGE:
+                break
+        for item, stamp in store.ledger.open_claims(
+            since=int((now - self.grace).timestamp()), now=int(now.timestamp())
+        ):
+            if (item.partnership.id, item.schedule.kind, stamp) in self._in_flight or not self._client(
+                clients, item.partnership.team_id
+            ):
+                continue
+            if self._meeting_started(item, _utc(stamp), now):
+                skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")
+            elif self._paused(item.partnership, stamp, now):
+                skipped += self._skip(item, _utc(stamp), now, "paused for a holiday")
+            else:
+                jobs.append(self._job(item, _utc(stamp)))
+        for source in self.sources:
+            jobs += [
+                job for job in source(now) if job.key not in self._in_flight and self._client(clients, job.p.team_id)
+            ]
+        futures += [self._submit(job, clients[job.p.team_id], now) for job in jobs]
+        store.ledger.set_meta(LAST_TICK, now.isoformat())
+        if not wait:
+            return skipped
+        done = list(skipped)
+        for future in futures:
+            try:
+                fired = future.result()
+            except CancelledError:  # stopping
+                continue
+            if fired and not fired.kind.startswith(CLOSING):  # a message's update, not a post
+                done.append(fired)
+        return done
+
+    def _client(self, clients: dict[str, WebClient | None], team: str) -> WebClient | None:
+        if team not in clients:
+            clients[team] = self.client_for(team)
+        return clients[team]
+
+    def _paused(self, p: Partnership, at: int, now: datetime) -> bool:
+        """Whether a holiday pause is in force for the partnership at ``at`` (the pauses read once a tick, and
+        only when something is due: those that had not ended by the look-back, from their index)."""
+        if self._pauses is None:
+            self._pauses = self.deps.store.partnerships.all_pauses(
+                since=int((now - max(self.grace, LOOKBACK)).timestamp())
+            )
+        return holidays.active(self._pauses.get(p.id, ()), at) is not None
+
+    def _plan(self, item: DueSchedule, now: datetime, last: datetime | None) -> Planned:
+        """Which of the schedule's fire times up to now to claim and which to skip, and its next one."""
+        p, schedule = item.partnership, item.schedule
+        spec, offset = spec_of(schedule), offset_of(schedule)
+        floor = now - LOOKBACK
+        if item.next_fire_at is None:  # resumed, or upgraded: from the last tick (or the grace period)
+            start = max(datetime.fromtimestamp(schedule.set_at, UTC), last or now - self.grace, floor)
+            times = fire_times(spec, p.timezone, start, now, offset_minutes=offset)
+        elif item.next_fire_at < floor.timestamp():
+            times = fire_times(spec, p.timezone, floor, now, offset_minutes=offset)
+        else:
+            first = _utc(item.next_fire_at)
+            times = [first, *fire_times(spec, p.timezone, first, now, offset_minutes=offset)]
+        plan = Planned(p, schedule.kind, item.next_fire_at, next_fire_after(schedule, p.timezone, int(now.timestamp())))
+        for at in times:
+            if at <= now - self.grace:
+                plan.skips.append((int(at.timestamp()), "missed by more than the grace period"))
+            elif self._paused(p, int(at.timestamp()), now):
+                plan.skips.append((int(at.timestamp()), "paused for a holiday"))
+            elif self._meeting_started(item, at, now):
+                # A reminder for a meeting already under way helps nobody: record the miss instead.
+                plan.skips.append((int(at.timestamp()), "the meeting had already started"))
+            else:
+                plan.claims.append(int(at.timestamp()))
+        return plan
+
+    @staticmethod
+    def _meeting_started(item: ScheduledPartnership | DueSchedule, fire_at: datetime, now: datetime) -> bool:
+        minutes = item.schedule.remind_minutes or 0
+        return item.schedule.kind == "meeting" and now > fire_at + timedelta(minutes=minutes) + MEETING_LATE
+
+    def _log_skips(self, plan: Planned, logged: int) -> None:
+        p = plan.p
+        for n, (at, why) in enumerate(plan.skips):
+            if logged - len(plan.skips) + n < SKIPS_LOGGED:
+                (log.info if why == "paused for a holiday" else log.warning)(  # a holiday is no fault
+                    "skipped a %s for team %s channel %s due at %s: %s",
+                    plan.kind,
+                    p.team_id,
+                    p.channel_id,
+                    _utc(at).isoformat(),
+                    why,
+                )
+        if logged > SKIPS_LOGGED and logged - len(plan.skips) <= SKIPS_LOGGED:
+            log.warning("skipped more scheduled posts missed by more than the grace period (see the posts table)")
+
+    def _job(self, item: ScheduledPartnership | DueSchedule, fire_at: datetime, *, attempt: int = 0) -> Job:
+        scheduled = ScheduledPartnership(item.partnership, item.schedule)
+        return Job(item.partnership, item.schedule.kind, fire_at, partial(self._post, scheduled, fire_at), attempt)
+
+    def _submit(self, job: Job, client: WebClient | None, now: datetime) -> Future:
+        assert client is not None  # jobs of workspaces with no client are left out before
+        self._in_flight.add(job.key)
+        # Showing a check-in closed is a chore: it never holds up a post.
+        lane = self.urgent if job.kind == "meeting" else self.chores if job.kind.startswith(CLOSING) else self.bulk
+        future = lane.submit(job.p.team_id, partial(background, self._claimed, job, client, now), tag=job)
+        future.add_done_callback(lambda _: self._in_flight.discard(job.key))
+        if future.cancelled() and job.attempt:  # the lane has stopped (a tick racing the stop)
+            self._release([job])
+        return future
+
+    def _skip(self, item: ScheduledPartnership, fire_at: datetime, now: datetime, why: str) -> list[Fired]:
+        """Record a fire time that won't be posted (once), and log it."""
+        store, p, kind = self.deps.store, item.partnership, item.schedule.kind
+        stamp = int(fire_at.timestamp())
+        if not store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp())):
+            return []
+        store.ledger.finish_post(p, kind=kind, fire_at=stamp, status="skipped", detail=why)
+        (log.info if why == "paused for a holiday" else log.warning)(  # a holiday is no fault
+            "skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id, fire_at.isoformat(), why
+        )
+        return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
+
+    def _loop_jobs(self, now: datetime) -> list[Job]:
+        """Actions' follow-ups whose time has come (sent late rather than never, within the look-back), and
+        reminders to those who haven't answered; both wait while a holiday pause is in force. Each is read
+        from an index (open actions by due date; partnerships that remind, their open check-ins), and those
+        already settled in the ledger are dropped by one look-up each."""
+        store, stamp = self.deps.store, int(now.timestamp())
+        jobs: list[Job] = []
+        today = now.date()
+        for p, action, at_minute in store.plans.due_between(
+            today - LOOKBACK - timedelta(days=1), today + timedelta(days=1)
+        ):
+            assert action.due_on is not None
+            fire_at = plans.reminder_at(action.due_on, p.timezone, at_minute)
+            if now - LOOKBACK <= fire_at <= now and not self._paused(p, stamp, now):
+                jobs.append(Job(p, f"action:{action.id}", fire_at, partial(self._remind, p, action)))
+        for nudge in store.nudges.due(now=stamp):
+            p = nudge.partnership
+            if not self._paused(p, stamp, now):
+                fire_at = _utc(nudge.asked_at)
+                jobs.append(
+                    Job(p, f"nudge:{nudge.checkin_id}", fire_at, partial(self._nudge_round, p, nudge.checkin_id))
+                )
+        settled = store.ledger.settled_among([job.key for job in jobs], now=stamp)
+        return [job for job in jobs if job.key not in settled]
+
+    def _closing_jobs(self, now: datetime) -> list[Job]:
+        """Check-ins that have closed and whose message still shows its buttons, from their index; each is
+        claimed in the ledger under its closing time. One that failed every try is left as it is."""
+        store, stamp = self.deps.store, int(now.timestamp())
+        checkins = store.answers.closing_due(now=stamp, limit=CLOSING_PAGE)
+        by_id = {c.id: c for c in checkins}
+        jobs = []
+        for c in checkins:
+            p = store.partnerships.get(c.team_id, c.channel_id)
+            if p is not None:
+                jobs.append(Job(p, f"{CLOSING}:{c.id}", _utc(c.closes_at), partial(self._show_closed, c)))
+        keys = [job.key for job in jobs]
+        for _, kind, _ in store.ledger.given_up_among(keys):
+            given_up = by_id[int(kind.split(":")[1])]
+            store.answers.shown_closed(given_up.team_id, given_up.id)
+        settled = store.ledger.settled_among(keys, now=stamp)
+        return [job for job in jobs if job.key not in settled]
+
+    def _show_closed(self, checkin: Checkin, client: WebClient, key: delivery.PostKey) -> None:
+        posts.show_closed(self.deps, client, checkin)
+
+    def _remind(self, p: Partnership, action: plans.Action, client: WebClient, key: delivery.PostKey) -> None:
+        reminders.remind(self.deps, client, p, action, key)
+
+    def _nudge_round(self, p: Partnership, checkin_id: int, client: WebClient, key: delivery.PostKey) -> int:
+        # Direct messages, not a channel post: the key goes unused; each person is recorded before their DM.
+        return reminders.send_nudges(self.deps, client, p, checkin_id)
+
+    def _claimed(self, job: Job, client: WebClient, now: datetime) -> Fired | None:
+        """Make one post, claiming it first unless the tick already has (a claim someone holds is left alone)."""
+        store, p, kind = self.deps.store, job.p, job.kind
+        stamp = int(job.fire_at.timestamp())
+        attempt = job.attempt or store.ledger.claim_post(p, kind=kind, fire_at=stamp, now=int(now.timestamp()))
+        if not attempt:
+            return None
+        status, detail = "posted", ""
+        try:
+            job.post(client, delivery.scheduled(p.id, kind, stamp, attempt))
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown"))
+            status, detail = "failed", error
+            posts.pause_for_error(self.deps, client, p, error)
+            log.warning(
+                "a scheduled %s for team %s channel %s could not be posted: %s", kind, p.team_id, p.channel_id, error
+            )
+        except delivery.NotPosted as exc:  # tried again on a later tick, looking first
+            status, detail = "failed", "no answer from Slack"
+            log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+        except delivery.LookLater as exc:
+            # The post may be in the channel: nothing is undone, and the claim waits out Slack's Retry-After
+            # without spending a try, then looks again (within the grace period, like any open claim).
+            store.ledger.postpone_post(
+                p, kind=kind, fire_at=stamp, until=self.deps.stamp() + int(exc.after + 0.999), detail=str(exc)
+            )
+            log.warning("a scheduled %s for team %s channel %s: %s", kind, p.team_id, p.channel_id, exc)
+            return Fired(p.team_id, p.channel_id, kind, job.fire_at, "unknown")
+        except Exception as exc:  # one partnership's trouble must not stop the others' posts
+            status, detail = "failed", type(exc).__name__
+            log.exception("a scheduled %s for team %s channel %s failed", kind, p.team_id, p.channel_id)
+        store.ledger.finish_post(p, kind=kind, fire_at=stamp, status=status, detail=detail)
+        if status == "posted" and kind == "checkins":
+            self._refresh_members(p, client)
+        return Fired(p.team_id, p.channel_id, kind, job.fire_at, status)
+
+    def _refresh_members(self, p: Partnership, client: WebClient) -> None:
+        """Count the channel's members again (for participation), at most daily, off the posting path."""
+        if time.monotonic() - self._members_at.get(p.id, -MEMBERS_EVERY) < MEMBERS_EVERY:
+            return
+        self._members_at[p.id] = time.monotonic()
+        self.chores.submit(p.team_id, partial(background, posts.refresh_members, self.deps, client, p))
+
+    def _post(self, item: ScheduledPartnership, fire_at: datetime, client: WebClient, key: delivery.PostKey) -> None:
+        p, kind = item.partnership, item.schedule.kind
+        if kind == "checkins":
+            posts.post_checkin(self.deps, client, p, scheduled=True, key=key)
+        elif kind == "summary":
+            title = "Our regular summary: how we're doing"
+            posts.post_summary(self.deps, client, p, title=title, key=key, scheduled=True, picture=True)
+        elif kind == "reflexivity":
+            posts.send_reflexivity(self.deps, client, p, key=key, lane=self.dms)
+        elif kind == "meeting":
+            remind = item.schedule.remind_minutes or 0
+            posts.post_meeting_reminder(self.deps, client, p, fire_at + timedelta(minutes=remind), remind, key=key)
+
+    def purge(self) -> int:
+        """Apply each partnership's comment retention setting, sweep check-ins nobody is posting any more, and
+        forget posted and skipped fire times long past."""
+        now = self.deps.now()
+        self.deps.store.answers.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
+        self.deps.store.ledger.prune_posts(before=int((now - 2 * LOOKBACK).timestamp()))
+        return self.deps.store.answers.purge_old_comments(now=self.deps.stamp())
+
+
+def _utc(stamp: int | datetime) -> datetime:
+    return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)
