@@ -11,15 +11,23 @@ from typing import NoReturn
 
 from bot import __version__
 from bot.domain.catalog import Catalog, CatalogError, load_catalog
-from bot.settings import Settings, SettingsError, TokenRefused, facilitators_path_from_env, store_settings_from_env
+from bot.runtime.runlock import RunLock
+from bot.settings import (
+    Settings,
+    SettingsError,
+    TokenRefused,
+    configure_logging,
+    facilitators_path_from_env,
+    store_settings_from_env,
+)
 from bot.store import Partnership, Store, StoreError
 
 EXIT_FAILURE = 1  # coprod could not do it: settings, catalog, database, port
 EXIT_USAGE = 2  # the command line itself is wrong
 # What `coprod run` starts (bot/runtime/run.py): what --help says of it, and the README's room list says too.
 RUN_HELP = (
-    "run the bot: the Slack connection (or a local workspace in your browser), with the scheduled posts and "
-    "clicks' replies in two small processes of their own beside it"
+    "run the bot: the Slack connection (or a local workspace in your browser), with a worker process beside it "
+    "for the scheduled posts and the replies to clicks"
 )
 
 
@@ -57,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the local workspace again with six months of history (its earlier data is kept in "
         "coprod-local.previous.db)",
+    )
+    run.add_argument(
+        "--web-only",
+        action="store_true",
+        help="start no worker: for a host that runs `coprod worker` as a process of its own (the Procfile's)",
+    )
+    sub.add_parser(
+        "worker",
+        help="run only the worker (scheduled posts, replies to clicks), beside a `coprod run --web-only`",
+        description="Run only the worker: the scheduled posts and the replies to clicks, with the same settings as "
+        "`coprod run --web-only` beside it. Stops on SIGTERM or Ctrl-C.",
     )
 
     fac = sub.add_parser("facilitators", help="list the practices coprod asks about")
@@ -123,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "worker":
+            from bot.runtime.worker import main as worker
+
+            return worker([])
         if args.command == "facilitators":
             return _facilitators(args)
         if args.command == "summary":
@@ -157,14 +180,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runtime.run import run
-
+    """Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace; one at a time on a database
+    (bot/runtime/runlock.py), the lock taken before anything else touches it."""
     settings = Settings.from_env(http=args.http, local=args.local)
     if args.fresh and not settings.local:
         raise UsageError("--fresh starts an empty local workspace, and Slack tokens are set: add --local")
     if args.demo and not settings.local:
         raise UsageError("--demo starts the local workspace with its history, and Slack tokens are set: add --local")
-    return run(settings, fresh=args.fresh, demo=args.demo)
+    if args.web_only and settings.local:
+        raise UsageError("--web-only is for Slack: the local workspace runs its worker itself")
+    configure_logging(settings.log_level)
+    lock = RunLock.take(settings.db_path, port=None if settings.socket_mode else settings.port or None)
+    try:
+        if settings.local:
+            from bot.localslack.launch import run_local
+
+            return run_local(settings, fresh=args.fresh, demo=args.demo)
+        from bot.runtime.run import run
+
+        return run(settings, worker=not args.web_only)
+    finally:
+        lock.release()
 
 
 def _level_id(catalog: Catalog, text: str | None) -> str | None:

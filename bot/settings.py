@@ -78,6 +78,28 @@ class Settings:
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
+    def worker_env(self) -> dict[str, str]:
+        """The environment that gives the worker process these settings (``Settings.from_env(env,
+        require_slack=False)`` reads them back): what it needs to post and to open the database, no more. The
+        key and tokens travel as they came, in the environment, which only this user can read."""
+        env = {
+            "SLACK_API_URL": self.api_url,
+            "COPROD_DB": self.db_path,
+            "COPROD_GRACE_HOURS": repr(self.grace_hours),
+            "COPROD_TICK_SECONDS": repr(self.tick_seconds),
+            "COPROD_ERASE_AFTER_DAYS": repr(self.erase_after_days),
+            "COPROD_ALLOW_SHARED_DB": "1" if self.allow_shared_db else "0",
+            "LOG_LEVEL": self.log_level,
+        }
+        optional = {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "COPROD_FACILITATORS": self.facilitators_path,
+            "SLACK_CLIENT_ID": self.client_id,
+            "SLACK_CLIENT_SECRET": self.client_secret,
+            "COPROD_SECRET_KEY": self.secret_key.hex() if self.secret_key is not None else None,
+        }
+        return env | {name: value for name, value in optional.items() if value}
+
     @property
     def oauth(self) -> bool:
         """Several workspaces, each installed through /slack/install, rather than one bot token."""

@@ -20,7 +20,8 @@ import pytest
 
 from bot.localslack.signed import SlackClientSim
 from bot.settings import Settings, SettingsError
-from bot.slack.installs import REDIRECT_PATH, SCOPES
+from bot.slack.installs import SCOPES
+from bot.slack.oauth import REDIRECT_PATH
 from bot.store.installations import installations_path_for
 from tests.support.blockkit import is_checkin_post
 from tests.support.clock import stamp

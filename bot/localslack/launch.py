@@ -83,7 +83,7 @@ def run_local(settings: Settings, *, fresh: bool, demo: bool = False) -> int:
     local = LocalWorkspace(settings)
     local.bind(settings.port)
     try:
-        runtime = Runtime(replace(settings, api_url=local.server.url))
+        runtime = Runtime(replace(settings, api_url=local.server.url), sends=False)
     except BaseException:
         local.stop()
         raise

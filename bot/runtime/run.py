@@ -1,10 +1,10 @@
-"""`coprod run`: the process holding the Slack connection, with the scheduler's process beside it.
+"""`coprod run`: the web process, holding the Slack connection, with the worker process beside it.
 
 HTTP mode serves `POST /slack/events` and `GET /healthz` with waitress (a production WSGI server
 that runs inside this process), set up against slow clients (bot/slack/server.py), and in several-workspace mode
-the install pages (bot/slack/installs.py). Socket Mode needs no public URL. The scheduled jobs run in a process of
-their own (bot/runtime/scheduler.py), started once Slack is connected and stopped with this one; clicks'
-confirmations are sent by another (bot/runtime/replies.py).
+the install pages (bot/slack/oauth.py). Socket Mode needs no public URL. The scheduled jobs and the outbox's
+replies run in the worker (bot/runtime/worker.py), started once Slack is connected and stopped with this
+process; opening a modal, which needs the request's trigger id, stays here on its own lane.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from slack_sdk.errors import SlackApiError
 from waitress import wasyncore
 
 from bot.runtime.jobs import Stopped
-from bot.runtime.runlock import RunLock
-from bot.runtime.scheduler import Scheduled, SchedulerProcess, open_parts, write_gate
-from bot.settings import Settings, SettingsError, TokenRefused, configure_logging
+from bot.runtime.scheduler import Scheduled, open_parts
+from bot.runtime.sender import OutboxSender
+from bot.runtime.worker import WorkerProcess, write_gate
+from bot.settings import Settings, SettingsError, TokenRefused
 from bot.slack.app import build_app
 from bot.slack.deps import utcnow
 from bot.slack.endpoint import wsgi_app
@@ -39,8 +40,8 @@ log = logging.getLogger(__name__)
 # anything still holds the process up this long after the signal, it exits there and then.
 STOP_BUDGET = 5.0
 HARD_STOP = 9.5
-# How long past that budget stopping waits for the scheduler's process, which stops alongside from the start.
-SCHEDULER_GRACE = 2.0
+# How long past that budget stopping waits for the worker, which stops alongside from the start.
+WORKER_GRACE = 2.0
 
 
 # Slack's answers that mean the token itself is wrong: what to do is then to get a new one.
@@ -107,7 +108,15 @@ class ListenerExecutor(ThreadPoolExecutor):
 class Runtime:
     """The parts of a running coprod, started and stopped together (tests drive it in-process)."""
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utcnow, store: Store | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        store: Store | None = None,
+        sends: bool = True,
+    ):
+        """``sends``: this process sends the outbox itself (tests); False when a worker process will."""
         self.settings = settings
         parts = open_parts(settings, clock, store)
         self.deps, self.store, self.client = parts.deps, parts.deps.store, parts.client
@@ -115,10 +124,14 @@ class Runtime:
         self.client_for = parts.client_for
         self.executor = ListenerExecutor(max_workers=8)
         self.app = build_app(settings, self.deps, self.client, self.executor)
-        # The scheduled jobs: in this process (tests, start_scheduler), or in their own (coprod run).
+        # The scheduled jobs and the outbox: in this process (tests, start_scheduler), or the worker's (coprod run).
         self.scheduled = Scheduled(settings, self.deps, self.client_for)
         self.dispatcher, self.scheduler = self.scheduled.dispatcher, self.scheduled.scheduler
-        self.scheduler_process: SchedulerProcess | None = None
+        self.sender: OutboxSender | None = None
+        if sends:
+            self.sender = OutboxSender(self.store, self.client_for)
+            self.sender.start()
+        self.worker: WorkerProcess | None = None
         self.server: SlowClientSafeServer | None = None
         self.socket_handler: SocketModeHandler | None = None
         self._served = threading.Event()
@@ -132,12 +145,13 @@ class Runtime:
         """Run the scheduled jobs in this process."""
         self.scheduled.start()
 
-    def start_scheduler_process(self) -> None:
-        """Run the scheduled jobs in a process of their own (bot/runtime/scheduler.py), this process's writes first."""
-        gate = write_gate()
-        self.store.db.share_writes(gate.fileno(), people=True)
-        self.scheduler_process = SchedulerProcess(self.settings, gate)
-        self.scheduler_process.start()
+    def start_worker(self) -> None:
+        """Run the scheduled jobs and the outbox in the worker process (bot/runtime/worker.py), this process's
+        writes first."""
+        assert self.sender is None, "a Runtime that sends the outbox itself needs no worker"
+        self.store.db.share_writes(write_gate(self.settings.db_path), people=True)
+        self.worker = WorkerProcess(self.settings)
+        self.worker.start()
 
     def make_server(self, host: str = "0.0.0.0", port: int | None = None) -> SlowClientSafeServer:
         self.server = server = make_server(
@@ -201,13 +215,15 @@ class Runtime:
         """Wait until every acknowledged request's follow-up work has run (delayed count updates run now).
         False if ``timeout`` passed first."""
         deadline = time.monotonic() + timeout
-        followups, replies = self.deps.followups, self.deps.replies
+        followups, sender = self.deps.followups, self.sender
 
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
         while True:
-            if not (self.executor.wait_idle(left()) and followups.drain(left()) and replies.drain(left())):
+            if not (self.executor.wait_idle(left()) and followups.drain(left())):
+                return False
+            if sender is not None and not sender.drain(left()):
                 return False
             if self.executor.wait_idle(0) and followups.idle:  # no listener handed over more meanwhile
                 return True
@@ -223,8 +239,8 @@ class Runtime:
         def left(cap: float) -> float:
             return max(0.0, min(cap, deadline - time.monotonic()))
 
-        if self.scheduler_process is not None:
-            self.scheduler_process.begin_stop()  # it stops alongside
+        if self.worker is not None:
+            self.worker.begin_stop()  # it stops alongside
         if self.server is not None:
             serving = self._serving_thread
             if serving is not None and serving is not threading.current_thread() and not self._served.is_set():
@@ -246,11 +262,12 @@ class Runtime:
         self.executor.wait_idle(left(2.0))  # listeners still running hand their follow-ups over first
         self.executor.shutdown(wait=False)
         self.deps.followups.close(timeout=left(3.0))
-        self.deps.replies.close(timeout=left(2.0))
+        if self.sender is not None:
+            self.sender.close(timeout=left(2.0))
         stopped = self.dispatcher.close(timeout=left(budget))
-        if self.scheduler_process is not None:
-            # What its process left; it was given its own few seconds, which may run past this budget's end.
-            stopped = self.scheduler_process.stop(timeout=left(budget) + SCHEDULER_GRACE)
+        if self.worker is not None:
+            # What the worker left; it was given its own few seconds, which may run past this budget's end.
+            stopped = self.worker.stop(timeout=left(budget) + WORKER_GRACE)
         with contextlib.suppress(Exception):  # closing the last connection checkpoints too, when it can
             self.store.db.flush()
         self.store.close()
@@ -261,23 +278,10 @@ def _exit_on_term(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def run(settings: Settings, *, fresh: bool = False, demo: bool = False) -> int:
-    """`coprod run`: Socket Mode, HTTP, or (no Slack settings, or ``--local``) a local workspace; one at a time
-    on a database (bot/runtime/runlock.py), the lock taken before anything else touches it."""
-    configure_logging(settings.log_level)
-    lock = RunLock.take(settings.db_path, port=None if settings.socket_mode else settings.port or None)
-    try:
-        return _run(settings, fresh=fresh, demo=demo)
-    finally:
-        lock.release()
-
-
-def _run(settings: Settings, *, fresh: bool, demo: bool) -> int:
-    if settings.local:
-        from bot.localslack.launch import run_local
-
-        return run_local(settings, fresh=fresh, demo=demo)
-    runtime = Runtime(settings)
+def run(settings: Settings, *, worker: bool = True) -> int:
+    """`coprod run` with Slack: Socket Mode or HTTP, with the worker beside it (``worker``; without, a worker
+    supervised by the host runs it: `coprod worker`)."""
+    runtime = Runtime(settings, sends=False)
     signal.signal(signal.SIGTERM, _exit_on_term)  # SIGTERM while connecting stops cleanly too
     # Connect or bind first: a token Slack refuses, or a port in use, is a start-up error, before anything
     # is scheduled.
@@ -305,13 +309,13 @@ def _run(settings: Settings, *, fresh: bool, demo: bool) -> int:
             served += ", GET /slack/install and /slack/oauth_redirect: several workspaces"
         log.info("coprod is listening on port %s (%s)", runtime.port, served)
 
-    return run_until_stopped(runtime, announce)
+    return run_until_stopped(runtime, announce, worker=worker)
 
 
 def run_until_stopped(
-    runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None
+    runtime: Runtime, announce: Callable[[], None], after_stop: Callable[[], None] | None = None, *, worker: bool = True
 ) -> int:
-    """Start the scheduler (the Slack connection was made already: Socket Mode connected, or the HTTP server
+    """Start the worker (the Slack connection was made already: Socket Mode connected, or the HTTP server
     bound), say so, and run until SIGTERM or Ctrl-C; then stop cleanly (``after_stop`` last) and return 0,
     within 10 s of the signal whatever Slack does (:data:`HARD_STOP`)."""
     stopping = threading.Event()
@@ -323,7 +327,8 @@ def run_until_stopped(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
-    runtime.start_scheduler_process()
+    if worker:
+        runtime.start_worker()
     try:
         announce()
         if runtime.settings.socket_mode:

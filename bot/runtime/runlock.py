@@ -1,4 +1,5 @@
 """One `coprod run` per database: two would each run a scheduler on the same file, and post everything twice.
+The worker holds a lock of its own (``<database>.worker.lock``), so a `coprod worker` beside one refuses too.
 
 `coprod run` holds an exclusive ``flock`` on ``<database>.lock`` (``coprod.db`` -> ``coprod.db.lock``, 0600) for as
 long as it runs; the file says which process holds it (its pid, and its port when it has one), so a second
@@ -19,15 +20,17 @@ PRIVATE = 0o600
 ATTEMPTS = 5  # a lock file removed by a coprod stopping just as we opened it: open it again
 
 
-def lock_file_for(db_path: str) -> Path:
-    """Where the lock of the database at ``db_path`` lives: beside it, ``coprod.db`` -> ``coprod.db.lock``."""
+def lock_file_for(db_path: str, role: str = "") -> Path:
+    """Where the lock of the database at ``db_path`` lives: beside it, ``coprod.db`` -> ``coprod.db.lock`` (the
+    worker's: ``coprod.db.worker.lock``)."""
     path = Path(db_path)
-    return path.with_name(path.name + ".lock")
+    return path.with_name(path.name + (f".{role}" if role else "") + ".lock")
 
 
-def already_running(db_path: str, holder: str) -> str:
+def already_running(db_path: str, holder: str, role: str = "") -> str:
     who = f" ({holder})" if holder else ""
-    return f"another coprod is already running on {db_path}{who}: stop it first, or set COPROD_DB to another database"
+    what = f"coprod {role}" if role else "coprod"
+    return f"another {what} is already running on {db_path}{who}: stop it first, or set COPROD_DB to another database"
 
 
 class RunLock:
@@ -38,9 +41,10 @@ class RunLock:
         self._fd: int | None = fd
 
     @classmethod
-    def take(cls, db_path: str, *, port: int | None = None) -> RunLock:
-        """Hold the database's lock, or raise SettingsError naming the coprod that holds it."""
-        path = lock_file_for(db_path)
+    def take(cls, db_path: str, *, port: int | None = None, role: str = "") -> RunLock:
+        """Hold the database's lock (``role``: the worker's own), or raise SettingsError naming the coprod that
+        holds it."""
+        path = lock_file_for(db_path, role)
         if not path.parent.is_dir():  # the same words as the store's own
             raise SettingsError(f"cannot open database {db_path}: folder {path.parent} does not exist (set COPROD_DB)")
         for _ in range(ATTEMPTS):
@@ -53,7 +57,7 @@ class RunLock:
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
                 os.close(fd)
-                raise SettingsError(already_running(db_path, holder)) from None
+                raise SettingsError(already_running(db_path, holder, role)) from None
             # The file we locked must still be the one at the path: one that a stopping coprod removed (after we
             # opened it, before we locked it) would lock nothing anybody else looks at.
             try:

@@ -5,7 +5,7 @@ and, in its payload, the post's ``claim`` (for a scheduled post, its partnership
 When coprod can't tell whether Slack took a post (a timeout, a 5xx, a dropped connection), or takes up a
 post an earlier attempt may have made (a scheduled post claimed again after a failure or a crash), it
 looks for that claim in the channel's history before posting (again). slack-sdk never retries a post
-blind (see ``bot/slack/app.py``); it still waits out 429s, which Slack answers without posting.
+blind (see ``bot/slack/client.py``); it still waits out 429s, which Slack answers without posting.
 
 A look that Slack doesn't answer (a 429 whose Retry-After is long, a 5xx, a timeout) tells nothing about the
 post: it raises :class:`LookLater`, never an error that reads as "Slack refused the post", so the post's

@@ -1,4 +1,5 @@
-"""What the Slack edge and the scheduler share: the store, the catalog, the clock and the follow-up workers."""
+"""What the Slack edge and the scheduler share: the store, the catalog, the clock and the follow-up workers
+(what they send after an acknowledgement goes through the store's outbox)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.catalog import Catalog
-from bot.runtime.replies import Replies
 from bot.slack.roster import Roster
 from bot.store import Store
 from bot.work.followups import FollowUps
@@ -34,7 +34,6 @@ class Deps:
     clock: Callable[[], datetime] = utcnow  # an aware datetime in UTC; tests move it by hand
     identity: dict[str, str] = field(default_factory=dict)  # workspace -> the bot's own user id there
     followups: FollowUps = field(default_factory=FollowUps)  # the work that follows an acknowledgement
-    replies: Replies = field(default_factory=Replies)  # clicks' confirmations, sent by a process of their own
     # Several-workspace mode (bot/slack/installs.py): the installations, and how long a workspace that removed coprod
     # keeps its data. None and None with one bot token.
     installations: Installations | None = None

@@ -32,6 +32,7 @@ from bot.store.involvement import Involvement
 from bot.store.keys import ResponderKey
 from bot.store.ledger import Ledger
 from bot.store.nudges import Nudges
+from bot.store.outbox import Outbox
 from bot.store.partnerships import Partnerships
 from bot.store.people import People
 from bot.store.plans import Plans
@@ -74,7 +75,8 @@ class Store:
         self.responder_key = ResponderKey(self.db, secret_key)
         self.partnerships = Partnerships(self.db)
         self.people = People(self.db)
-        self.answers = Answers(self.db, self.responder_key)
+        self.outbox = Outbox(self.db)
+        self.answers = Answers(self.db, self.responder_key, self.outbox)
         self.activity = Activity(self.db)
         self.ledger = Ledger(self.db)
         self.workspaces = Workspaces(self.db)

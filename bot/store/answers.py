@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from bot.domain.anonymity import CLOSE_AFTER, closes_at, pseudonym
 from bot.store import labels, nudges, partnerships, plans
 from bot.store.db import Database
+from bot.store.outbox import Outbox, Reply
 from bot.store.records import Answer, Checkin, Partnership, from_row
 
 # The export's answers: closed, posted check-ins that k or more people answered, each one's answers in
@@ -73,9 +74,10 @@ def _close_earlier(conn: sqlite3.Connection, checkin_id: int) -> None:
 
 
 class Answers:
-    def __init__(self, db: Database, key: Callable[[], bytes]):
+    def __init__(self, db: Database, key: Callable[[], bytes], outbox: Outbox):
         self.db = db
         self._key = key  # the responder key, kept outside the database (bot/store/keys.py)
+        self.outbox = outbox  # a click's confirmation goes there in the answer's own transaction
 
     def responder_key(self, team: str, user: str) -> str:
         """A keyed hash standing for one person in one workspace, computed when needed and never stored
@@ -253,8 +255,10 @@ class Answers:
         anonymous: bool | None = None,
         private: bool = False,
         role: str | None = None,
+        reply: Callable[[Answer], Reply | None] | None = None,
     ) -> Answer:
-        """Store or update one person's answer to one check-in, in one transaction.
+        """Store or update one person's answer to one check-in, in one transaction; with ``reply``, what it
+        returns for the answer goes into the outbox in that transaction (the one committed last is sent).
 
         ``rating=None`` keeps an earlier rating (a comment added later); ``rating=0`` is "Not sure yet"
         (stored as ``unsure``: it takes part, in no mean); ``anonymous=None`` keeps the earlier choice.
@@ -312,6 +316,11 @@ class Answers:
                 ),
             )
             count = conn.execute("SELECT COUNT(*) FROM responses WHERE checkin_id = ?", (checkin_id,)).fetchone()[0]
+            letter = reply(Answer(new_rating, new_comment or None, new_anon, before is None, count)) if reply else None
+            if letter is not None:  # keyed by the label, never the user id
+                self.outbox.put_reply(conn, f"reply:{responder}", team, letter)
+        if letter is not None:
+            self.outbox.wake()
         return Answer(new_rating, new_comment or None, new_anon, before is None, count, self.db.last_commit)
 
     def my_answer(self, team: str, checkin_id: int, user: str) -> Answer | None:

@@ -451,6 +451,27 @@ def m016_partnership_size(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE partnerships ADD COLUMN size TEXT")
 
 
+@_known
+def m017_outbox(db: sqlite_utils.Database) -> None:
+    # What the worker process still has to send after a request was acknowledged (bot/store/outbox.py): a
+    # click's confirmation, a check-in's new count. One row per key; no token and no user id in any.
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            key TEXT PRIMARY KEY,
+            team_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('reply', 'call')),
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            due REAL NOT NULL,
+            version INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox (due)")
+
+
 def unknown(db: sqlite_utils.Database) -> list[str]:
     """Migrations the database has that this coprod doesn't know: it was written by a newer coprod."""
     return [m.name for m in migrations.applied(db) if m.name not in KNOWN]

@@ -13,6 +13,7 @@ from bot.store.db import Database
 # Every table holding a workspace's rows, children before their parents; tests/test_workspaces.py checks that
 # no table with a team_id column is missing.
 WORKSPACE_TABLES = (
+    "outbox",
     "responses",
     "nudges",
     "checkins",

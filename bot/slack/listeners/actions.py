@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import date
 
@@ -22,8 +23,9 @@ from bot.slack.deps import Deps
 from bot.slack.listeners import payloads
 from bot.slack.listeners.home import publish_home
 from bot.slack.listeners.payloads import action_of, ids
-from bot.store import Checkin
+from bot.store import Answer, Checkin
 from bot.store.answers import CheckinClosed
+from bot.store.outbox import CALL, Reply
 from bot.work.followups import FollowUp
 
 log = logging.getLogger(__name__)
@@ -79,9 +81,29 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
     team, _, user = ids(body)
     private = checkin.kind == "reflexivity"
     role = None if private else deps.store.people.role(checkin.partnership_id, user)
+    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
+    url = payloads.text(body, "response_url")
+
+    def confirm(answer: Answer) -> Reply | None:
+        # A double click sends one reply: the worker sends the one committed last, a moment later.
+        if not url:
+            return None
+        text = messages.answer_recorded(
+            facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private
+        )
+        body = {"text": text, "response_type": "ephemeral", "replace_original": False}
+        return Reply(url, body, checkin.channel_id, REPLY_DELAY)
+
     try:
-        answer = deps.store.answers.record_response(
-            team, checkin.id, user, rating=int(match.group(1)), now=deps.stamp(), private=private, role=role
+        deps.store.answers.record_response(
+            team,
+            checkin.id,
+            user,
+            rating=int(match.group(1)),
+            now=deps.stamp(),
+            private=private,
+            role=role,
+            reply=confirm,
         )
     except CheckinClosed:
         ack()
@@ -92,23 +114,6 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
         # Its post's outcome was unknown to coprod (bot/slack/delivery.py): this click on it shows Slack has it.
         deps.store.answers.seen_in_slack(team, checkin.id, clicked_ts)
     ack()
-    facilitator = deps.catalog.facilitator(checkin.facilitator_id)
-    text = messages.answer_recorded(
-        facilitator, answer.rating, anonymous=answer.anonymous, comment=answer.comment, private=private
-    )
-    # A double click sends one reply (the latest): replies to one person's clicks on one check-in wait a moment
-    # and replace each other, in the reply sender's own process (bot/runtime/replies.py).
-    url = payloads.text(body, "response_url")
-    if url:
-        deps.replies.send(
-            f"{team}:{checkin.id}:{user}",
-            url,
-            {"text": text, "response_type": "ephemeral", "replace_original": False},
-            delay=REPLY_DELAY,
-            order=answer.order,
-            team=team,
-            channel=checkin.channel_id,
-        )
     if not private:
         # The message's ts may not be stored yet when a click follows the post at once; the click carries it.
         count_changed(deps, client, checkin, payloads.text(body, "container", "message_ts") or None)
@@ -290,7 +295,7 @@ def count_changed(deps: Deps, client: WebClient, checkin: Checkin, message_ts: s
     deps.followups.submit_latest(
         ("count", checkin.team_id, checkin.id),
         FollowUp(
-            lambda: update_count(deps, client, checkin, message_ts),
+            lambda: update_count(deps, checkin, message_ts),
             what="update a check-in's count",
             team=checkin.team_id,
             channel=checkin.channel_id,
@@ -300,7 +305,7 @@ def count_changed(deps: Deps, client: WebClient, checkin: Checkin, message_ts: s
     )
 
 
-def update_count(deps: Deps, client: WebClient, checkin: Checkin, message_ts: str | None = None) -> None:
+def update_count(deps: Deps, checkin: Checkin, message_ts: str | None = None) -> None:
     """Show the new number of answers on the check-in message (never who or what)."""
     ts = checkin.message_ts or message_ts
     if not ts:
@@ -309,18 +314,19 @@ def update_count(deps: Deps, client: WebClient, checkin: Checkin, message_ts: st
     level = deps.catalog.level(checkin.level_id)
     count = deps.store.answers.response_count(checkin.team_id, checkin.id)
     closed = checkin.closed(deps.stamp())
-    # Sent by the reply sender's process (bot/runtime/replies.py), like the clicks' confirmations: not on this one's
-    # threads, where it would hold up the next acknowledgement.
-    deps.replies.call(
+    # Sent by the worker (bot/runtime/sender.py), like the clicks' confirmations: not on this process's threads,
+    # where it would hold up the next acknowledgement. A later count replaces one still waiting.
+    deps.store.outbox.put(
         f"count:{checkin.team_id}:{checkin.id}",
-        client,
-        "chat.update",
-        {
+        team=checkin.team_id,
+        channel=checkin.channel_id,
+        kind=CALL,
+        target="chat.update",
+        body={
             "channel": checkin.channel_id,
             "ts": ts,
             "text": messages.checkin_text(facilitator),
             "blocks": messages.checkin_blocks(level, facilitator, checkin.id, count, closed=closed),
         },
-        team=checkin.team_id,
-        channel=checkin.channel_id,
+        due=time.time(),
     )

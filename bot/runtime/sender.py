@@ -1,0 +1,135 @@
+"""Sending what the outbox holds (bot/store/outbox.py): clicks' confirmations and answer counts, after the ack.
+
+Runs in the worker process (bot/runtime/worker.py), or in the web process's own threads when tests drive
+coprod in one process. A few threads send at once; each row is deleted once sent, unless a later write
+replaced it meanwhile (that one is sent next). A send Slack refuses, or that fails, is logged with its
+workspace and channel and not tried again: the answer itself was stored before the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.store import Store
+from bot.store.db import background
+from bot.store.outbox import REPLY, Letter
+
+log = logging.getLogger(__name__)
+SENDERS = 4  # rows sent at once (each waits on Slack)
+BATCH = 64  # rows read at a time
+LOOK_EVERY = 0.25  # seconds between looks at the outbox when no write in this process wakes the sender
+SEND_TIMEOUT = 10
+
+
+class OutboxSender:
+    """Sends each outbox row when it falls due, on a few threads of its own."""
+
+    def __init__(self, store: Store, client_for: Callable[[str], WebClient | None], *, look_every: float = LOOK_EVERY):
+        self.store = store
+        self.client_for = client_for
+        self.look_every = look_every
+        self._cond = threading.Condition()
+        self._woken = False
+        self._open = True
+        self._sending: set[tuple[str, int]] = set()
+        self._pool = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="coprod-send")
+        self._thread: threading.Thread | None = None
+        store.outbox.on_put(self.wake)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="coprod-outbox", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Send everything waiting now and wait until it is sent; False if ``timeout`` passed first."""
+        self.store.outbox.hurry()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._sending or self.store.outbox.waiting():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    def close(self, timeout: float) -> None:
+        """Send what is due within ``timeout`` seconds, then stop; rows left wait for the next start."""
+        if self._thread is not None:
+            self.drain(timeout)
+        with self._cond:
+            self._open = False
+            self._cond.notify_all()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._open:
+                    return
+                skip = frozenset(self._sending)
+            try:
+                letters = self.store.outbox.due(time.time(), limit=BATCH, skip=skip)
+                upcoming = self.store.outbox.next_due() if not letters else None
+            except Exception:  # the database closing under a stopping process, or busy: look again
+                if not self._open:
+                    return
+                log.exception("could not read the outbox")
+                letters, upcoming = [], None
+            with self._cond:
+                for letter in letters:
+                    self._sending.add((letter.key, letter.version))
+                    self._pool.submit(self._send, letter)
+                if letters:
+                    continue
+                wait = self.look_every
+                if upcoming is not None:
+                    wait = max(0.0, min(wait, upcoming - time.time()))
+                if not self._woken:
+                    self._cond.wait(wait)
+                self._woken = False
+
+    def _send(self, letter: Letter) -> None:
+        try:
+            background(self._deliver, letter)
+        finally:
+            try:
+                background(self.store.outbox.done, letter)
+            except Exception:
+                log.exception("could not mark a sent reply for team %s", letter.team_id)
+            with self._cond:
+                self._sending.discard((letter.key, letter.version))
+                self._cond.notify_all()
+
+    def _deliver(self, letter: Letter) -> None:
+        where = f"team {letter.team_id} channel {letter.channel_id}"
+        if letter.kind == REPLY:
+            try:
+                response = WebhookClient(letter.target, timeout=SEND_TIMEOUT).send_dict(letter.body)
+            except Exception as exc:  # one failed reply must not stop the others
+                log.warning("could not confirm a click for %s: %s", where, type(exc).__name__)
+                return
+            if response.status_code != 200:
+                log.warning("could not confirm a click for %s: Slack answered HTTP %s", where, response.status_code)
+            return
+        client = self.client_for(letter.team_id)
+        if client is None:  # the workspace removed coprod meanwhile
+            return
+        try:
+            client.api_call(letter.target, json=letter.body)
+        except SlackApiError as exc:
+            log.warning("could not call %s for %s: %s", letter.target, where, exc.response.get("error"))
+        except Exception as exc:
+            log.warning("could not call %s for %s: %s", letter.target, where, type(exc).__name__)
