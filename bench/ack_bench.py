@@ -12,8 +12,9 @@ a process of its own) and, in Socket Mode, its own loopback WebSocket endpoint (
   Socket Mode client.
 - **coprod**: ``coprod run --http``, or ``coprod run`` with an app token (Socket Mode). It checks the
   check-in, commits the answer (WAL, ``synchronous = NORMAL``, synced to the disk each second), acks, then
-  hands its reply (a response_url post 0.3 s later) and the check-in's count update (coalesced) to its reply
-  sender, a process of its own (bot/runtime/replies.py). Its CPU per click counts that process too.
+  writes its reply (a response_url post 0.3 s later) to the outbox in the answer's transaction and hands the
+  check-in's count update (coalesced) to the outbox too; the worker process sends both (bot/runtime/worker.py).
+  Its CPU per click counts that process too.
 
 What is timed: HTTP, a signed rating click POSTed to /slack/events on a keep-alive connection, until the
 response; Socket Mode, an ``interactive`` envelope sent over the WebSocket, until its ack comes back. One
@@ -365,7 +366,7 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, h.St
     targets = h.seed(db, 16)
     with h.StubProcess() as stub, h.CoprodInProcess(db, stub.url, mode="http") as coprod:
         application = coprod.runtime.server.application
-        followups, replies = coprod.runtime.deps.followups, coprod.runtime.deps.replies
+        followups, outbox = coprod.runtime.deps.followups, coprod.runtime.store.outbox
         stream = h.ClickStream(targets, seed_value=7)
         response_url = stub.open_response_urls("ack-profile")
 
@@ -375,18 +376,18 @@ def profile_handler(workdir: Path, clicks: int, top: int) -> tuple[h.Stats, h.St
         for _ in range(min(clicks, 200)):
             handle()
         # A diagnostic, not coprod's behaviour: with the follow-ups dropped (this instance's submit_latest and the
-        # reply hand-over no-ops), the ack path runs alone; the difference is what handing over and the count
+        # reply's outbox row no-ops), the ack path runs alone; the difference is what handing over and the count
         # update, running meanwhile, take from it.
         times: dict[bool, list[float]] = {True: [], False: []}
         for block in range(10):
             alone = block % 2 == 1
             if alone:
                 followups.submit_latest = lambda *args, **kwargs: None  # type: ignore[method-assign]
-                replies.send = lambda *args, **kwargs: None  # type: ignore[method-assign]
+                outbox.put_reply = lambda *args, **kwargs: None  # type: ignore[method-assign]
             times[alone].extend(handle() for _ in range(max(1, clicks // 10)))
             if alone:
                 del followups.submit_latest
-                del replies.send
+                del outbox.put_reply
             coprod.drain()
         prof = cProfile.Profile()
         for _ in range(clicks):

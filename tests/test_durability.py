@@ -173,12 +173,12 @@ def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_the_ack(tmp_path, mode):
-    """Confirmations wait a moment (a double click gets one) in a process of their own: coprod killed outright
-    within that moment, the person still hears their answer was saved, and the sender then ends too."""
+    """Confirmations wait a moment (a double click gets one) in the outbox, sent by the worker: coprod killed
+    outright within that moment, the person still hears their answer was saved, and the worker then ends too."""
     db = tmp_path / "coprod.db"
     [(channel, cid)] = seed(db, 1)
     with coprod_run(db, mode, channel) as (stub, bot, client):
-        assert client.rate("U0001", channel, cid, 3, stub.response_url("warm")) == 200  # the sender is started
+        assert client.rate("U0001", channel, cid, 3, stub.response_url("warm")) == 200
         assert eventually(lambda: stub.calls_to("response_url"), timeout=10)
         assert client.rate("U0002", channel, cid, 4, stub.response_url("killed")) == 200
         bot.kill()  # within the reply's delay (REPLY_DELAY, 0.3 s)
@@ -189,6 +189,4 @@ def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_t
         assert eventually(confirmed, timeout=10), "the confirmation died with coprod"
         [reply] = confirmed()
         assert "4 of 5" in reply.args["text"]
-        assert eventually(lambda: not helpers(db, "bot.runtime.replies"), timeout=10), (
-            "the reply sender outlived coprod"
-        )
+        assert eventually(lambda: not helpers(db, "bot.runtime.worker"), timeout=10), "the worker outlived coprod"

@@ -144,9 +144,8 @@ def coprod_process(args: list[str], env: dict[str, str], cwd: Path, **kw: Any) -
 
 
 def helpers(db: Path | str, module: str) -> list[int]:
-    """The process ids of the helper processes running ``module`` (``bot.runtime.replies``,
-    ``bot.runtime.scheduler``)
-    for the coprod whose database is ``db`` (found by their environment, which they share with it)."""
+    """The process ids of the helper processes running ``module`` (``bot.runtime.worker``) for the coprod whose
+    database is ``db`` (found by their environment, which they share with it)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
