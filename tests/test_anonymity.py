@@ -1,5 +1,5 @@
 """Anonymity against a determined colleague: no sequence of views lets anyone work out one person's rating
-or tie an anonymous answer to its author (docs/design.md, "Anonymity").
+or tie an anonymous answer to its author (docs/rules.md, "Anonymity").
 
 Each test walks what a member or a coordinator can do in Slack, in both modes, and reads only what Slack
 would have shown them.

@@ -44,7 +44,7 @@ def test_coprod_ledger_writes_the_partnerships_lines_with_names_for_finance(stor
 
 
 def test_no_involvement_table_has_a_column_that_joins_to_answers(store: Store) -> None:
-    """The ledger names people, so it holds no responder hash, check-in or answer id (docs/design.md)."""
+    """The ledger names people, so it holds no responder hash, check-in or answer id (docs/rules.md)."""
     joins = {"responder", "checkin_id", "response_id", "answer_id", "person"}
     for table in ("involvement", "pay_rates", "pay_choices", "changes", "ledger_names", "report_texts"):
         columns = {row[1] for row in store.db.query(f"PRAGMA table_info({table})")}

@@ -78,11 +78,11 @@ def test_the_readme_says_the_actions_file_comes_only_when_there_are_actions_and_
 
 def test_the_help_of_coprod_run_names_the_processes_it_starts_as_the_readme_does():
     """`coprod --help` said `run` was "scheduler and Slack connection in one process"; the scheduled posts and
-    clicks' replies have processes of their own (the README's rooms: `replies`, `scheduler`)."""
+    clicks' replies have processes of their own (the README's `runtime/`, drawn in docs/architecture.md)."""
     help_of_run = " ".join(RUN_HELP.split())
     assert "one process" not in help_of_run and "two small processes of their own" in help_of_run
-    assert "`replies`: the reply sender, a small process `coprod run` starts itself" in PROSE
-    assert "`scheduler`: the scheduled jobs, and the process of their own `coprod run` starts" in PROSE
+    assert "`runtime/`: the processes `coprod run` starts, and the scheduler's jobs they run." in PROSE
+    assert "[`docs/architecture.md`](docs/architecture.md) draws coprod's processes" in PROSE
     subparsers = next(a for a in build_parser()._actions if a.choices and "run" in a.choices)
     assert subparsers.choices["run"].description.startswith("Run the bot: the Slack connection")
 

@@ -6,7 +6,7 @@ closed, when k or more people gave them. A check-in closes when the next one of 
 a week after it was posted, whichever is first; after that its answers can't be added, changed or taken
 out (forget-me unlinks them instead: the rating stays in the group, with nothing that ties it to the
 person). Groups never change once closed, and a view is only ever a sum of whole groups, so two views
-differ by whole groups of k or more, never by one person. docs/design.md states the rule in full.
+differ by whole groups of k or more, never by one person. docs/rules.md states the rule in full.
 """
 
 from __future__ import annotations

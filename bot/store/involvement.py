@@ -3,7 +3,7 @@ each person's private choice of how to be paid, "you said, we changed" records, 
 (the involvement aim, the study title, the channel's name).
 
 The ledger names people, since paying them needs names, so it is kept apart from the answers: no table here
-has a responder hash, a check-in id or anything else that joins to ``responses`` (docs/design.md). A change
+has a responder hash, a check-in id or anything else that joins to ``responses`` (docs/rules.md). A change
 record holds a description of the input it answers, never a link to the answer.
 """
 

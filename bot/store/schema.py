@@ -351,7 +351,7 @@ def m012_nudge_at(db: sqlite_utils.Database) -> None:
 def m013_involvement(db: sqlite_utils.Database) -> None:
     # The record of involvement (issue 24). It names people, because paying them needs names, so it is kept
     # apart from the answers: no column here holds a responder hash, a check-in id or anything else that
-    # joins to ``responses`` (docs/design.md, "Involvement"). A change record points at nothing either: the
+    # joins to ``responses`` (docs/rules.md, "The record of involvement"). A change record points at nothing either: the
     # person whose comment it answers is found once, when it is recorded, and told; nothing of that is kept.
     _execute_each(
         db,

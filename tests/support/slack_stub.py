@@ -6,7 +6,7 @@ The bot is pointed at ``SlackStub().url`` (its SLACK_API_URL); slack_sdk's WebCl
 keeps (people, channels, messages, views, files) are the package's :class:`bot.localslack.server.SlackServer`,
 the same one ``coprod run`` serves a local workspace with. On top, this module records every request as a
 :class:`Call` and can queue faults per method (errors, rate limits, 5xx, slowness, a post Slack takes but
-never answers). Slack's own rules hold as on Slack (docs/design.md, "The Slack stand-in's rules"): a trigger
+never answers). Slack's own rules hold as on Slack (docs/rules.md, "The Slack stand-in's rules"): a trigger
 must come from :meth:`SlackStub.trigger` (the tests' Slack side puts one in each interaction), a response URL
 from :meth:`SlackStub.response_url`, and rate limits are on (calls they refuse are kept in ``limited``, not
 ``calls``). Nothing is pre-populated: tests add the users and channels they need. A message's ``ts``

@@ -231,7 +231,7 @@ def on_forget(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: D
     team, _, user = ids(body)
     named = deps.store.plans.naming(team, user)  # posts of actions they led or planned show their name
     counts = deps.store.answers.forget_user(team, user, now=deps.stamp())
-    kept = deps.store.people.coordinates_in_workspace(team, user)  # coordinator rights stay (design.md)
+    kept = deps.store.people.coordinates_in_workspace(team, user)  # coordinator rights stay (docs/rules.md)
     ack()
     if named:
         _after_ack(deps, body, "take a name off actions' posts", lambda: reminders.unname(deps, client, team, named))
