@@ -38,21 +38,15 @@ from functools import partial
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.domain import holidays, plans
-from bot.domain.holidays import Pause
-from bot.domain.schedule import fire_times, offset_of, spec_of
-from bot.slack import delivery, posts, reminders
+from bot.runtime.due import CLOSING, LOOKBACK, Due, Job, Source, meeting_started
+from bot.slack import delivery, posts
 from bot.slack.deps import Deps
-from bot.store import Checkin, DueSchedule, Partnership, ScheduledPartnership
+from bot.store import DueSchedule, Partnership, ScheduledPartnership
 from bot.store.db import background
-from bot.store.ledger import Planned
-from bot.store.partnerships import next_fire_after
 from bot.work.lanes import Lane
 
 log = logging.getLogger(__name__)
 LAST_TICK = "last_tick"
-# How far back a restart looks for fire times it missed, to log them as skipped.
-LOOKBACK = timedelta(days=35)
 # Scheduled posts made at once, in all; and at once for one workspace (Slack limits each workspace).
 POST_WORKERS = 32
 POSTS_PER_WORKSPACE = 3
@@ -63,20 +57,12 @@ DM_WORKERS = 16
 DMS_PER_WORKSPACE = 4
 # Due schedules read per query (a long downtime's backlog is read a page at a time).
 DUE_PAGE = 5_000
-# A meeting reminder still goes out this long after the meeting's start (ticks are not exact); later, never.
-MEETING_LATE = timedelta(minutes=5)
 # A check-in still posting this long after it was asked has been given up on (its claim is out of grace).
 UNPOSTED_GIVE_UP = timedelta(days=1)
 # How long stopping waits for posts already under way (SIGTERM must end the process within 10 s).
 STOP_WAIT = 6.0
 # Channels' member counts are refreshed after a scheduled check-in, off its path, at most this often.
 MEMBERS_EVERY = 86_400.0
-# Check-ins' messages shown closed per tick, at most (the rest wait for the next tick); each is claimed in the
-# ledger as "close:<check-in id>" at its closing time.
-CLOSING_PAGE = 500
-CLOSING = "close"
-# Skips logged one by one per tick; beyond this, one line says how many more.
-SKIPS_LOGGED = 20
 
 
 @dataclass(frozen=True)
@@ -97,29 +83,6 @@ class Stopped:
     under_way: int
 
 
-@dataclass(frozen=True)
-class Job:
-    """A post to make: whose, its kind and fire time (its key in the ledger), and how to make it (``post``
-    gets the workspace's client and its key). ``attempt``: the claim already taken (1 for the first), or 0 to
-    claim it before posting."""
-
-    p: Partnership
-    kind: str
-    fire_at: datetime
-    post: Callable[[WebClient, delivery.PostKey], object]
-    attempt: int = 0
-
-    @property
-    def key(self) -> tuple[int, str, int]:
-        return (self.p.id, self.kind, int(self.fire_at.timestamp()))
-
-
-# More due work for the tick (actions' follow-ups, nudges...): called with now, returns the jobs due then,
-# each claimed before it is made. A source reads only what is due (an index), as the schedules do; a job
-# already settled in the ledger is dropped by its claim.
-Source = Callable[[datetime], list[Job]]
-
-
 class Dispatcher:
     def __init__(self, deps: Deps, client_for: Callable[[str], WebClient | None], *, grace: timedelta):
         """``client_for``: a workspace's Web API client (its own token in several-workspace mode), or None when
@@ -127,7 +90,8 @@ class Dispatcher:
         self.deps = deps
         self.client_for = client_for
         self.grace = grace
-        self.sources: list[Source] = [self._loop_jobs, self._closing_jobs]
+        self.due = Due(deps, grace)
+        self.sources: list[Source] = [self.due.loop_jobs, self.due.closing_jobs]
         # Long-lived, so the threads (and their database connections) are made once.
         self.bulk = Lane("post", workers=POST_WORKERS, per_team=POSTS_PER_WORKSPACE)
         self.urgent = Lane("remind", workers=URGENT_WORKERS, per_team=URGENT_WORKERS)
@@ -135,7 +99,6 @@ class Dispatcher:
         self.dms = Lane("dm", workers=DM_WORKERS, per_team=DMS_PER_WORKSPACE)
         self._in_flight: set[tuple[int, str, int]] = set()
         self._members_at: dict[int, float] = {}
-        self._pauses: dict[int, list[Pause]] | None = None  # this tick's holiday pauses, read when first needed
         self._stop_lock = threading.Lock()
         self._stopping = False
         self._given_back = 0  # claims given back by stopping
@@ -192,7 +155,7 @@ class Dispatcher:
         skipped: list[Fired] = []
         jobs: list[Job] = []
         clients: dict[str, WebClient | None] = {}
-        self._pauses = None
+        self.due.new_tick()
         # Workspaces with no client: a schedule of theirs with a fire time to post stays due, unclaimed (and
         # the rest of their schedules wait for the next tick); one with only skips moves on.
         absent: set[str] = set()
@@ -203,7 +166,7 @@ class Dispatcher:
                 break
             planned = [
                 plan
-                for plan in (self._plan(item, now, last) for item in page)
+                for plan in (self.due.plan(item, now, last) for item in page)
                 if self._client(clients, plan.p.team_id) or not plan.claims
             ]
             absent |= {team for team, client in clients.items() if client is None}
@@ -213,7 +176,7 @@ class Dispatcher:
                 skipped += [
                     Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
                 ]
-                self._log_skips(plan, len(skipped))
+                self.due.log_skips(plan, len(skipped))
                 claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
             # Posted while the next page is read and its misses written (a long downtime's backlog).
             futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
@@ -226,9 +189,9 @@ class Dispatcher:
                 clients, item.partnership.team_id
             ):
                 continue
-            if self._meeting_started(item, _utc(stamp), now):
+            if meeting_started(item, _utc(stamp), now):
                 skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")
-            elif self._paused(item.partnership, stamp, now):
+            elif self.due.paused(item.partnership, stamp, now):
                 skipped += self._skip(item, _utc(stamp), now, "paused for a holiday")
             else:
                 jobs.append(self._job(item, _utc(stamp)))
@@ -254,61 +217,6 @@ class Dispatcher:
         if team not in clients:
             clients[team] = self.client_for(team)
         return clients[team]
-
-    def _paused(self, p: Partnership, at: int, now: datetime) -> bool:
-        """Whether a holiday pause is in force for the partnership at ``at`` (the pauses read once a tick, and
-        only when something is due: those that had not ended by the look-back, from their index)."""
-        if self._pauses is None:
-            self._pauses = self.deps.store.partnerships.all_pauses(
-                since=int((now - max(self.grace, LOOKBACK)).timestamp())
-            )
-        return holidays.active(self._pauses.get(p.id, ()), at) is not None
-
-    def _plan(self, item: DueSchedule, now: datetime, last: datetime | None) -> Planned:
-        """Which of the schedule's fire times up to now to claim and which to skip, and its next one."""
-        p, schedule = item.partnership, item.schedule
-        spec, offset = spec_of(schedule), offset_of(schedule)
-        floor = now - LOOKBACK
-        if item.next_fire_at is None:  # resumed, or upgraded: from the last tick (or the grace period)
-            start = max(datetime.fromtimestamp(schedule.set_at, UTC), last or now - self.grace, floor)
-            times = fire_times(spec, p.timezone, start, now, offset_minutes=offset)
-        elif item.next_fire_at < floor.timestamp():
-            times = fire_times(spec, p.timezone, floor, now, offset_minutes=offset)
-        else:
-            first = _utc(item.next_fire_at)
-            times = [first, *fire_times(spec, p.timezone, first, now, offset_minutes=offset)]
-        plan = Planned(p, schedule.kind, item.next_fire_at, next_fire_after(schedule, p.timezone, int(now.timestamp())))
-        for at in times:
-            if at <= now - self.grace:
-                plan.skips.append((int(at.timestamp()), "missed by more than the grace period"))
-            elif self._paused(p, int(at.timestamp()), now):
-                plan.skips.append((int(at.timestamp()), "paused for a holiday"))
-            elif self._meeting_started(item, at, now):
-                # A reminder for a meeting already under way helps nobody: record the miss instead.
-                plan.skips.append((int(at.timestamp()), "the meeting had already started"))
-            else:
-                plan.claims.append(int(at.timestamp()))
-        return plan
-
-    @staticmethod
-    def _meeting_started(item: ScheduledPartnership | DueSchedule, fire_at: datetime, now: datetime) -> bool:
-        minutes = item.schedule.remind_minutes or 0
-        return item.schedule.kind == "meeting" and now > fire_at + timedelta(minutes=minutes) + MEETING_LATE
-
-    def _log_skips(self, plan: Planned, logged: int) -> None:
-        p = plan.p
-        for n, (at, why) in enumerate(plan.skips):
-            if logged - len(plan.skips) + n < SKIPS_LOGGED:
-                (log.info if why == "paused for a holiday" else log.warning)(  # a holiday is no fault
-                    "skipped a %s for team %s channel %s due at %s: %s",
-                    plan.kind,
-                    p.team_id,
-                    p.channel_id,
-                    _utc(at).isoformat(),
-                    why,
-                )
-        if logged > SKIPS_LOGGED and logged - len(plan.skips) <= SKIPS_LOGGED:
-            log.warning("skipped more scheduled posts missed by more than the grace period (see the posts table)")
 
     def _job(self, item: ScheduledPartnership | DueSchedule, fire_at: datetime, *, attempt: int = 0) -> Job:
         scheduled = ScheduledPartnership(item.partnership, item.schedule)
@@ -336,59 +244,6 @@ class Dispatcher:
             "skipped a %s for team %s channel %s due at %s: %s", kind, p.team_id, p.channel_id, fire_at.isoformat(), why
         )
         return [Fired(p.team_id, p.channel_id, kind, fire_at, "skipped")]
-
-    def _loop_jobs(self, now: datetime) -> list[Job]:
-        """Actions' follow-ups whose time has come (sent late rather than never, within the look-back), and
-        reminders to those who haven't answered; both wait while a holiday pause is in force. Each is read
-        from an index (open actions by due date; partnerships that remind, their open check-ins), and those
-        already settled in the ledger are dropped by one look-up each."""
-        store, stamp = self.deps.store, int(now.timestamp())
-        jobs: list[Job] = []
-        today = now.date()
-        for p, action, at_minute in store.plans.due_between(
-            today - LOOKBACK - timedelta(days=1), today + timedelta(days=1)
-        ):
-            assert action.due_on is not None
-            fire_at = plans.reminder_at(action.due_on, p.timezone, at_minute)
-            if now - LOOKBACK <= fire_at <= now and not self._paused(p, stamp, now):
-                jobs.append(Job(p, f"action:{action.id}", fire_at, partial(self._remind, p, action)))
-        for nudge in store.nudges.due(now=stamp):
-            p = nudge.partnership
-            if not self._paused(p, stamp, now):
-                fire_at = _utc(nudge.asked_at)
-                jobs.append(
-                    Job(p, f"nudge:{nudge.checkin_id}", fire_at, partial(self._nudge_round, p, nudge.checkin_id))
-                )
-        settled = store.ledger.settled_among([job.key for job in jobs], now=stamp)
-        return [job for job in jobs if job.key not in settled]
-
-    def _closing_jobs(self, now: datetime) -> list[Job]:
-        """Check-ins that have closed and whose message still shows its buttons, from their index; each is
-        claimed in the ledger under its closing time. One that failed every try is left as it is."""
-        store, stamp = self.deps.store, int(now.timestamp())
-        checkins = store.answers.closing_due(now=stamp, limit=CLOSING_PAGE)
-        by_id = {c.id: c for c in checkins}
-        jobs = []
-        for c in checkins:
-            p = store.partnerships.get(c.team_id, c.channel_id)
-            if p is not None:
-                jobs.append(Job(p, f"{CLOSING}:{c.id}", _utc(c.closes_at), partial(self._show_closed, c)))
-        keys = [job.key for job in jobs]
-        for _, kind, _ in store.ledger.given_up_among(keys):
-            given_up = by_id[int(kind.split(":")[1])]
-            store.answers.shown_closed(given_up.team_id, given_up.id)
-        settled = store.ledger.settled_among(keys, now=stamp)
-        return [job for job in jobs if job.key not in settled]
-
-    def _show_closed(self, checkin: Checkin, client: WebClient, key: delivery.PostKey) -> None:
-        posts.show_closed(self.deps, client, checkin)
-
-    def _remind(self, p: Partnership, action: plans.Action, client: WebClient, key: delivery.PostKey) -> None:
-        reminders.remind(self.deps, client, p, action, key)
-
-    def _nudge_round(self, p: Partnership, checkin_id: int, client: WebClient, key: delivery.PostKey) -> int:
-        # Direct messages, not a channel post: the key goes unused; each person is recorded before their DM.
-        return reminders.send_nudges(self.deps, client, p, checkin_id)
 
     def _claimed(self, job: Job, client: WebClient, now: datetime) -> Fired | None:
         """Make one post, claiming it first unless the tick already has (a claim someone holds is left alone)."""
