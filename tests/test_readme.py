@@ -78,9 +78,11 @@ def test_the_readme_says_the_actions_file_comes_only_when_there_are_actions_and_
 
 def test_the_help_of_coprod_run_names_the_processes_it_starts_as_the_readme_does():
     """`coprod --help` said `run` was "scheduler and Slack connection in one process"; the scheduled posts and
-    clicks' replies have processes of their own (the README's `runtime/`, drawn in docs/architecture.md)."""
+    clicks' replies are the worker's, a process of its own (the README's `runtime/`, drawn in
+    docs/architecture.md), which the README's "Two processes, or one command" names as --help does."""
     help_of_run = " ".join(RUN_HELP.split())
-    assert "one process" not in help_of_run and "two small processes of their own" in help_of_run
+    assert "in one process" not in help_of_run and "with a worker process beside it" in help_of_run
+    assert "`coprod run` starts a second process of its own, the worker" in PROSE
     assert "`runtime/`: the processes `coprod run` starts, and the scheduler's jobs they run." in PROSE
     assert "[`docs/architecture.md`](docs/architecture.md) draws coprod's processes" in PROSE
     subparsers = next(a for a in build_parser()._actions if a.choices and "run" in a.choices)
