@@ -221,3 +221,13 @@ def test_the_procfiles_web_and_worker_lines_run_coprod_as_two_processes_the_host
             _, err = worker.communicate(timeout=BOUND)
         assert worker.returncode == 0, err
         assert "coprod worker stopped" in err and "Traceback" not in err, err
+
+
+def test_importing_the_workers_entry_point_loads_no_bolt_and_no_listener():
+    """The worker posts and sends with slack-sdk's client alone: Bolt and the listeners are the web process's."""
+    code = (
+        "import sys, bot.runtime.worker; "
+        "print(sorted(m for m in sys.modules if m.startswith(('slack_bolt', 'bot.slack.listeners', 'bot.slack.app'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=BOUND, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
