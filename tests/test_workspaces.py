@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.store import Store
+from bot.store.outbox import Reply
 from bot.store.workspaces import REMOVED, WORKSPACE_TABLES
 from tests.support.stored import file_bytes, rows
 
@@ -23,7 +24,15 @@ def fill(store: Store, team: str, channel: str = "C1") -> None:
     store.people.set_reflexivity_optout(p, f"U{team}3", True)
     store.people.remember_user(team, f"U{team}1", timezone="UTC", is_admin=False, now=NOW)
     checkin = store.answers.record_checkin(p, facilitator_id="power-imbalances", level_id="group", asked_at=NOW)
-    store.answers.record_response(team, checkin, f"U{team}2", rating=4, now=NOW + 1, comment=f"words of {team}")
+    store.answers.record_response(
+        team,
+        checkin,
+        f"U{team}2",
+        rating=4,
+        now=NOW + 1,
+        comment=f"words of {team}",
+        reply=lambda answer: Reply(f"https://hooks.example/{team}", {"text": "saved"}, channel, 60.0),
+    )
     store.activity.log_meeting(p, held_on="2027-01-15", user=f"U{team}1", now=NOW)
     store.ledger.claim_post(p, kind="summary", fire_at=NOW, now=NOW)
     store.ledger.first_time_event(team, f"Ev{team}", now=NOW)
