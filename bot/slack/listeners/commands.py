@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import command_grammar
 from bot.domain import commands as grammar
 from bot.domain.catalog import Facilitator
 from bot.domain.coverage import utc
@@ -89,8 +90,8 @@ def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, dep
     otherwise acknowledge and carry the command out (once) on the follow-up workers."""
     req = Request.from_command(command, deps)
     try:
-        cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
-    except grammar.UsageError as exc:
+        cmd = command_grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
+    except command_grammar.UsageError as exc:
         ack(**reply(messages.usage_text(str(exc))))
         return
     standing = Standing.of(deps, cmd, req)
