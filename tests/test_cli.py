@@ -63,7 +63,7 @@ def populated(tmp_path: Path) -> Path:
 
     def ask(level: str, days_ago: int, fac: str | None = None) -> int:
         asked = now - 86_400 * days_ago
-        return store.answers.record_checkin(
+        return store.checkins.record_checkin(
             p, facilitator_id=fac or CATALOG.in_level(level)[0].id, level_id=level, asked_at=asked
         )
 
@@ -86,7 +86,7 @@ def populated(tmp_path: Path) -> Path:
     store.answers.record_response(TEAM, low, "UNAMED0", rating=2, now=now - 60)
     store.answers.record_response(TEAM, low, "USECRET", rating=1, anonymous=True, now=now - 30)
     other = store.partnerships.ensure("T0002", CHANNEL, timezone="UTC", created_by="UX", now=now)
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         other, facilitator_id="clear-scope", level_id="organisational", asked_at=now - 10
     )
     store.answers.record_response(other.team_id, cid, "UOTHER", rating=5, comment="other workspace", now=now - 5)
@@ -424,7 +424,7 @@ def test_export_of_a_practice_missing_from_the_catalog_has_empty_text(tmp_path: 
     """An answer about a practice a custom catalog no longer has still exports, with no wording."""
     store = Store.open(tmp_path / "coprod.db")
     p = store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
-    cid = store.answers.record_checkin(p, facilitator_id="retired", level_id="gone", asked_at=0)
+    cid = store.checkins.record_checkin(p, facilitator_id="retired", level_id="gone", asked_at=0)
     for user in ("U1", "U2", "U3"):
         store.answers.record_response(TEAM, cid, user, rating=2, now=86_400)
     records = list(reports.export_records(store, CATALOG, TEAM, now=datetime.fromtimestamp(8 * 86_400, UTC)))

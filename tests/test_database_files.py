@@ -70,7 +70,7 @@ def answer(store: Store, user: str, rating: int, comment: str, *, anonymous: boo
     found = store.db.one("SELECT id FROM checkins WHERE partnership_id = ?", (p.id,))
     checkin_id = found["id"] if found else None
     if checkin_id is None:
-        checkin_id = store.answers.record_checkin(p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW)
+        checkin_id = store.checkins.record_checkin(p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW)
     store.answers.record_response(TEAM, checkin_id, user, rating=rating, comment=comment, anonymous=anonymous, now=NOW)
     return checkin_id
 

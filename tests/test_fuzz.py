@@ -106,7 +106,7 @@ def setup_partnership(bot) -> int:
 def ensure_checkin(bot) -> int:
     """The answered check-in of ``setup_partnership``, made on the first example of a test, and an open action
     U3 planned (id 1)."""
-    if bot.store.answers.checkin(TEAM, 1):
+    if bot.store.checkins.checkin(TEAM, 1):
         return 1
     checkin_id = setup_partnership(bot)
     p = bot.store.partnerships.get(TEAM, CHANNEL)

@@ -36,7 +36,7 @@ def partnership(store: Store, timezone: str = "UTC"):
 
 def ask(store: Store, at: int, ratings: list[int], fac: str = "power-imbalances", people: str = "U") -> int:
     p = store.partnerships.get(TEAM, CHANNEL)
-    cid = store.answers.record_checkin(p, facilitator_id=fac, level_id=CATALOG.facilitator(fac).level_id, asked_at=at)
+    cid = store.checkins.record_checkin(p, facilitator_id=fac, level_id=CATALOG.facilitator(fac).level_id, asked_at=at)
     for n, rating in enumerate(ratings):
         store.answers.record_response(TEAM, cid, f"{people}{n}", rating=rating, now=at + 60)
     return cid
@@ -106,7 +106,7 @@ def test_before_and_after_are_what_two_level_summaries_already_tell(store: Store
     after = ask(store, start + 3 * DAY, [5, 4, 4])
     [t] = tried(store, stamp(NOW))
     p = store.partnerships.get(TEAM, CHANNEL)
-    before_at, after_at = (store.answers.checkin(TEAM, cid).asked_at for cid in (before, after))
+    before_at, after_at = (store.checkins.checkin(TEAM, cid).asked_at for cid in (before, after))
     # Windows cut at check-ins: from the "before" to just past the "after" (still open there, so not in the
     # mean), and from the "after" to now.
     for since, until, side in ((before_at, after_at + 1, t.before), (after_at, stamp(NOW) + 1, t.after)):
@@ -121,7 +121,7 @@ def test_a_check_in_still_posting_is_neither_before_nor_after(store: Store) -> N
     a = action(store, start + DAY)
     store.plans.close(TEAM, a.id, "done", by="U1", now=start + 2 * DAY)
     p = store.partnerships.get(TEAM, CHANNEL)
-    store.answers.record_checkin(
+    store.checkins.record_checkin(
         p, facilitator_id="power-imbalances", level_id="group", asked_at=start + 3 * DAY, posting="claim"
     )
     assert store.plans.awaiting_after(p) == "power-imbalances"
