@@ -4,7 +4,8 @@
 running exactly as it does over HTTP with a real workspace. The tests use the same stand-in.
 
 - ``workspace``: what Slack keeps (people, channels, messages, App Home, modals, files), saved beside the database.
-- ``webapi``: the Web API methods coprod calls, answered from the workspace as Slack answers them.
+- ``webapi``: the Web API methods coprod calls, answered from the workspace as Slack answers them (its
+  ``users.*``/``conversations.*`` in ``conversations``, its file uploads in ``uploads``; ``calls``: reading a call).
 - ``access``: what Slack refuses before a method runs (scopes, membership); ``blockkit``: Block Kit's rules.
 - ``server``: Slack's HTTP side on 127.0.0.1 (the Web API, response URLs, uploads, and the page).
 - ``signed``: Slack's requests to an app (slash commands, clicks, modal submissions, events), signed.
