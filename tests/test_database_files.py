@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from bot.store import Store, StoreError, schema
 from tests.support.running import coprod_process, free_port, wait_healthy
 from tests.support.slack_stub import SlackStub

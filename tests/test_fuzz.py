@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.localslack.client_sim import post
 from bot.localslack.signed import (
     FORM,
     JSON,
@@ -31,7 +32,6 @@ from bot.localslack.signed import (
     event_body,
     form_payload,
     payload_of,
-    post,
     view_submission_body,
 )
 from bot.slack.listeners import plans as plan_listener

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from bot.settings import Settings, SettingsError
 from bot.slack.installs import REDIRECT_PATH, SCOPES
 from bot.store.installations import installations_path_for

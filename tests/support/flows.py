@@ -12,7 +12,7 @@ import json
 from typing import NamedTuple
 
 from bot.localslack import access
-from bot.localslack.signed import Reply
+from bot.localslack.client_sim import Reply
 from tests.support.blockkit import block_id_of, checkin_id_of, checkin_posts, is_checkin_post
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
 from tests.support.slack_stub import Call
