@@ -7,7 +7,6 @@ what is their timezone) or a post must be made, the work moves after the acknowl
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
@@ -19,33 +18,16 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import command_grammar
 from bot.domain import commands as grammar
 from bot.domain.catalog import Facilitator
-from bot.domain.coverage import utc
 from bot.domain.holidays import holiday_text
 from bot.domain.schedule import Spec, next_fire
-from bot.domain.summary import DEFAULT_K
 from bot.render import messages, overview, pages
 from bot.render.blocks import section
 from bot.render.involvement_blocks import who_came_blocks
-from bot.reports import (
-    ACTION_FIELDS,
-    CHANGE_FIELDS,
-    action_records,
-    actions_note,
-    change_records,
-    coverage_picture,
-    export_note,
-    export_records,
-    partnership_report,
-    partnership_summary,
-    picture_period,
-    report_filename,
-    report_period,
-    with_involvement,
-    write_csv,
-)
+from bot.reports import partnership_summary, with_involvement
 from bot.slack import delivery, posts
 from bot.slack.deps import Deps
-from bot.slack.listeners import involvement, loop
+from bot.slack.listeners import exports, involvement, loop
+from bot.slack.listeners.command_request import NOT_SET_UP, Reply, Request, reply
 from bot.slack.people import known_user, look_up_user, may_coordinate
 from bot.store import Partnership, UserInfo
 from bot.work.followups import FollowUp
@@ -54,35 +36,6 @@ log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 NOT_IN_CHANNEL = "I can't post in this channel yet. Please invite me first: type `/invite @coprod`, then try again."
-Reply = dict  # the private answer: a chat message's fields, response_type "ephemeral"
-
-
-@dataclass(frozen=True)
-class Request:
-    team: str
-    channel: str
-    user: str
-    now: int
-    trigger_id: str = ""  # opens a form (`/coprod changed`)
-    channel_name: str = ""  # the report names the channel by it
-
-    @classmethod
-    def from_command(cls, command: dict, deps: Deps) -> Request:
-        return cls(
-            command.get("team_id", ""),
-            command.get("channel_id", ""),
-            command.get("user_id", ""),
-            int(deps.now().timestamp()),
-            command.get("trigger_id", ""),
-            command.get("channel_name", ""),
-        )
-
-
-def reply(text: str = "", blocks: list | None = None) -> Reply:
-    out: Reply = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        out["blocks"] = blocks
-    return out
 
 
 def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
@@ -204,7 +157,7 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     if isinstance(cmd, grammar.ShowSummary):
         return _summary(deps, cmd, partnership, req.user)
     if isinstance(cmd, grammar.ShowPicture):
-        return _picture(deps, client, req, partnership)
+        return exports.send_picture(deps, client, req, partnership)
     if info is None and standing.needs_info:
         info = look_up_user(store, client, req.team, req.user, req.now)
     if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
@@ -238,12 +191,6 @@ def _with_pause_notice(deps: Deps, req: Request, outcome: Reply | None) -> Reply
     }
 
 
-NOT_SET_UP = (
-    "coprod isn't set up in this channel yet. A coordinator can start with "
-    "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`."
-)
-
-
 def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None, user: str) -> Reply:
     if partnership is None:
         return reply(NOT_SET_UP)
@@ -268,13 +215,13 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         posts.post_checkin(deps, client, p, cmd.target)
         return None
     if isinstance(cmd, grammar.Export):
-        return _export(deps, client, req)
+        return exports.send_export(deps, client, req)
     if isinstance(cmd, grammar.Report):
-        return _report(deps, client, req, p, cmd)
+        return exports.send_report(deps, client, req, p, cmd)
     if isinstance(cmd, loop.LOOP_COMMANDS):
         return loop.apply(deps, cmd, req.user, p, req.now)
     if isinstance(cmd, involvement.INVOLVEMENT_COMMANDS):
-        _remember_name(deps, req, p)
+        exports.remember_name(deps, req, p)
         return involvement.apply(deps, cmd, req.user, p, client, req.trigger_id)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
@@ -345,19 +292,6 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
     raise TypeError(f"unhandled command {type(cmd).__name__}")
 
 
-def _remember_name(deps: Deps, req: Request, p: Partnership) -> None:
-    """The channel's name as Slack sent it with the command, so the report names the channel by it (Slack
-    sends ``channel_name`` with every slash command: https://docs.slack.dev/interactivity/implementing-slash-commands).
-    A private channel may come as "privategroup", which is no name."""
-    name = req.channel_name
-    if (
-        name
-        and name not in ("privategroup", "directmessage")
-        and deps.store.involvement.texts(p).get("channel_name") != name
-    ):
-        deps.store.involvement.set_text(p, "channel_name", name)
-
-
 def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: Partnership) -> Reply:
     people = deps.store.people
     who = messages.mention(cmd.user)
@@ -369,79 +303,3 @@ def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: P
         return reply(f"{who} is the only coordinator here, so I kept them. Add someone else first.")
     removed = people.remove_coordinator(p, cmd.user)
     return reply(f"Done: {who} is no longer a coordinator here." if removed else f"{who} wasn't a coordinator here.")
-
-
-def _picture(deps: Deps, client: WebClient, req: Request, p: Partnership | None) -> Reply:
-    if p is None:
-        return reply(NOT_SET_UP)
-    now = deps.now()
-    start, end = picture_period(p, now)
-    png, alt = coverage_picture(deps.store, deps.catalog, p, start=start, end=end, now=now)
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        file=png,
-        filename="coprod-coverage.png",
-        title="How we looked after each level",
-        alt_txt=alt,
-        initial_comment=f"Here is the picture of <#{req.channel}> you asked for. Only you can see it here.",
-    )
-    return reply("I've sent you the picture as a direct message.")
-
-
-def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: grammar.Report) -> Reply:
-    now = deps.now()
-    _remember_name(deps, req, p)
-    since = utc(cmd.since, p.timezone) if cmd.since else None
-    html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
-    # The period in the message and the file's name: a report since a date is told apart from the whole one.
-    tz = ZoneInfo(p.timezone)
-    first, last = (moment.astimezone(tz) for moment in report_period(p, since, None, now))
-    whole = "" if cmd.since else " (all of it, since coprod began there)"
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        content=html,
-        filename=report_filename(deps.store, p, first, last),
-        title=f"coprod report for funders, {first:%-d %B %Y} to {last:%-d %B %Y}",
-        initial_comment=f"Here is the report of <#{req.channel}> from {first:%-d %B %Y} to {last:%-d %B %Y}{whole}: "
-        "open it in a browser, fill in the boxes marked “Your words”, and print it or save it as a PDF. It names "
-        "nobody and quotes no comments.",
-    )
-    return reply("I've sent you the report as a direct message.")
-
-
-def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
-    out = io.StringIO()
-    now = deps.now()
-    rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel, now=now), out)
-    p = deps.store.partnerships.get(req.team, req.channel)
-    k = p.k if p is not None else DEFAULT_K
-    note = export_note(deps.store, req.team, req.channel, now=now, k=k)
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        content=out.getvalue(),
-        filename=f"coprod-{req.channel}.csv",
-        title="coprod answers",
-        initial_comment=f"Here are the {rows} answers from <#{req.channel}>. {note}",
-    )
-    actions = io.StringIO()
-    if write_csv(action_records(deps.store, deps.catalog, req.team, req.channel, now=now), actions, ACTION_FIELDS):
-        client.files_upload_v2(
-            channel=dm,
-            content=actions.getvalue(),
-            filename=f"coprod-actions-{req.channel}.csv",
-            title="coprod actions",
-            initial_comment=f"And the actions planned in <#{req.channel}>. {actions_note(k)}",
-        )
-    changes = io.StringIO()
-    if p and write_csv(change_records(deps.store, p), changes, CHANGE_FIELDS):
-        client.files_upload_v2(
-            channel=dm,
-            content=changes.getvalue(),
-            filename=f"coprod-changes-{req.channel}.csv",
-            title="coprod: you said, we changed",
-            initial_comment=f"And what changed because of the team's input in <#{req.channel}>. It names nobody.",
-        )
-    return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")
