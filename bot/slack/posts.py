@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import rotation
 from bot.domain.catalog import Facilitator, Level
-from bot.render import messages, overview
+from bot.render import messages, overview, settings_text
 from bot.reports import coverage_picture, partnership_summary, picture_period, with_involvement
 from bot.slack import delivery
 from bot.slack.deps import Deps
@@ -374,7 +374,7 @@ def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -
         return True
     for coordinator in deps.store.people.coordinators(p):
         try:
-            client.chat_postMessage(channel=coordinator, text=messages.paused_text(p.channel_id, error))
+            client.chat_postMessage(channel=coordinator, text=settings_text.paused_text(p.channel_id, error))
         except SlackApiError as exc:
             log.warning(
                 "could not tell a coordinator of team %s channel %s about the pause: %s",

@@ -20,7 +20,7 @@ from bot.domain import commands as grammar
 from bot.domain.catalog import Facilitator
 from bot.domain.holidays import holiday_text
 from bot.domain.schedule import Spec, next_fire
-from bot.render import messages, overview, pages
+from bot.render import messages, overview, pages, settings_text
 from bot.render.blocks import section
 from bot.render.involvement_blocks import who_came_blocks
 from bot.reports import partnership_summary, with_involvement
@@ -45,7 +45,7 @@ def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, dep
     try:
         cmd = command_grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
     except command_grammar.UsageError as exc:
-        ack(**reply(messages.usage_text(str(exc))))
+        ack(**reply(settings_text.usage_text(str(exc))))
         return
     standing = Standing.of(deps, cmd, req)
     if not standing.must_ask_slack(cmd):
@@ -148,7 +148,7 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
         until = loop.active_pause_end(deps, p) if p else None
         notice = holiday_text(until, p.timezone) if p and until else None
         removal = None if deps.erase_after_days is None else pages.kept_for(deps.erase_after_days)
-        return reply("Here's what I can do.", messages.help_blocks(notice, removal))
+        return reply("Here's what I can do.", settings_text.help_blocks(notice, removal))
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
@@ -163,11 +163,11 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
         assert partnership is not None  # may_coordinate says yes to a channel nobody has set up
         what = grammar.COORDINATOR_ONLY[type(cmd)]
-        return reply(messages.refusal_text(what, store.people.coordinators(partnership)))
+        return reply(settings_text.refusal_text(what, store.people.coordinators(partnership)))
     if isinstance(cmd, (grammar.SetSchedule, grammar.SetMeeting)):
         closed = posts.cannot_post_in(client, req.channel)
         if closed:  # before anything is stored: a channel set up only to pause later helps nobody
-            return reply(messages.cannot_schedule_text(closed))
+            return reply(settings_text.cannot_schedule_text(closed))
     if partnership is None:
         tz = info.timezone if info and info.timezone else "UTC"
         partnership = store.partnerships.ensure(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
@@ -180,7 +180,7 @@ def _with_pause_notice(deps: Deps, req: Request, outcome: Reply | None) -> Reply
     p = deps.store.partnerships.get(req.team, req.channel)
     if p is None or p.paused_reason not in posts.DEAD_TOKEN:
         return outcome
-    notice = messages.paused_text(p.channel_id, p.paused_reason)
+    notice = settings_text.paused_text(p.channel_id, p.paused_reason)
     if not outcome:
         return reply(notice)
     blocks = outcome.get("blocks")
@@ -237,10 +237,10 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
             now=req.now,
         )
         store.partnerships.set_paused(p, None)
-        return reply(messages.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
+        return reply(settings_text.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
     if isinstance(cmd, grammar.StopSchedule):
         removed = store.partnerships.clear_schedule(p, cmd.kind)
-        what = messages.KIND_NAMES[cmd.kind]
+        what = settings_text.KIND_NAMES[cmd.kind]
         return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
     if isinstance(cmd, grammar.SetMeeting):
         spec = Spec(cmd.cadence, cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
@@ -257,7 +257,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         )
         store.partnerships.set_paused(p, None)
         first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
-        return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first, cmd.cadence))
+        return reply(
+            settings_text.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first, cmd.cadence)
+        )
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
         new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
@@ -283,7 +285,7 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
     if isinstance(cmd, grammar.SetSize):
         store.partnerships.set_size(p, cmd.size)
-        return reply(messages.size_set_text(cmd.size))
+        return reply(settings_text.size_set_text(cmd.size))
     if isinstance(cmd, grammar.SetRetention):
         store.partnerships.set_retention(p, cmd.months)
         if cmd.months is None:
