@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import reports
+from bot import report_export, reports
 from bot.domain import holidays, plans
 from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog, load_catalog
@@ -178,11 +178,11 @@ def test_the_actions_export_never_carries_the_answers_pseudonym(store: Store) ->
         ask(store, start + n * 8 * DAY, [3, 4, 5], people="U")  # U0, U1, U2 answer, named
     action(store, start, lead="U2")
     answers = list(store.answers.export_rows(TEAM, now=stamp(NOW)))
-    [row] = list(reports.action_records(store, CATALOG, TEAM, now=NOW))
+    [row] = list(report_export.action_records(store, CATALOG, TEAM, now=NOW))
     answer_pseudonyms = {r["person"] for r in answers}
     assert row["lead"].startswith("L-") and row["lead"] not in answer_pseudonyms
     assert "U2" not in json.dumps(row) and "U1" not in json.dumps(row)
-    assert set(reports.ACTION_FIELDS) == set(row)
+    assert set(report_export.ACTION_FIELDS) == set(row)
 
 
 # ---- follow-up times --------------------------------------------------------------------------------------------

@@ -12,21 +12,17 @@ from slack_sdk import WebClient
 from bot.domain import commands as grammar
 from bot.domain.coverage import utc
 from bot.domain.summary import DEFAULT_K
-from bot.reports import (
+from bot.report_export import (
     ACTION_FIELDS,
     CHANGE_FIELDS,
     action_records,
     actions_note,
     change_records,
-    coverage_picture,
     export_note,
     export_records,
-    partnership_report,
-    picture_period,
-    report_filename,
-    report_period,
     write_csv,
 )
+from bot.reports import coverage_picture, partnership_report, picture_period, report_filename, report_period
 from bot.slack.deps import Deps
 from bot.slack.listeners.command_request import NOT_SET_UP, Reply, Request, reply
 from bot.store import Partnership
