@@ -200,7 +200,7 @@ def _open_store() -> Store:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from bot.domain.summary import render_text
+    from bot.domain.summary_text import render_text
     from bot.reports import partnership_summary
 
     catalog = load_catalog(facilitators_path_from_env())

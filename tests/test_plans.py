@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot import report_export, reports
-from bot.domain import holidays, plans
+from bot.domain import holidays, plans, summary_text
 from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog, load_catalog
 from bot.domain.holidays import Pause, PauseError
@@ -81,7 +81,7 @@ def test_before_and_after_are_shown_only_for_closed_groups_of_k_or_more(store: S
     assert tried(store, start + 22 * DAY + 60)[0].after is None  # three now, but still open
     [t] = tried(store, start + 28 * DAY + 1)  # closed a week after it was asked
     assert (t.before, t.after) == (pytest.approx(7 / 3), pytest.approx(11 / 3)) and t.comparable
-    assert summaries.compared(t) == "2.3 → 3.7"
+    assert summary_text.compared(t) == "2.3 → 3.7"
 
 
 def test_a_side_with_fewer_than_k_answers_is_never_shown(store: Store) -> None:
@@ -243,9 +243,9 @@ def test_paused_weeks_do_not_count_against_a_level(store: Store) -> None:
     paused = reports.partnership_summary(store, CATALOG, p, now=NOW)
     assert level(paused).reasons == () and level(paused).checkins == 1
     assert paused.window.weeks == 8 and (plain.window.start - paused.window.start) == timedelta(weeks=2)
-    note = summaries.pause_note(paused.window, "Europe/London")
+    note = summary_text.pause_note(paused.window, "Europe/London")
     assert "held a pause (6 May to 20 May)" in note
-    assert "held a pause" in summaries.render_text(paused, timezone="Europe/London")
+    assert "held a pause" in summary_text.render_text(paused, timezone="Europe/London")
 
 
 def test_a_paused_fortnight_does_not_count_toward_a_gap_in_meetings() -> None:

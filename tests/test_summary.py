@@ -14,7 +14,8 @@ from bot import reports
 from bot.domain import schedule
 from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog, load_catalog
-from bot.domain.summary import Activity, render_text, summarize, window_for
+from bot.domain.summary import Activity, summarize, window_for
+from bot.domain.summary_text import render_text
 from bot.render import overview
 from bot.render.nudge_blocks import nudge_blocks
 from bot.store import Store
