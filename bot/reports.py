@@ -76,7 +76,7 @@ def partnership_summary(
         if scheduled and level_id is None
         else ()
     )
-    reflected = store.activity.reflected(p, since=since, until=until)
+    reflected = store.reflections.reflected(p, since=since, until=until)
     return replace(result, loop=loop, stuck=stuck, reflected=reflected)
 
 

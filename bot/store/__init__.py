@@ -7,6 +7,7 @@
 - ``store.checkins``: check-ins, posted once, shown closed when they close (``checkins.py``)
 - ``store.answers``: answers, export, erasure, retention (``answers.py``)
 - ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
+- ``store.reflections``: private reflection rounds: how many took part, a person's own answers (``reflections.py``)
 - ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
 - ``store.workspaces``: workspaces that removed coprod, and erasing a workspace's data (``workspaces.py``)
 - ``store.plans``: actions planned from a flag and their status changes (``plans.py``)
@@ -48,6 +49,7 @@ from bot.store.records import (
     SummaryInputs,
     UserInfo,
 )
+from bot.store.reflections import Reflections
 from bot.store.said import Said
 from bot.store.workspaces import Workspaces
 
@@ -79,6 +81,7 @@ class Store:
         self.checkins = Checkins(self.db)
         self.answers = Answers(self.db, self.responder_key)
         self.activity = Activity(self.db)
+        self.reflections = Reflections(self.db)
         self.ledger = Ledger(self.db)
         self.workspaces = Workspaces(self.db)
         self.plans = Plans(self.db)

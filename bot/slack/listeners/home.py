@@ -69,7 +69,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dic
                 actions=tuple(store.plans.open_actions(p)),
                 paused_until=paused_until,
                 reflections=tuple(
-                    store.activity.my_reflections(p, lambda checkin: store.answers.label_for(team, checkin, user))
+                    store.reflections.my_reflections(p, lambda checkin: store.answers.label_for(team, checkin, user))
                 ),
             )
         )
