@@ -3,7 +3,8 @@
 `coprod run` with no Slack tokens (or `coprod run --local`) serves it on 127.0.0.1:PORT, with coprod behind it
 running exactly as it does over HTTP with a real workspace. The tests use the same stand-in.
 
-- ``workspace``: what Slack keeps (people, channels, messages, App Home, modals, files), saved beside the database.
+- ``workspace``: what Slack keeps (people, channels, messages, App Home, modals, files), saved beside the database
+  (``saving``).
 - ``webapi``: the Web API methods coprod calls, answered from the workspace as Slack answers them (its
   ``users.*``/``conversations.*`` in ``conversations``, its file uploads in ``uploads``; ``calls``: reading a call).
 - ``access``: what Slack refuses before a method runs (scopes, membership); ``blockkit``: Block Kit's rules.
