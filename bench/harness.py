@@ -234,7 +234,7 @@ def seed(db: Path, count: int, channels: tuple[str, ...] = CHANNELS) -> list[tup
         targets = []
         for channel in channels[:count]:
             p = store.partnerships.ensure(TEAM, channel, timezone="Europe/London", created_by="U1", now=asked_at)
-            cid = store.answers.record_checkin(
+            cid = store.checkins.record_checkin(
                 p, facilitator_id="regular-meetings", level_id="group", asked_at=asked_at, message_ts=MESSAGE_TS
             )
             targets.append((channel, cid))

@@ -49,7 +49,7 @@ def generate(path: Path, years: int, members: int) -> int:
             at = start + timedelta(weeks=week)
             level = catalog.levels[week % len(catalog.levels)]
             practices = catalog.in_level(level.id)
-            cid = store.answers.record_checkin(
+            cid = store.checkins.record_checkin(
                 p, facilitator_id=practices[week % len(practices)].id, level_id=level.id, asked_at=int(at.timestamp())
             )
             for m in range(members):

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 import harness as h
 
-from bot import reports
+from bot import report_export, reports
 from bot.domain import holidays, summary
 from bot.domain.anonymity import closes_at
 from bot.domain.catalog import Catalog, load_catalog
@@ -452,7 +452,7 @@ def stats(seconds: list[float]) -> dict[str, float]:
 def export_once(store: Store, catalog: Catalog, team: str) -> tuple[float, int, int]:
     buf = io.StringIO()
     t0 = time.perf_counter()
-    rows = reports.write_csv(reports.export_records(store, catalog, team, now=datetime.now(UTC)), buf)
+    rows = report_export.write_csv(report_export.export_records(store, catalog, team, now=datetime.now(UTC)), buf)
     return (time.perf_counter() - t0) * 1000, rows, buf.tell()
 
 

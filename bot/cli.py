@@ -236,7 +236,7 @@ def _open_store() -> Store:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from bot.domain.summary import render_text
+    from bot.domain.summary_text import render_text
     from bot.reports import partnership_summary
 
     catalog = load_catalog(facilitators_path_from_env())
@@ -253,23 +253,25 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from bot import reports
+    from bot import report_export
     from bot.domain.summary import DEFAULT_K
 
     catalog = load_catalog(facilitators_path_from_env())
     store = _open_store()
     now = datetime.now(UTC)
-    write = reports.write_json if args.format == "json" else reports.write_csv
+    write = report_export.write_json if args.format == "json" else report_export.write_csv
     one = store.partnerships.get(args.team, args.channel) if args.channel else None
     k = one.k if one is not None else DEFAULT_K
     if args.actions:
         write(
-            reports.action_records(store, catalog, args.team, args.channel, now=now), sys.stdout, reports.ACTION_FIELDS
+            report_export.action_records(store, catalog, args.team, args.channel, now=now),
+            sys.stdout,
+            report_export.ACTION_FIELDS,
         )
-        print(reports.actions_note(k), file=sys.stderr)
+        print(report_export.actions_note(k), file=sys.stderr)
         return 0
-    write(reports.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
-    print(reports.export_note(store, args.team, args.channel, now=now, k=k), file=sys.stderr)
+    write(report_export.export_records(store, catalog, args.team, args.channel, now=now), sys.stdout)
+    print(report_export.export_note(store, args.team, args.channel, now=now, k=k), file=sys.stderr)
     return 0
 
 
@@ -326,7 +328,7 @@ def _ledger(args: argparse.Namespace) -> int:
     import io
 
     from bot.domain import involvement
-    from bot.reports import ledger_records, write_csv
+    from bot.report_export import ledger_records, write_csv
 
     store = _open_store()
     p = _partnership(store, args.team, args.channel)

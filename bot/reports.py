@@ -1,16 +1,13 @@
-"""Reports assembled from the store: a partnership's level summary, the answers export, the coverage
-picture and the funder's report."""
+"""Reports assembled from the store: a partnership's level summary, the coverage picture and the funder's report.
+The exports (answers, actions, changes, the ledger; CSV and JSON) are ``report_export``'s."""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.domain import coverage, findings, holidays, involvement, plans, schedule
@@ -18,11 +15,7 @@ from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog
 from bot.render import gripp_form, gripp_report
 from bot.store import Partnership, Store
-from bot.store.answers import EXPORT_COLUMNS
 from bot.store.records import ReportInputs, ScheduleRow
-
-# The store's export columns, with the practice's words beside its id.
-EXPORT_FIELDS = (*EXPORT_COLUMNS[:3], "text", *EXPORT_COLUMNS[3:])
 
 
 def partnership_summary(
@@ -83,7 +76,7 @@ def partnership_summary(
         if scheduled and level_id is None
         else ()
     )
-    reflected = store.activity.reflected(p, since=since, until=until)
+    reflected = store.reflections.reflected(p, since=since, until=until)
     return replace(result, loop=loop, stuck=stuck, reflected=reflected)
 
 
@@ -130,109 +123,6 @@ def meetings_scheduled(meeting: ScheduleRow | None, timezone: str, now: datetime
     start = max(datetime.fromtimestamp(meeting.set_at, UTC), now - timedelta(weeks=9))
     local = ZoneInfo(timezone)  # the summary names the missed meeting's day as the team knows it
     return [t.astimezone(local) for t in schedule.fire_times(schedule.spec_of(meeting), timezone, start, now)]
-
-
-def export_records(
-    store: Store, catalog: Catalog, team: str, channel: str | None = None, *, now: datetime
-) -> Iterator[dict]:
-    """Pseudonymous export rows with the practice's words (see ``Answers.export_rows`` for what is left out)."""
-    for row in store.answers.export_rows(team, channel, now=int(now.timestamp())):
-        try:
-            text = catalog.facilitator(row["facilitator"]).text
-        except KeyError:
-            text = ""
-        yield {**row, "text": text}
-
-
-# The actions' export: one row per action, its lead an ``L-`` pseudonym (never their answers' ``P-``).
-ACTION_FIELDS = (
-    "channel",
-    "action",
-    "level",
-    "facilitator",
-    "text",
-    "what",
-    "lead",
-    "planned_on",
-    "due_on",
-    "status",
-    "closed_on",
-    "before",
-    "after",
-)
-
-
-def actions_note(k: int = summaries.DEFAULT_K) -> str:
-    """What the actions' file leaves out, in words for the person who asked for it (``k``: the partnership's)."""
-    return (
-        "Whoever leads an action is a pseudonym like L-3f9a2c1b, never the P- of their answers; who planned it is "
-        f"left out; before and after are shown only where both check-ins closed with at least {k} answers."
-    )
-
-
-def action_records(
-    store: Store, catalog: Catalog, team: str, channel: str | None = None, *, now: datetime
-) -> Iterator[dict]:
-    """The actions of a workspace (or one channel), pseudonymous, with the practice's words
-    (see ``Plans.export_rows``)."""
-    rows = store.plans.export_rows(team, channel, now=int(now.timestamp()), key=store.answers.responder_key)
-    for row in rows:
-        try:
-            text = catalog.facilitator(row["facilitator"]).text
-        except KeyError:
-            text = ""
-        yield {**row, "text": text}
-
-
-def export_note(
-    store: Store, team: str, channel: str | None = None, *, now: datetime, k: int = summaries.DEFAULT_K
-) -> str:
-    """What the export leaves out, in words for the person who asked for it (``k``: the partnership's least
-    number of people, 3 unless it was changed)."""
-    withheld = store.answers.withheld(team, channel, now=int(now.timestamp()))
-    note = (
-        "Each person is a pseudonym (like P-3f9a2c1b), the same in every export of this channel, never a name. "
-        f"Anonymous answers carry no pseudonym; roles are shown only where at least {k} people share one; "
-        "private reflections are left out."
-    )
-    if withheld:
-        which = "1 check-in" if withheld == 1 else f"{withheld} check-ins"
-        verb = "is" if withheld == 1 else "are"
-        note += f" {which} still open or answered by fewer than {k} people {verb} not included yet."
-    return note
-
-
-def write_csv(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
-    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL)
-    writer.writeheader()
-    n = 0
-    for record in records:
-        writer.writerow({k: _csv_safe(v) for k, v in record.items()})
-        n += 1
-    return n
-
-
-# Raw control characters other than a line break (a tab splits a cell when pasted; others confuse readers).
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-# A formula can start a cell, or start the part after a ";" a spreadsheet may split the cell at.
-_FORMULA = re.compile(r"(^|;)(\s*)([=+\-@])")
-
-
-def _csv_safe(value: object) -> object:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, str):
-        # A bare "\r" reads as a new row: "ok\r=HYPERLINK(…)" would smuggle a formula past the check below.
-        value = _CONTROL.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
-        lines = value.split("\n")
-        return "\n".join(_FORMULA.sub(r"\1'\2\3", line) for line in lines)
-    return "" if value is None else value
-
-
-def write_json(records: Iterable[dict], out: TextIO, fields: tuple[str, ...] = EXPORT_FIELDS) -> int:
-    rows = list(records)
-    json.dump([{k: r.get(k) for k in fields} for r in rows], out, ensure_ascii=False, indent=1)
-    out.write("\n")
-    return len(rows)
 
 
 def partnership_actions(store: Store, p: Partnership, *, start: datetime, end: datetime, now: datetime) -> list[dict]:
@@ -330,13 +220,6 @@ def partnership_report(
     return gripp_report.render(facts, catalog)
 
 
-def ledger_records(store: Store, p: Partnership) -> list[dict]:
-    """The partnership's involvement ledger for finance: one row per line, naming people (payment needs names),
-    with nothing that joins to any answer (see ``involvement.LEDGER_FIELDS``)."""
-    inv = store.involvement
-    return involvement.ledger_rows(inv.lines(p), inv.rates(p), inv.choices(p), inv.names(p))
-
-
 def with_involvement(
     blocks: list[dict], store: Store, p: Partnership, result: summaries.Summary, *, coordinators: bool = True
 ) -> list[dict]:
@@ -352,24 +235,6 @@ def with_involvement(
     overdue = involvement.overdue(inv.lines(p), inv.rates(p), inv.choices(p), result.window.end.astimezone(tz).date())
     extra = summary_context(changes, overdue if coordinators else 0)
     return blocks + extra if len(blocks) + len(extra) <= 50 else blocks
-
-
-CHANGE_FIELDS = ("changed_on", "source", "said", "what_changed", "difference")
-
-
-def change_records(store: Store, p: Partnership) -> list[dict]:
-    """The "you said, we changed" log with PIRIT's fields: when, whose input (naming nobody), what changed, the
-    difference it made."""
-    return [
-        {
-            "changed_on": c.changed_on,
-            "source": c.source,
-            "said": c.said,
-            "what_changed": c.what_changed,
-            "difference": c.difference,
-        }
-        for c in store.involvement.changes(p)
-    ]
 
 
 def channel_name(store: Store, p: Partnership) -> str:

@@ -87,7 +87,7 @@ def check_views(world: World, seen: dict, shown: dict[int, tuple[int, int]]) -> 
     for checkin_id, (answers, total) in zip(world.asked, seen["totals"], strict=True):
         if total is None:
             continue
-        closed = store.answers.checkin(TEAM, checkin_id)
+        closed = store.checkins.checkin(TEAM, checkin_id)
         assert closed is not None and closed.closes_at <= world.now and answers >= p.k
         assert shown.setdefault(checkin_id, (answers, total)) == (answers, total)
     # Each level's mean is exactly the sum of its whole shown groups: nothing finer goes into it.
@@ -168,7 +168,7 @@ def apply(world: World, p, ev: tuple) -> None:
     person = world.people[ev[1] % len(world.people)] if kind not in ("ask", "later") else ""
     if kind == "ask":
         world.asked.append(
-            store.answers.record_checkin(p, facilitator_id="power-imbalances", level_id=ev[1], asked_at=world.now)
+            store.checkins.record_checkin(p, facilitator_id="power-imbalances", level_id=ev[1], asked_at=world.now)
         )
     elif kind == "later":
         world.now += ev[1] * DAY
@@ -246,12 +246,12 @@ def test_the_adversary_through_slack_sees_whole_groups_only_and_true_people_coun
     moves when a whole closed group of k or more joins it (the store's per-check-in totals say which)."""
     if bot.store.partnerships.get(TEAM, CHANNEL) is None:
         ask(bot, "schedule checkins weekly Tuesday 10:00")
-    if not bot.store.answers.checkin(TEAM, 1):
+    if not bot.store.checkins.checkin(TEAM, 1):
         post_checkin(bot, "organisational")
     p = bot.store.partnerships.get(TEAM, CHANNEL)
     for ev in events:
         [(latest, first_asked)] = rows(bot.store.path, "SELECT MAX(id), MIN(asked_at) FROM checkins")
-        closes = bot.store.answers.checkin(TEAM, latest).closes_at
+        closes = bot.store.checkins.checkin(TEAM, latest).closes_at
         if ev[0] == "quietly" and bot.clock().timestamp() >= closes:
             ev = ("rate", ev[1], ev[2])  # its comment form no longer opens: a late click instead
         if ev[0] == "rate":

@@ -92,7 +92,7 @@ def test_a_copy_of_the_database_links_no_anonymous_answer_and_names_nobody_remin
         assert row["user_id"] is None and row["role"] is None
         assert (
             row["answered_at"] % 3600 == 0
-            or row["answered_at"] == bot.store.answers.checkin(TEAM, row["checkin_id"]).asked_at
+            or row["answered_at"] == bot.store.checkins.checkin(TEAM, row["checkin_id"]).asked_at
         )
     reminded = {r[0] for r in copy.execute("SELECT responder FROM nudges UNION SELECT responder FROM nudge_optouts")}
     assert reminded and not reminded & {r[0] for r in copy.execute("SELECT responder FROM responses")}

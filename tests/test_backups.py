@@ -104,7 +104,7 @@ def used(tmp_path) -> Path:
     store = Store.open(db)
     try:
         p = store.partnerships.ensure(TEAM, "C1", timezone="UTC", created_by="U1", now=1_000)
-        cid = store.answers.record_checkin(p, facilitator_id="power-imbalances", level_id="group", asked_at=1_000)
+        cid = store.checkins.record_checkin(p, facilitator_id="power-imbalances", level_id="group", asked_at=1_000)
         store.answers.record_response(TEAM, cid, "U1", rating=4, now=1_001)
         store.answers.record_response(TEAM, cid, "U2", rating=2, now=1_002, anonymous=True, comment="quietly")
     finally:

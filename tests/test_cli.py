@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot import reports
+from bot import report_export
 from bot.domain.catalog import load_catalog
 from bot.store import Store, schema
 from tests.support.running import clean_env
@@ -63,7 +63,7 @@ def populated(tmp_path: Path) -> Path:
 
     def ask(level: str, days_ago: int, fac: str | None = None) -> int:
         asked = now - 86_400 * days_ago
-        return store.answers.record_checkin(
+        return store.checkins.record_checkin(
             p, facilitator_id=fac or CATALOG.in_level(level)[0].id, level_id=level, asked_at=asked
         )
 
@@ -86,7 +86,7 @@ def populated(tmp_path: Path) -> Path:
     store.answers.record_response(TEAM, low, "UNAMED0", rating=2, now=now - 60)
     store.answers.record_response(TEAM, low, "USECRET", rating=1, anonymous=True, now=now - 30)
     other = store.partnerships.ensure("T0002", CHANNEL, timezone="UTC", created_by="UX", now=now)
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         other, facilitator_id="clear-scope", level_id="organisational", asked_at=now - 10
     )
     store.answers.record_response(other.team_id, cid, "UOTHER", rating=5, comment="other workspace", now=now - 5)
@@ -258,8 +258,8 @@ def test_export_of_other_channel_is_just_the_header(populated: Path) -> None:
     """A channel with no answers exports only the header line."""
     result = cli(populated, "export", "--team", TEAM, "--channel", "CNONE")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [",".join(f'"{name}"' for name in reports.EXPORT_FIELDS)]
-    assert reports.EXPORT_FIELDS == (
+    assert result.stdout.splitlines() == [",".join(f'"{name}"' for name in report_export.EXPORT_FIELDS)]
+    assert report_export.EXPORT_FIELDS == (
         "channel",
         "level",
         "facilitator",
@@ -393,7 +393,7 @@ def test_csv_neutralises_every_formula_prefix(comment: str, written: str) -> Non
     """Any cell, or part after a ";" a spreadsheet may split at, that would run as a formula is prefixed
     with a quote; raw control characters become spaces."""
     out = io.StringIO()
-    reports.write_csv([{"comment": comment, "rating": 3, "person": None}], out)
+    report_export.write_csv([{"comment": comment, "rating": 3, "person": None}], out)
     row = next(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert row["comment"] == written
     assert (row["rating"], row["person"]) == ("3", "")
@@ -403,12 +403,12 @@ def test_csv_neutralises_every_formula_prefix(comment: str, written: str) -> Non
 def test_csv_carriage_return_cannot_start_a_new_row(comment: str) -> None:
     """A carriage return inside a comment stays inside its quoted cell, as a line break."""
     out = io.StringIO()
-    reports.write_csv([{"comment": comment, "rating": 3}], out)
+    report_export.write_csv([{"comment": comment, "rating": 3}], out)
     rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
     assert len(rows) == 2
-    assert rows[1][reports.EXPORT_FIELDS.index("comment")].replace("'", "") == comment.replace("\r\n", "\n").replace(
-        "\r", "\n"
-    )
+    assert rows[1][report_export.EXPORT_FIELDS.index("comment")].replace("'", "") == comment.replace(
+        "\r\n", "\n"
+    ).replace("\r", "\n")
     assert "\r" not in out.getvalue()
 
 
@@ -416,7 +416,7 @@ def test_csv_carriage_return_cannot_start_a_new_row(comment: str) -> None:
 def test_csv_leaves_ordinary_comments_alone(comment: str) -> None:
     """Comments that are not formulas are written exactly as typed."""
     out = io.StringIO()
-    reports.write_csv([{"comment": comment}], out)
+    report_export.write_csv([{"comment": comment}], out)
     assert next(csv.DictReader(io.StringIO(out.getvalue())))["comment"] == comment
 
 
@@ -424,10 +424,10 @@ def test_export_of_a_practice_missing_from_the_catalog_has_empty_text(tmp_path: 
     """An answer about a practice a custom catalog no longer has still exports, with no wording."""
     store = Store.open(tmp_path / "coprod.db")
     p = store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="U1", now=0)
-    cid = store.answers.record_checkin(p, facilitator_id="retired", level_id="gone", asked_at=0)
+    cid = store.checkins.record_checkin(p, facilitator_id="retired", level_id="gone", asked_at=0)
     for user in ("U1", "U2", "U3"):
         store.answers.record_response(TEAM, cid, user, rating=2, now=86_400)
-    records = list(reports.export_records(store, CATALOG, TEAM, now=datetime.fromtimestamp(8 * 86_400, UTC)))
+    records = list(report_export.export_records(store, CATALOG, TEAM, now=datetime.fromtimestamp(8 * 86_400, UTC)))
     store.close()
     assert [(r["facilitator"], r["text"], r["asked_on"]) for r in records] == [("retired", "", "1970-01-01")] * 3
 
@@ -459,4 +459,4 @@ def test_export_actions_is_pseudonymous_and_formula_safe(populated: Path) -> Non
     assert row["what"].startswith("'=HYPERLINK") and row["status"] == "open" and row["text"]
     assert "never the P- of their answers" in result.stderr
     as_json = json.loads(cli(populated, "export", "--team", TEAM, "--actions", "--format", "json").stdout)
-    assert [r["lead"] for r in as_json] == [row["lead"]] and list(as_json[0]) == list(reports.ACTION_FIELDS)
+    assert [r["lead"] for r in as_json] == [row["lead"]] and list(as_json[0]) == list(report_export.ACTION_FIELDS)

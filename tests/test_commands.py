@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain import commands
 from bot.domain.catalog import Catalog, load_catalog
+from bot.domain.command_grammar import DEFAULT_REMIND, UsageError, parse
 from bot.domain.commands import (
     ChangeCoordinator,
     CheckinNow,
@@ -33,8 +34,6 @@ from bot.domain.commands import (
     ShowSummary,
     StopMeeting,
     StopSchedule,
-    UsageError,
-    parse,
 )
 from bot.domain.involvement_grammar import (
     ChoosePayment,
@@ -168,7 +167,7 @@ def test_every_help_example_parses_to_its_command(example: str) -> None:
         ("schedule checkins biweekly thurs 9am", SetSchedule("checkins", Spec("fortnightly", 3, 540, TODAY))),
         ("schedule Summary Monthly mondays 2:15pm", SetSchedule("summary", Spec("monthly", 0, 855, TODAY))),
         ("schedule reflexivity OFF", StopSchedule("reflexivity")),
-        ("meeting every fri 9:30", SetMeeting(4, 570, commands.DEFAULT_REMIND)),
+        ("meeting every fri 9:30", SetMeeting(4, 570, DEFAULT_REMIND)),
         ("meeting every fri 9:30 remind 0", SetMeeting(4, 570, 0)),
         ("coordinators remove <@W999>", ChangeCoordinator(False, "W999")),
         ("coordinator add <@U1ABC|bob>", ChangeCoordinator(True, "U1ABC")),

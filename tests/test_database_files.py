@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from bot.store import Store, StoreError, schema
 from tests.support.running import coprod_process, free_port, wait_healthy
 from tests.support.slack_stub import SlackStub
@@ -70,7 +70,7 @@ def answer(store: Store, user: str, rating: int, comment: str, *, anonymous: boo
     found = store.db.one("SELECT id FROM checkins WHERE partnership_id = ?", (p.id,))
     checkin_id = found["id"] if found else None
     if checkin_id is None:
-        checkin_id = store.answers.record_checkin(p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW)
+        checkin_id = store.checkins.record_checkin(p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW)
     store.answers.record_response(TEAM, checkin_id, user, rating=rating, comment=comment, anonymous=anonymous, now=NOW)
     return checkin_id
 

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.localslack.client_sim import post
 from bot.localslack.signed import (
     FORM,
     JSON,
@@ -31,7 +32,6 @@ from bot.localslack.signed import (
     event_body,
     form_payload,
     payload_of,
-    post,
     view_submission_body,
 )
 from bot.slack.listeners import plans as plan_listener
@@ -106,7 +106,7 @@ def setup_partnership(bot) -> int:
 def ensure_checkin(bot) -> int:
     """The answered check-in of ``setup_partnership``, made on the first example of a test, and an open action
     U3 planned (id 1)."""
-    if bot.store.answers.checkin(TEAM, 1):
+    if bot.store.checkins.checkin(TEAM, 1):
         return 1
     checkin_id = setup_partnership(bot)
     p = bot.store.partnerships.get(TEAM, CHANNEL)

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("top", ("bot/cli.py", "bot/__main__.py", "bot/localslack/")),
     ("runtime", ("bot/runtime/",)),
     ("slack", ("bot/slack/",)),
-    ("reports", ("bot/reports.py",)),
+    ("reports", ("bot/reports.py", "bot/report_export.py")),
     ("render", ("bot/render/",)),
     ("store", ("bot/store/",)),
     ("bottom", ("bot/domain/", "bot/work/", "bot/settings.py", "bot/__init__.py")),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from bot.settings import Settings, SettingsError
 from bot.slack.installs import SCOPES
 from bot.slack.oauth import REDIRECT_PATH
@@ -104,7 +104,7 @@ def test_install_answer_each_workspace_with_its_own_token_uninstall_and_come_bac
     pa, pb = store.partnerships.get(A, CHANNEL), store.partnerships.get(B, CHANNEL)
     assert pa is not None and pb is not None and pa.id != pb.id
     assert store.answers.response_count(B, checkin_a.id) == 0  # B can't see A's check-in
-    assert store.answers.checkin(B, checkin_a.id) is None
+    assert store.checkins.checkin(B, checkin_a.id) is None
     assert [r for r in store.answers.export_rows(B, now=stamp(bot.clock.now) + 10**7)] == []
     summary_b = ask(bot, "summary", user=DAN, team=B)
     assert "only A may read this" not in str(summary_b)
@@ -163,7 +163,7 @@ def test_a_removed_workspace_is_erased_after_the_grace_period_and_another_is_not
     assert bot.runtime.erase_removed() == []
 
     assert bot.store.partnerships.in_workspace(A) == []
-    assert bot.store.answers.checkin(A, checkin_a.id) is None
+    assert bot.store.checkins.checkin(A, checkin_a.id) is None
     assert bot.store.workspaces.erase_at(A) is None
     raw = file_bytes(bot.store.path)
     for trace in (A.encode(), b"a secret only A's partnership holds", CAT.encode()):

@@ -21,7 +21,7 @@ from bot import reports
 from bot.domain import involvement
 from bot.domain.catalog import load_catalog
 from bot.domain.schedule import fire_times, spec_of
-from bot.domain.summary import render_text
+from bot.domain.summary_text import render_text
 from bot.localslack import seed
 from bot.localslack.launch import MARK
 from bot.render import messages

@@ -131,7 +131,7 @@ def test_nothing_in_the_outbox_names_who_answered(tmp_path):
     try:
         now = int(time.time())
         p = store.partnerships.ensure(TEAM, CHANNEL, timezone="UTC", created_by="UCOORD", now=now - 60)
-        cid = store.answers.record_checkin(
+        cid = store.checkins.record_checkin(
             p, facilitator_id="shared-ownership", level_id="group", asked_at=now - 60, message_ts="1.000100"
         )
         for user, anonymous in (("UNAMED01", False), ("UANON002", True)):

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def ask(store: Store, level: str, at: datetime, ratings: list[int]) -> int:
     """A check-in at ``level`` asked at ``at``, answered by one new person per rating within the hour."""
     p = store.partnerships.get(TEAM, CHANNEL)
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         p, facilitator_id=CATALOG.in_level(level)[0].id, level_id=level, asked_at=int(at.timestamp())
     )
     for n, rating in enumerate(ratings):

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot import reports
-from bot.domain import holidays, plans
+from bot import report_export, reports
+from bot.domain import holidays, plans, summary_text
 from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog, load_catalog
 from bot.domain.holidays import Pause, PauseError
@@ -36,7 +36,7 @@ def partnership(store: Store, timezone: str = "UTC"):
 
 def ask(store: Store, at: int, ratings: list[int], fac: str = "power-imbalances", people: str = "U") -> int:
     p = store.partnerships.get(TEAM, CHANNEL)
-    cid = store.answers.record_checkin(p, facilitator_id=fac, level_id=CATALOG.facilitator(fac).level_id, asked_at=at)
+    cid = store.checkins.record_checkin(p, facilitator_id=fac, level_id=CATALOG.facilitator(fac).level_id, asked_at=at)
     for n, rating in enumerate(ratings):
         store.answers.record_response(TEAM, cid, f"{people}{n}", rating=rating, now=at + 60)
     return cid
@@ -81,7 +81,7 @@ def test_before_and_after_are_shown_only_for_closed_groups_of_k_or_more(store: S
     assert tried(store, start + 22 * DAY + 60)[0].after is None  # three now, but still open
     [t] = tried(store, start + 28 * DAY + 1)  # closed a week after it was asked
     assert (t.before, t.after) == (pytest.approx(7 / 3), pytest.approx(11 / 3)) and t.comparable
-    assert summaries.compared(t) == "2.3 → 3.7"
+    assert summary_text.compared(t) == "2.3 → 3.7"
 
 
 def test_a_side_with_fewer_than_k_answers_is_never_shown(store: Store) -> None:
@@ -106,7 +106,7 @@ def test_before_and_after_are_what_two_level_summaries_already_tell(store: Store
     after = ask(store, start + 3 * DAY, [5, 4, 4])
     [t] = tried(store, stamp(NOW))
     p = store.partnerships.get(TEAM, CHANNEL)
-    before_at, after_at = (store.answers.checkin(TEAM, cid).asked_at for cid in (before, after))
+    before_at, after_at = (store.checkins.checkin(TEAM, cid).asked_at for cid in (before, after))
     # Windows cut at check-ins: from the "before" to just past the "after" (still open there, so not in the
     # mean), and from the "after" to now.
     for since, until, side in ((before_at, after_at + 1, t.before), (after_at, stamp(NOW) + 1, t.after)):
@@ -121,7 +121,7 @@ def test_a_check_in_still_posting_is_neither_before_nor_after(store: Store) -> N
     a = action(store, start + DAY)
     store.plans.close(TEAM, a.id, "done", by="U1", now=start + 2 * DAY)
     p = store.partnerships.get(TEAM, CHANNEL)
-    store.answers.record_checkin(
+    store.checkins.record_checkin(
         p, facilitator_id="power-imbalances", level_id="group", asked_at=start + 3 * DAY, posting="claim"
     )
     assert store.plans.awaiting_after(p) == "power-imbalances"
@@ -178,11 +178,11 @@ def test_the_actions_export_never_carries_the_answers_pseudonym(store: Store) ->
         ask(store, start + n * 8 * DAY, [3, 4, 5], people="U")  # U0, U1, U2 answer, named
     action(store, start, lead="U2")
     answers = list(store.answers.export_rows(TEAM, now=stamp(NOW)))
-    [row] = list(reports.action_records(store, CATALOG, TEAM, now=NOW))
+    [row] = list(report_export.action_records(store, CATALOG, TEAM, now=NOW))
     answer_pseudonyms = {r["person"] for r in answers}
     assert row["lead"].startswith("L-") and row["lead"] not in answer_pseudonyms
     assert "U2" not in json.dumps(row) and "U1" not in json.dumps(row)
-    assert set(reports.ACTION_FIELDS) == set(row)
+    assert set(report_export.ACTION_FIELDS) == set(row)
 
 
 # ---- follow-up times --------------------------------------------------------------------------------------------
@@ -243,9 +243,9 @@ def test_paused_weeks_do_not_count_against_a_level(store: Store) -> None:
     paused = reports.partnership_summary(store, CATALOG, p, now=NOW)
     assert level(paused).reasons == () and level(paused).checkins == 1
     assert paused.window.weeks == 8 and (plain.window.start - paused.window.start) == timedelta(weeks=2)
-    note = summaries.pause_note(paused.window, "Europe/London")
+    note = summary_text.pause_note(paused.window, "Europe/London")
     assert "held a pause (6 May to 20 May)" in note
-    assert "held a pause" in summaries.render_text(paused, timezone="Europe/London")
+    assert "held a pause" in summary_text.render_text(paused, timezone="Europe/London")
 
 
 def test_a_paused_fortnight_does_not_count_toward_a_gap_in_meetings() -> None:

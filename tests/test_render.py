@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bot.domain.catalog import load_catalog
 from bot.localslack import render, slacktext
 from bot.localslack.workspace import Modal
-from bot.render import messages, overview
+from bot.render import messages, overview, settings_text
 
 NAMES = slacktext.Names(
     user=lambda u: {"U1": "Ann <Admin>"}.get(u, u), channel=lambda c: {"C1": "our-partnership"}.get(c, c)
@@ -115,7 +115,7 @@ def every_message_coprod_sends():
         "meeting reminder": messages.meeting_reminder_blocks(now, "Europe/London", 30),
         "meeting logged": messages.meeting_logged_blocks("2026-11-30", "U1"),
         "welcome": messages.welcome_blocks(),
-        "help": messages.help_blocks(),
+        "help": settings_text.help_blocks(),
         "forget-me": messages.forget_me_blocks(),
     }
 

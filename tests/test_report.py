@@ -37,7 +37,7 @@ def populate(store: Store, now: datetime, level_name: str | None = None) -> None
     for week in range(10):
         at = start + timedelta(weeks=week)
         level = CATALOG.levels[week % 5]
-        cid = store.answers.record_checkin(
+        cid = store.checkins.record_checkin(
             p, facilitator_id=CATALOG.in_level(level.id)[week % 2].id, level_id=level.id, asked_at=int(at.timestamp())
         )
         for n in range(3):

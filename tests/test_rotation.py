@@ -205,7 +205,7 @@ def test_thirty_checkin_commands_in_a_row_ask_all_thirty_practices(bot) -> None:
     """`/coprod checkin` typed 30 times (unanswered, many in the same second) asks each practice once.
 
     On the old rotation 12 in a row asked appreciative-facilitation twice and circled the Individual level."""
-    asked = [bot.store.answers.checkin(TEAM, post_checkin(bot).id) for _ in range(30)]
+    asked = [bot.store.checkins.checkin(TEAM, post_checkin(bot).id) for _ in range(30)]
     practices = [c.facilitator_id for c in asked if c is not None]
     assert sorted(practices) == sorted(FACILITATORS)
 
@@ -215,5 +215,5 @@ def test_through_slack_a_small_partnership_is_asked_about_fluid_roles_not_define
     a size coprod doesn't know gets a clear message."""
     assert "not a size I know" in ask(bot, "size medium")["text"]
     assert "small partnership" in ask(bot, "size small")["text"]
-    asked = {bot.store.answers.checkin(TEAM, post_checkin(bot, "group").id).facilitator_id for _ in range(9)}
+    asked = {bot.store.checkins.checkin(TEAM, post_checkin(bot, "group").id).facilitator_id for _ in range(9)}
     assert "roles-and-structure" not in asked and "flexible-relationships" in asked and len(asked) == 9

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from tests.support.running import coprod_process, free_port, wait_healthy
 from tests.support.slack_stub import SlackStub
 

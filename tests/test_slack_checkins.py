@@ -72,7 +72,7 @@ def test_private_confirmation_says_what_was_recorded_and_how_to_change_it(bot, r
     click_rating(bot, checkin_id, rating, "U3")
     confirm = replies_to(bot, "rate-U3")[0]
     text = confirm.args["text"]
-    practice = bot.store.answers.checkin(TEAM, checkin_id).facilitator_id
+    practice = bot.store.checkins.checkin(TEAM, checkin_id).facilitator_id
     assert f"{rating} of 5 ({load_catalog().facilitator(practice).labels[rating]})" in text
     assert "Click another number" in text
     assert confirm.args["response_type"] == "ephemeral"

@@ -432,7 +432,7 @@ def test_summary_flags_a_low_average(bot):
 def test_checkin_posts_about_the_level_or_practice_asked_for(bot, target, level_id, facilitator_id):
     """`checkin <level>` asks about that level; `checkin <practice-id>` about exactly that practice."""
     checkin_id = post_checkin(bot, target).id
-    checkin = bot.store.answers.checkin(TEAM, checkin_id)
+    checkin = bot.store.checkins.checkin(TEAM, checkin_id)
     assert checkin.level_id == level_id
     blocks = posted_checkin(bot).blocks
     assert CATALOG.level(level_id).name in blocks[0]["text"]["text"]

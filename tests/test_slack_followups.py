@@ -201,7 +201,7 @@ def test_a_done_actions_practice_is_asked_next_and_the_summary_compares_before_a
     bot.clock.now = utc(2026, 11, 24, 10, 0)
     assert ("checkins", "posted") in kinds(bot.tick())
     after = checkin_id_of(checkin_posts(bot.stub)[-1])
-    assert bot.store.answers.checkin(TEAM, after).facilitator_id == "power-imbalances"
+    assert bot.store.checkins.checkin(TEAM, after).facilitator_id == "power-imbalances"
     shown = "\n".join(texts_in(ask(bot, "summary")["blocks"]))
     assert "*Take turns chairing our meetings*: not enough answers yet to compare" in shown
 

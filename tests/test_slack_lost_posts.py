@@ -52,10 +52,10 @@ def test_a_lost_post_whose_look_is_rate_limited_keeps_its_checkin_and_counts_cli
     the post is made once."""
     checkin_id = lost_checkin(bot, retry_after=60)
     p = bot.store.partnerships.get(TEAM, CHANNEL)
-    assert bot.store.answers.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
+    assert bot.store.checkins.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
     rate(bot, checkin_id, 4, "U2", message_ts=checkins_in_channel(bot)[0]["ts"])  # a click on that message
     # The click showed Slack has the message: the check-in counts at once.
-    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
+    assert bot.store.checkins.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
     # Slack asked for a minute: a tick before then neither looks nor posts.
     bot.clock.advance(seconds=30)
     assert bot.tick() == []
@@ -65,11 +65,11 @@ def test_a_lost_post_whose_look_is_rate_limited_keeps_its_checkin_and_counts_cli
     assert (fired.fire_at, fired.status) == (TUESDAY_10, "posted")
     [message] = checkins_in_channel(bot)
     assert len(posts_to_channel(bot)) == 1
-    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == message["ts"]
+    assert bot.store.checkins.checkin(TEAM, checkin_id).message_ts == message["ts"]
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     levels = bot.store.activity.summary_inputs(p, since=0, until=stamp(bot.clock.now) + 1).levels
     assert sum(a.checkins for a in levels.values()) == 1 and len(bot.store.activity.last_asked(p)) == 1
-    assert bot.store.answers.checkin(TEAM, checkin_id + 1) is None, "the look made a second check-in"
+    assert bot.store.checkins.checkin(TEAM, checkin_id + 1) is None, "the look made a second check-in"
     assert bot.store.ledger.posts(p) == [("checkins", stamp(TUESDAY_10), "posted")]
     for look in bot.stub.calls_to("conversations.history"):
         assert int(look.args["limit"]) <= 15
@@ -83,11 +83,11 @@ def test_a_look_rate_limited_past_slacks_retries_keeps_the_checkin(bot):
     """Short Retry-Afters that outlast the waits made on the spot: the check-in is still kept (it used to be
     deleted as if Slack had refused the post), and the next look finds the post."""
     checkin_id = lost_checkin(bot, retry_after=1, times=4)
-    assert bot.store.answers.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
+    assert bot.store.checkins.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
     bot.clock.advance(seconds=2)
     assert [f.status for f in bot.tick()] == ["posted"]
     assert len(posts_to_channel(bot)) == 1 and len(checkins_in_channel(bot)) == 1
-    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
+    assert bot.store.checkins.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
 
 
 def test_looks_wait_for_slack_without_spending_the_posts_tries(bot):
@@ -101,7 +101,7 @@ def test_looks_wait_for_slack_without_spending_the_posts_tries(bot):
     bot.clock.advance(seconds=61)
     assert [f.status for f in bot.tick()] == ["posted"]
     assert len(posts_to_channel(bot)) == 1
-    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
+    assert bot.store.checkins.checkin(TEAM, checkin_id).message_ts == checkins_in_channel(bot)[0]["ts"]
 
 
 def test_a_checkin_asked_by_hand_whose_look_is_rate_limited_is_kept_and_counts_when_clicked(bot):
@@ -115,10 +115,10 @@ def test_a_checkin_asked_by_hand_whose_look_is_rate_limited_is_kept_and_counts_w
     [message] = checkins_in_channel(bot)
     checkin_id = checkin_id_of(Call("chat.postMessage", {"blocks": message["blocks"]}))
     p = bot.store.partnerships.get(TEAM, CHANNEL)
-    assert bot.store.answers.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
+    assert bot.store.checkins.checkin(TEAM, checkin_id) is not None, "the check-in's row was deleted"
     assert bot.store.activity.last_asked(p) == {}  # not known to be in Slack yet
     rate(bot, checkin_id, 5, "U3", message_ts=message["ts"])
-    assert bot.store.answers.checkin(TEAM, checkin_id).message_ts == message["ts"]
+    assert bot.store.checkins.checkin(TEAM, checkin_id).message_ts == message["ts"]
     assert len(bot.store.activity.last_asked(p)) == 1
     assert bot.store.answers.response_count(TEAM, checkin_id) == 1
     assert len(posts_to_channel(bot)) == 1

@@ -158,7 +158,7 @@ def test_a_slow_or_failed_prompt_neither_holds_up_nor_stops_the_others(ticking):
     p = bot.store.partnerships.get(TEAM, CHANNEL)
     assert p.paused_reason is None
     [checkin_id] = {int(block_id_of(c, "reflect:").split(":")[1]) for c in prompts(bot)}
-    assert bot.store.answers.checkin(TEAM, checkin_id) is not None
+    assert bot.store.checkins.checkin(TEAM, checkin_id) is not None
     assert list(bot.store.activity.last_asked(p, kind="reflexivity")) == ["reflexivity"]  # the round counts
 
 

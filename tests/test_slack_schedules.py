@@ -88,7 +88,7 @@ def test_a_second_dispatcher_on_the_same_database_does_not_post_again(bot, tmp_p
 
 def levels_posted(bot) -> list[str]:
     ids = [checkin_id_of(c) for c in checkin_posts(bot.stub)]
-    return [bot.store.answers.checkin(TEAM, i).level_id for i in ids]
+    return [bot.store.checkins.checkin(TEAM, i).level_id for i in ids]
 
 
 def test_weekly_rotation_covers_all_five_levels(bot):
@@ -480,7 +480,7 @@ def counted_once(bot, message: dict) -> None:
         "event_type": "coprod_post",
         "event_payload": {"claim": f"{p.id}/checkins/{stamp(TUESDAY_10)}", "checkin": checkin_id},
     }
-    checkin = bot.store.answers.checkin(TEAM, checkin_id)
+    checkin = bot.store.checkins.checkin(TEAM, checkin_id)
     assert checkin.message_ts == message["ts"]
     assert list(bot.store.activity.last_asked(p)) == [checkin.facilitator_id]
     levels = bot.store.activity.summary_inputs(p, since=0, until=stamp(bot.clock.now) + 1).levels
@@ -538,7 +538,7 @@ def test_a_checkin_asked_by_hand_whose_answer_is_lost_is_posted_once(bot):
     assert bot.command("checkin").status == 200
     assert bot.runtime.drain()
     [message] = channel_checkins(bot)
-    assert bot.store.answers.checkin(TEAM, int(checkin_block(message).split(":")[1])).message_ts == message["ts"]
+    assert bot.store.checkins.checkin(TEAM, int(checkin_block(message).split(":")[1])).message_ts == message["ts"]
     assert len(bot.stub.calls_to("chat.postMessage")) == 1
 
 

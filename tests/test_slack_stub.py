@@ -19,15 +19,8 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from bot.localslack.signed import (
-    SlackClientSim,
-    action_body,
-    command_body,
-    event_body,
-    post,
-    sign,
-    view_submission_body,
-)
+from bot.localslack.client_sim import SlackClientSim, post
+from bot.localslack.signed import action_body, command_body, event_body, sign, view_submission_body
 from tests.support.constants import SECRET
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually

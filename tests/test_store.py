@@ -14,6 +14,7 @@ import sqlite_utils
 from bot.store import Store, StoreError, schema
 from bot.store import db as store_db
 from bot.store.activity import ORDER_SCALE
+from bot.store.answers import purge_old_comments
 from tests.support.stored import read_only
 
 T1, T2 = "T0001", "T0002"
@@ -40,7 +41,7 @@ def checkin(
     at: int = NOW,
     kind: str = "checkin",
 ) -> int:
-    return store.answers.record_checkin(
+    return store.checkins.record_checkin(
         store.partnerships.get(team, channel), facilitator_id=fac, level_id=level, asked_at=at, kind=kind
     )
 
@@ -275,8 +276,8 @@ def test_answer_to_another_workspaces_checkin_is_refused(store: Store) -> None:
     cid = checkin(store, T1)
     with pytest.raises(KeyError):
         store.answers.record_response(T2, cid, "UANN", rating=3, now=NOW)
-    assert store.answers.checkin(T2, cid) is None
-    assert store.answers.checkin(T1, cid).channel_id == C
+    assert store.checkins.checkin(T2, cid) is None
+    assert store.checkins.checkin(T1, cid).channel_id == C
 
 
 # ---- anonymity ------------------------------------------------------------------------------
@@ -484,20 +485,20 @@ def test_a_checkin_still_posting_counts_nowhere_until_slack_has_its_message(stor
     it counts (with an answer given in between)."""
     partnership(store)
     p = store.partnerships.get(T1, C)
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         p, facilitator_id="reflexivity", level_id="individual", asked_at=NOW, posting="1/checkins/1"
     )
     assert counted(store) == ({}, {}, [])
-    assert store.answers.unposted_checkin(p, "1/checkins/1").id == cid
+    assert store.checkins.unposted_checkin(p, "1/checkins/1").id == cid
     for user in ("U1", "U2", "U3"):  # clicks on the message Slack has
         store.answers.record_response(T1, cid, user, rating=4, now=NOW + 1)
     assert counted(store) == ({}, {}, [])
-    store.answers.set_checkin_message(T1, cid, "1700000000.000100")
+    store.checkins.set_checkin_message(T1, cid, "1700000000.000100")
     last_asked, levels, exported = counted(store)
     assert last_asked == {"reflexivity": ("individual", NOW)} and levels == {"individual": (1, 3)}
     assert [r["rating"] for r in exported] == [4, 4, 4]
-    assert store.answers.unposted_checkin(p, "1/checkins/1") is None
-    assert store.answers.checkin(T1, cid).message_ts == "1700000000.000100"
+    assert store.checkins.unposted_checkin(p, "1/checkins/1") is None
+    assert store.checkins.checkin(T1, cid).message_ts == "1700000000.000100"
 
 
 def test_check_ins_nobody_is_posting_any_more_are_swept(store: Store) -> None:
@@ -507,17 +508,17 @@ def test_check_ins_nobody_is_posting_any_more_are_swept(store: Store) -> None:
     p = store.partnerships.get(T1, C)
 
     def write(fac: str, at: int, posting: str | None) -> int:
-        return store.answers.record_checkin(p, facilitator_id=fac, level_id="group", asked_at=at, posting=posting)
+        return store.checkins.record_checkin(p, facilitator_id=fac, level_id="group", asked_at=at, posting=posting)
 
     lost = write("lost", NOW, "now/a")
     answered = write("answered", NOW, "now/b")
     store.answers.record_response(T1, answered, "U1", rating=3, now=NOW + 1)
     recent = write("recent", NOW + DAY, "now/c")
     posted = write("posted", NOW, None)
-    assert store.answers.sweep_unposted(before=NOW + 1) == 1
-    assert store.answers.checkin(T1, lost) is None
+    assert store.checkins.sweep_unposted(before=NOW + 1) == 1
+    assert store.checkins.checkin(T1, lost) is None
     assert sorted(counted(store)[0]) == ["answered", "posted"]
-    assert store.answers.checkin(T1, recent) is not None and store.answers.checkin(T1, posted) is not None
+    assert store.checkins.checkin(T1, recent) is not None and store.checkins.checkin(T1, posted) is not None
 
 
 def test_half_made_checkins_of_an_older_coprod_stop_counting_on_upgrade(tmp_path: Path) -> None:
@@ -551,7 +552,7 @@ def test_half_made_checkins_of_an_older_coprod_stop_counting_on_upgrade(tmp_path
         p = store.partnerships.get(T1, C)
         assert sorted(store.activity.last_asked(p)) == ["answered", "posted"]
         assert list(store.activity.last_asked(p, kind="reflexivity")) == ["round"]
-        assert store.answers.sweep_unposted(before=NOW + 1) == 1
+        assert store.checkins.sweep_unposted(before=NOW + 1) == 1
     finally:
         store.close()
 
@@ -755,7 +756,7 @@ def test_old_comments_are_blanked_by_retention(store: Store) -> None:
     old, new = checkin(store), checkin(store, at=NOW + 40 * DAY)
     store.answers.record_response(T1, old, "U1", rating=4, comment="old", now=NOW)
     store.answers.record_response(T1, new, "U2", rating=5, comment="new", now=NOW + 40 * DAY)
-    assert store.answers.purge_old_comments(now=NOW + 41 * DAY) == 1
+    assert purge_old_comments(store.db, now=NOW + 41 * DAY) == 1
     assert (store.answers.my_answer(T1, old, "U1").rating, store.answers.my_answer(T1, old, "U1").comment) == (4, None)
     assert store.answers.my_answer(T1, new, "U2").comment == "new"
 
@@ -924,7 +925,7 @@ def test_the_purge_finds_what_it_removes_without_reading_the_history(store: Stor
     assert p is not None
 
     def purge() -> None:
-        assert store.answers.sweep_unposted(before=NOW - DAY) == 0
+        assert store.checkins.sweep_unposted(before=NOW - DAY) == 0
         assert store.ledger.prune_posts(before=NOW - 70 * DAY) == 0
 
     before = sqlite_steps(store, purge)
@@ -956,7 +957,7 @@ def test_the_retention_purge_blanks_comments_in_short_transactions(store: Store)
     transactions: list[str] = []
     store.db.conn.set_trace_callback(lambda sql: transactions.append(sql) if sql.startswith("BEGIN") else None)
     try:
-        assert store.answers.purge_old_comments(now=NOW + 40 * DAY) == 1200
+        assert purge_old_comments(store.db, now=NOW + 40 * DAY) == 1200
     finally:
         store.db.conn.set_trace_callback(None)
     assert len(transactions) == 3, transactions

@@ -14,7 +14,8 @@ from bot import reports
 from bot.domain import schedule
 from bot.domain import summary as summaries
 from bot.domain.catalog import Catalog, load_catalog
-from bot.domain.summary import Activity, render_text, summarize, window_for
+from bot.domain.summary import Activity, summarize, window_for
+from bot.domain.summary_text import render_text
 from bot.render import overview
 from bot.render.nudge_blocks import nudge_blocks
 from bot.store import Store
@@ -40,7 +41,7 @@ def setup(store: Store, timezone: str = "UTC", created: datetime = NOW - timedel
 def ask(store: Store, level: str, at: datetime, ratings: list[int] = (), fac: str | None = None) -> int:
     """A check-in at a level, answered by one new person per rating."""
     fac = fac or CATALOG.in_level(level)[0].id
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         store.partnerships.get(TEAM, CHANNEL), facilitator_id=fac, level_id=level, asked_at=stamp(at)
     )
     for n, rating in enumerate(ratings):
@@ -486,7 +487,7 @@ def test_reflection_ratings_never_enter_a_team_figure(store: Store) -> None:
     """Private self-ratings (a reflection round) neither make a level's mean nor clear "not discussed"."""
     setup(store)
     p = store.partnerships.get(TEAM, CHANNEL)
-    cid = store.answers.record_checkin(
+    cid = store.checkins.record_checkin(
         p,
         facilitator_id="reflexivity",
         level_id="individual",

@@ -23,7 +23,7 @@ def fill(store: Store, team: str, channel: str = "C1") -> None:
     store.people.set_role(p, f"U{team}2", "carer")
     store.people.set_reflexivity_optout(p, f"U{team}3", True)
     store.people.remember_user(team, f"U{team}1", timezone="UTC", is_admin=False, now=NOW)
-    checkin = store.answers.record_checkin(p, facilitator_id="power-imbalances", level_id="group", asked_at=NOW)
+    checkin = store.checkins.record_checkin(p, facilitator_id="power-imbalances", level_id="group", asked_at=NOW)
     store.answers.record_response(
         team,
         checkin,

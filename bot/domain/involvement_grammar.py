@@ -1,5 +1,5 @@
 """The `/coprod` words for the record of involvement: `log`, `payment`, `ledger`, `aim`, `title`, `changed`.
-Pure; ``bot.domain.commands`` asks here for these verbs."""
+Pure; ``bot.domain.command_grammar`` asks here for these verbs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ _MONEY = re.compile(r"^\d{1,6}(?:\.\d{1,2})?$")
 
 
 class InvolvementUsageError(ValueError):
-    """What was wrong, in words for the person who typed it (``bot.domain.commands`` raises it as its UsageError)."""
+    """What was wrong, in words for the person who typed it (``command_grammar`` raises it as its UsageError)."""
 
 
 @dataclass(frozen=True)

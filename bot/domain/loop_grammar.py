@@ -1,5 +1,5 @@
 """The `/coprod` words that close the loop: `actions`, `nudge <hours>|off`, `pause until <date>`, `resume`.
-Pure; ``bot.domain.commands`` asks here first for these verbs."""
+Pure; ``bot.domain.command_grammar`` asks here first for these verbs."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ MAX_NUDGE_HOURS = 167  # a check-in is open for a week at most
 
 
 class LoopUsageError(ValueError):
-    """What was wrong, in words for the person who typed it (``bot.domain.commands`` raises it as its UsageError)."""
+    """What was wrong, in words for the person who typed it (``command_grammar`` raises it as its UsageError)."""
 
 
 @dataclass(frozen=True)

@@ -211,7 +211,7 @@ class _History:
         while practice.id in {*(fid for fid, _ in SHOWN.values() if fid), *NEVER_ASKED} and not chosen:
             practice = next(self.asked[level_id])  # the shown ones are asked only when the story says
         ts = self.ts(at)
-        checkin_id = self.store.answers.record_checkin(
+        checkin_id = self.store.checkins.record_checkin(
             self.p, facilitator_id=practice.id, level_id=level_id, asked_at=self.stamp(at), message_ts=ts
         )
         count = 0
@@ -266,7 +266,7 @@ class _History:
     def _reflect(self, at: datetime, ago: int) -> None:
         practice = next(self.prompts)
         level = self.catalog.level(practice.level_id)
-        round_id = self.store.answers.record_checkin(
+        round_id = self.store.checkins.record_checkin(
             self.p, facilitator_id=practice.id, level_id=practice.level_id, asked_at=self.stamp(at), kind="reflexivity"
         )
         blocks = messages.checkin_blocks(level, practice, round_id, 0, reflexive_channel=CHANNEL_ID)
@@ -304,7 +304,7 @@ class _History:
         """The check-ins' messages as they stand now (counts, closed or open), then everything into the channel."""
         for checkin_id, ts, practice, count, still_open in self.checkins:
             if not still_open:  # written closed below: the scheduler has nothing to show closed
-                self.store.answers.shown_closed(TEAM_ID, checkin_id)
+                self.store.checkins.shown_closed(TEAM_ID, checkin_id)
             level = self.catalog.level(practice.level_id)
             blocks = messages.checkin_blocks(level, practice, checkin_id, count, closed=not still_open)
             message = {

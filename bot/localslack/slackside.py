@@ -15,7 +15,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from bot.localslack import access, picked, signed
+from bot.localslack import access, client_sim, picked, signed
 from bot.localslack.webapi import WebAPI
 from bot.localslack.workspace import BOT_USER_ID, Hook, Modal, Workspace, dm_of
 
@@ -45,7 +45,7 @@ class SlackSide:
     # ---- sending --------------------------------------------------------------------------------------
     def _send(self, built: tuple[bytes, str]) -> tuple[int, bytes]:
         try:
-            status, _, data = signed.post(self.events_url, *built, self.secret, timeout=PATIENCE)
+            status, _, data = client_sim.post(self.events_url, *built, self.secret, timeout=PATIENCE)
         except OSError as exc:  # no answer within Slack's patience, or nobody listening
             timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
             return (TIMED_OUT if timed_out else UNREACHABLE), b""

@@ -5,47 +5,25 @@ JSON-valued fields such as ``blocks`` arrive as JSON text; a JSON body keeps its
 has but this stand-in doesn't is ``unknown_method``, as Slack answers a method it doesn't know. Two
 answers are not Web API methods: ``response_url`` (a POST to an interaction's response URL) and
 ``file_upload`` (the bytes sent to the URL files.getUploadURLExternal gave). Slack's rate limits are counted
-by the server before a call is answered (``limits``, ``SlackServer.carry_out``).
+by the server before a call is answered (``limits``, ``SlackServer.carry_out``). People and conversations
+(``conversations``) and file uploads (``uploads``) are methods of their own modules that ``WebAPI`` takes in.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bot.localslack import access
-from bot.localslack.limits import NON_MARKETPLACE_HISTORY_LIMIT, RateLimits, SlackRefusal
-from bot.localslack.paging import as_int, page, short_first_page
+from bot.localslack.calls import Answer, maybe_json, truthy
+from bot.localslack.conversations import ConversationMethods
+from bot.localslack.limits import RateLimits, SlackRefusal
+from bot.localslack.uploads import FileMethods
 from bot.localslack.workspace import APP_ID, BOT_ID, BOT_USER_ID, HOOK_SECONDS, Hook, Modal, Workspace, copy, dm_of
 
-Answer = dict[str, Any]
 
-
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes"}
-    return bool(value)
-
-
-def maybe_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def mimetype(name: str) -> str:
-    """The type Slack reports for a file coprod uploads (a CSV export, a PNG picture, an HTML report)."""
-    return {".csv": "text/csv", ".png": "image/png", ".html": "text/html"}.get(
-        name[name.rfind(".") :].lower() if "." in name else "", "application/octet-stream"
-    )
-
-
-class WebAPI:
+class WebAPI(ConversationMethods, FileMethods):
     """The methods; see the module docstring. ``base`` is the server's address, for the URLs it hands out."""
 
     def __init__(self, workspace: Workspace, base: str = "http://127.0.0.1/") -> None:
@@ -278,174 +256,3 @@ class WebAPI:
         found.rev += 1
         self.ws.changed()
         return {"ok": True, "view": copy(found.view)}
-
-    # ---- people and conversations --------------------------------------------------------------------
-    def users_info(self, args: dict[str, Any]) -> Answer:
-        user = self.ws.users.get(str(args.get("user") or ""))
-        if user is None:
-            return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": copy(user)}
-
-    def users_list(self, args: dict[str, Any]) -> Answer:
-        paged = self._listing_page(list(self.ws.users.values()), args, default_limit=200)
-        if paged is None:
-            return {"ok": False, "error": "invalid_cursor"}
-        members, nxt = paged
-        return {"ok": True, "members": copy(members), "response_metadata": {"next_cursor": nxt}}
-
-    def channel_object(self, ch: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": ch["id"],
-            "name": ch["name"],
-            "is_channel": not ch["id"].startswith("G"),
-            "is_group": False,
-            "is_im": False,
-            "is_mpim": False,
-            "is_private": ch["id"].startswith("G"),
-            "is_archived": ch["archived"],
-            "is_general": False,
-            "is_member": BOT_USER_ID in ch["members"],
-            "num_members": len(ch["members"]),
-            "created": 1_700_000_000,
-            "context_team_id": self.ws.team_id,
-        }
-
-    def users_conversations(self, args: dict[str, Any]) -> Answer:
-        user = str(args.get("user") or BOT_USER_ID)
-        types = str(args.get("types") or "public_channel")
-        exclude_archived = truthy(args.get("exclude_archived", False))
-        chans = [
-            self.channel_object(ch)
-            for ch in self.ws.channels.values()
-            if user in ch["members"] and not (exclude_archived and ch["archived"])
-        ]
-        if "public_channel" not in types and "private_channel" not in types:
-            chans = []
-        paged = self._listing_page(chans, args)
-        if paged is None:
-            return {"ok": False, "error": "invalid_cursor"}
-        found, nxt = paged
-        return {"ok": True, "channels": found, "response_metadata": {"next_cursor": nxt}}
-
-    def conversations_members(self, args: dict[str, Any]) -> Answer:
-        ch = self.ws.channels.get(str(args.get("channel") or ""))
-        if ch is None:
-            return {"ok": False, "error": "channel_not_found"}
-        paged = self._listing_page(ch["members"], args)
-        if paged is None:
-            return {"ok": False, "error": "invalid_cursor"}
-        members, nxt = paged
-        return {"ok": True, "members": members, "response_metadata": {"next_cursor": nxt}}
-
-    def conversations_info(self, args: dict[str, Any]) -> Answer:
-        channel = str(args.get("channel") or "")
-        ch = self.ws.channels.get(channel)
-        if ch is not None:
-            return {"ok": True, "channel": self.channel_object(ch)}
-        if channel.startswith("D") and len(channel) > 1:
-            return {"ok": True, "channel": {"id": channel, "is_im": True, "user": channel[1:], "is_org_shared": False}}
-        return {"ok": False, "error": "channel_not_found"}
-
-    def conversations_open(self, args: dict[str, Any]) -> Answer:
-        users = [u for u in str(args.get("users") or "").split(",") if u]
-        channel = str(args.get("channel") or "")
-        if channel:
-            return {"ok": True, "channel": {"id": channel}}
-        if not users:
-            return {"ok": False, "error": "users_list_not_supplied"}
-        return {"ok": True, "channel": {"id": dm_of(users[0]) if len(users) == 1 else "G" + "".join(users)}}
-
-    def conversations_history(self, args: dict[str, Any]) -> Answer:
-        """Newest first, within (oldest, latest) (inclusive if asked), paged by cursor; each message's
-        ``metadata`` only with ``include_all_metadata``."""
-        channel = str(args.get("channel") or "")
-        if channel not in self.ws.channels and channel not in self.ws.history:
-            return {"ok": False, "error": "channel_not_found"}
-        try:
-            oldest = float(args.get("oldest") or 0)
-            latest = float(args.get("latest") or "inf")
-        except ValueError:
-            return {"ok": False, "error": "invalid_ts_oldest"}
-        inclusive = truthy(args.get("inclusive", False))
-
-        def within(message: dict[str, Any]) -> bool:
-            ts = float(message["ts"])
-            return oldest <= ts <= latest if inclusive else oldest < ts < latest
-
-        chosen = [m for m in reversed(self.ws.history.get(channel, [])) if within(m)]
-        if not self.limits.marketplace:  # at most 15 a page, 15 by default (limits.NON_MARKETPLACE_HISTORY_LIMIT)
-            args = {**args, "limit": min(as_int(args.get("limit"), 15), NON_MARKETPLACE_HISTORY_LIMIT)}
-        paged = page(chosen, args)
-        if paged is None:
-            return {"ok": False, "error": "invalid_cursor"}
-        found, nxt = paged
-        with_metadata = truthy(args.get("include_all_metadata", False))
-        messages = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in found]
-        return {
-            "ok": True,
-            "messages": copy(messages),
-            "has_more": bool(nxt),
-            "pin_count": 0,
-            "response_metadata": {"next_cursor": nxt},
-        }
-
-    def _listing_page(self, items: list[Any], args: dict[str, Any], default_limit: int = 100) -> Any:
-        return (short_first_page if self.short_pages else page)(items, args, default_limit)
-
-    # ---- files ---------------------------------------------------------------------------------------
-    def files_get_upload_url(self, args: dict[str, Any]) -> Answer:
-        file_id = self.ws.new_id("F")
-        name = str(args.get("filename") or "file")
-        self.ws.files[file_id] = {
-            "id": file_id,
-            "name": name,
-            "title": name,
-            "alt_txt": str(args.get("alt_txt") or ""),
-            "content": b"",
-            "complete": False,
-        }
-        return {"ok": True, "upload_url": f"{self.base}upload/{file_id}", "file_id": file_id}
-
-    def file_upload(self, args: dict[str, Any]) -> Answer:
-        record = self.ws.files.get(str(args.get("_file_id") or ""))
-        if record is not None:
-            raw = args.get("_bytes")
-            record["content"] = raw if isinstance(raw, bytes) else str(args.get("_raw", "")).encode()
-        return {"ok": True}
-
-    def file_object(self, record: dict[str, Any]) -> dict[str, Any]:
-        name = record["name"]
-        url = f"{self.base}files/{record['id']}/{name}"
-        return {
-            "id": record["id"],
-            "name": name,
-            "title": record.get("title", name),
-            "mimetype": mimetype(name),
-            "alt_txt": record.get("alt_txt", ""),
-            "size": len(record.get("content", b"")),
-            "url_private": url,
-            "url_private_download": url,
-        }
-
-    def files_complete_upload(self, args: dict[str, Any]) -> Answer:
-        given = maybe_json(args.get("files") or "[]")
-        if not isinstance(given, list):
-            return {"ok": False, "error": "invalid_arguments"}
-        done = []
-        for item in given:
-            if not isinstance(item, dict):
-                continue
-            record = self.ws.files.get(str(item.get("id") or ""))
-            if record is None:  # never asked for here (tests): answered as Slack would
-                done.append({"id": item.get("id"), "title": item.get("title", "")})
-                continue
-            record.update(complete=True, title=item.get("title") or record["name"])
-            done.append(self.file_object(record))
-        channel = str(args.get("channel_id") or "")
-        shared = [f for f in done if "url_private" in f]
-        if channel and shared:
-            conv = dm_of(channel) if channel[:1] in {"U", "W"} else channel
-            message = self.bot_message({"text": args.get("initial_comment") or ""}, self.ws.next_ts())
-            message["files"] = shared
-            self.ws.add_message(conv, message)
-        return {"ok": True, "files": done}

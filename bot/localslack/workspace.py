@@ -4,12 +4,11 @@ One lock guards it all; every change bumps ``version`` and wakes whoever waits f
 polls). Messages are kept per conversation (a channel id, or ``D<user>`` for a person's DM with the app),
 oldest first, each with Slack's ``ts`` from the workspace's clock. Ephemeral messages, modals, triggers
 and response URLs live only as long as the process, as they do in Slack; the rest can be saved to a file
-(0600) and read back, so a local workspace keeps its history across restarts.
+(0600) and read back, so a local workspace keeps its history across restarts (``saving``).
 """
 
 from __future__ import annotations
 
-import base64
 import bisect
 import contextlib
 import itertools
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.store.files import write_private
+from bot.localslack.saving import Saving
 
 TEAM_ID = "T1"
 TEAM_NAME = "Team One"
@@ -38,8 +37,6 @@ TRIGGER_SECONDS = 3.0
 # (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses).
 HOOK_USES = 5
 HOOK_SECONDS = 30 * 60.0
-SAVE_EVERY = 1.0
-FORMAT = 1  # the saved file's layout
 
 
 def _manifest_scopes() -> frozenset[str]:
@@ -107,7 +104,7 @@ class Modal:
     rev: int = 1
 
 
-class Workspace:
+class Workspace(Saving):
     """A Slack workspace's state; see the module docstring. Methods that change it take the lock."""
 
     def __init__(
@@ -324,62 +321,6 @@ class Workspace:
                 return None, "used_url"
             hook.uses += 1
             return hook, None
-
-    # ---- saving ----------------------------------------------------------------------------------------
-    def start_saving(self) -> None:
-        """Save to ``path`` about once a second while something changed (and once more on :meth:`close`)."""
-        if self.path is None or self._saver is not None:
-            return
-        self._saver = threading.Thread(target=self._save_loop, name="local-slack-save", daemon=True)
-        self._saver.start()
-
-    def close(self) -> None:
-        self._closing.set()
-        if self._saver is not None:
-            self._saver.join(timeout=5)
-        self.save()
-
-    def _save_loop(self) -> None:
-        while not self._closing.wait(SAVE_EVERY):
-            self.save()
-
-    def save(self) -> None:
-        if self.path is None:
-            return
-        with self.lock:
-            if not self._dirty:
-                return
-            self._dirty = False
-            data = {
-                "format": FORMAT,
-                "team": {"id": self.team_id, "name": self.team_name},
-                "users": self.users,
-                "channels": self.channels,
-                "history": self.history,
-                "homes": self.homes,
-                "files": {
-                    k: {**f, "content": base64.b64encode(f.get("content", b"")).decode()} for k, f in self.files.items()
-                },
-                "last_ts": self._last_ts,
-            }
-            text = json.dumps(data, ensure_ascii=True)
-        write_private(self.path, text)
-
-    def _load(self, path: Path) -> None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            data = json.loads(path.read_text(encoding="ascii"))
-            if data.get("format") != FORMAT:
-                return
-            self.users.update(data["users"])
-            self.channels.update(data["channels"])
-            self.history.update(data["history"])
-            self.homes.update(data["homes"])
-            for key, f in data["files"].items():
-                self.files[key] = {**f, "content": base64.b64decode(f.get("content", ""))}
-            self._last_ts = int(data["last_ts"])
-            for conv, kept in self.history.items():
-                for message in kept:
-                    self.revs[(conv, message["ts"])] = 1
 
     @contextlib.contextmanager
     def quietly(self) -> Iterator[None]:

@@ -11,10 +11,11 @@ from bot.domain.catalog import Catalog
 from bot.domain.findings import Disagreement, Fall, fall_words, gap_line
 from bot.domain.holidays import holiday_text
 from bot.domain.plans import Action
-from bot.domain.summary import LevelSummary, Summary, format_mean, pause_note, reflected_words, stuck_words
+from bot.domain.summary import LevelSummary, Summary, format_mean
+from bot.domain.summary_text import pause_note, reflected_words, stuck_words
 from bot.render.blocks import MESSAGE_BLOCKS_MAX, button, clip, context, escape, header, section
-from bot.render.messages import paused_text
 from bot.render.plan_blocks import home_actions_block, loop_blocks, plan_buttons
+from bot.render.settings_text import paused_text
 
 # ---- summaries --------------------------------------------------------------------------------
 

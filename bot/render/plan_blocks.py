@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.catalog import Catalog, Facilitator
 from bot.domain.plans import WHAT_MAX, Action, Loop
-from bot.domain.summary import LevelSummary, compared
+from bot.domain.summary import LevelSummary
+from bot.domain.summary_text import compared
 from bot.render.blocks import button, clip, context, escape, header, section
 
 PLAN = "plan_open"  # the "Plan something" button's action_id (a suffix keeps ids unique within a block)

@@ -148,7 +148,7 @@ class Due:
         """Check-ins that have closed and whose message still shows its buttons, from their index; each is
         claimed in the ledger under its closing time. One that failed every try is left as it is."""
         store, stamp = self.deps.store, int(now.timestamp())
-        checkins = store.answers.closing_due(now=stamp, limit=CLOSING_PAGE)
+        checkins = store.checkins.closing_due(now=stamp, limit=CLOSING_PAGE)
         by_id = {c.id: c for c in checkins}
         jobs = []
         for c in checkins:
@@ -158,7 +158,7 @@ class Due:
         keys = [job.key for job in jobs]
         for _, kind, _ in store.ledger.given_up_among(keys):
             given_up = by_id[int(kind.split(":")[1])]
-            store.answers.shown_closed(given_up.team_id, given_up.id)
+            store.checkins.shown_closed(given_up.team_id, given_up.id)
         settled = store.ledger.settled_among(keys, now=stamp)
         return [job for job in jobs if job.key not in settled]
 

@@ -42,6 +42,7 @@ from bot.runtime.due import CLOSING, LOOKBACK, Due, Job, Source, meeting_started
 from bot.slack import delivery, posts
 from bot.slack.deps import Deps
 from bot.store import DueSchedule, Partnership, ScheduledPartnership
+from bot.store.answers import purge_old_comments
 from bot.store.db import background
 from bot.work.lanes import Lane
 
@@ -305,9 +306,9 @@ class Dispatcher:
         """Apply each partnership's comment retention setting, sweep check-ins nobody is posting any more, and
         forget posted and skipped fire times long past."""
         now = self.deps.now()
-        self.deps.store.answers.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
+        self.deps.store.checkins.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
         self.deps.store.ledger.prune_posts(before=int((now - 2 * LOOKBACK).timestamp()))
-        return self.deps.store.answers.purge_old_comments(now=self.deps.stamp())
+        return purge_old_comments(self.deps.store.db, now=self.deps.stamp())
 
 
 def _utc(stamp: int | datetime) -> datetime:

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import rotation
 from bot.domain.catalog import Facilitator, Level
-from bot.render import messages, overview
+from bot.render import messages, overview, settings_text
 from bot.reports import coverage_picture, partnership_summary, picture_period, with_involvement
 from bot.slack import delivery
 from bot.slack.deps import Deps
@@ -84,7 +84,7 @@ def post_checkin(
     has the message (or a click on it shows Slack has it). A scheduled post taken up again re-uses the row an
     earlier attempt left (and that attempt's message, if it reached Slack); one Slack refused is deleted, and
     one whose outcome can't be told yet (delivery.LookLater) is kept."""
-    answers = deps.store.answers
+    checkins = deps.store.checkins
     key = key or delivery.asked_now(deps.stamp())
     earlier = earlier_checkin(deps, p, key)
     if earlier is not None:
@@ -92,7 +92,7 @@ def post_checkin(
         used_pin = scheduled and p.pinned in (facilitator.id, facilitator.level_id)
     else:
         facilitator, used_pin = choose_facilitator(deps, p, target, scheduled=scheduled)
-        checkin_id = answers.record_checkin(
+        checkin_id = checkins.record_checkin(
             p, facilitator_id=facilitator.id, level_id=facilitator.level_id, asked_at=deps.stamp(), posting=key.claim
         )
     level = deps.catalog.level(facilitator.level_id)
@@ -107,15 +107,15 @@ def post_checkin(
         )
     except SlackApiError as exc:
         if delivery.refused(exc):  # nothing was posted; otherwise the row waits, counting nowhere, for a retry
-            answers.delete_checkin(p.team_id, checkin_id)
+            checkins.delete_checkin(p.team_id, checkin_id)
         raise
     found_id = posted.payload.get("checkin") if posted.found else None
-    if isinstance(found_id, int) and found_id != checkin_id and answers.checkin(p.team_id, found_id) is not None:
+    if isinstance(found_id, int) and found_id != checkin_id and checkins.checkin(p.team_id, found_id) is not None:
         # The message found is an earlier attempt's check-in, which a click already showed was in Slack
         # (bot/slack/listeners/actions.py): that one stands, and this attempt's row, never posted, goes.
-        answers.delete_checkin(p.team_id, checkin_id)
+        checkins.delete_checkin(p.team_id, checkin_id)
         checkin_id = found_id
-    answers.set_checkin_message(p.team_id, checkin_id, posted.ts)
+    checkins.set_checkin_message(p.team_id, checkin_id, posted.ts)
     if used_pin:  # only once the team has really been asked
         deps.store.partnerships.set_pin(p, None)
     if not scheduled:  # the scheduler refreshes member counts off its posting path (bot/runtime/jobs.py)
@@ -127,13 +127,13 @@ def earlier_checkin(deps: Deps, p: Partnership, key: delivery.PostKey) -> tuple[
     """The check-in an earlier attempt of this post wrote and never saw reach Slack, if it can be asked again."""
     if not key.retaken:
         return None
-    row = deps.store.answers.unposted_checkin(p, key.claim)
+    row = deps.store.checkins.unposted_checkin(p, key.claim)
     if row is None:
         return None
     try:
         return row.id, deps.catalog.facilitator(row.facilitator_id)
     except KeyError:  # the catalog changed since: that attempt's message can't be in Slack in a form we know
-        deps.store.answers.delete_checkin(p.team_id, row.id)
+        deps.store.checkins.delete_checkin(p.team_id, row.id)
         return None
 
 
@@ -156,7 +156,7 @@ def show_closed(deps: Deps, client: WebClient, checkin: Checkin) -> None:
         if exc.response.status_code != 200 or error not in GONE:
             raise
         log.warning("could not show check-in %s of team %s closed: %s", checkin.id, checkin.team_id, error)
-    deps.store.answers.shown_closed(checkin.team_id, checkin.id)
+    deps.store.checkins.shown_closed(checkin.team_id, checkin.id)
 
 
 def channel_members(client: WebClient, channel: str) -> list[str]:
@@ -283,7 +283,7 @@ def send_reflexivity(
         checkin_id, facilitator = earlier
     else:
         facilitator = reflexivity_facilitator(deps, p)
-        checkin_id = deps.store.answers.record_checkin(
+        checkin_id = deps.store.checkins.record_checkin(
             p,
             facilitator_id=facilitator.id,
             level_id=facilitator.level_id,
@@ -314,9 +314,9 @@ def send_reflexivity(
     else:
         sent = _sent([lane.submit(p.team_id, partial(prompt, m)) for m in to_prompt], p)
     if sent or earlier is not None:
-        deps.store.answers.set_checkin_message(p.team_id, checkin_id, None)
+        deps.store.checkins.set_checkin_message(p.team_id, checkin_id, None)
     else:  # it reached nobody
-        deps.store.answers.delete_checkin(p.team_id, checkin_id)
+        deps.store.checkins.delete_checkin(p.team_id, checkin_id)
     return sent
 
 
@@ -374,7 +374,7 @@ def pause_for_error(deps: Deps, client: WebClient, p: Partnership, error: str) -
         return True
     for coordinator in deps.store.people.coordinators(p):
         try:
-            client.chat_postMessage(channel=coordinator, text=messages.paused_text(p.channel_id, error))
+            client.chat_postMessage(channel=coordinator, text=settings_text.paused_text(p.channel_id, error))
         except SlackApiError as exc:
             log.warning(
                 "could not tell a coordinator of team %s channel %s about the pause: %s",

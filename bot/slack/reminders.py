@@ -87,7 +87,7 @@ def send_nudges(deps: Deps, client: WebClient, p: Partnership, checkin_id: int) 
     """Remind, once and privately, each member who hasn't answered the open check-in (named or anonymously)
     and didn't say "don't remind me"; returns how many were reminded. Nobody else hears who was."""
     store, team = deps.store, p.team_id
-    checkin = store.answers.checkin(team, checkin_id)
+    checkin = store.checkins.checkin(team, checkin_id)
     if checkin is None or checkin.closed(deps.stamp()):
         return 0
     facilitator = deps.catalog.facilitator(checkin.facilitator_id)

@@ -4,8 +4,10 @@
 
 - ``store.partnerships``: partnerships, their settings and schedules (``partnerships.py``)
 - ``store.people``: coordinators, roles, reflection opt-outs, what Slack told us of people (``people.py``)
-- ``store.answers``: check-ins and answers, export, erasure, retention (``answers.py``)
+- ``store.checkins``: check-ins, posted once, shown closed when they close (``checkins.py``)
+- ``store.answers``: answers, export, erasure, retention (``answers.py``)
 - ``store.activity``: meetings, and what the summary and rotation read (``activity.py``)
+- ``store.reflections``: private reflection rounds: how many took part, a person's own answers (``reflections.py``)
 - ``store.ledger``: scheduled posts claimed once, events seen, process settings (``ledger.py``)
 - ``store.workspaces``: workspaces that removed coprod, and erasing a workspace's data (``workspaces.py``)
 - ``store.plans``: actions planned from a flag and their status changes (``plans.py``)
@@ -27,6 +29,7 @@ import os
 from bot.store import labels
 from bot.store.activity import Activity
 from bot.store.answers import Answers
+from bot.store.checkins import Checkins
 from bot.store.db import Database, StoreError
 from bot.store.involvement import Involvement
 from bot.store.keys import ResponderKey
@@ -47,6 +50,7 @@ from bot.store.records import (
     SummaryInputs,
     UserInfo,
 )
+from bot.store.reflections import Reflections
 from bot.store.said import Said
 from bot.store.workspaces import Workspaces
 
@@ -75,9 +79,11 @@ class Store:
         self.responder_key = ResponderKey(self.db, secret_key)
         self.partnerships = Partnerships(self.db)
         self.people = People(self.db)
+        self.checkins = Checkins(self.db)
         self.outbox = Outbox(self.db)
         self.answers = Answers(self.db, self.responder_key, self.outbox)
         self.activity = Activity(self.db)
+        self.reflections = Reflections(self.db)
         self.ledger = Ledger(self.db)
         self.workspaces = Workspaces(self.db)
         self.plans = Plans(self.db)

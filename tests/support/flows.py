@@ -12,7 +12,7 @@ import json
 from typing import NamedTuple
 
 from bot.localslack import access
-from bot.localslack.signed import Reply
+from bot.localslack.client_sim import Reply
 from tests.support.blockkit import block_id_of, checkin_id_of, checkin_posts, is_checkin_post
 from tests.support.constants import CHANNEL, COORDINATOR, TEAM
 from tests.support.slack_stub import Call
@@ -78,7 +78,7 @@ def posted_checkin(bot, n: int = 1, channel: str = CHANNEL, team: str = TEAM) ->
     time a person could click)."""
     call = bot.stub.wait_for("chat.postMessage", count=n, where=lambda c: is_checkin_post(c, channel))[n - 1]
     checkin_id = checkin_id_of(call)
-    assert eventually(lambda: bot.store.answers.checkin(team, checkin_id).message_ts == call.response["ts"])
+    assert eventually(lambda: bot.store.checkins.checkin(team, checkin_id).message_ts == call.response["ts"])
     return Checkin(call, checkin_id, block_id_of(call, "checkin:"))
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.localslack import access
-from bot.localslack.signed import SlackClientSim
+from bot.localslack.client_sim import SlackClientSim
 from bot.runtime.run import Runtime
 from bot.settings import Settings
 from tests.support.clock import Clock

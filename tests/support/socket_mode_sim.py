@@ -11,7 +11,7 @@ and the app acknowledges it on the same socket with ``{"envelope_id": "…", "pa
 only when it has something to say). Slack gives up on an envelope not acknowledged within 3 seconds.
 
 :class:`SocketModeEndpoint` is that endpoint; :class:`SocketModeSim` offers the same methods as
-:class:`bot.localslack.signed.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
+:class:`bot.localslack.client_sim.SlackClientSim` (same builders, same keyword arguments, same :class:`Reply`), so a
 test reads the same in both modes:
 
     with SocketModeEndpoint() as endpoint:
@@ -37,19 +37,9 @@ from urllib.parse import parse_qsl
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from bot.localslack.client_sim import Headers, Reply, with_trigger
 from bot.localslack.serving import ServedInThread
-from bot.localslack.signed import (
-    APP_ID,
-    FORM,
-    JSON,
-    Headers,
-    Reply,
-    action_body,
-    command_body,
-    event_body,
-    view_submission_body,
-    with_trigger,
-)
+from bot.localslack.signed import APP_ID, FORM, JSON, action_body, command_body, event_body, view_submission_body
 
 # Slack's deadline for an acknowledgement; after it, Slack shows the person an error (or retries an event).
 ACK_TIMEOUT = 3.0
@@ -257,7 +247,7 @@ def socket_payload(body: bytes, content_type: str) -> tuple[str, Any]:
 
 
 class SocketModeSim:
-    """:class:`bot.localslack.signed.SlackClientSim`'s methods, delivered over Socket Mode.
+    """:class:`bot.localslack.client_sim.SlackClientSim`'s methods, delivered over Socket Mode.
 
     The reply is a :class:`Reply`: status 200 with the ack's payload as a JSON body (empty when the ack has
     none) once acknowledged; status 504 with an empty body when no ack came within 3 s. HTTP-only keyword
@@ -271,7 +261,7 @@ class SocketModeSim:
         ack_timeout: float = ACK_TIMEOUT,
         triggers: Callable[[str], str] | None = None,
     ) -> None:
-        """``triggers``: as :class:`bot.localslack.signed.SlackClientSim`'s, a trigger_id issued by Slack's side
+        """``triggers``: as :class:`bot.localslack.client_sim.SlackClientSim`'s, a trigger_id issued by Slack's side
         for each command, click and submission that doesn't name one."""
         self.endpoint = endpoint
         self.ack_timeout = ack_timeout

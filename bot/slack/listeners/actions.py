@@ -44,7 +44,7 @@ def checkin_for_click(deps: Deps, body: dict) -> Checkin | None:
     match = BLOCK.match(str(action_of(body).get("block_id", "")))
     if not match:
         return None
-    checkin = deps.store.answers.checkin(team, int(match.group(2)))
+    checkin = deps.store.checkins.checkin(team, int(match.group(2)))
     if checkin is None:
         return None
     if match.group(1) == "nudge":  # the reminder's DM: only for someone coprod reminded about this check-in
@@ -112,7 +112,7 @@ def on_rate(ack: Ack, body: dict, client: WebClient, respond: Respond, deps: Dep
     clicked_ts = payloads.text(body, "container", "message_ts")
     if checkin.message_ts is None and not private and ids(body)[1] == checkin.channel_id and clicked_ts:
         # Its post's outcome was unknown to coprod (bot/slack/delivery.py): this click on it shows Slack has it.
-        deps.store.answers.seen_in_slack(team, checkin.id, clicked_ts)
+        deps.store.checkins.seen_in_slack(team, checkin.id, clicked_ts)
     ack()
     if not private:
         # The message's ts may not be stored yet when a click follows the post at once; the click carries it.

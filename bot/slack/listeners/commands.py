@@ -7,7 +7,6 @@ what is their timezone) or a post must be made, the work moves after the acknowl
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
@@ -16,35 +15,19 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.domain import command_grammar
 from bot.domain import commands as grammar
 from bot.domain.catalog import Facilitator
-from bot.domain.coverage import utc
 from bot.domain.holidays import holiday_text
 from bot.domain.schedule import Spec, next_fire
-from bot.domain.summary import DEFAULT_K
-from bot.render import messages, overview, pages
+from bot.render import messages, overview, pages, settings_text
 from bot.render.blocks import section
 from bot.render.involvement_blocks import who_came_blocks
-from bot.reports import (
-    ACTION_FIELDS,
-    CHANGE_FIELDS,
-    action_records,
-    actions_note,
-    change_records,
-    coverage_picture,
-    export_note,
-    export_records,
-    partnership_report,
-    partnership_summary,
-    picture_period,
-    report_filename,
-    report_period,
-    with_involvement,
-    write_csv,
-)
+from bot.reports import partnership_summary, with_involvement
 from bot.slack import delivery, posts
 from bot.slack.deps import Deps
-from bot.slack.listeners import involvement, loop
+from bot.slack.listeners import exports, involvement, loop
+from bot.slack.listeners.command_request import NOT_SET_UP, Reply, Request, reply
 from bot.slack.people import known_user, look_up_user, may_coordinate
 from bot.store import Partnership, UserInfo
 from bot.work.followups import FollowUp
@@ -53,35 +36,6 @@ log = logging.getLogger(__name__)
 
 SORRY = "Sorry, something went wrong on my side. Please try again in a minute."
 NOT_IN_CHANNEL = "I can't post in this channel yet. Please invite me first: type `/invite @coprod`, then try again."
-Reply = dict  # the private answer: a chat message's fields, response_type "ephemeral"
-
-
-@dataclass(frozen=True)
-class Request:
-    team: str
-    channel: str
-    user: str
-    now: int
-    trigger_id: str = ""  # opens a form (`/coprod changed`)
-    channel_name: str = ""  # the report names the channel by it
-
-    @classmethod
-    def from_command(cls, command: dict, deps: Deps) -> Request:
-        return cls(
-            command.get("team_id", ""),
-            command.get("channel_id", ""),
-            command.get("user_id", ""),
-            int(deps.now().timestamp()),
-            command.get("trigger_id", ""),
-            command.get("channel_name", ""),
-        )
-
-
-def reply(text: str = "", blocks: list | None = None) -> Reply:
-    out: Reply = {"response_type": "ephemeral", "text": text}
-    if blocks:
-        out["blocks"] = blocks
-    return out
 
 
 def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, deps: Deps) -> None:
@@ -89,9 +43,9 @@ def on_command(ack: Ack, command: dict, client: WebClient, respond: Respond, dep
     otherwise acknowledge and carry the command out (once) on the follow-up workers."""
     req = Request.from_command(command, deps)
     try:
-        cmd = grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
-    except grammar.UsageError as exc:
-        ack(**reply(messages.usage_text(str(exc))))
+        cmd = command_grammar.parse(command.get("text", ""), deps.catalog, today=deps.now().date())
+    except command_grammar.UsageError as exc:
+        ack(**reply(settings_text.usage_text(str(exc))))
         return
     standing = Standing.of(deps, cmd, req)
     if not standing.must_ask_slack(cmd):
@@ -194,7 +148,7 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
         until = loop.active_pause_end(deps, p) if p else None
         notice = holiday_text(until, p.timezone) if p and until else None
         removal = None if deps.erase_after_days is None else pages.kept_for(deps.erase_after_days)
-        return reply("Here's what I can do.", messages.help_blocks(notice, removal))
+        return reply("Here's what I can do.", settings_text.help_blocks(notice, removal))
     if isinstance(cmd, grammar.ForgetMe):
         return reply("Erase your answers?", messages.forget_me_blocks())
     if not _in_channel(req):
@@ -203,17 +157,17 @@ def execute(deps: Deps, cmd: grammar.Command, req: Request, standing: Standing, 
     if isinstance(cmd, grammar.ShowSummary):
         return _summary(deps, cmd, partnership, req.user)
     if isinstance(cmd, grammar.ShowPicture):
-        return _picture(deps, client, req, partnership)
+        return exports.send_picture(deps, client, req, partnership)
     if info is None and standing.needs_info:
         info = look_up_user(store, client, req.team, req.user, req.now)
     if grammar.is_coordinator_only(cmd) and not may_coordinate(store, partnership, info, req.user):
         assert partnership is not None  # may_coordinate says yes to a channel nobody has set up
         what = grammar.COORDINATOR_ONLY[type(cmd)]
-        return reply(messages.refusal_text(what, store.people.coordinators(partnership)))
+        return reply(settings_text.refusal_text(what, store.people.coordinators(partnership)))
     if isinstance(cmd, (grammar.SetSchedule, grammar.SetMeeting)):
         closed = posts.cannot_post_in(client, req.channel)
         if closed:  # before anything is stored: a channel set up only to pause later helps nobody
-            return reply(messages.cannot_schedule_text(closed))
+            return reply(settings_text.cannot_schedule_text(closed))
     if partnership is None:
         tz = info.timezone if info and info.timezone else "UTC"
         partnership = store.partnerships.ensure(req.team, req.channel, timezone=tz, created_by=req.user, now=req.now)
@@ -226,7 +180,7 @@ def _with_pause_notice(deps: Deps, req: Request, outcome: Reply | None) -> Reply
     p = deps.store.partnerships.get(req.team, req.channel)
     if p is None or p.paused_reason not in posts.DEAD_TOKEN:
         return outcome
-    notice = messages.paused_text(p.channel_id, p.paused_reason)
+    notice = settings_text.paused_text(p.channel_id, p.paused_reason)
     if not outcome:
         return reply(notice)
     blocks = outcome.get("blocks")
@@ -235,12 +189,6 @@ def _with_pause_notice(deps: Deps, req: Request, outcome: Reply | None) -> Reply
         "text": f"{notice}\n\n{outcome.get('text', '')}",
         **({"blocks": [section(notice), *blocks]} if blocks else {}),
     }
-
-
-NOT_SET_UP = (
-    "coprod isn't set up in this channel yet. A coordinator can start with "
-    "`/coprod schedule checkins weekly Tuesday 10:00`, or anyone can try `/coprod checkin`."
-)
 
 
 def _summary(deps: Deps, cmd: grammar.ShowSummary, partnership: Partnership | None, user: str) -> Reply:
@@ -267,13 +215,13 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         posts.post_checkin(deps, client, p, cmd.target)
         return None
     if isinstance(cmd, grammar.Export):
-        return _export(deps, client, req)
+        return exports.send_export(deps, client, req)
     if isinstance(cmd, grammar.Report):
-        return _report(deps, client, req, p, cmd)
+        return exports.send_report(deps, client, req, p, cmd)
     if isinstance(cmd, loop.LOOP_COMMANDS):
         return loop.apply(deps, cmd, req.user, p, req.now)
     if isinstance(cmd, involvement.INVOLVEMENT_COMMANDS):
-        _remember_name(deps, req, p)
+        exports.remember_name(deps, req, p)
         return involvement.apply(deps, cmd, req.user, p, client, req.trigger_id)
     if isinstance(cmd, grammar.SetSchedule):
         # Fortnightly counts from the week of the partnership's own today (UTC may still say yesterday).
@@ -289,10 +237,10 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
             now=req.now,
         )
         store.partnerships.set_paused(p, None)
-        return reply(messages.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
+        return reply(settings_text.schedule_set_text(cmd.kind, spec, tz, next_fire(spec, tz, deps.now())))
     if isinstance(cmd, grammar.StopSchedule):
         removed = store.partnerships.clear_schedule(p, cmd.kind)
-        what = messages.KIND_NAMES[cmd.kind]
+        what = settings_text.KIND_NAMES[cmd.kind]
         return reply(f"Done: no more scheduled {what}." if removed else f"There were no scheduled {what} to stop.")
     if isinstance(cmd, grammar.SetMeeting):
         spec = Spec(cmd.cadence, cmd.weekday, cmd.at_minute, deps.now().astimezone(ZoneInfo(tz)).date())
@@ -309,7 +257,9 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         )
         store.partnerships.set_paused(p, None)
         first = next_fire(spec, tz, deps.now(), offset_minutes=-cmd.remind_minutes)
-        return reply(messages.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first, cmd.cadence))
+        return reply(
+            settings_text.meeting_set_text(cmd.weekday, cmd.at_minute, cmd.remind_minutes, tz, first, cmd.cadence)
+        )
     if isinstance(cmd, grammar.LogMeeting):
         today = deps.now().astimezone(ZoneInfo(tz)).date().isoformat()
         new = store.activity.log_meeting(p, held_on=today, user=req.user, now=req.now)
@@ -335,26 +285,13 @@ def _apply(deps: Deps, cmd: grammar.Command, req: Request, p: Partnership, clien
         return reply(f"Done: times for this partnership are now in {cmd.timezone}.")
     if isinstance(cmd, grammar.SetSize):
         store.partnerships.set_size(p, cmd.size)
-        return reply(messages.size_set_text(cmd.size))
+        return reply(settings_text.size_set_text(cmd.size))
     if isinstance(cmd, grammar.SetRetention):
         store.partnerships.set_retention(p, cmd.months)
         if cmd.months is None:
             return reply("Done: comments are kept until someone erases them.")
         return reply(f"Done: comments older than {cmd.months} months will be deleted (ratings are kept).")
     raise TypeError(f"unhandled command {type(cmd).__name__}")
-
-
-def _remember_name(deps: Deps, req: Request, p: Partnership) -> None:
-    """The channel's name as Slack sent it with the command, so the report names the channel by it (Slack
-    sends ``channel_name`` with every slash command: https://docs.slack.dev/interactivity/implementing-slash-commands).
-    A private channel may come as "privategroup", which is no name."""
-    name = req.channel_name
-    if (
-        name
-        and name not in ("privategroup", "directmessage")
-        and deps.store.involvement.texts(p).get("channel_name") != name
-    ):
-        deps.store.involvement.set_text(p, "channel_name", name)
 
 
 def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: Partnership) -> Reply:
@@ -368,79 +305,3 @@ def _coordinators(deps: Deps, cmd: grammar.ChangeCoordinator, req: Request, p: P
         return reply(f"{who} is the only coordinator here, so I kept them. Add someone else first.")
     removed = people.remove_coordinator(p, cmd.user)
     return reply(f"Done: {who} is no longer a coordinator here." if removed else f"{who} wasn't a coordinator here.")
-
-
-def _picture(deps: Deps, client: WebClient, req: Request, p: Partnership | None) -> Reply:
-    if p is None:
-        return reply(NOT_SET_UP)
-    now = deps.now()
-    start, end = picture_period(p, now)
-    png, alt = coverage_picture(deps.store, deps.catalog, p, start=start, end=end, now=now)
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        file=png,
-        filename="coprod-coverage.png",
-        title="How we looked after each level",
-        alt_txt=alt,
-        initial_comment=f"Here is the picture of <#{req.channel}> you asked for. Only you can see it here.",
-    )
-    return reply("I've sent you the picture as a direct message.")
-
-
-def _report(deps: Deps, client: WebClient, req: Request, p: Partnership, cmd: grammar.Report) -> Reply:
-    now = deps.now()
-    _remember_name(deps, req, p)
-    since = utc(cmd.since, p.timezone) if cmd.since else None
-    html = partnership_report(deps.store, deps.catalog, p, now=now, since=since)
-    # The period in the message and the file's name: a report since a date is told apart from the whole one.
-    tz = ZoneInfo(p.timezone)
-    first, last = (moment.astimezone(tz) for moment in report_period(p, since, None, now))
-    whole = "" if cmd.since else " (all of it, since coprod began there)"
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        content=html,
-        filename=report_filename(deps.store, p, first, last),
-        title=f"coprod report for funders, {first:%-d %B %Y} to {last:%-d %B %Y}",
-        initial_comment=f"Here is the report of <#{req.channel}> from {first:%-d %B %Y} to {last:%-d %B %Y}{whole}: "
-        "open it in a browser, fill in the boxes marked “Your words”, and print it or save it as a PDF. It names "
-        "nobody and quotes no comments.",
-    )
-    return reply("I've sent you the report as a direct message.")
-
-
-def _export(deps: Deps, client: WebClient, req: Request) -> Reply:
-    out = io.StringIO()
-    now = deps.now()
-    rows = write_csv(export_records(deps.store, deps.catalog, req.team, req.channel, now=now), out)
-    p = deps.store.partnerships.get(req.team, req.channel)
-    k = p.k if p is not None else DEFAULT_K
-    note = export_note(deps.store, req.team, req.channel, now=now, k=k)
-    dm = client.conversations_open(users=req.user)["channel"]["id"]
-    client.files_upload_v2(
-        channel=dm,
-        content=out.getvalue(),
-        filename=f"coprod-{req.channel}.csv",
-        title="coprod answers",
-        initial_comment=f"Here are the {rows} answers from <#{req.channel}>. {note}",
-    )
-    actions = io.StringIO()
-    if write_csv(action_records(deps.store, deps.catalog, req.team, req.channel, now=now), actions, ACTION_FIELDS):
-        client.files_upload_v2(
-            channel=dm,
-            content=actions.getvalue(),
-            filename=f"coprod-actions-{req.channel}.csv",
-            title="coprod actions",
-            initial_comment=f"And the actions planned in <#{req.channel}>. {actions_note(k)}",
-        )
-    changes = io.StringIO()
-    if p and write_csv(change_records(deps.store, p), changes, CHANGE_FIELDS):
-        client.files_upload_v2(
-            channel=dm,
-            content=changes.getvalue(),
-            filename=f"coprod-changes-{req.channel}.csv",
-            title="coprod: you said, we changed",
-            initial_comment=f"And what changed because of the team's input in <#{req.channel}>. It names nobody.",
-        )
-    return reply(f"I've sent you the export ({rows} {'answer' if rows == 1 else 'answers'}) as a direct message.")

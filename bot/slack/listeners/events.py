@@ -19,6 +19,7 @@ from collections.abc import Callable
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.domain import command_grammar
 from bot.domain import commands as grammar
 from bot.render import messages
 from bot.slack import posts
@@ -87,8 +88,8 @@ def answer_mention(deps: Deps, client: WebClient, team: str, channel: str, user:
         client.chat_postEphemeral(channel=channel, user=user, text=HELLO)
         return
     try:
-        cmd = grammar.parse(" ".join(words[summary_at:]), deps.catalog, today=deps.now().date())
-    except grammar.UsageError:  # people talk to a mention ("summary please"): the whole summary, then
+        cmd = command_grammar.parse(" ".join(words[summary_at:]), deps.catalog, today=deps.now().date())
+    except command_grammar.UsageError:  # people talk to a mention ("summary please"): the whole summary, then
         cmd = grammar.ShowSummary()
     if not isinstance(cmd, grammar.ShowSummary):
         cmd = grammar.ShowSummary()

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import holidays
 from bot.domain.schedule import next_fire, offset_of, spec_of
-from bot.render import messages, overview
+from bot.render import messages, overview, settings_text
 from bot.render.involvement_blocks import home_line
 from bot.reports import partnership_summary
 from bot.slack import delivery, posts
@@ -69,7 +69,7 @@ def publish_home(deps: Deps, client: WebClient, team: str, user: str, notes: dic
                 actions=tuple(store.plans.open_actions(p)),
                 paused_until=paused_until,
                 reflections=tuple(
-                    store.activity.my_reflections(p, lambda checkin: store.answers.label_for(team, checkin, user))
+                    store.reflections.my_reflections(p, lambda checkin: store.answers.label_for(team, checkin, user))
                 ),
             )
         )
@@ -118,7 +118,7 @@ def home_post(deps: Deps, client: WebClient, team: str, user: str, channel: str,
     if not may_coordinate(store, partnership, info, user):
         client.chat_postMessage(
             channel=user,
-            text=messages.refusal_text(
+            text=settings_text.refusal_text(
                 "post check-ins and summaries from here", store.people.coordinators(partnership)
             ),
         )

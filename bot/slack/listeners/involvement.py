@@ -21,7 +21,8 @@ from slack_sdk.errors import SlackApiError
 from bot.domain import involvement
 from bot.domain import involvement_grammar as grammar
 from bot.render import involvement_blocks as blocks
-from bot.reports import ledger_records, partnership_summary, write_csv
+from bot.report_export import ledger_records, write_csv
+from bot.reports import partnership_summary
 from bot.slack import posts
 from bot.slack.deps import Deps
 from bot.slack.listeners.payloads import action_of, dig, ids, text

@@ -51,7 +51,7 @@ def on_comment_submit(ack: Ack, body: dict, view: dict, client: WebClient, deps:
     team, _, user = ids(body)
     answers = deps.store.answers
     checkin_id, seal, rating, comment, anonymous = parse_submission(view)
-    checkin = answers.checkin(team, checkin_id) if checkin_id is not None else None
+    checkin = deps.store.checkins.checkin(team, checkin_id) if checkin_id is not None else None
     # Only a form coprod opened for this person on this check-in carries its seal: a form edited to name
     # another check-in (another channel's, say) is refused.
     if checkin is None or not hmac.compare_digest(seal, answers.form_seal(team, user, checkin.id)):
