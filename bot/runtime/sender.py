@@ -81,8 +81,9 @@ class OutboxSender:
                     return
                 skip = frozenset(self._sending)
             try:
-                letters = self.store.outbox.due(time.time(), limit=BATCH, skip=skip)
-                upcoming = self.store.outbox.next_due() if not letters else None
+                now = time.time()
+                letters = self.store.outbox.due(now, limit=BATCH, skip=skip)
+                upcoming = self.store.outbox.next_due(now) if not letters else None
             except Exception:  # the database closing under a stopping process, or busy: look again
                 if not self._open:
                     return

@@ -113,8 +113,9 @@ class Outbox:
         ]
         return letters[:limit]
 
-    def next_due(self) -> float | None:
-        row = self.db.one("SELECT MIN(due) FROM outbox")
+    def next_due(self, after: float) -> float | None:
+        """When the next row falls due after ``after`` (rows due already are being sent, or were just read)."""
+        row = self.db.one("SELECT MIN(due) FROM outbox WHERE due > ?", (after,))
         return None if row is None or row[0] is None else float(row[0])
 
     def done(self, letter: Letter) -> None:
