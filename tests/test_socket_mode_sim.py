@@ -29,17 +29,17 @@ def bolt(stub, socket_endpoint):
         token_verification_enabled=False,
         request_verification_enabled=False,
     )
-    seen: dict = {}
+    seen: dict = {}  # each listener notes what it got before it acks: a test reads it once the ack is back
 
     @app.command("/coprod")
     def on_command(ack, command):
-        ack(text=f"you said {command['text']}")
         seen["command"] = command
+        ack(text=f"you said {command['text']}")
 
     @app.action("go")
     def on_action(ack, body):
-        ack()
         seen["action"] = body
+        ack()
 
     @app.action("broken")
     def on_broken(ack):
@@ -51,8 +51,8 @@ def bolt(stub, socket_endpoint):
 
     @app.event("app_home_opened")
     def on_event(ack, body, request):
-        ack()
         seen.setdefault("events", []).append((body["event_id"], request.headers.get("x-slack-retry-num")))
+        ack()
 
     handler = SocketModeHandler(app, APP_TOKEN)
     handler.connect()
