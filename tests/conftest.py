@@ -21,6 +21,7 @@ What the fixtures are made of lives in ``tests.support`` (``running``, ``clock``
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,24 +64,43 @@ def socket_endpoint(stub):
         stub.socket_mode_url = None
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """A database file as coprod creates it (every migration applied), made once per test process; its key file
+    is not kept, so each copy gets a key of its own when it is opened."""
+    path = tmp_path_factory.mktemp("migrated") / "coprod.db"
+    Store.open(path).close()
+    return path
+
+
+@pytest.fixture
+def fresh_db(tmp_path, migrated_db) -> Path:
+    """``tmp_path/coprod.db``: a copy of the freshly created database (0600, as coprod makes it), so each test
+    opens an up-to-date file rather than running every migration again."""
+    path = tmp_path / "coprod.db"
+    shutil.copyfile(migrated_db, path)
+    path.chmod(0o600)
+    return path
+
+
 @pytest.fixture(params=MODES)
-def bot(request, tmp_path, stub, clock):
+def bot(request, tmp_path, fresh_db, stub, clock):
     """coprod in each Slack runner mode in turn: ``http`` and ``socket``."""
     with running_bot(request, request.param, tmp_path, stub, clock) as running:
         yield running
 
 
 @pytest.fixture
-def http_bot(request, tmp_path, stub, clock):
+def http_bot(request, tmp_path, fresh_db, stub, clock):
     """coprod behind its HTTP endpoint only, for tests about the HTTP transport itself."""
     with running_bot(request, "http", tmp_path, stub, clock) as running:
         yield running
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(fresh_db: Path) -> Iterator[Store]:
     """A store on a fresh database file, closed afterwards."""
-    s = Store.open(tmp_path / "coprod.db")
+    s = Store.open(fresh_db)
     yield s
     s.close()
 
