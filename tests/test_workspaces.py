@@ -59,6 +59,16 @@ def fill(store: Store, team: str, channel: str = "C1") -> None:
         now=NOW,
     )
     store.involvement.set_text(p, "aim", f"words of {team}")
+    # A reply still waiting in the outbox (bot/store/outbox.py) for the worker to send.
+    store.outbox.put(
+        f"reply:{team}:{channel}",
+        team=team,
+        channel=channel,
+        kind="reply",
+        target="https://hooks.slack.test/r",
+        body={"text": "thanks"},
+        due=NOW,
+    )
 
 
 def counts(store: Store, team: str) -> dict[str, int]:
