@@ -18,22 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import ANNOUNCEMENT, WorkspacePage, chromium, local_coprod, missing
+from tests.support.browser import ANNOUNCEMENT, WorkspacePage, local_coprod
 from tests.support.running import free_port
 
 LEVELS = ("Individual", "Group/interpersonal", "Organisational", "Societal", "Paradigmatic")
 NEGLECTED = ("Organisational", "Societal", "Paradigmatic")  # as the seeded history leaves them
-
-
-@pytest.fixture
-def browser():
-    reason = missing()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with chromium() as running:
-        yield running
 
 
 def open_page(browser, coprod, tmp_path: Path) -> WorkspacePage:
@@ -184,7 +173,7 @@ def test_without_a_browser_these_tests_skip_saying_how_to_get_one_but_fail_in_ci
     env.update(COPROD_CHROMIUM=str(tmp_path / "no-chromium-here"), **({"CI": ci} if ci else {}))
     test = f"{__file__}::test_what_people_type_is_shown_as_text_and_keyboard_reaches_every_button"
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", test],
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0", test],
         env=env,
         capture_output=True,
         text=True,

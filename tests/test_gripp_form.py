@@ -15,7 +15,7 @@ import pytest
 
 from bot.render.gripp_form import HEADINGS, STANDARDS
 from bot.store import Store
-from tests.test_report import CHANNEL, CHROMIUM, TEAM, browser, coprod_report, populate
+from tests.test_report import CHANNEL, TEAM, coprod_report, populate
 
 
 def _headings(html: str) -> list[str]:
@@ -83,32 +83,26 @@ def _pdf_text(pdf: Path) -> str:
     return subprocess.run([tool, "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def test_words_typed_in_the_browser_are_printed_and_saved(store: Store, tmp_path: Path) -> None:
+def test_words_typed_in_the_browser_are_printed_and_saved(store: Store, tmp_path: Path, browser) -> None:
     """Chromium opens the report; a person types in the Aim's "Your words" box; the PDF Chromium prints has
     their words and the five headings, and the page saved with the button has their words too."""
-    sync_playwright = browser()
     populate(store, datetime.now(UTC))
     result, out = coprod_report(store, tmp_path)
     assert result.returncode == 0, result.stderr
     typed = "Carers chose the outcome measures with us"
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = chromium.new_page(accept_downloads=True)
-            page.goto(out.as_uri())
-            box = page.get_by_role("textbox", name=re.compile("^Your words: Report the aim"))
-            box.click()
-            page.keyboard.type(typed)
-            assert box.inner_text() == typed
-            pdf = tmp_path / "report.pdf"
-            page.pdf(path=str(pdf), format="A4", print_background=True)
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Save this report with your words").click()
-            saved = tmp_path / "saved.html"
-            download.value.save_as(str(saved))
-            filename = download.value.suggested_filename
-        finally:
-            chromium.close()
+    page = browser.new_page(accept_downloads=True)
+    page.goto(out.as_uri())
+    box = page.get_by_role("textbox", name=re.compile("^Your words: Report the aim"))
+    box.click()
+    page.keyboard.type(typed)
+    assert box.inner_text() == typed
+    pdf = tmp_path / "report.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Save this report with your words").click()
+    saved = tmp_path / "saved.html"
+    download.value.save_as(str(saved))
+    filename = download.value.suggested_filename
     text = " ".join(_pdf_text(pdf).split())
     assert typed in text
     positions = [text.find(f"{n}. {heading}") for n, heading in enumerate(HEADINGS, 1)]

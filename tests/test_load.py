@@ -1,13 +1,14 @@
-"""Load, short form for CI: 50 concurrent clients clicking at a real `coprod run --http` for 10 seconds.
+"""Load, short form for CI: 50 concurrent clients clicking at a real `coprod run --http`, 20 clicks each.
 
 The promise (issue 4, item 7): under 50 concurrent clients no answer is lost, nothing answers 5xx, and
-the acknowledgement's p99 stays under Slack's 3 s. The full form, 60 seconds with the figures printed,
-is ``python bench/load_bench.py --clients 50 --seconds 60``.
+the acknowledgement's p99 stays under Slack's 3 s. This test holds the first two and prints the latencies;
+it asserts no time (the suite runs beside other tests, on any machine). The p99 is measured by the full
+form, 60 seconds with the figures printed: ``python bench/load_bench.py --clients 50 --seconds 60``.
 """
 
 from __future__ import annotations
 
-import time
+import sqlite3
 
 # The click stream and the checks are shared with the benchmarks (bench/harness.py).
 from bench.harness import (
@@ -20,13 +21,19 @@ from bench.harness import (
     wait_for_replies,
 )
 from tests.support.slack_stub import SlackStub
+from tests.support.waiting import eventually
 
 CLIENTS = 50
-SECONDS = 10.0
-SLACK_DEADLINE = 3.0
+CLICKS = 20  # each client's, one after another as fast as coprod answers
 
 
-def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path):
+def outbox_empty(db) -> bool:
+    """Nothing left for the worker to send: each reply and count update is out (their rows are deleted)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_fifty_clients_lose_no_answer_and_get_no_5xx(tmp_path):
     db = tmp_path / "coprod.db"
     targets = seed(db, 8)  # eight partnerships, one open check-in each, with a message whose count is updated
     with SlackStub() as stub:
@@ -40,7 +47,7 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
                 targets,
                 clients=CLIENTS,
                 users_per_client=20,
-                seconds=SECONDS,
+                max_clicks_per_client=CLICKS,
                 response_url=stub.response_url(""),
                 timeout=10,
             )
@@ -48,7 +55,7 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
             # Every acknowledged (user, check-in) gets its private reply in the end; a person's clicks on
             # one check-in within a moment share one reply (the latest), so there may be fewer than clicks.
             wait_for_replies(stub, len(result.acked), timeout=60)
-            time.sleep(1.0)  # past the reply delay, for trailing replies
+            assert eventually(lambda: outbox_empty(db), 60)  # the trailing replies too
             replies = len(stub.calls_to("response_url"))
             assert bot.healthz() == 200
         assert bot.proc.returncode == 0  # SIGTERM once the replies were out: a clean stop
@@ -62,7 +69,7 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
         f"{len(result.acked)} answers"
     )
 
-    assert result.requests >= CLIENTS * 10, "the load never got going"
+    assert result.requests == CLIENTS * CLICKS
     assert dict(result.errors) == {}, "a click got no HTTP answer (reset or timeout)"
     assert result.server_errors == 0, result.statuses
     assert set(result.statuses) == {200}, result.statuses
@@ -72,7 +79,6 @@ def test_fifty_clients_lose_no_answer_get_no_5xx_and_acks_stay_under_3s(tmp_path
     assert problems == [], problems[:10]
     assert stored == len(result.acked)  # every acknowledged (user, check-in) once, nothing else
 
-    assert p99 < SLACK_DEADLINE, f"p99 acknowledgement {p99:.2f} s"
     assert len(result.acked) <= replies <= acked_clicks
     assert "Traceback" not in log
     assert [line for line in log.splitlines() if " ERROR " in line] == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,6 @@ TEAM, CHANNEL = "T0001", "C0001"
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_COMMENT = "only the carer would say this"
 SECTIONS = ("picture", "practice", "people", "meetings", "actions", "reflection", "gripp2")
-CHROMIUM = "/usr/bin/chromium"
 
 
 def populate(store: Store, now: datetime, level_name: str | None = None) -> None:
@@ -135,37 +133,17 @@ def test_a_bad_date_changes_nothing_and_says_what_to_type(store: Store, tmp_path
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def browser():
-    """Playwright's sync API and the system Chromium, or a skip (a failure in CI) saying how to get them."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not shutil.which(CHROMIUM):
-        reason = "needs Playwright for Python and Chromium: pip install -e '.[test]' and apt-get install -y chromium"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return sync_playwright
-
-
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
-def test_chromium_prints_the_report_to_pdf(store: Store, tmp_path: Path, paper: str) -> None:
+def test_chromium_prints_the_report_to_pdf(store: Store, tmp_path: Path, paper: str, browser) -> None:
     """The file opens in a real browser with every section and prints to PDF on A4 and Letter."""
-    sync_playwright = browser()
     populate(store, datetime.now(UTC))
     result, out = coprod_report(store, tmp_path)
     assert result.returncode == 0, result.stderr
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = chromium.new_page()
-            page.goto(out.as_uri())
-            for section in SECTIONS:
-                assert page.locator(f"section#{section} h2").is_visible()
-            assert page.evaluate("document.querySelector('#picture img').naturalWidth") > 500
-            pdf = page.pdf(format=paper, print_background=True)
-        finally:
-            chromium.close()
+    page = browser.new_page()
+    page.goto(out.as_uri())
+    for section in SECTIONS:
+        assert page.locator(f"section#{section} h2").is_visible()
+    assert page.evaluate("document.querySelector('#picture img').naturalWidth") > 500
+    pdf = page.pdf(format=paper, print_background=True)
     (tmp_path / f"report-{paper}.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000

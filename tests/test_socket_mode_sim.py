@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 from bot.localslack.signed import FORM, JSON, url_verification_body
 from tests.support.constants import APP_TOKEN
 from tests.support.socket_mode_sim import NOT_ACKNOWLEDGED, SocketModeSim, socket_payload
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -29,17 +30,17 @@ def bolt(stub, socket_endpoint):
         token_verification_enabled=False,
         request_verification_enabled=False,
     )
-    seen: dict = {}
+    seen: dict = {}  # what each listener got, noted before its own ack
 
     @app.command("/coprod")
     def on_command(ack, command):
-        ack(text=f"you said {command['text']}")
         seen["command"] = command
+        ack(text=f"you said {command['text']}")
 
     @app.action("go")
     def on_action(ack, body):
-        ack()
         seen["action"] = body
+        ack()
 
     @app.action("broken")
     def on_broken(ack):
@@ -51,8 +52,8 @@ def bolt(stub, socket_endpoint):
 
     @app.event("app_home_opened")
     def on_event(ack, body, request):
-        ack()
         seen.setdefault("events", []).append((body["event_id"], request.headers.get("x-slack-retry-num")))
+        ack()
 
     handler = SocketModeHandler(app, APP_TOKEN)
     handler.connect()
@@ -91,6 +92,8 @@ def test_each_kind_of_request_arrives_as_slacks_envelope_and_its_ack_comes_back(
     first, retry = socket_endpoint.sent[-2:]
     assert (first["type"], first["retry_attempt"], first["retry_reason"]) == ("events_api", 0, "")
     assert (retry["retry_attempt"], retry["retry_reason"]) == (1, "http_timeout")
+    # Bolt acknowledges an event before its listener runs (events are auto-acknowledged): wait for the listener.
+    assert eventually(lambda: len(seen.get("events", [])) == 2, what="the listener to see both events")
     assert seen["events"] == [("Ev1", ["0"]), ("Ev1", ["1"])]
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sqlite3
+import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.store import db as store_db
 from bot.store.activity import ORDER_SCALE
 from bot.store.answers import purge_old_comments
 from tests.support.stored import read_only
+from tests.support.waiting import eventually
 
 T1, T2 = "T0001", "T0002"
 C = "C0001"
@@ -865,6 +867,16 @@ def test_forgetting_old_events_does_not_read_the_days_events(store: Store) -> No
     assert after <= before + 2, (before, after)
 
 
+def waiting_for_the_write_lock(thread: threading.Thread) -> bool:
+    """``thread`` is blocked taking the locks of :meth:`Database.write` (the line ``with gate, self._write_lock``):
+    its innermost frame is there, in the C call that waits."""
+    write = inspect.unwrap(store_db.Database.write)
+    lines, first = inspect.getsourcelines(write)
+    [taking] = [first + n for n, line in enumerate(lines) if "self._write_lock:" in line]
+    frame = sys._current_frames().get(thread.ident or -1)
+    return frame is not None and frame.f_code is write.__code__ and frame.f_lineno == taking
+
+
 def test_a_persons_write_waits_for_one_scheduled_posts_write_at_most(store: Store) -> None:
     """Scheduled posts write from many threads at once (bot/runtime/jobs.py marks them background); a person's write (a
     click's answer) that arrives while four of them wait goes in after the one under way, not after all four.
@@ -887,10 +899,10 @@ def test_a_persons_write_waits_for_one_scheduled_posts_write_at_most(store: Stor
     for n in range(1, 5):
         posts.append(threading.Thread(target=store_db.background, args=(write, f"post {n}")))
         posts[-1].start()
-    time.sleep(0.2)  # the four are waiting
+    assert eventually(lambda: all(waiting_for_the_write_lock(t) for t in posts[1:]), 10)  # the four are waiting
     person = threading.Thread(target=write, args=("person",))
     person.start()
-    time.sleep(0.2)  # and so is the person
+    assert eventually(lambda: waiting_for_the_write_lock(person), 10)  # and so is the person
     release.set()
     for t in [*posts, person]:
         t.join(10)
