@@ -868,13 +868,22 @@ def test_forgetting_old_events_does_not_read_the_days_events(store: Store) -> No
 
 
 def waiting_for_the_write_lock(thread: threading.Thread) -> bool:
-    """``thread`` is blocked taking the locks of :meth:`Database.write` (the line ``with gate, self._write_lock``):
-    its innermost frame is there, in the C call that waits."""
-    write = inspect.unwrap(store_db.Database.write)
-    lines, first = inspect.getsourcelines(write)
-    [taking] = [first + n for n, line in enumerate(lines) if "self._write_lock:" in line]
+    """``thread`` is blocked in :meth:`Database.write` before its transaction begins: its innermost frame waits on
+    one of the write's locks (the background writers' gate, the write lock, or their turn after a person), and
+    ``Database.write`` is on its stack (a thread inside its transaction has left that frame, suspended)."""
+    write = inspect.unwrap(store_db.Database.write).__code__
+    waits = {
+        write,
+        inspect.unwrap(store_db.Database._writing).__code__,
+        threading.Condition.wait.__code__,
+        threading.Condition.wait_for.__code__,
+    }
     frame = sys._current_frames().get(thread.ident or -1)
-    return frame is not None and frame.f_code is write.__code__ and frame.f_lineno == taking
+    if frame is None or frame.f_code not in waits:
+        return False
+    while frame is not None and frame.f_code is not write:
+        frame = frame.f_back
+    return frame is not None
 
 
 def test_a_persons_write_waits_for_one_scheduled_posts_write_at_most(store: Store) -> None:

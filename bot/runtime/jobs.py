@@ -161,6 +161,7 @@ class Dispatcher:
         # the rest of their schedules wait for the next tick); one with only skips moves on.
         absent: set[str] = set()
         futures: list[Future] = []
+        taken: set[tuple[int, str, int]] = set()  # claimed by this tick: one that failed at once waits for the next
         while not self._stopping:
             page = store.partnerships.due_schedules(now=int(now.timestamp()), limit=DUE_PAGE, leave_out=absent)
             if not page:
@@ -181,14 +182,14 @@ class Dispatcher:
                 claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
             # Posted while the next page is read and its misses written (a long downtime's backlog).
             futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
+            taken |= {job.key for job in claimed_jobs}
             if len(page) < DUE_PAGE:
                 break
         for item, stamp in store.ledger.open_claims(
             since=int((now - self.grace).timestamp()), now=int(now.timestamp())
         ):
-            if (item.partnership.id, item.schedule.kind, stamp) in self._in_flight or not self._client(
-                clients, item.partnership.team_id
-            ):
+            key = (item.partnership.id, item.schedule.kind, stamp)
+            if key in self._in_flight or key in taken or not self._client(clients, item.partnership.team_id):
                 continue
             if meeting_started(item, _utc(stamp), now):
                 skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")

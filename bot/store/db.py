@@ -52,8 +52,11 @@ class Database:
         self._lock = threading.Lock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []  # each with its thread
         self._write_lock = threading.RLock()
-        # Background writers (scheduled posts) queue here first, one at a time, for the write lock.
+        # Background writers (scheduled posts) queue here first, one at a time, for the write lock, and give it
+        # up to a person waiting for it (see _writing).
         self._background_gate = threading.RLock()
+        self._turns = threading.Condition()
+        self._people_waiting = 0
         self._commits = itertools.count(1)  # numbers this process's commits in the order they happen
         self._closed = False
         self._gate: int | None = None  # see share_writes
@@ -180,8 +183,9 @@ class Database:
         # handler would make them sleep and retry in steps of up to 100 ms (a slow tail under load).
         # Background writers queue among themselves first, so a person's write waits for one of theirs at
         # most, not for all 32 posting threads; across processes, share_writes does the same.
-        gate = self._background_gate if getattr(_background, "on", False) else contextlib.nullcontext()
-        with gate, self._write_lock:
+        background = getattr(_background, "on", False)
+        gate = self._background_gate if background else contextlib.nullcontext()
+        with gate, self._writing(background):
             shared = self._gate
             if shared is not None:
                 fcntl.lockf(shared, fcntl.LOCK_EX if self._people else fcntl.LOCK_SH)
@@ -204,6 +208,40 @@ class Database:
             finally:
                 if shared is not None and self._people:
                     fcntl.lockf(shared, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _writing(self, background: bool) -> Iterator[None]:
+        """Hold the write lock. A person's write that finds it held waits for that writer alone: a background
+        writer that gets the lock while a person waits lets go of it first (Python's locks are not fair, so
+        the next background writer could otherwise take it before the woken person runs)."""
+        if getattr(self._local, "writing", 0):  # a write inside this thread's own write: it holds the lock
+            with self._write_lock:
+                yield
+            return
+        if background:
+            while True:
+                with self._turns:
+                    self._turns.wait_for(lambda: self._people_waiting == 0)
+                self._write_lock.acquire()
+                with self._turns:
+                    if self._people_waiting == 0:
+                        break
+                self._write_lock.release()
+        else:
+            with self._turns:
+                self._people_waiting += 1
+            try:
+                self._write_lock.acquire()
+            finally:
+                with self._turns:
+                    self._people_waiting -= 1
+                    self._turns.notify_all()
+        self._local.writing = 1
+        try:
+            yield
+        finally:
+            self._local.writing = 0
+            self._write_lock.release()
 
     def flush(self) -> None:
         """Put what is committed on the disk: copy the WAL into the database file as far as readers allow, the
