@@ -1,9 +1,10 @@
 """Sending what the outbox holds (bot/store/outbox.py): clicks' confirmations and answer counts, after the ack.
 
 Runs in the worker process (bot/runtime/worker.py), or in the web process's own threads when tests drive
-coprod in one process. A few threads send at once; each row is deleted once sent, unless a later write
-replaced it meanwhile (that one is sent next). A send Slack refuses, or that fails, is logged with its
-workspace and channel and not tried again: the answer itself was stored before the acknowledgement.
+coprod in one process. A few threads send at once; rows sent are deleted together, a few times a second (one
+transaction a reply would make clicks wait for the worker's writes), unless a later write replaced one
+meanwhile (that one is sent next). A send Slack refuses, or that fails, is logged with its workspace and
+channel and not tried again: the answer itself was stored before the acknowledgement.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 SENDERS = 4  # rows sent at once (each waits on Slack)
 BATCH = 64  # rows read at a time
 LOOK_EVERY = 0.25  # seconds between looks at the outbox when no write in this process wakes the sender
+CLEAR_EVERY = 0.25  # seconds between the deletions of rows sent (each a write the web process may wait for)
 SEND_TIMEOUT = 10
 
 
@@ -39,7 +41,10 @@ class OutboxSender:
         self._cond = threading.Condition()
         self._woken = False
         self._open = True
-        self._sending: set[tuple[str, int]] = set()
+        self._sending: set[tuple[str, int]] = set()  # being sent, or sent and not yet deleted
+        self._sent: list[Letter] = []  # sent, to delete
+        self._cleared_at = 0.0
+        self._hurry = False  # draining: delete what was sent at once
         self._pool = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="coprod-send")
         self._thread: threading.Thread | None = None
         store.outbox.on_put(self.wake)
@@ -58,11 +63,16 @@ class OutboxSender:
         self.store.outbox.hurry()
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._sending or self.store.outbox.waiting():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(min(left, 0.05))
+            self._hurry = True
+            self._cond.notify_all()
+            try:
+                while self._sending or self.store.outbox.waiting():
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(min(left, 0.05))
+            finally:
+                self._hurry = False
         return True
 
     def close(self, timeout: float) -> None:
@@ -79,6 +89,10 @@ class OutboxSender:
             with self._cond:
                 if not self._open:
                     return
+                clear = self._due_to_clear()
+            if clear:
+                self._clear(clear)
+            with self._cond:
                 skip = frozenset(self._sending)
             try:
                 now = time.time()
@@ -98,20 +112,36 @@ class OutboxSender:
                 wait = self.look_every
                 if upcoming is not None:
                     wait = max(0.0, min(wait, upcoming - time.time()))
+                if self._sent:
+                    wait = min(wait, max(0.0, self._cleared_at + CLEAR_EVERY - time.monotonic()))
                 if not self._woken:
                     self._cond.wait(wait)
                 self._woken = False
+
+    def _due_to_clear(self) -> list[Letter]:
+        """The rows sent, when it is time to delete them (the caller holds the condition)."""
+        if not self._sent or not (self._hurry or time.monotonic() - self._cleared_at >= CLEAR_EVERY):
+            return []
+        sent, self._sent = self._sent, []
+        self._cleared_at = time.monotonic()
+        return sent
+
+    def _clear(self, sent: list[Letter]) -> None:
+        try:
+            background(self.store.outbox.done, sent)
+        except Exception:
+            if self._open:
+                log.exception("could not delete %s rows sent from the outbox", len(sent))
+        with self._cond:
+            self._sending.difference_update((letter.key, letter.version) for letter in sent)
+            self._cond.notify_all()
 
     def _send(self, letter: Letter) -> None:
         try:
             background(self._deliver, letter)
         finally:
-            try:
-                background(self.store.outbox.done, letter)
-            except Exception:
-                log.exception("could not mark a sent reply for team %s", letter.team_id)
             with self._cond:
-                self._sending.discard((letter.key, letter.version))
+                self._sent.append(letter)
                 self._cond.notify_all()
 
     def _deliver(self, letter: Letter) -> None:

@@ -41,7 +41,7 @@ from bot.store import StoreError
 log = logging.getLogger(__name__)
 # The worker stops within this long of being told to (coprod's own stopping budget is 5 s).
 STOP_WITHIN = 4.5
-NICE = 5  # below the web process's priority: on a busy machine, acknowledgements get the CPU first
+NICE = 10  # below the web process's priority: on a busy machine, acknowledgements get the CPU first
 # How long a thread runs before another waiting for the interpreter lock takes it (Python's default: 5 ms).
 # Shorter here: a post's thread holding the database's write lock, which a click may be waiting for, gets
 # the interpreter back sooner from the tick's planning and the other posts.

@@ -118,10 +118,13 @@ class Outbox:
         row = self.db.one("SELECT MIN(due) FROM outbox WHERE due > ?", (after,))
         return None if row is None or row[0] is None else float(row[0])
 
-    def done(self, letter: Letter) -> None:
-        """Delete a row that was sent (or given up on), unless a later write replaced it meanwhile."""
+    def done(self, letters: list[Letter]) -> None:
+        """Delete rows that were sent (or given up on), in one transaction, each unless a later write replaced
+        it meanwhile."""
         with self.db.write() as conn:
-            conn.execute("DELETE FROM outbox WHERE key = ? AND version = ?", (letter.key, letter.version))
+            conn.executemany(
+                "DELETE FROM outbox WHERE key = ? AND version = ?", [(letter.key, letter.version) for letter in letters]
+            )
 
     def hurry(self) -> None:
         """Everything waiting is due now (stopping, or a test draining)."""

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -25,6 +26,7 @@ from bot.slack.listeners.home import publish_home
 from bot.slack.listeners.payloads import action_of, ids
 from bot.store import Answer, Checkin
 from bot.store.answers import CheckinClosed
+from bot.store.db import background
 from bot.store.outbox import CALL, Reply
 from bot.work.followups import FollowUp
 
@@ -315,8 +317,10 @@ def update_count(deps: Deps, checkin: Checkin, message_ts: str | None = None) ->
     count = deps.store.answers.response_count(checkin.team_id, checkin.id)
     closed = checkin.closed(deps.stamp())
     # Sent by the worker (bot/runtime/sender.py), like the clicks' confirmations: not on this process's threads,
-    # where it would hold up the next acknowledgement. A later count replaces one still waiting.
-    deps.store.outbox.put(
+    # where it would hold up the next acknowledgement. A later count replaces one still waiting; written as
+    # background work, so a click's answer never waits behind it.
+    put = partial(
+        deps.store.outbox.put,
         f"count:{checkin.team_id}:{checkin.id}",
         team=checkin.team_id,
         channel=checkin.channel_id,
@@ -330,3 +334,4 @@ def update_count(deps: Deps, checkin: Checkin, message_ts: str | None = None) ->
         },
         due=time.time(),
     )
+    background(put)
