@@ -150,3 +150,31 @@ def test_nothing_in_the_outbox_names_who_answered(tmp_path):
         rows = conn.execute("SELECT * FROM outbox").fetchall()
     assert len(rows) == 2 and all(row[3] == REPLY for row in rows)
     assert not [row for row in rows if any("UNAMED01" in str(v) or "UANON002" in str(v) for v in row)], rows
+
+
+def test_a_call_slack_rate_limits_waits_in_the_outbox_and_holds_up_no_reply(tmp_path):
+    """A 429 to a count update is not slept through on a sending thread: the row waits for Slack's Retry-After
+    while a confirmation put meanwhile goes out, and then the update is made once."""
+    store = Store.open(tmp_path / "c.db")
+    with SlackStub() as stub:
+        stub.add_channel(CHANNEL, ["UBOT"], name="study")
+        ts = "1700000000.000100"
+        stub.workspace.add_message(CHANNEL, stub.api.bot_message({"text": "A check-in"}, ts))
+        stub.rate_limit("chat.update", retry_after=2)
+        sender = OutboxSender(store, lambda team: web_client(stub.url, BOT_TOKEN))
+        sender.start()
+        try:
+            body = {"channel": CHANNEL, "ts": ts, "text": "3 answers"}
+            store.outbox.put(
+                "count:T1:1", team=TEAM, channel=CHANNEL, kind=CALL, target="chat.update", body=body, due=0
+            )
+            stub.wait_for("chat.update", timeout=10, where=lambda c: c.status == 429)
+            put_reply(store, stub, "reply:d", "thanks", "d")
+            [reply] = stub.wait_for("response_url", timeout=10)
+            assert store.outbox.waiting() >= 1 and not [c for c in stub.calls_to("chat.update") if c.status == 200]
+            [made] = stub.wait_for("chat.update", timeout=10, where=lambda c: c.status == 200)
+            assert made.args["text"] == "3 answers"
+            assert sender.drain(10) and store.outbox.waiting() == 0
+        finally:
+            sender.close(1.0)
+            store.close()

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from bot.slack import delivery
 from bot.store import Store
 from bot.store.db import background
 from bot.store.outbox import REPLY, Letter
@@ -45,6 +46,7 @@ class OutboxSender:
         self._sent: list[Letter] = []  # sent, to delete
         self._cleared_at = 0.0
         self._hurry = False  # draining: delete what was sent at once
+        self._callers: dict[tuple[str, str | None], WebClient] = {}
         self._pool = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="coprod-send")
         self._thread: threading.Thread | None = None
         store.outbox.on_put(self.wake)
@@ -137,30 +139,55 @@ class OutboxSender:
             self._cond.notify_all()
 
     def _send(self, letter: Letter) -> None:
+        later: float | None = None
         try:
-            background(self._deliver, letter)
+            later = background(self._deliver, letter)
+            if later is not None:  # Slack asked to wait: the row waits (a later count may replace it meanwhile)
+                background(self.store.outbox.postpone, letter, time.time() + later)
+        except Exception:
+            log.exception("could not send an outbox row for team %s", letter.team_id)
+            later = None
         finally:
             with self._cond:
-                self._sent.append(letter)
+                if later is None:
+                    self._sent.append(letter)
+                else:
+                    self._sending.discard((letter.key, letter.version))
                 self._cond.notify_all()
 
-    def _deliver(self, letter: Letter) -> None:
+    def _deliver(self, letter: Letter) -> float | None:
+        """Send one row; the seconds Slack asked to wait before a Web API call is made again, if it did."""
         where = f"team {letter.team_id} channel {letter.channel_id}"
         if letter.kind == REPLY:
             try:
                 response = WebhookClient(letter.target, timeout=SEND_TIMEOUT).send_dict(letter.body)
             except Exception as exc:  # one failed reply must not stop the others
                 log.warning("could not confirm a click for %s: %s", where, type(exc).__name__)
-                return
+                return None
             if response.status_code != 200:
                 log.warning("could not confirm a click for %s: Slack answered HTTP %s", where, response.status_code)
-            return
-        client = self.client_for(letter.team_id)
+            return None
+        client = self._caller(letter.team_id)
         if client is None:  # the workspace removed coprod meanwhile
-            return
+            return None
         try:
             client.api_call(letter.target, json=letter.body)
         except SlackApiError as exc:
+            if exc.response.status_code == 429:  # not slept through on a sending thread: the row waits instead
+                return delivery.retry_after(exc)
             log.warning("could not call %s for %s: %s", letter.target, where, exc.response.get("error"))
         except Exception as exc:
             log.warning("could not call %s for %s: %s", letter.target, where, type(exc).__name__)
+        return None
+
+    def _caller(self, team: str) -> WebClient | None:
+        """The workspace's client, answering a 429 at once rather than sleeping through it (one per token)."""
+        client = self.client_for(team)
+        if client is None:
+            return None
+        key = (team, client.token)
+        with self._cond:
+            caller = self._callers.get(key)
+            if caller is None:
+                caller = self._callers[key] = delivery.without_rate_limit_waits(client)
+            return caller

@@ -136,7 +136,7 @@ def find(client: WebClient, channel: str, key: PostKey) -> Posted | None:
     Raises LookLater when the history can't be read now. Slack refusing to show the history for good (an app
     installed before coprod asked for ``channels:history`` and ``groups:history``) counts as not found: the
     post is made again, as before coprod could look."""
-    looker = _without_rate_limit_waits(client)
+    looker = without_rate_limit_waits(client)
     cursor: str | None = None
     while True:
         try:
@@ -151,7 +151,7 @@ def find(client: WebClient, channel: str, key: PostKey) -> Posted | None:
                     exc.response.get("error"),
                 )
                 return None
-            raise LookLater(channel, f"HTTP {exc.response.status_code}", _retry_after(exc)) from exc
+            raise LookLater(channel, f"HTTP {exc.response.status_code}", retry_after(exc)) from exc
         except UNKNOWN_OUTCOME as exc:
             raise LookLater(channel, type(exc).__name__) from exc
         for message in page.get("messages") or []:
@@ -178,14 +178,14 @@ def _history_page(client: WebClient, channel: str, key: PostKey, cursor: str | N
                 cursor=cursor,
             )
         except SlackApiError as exc:
-            wait = _retry_after(exc)
+            wait = retry_after(exc)
             if exc.response.status_code != 429 or wait > WAIT_HERE or waited >= 2:
                 raise
             waited += 1
             time.sleep(wait)
 
 
-def _retry_after(exc: SlackApiError) -> float:
+def retry_after(exc: SlackApiError) -> float:
     """The seconds a 429 asks to wait (https://api.slack.com/apis/rate-limits), or LOOK_AGAIN."""
     headers = exc.response.headers or {}
     value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
@@ -197,7 +197,7 @@ def _retry_after(exc: SlackApiError) -> float:
         return LOOK_AGAIN
 
 
-def _without_rate_limit_waits(client: WebClient) -> WebClient:
+def without_rate_limit_waits(client: WebClient) -> WebClient:
     """The same client, but a 429 comes back at once instead of being slept through: the look decides
     whether to wait (a second or two) or to look again later (a minute), without holding a post's thread."""
     return WebClient(

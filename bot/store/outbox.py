@@ -126,6 +126,11 @@ class Outbox:
                 "DELETE FROM outbox WHERE key = ? AND version = ?", [(letter.key, letter.version) for letter in letters]
             )
 
+    def postpone(self, letter: Letter, due: float) -> None:
+        """Send a row again at ``due`` (Slack asked to wait), unless a later write replaced it meanwhile."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE outbox SET due = ? WHERE key = ? AND version = ?", (due, letter.key, letter.version))
+
     def hurry(self) -> None:
         """Everything waiting is due now (stopping, or a test draining)."""
         with self.db.write() as conn:
