@@ -88,7 +88,7 @@ class Due:
         elif item.next_fire_at < floor.timestamp():
             times = fire_times(spec, p.timezone, floor, now, offset_minutes=offset)
         else:
-            first = _utc(item.next_fire_at)
+            first = utc(item.next_fire_at)
             times = [first, *fire_times(spec, p.timezone, first, now, offset_minutes=offset)]
         plan = Planned(p, schedule.kind, item.next_fire_at, next_fire_after(schedule, p.timezone, int(now.timestamp())))
         for at in times:
@@ -113,7 +113,7 @@ class Due:
                     plan.kind,
                     p.team_id,
                     p.channel_id,
-                    _utc(at).isoformat(),
+                    utc(at).isoformat(),
                     why,
                 )
         if logged > SKIPS_LOGGED and logged - len(plan.skips) <= SKIPS_LOGGED:
@@ -137,7 +137,7 @@ class Due:
         for nudge in store.nudges.due(now=stamp):
             p = nudge.partnership
             if not self.paused(p, stamp, now):
-                fire_at = _utc(nudge.asked_at)
+                fire_at = utc(nudge.asked_at)
                 jobs.append(
                     Job(p, f"nudge:{nudge.checkin_id}", fire_at, partial(_nudge_round, self.deps, p, nudge.checkin_id))
                 )
@@ -154,7 +154,7 @@ class Due:
         for c in checkins:
             p = store.partnerships.get(c.team_id, c.channel_id)
             if p is not None:
-                jobs.append(Job(p, f"{CLOSING}:{c.id}", _utc(c.closes_at), partial(_show_closed, self.deps, c)))
+                jobs.append(Job(p, f"{CLOSING}:{c.id}", utc(c.closes_at), partial(_show_closed, self.deps, c)))
         keys = [job.key for job in jobs]
         for _, kind, _ in store.ledger.given_up_among(keys):
             given_up = by_id[int(kind.split(":")[1])]
@@ -181,5 +181,6 @@ def _nudge_round(deps: Deps, p: Partnership, checkin_id: int, client: WebClient,
     return reminders.send_nudges(deps, client, p, checkin_id)
 
 
-def _utc(stamp: int | datetime) -> datetime:
+def utc(stamp: int | datetime) -> datetime:
+    """A stored Unix time (or a datetime already) as an aware datetime in UTC."""
     return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)

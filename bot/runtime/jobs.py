@@ -32,13 +32,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.runtime.due import CLOSING, LOOKBACK, Due, Job, Source, meeting_started
+from bot.runtime.due import CLOSING, LOOKBACK, Due, Job, Source, meeting_started, utc
 from bot.slack import delivery, posts
 from bot.slack.deps import Deps
 from bot.store import DueSchedule, Partnership, ScheduledPartnership
@@ -176,10 +176,10 @@ class Dispatcher:
             claimed_jobs: list[Job] = []
             for plan, claimed in store.ledger.take_due(planned, now=int(now.timestamp())):
                 skipped += [
-                    Fired(plan.p.team_id, plan.p.channel_id, plan.kind, _utc(at), "skipped") for at, _ in plan.skips
+                    Fired(plan.p.team_id, plan.p.channel_id, plan.kind, utc(at), "skipped") for at, _ in plan.skips
                 ]
                 self.due.log_skips(plan, len(skipped))
-                claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], _utc(at), attempt=1) for at in claimed]
+                claimed_jobs += [self._job(by_key[plan.p.id, plan.kind], utc(at), attempt=1) for at in claimed]
             # Posted while the next page is read and its misses written (a long downtime's backlog).
             futures += [self._submit(job, clients[job.p.team_id], now) for job in claimed_jobs]
             taken |= {job.key for job in claimed_jobs}
@@ -191,12 +191,12 @@ class Dispatcher:
             key = (item.partnership.id, item.schedule.kind, stamp)
             if key in self._in_flight or key in taken or not self._client(clients, item.partnership.team_id):
                 continue
-            if meeting_started(item, _utc(stamp), now):
-                skipped += self._skip(item, _utc(stamp), now, "the meeting had already started")
+            if meeting_started(item, utc(stamp), now):
+                skipped += self._skip(item, utc(stamp), now, "the meeting had already started")
             elif self.due.paused(item.partnership, stamp, now):
-                skipped += self._skip(item, _utc(stamp), now, "paused for a holiday")
+                skipped += self._skip(item, utc(stamp), now, "paused for a holiday")
             else:
-                jobs.append(self._job(item, _utc(stamp)))
+                jobs.append(self._job(item, utc(stamp)))
         for source in self.sources:
             jobs += [
                 job for job in source(now) if job.key not in self._in_flight and self._client(clients, job.p.team_id)
@@ -310,7 +310,3 @@ class Dispatcher:
         self.deps.store.checkins.sweep_unposted(before=int((now - max(self.grace, UNPOSTED_GIVE_UP)).timestamp()))
         self.deps.store.ledger.prune_posts(before=int((now - 2 * LOOKBACK).timestamp()))
         return purge_old_comments(self.deps.store.db, now=self.deps.stamp())
-
-
-def _utc(stamp: int | datetime) -> datetime:
-    return stamp if isinstance(stamp, datetime) else datetime.fromtimestamp(stamp, UTC)

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 from bot.settings import SettingsError
+from bot.store.files import PRIVATE
 
-PRIVATE = 0o600
 ATTEMPTS = 5  # a lock file removed by a coprod stopping just as we opened it: open it again
 
 

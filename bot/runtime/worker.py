@@ -37,6 +37,7 @@ from bot.runtime.scheduler import Scheduled, open_parts
 from bot.runtime.sender import OutboxSender
 from bot.settings import Settings, SettingsError, configure_logging
 from bot.store import StoreError
+from bot.store.files import PRIVATE
 
 log = logging.getLogger(__name__)
 # The worker stops within this long of being told to (coprod's own stopping budget is 5 s).
@@ -48,7 +49,6 @@ NICE = 10  # below the web process's priority: on a busy machine, acknowledgemen
 SWITCH_INTERVAL = 0.0005
 RESTART_AFTER = (1.0, 5.0, 30.0)  # waits before starting the worker again, after each unexpected end
 RAN_WELL = 300.0  # a worker that ran this long before ending is started again after the first wait
-PRIVATE = 0o600
 
 
 def write_gate(db_path: str) -> int:

@@ -66,32 +66,17 @@ class Outbox:
             self._listeners.append(wake)
 
     def put(
-        self,
-        key: str,
-        *,
-        team: str,
-        channel: str,
-        kind: str,
-        target: str,
-        body: dict[str, Any],
-        due: float,
-        conn: sqlite3.Connection | None = None,
+        self, key: str, *, team: str, channel: str, kind: str, target: str, body: dict[str, Any], due: float
     ) -> None:
-        """Add a row, replacing a waiting one with the same ``key``; inside ``conn``'s transaction when given
-        (the answer's own), else in one of its own."""
-        row = (key, team, channel, kind, target, json.dumps(body, separators=(",", ":")), due, secrets.randbits(62))
-        if conn is not None:
-            conn.execute(PUT, row)
-        else:
-            with self.db.write() as own:
-                own.execute(PUT, row)
+        """Add a row in a transaction of its own, replacing a waiting one with the same ``key``."""
+        with self.db.write() as conn:
+            _insert(conn, key, team, channel, kind, target, body, due)
         self.wake()
 
     def put_reply(self, conn: sqlite3.Connection, key: str, team: str, reply: Reply) -> None:
-        """Add a reply inside ``conn``'s transaction (the caller wakes the sender after committing)."""
-        body = json.dumps(reply.body, separators=(",", ":"))
-        due = time.time() + reply.delay
-        conn.execute(PUT, (key, team, reply.channel, REPLY, reply.url, body, due, secrets.randbits(62)))
+        """Add a reply inside ``conn``'s transaction (the answer's own; the caller wakes the sender after
+        committing)."""
+        _insert(conn, key, team, reply.channel, REPLY, reply.url, reply.body, time.time() + reply.delay)
 
     def wake(self) -> None:
         with self._lock:
@@ -140,3 +125,18 @@ class Outbox:
     def waiting(self) -> int:
         row = self.db.one("SELECT COUNT(*) FROM outbox")
         return int(row[0]) if row else 0
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    key: str,
+    team: str,
+    channel: str,
+    kind: str,
+    target: str,
+    body: dict[str, Any],
+    due: float,
+) -> None:
+    """One row, replacing a waiting one with the same ``key``; a fresh version tells the two apart."""
+    text = json.dumps(body, separators=(",", ":"))
+    conn.execute(PUT, (key, team, channel, kind, target, text, due, secrets.randbits(62)))
