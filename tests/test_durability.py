@@ -12,29 +12,14 @@ import contextlib
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 # The click stream and the checks are shared with the benchmarks (bench/harness.py).
-from bench.harness import (
-    TEAM,
-    BotProcess,
-    Clicker,
-    Progress,
-    channel_with_checkin,
-    click_target,
-    clicker,
-    run_clicks,
-    seed,
-    socket_endpoint,
-    stored_problems,
-)
+from bench.harness import TEAM, BotProcess, Clicker, Progress, channel_with_checkin, run_clicks, seed, stored_problems
 from bot.store import Store
 from tests.support.constants import MODES
-from tests.support.running import helpers
+from tests.support.running import coprod_with_a_checkin, helpers
 from tests.support.slack_stub import SlackStub
 from tests.support.waiting import eventually
 
@@ -124,26 +109,6 @@ def test_acknowledged_clicks_survive_sigkill_and_coprod_restarts(tmp_path):
         assert "Traceback" not in again.log_path.read_text()
 
 
-@contextlib.contextmanager
-def coprod_run(db: Path, mode: str, channel: str) -> Iterator[tuple[SlackStub, BotProcess, Any]]:
-    """`coprod run` in ``mode`` as a process on ``db``, against a Slack stand-in that knows ``channel``, and a
-    clicker for it: (stub, process, clicker)."""
-    with contextlib.ExitStack() as stack:
-        endpoint = None
-        if mode == "socket":
-            endpoint = socket_endpoint()
-            stack.callback(endpoint.stop)
-        stub = stack.enter_context(SlackStub())
-        channel_with_checkin(stub, channel)
-        if endpoint is not None:
-            stub.socket_mode_url = endpoint.url
-        log = db.with_suffix(".log")
-        bot = stack.enter_context(BotProcess(db, stub.url, log, mode=mode, endpoint=endpoint))
-        client = clicker(click_target(bot))
-        stack.callback(client.close)
-        yield stub, bot, client
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_path, mode):
     """Commits are in the write-ahead log before the ack (they survive coprod being killed, above); what
@@ -151,7 +116,7 @@ def test_acknowledged_answers_reach_the_database_file_itself_within_seconds(tmp_
     database file alone, without its -wal, soon holds every acknowledged answer."""
     db = tmp_path / "coprod.db"
     [(channel, cid)] = seed(db, 1)
-    with coprod_run(db, mode, channel) as (stub, bot, client):
+    with coprod_with_a_checkin(db, mode, channel) as (stub, bot, client):
         for n in range(20):
             assert client.rate(f"U{n:04d}", channel, cid, 1 + n % 5, stub.response_url("flush")) == 200
 
@@ -177,7 +142,7 @@ def test_a_clicks_confirmation_is_still_sent_when_coprod_is_killed_right_after_t
     outright within that moment, the person still hears their answer was saved, and the worker then ends too."""
     db = tmp_path / "coprod.db"
     [(channel, cid)] = seed(db, 1)
-    with coprod_run(db, mode, channel) as (stub, bot, client):
+    with coprod_with_a_checkin(db, mode, channel) as (stub, bot, client):
         assert client.rate("U0001", channel, cid, 3, stub.response_url("warm")) == 200
         assert eventually(lambda: stub.calls_to("response_url"), timeout=10)
         assert client.rate("U0002", channel, cid, 4, stub.response_url("killed")) == 200

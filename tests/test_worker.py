@@ -8,7 +8,6 @@ itself runs them apart (the Procfile's `web` and `worker` lines).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
 import signal
@@ -22,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import BotProcess, channel_with_checkin, click_target, clicker, coprod_env, seed, socket_endpoint
+from bench.harness import coprod_env, seed
 from bot.runtime.worker import write_gate
 from bot.store import Store
 from tests.support.constants import APP_TOKEN, MODES, SECRET
-from tests.support.running import coprod_process, free_port, helpers, wait_healthy
+from tests.support.running import coprod_process, coprod_with_a_checkin, free_port, helpers, wait_healthy
 from tests.support.slack_stub import SlackStub
 from tests.support.socket_mode_sim import SocketModeEndpoint
 from tests.support.waiting import eventually
@@ -183,27 +182,13 @@ def test_the_procfiles_web_and_worker_lines_run_coprod_as_two_processes_the_host
     worker cleanly; the web process starts no worker of its own."""
     db = tmp_path / "coprod.db"
     [(channel, cid)] = seed(db, 1)
-    with contextlib.ExitStack() as stack:
-        endpoint = None
-        if mode == "socket":
-            endpoint = socket_endpoint()
-            stack.callback(endpoint.stop)
-        stub = stack.enter_context(SlackStub())
-        channel_with_checkin(stub, channel)
-        if endpoint is not None:
-            stub.socket_mode_url = endpoint.url
-        command = [sys.executable, "-m", "bot", "run", "--web-only", *(["--http"] if mode == "http" else [])]
-        web = stack.enter_context(
-            BotProcess(db, stub.url, tmp_path / "web.log", mode=mode, endpoint=endpoint, command=command)
-        )
+    with coprod_with_a_checkin(db, mode, channel, "--web-only") as (stub, web, client):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPROD_"))}
         env |= coprod_env(db, stub.url, mode=mode)
         worker = subprocess.Popen(
             [sys.executable, "-m", "bot", "worker"], env=env, stderr=subprocess.PIPE, text=True, cwd=tmp_path
         )
         try:
-            client = clicker(click_target(web))
-            stack.callback(client.close)
             assert client.rate("U0001", channel, cid, 4, stub.response_url("procfile")) == 200
             [reply] = stub.wait_for("response_url", timeout=BOUND)
             assert "4" in reply.args["text"]

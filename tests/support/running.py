@@ -180,3 +180,28 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 15.0) -> No
             return False
 
     assert eventually(healthy, timeout, interval=0.1), "coprod never became healthy"
+
+
+@contextmanager
+def coprod_with_a_checkin(db: Path, mode: str, channel: str, *run_args: str) -> Iterator[tuple[SlackStub, Any, Any]]:
+    """`coprod run` (with ``run_args``) in ``mode`` as a process on ``db``, against a Slack stand-in that knows
+    ``channel`` with the check-in bench/harness.py's ``seed`` wrote there, and a clicker for it:
+    (stub, process, clicker)."""
+    from bench.harness import BotProcess, channel_with_checkin, click_target, clicker, socket_endpoint
+
+    with contextlib.ExitStack() as stack:
+        endpoint = None
+        if mode == "socket":
+            endpoint = socket_endpoint()
+            stack.callback(endpoint.stop)
+        stub = stack.enter_context(SlackStub())
+        channel_with_checkin(stub, channel)
+        if endpoint is not None:
+            stub.socket_mode_url = endpoint.url
+        command = [sys.executable, "-m", "bot", "run", *run_args, *(["--http"] if mode == "http" else [])]
+        bot = stack.enter_context(
+            BotProcess(db, stub.url, db.with_suffix(".log"), mode=mode, endpoint=endpoint, command=command)
+        )
+        client = clicker(click_target(bot))
+        stack.callback(client.close)
+        yield stub, bot, client
